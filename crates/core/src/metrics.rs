@@ -24,9 +24,43 @@ pub struct Counters {
     pub dropped: u64,
     /// Messages the host's filter rejected.
     pub filtered: u64,
+    /// (message, subscription) pairs routed, including replays and pairs dropped by
+    /// `drop-newest` (per subscription this equals `published`).
+    pub matched: u64,
+    /// Dead letters moved back to their subscription's queue.
+    pub redriven: u64,
 }
 
-/// A latency histogram over microseconds with fixed log2 buckets (sub-bucketed ×4).
+/// A latency histogram over microseconds with fixed log2 buckets, each power of two split
+/// into 4 linear sub-buckets.
+///
+/// # Buckets and error bound
+///
+/// Values 0–3 µs have a bucket each (exact). A value `v ≥ 4` with highest set bit `e` lands in
+/// one of the four buckets covering `[2^e, 2^(e+1))`, each `2^(e-2)` wide. Percentiles report
+/// the **upper bound** of the bucket holding the requested sample, capped at the largest
+/// sample seen, so a reported percentile is never below the true one and at most 25 % above
+/// it (less than one bucket width, `2^(e-2) ≤ v/4`). Buckets reach 2^40 µs (about 12.7 days);
+/// larger samples share one overflow bucket, reported as the largest sample.
+///
+/// # Cost
+///
+/// [`Histogram::new`] allocates its [`Histogram::BUCKETS`] counters once (about 1.3 KB);
+/// [`Histogram::record`] is a handful of integer operations and never allocates. All counts
+/// saturate instead of overflowing.
+///
+/// ```
+/// use switchyard_core::Histogram;
+///
+/// let mut latency = Histogram::new();
+/// for micros in 1..=100 {
+///     latency.record(micros);
+/// }
+/// let p = latency.percentiles();
+/// assert_eq!((p.count, p.max), (100, 100));
+/// assert!(p.p50 >= 50 && p.p50 <= 50 + 50 / 4);
+/// assert!(p.p99 >= 99 && p.p99 <= 100);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Histogram {
     buckets: Vec<u64>,
@@ -34,7 +68,8 @@ pub struct Histogram {
     max: u64,
 }
 
-/// p50 / p90 / p99 in microseconds (upper bound of the bucket holding the percentile).
+/// p50 / p90 / p99 in microseconds (upper bound of the bucket holding the percentile, capped
+/// at `max`; see [`Histogram`] for the error bound). All zero when nothing was recorded.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     /// Median.
@@ -55,19 +90,131 @@ impl Default for Histogram {
     }
 }
 
+/// Sub-buckets per power of two, as a shift (4 = 1 << 2).
+const SUB_BITS: u32 = 2;
+const SUB_BUCKETS: usize = 1 << SUB_BITS;
+/// Samples at or above `2^LIMIT_BITS` µs go to the overflow bucket.
+const LIMIT_BITS: u32 = 40;
+
 impl Histogram {
-    /// An empty histogram.
+    /// How many buckets every histogram has: 4 exact ones for 0–3 µs, 4 per power of two from
+    /// 2^2 to 2^39, and one overflow bucket.
+    pub const BUCKETS: usize = SUB_BUCKETS + (LIMIT_BITS - SUB_BITS) as usize * SUB_BUCKETS + 1;
+
+    /// An empty histogram. The only allocation a histogram ever makes.
     pub fn new() -> Self {
-        todo!("H1")
+        Histogram {
+            buckets: alloc::vec![0; Self::BUCKETS],
+            count: 0,
+            max: 0,
+        }
     }
+
     /// Records one sample in microseconds.
+    #[inline]
     pub fn record(&mut self, micros: u64) {
-        todo!("H1: {micros}")
+        let index = bucket_index(micros);
+        if self.buckets.len() != Self::BUCKETS {
+            // Only a histogram deserialised from foreign data can get here.
+            self.buckets.resize(Self::BUCKETS, 0);
+        }
+        if let Some(bucket) = self.buckets.get_mut(index) {
+            *bucket = bucket.saturating_add(1);
+        }
+        self.count = self.count.saturating_add(1);
+        self.max = self.max.max(micros);
     }
+
+    /// Samples recorded.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Largest sample recorded (0 if none).
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
     /// The percentiles of what was recorded.
     pub fn percentiles(&self) -> Percentiles {
-        todo!("H1")
+        Percentiles {
+            p50: self.value_at(50, 100),
+            p90: self.value_at(90, 100),
+            p99: self.value_at(99, 100),
+            count: self.count,
+            max: self.max,
+        }
     }
+
+    /// Adds every sample of `other` to `self`, as if each had been recorded here.
+    pub fn merge(&mut self, other: &Histogram) {
+        if self.buckets.len() != Self::BUCKETS {
+            self.buckets.resize(Self::BUCKETS, 0);
+        }
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            *mine = mine.saturating_add(*theirs);
+        }
+        self.count = self.count.saturating_add(other.count);
+        self.max = self.max.max(other.max);
+    }
+
+    /// Forgets every sample, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.buckets.iter_mut().for_each(|bucket| *bucket = 0);
+        self.count = 0;
+        self.max = 0;
+    }
+
+    /// The value at quantile `numerator / denominator`: the upper bound of the bucket holding
+    /// the sample of rank `ceil(quantile × count)`, capped at `max`.
+    fn value_at(&self, numerator: u64, denominator: u64) -> u64 {
+        let total: u64 = self
+            .buckets
+            .iter()
+            .fold(0, |sum, bucket| sum.saturating_add(*bucket));
+        if total == 0 {
+            return 0;
+        }
+        let wanted = (u128::from(total) * u128::from(numerator))
+            .div_ceil(u128::from(denominator))
+            .max(1);
+        let mut seen: u128 = 0;
+        for (index, bucket) in self.buckets.iter().enumerate() {
+            seen += u128::from(*bucket);
+            if seen >= wanted {
+                return bucket_upper_bound(index).min(self.max);
+            }
+        }
+        self.max
+    }
+}
+
+/// The bucket a sample falls into.
+#[inline]
+fn bucket_index(micros: u64) -> usize {
+    if micros < SUB_BUCKETS as u64 {
+        return micros as usize;
+    }
+    let exponent = 63 - micros.leading_zeros(); // >= SUB_BITS
+    if exponent >= LIMIT_BITS {
+        return Histogram::BUCKETS - 1;
+    }
+    let shift = exponent - SUB_BITS;
+    let sub = ((micros >> shift) as usize) & (SUB_BUCKETS - 1);
+    SUB_BUCKETS + (shift as usize) * SUB_BUCKETS + sub
+}
+
+/// The largest sample that falls into bucket `index`.
+fn bucket_upper_bound(index: usize) -> u64 {
+    if index < SUB_BUCKETS {
+        return index as u64;
+    }
+    if index >= Histogram::BUCKETS - 1 {
+        return u64::MAX;
+    }
+    let shift = ((index - SUB_BUCKETS) / SUB_BUCKETS) as u32;
+    let sub = ((index - SUB_BUCKETS) % SUB_BUCKETS) as u64;
+    ((SUB_BUCKETS as u64 + sub + 1) << shift) - 1
 }
 
 /// Per-subscription counters and gauges.
@@ -111,6 +258,8 @@ pub struct BusMetrics {
     pub queued: usize,
     /// Deliveries in flight.
     pub in_flight: usize,
+    /// Messages inside the deliveries in flight (a batch carries several).
+    pub in_flight_messages: usize,
     /// Dead letters held.
     pub dead_letters: usize,
     /// Dead letters evicted because the store was full.
@@ -129,4 +278,154 @@ pub struct BusMetrics {
     pub expired: u64,
     /// Subscriptions with an open breaker.
     pub breakers_open: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_histogram_reports_zeros() {
+        assert_eq!(Histogram::new().percentiles(), Percentiles::default());
+    }
+
+    #[test]
+    fn small_values_have_exact_buckets() {
+        for value in 0..4 {
+            let mut histogram = Histogram::new();
+            histogram.record(value);
+            let p = histogram.percentiles();
+            assert_eq!(
+                (p.p50, p.p90, p.p99, p.count, p.max),
+                (value, value, value, 1, value)
+            );
+        }
+    }
+
+    #[test]
+    fn every_bucket_holds_the_values_between_its_neighbours_bounds() {
+        let mut lower = 0;
+        for index in 0..Histogram::BUCKETS - 1 {
+            let upper = bucket_upper_bound(index);
+            assert!(upper >= lower, "bucket {index}");
+            assert_eq!(bucket_index(lower), index, "lowest value of bucket {index}");
+            assert_eq!(
+                bucket_index(upper),
+                index,
+                "highest value of bucket {index}"
+            );
+            lower = upper + 1;
+        }
+        assert_eq!(lower, 1 << LIMIT_BITS);
+        assert_eq!(bucket_index(lower), Histogram::BUCKETS - 1);
+        assert_eq!(bucket_index(u64::MAX), Histogram::BUCKETS - 1);
+    }
+
+    #[test]
+    fn a_reported_value_is_never_below_the_sample_and_at_most_a_quarter_above() {
+        let mut value: u64 = 1;
+        while value < 1 << LIMIT_BITS {
+            for sample in [value, value + value / 3, value.saturating_mul(2) - 1] {
+                let upper = bucket_upper_bound(bucket_index(sample));
+                assert!(upper >= sample, "{sample}");
+                assert!(upper - sample <= sample / 4, "{sample} reported as {upper}");
+            }
+            value *= 2;
+        }
+    }
+
+    #[test]
+    fn percentiles_pick_the_bucket_of_the_ranked_sample() {
+        let mut histogram = Histogram::new();
+        for micros in 1..=1000 {
+            histogram.record(micros);
+        }
+        let p = histogram.percentiles();
+        assert_eq!((p.count, p.max), (1000, 1000));
+        // Sample 500 lies in [448, 511], 900 in [896, 1023] (capped at max 1000), 990 likewise.
+        assert_eq!((p.p50, p.p90, p.p99), (511, 1000, 1000));
+    }
+
+    #[test]
+    fn a_few_slow_samples_move_only_the_high_percentiles() {
+        let mut histogram = Histogram::new();
+        for _ in 0..98 {
+            histogram.record(10);
+        }
+        histogram.record(5_000);
+        histogram.record(5_000);
+        let p = histogram.percentiles();
+        assert_eq!(p.p50, 11);
+        assert_eq!(p.p90, 11);
+        assert_eq!(p.p99, 5_000);
+        assert_eq!(p.max, 5_000);
+    }
+
+    #[test]
+    fn samples_beyond_the_last_bucket_are_reported_as_the_maximum() {
+        let mut histogram = Histogram::new();
+        histogram.record(u64::MAX);
+        histogram.record(1 << 45);
+        let p = histogram.percentiles();
+        assert_eq!((p.p50, p.p99, p.max), (u64::MAX, u64::MAX, u64::MAX));
+    }
+
+    #[test]
+    fn recording_never_reallocates() {
+        let mut histogram = Histogram::new();
+        let before = histogram.buckets.as_ptr();
+        for shift in 0..64 {
+            histogram.record(1 << shift);
+        }
+        assert_eq!(histogram.buckets.as_ptr(), before);
+        assert_eq!(histogram.buckets.len(), Histogram::BUCKETS);
+        assert_eq!(histogram.count(), 64);
+    }
+
+    #[test]
+    fn merge_equals_recording_everything_in_one_histogram() {
+        let (mut left, mut right, mut both) =
+            (Histogram::new(), Histogram::new(), Histogram::new());
+        for micros in (0..5_000).step_by(7) {
+            left.record(micros);
+            both.record(micros);
+        }
+        for micros in (0..90_000).step_by(13) {
+            right.record(micros);
+            both.record(micros);
+        }
+        left.merge(&right);
+        assert_eq!(left, both);
+        assert_eq!(left.percentiles(), both.percentiles());
+    }
+
+    #[test]
+    fn clear_forgets_every_sample() {
+        let mut histogram = Histogram::new();
+        histogram.record(1234);
+        histogram.clear();
+        assert_eq!(histogram, Histogram::new());
+    }
+
+    #[test]
+    fn a_histogram_deserialised_with_too_few_buckets_still_records() {
+        let mut histogram: Histogram =
+            serde_json::from_str(r#"{"buckets":[1],"count":1,"max":0}"#).expect("valid json");
+        histogram.record(1 << 30);
+        let p = histogram.percentiles();
+        assert_eq!(p.count, 2);
+        assert_eq!(p.max, 1 << 30);
+        assert_eq!(p.p99, 1 << 30);
+    }
+
+    #[test]
+    fn a_histogram_survives_a_serde_round_trip() {
+        let mut histogram = Histogram::new();
+        histogram.record(42);
+        let json = serde_json::to_string(&histogram).expect("serialisable");
+        assert_eq!(
+            serde_json::from_str::<Histogram>(&json).expect("parses"),
+            histogram
+        );
+    }
 }

@@ -1,0 +1,71 @@
+//! Deliveries handed to the host and not yet finished.
+
+use alloc::collections::{BTreeSet, VecDeque};
+use alloc::vec::Vec;
+
+use super::slab::Key;
+use super::subscriber::Queued;
+use crate::id::DeliveryToken;
+use crate::time::Instant;
+
+/// One outstanding delivery.
+#[derive(Debug)]
+pub(crate) struct InFlight<P> {
+    /// The subscription it was handed out for.
+    pub(crate) subscription: Key,
+    /// Its messages, oldest first.
+    pub(crate) items: Vec<Queued<P>>,
+    /// Indices of items the host's filter rejected.
+    pub(crate) filtered: Vec<usize>,
+    /// When it was handed out.
+    pub(crate) started_at: Instant,
+    /// The host reported [`crate::Outcome::Pending`].
+    pub(crate) pending: bool,
+}
+
+/// Packs a slab key into a token (generation in the high half).
+pub(crate) fn token_of(key: Key) -> DeliveryToken {
+    DeliveryToken((u64::from(key.generation) << 32) | u64::from(key.index))
+}
+
+/// The slab key a token names.
+pub(crate) fn key_of(token: DeliveryToken) -> Key {
+    Key {
+        index: token.0 as u32,
+        generation: (token.0 >> 32) as u32,
+    }
+}
+
+/// Tokens of pending deliveries that timed out, remembered (boundedly) so a late settle
+/// gets [`crate::SettleError::TimedOut`] rather than `UnknownToken`.
+#[derive(Debug, Default)]
+pub(crate) struct TimedOutTokens {
+    order: VecDeque<u64>,
+    set: BTreeSet<u64>,
+}
+
+impl TimedOutTokens {
+    /// Most tokens remembered; older ones are forgotten first.
+    const LIMIT: usize = 4096;
+
+    pub(crate) fn insert(&mut self, token: DeliveryToken) {
+        if self.set.insert(token.0) {
+            self.order.push_back(token.0);
+            if self.order.len() > Self::LIMIT {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Forgets `token` and says whether it was remembered.
+    pub(crate) fn take(&mut self, token: DeliveryToken) -> bool {
+        if self.set.remove(&token.0) {
+            self.order.retain(|t| *t != token.0);
+            true
+        } else {
+            false
+        }
+    }
+}

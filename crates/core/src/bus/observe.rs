@@ -1,0 +1,98 @@
+//! Read-only views: subscription info and metrics.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::slab::Key;
+use super::subscriber::Subscriber;
+use super::{sid, Bus};
+use crate::breaker::BreakerState;
+use crate::metrics::{BusMetrics, Percentiles, SubscriptionStats, TopicStats};
+use crate::subscription::SubscriptionInfo;
+
+impl<P> Bus<P> {
+    pub(crate) fn stats(&self, sub: &Subscriber<P>) -> SubscriptionStats {
+        let (latency, handler) = match &sub.latencies {
+            Some(l) => (l.latency.percentiles(), l.handler.percentiles()),
+            None => (Percentiles::default(), Percentiles::default()),
+        };
+        SubscriptionStats {
+            counters: sub.counters,
+            high_water: sub.high_water,
+            latency,
+            handler,
+            breaker_opened: sub.breaker_opened,
+        }
+    }
+
+    pub(crate) fn info(&self, key: Key, sub: &Subscriber<P>) -> SubscriptionInfo {
+        SubscriptionInfo {
+            id: sid(key),
+            pattern: String::from(sub.pattern.as_str()),
+            name: sub.profile.name.clone(),
+            priority: sub.priority,
+            group: sub.profile.group.clone(),
+            order: sub.order,
+            created_at: sub.profile.created_at,
+            paused: sub.paused,
+            capacity: sub.capacity,
+            overflow: sub.overflow,
+            delivery: sub.delivery,
+            ordering: sub.ordering,
+            depth: sub.depth(),
+            high_water: sub.high_water,
+            in_flight: sub.in_flight.len(),
+            oldest_queued_at: sub.oldest_queued_at(),
+            breaker: sub.breaker.as_ref().map(|b| b.state()).unwrap_or_default(),
+            owner: sub.profile.owner,
+            weak: sub.profile.weak,
+            stats: self.stats(sub),
+        }
+    }
+
+    pub(crate) fn collect_metrics(&self) -> BusMetrics {
+        let mut subs: Vec<(Key, &Subscriber<P>)> = self.subs.iter().collect();
+        subs.sort_unstable_by_key(|(_, s)| s.order);
+        let mut topics: Vec<TopicStats> = self
+            .topics
+            .entries
+            .iter()
+            .map(|t| TopicStats {
+                topic: String::from(&*t.name),
+                counters: t.counters,
+                latency: t
+                    .latency
+                    .as_ref()
+                    .map(|h| h.percentiles())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        topics.sort_unstable_by(|a, b| a.topic.cmp(&b.topic));
+        BusMetrics {
+            totals: self.totals,
+            topics,
+            subscriptions: subs.iter().map(|(k, s)| (sid(*k), self.stats(s))).collect(),
+            active_subscriptions: self.subs.len(),
+            queued: subs.iter().map(|(_, s)| s.depth()).sum(),
+            in_flight: self.in_flight.len(),
+            in_flight_messages: self.in_flight.iter().map(|(_, e)| e.items.len()).sum(),
+            dead_letters: self.dead.len(),
+            dead_letters_evicted: self.dead.evicted(),
+            late_settles: self.late_settles,
+            cascades_refused: self.cascades_refused,
+            publishes_rejected: self.publishes_rejected,
+            reclaimed: self.reclaimed,
+            leaks_suspected: self.leaks.suspected,
+            expired: self.expired,
+            breakers_open: subs
+                .iter()
+                .filter(|(_, s)| {
+                    matches!(
+                        s.breaker.as_ref().map(|b| b.state()),
+                        Some(BreakerState::Open { .. })
+                    )
+                })
+                .count(),
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! A generational slab: slots are reused, but every reuse bumps the slot's generation, so a
+//! key minted for an earlier occupant never reaches a later one.
+
+use alloc::vec::Vec;
+
+/// A key into a [`Slab`]: slot index plus the generation it was minted under.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Key {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+#[derive(Debug)]
+struct Slot<T> {
+    generation: u32,
+    value: Option<T>,
+}
+
+/// Slots of `T` addressed by generational [`Key`]s.
+#[derive(Debug)]
+pub(crate) struct Slab<T> {
+    slots: Vec<Slot<T>>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab {
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Slab<T> {
+    /// Stores `value` and returns its key. Returns `None` only when 2^32 slots are in use.
+    pub(crate) fn insert(&mut self, value: T) -> Option<Key> {
+        if let Some(index) = self.free.pop() {
+            let slot = self.slots.get_mut(index as usize)?;
+            slot.value = Some(value);
+            self.len += 1;
+            return Some(Key {
+                index,
+                generation: slot.generation,
+            });
+        }
+        let index = u32::try_from(self.slots.len()).ok()?;
+        self.slots.push(Slot {
+            generation: 0,
+            value: Some(value),
+        });
+        self.len += 1;
+        Some(Key {
+            index,
+            generation: 0,
+        })
+    }
+
+    /// The value under `key`, if that exact occupant is still there.
+    #[inline]
+    pub(crate) fn get(&self, key: Key) -> Option<&T> {
+        match self.slots.get(key.index as usize) {
+            Some(slot) if slot.generation == key.generation => slot.value.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Mutable access to the value under `key`.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
+        match self.slots.get_mut(key.index as usize) {
+            Some(slot) if slot.generation == key.generation => slot.value.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// The key of whatever occupies slot `index`.
+    pub(crate) fn key_at(&self, index: u32) -> Option<Key> {
+        let slot = self.slots.get(index as usize)?;
+        slot.value.as_ref().map(|_| Key {
+            index,
+            generation: slot.generation,
+        })
+    }
+
+    /// Removes and returns the value under `key`; the slot's generation moves on.
+    pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
+        let slot = self.slots.get_mut(key.index as usize)?;
+        if slot.generation != key.generation {
+            return None;
+        }
+        let value = slot.value.take()?;
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(key.index);
+        self.len -= 1;
+        Some(value)
+    }
+
+    /// Occupied slots.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Occupied slots with their keys, in slot order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, &T)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            s.value.as_ref().map(|v| {
+                (
+                    Key {
+                        index: i as u32,
+                        generation: s.generation,
+                    },
+                    v,
+                )
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stale_key_never_reaches_the_next_occupant() {
+        let mut slab = Slab::default();
+        let a = slab.insert("a").unwrap();
+        assert_eq!(slab.remove(a), Some("a"));
+        let b = slab.insert("b").unwrap();
+        assert_eq!(a.index, b.index);
+        assert_ne!(a.generation, b.generation);
+        assert_eq!(slab.get(a), None);
+        assert_eq!(slab.remove(a), None);
+        assert_eq!(slab.get(b), Some(&"b"));
+        assert_eq!(slab.len(), 1);
+    }
+
+    #[test]
+    fn iteration_skips_free_slots() {
+        let mut slab = Slab::default();
+        let a = slab.insert(1).unwrap();
+        let _b = slab.insert(2).unwrap();
+        slab.remove(a);
+        let values: Vec<i32> = slab.iter().map(|(_, v)| *v).collect();
+        assert_eq!(values, [2]);
+    }
+}

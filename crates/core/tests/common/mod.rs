@@ -1,0 +1,58 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use switchyard_core::{
+    Bus, Config, Instant, Outcome, PublishOptions, SubscribeOptions, SubscriptionId,
+};
+
+pub fn ms(millis: u64) -> Instant {
+    Instant::from_millis(millis)
+}
+
+pub fn bus() -> Bus<u32> {
+    Bus::new(Config {
+        trace_capacity: 4096,
+        ..Config::default()
+    })
+    .expect("default config is valid")
+}
+
+pub fn bus_with(config: Config) -> Bus<u32> {
+    Bus::new(config).expect("test config is valid")
+}
+
+pub fn sub(bus: &mut Bus<u32>, pattern: &str) -> SubscriptionId {
+    bus.subscribe(pattern, SubscribeOptions::default(), ms(0))
+        .expect("valid pattern")
+}
+
+pub fn sub_with(bus: &mut Bus<u32>, pattern: &str, options: SubscribeOptions) -> SubscriptionId {
+    bus.subscribe(pattern, options, ms(0))
+        .expect("valid subscription")
+}
+
+pub fn publish(bus: &mut Bus<u32>, topic: &str, payload: u32) {
+    bus.publish(topic, payload, PublishOptions::default(), ms(0))
+        .expect("publish succeeds");
+}
+
+/// Runs every ready delivery to completion as `Delivered`; returns (subscription, payloads).
+pub fn drain(bus: &mut Bus<u32>, now: Instant) -> Vec<(SubscriptionId, Vec<u32>)> {
+    let mut log = Vec::new();
+    while let Some(delivery) = bus.poll_delivery(now) {
+        log.push((
+            delivery.subscription,
+            delivery.items.iter().map(|i| i.message.payload).collect(),
+        ));
+        bus.complete(delivery.token, Outcome::Delivered, now)
+            .expect("outstanding");
+    }
+    log
+}
+
+/// Flattens a drain log into (subscription, payload) pairs.
+pub fn flat(log: Vec<(SubscriptionId, Vec<u32>)>) -> Vec<(SubscriptionId, u32)> {
+    log.into_iter()
+        .flat_map(|(s, ps)| ps.into_iter().map(move |p| (s, p)))
+        .collect()
+}

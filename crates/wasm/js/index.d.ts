@@ -1,0 +1,368 @@
+// Types of the npm package `switchyard`. See docs/API.md for the semantics.
+
+/** Every `code` a {@link SwitchyardError} can carry. */
+export type SwitchyardErrorCode =
+  | 'E_INVALID_TOPIC'
+  | 'E_INVALID_PATTERN'
+  | 'E_INVALID_OPTION'
+  | 'E_INVALID_HANDLER'
+  | 'E_BACKPRESSURE'
+  | 'E_CASCADE'
+  | 'E_CLOSED'
+  | 'E_TIMEOUT';
+
+/** The one error class the package throws. */
+export class SwitchyardError extends Error {
+  constructor(code: SwitchyardErrorCode, message: string);
+  readonly name: 'SwitchyardError';
+  readonly code: SwitchyardErrorCode;
+  /** E_BACKPRESSURE only: the full subscription. */
+  readonly subscription?: number;
+  readonly subscriptionName?: string | null;
+  readonly pattern?: string;
+  readonly capacity?: number;
+}
+
+/** What happens when a message arrives for a full queue. */
+export type Overflow = 'reject' | 'drop-oldest' | 'drop-newest';
+
+/** Retry policy for failed (thrown / rejected / timed-out) deliveries. */
+export interface RetryOptions {
+  /** Total attempts including the first (default 1: no retry). */
+  attempts?: number;
+  /** Delay before the first retry (default 100). */
+  backoffMs?: number;
+  /** Upper bound of any delay (default 30 000). */
+  maxBackoffMs?: number;
+  /** Each further retry waits `factor` times longer (default 2). */
+  factor?: number;
+  /** `true`/`'full'`: uniform in [0, delay]; a number r: delay × [1 - r, 1 + r]. */
+  jitter?: boolean | 'none' | 'full' | number;
+}
+
+/** `new EventBus(options)`. */
+export interface EventBusOptions {
+  /** Default per-subscription queue bound (default 1024). */
+  capacity?: number;
+  /** Default overflow policy (default `'reject'`). */
+  overflow?: Overflow;
+  /** Default retry policy. */
+  retry?: RetryOptions;
+  /** Dead letters kept (default 1000; the oldest is evicted and counted). */
+  deadLetterCapacity?: number;
+  /** Active subscriptions per pattern before a leak is suspected (default 100; 0 = off). */
+  maxListeners?: number;
+  /** Trace ring size for `trace()` (default 0 = off). */
+  traceCapacity?: number;
+  /** Most causation hops from a root publish (default 32). */
+  maxCascadeDepth?: number;
+  /** Default timeout of a pending (async) delivery. */
+  timeoutMs?: number;
+  /** Messages kept per topic for `replay` (default 0). */
+  retain?: number;
+  /** Capture `new Error().stack` at subscribe time for leak reports. */
+  captureStacks?: boolean;
+  /** `'manual'`: time moves only through `bus.advance(ms)`. */
+  clock?: 'real' | 'manual';
+}
+
+/** How a subscription receives messages. */
+export type DeliveryStrategy = 'immediate' | { batch: { size: number; maxWaitMs?: number } };
+
+/** The second argument of every handler call. */
+export interface MessageMeta<T extends string = string> {
+  /** Global sequence number of the message on this bus. */
+  readonly id: number;
+  readonly topic: T;
+  /** Sequence number within its topic. */
+  readonly seq: number;
+  /** 1 on the first delivery, incremented by retries. */
+  readonly attempt: number;
+  /** Bus clock, ms. */
+  readonly publishedAt: number;
+  /** The message whose handler published this one. */
+  readonly causationId: number | null;
+  readonly correlationId: string | null;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export type Handler<P, T extends string = string> = (payload: P, meta: MessageMeta<T>) => unknown;
+export type BatchHandler<P, T extends string = string> = (payloads: P[], metas: MessageMeta<T>[]) => unknown;
+
+/** `subscribe(pattern, handler, options)`. */
+export interface SubscribeOptions<P = unknown> {
+  /** Higher first; ties in subscription order (default 0). */
+  priority?: number;
+  /** Remove after one delivered message. */
+  once?: boolean;
+  /** Falsy: the message is counted as filtered and not delivered. */
+  filter?: (payload: P, meta: MessageMeta) => unknown;
+  capacity?: number;
+  overflow?: Overflow;
+  delivery?: DeliveryStrategy;
+  /** Pending (async) deliveries at once (default 1, which keeps order). */
+  concurrency?: number;
+  /** `'strict'`: a message waiting for its retry holds back later ones. */
+  ordering?: 'strict' | 'relaxed';
+  retry?: RetryOptions;
+  timeoutMs?: number;
+  breaker?: { failures?: number; cooldownMs?: number };
+  /** Consumer group: each message goes to one member, round-robin. */
+  group?: string;
+  /** Deliver up to this many retained messages on subscribe. */
+  replay?: number;
+  name?: string;
+  /** Report a leak if `owner` is garbage-collected while subscribed. */
+  owner?: object;
+  /** With `owner`: unsubscribe instead of reporting. */
+  weak?: boolean;
+  /** Unsubscribes on abort. */
+  signal?: AbortSignal;
+}
+
+export interface PublishOptions {
+  headers?: Record<string, string>;
+  correlationId?: string;
+  /** Dead-letter (`expired`) if still queued after this long. */
+  ttlMs?: number;
+}
+
+export interface PublishResult {
+  /** The message id. */
+  id: number;
+  /** Its sequence number within the topic. */
+  seq: number;
+  /** Subscriptions it was routed to. */
+  matched: number;
+}
+
+export interface Counters {
+  published: number;
+  delivered: number;
+  failed: number;
+  retried: number;
+  deadLettered: number;
+  dropped: number;
+  filtered: number;
+}
+
+/** Microseconds. */
+export interface Latency {
+  p50: number;
+  p90: number;
+  p99: number;
+  count: number;
+  max: number;
+}
+
+export interface SubscriptionInfo {
+  id: number;
+  pattern: string;
+  name: string | null;
+  priority: number;
+  group: string | null;
+  paused: boolean;
+  capacity: number;
+  overflow: Overflow;
+  delivery: 'immediate' | 'batched';
+  batch: { size: number; maxWaitMs: number | null } | null;
+  ordering: 'strict' | 'relaxed';
+  depth: number;
+  highWater: number;
+  inFlight: number;
+  oldestQueuedAt: number | null;
+  lagMs: number;
+  breaker: 'closed' | 'open' | 'half-open';
+  breakerOpened: number;
+  createdAt: number;
+  weak: boolean;
+  hasOwner: boolean;
+  counters: Counters;
+  latency: Latency;
+  handler: Latency;
+}
+
+export interface Metrics {
+  totals: Counters;
+  topics: { topic: string; counters: Counters; latency: Latency }[];
+  activeSubscriptions: number;
+  queued: number;
+  inFlight: number;
+  deadLetters: number;
+  deadLettersEvicted: number;
+  lateSettles: number;
+  cascadesRefused: number;
+  publishesRejected: number;
+  reclaimed: number;
+  leaksSuspected: number;
+  expired: number;
+  breakersOpen: number;
+}
+
+export interface DeadLetter<P = unknown> {
+  id: number;
+  message: number;
+  topic: string;
+  subscription: number;
+  subscriptionName: string | null;
+  pattern: string;
+  attempts: number;
+  lastError: string | null;
+  reason: 'handler_error' | 'timeout' | 'expired' | 'rejected';
+  firstFailureAt: number;
+  deadLetteredAt: number;
+  publishedAt: number;
+  correlationId: string | null;
+  payload: P;
+}
+
+export interface LeakReport {
+  reason: 'max_listeners' | 'owner_released' | 'idle' | 'trend';
+  detail: string;
+  pattern: string;
+  detectedAt: number;
+  suspects: { subscription: number; name: string | null; pattern: string; ageMs: number; stack: string | null }[];
+}
+
+/** Lifecycle event names for `bus.on`. */
+export type LifecycleKind =
+  | 'subscriber_added'
+  | 'subscriber_removed'
+  | 'published'
+  | 'message_enqueued'
+  | 'delivering'
+  | 'delivered'
+  | 'filtered'
+  | 'failed'
+  | 'retry_scheduled'
+  | 'dead_letter'
+  | 'dropped'
+  | 'backpressure'
+  | 'batch_flush'
+  | 'strategy_swapped'
+  | 'paused'
+  | 'resumed'
+  | 'circuit_opened'
+  | 'circuit_half_open'
+  | 'circuit_closed'
+  | 'leak_suspected'
+  | 'redriven'
+  | 'timed_out'
+  | 'cascade_refused';
+
+export interface LifecycleEvent<K extends LifecycleKind = LifecycleKind> {
+  cursor: number;
+  /** Bus clock, ms. */
+  at: number;
+  kind: K;
+  subscription: number | null;
+  message: number | null;
+  topic: string | null;
+  detail: number;
+}
+
+export interface TraceBatch {
+  events: LifecycleEvent[];
+  cursor: number;
+  missed: number;
+}
+
+export interface WaitForOptions<P = unknown> {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  filter?: (payload: P, meta: MessageMeta) => unknown;
+}
+
+export interface StreamOptions<P = unknown> {
+  capacity?: number;
+  overflow?: Overflow;
+  filter?: (payload: P, meta: MessageMeta) => unknown;
+  priority?: number;
+  name?: string;
+  group?: string;
+  replay?: number;
+  signal?: AbortSignal;
+}
+
+export interface StreamItem<P, T extends string = string> {
+  payload: P;
+  meta: MessageMeta<T>;
+}
+
+export interface MessageStream<P, T extends string = string> extends AsyncIterableIterator<StreamItem<P, T>> {
+  readonly subscription: Subscription;
+  return(value?: unknown): Promise<IteratorResult<StreamItem<P, T>>>;
+}
+
+export class Subscription {
+  private constructor();
+  readonly id: number;
+  readonly pattern: string;
+  readonly name: string | undefined;
+  readonly active: boolean;
+  /** False if it was already removed. */
+  unsubscribe(): boolean;
+  pause(): boolean;
+  resume(): boolean;
+  setDelivery(strategy: DeliveryStrategy): boolean;
+  flush(): boolean;
+  stats(): SubscriptionInfo | null;
+  [Symbol.dispose](): void;
+  free(): void;
+}
+
+/** Topics of `Events` (string keys only). */
+type TopicOf<Events> = Extract<keyof Events, string>;
+/** The payload type for a pattern: exact topics are typed, wildcard patterns get a union. */
+type PayloadFor<Events, P extends string> = P extends TopicOf<Events> ? Events[P] : Events[TopicOf<Events>];
+/** A pattern with a wildcard segment. */
+type WildcardPattern = `${string}*${string}`;
+/** Patterns `subscribe` accepts: the exact topics of `Events`, or any wildcard pattern. */
+type PatternOf<Events> = TopicOf<Events> | WildcardPattern;
+
+export class EventBus<Events extends Record<string, unknown> = Record<string, unknown>> {
+  constructor(options?: EventBusOptions);
+  /** The bus clock, ms. */
+  now(): number;
+  readonly closed: boolean;
+  subscribe<P extends PatternOf<Events>>(
+    pattern: P,
+    handler: Handler<PayloadFor<Events, P>, P extends TopicOf<Events> ? P : TopicOf<Events>>,
+    options?: SubscribeOptions<PayloadFor<Events, P>> & { delivery?: 'immediate' },
+  ): Subscription;
+  subscribe<P extends PatternOf<Events>>(
+    pattern: P,
+    handler: BatchHandler<PayloadFor<Events, P>, P extends TopicOf<Events> ? P : TopicOf<Events>>,
+    options: SubscribeOptions<PayloadFor<Events, P>> & { delivery: { batch: { size: number; maxWaitMs?: number } } },
+  ): Subscription;
+  publish<T extends TopicOf<Events>>(topic: T, payload: Events[T], options?: PublishOptions): PublishResult;
+  waitFor<P extends PatternOf<Events>>(pattern: P, options?: WaitForOptions<PayloadFor<Events, P>>): Promise<PayloadFor<Events, P>>;
+  stream<P extends PatternOf<Events>>(
+    pattern: P,
+    options?: StreamOptions<PayloadFor<Events, P>>,
+  ): MessageStream<PayloadFor<Events, P>, P extends TopicOf<Events> ? P : TopicOf<Events>>;
+  /** Resolves when nothing is queued and ready, nothing is in flight and no retry is pending. */
+  idle(): Promise<void>;
+  isIdle(): boolean;
+  /** Manual clock only. */
+  advance(ms: number): void;
+  metrics(): Metrics;
+  subscriptions(): SubscriptionInfo[];
+  deadLetters(): DeadLetter<Events[TopicOf<Events>]>[];
+  redrive(ids?: number[]): number;
+  purgeDeadLetters(): number;
+  leaks(): LeakReport[];
+  trace(cursor?: number): TraceBatch;
+  on<K extends LifecycleKind>(kind: K, listener: (event: LifecycleEvent<K>) => void): () => void;
+  on(kind: '*', listener: (event: LifecycleEvent) => void): () => void;
+  expose(name: string): () => void;
+  close(): void;
+  free(): void;
+}
+
+declare const api: {
+  EventBus: typeof EventBus;
+  Subscription: typeof Subscription;
+  SwitchyardError: typeof SwitchyardError;
+};
+export default api;

@@ -1,0 +1,360 @@
+//! `EventBus`: the class JavaScript constructs. Each method validates its arguments (bad input
+//! throws a `SwitchyardError` and changes nothing), does its engine work inside a short borrow,
+//! then lets [`Shared::finish`] run handlers and housekeeping with nothing borrowed.
+
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Promise};
+use switchyard_core::{Bus, Config, DeadLetterId, RetryPolicy};
+use wasm_bindgen::prelude::*;
+
+use crate::clock::Clock;
+use crate::error::{error, invalid_option, ErrorCode, JsResult};
+use crate::events::{event_object, from_js_name, js_name};
+use crate::options::{self, Options};
+use crate::state::{Engine, Shared};
+use crate::views::{to_js, DeadLetterView, LeakView, MetricsView, SubscriptionView};
+
+/// Option names `new EventBus(options)` accepts.
+const BUS_OPTIONS: &[&str] = &[
+    "capacity",
+    "overflow",
+    "retry",
+    "deadLetterCapacity",
+    "maxListeners",
+    "traceCapacity",
+    "maxCascadeDepth",
+    "timeoutMs",
+    "retain",
+    "captureStacks",
+    "clock",
+];
+
+/// Upper bound on ring and store sizes a user may ask for (keeps allocation sane).
+const MAX_STORE: u32 = 1 << 24;
+
+/// A typed, bounded, observable event bus.
+#[wasm_bindgen]
+pub struct EventBus {
+    pub(crate) shared: Rc<Shared>,
+}
+
+/// Builds the engine configuration from `new EventBus(options)`.
+fn parse_config(value: &JsValue) -> JsResult<(Config, Clock, bool)> {
+    let options = Options::new(value, "options", BUS_OPTIONS)?;
+    let mut config = Config::default();
+    if let Some(capacity) = options.count("capacity", 1)? {
+        config.capacity = capacity;
+    }
+    if let Some(overflow) = options::overflow(&options)? {
+        config.overflow = overflow;
+    }
+    if let Some(retry) = options::retry(&options, RetryPolicy::default())? {
+        config.retry = retry;
+    }
+    if let Some(n) = options.integer("deadLetterCapacity", 0.0, f64::from(MAX_STORE))? {
+        config.dead_letter_capacity = n as usize;
+    }
+    if let Some(n) = options.count("maxListeners", 0)? {
+        config.max_listeners = n;
+    }
+    if let Some(n) = options.integer("traceCapacity", 0.0, f64::from(MAX_STORE))? {
+        config.trace_capacity = n as usize;
+    }
+    if let Some(n) = options.u32("maxCascadeDepth", 1)? {
+        config.max_cascade_depth = n;
+    }
+    if let Some(timeout) = options.millis("timeoutMs")? {
+        config.timeout = Some(timeout);
+    }
+    if let Some(n) = options.integer("retain", 0.0, f64::from(MAX_STORE))? {
+        config.retain = n as usize;
+    }
+    let capture_stacks = options.bool("captureStacks")?.unwrap_or(false);
+    let clock = match options.choice("clock", &[("real", false), ("manual", true)])? {
+        Some(true) => Clock::Manual { now_ms: 0.0 },
+        _ => Clock::Real,
+    };
+    Ok((config, clock, capture_stacks))
+}
+
+/// A core `ConfigError` field (`retry.max_attempts`) in JS spelling (`retry.maxAttempts`).
+pub fn js_field(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut upper = false;
+    for c in field.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out.replace("maxAttempts", "attempts").replace("backoff", "backoffMs")
+}
+
+impl EventBus {
+    /// Fails with `E_CLOSED` once `close()` was called.
+    pub(crate) fn ensure_open(&self, operation: &str) -> JsResult<()> {
+        if self.shared.closed.get() {
+            return Err(error(ErrorCode::Closed, &format!("{operation}: the bus is closed")));
+        }
+        Ok(())
+    }
+}
+
+#[wasm_bindgen]
+impl EventBus {
+    /// `new EventBus(options?)`. See docs/API.md for the options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> JsResult<EventBus> {
+        let (config, clock, capture_stacks) = parse_config(&options)?;
+        let trace_capacity = config.trace_capacity;
+        let bus = Bus::new(config)
+            .map_err(|e| invalid_option(&js_field(&e.field), e.problem))?;
+        let engine = Engine { bus, clock, capture_stacks, trace_capacity, trace_observers: 0, events_cursor: 0 };
+        Ok(EventBus { shared: Shared::new(engine) })
+    }
+
+    /// The bus clock in milliseconds (`performance.now()`, or the manual clock).
+    pub fn now(&self) -> f64 {
+        self.shared.engine.borrow().clock.now_ms()
+    }
+
+    /// Whether `close()` was called.
+    #[wasm_bindgen(getter)]
+    pub fn closed(&self) -> bool {
+        self.shared.closed.get()
+    }
+
+    /// Moves a manual clock forward by `ms`, firing retries, batch windows and timeouts due on
+    /// the way, in order. Throws `E_INVALID_OPTION` on a bus with the real clock.
+    pub fn advance(&self, ms: JsValue) -> JsResult<()> {
+        let ms = ms
+            .as_f64()
+            .filter(|ms| ms.is_finite() && *ms >= 0.0)
+            .ok_or_else(|| invalid_option("ms", "must be a finite number of milliseconds, not negative"))?;
+        let target = {
+            let engine = self.shared.engine.borrow();
+            if !engine.clock.is_manual() {
+                return Err(invalid_option("clock", "must be 'manual' to use advance()"));
+            }
+            engine.now().saturating_add(options::millis_to_duration(ms))
+        };
+        self.shared.advance(target);
+        Ok(())
+    }
+
+    /// A promise that resolves when nothing is queued and ready, nothing is in flight and no
+    /// retry is pending.
+    pub fn idle(&self) -> Promise {
+        if self.shared.closed.get() || self.shared.engine.borrow().bus.is_idle() {
+            return Promise::resolve(&JsValue::UNDEFINED);
+        }
+        let shared = Rc::clone(&self.shared);
+        Promise::new(&mut |resolve, _reject| shared.idle_waiters.borrow_mut().push(resolve))
+    }
+
+    /// Whether the bus is idle right now (see `idle()`).
+    #[wasm_bindgen(js_name = isIdle)]
+    pub fn is_idle(&self) -> bool {
+        self.shared.engine.borrow().bus.is_idle()
+    }
+
+    /// Counters, gauges and latency percentiles.
+    pub fn metrics(&self) -> JsValue {
+        to_js(&MetricsView::from(&self.shared.engine.borrow().bus.metrics()))
+    }
+
+    /// Every active subscription, in creation order.
+    pub fn subscriptions(&self) -> Array {
+        let engine = self.shared.engine.borrow();
+        let now = engine.now();
+        engine.bus.subscriptions().iter().map(|info| to_js(&SubscriptionView::new(info, now))).collect()
+    }
+
+    /// Dead letters, oldest first.
+    #[wasm_bindgen(js_name = deadLetters)]
+    pub fn dead_letters(&self) -> Array {
+        self.shared.engine.borrow().bus.dead_letters().map(|d| to_js(&DeadLetterView::from(d))).collect()
+    }
+
+    /// Moves dead letters back to their subscriptions' queues (all of them, or those whose
+    /// ids are given); returns how many moved.
+    pub fn redrive(&self, ids: JsValue) -> JsResult<u32> {
+        self.shared.redrive(&ids)
+    }
+
+    /// Drops every dead letter; returns how many.
+    #[wasm_bindgen(js_name = purgeDeadLetters)]
+    pub fn purge_dead_letters(&self) -> u32 {
+        let purged = self.shared.engine.borrow_mut().bus.purge_dead_letters();
+        self.shared.finish();
+        u32::try_from(purged).unwrap_or(u32::MAX)
+    }
+
+    /// Current leak reports.
+    pub fn leaks(&self) -> Array {
+        let reports = {
+            let mut engine = self.shared.engine.borrow_mut();
+            let now = engine.now();
+            engine.bus.leaks(now)
+        };
+        self.shared.finish();
+        reports.iter().map(|r| to_js(&LeakView::from(r))).collect()
+    }
+
+    /// Trace events at or after `cursor` (default 0): `{ events, cursor, missed }`. Needs
+    /// `traceCapacity` (or an `on()` listener) to record anything.
+    pub fn trace(&self, cursor: JsValue) -> JsResult<JsValue> {
+        let cursor = if cursor.is_undefined() {
+            0
+        } else {
+            cursor
+                .as_f64()
+                .filter(|c| c.is_finite() && *c >= 0.0 && c.fract() == 0.0)
+                .ok_or_else(|| invalid_option("cursor", "must be a non-negative integer"))? as u64
+        };
+        let batch = self.shared.engine.borrow().bus.trace_since(cursor);
+        let events: Array = batch.events.iter().map(|e| event_object(e, js_name(e.kind))).collect();
+        let result = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&result, &"events".into(), &events);
+        let _ = js_sys::Reflect::set(&result, &"cursor".into(), &JsValue::from_f64(batch.cursor as f64));
+        let _ = js_sys::Reflect::set(&result, &"missed".into(), &JsValue::from_f64(batch.missed as f64));
+        Ok(result.into())
+    }
+
+    /// Calls `listener(event)` for lifecycle events of `kind` (or `'*'` for all); returns a
+    /// function that removes the listener. Costs nothing while nobody listens.
+    pub fn on(&self, kind: JsValue, listener: JsValue) -> JsResult<Function> {
+        let name = kind.as_string().ok_or_else(|| invalid_option("kind", "must be an event name string"))?;
+        let kind = if name == "*" {
+            None
+        } else {
+            Some(from_js_name(&name).ok_or_else(|| {
+                invalid_option("kind", &format!("`{name}` is not a lifecycle event name (see docs/API.md)"))
+            })?)
+        };
+        let listener = listener
+            .dyn_into::<Function>()
+            .map_err(|_| error(ErrorCode::InvalidHandler, "on(): `listener` must be a function"))?;
+        let first = self.shared.listeners.borrow().is_empty();
+        let id = self.shared.listeners.borrow_mut().add(kind, listener);
+        if first {
+            let mut engine = self.shared.engine.borrow_mut();
+            engine.observe_trace(1);
+            engine.events_cursor = engine.trace_head();
+        }
+        let weak = Rc::downgrade(&self.shared);
+        let off = Closure::<dyn FnMut()>::new(move || {
+            let Some(shared) = weak.upgrade() else { return };
+            let removed = shared.listeners.borrow_mut().remove(id);
+            if removed && shared.listeners.borrow().is_empty() {
+                shared.engine.borrow_mut().observe_trace(-1);
+            }
+        });
+        Ok(off.into_js_value().unchecked_into())
+    }
+
+    /// Lets a visualiser in another same-origin tab attach (docs/ATTACH_PROTOCOL.md); returns
+    /// a function that stops it.
+    pub fn expose(&self, name: JsValue) -> JsResult<Function> {
+        self.ensure_open("expose")?;
+        let name = name
+            .as_string()
+            .filter(|n| !n.is_empty() && n.len() <= 256)
+            .ok_or_else(|| invalid_option("name", "must be a non-empty string of at most 256 bytes"))?;
+        self.shared.expose(&name).map_err(|_| invalid_option("name", "could not open a BroadcastChannel"))?;
+        let weak = Rc::downgrade(&self.shared);
+        let stop = Closure::<dyn FnMut()>::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.unexpose();
+            }
+        });
+        Ok(stop.into_js_value().unchecked_into())
+    }
+
+    /// Closes the bus: every subscription is removed, timers stop, listeners and viewers are
+    /// dropped, pending `idle()` promises resolve. Later `publish` and `subscribe` throw
+    /// `E_CLOSED`.
+    pub fn close(&self) {
+        if self.shared.closed.replace(true) {
+            return;
+        }
+        let ids: Vec<_> = self.shared.engine.borrow().bus.subscriptions().iter().map(|s| s.id).collect();
+        {
+            let mut engine = self.shared.engine.borrow_mut();
+            let now = engine.now();
+            for id in ids {
+                engine.bus.unsubscribe(id, now);
+            }
+        }
+        let handlers = self.shared.handlers.borrow_mut().clear();
+        drop(handlers);
+        self.shared.host_timers.borrow_mut().clear();
+        if self.shared.listeners.borrow_mut().clear() > 0 {
+            self.shared.engine.borrow_mut().observe_trace(-1);
+        }
+        self.shared.unexpose();
+        self.shared.reschedule();
+        let waiters = std::mem::take(&mut *self.shared.idle_waiters.borrow_mut());
+        for resolve in waiters {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    }
+
+    /// A deadline on the bus clock (used by the package's `waitFor`); returns its id.
+    #[wasm_bindgen(js_name = __setTimer)]
+    pub fn set_timer(&self, ms: JsValue, callback: JsValue) -> JsResult<u32> {
+        let ms = ms
+            .as_f64()
+            .filter(|ms| ms.is_finite() && *ms >= 0.0)
+            .ok_or_else(|| invalid_option("timeoutMs", "must be a finite number of milliseconds, not negative"))?;
+        let callback =
+            callback.dyn_into::<Function>().map_err(|_| error(ErrorCode::InvalidHandler, "timer callback must be a function"))?;
+        let deadline = self.shared.now().saturating_add(options::millis_to_duration(ms));
+        let id = self.shared.host_timers.borrow_mut().add(deadline, callback);
+        self.shared.reschedule();
+        Ok(id)
+    }
+
+    /// Cancels a deadline made by `__setTimer`.
+    #[wasm_bindgen(js_name = __clearTimer)]
+    pub fn clear_timer(&self, id: JsValue) -> bool {
+        let Some(id) = id.as_f64().filter(|id| *id >= 0.0 && *id <= f64::from(u32::MAX)) else { return false };
+        let cancelled = self.shared.host_timers.borrow_mut().cancel(id as u32);
+        self.shared.reschedule();
+        cancelled
+    }
+}
+
+impl Shared {
+    /// `redrive(ids?)`.
+    pub fn redrive(self: &Rc<Self>, ids: &JsValue) -> JsResult<u32> {
+        let moved = if ids.is_undefined() || ids.is_null() {
+            let mut engine = self.engine.borrow_mut();
+            let now = engine.now();
+            engine.bus.redrive_all(now)
+        } else {
+            if !Array::is_array(ids) {
+                return Err(invalid_option("ids", "must be an array of dead-letter ids"));
+            }
+            let mut parsed = Vec::new();
+            for id in Array::from(ids).iter() {
+                let id = id
+                    .as_f64()
+                    .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0)
+                    .ok_or_else(|| invalid_option("ids", "must contain only non-negative integer ids"))?;
+                parsed.push(DeadLetterId(id as u64));
+            }
+            let mut engine = self.engine.borrow_mut();
+            let now = engine.now();
+            parsed.into_iter().filter(|id| engine.bus.redrive(*id, now).is_ok()).count()
+        };
+        self.finish();
+        Ok(u32::try_from(moved).unwrap_or(u32::MAX))
+    }
+}
+

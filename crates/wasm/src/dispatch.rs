@@ -1,0 +1,189 @@
+//! The host half of the sans-IO delivery loop: take the next delivery from the engine, run the
+//! handler with nothing borrowed, report the outcome.
+//!
+//! * A handler that returns normally is `Delivered`; one that throws (anything, including
+//!   non-`Error` values) is `Failed` with a description of what was thrown, and the engine's
+//!   retry policy decides between a retry and a dead letter. Other subscribers are unaffected.
+//! * A handler that returns a thenable is `Pending`; when it settles the outcome is reported
+//!   with `settle` (a rejection is a failure like a throw).
+//! * A filter runs before the handler for each message; falsy means "filtered" (counted, not
+//!   delivered). A filter that throws fails the delivery like a handler would.
+//! * While a handler runs, publishes it makes carry its message as their causation.
+
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use switchyard_core::{Delivery, DeliveryToken, Envelope, Outcome, SubscriptionId};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::describe_thrown;
+use crate::state::Shared;
+
+impl Shared {
+    /// Runs every ready delivery (no-op when a loop is already running further up the stack).
+    pub fn drain(self: &Rc<Self>) {
+        if self.dispatching.replace(true) {
+            return;
+        }
+        loop {
+            let next = {
+                let mut engine = self.engine.borrow_mut();
+                let now = engine.now();
+                engine.bus.poll_delivery(now)
+            };
+            let Some(delivery) = next else { break };
+            self.run(delivery);
+        }
+        self.dispatching.set(false);
+    }
+
+    /// Runs one delivery and reports its outcome.
+    fn run(self: &Rc<Self>, delivery: Delivery<JsValue>) {
+        let token = delivery.token;
+        let subscription = delivery.subscription;
+        let found = self.handlers.borrow().get(subscription).map(|entry| {
+            (entry.handler.clone(), entry.filter.clone(), entry.batched, entry.limited)
+        });
+        let Some((handler, filter, batched, limited)) = found else {
+            // Only reachable if the engine hands out a delivery for an id the host never
+            // registered; fail it visibly rather than lose it.
+            self.report(token, Outcome::Failed("switchyard: no handler registered for this subscription".into()));
+            return;
+        };
+
+        let mut payloads = Vec::with_capacity(delivery.items.len());
+        let mut metas = Vec::with_capacity(delivery.items.len());
+        let mut last_message = None;
+        for (index, item) in delivery.items.iter().enumerate() {
+            let payload = item.message.payload.clone();
+            let meta = meta(&item.message, item.attempt);
+            if let Some(filter) = &filter {
+                match filter.call2(&JsValue::UNDEFINED, &payload, &meta) {
+                    Ok(keep) if keep.is_truthy() => {}
+                    Ok(_) => {
+                        let _ = self.engine.borrow_mut().bus.mark_filtered(token, index);
+                        continue;
+                    }
+                    Err(thrown) => {
+                        let reason = format!("filter threw: {}", describe_thrown(&thrown));
+                        self.report(token, Outcome::Failed(reason));
+                        return;
+                    }
+                }
+            }
+            last_message = Some(item.message.id);
+            payloads.push(payload);
+            metas.push(meta);
+        }
+        drop(delivery);
+        if payloads.is_empty() {
+            self.report(token, Outcome::Filtered);
+            return;
+        }
+
+        let previous = self.current.replace(last_message);
+        let result = if batched {
+            let payloads: Array = payloads.into_iter().collect();
+            let metas: Array = metas.into_iter().collect();
+            handler.call2(&JsValue::UNDEFINED, &payloads, &metas)
+        } else {
+            handler.call2(&JsValue::UNDEFINED, &payloads[0], &metas[0])
+        };
+        self.current.set(previous);
+
+        match result {
+            Ok(returned) => match thenable(&returned) {
+                Some(promise) => {
+                    self.report(token, Outcome::Pending);
+                    self.await_settle(token, promise);
+                }
+                None => self.report(token, Outcome::Delivered),
+            },
+            Err(thrown) => self.report(token, Outcome::Failed(describe_thrown(&thrown))),
+        }
+        if limited {
+            self.forget_if_gone(subscription);
+        }
+    }
+
+    /// Tells the engine how a delivery ended. A delivery whose subscription was removed while
+    /// its handler ran is unknown to the engine by then; that is expected and ignored.
+    fn report(&self, token: DeliveryToken, outcome: Outcome) {
+        let mut engine = self.engine.borrow_mut();
+        let now = engine.now();
+        let _ = engine.bus.complete(token, outcome, now);
+    }
+
+    /// Settles a pending delivery when its promise does.
+    fn await_settle(self: &Rc<Self>, token: DeliveryToken, promise: Promise) {
+        let weak = Rc::downgrade(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = JsFuture::from(promise).await;
+            let Some(shared) = weak.upgrade() else { return };
+            let result = result.map(|_| ()).map_err(|thrown| describe_thrown(&thrown));
+            {
+                let mut engine = shared.engine.borrow_mut();
+                let now = engine.now();
+                // A late settle (after a timeout) is counted by the engine and ignored here.
+                let _ = engine.bus.settle(token, result, now);
+            }
+            shared.finish();
+        });
+    }
+
+    /// Drops the handler of a subscription the engine removed by itself (`once`).
+    pub fn forget_if_gone(&self, id: SubscriptionId) {
+        if self.engine.borrow().bus.is_active(id) {
+            return;
+        }
+        let removed = self.handlers.borrow_mut().remove(id);
+        drop(removed);
+    }
+}
+
+/// `returned` as a promise if it is a thenable (an object or function with a callable `then`).
+fn thenable(returned: &JsValue) -> Option<Promise> {
+    if !(returned.is_object() || returned.is_function()) {
+        return None;
+    }
+    if let Some(promise) = returned.dyn_ref::<Promise>() {
+        return Some(promise.clone());
+    }
+    let then = Reflect::get(returned, &JsValue::from_str("then")).ok()?;
+    if !then.is_function() {
+        return None;
+    }
+    Some(Promise::resolve(returned))
+}
+
+/// The `meta` argument of a handler call.
+pub fn meta<P>(message: &Envelope<P>, attempt: u32) -> JsValue {
+    let object = Object::new();
+    let set = |key: &str, value: JsValue| {
+        let _ = Reflect::set(&object, &JsValue::from_str(key), &value);
+    };
+    set("id", JsValue::from_f64(message.id.0 as f64));
+    set("topic", JsValue::from_str(&message.topic));
+    set("seq", JsValue::from_f64(message.topic_seq as f64));
+    set("attempt", JsValue::from_f64(f64::from(attempt)));
+    set("publishedAt", JsValue::from_f64(message.published_at.as_millis_f64()));
+    set("causationId", message.causation.map_or(JsValue::NULL, |id| JsValue::from_f64(id.0 as f64)));
+    set("correlationId", message.correlation.as_deref().map_or(JsValue::NULL, JsValue::from_str));
+    set("headers", headers(&message.headers).into());
+    object.into()
+}
+
+/// Headers as a plain object.
+pub fn headers(pairs: &[(Box<str>, Box<str>)]) -> Object {
+    let object = Object::new();
+    for (key, value) in pairs {
+        let _ = Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(value));
+    }
+    object
+}
+
+/// Calls `f` with no `this`, ignoring what it throws (used for resolve functions).
+pub fn call_quietly(f: &Function, value: &JsValue) {
+    let _ = f.call1(&JsValue::UNDEFINED, value);
+}

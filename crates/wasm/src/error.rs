@@ -1,0 +1,136 @@
+//! `SwitchyardError`: the one error class the package throws.
+//!
+//! Every error carries a stable `code` (see [`ErrorCode`]) and a message that names the
+//! offending argument or option. The JS entry files register the real `SwitchyardError` class
+//! (a subclass of `Error`) through [`register_error_factory`]; until then (for example inside
+//! wasm-bindgen tests) errors are plain `Error`s with `name = "SwitchyardError"` and a `code`.
+
+use std::cell::RefCell;
+
+use js_sys::{Error, Function, Reflect};
+use wasm_bindgen::prelude::*;
+
+/// What every fallible binding returns: the error is always a `SwitchyardError` value.
+pub type JsResult<T> = Result<T, JsValue>;
+
+/// The machine-readable kind of a `SwitchyardError`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// A published topic is not a string or not a valid concrete topic.
+    InvalidTopic,
+    /// A subscription pattern is not a string or not a valid pattern.
+    InvalidPattern,
+    /// An option (or a positional number such as `advance(ms)`) is unknown or has a bad value.
+    InvalidOption,
+    /// A handler, filter or listener is not a function.
+    InvalidHandler,
+    /// A publish was refused because a `reject` subscription queue is full; nothing was enqueued.
+    Backpressure,
+    /// A publish was refused because it is too many causation hops deep.
+    Cascade,
+    /// The bus was closed.
+    Closed,
+    /// A `waitFor` timed out.
+    Timeout,
+}
+
+impl ErrorCode {
+    /// The `code` string seen by JavaScript.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidTopic => "E_INVALID_TOPIC",
+            ErrorCode::InvalidPattern => "E_INVALID_PATTERN",
+            ErrorCode::InvalidOption => "E_INVALID_OPTION",
+            ErrorCode::InvalidHandler => "E_INVALID_HANDLER",
+            ErrorCode::Backpressure => "E_BACKPRESSURE",
+            ErrorCode::Cascade => "E_CASCADE",
+            ErrorCode::Closed => "E_CLOSED",
+            ErrorCode::Timeout => "E_TIMEOUT",
+        }
+    }
+}
+
+thread_local! {
+    /// `(code, message) => new SwitchyardError(code, message)`, registered by the entry file.
+    static FACTORY: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+/// Registers `(code, message) => new SwitchyardError(code, message)`; every later error is made
+/// by it. Called once by the package's entry files; not part of the public API.
+#[wasm_bindgen(js_name = __registerErrorFactory)]
+pub fn register_error_factory(factory: JsValue) {
+    if let Ok(factory) = factory.dyn_into::<Function>() {
+        FACTORY.with(|slot| *slot.borrow_mut() = Some(factory));
+    }
+}
+
+/// A `SwitchyardError` with `code` and `message`.
+pub fn error(code: ErrorCode, message: &str) -> JsValue {
+    let registered = FACTORY.with(|slot| slot.borrow().clone());
+    if let Some(factory) = registered {
+        if let Ok(value) = factory.call2(&JsValue::UNDEFINED, &JsValue::from_str(code.as_str()), &JsValue::from_str(message)) {
+            return value;
+        }
+    }
+    let plain = Error::new(message);
+    plain.set_name("SwitchyardError");
+    let _ = Reflect::set(&plain, &JsValue::from_str("code"), &JsValue::from_str(code.as_str()));
+    plain.into()
+}
+
+/// `error` plus extra properties (for example the full subscription of `E_BACKPRESSURE`).
+pub fn error_with(code: ErrorCode, message: &str, extra: &[(&str, JsValue)]) -> JsValue {
+    let value = error(code, message);
+    for (key, field) in extra {
+        let _ = Reflect::set(&value, &JsValue::from_str(key), field);
+    }
+    value
+}
+
+/// Shorthand for an `E_INVALID_OPTION` naming `option`.
+pub fn invalid_option(option: &str, problem: &str) -> JsValue {
+    error(ErrorCode::InvalidOption, &format!("option `{option}` {problem}"))
+}
+
+/// A short, never-throwing description of any thrown JS value (for dead letters and traces).
+pub fn describe_thrown(value: &JsValue) -> String {
+    if let Some(text) = value.as_string() {
+        return text;
+    }
+    if let Some(err) = value.dyn_ref::<Error>() {
+        // `String(err.message)` can only be a string here: Error.prototype.message is one.
+        let name: String = Reflect::get(err, &JsValue::from_str("name"))
+            .ok()
+            .and_then(|n| n.as_string())
+            .unwrap_or_else(|| "Error".into());
+        let message: String = Reflect::get(err, &JsValue::from_str("message"))
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_default();
+        return if message.is_empty() { name } else { format!("{name}: {message}") };
+    }
+    if value.is_undefined() {
+        return "undefined".into();
+    }
+    if value.is_null() {
+        return "null".into();
+    }
+    if let Some(number) = value.as_f64() {
+        return format!("{number}");
+    }
+    if let Some(flag) = value.as_bool() {
+        return format!("{flag}");
+    }
+    // Objects: String(value) may throw (Object.create(null)) or be hostile; fall back to the type.
+    match safe_string(value) {
+        Ok(text) => text,
+        Err(_) => format!("<thrown {}>", value.js_typeof().as_string().unwrap_or_default()),
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `String(value)`, catching what a hostile `toString` throws.
+    #[wasm_bindgen(catch, js_name = String)]
+    fn safe_string(value: &JsValue) -> Result<String, JsValue>;
+}

@@ -1,0 +1,160 @@
+//! `bus.on(kind, listener)`: lifecycle events for JavaScript, read from the engine's trace ring.
+//!
+//! The ring is switched on only while at least one listener exists (or a visualiser is
+//! attached), so a bus nobody listens to pays nothing. After each outermost operation the new
+//! trace events are read by cursor and passed to the listeners of their kind and of `'*'`.
+//!
+//! The JS names differ from the engine's `TraceKind` names where the contract says so;
+//! [`KINDS`] is the one table that maps them.
+
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Reflect};
+use switchyard_core::{TraceEvent, TraceKind};
+use wasm_bindgen::prelude::*;
+
+use crate::state::Shared;
+
+/// Every trace kind with its JS event name.
+pub const KINDS: [(TraceKind, &str); 23] = [
+    (TraceKind::Subscribed, "subscriber_added"),
+    (TraceKind::Unsubscribed, "subscriber_removed"),
+    (TraceKind::Published, "published"),
+    (TraceKind::Enqueued, "message_enqueued"),
+    (TraceKind::Delivering, "delivering"),
+    (TraceKind::Delivered, "delivered"),
+    (TraceKind::Filtered, "filtered"),
+    (TraceKind::Failed, "failed"),
+    (TraceKind::RetryScheduled, "retry_scheduled"),
+    (TraceKind::DeadLettered, "dead_letter"),
+    (TraceKind::Dropped, "dropped"),
+    (TraceKind::Backpressure, "backpressure"),
+    (TraceKind::BatchFlushed, "batch_flush"),
+    (TraceKind::StrategySwapped, "strategy_swapped"),
+    (TraceKind::Paused, "paused"),
+    (TraceKind::Resumed, "resumed"),
+    (TraceKind::CircuitOpened, "circuit_opened"),
+    (TraceKind::CircuitHalfOpen, "circuit_half_open"),
+    (TraceKind::CircuitClosed, "circuit_closed"),
+    (TraceKind::LeakSuspected, "leak_suspected"),
+    (TraceKind::Redriven, "redriven"),
+    (TraceKind::TimedOut, "timed_out"),
+    (TraceKind::CascadeRefused, "cascade_refused"),
+];
+
+/// The JS event name of `kind`.
+pub fn js_name(kind: TraceKind) -> &'static str {
+    KINDS.iter().find(|(k, _)| *k == kind).map_or("unknown", |(_, name)| name)
+}
+
+/// The kind named `name` in JS (`None` for unknown names).
+pub fn from_js_name(name: &str) -> Option<TraceKind> {
+    KINDS.iter().find(|(_, n)| *n == name).map(|(kind, _)| *kind)
+}
+
+/// One registered listener.
+struct Listener {
+    id: u32,
+    /// `None` listens to every kind (`'*'`).
+    kind: Option<TraceKind>,
+    callback: Function,
+}
+
+/// The `on()` listeners of one bus.
+#[derive(Default)]
+pub struct Listeners {
+    next_id: u32,
+    entries: Vec<Listener>,
+}
+
+impl Listeners {
+    /// Adds a listener; returns its id.
+    pub fn add(&mut self, kind: Option<TraceKind>, callback: Function) -> u32 {
+        self.next_id = self.next_id.wrapping_add(1);
+        self.entries.push(Listener { id: self.next_id, kind, callback });
+        self.next_id
+    }
+
+    /// Removes a listener; false if it was already gone.
+    pub fn remove(&mut self, id: u32) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|listener| listener.id != id);
+        self.entries.len() != before
+    }
+
+    /// True when nobody listens.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Removes every listener; returns how many there were.
+    pub fn clear(&mut self) -> usize {
+        let count = self.entries.len();
+        self.entries.clear();
+        count
+    }
+
+    fn targets(&self, kind: TraceKind) -> Vec<Function> {
+        self.entries
+            .iter()
+            .filter(|listener| listener.kind.is_none_or(|k| k == kind))
+            .map(|listener| listener.callback.clone())
+            .collect()
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    fn console_error(message: &str, error: &JsValue);
+}
+
+/// A trace event as JavaScript sees it:
+/// `{ cursor, at, kind, subscription, message, topic, detail }`.
+pub fn event_object(event: &TraceEvent, kind_name: &str) -> JsValue {
+    let object = Object::new();
+    let set = |key: &str, value: JsValue| {
+        let _ = Reflect::set(&object, &JsValue::from_str(key), &value);
+    };
+    set("cursor", JsValue::from_f64(event.cursor as f64));
+    set("at", JsValue::from_f64(event.at.as_millis_f64()));
+    set("kind", JsValue::from_str(kind_name));
+    set("subscription", event.subscription.map_or(JsValue::NULL, |id| JsValue::from_f64(id.to_bits() as f64)));
+    set("message", event.message.map_or(JsValue::NULL, |id| JsValue::from_f64(id.0 as f64)));
+    set("topic", event.topic.as_deref().map_or(JsValue::NULL, JsValue::from_str));
+    set("detail", JsValue::from_f64(event.detail as f64));
+    object.into()
+}
+
+impl Shared {
+    /// Passes new trace events to `on()` listeners (see the module docs).
+    pub fn emit_events(self: &Rc<Self>) {
+        if self.listeners.borrow().is_empty() || self.emitting.replace(true) {
+            return;
+        }
+        loop {
+            let batch = {
+                let mut engine = self.engine.borrow_mut();
+                let batch = engine.bus.trace_since(engine.events_cursor);
+                engine.events_cursor = batch.cursor;
+                batch
+            };
+            if batch.events.is_empty() {
+                break;
+            }
+            for event in &batch.events {
+                let targets = self.listeners.borrow().targets(event.kind);
+                if targets.is_empty() {
+                    continue;
+                }
+                let object = event_object(event, js_name(event.kind));
+                for listener in targets {
+                    if let Err(thrown) = listener.call1(&JsValue::UNDEFINED, &object) {
+                        console_error("switchyard: an on() listener threw:", &thrown);
+                    }
+                }
+            }
+        }
+        self.emitting.set(false);
+    }
+}

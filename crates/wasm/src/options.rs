@@ -1,0 +1,247 @@
+//! Reading option objects from JavaScript without trusting them.
+//!
+//! [`Options`] wraps one option object: it refuses names it does not know, reads each property
+//! once through `Reflect.get` (so a throwing getter becomes an `E_INVALID_OPTION` error instead of
+//! an exception in the middle of an update), and checks types and ranges (no NaN, no negative
+//! or fractional counts). Errors name the option by its full dotted path, e.g. `retry.backoffMs`.
+//!
+//! The parsers for the bus, subscribe and publish options live in `bus.rs`, `subscription.rs`
+//! and `publish.rs`; they only ever go through this module.
+
+use core::time::Duration;
+
+use js_sys::{Array, Function, Reflect};
+use switchyard_core::{BreakerPolicy, DeliveryStrategy, Jitter, Overflow, RetryPolicy};
+use wasm_bindgen::prelude::*;
+
+use crate::error::{invalid_option, JsResult};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = keys)]
+    fn object_keys(object: &JsValue) -> Result<Array, JsValue>;
+}
+
+/// Largest integer a JS number holds exactly.
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+/// One option object being read.
+pub struct Options {
+    object: JsValue,
+    path: String,
+}
+
+impl Options {
+    /// Wraps `value` (undefined and null mean "no options"), refusing a non-object and any
+    /// property name not in `known`. `path` names the object in errors (`"options"`,
+    /// `"retry"`); nested objects get `outer.inner` paths.
+    pub fn new(value: &JsValue, path: &str, known: &[&str]) -> JsResult<Self> {
+        let path = path.to_owned();
+        if value.is_undefined() || value.is_null() {
+            return Ok(Options { object: JsValue::UNDEFINED, path });
+        }
+        if !value.is_object() || value.is_function() || Array::is_array(value) {
+            return Err(invalid_option(&path, "must be a plain object"));
+        }
+        let keys = object_keys(value).map_err(|_| invalid_option(&path, "could not be enumerated"))?;
+        for key in keys.iter() {
+            let name = key.as_string().unwrap_or_default();
+            if !known.contains(&name.as_str()) {
+                let shown = if path == "options" { name.clone() } else { format!("{path}.{name}") };
+                return Err(invalid_option(
+                    &shown,
+                    &format!("is not a known option (expected one of: {})", known.join(", ")),
+                ));
+            }
+        }
+        Ok(Options { object: value.clone(), path })
+    }
+
+    /// The dotted name of `key` for error messages.
+    pub fn name(&self, key: &str) -> String {
+        if self.path == "options" {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    /// The raw value of `key`, `None` when absent or `undefined`.
+    pub fn get(&self, key: &str) -> JsResult<Option<JsValue>> {
+        if self.object.is_undefined() {
+            return Ok(None);
+        }
+        let value = Reflect::get(&self.object, &JsValue::from_str(key))
+            .map_err(|_| invalid_option(&self.name(key), "threw when read"))?;
+        Ok(if value.is_undefined() { None } else { Some(value) })
+    }
+
+    /// A finite number in `[min, max]`.
+    pub fn number(&self, key: &str, min: f64, max: f64) -> JsResult<Option<f64>> {
+        let Some(value) = self.get(key)? else { return Ok(None) };
+        let number = value.as_f64().ok_or_else(|| invalid_option(&self.name(key), "must be a number"))?;
+        if !number.is_finite() {
+            return Err(invalid_option(&self.name(key), "must be a finite number"));
+        }
+        if number < min || number > max {
+            return Err(invalid_option(&self.name(key), &format!("must be between {min} and {max}")));
+        }
+        Ok(Some(number))
+    }
+
+    /// An integer in `[min, max]` (at most 2^53 - 1).
+    pub fn integer(&self, key: &str, min: f64, max: f64) -> JsResult<Option<f64>> {
+        let Some(number) = self.number(key, min, max.min(MAX_SAFE))? else { return Ok(None) };
+        if number.fract() != 0.0 {
+            return Err(invalid_option(&self.name(key), "must be an integer"));
+        }
+        Ok(Some(number))
+    }
+
+    /// A count: an integer in `[min, 2^32 - 1]` as `usize`.
+    pub fn count(&self, key: &str, min: u32) -> JsResult<Option<usize>> {
+        Ok(self.integer(key, f64::from(min), f64::from(u32::MAX))?.map(|n| n as usize))
+    }
+
+    /// An integer in `[min, 2^32 - 1]` as `u32`.
+    pub fn u32(&self, key: &str, min: u32) -> JsResult<Option<u32>> {
+        Ok(self.integer(key, f64::from(min), f64::from(u32::MAX))?.map(|n| n as u32))
+    }
+
+    /// A duration in milliseconds (finite, not negative, fractions allowed).
+    pub fn millis(&self, key: &str) -> JsResult<Option<Duration>> {
+        Ok(self.number(key, 0.0, MAX_SAFE)?.map(millis_to_duration))
+    }
+
+    /// A boolean.
+    pub fn bool(&self, key: &str) -> JsResult<Option<bool>> {
+        let Some(value) = self.get(key)? else { return Ok(None) };
+        value.as_bool().map(Some).ok_or_else(|| invalid_option(&self.name(key), "must be a boolean"))
+    }
+
+    /// A string of at most `max_len` bytes.
+    pub fn string(&self, key: &str, max_len: usize) -> JsResult<Option<String>> {
+        let Some(value) = self.get(key)? else { return Ok(None) };
+        let text = value.as_string().ok_or_else(|| invalid_option(&self.name(key), "must be a string"))?;
+        if text.len() > max_len {
+            return Err(invalid_option(&self.name(key), &format!("must be at most {max_len} bytes long")));
+        }
+        Ok(Some(text))
+    }
+
+    /// A function.
+    pub fn function(&self, key: &str) -> JsResult<Option<Function>> {
+        let Some(value) = self.get(key)? else { return Ok(None) };
+        value.dyn_into::<Function>().map(Some).map_err(|_| invalid_option(&self.name(key), "must be a function"))
+    }
+
+    /// One of the strings in `choices`.
+    pub fn choice<T: Copy>(&self, key: &str, choices: &[(&str, T)]) -> JsResult<Option<T>> {
+        let Some(value) = self.get(key)? else { return Ok(None) };
+        let text = value.as_string();
+        for (name, choice) in choices {
+            if text.as_deref() == Some(*name) {
+                return Ok(Some(*choice));
+            }
+        }
+        let names: Vec<String> = choices.iter().map(|(name, _)| format!("'{name}'")).collect();
+        Err(invalid_option(&self.name(key), &format!("must be one of {}", names.join(", "))))
+    }
+
+    /// A nested option object under `key`.
+    pub fn nested(&self, key: &str, known: &[&str]) -> JsResult<Option<Options>> {
+        let Some(value) = self.get(key)? else { return Ok(None) };
+        Options::new(&value, &self.name(key), known).map(Some)
+    }
+}
+
+/// Milliseconds (finite, not negative) as a `Duration`, saturating.
+pub fn millis_to_duration(millis: f64) -> Duration {
+    let micros = (millis * 1000.0).round();
+    if micros.is_nan() || micros <= 0.0 {
+        Duration::ZERO
+    } else if micros >= u64::MAX as f64 {
+        Duration::from_micros(u64::MAX)
+    } else {
+        Duration::from_micros(micros as u64)
+    }
+}
+
+/// `overflow`: `'reject' | 'drop-oldest' | 'drop-newest'`.
+pub fn overflow(options: &Options) -> JsResult<Option<Overflow>> {
+    options.choice(
+        "overflow",
+        &[("reject", Overflow::Reject), ("drop-oldest", Overflow::DropOldest), ("drop-newest", Overflow::DropNewest)],
+    )
+}
+
+/// The JS name of an overflow policy.
+pub fn overflow_name(overflow: Overflow) -> &'static str {
+    match overflow {
+        Overflow::Reject => "reject",
+        Overflow::DropOldest => "drop-oldest",
+        Overflow::DropNewest => "drop-newest",
+    }
+}
+
+/// `retry: { attempts, backoffMs, maxBackoffMs, factor, jitter }`, starting from `base`.
+pub fn retry(options: &Options, base: RetryPolicy) -> JsResult<Option<RetryPolicy>> {
+    let Some(retry) = options.nested("retry", &["attempts", "backoffMs", "maxBackoffMs", "factor", "jitter"])? else {
+        return Ok(None);
+    };
+    let mut policy = base;
+    if let Some(attempts) = retry.u32("attempts", 1)? {
+        policy.max_attempts = attempts;
+    }
+    if let Some(backoff) = retry.millis("backoffMs")? {
+        policy.backoff = backoff;
+    }
+    if let Some(max) = retry.millis("maxBackoffMs")? {
+        policy.max_backoff = max;
+    }
+    if let Some(factor) = retry.number("factor", 1.0, 1e6)? {
+        policy.factor = factor;
+    }
+    if let Some(jitter) = retry.get("jitter")? {
+        policy.jitter = match (jitter.as_bool(), jitter.as_string().as_deref(), jitter.as_f64()) {
+            (Some(false), _, _) | (_, Some("none"), _) => Jitter::None,
+            (Some(true), _, _) | (_, Some("full"), _) => Jitter::Full,
+            (_, _, Some(ratio)) if (0.0..=1.0).contains(&ratio) => Jitter::Proportional(ratio),
+            _ => {
+                return Err(invalid_option(
+                    &retry.name("jitter"),
+                    "must be a boolean, 'none', 'full' or a ratio between 0 and 1",
+                ))
+            }
+        };
+    }
+    if policy.max_backoff < policy.backoff {
+        return Err(invalid_option(&retry.name("maxBackoffMs"), "must not be less than backoffMs"));
+    }
+    Ok(Some(policy))
+}
+
+/// `delivery: 'immediate' | { batch: { size, maxWaitMs } }`.
+pub fn delivery(value: &JsValue, name: &str) -> JsResult<DeliveryStrategy> {
+    if value.as_string().as_deref() == Some("immediate") {
+        return Ok(DeliveryStrategy::Immediate);
+    }
+    if !value.is_object() {
+        return Err(invalid_option(name, "must be 'immediate' or { batch: { size, maxWaitMs } }"));
+    }
+    let outer = Options::new(value, name, &["batch"])?;
+    let batch = outer
+        .nested("batch", &["size", "maxWaitMs"])?
+        .ok_or_else(|| invalid_option(name, "must be 'immediate' or { batch: { size, maxWaitMs } }"))?;
+    let size = batch.count("size", 1)?.ok_or_else(|| invalid_option(&batch.name("size"), "is required"))?;
+    let max_wait = batch.millis("maxWaitMs")?.unwrap_or(Duration::MAX);
+    Ok(DeliveryStrategy::Batched { size, max_wait })
+}
+
+/// `breaker: { failures, cooldownMs }`.
+pub fn breaker(options: &Options) -> JsResult<Option<BreakerPolicy>> {
+    let Some(breaker) = options.nested("breaker", &["failures", "cooldownMs"])? else { return Ok(None) };
+    let failures = breaker.u32("failures", 1)?.unwrap_or(5);
+    let cooldown = breaker.millis("cooldownMs")?.unwrap_or(Duration::from_secs(30));
+    Ok(Some(BreakerPolicy { failures, cooldown, failure_ratio: None }))
+}

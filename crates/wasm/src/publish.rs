@@ -1,0 +1,116 @@
+//! `bus.publish(topic, payload, options?)`.
+//!
+//! The outermost publish runs every delivery it made ready before returning, so synchronous
+//! handlers on immediate subscriptions have run when it returns. A publish made by a handler
+//! only enqueues (its messages are delivered after the current message reached everyone) and
+//! records the handler's message as its causation.
+
+use std::sync::Arc;
+
+use js_sys::{Array, Object, Reflect};
+use switchyard_core::{PublishError, PublishOptions};
+use wasm_bindgen::prelude::*;
+
+use crate::bus::{js_field, EventBus};
+use crate::error::{error, error_with, invalid_option, ErrorCode, JsResult};
+use crate::options::Options;
+
+/// Option names `publish` accepts.
+const PUBLISH_OPTIONS: &[&str] = &["headers", "correlationId", "ttlMs"];
+/// Most headers per message.
+const MAX_HEADERS: u32 = 64;
+/// Longest header name, header value or correlation id.
+const MAX_HEADER_BYTES: usize = 1024;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = entries)]
+    fn object_entries(object: &JsValue) -> Result<Array, JsValue>;
+}
+
+fn parse_publish(value: &JsValue) -> JsResult<PublishOptions> {
+    let options = Options::new(value, "options", PUBLISH_OPTIONS)?;
+    let mut publish = PublishOptions::default();
+    if let Some(headers) = options.get("headers")? {
+        if !headers.is_object() || Array::is_array(&headers) {
+            return Err(invalid_option("headers", "must be an object of string values"));
+        }
+        let entries = object_entries(&headers).map_err(|_| invalid_option("headers", "could not be read"))?;
+        if entries.length() > MAX_HEADERS {
+            return Err(invalid_option("headers", &format!("must have at most {MAX_HEADERS} entries")));
+        }
+        for entry in entries.iter() {
+            let pair = Array::from(&entry);
+            let key = pair.get(0).as_string().unwrap_or_default();
+            let value = pair
+                .get(1)
+                .as_string()
+                .ok_or_else(|| invalid_option(&format!("headers.{key}"), "must be a string"))?;
+            if key.len() > MAX_HEADER_BYTES || value.len() > MAX_HEADER_BYTES {
+                return Err(invalid_option(&format!("headers.{key}"), "is too long (1024 bytes at most)"));
+            }
+            publish.headers.push((key.into_boxed_str(), value.into_boxed_str()));
+        }
+    }
+    if let Some(correlation) = options.string("correlationId", MAX_HEADER_BYTES)? {
+        publish.correlation = Some(Arc::from(correlation));
+    }
+    publish.ttl = options.millis("ttlMs")?;
+    Ok(publish)
+}
+
+/// The `PublishError` as a `SwitchyardError`.
+fn publish_error(topic: &str, e: PublishError) -> JsValue {
+    match e {
+        PublishError::InvalidTopic(why) => error(ErrorCode::InvalidTopic, &format!("topic `{topic}` {why}")),
+        PublishError::Backpressure { subscription, name, pattern, capacity } => {
+            let who = match &name {
+                Some(name) => format!("subscription `{name}` (pattern `{pattern}`)"),
+                None => format!("subscription on `{pattern}`"),
+            };
+            error_with(
+                ErrorCode::Backpressure,
+                &format!(
+                    "publish to `{topic}` refused: {who} is full ({capacity} queued, overflow 'reject'); nothing was enqueued"
+                ),
+                &[
+                    ("subscription", JsValue::from_f64(subscription.to_bits() as f64)),
+                    ("subscriptionName", name.map_or(JsValue::NULL, |n| JsValue::from_str(&n))),
+                    ("pattern", JsValue::from_str(&pattern)),
+                    ("capacity", JsValue::from_f64(capacity as f64)),
+                ],
+            )
+        }
+        PublishError::Cascade { depth, limit } => error(
+            ErrorCode::Cascade,
+            &format!(
+                "publish to `{topic}` refused: it is {depth} causation hops from its root publish (limit {limit}); is a handler publishing in a loop?"
+            ),
+        ),
+        PublishError::InvalidOption(e) => invalid_option(&js_field(&e.field), e.problem),
+    }
+}
+
+#[wasm_bindgen]
+impl EventBus {
+    /// Publishes `payload` on the concrete `topic`; returns `{ id, seq, matched }`.
+    pub fn publish(&self, topic: JsValue, payload: JsValue, options: JsValue) -> JsResult<JsValue> {
+        self.ensure_open("publish")?;
+        let topic =
+            topic.as_string().ok_or_else(|| error(ErrorCode::InvalidTopic, "publish(): `topic` must be a string"))?;
+        let mut publish = if options.is_undefined() { PublishOptions::default() } else { parse_publish(&options)? };
+        publish.causation = self.shared.current.get();
+        let published = {
+            let mut engine = self.shared.engine.borrow_mut();
+            let now = engine.now();
+            engine.bus.publish(&topic, payload, publish, now)
+        };
+        self.shared.finish();
+        let published = published.map_err(|e| publish_error(&topic, e))?;
+        let result = Object::new();
+        let _ = Reflect::set(&result, &"id".into(), &JsValue::from_f64(published.id.0 as f64));
+        let _ = Reflect::set(&result, &"seq".into(), &JsValue::from_f64(published.topic_seq as f64));
+        let _ = Reflect::set(&result, &"matched".into(), &JsValue::from_f64(published.matched as f64));
+        Ok(result.into())
+    }
+}

@@ -1,0 +1,199 @@
+//! Waking the engine: one `setTimeout` per bus, armed for the earliest of the engine's
+//! `poll_timeout()` and the host-side deadlines (`waitFor` timeouts), and the manual clock's
+//! `advance`, which fires the same deadlines in order without any timer.
+//!
+//! The timer callback is one closure made once per bus and reused for every arming, so arming
+//! allocates nothing and a callback never drops its own closure. Dropping the bus clears the
+//! pending timeout first, so JS never calls a freed closure.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use js_sys::Function;
+use switchyard_core::Instant;
+use wasm_bindgen::prelude::*;
+
+use crate::state::Shared;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &Function, millis: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: &JsValue);
+}
+
+/// The bus's single timer.
+pub struct TimerSlot {
+    callback: Closure<dyn FnMut()>,
+    armed: RefCell<Option<(Instant, JsValue)>>,
+    firing: Cell<bool>,
+}
+
+impl TimerSlot {
+    /// A disarmed timer that wakes `shared` when it fires.
+    pub fn new(shared: Weak<Shared>) -> TimerSlot {
+        let callback = Closure::<dyn FnMut()>::new(move || {
+            if let Some(shared) = shared.upgrade() {
+                shared.on_timer();
+            }
+        });
+        TimerSlot { callback, armed: RefCell::new(None), firing: Cell::new(false) }
+    }
+
+    /// Arms for `deadline` (replacing any other arming), or disarms with `None`.
+    fn arm(&self, deadline: Option<Instant>, now: Instant) {
+        let mut armed = self.armed.borrow_mut();
+        if armed.as_ref().map(|(at, _)| *at) == deadline {
+            return;
+        }
+        if let Some((_, handle)) = armed.take() {
+            clear_timeout(&handle);
+        }
+        if let Some(at) = deadline {
+            let micros = at.as_micros().saturating_sub(now.as_micros());
+            // Round up: waking early would only re-arm for the remainder.
+            let millis = (micros as f64 / 1000.0).ceil().min(2_147_483_647.0);
+            let handle = set_timeout(self.callback.as_ref().unchecked_ref(), millis);
+            *armed = Some((at, handle));
+        }
+    }
+
+    /// Forgets the arming that just fired.
+    fn fired(&self) {
+        self.armed.borrow_mut().take();
+    }
+}
+
+impl Drop for TimerSlot {
+    fn drop(&mut self) {
+        if let Some((_, handle)) = self.armed.get_mut().take() {
+            clear_timeout(&handle);
+        }
+    }
+}
+
+/// A host-side deadline on the bus clock.
+struct HostTimer {
+    id: u32,
+    deadline: Instant,
+    callback: Function,
+}
+
+/// Host-side deadlines, kept unsorted (there are few: one per pending `waitFor` timeout).
+#[derive(Default)]
+pub struct HostTimers {
+    next_id: u32,
+    entries: Vec<HostTimer>,
+}
+
+impl HostTimers {
+    /// Adds a deadline; returns its id.
+    pub fn add(&mut self, deadline: Instant, callback: Function) -> u32 {
+        self.next_id = self.next_id.wrapping_add(1);
+        self.entries.push(HostTimer { id: self.next_id, deadline, callback });
+        self.next_id
+    }
+
+    /// Removes a deadline; false if it already fired or never existed.
+    pub fn cancel(&mut self, id: u32) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|timer| timer.id != id);
+        self.entries.len() != before
+    }
+
+    /// The earliest deadline.
+    pub fn earliest(&self) -> Option<Instant> {
+        self.entries.iter().map(|timer| timer.deadline).min()
+    }
+
+    /// Removes and returns the callbacks due at `now`, earliest first.
+    fn take_due(&mut self, now: Instant) -> Vec<Function> {
+        let mut due: Vec<HostTimer> = Vec::new();
+        let mut index = 0;
+        while index < self.entries.len() {
+            if self.entries[index].deadline <= now {
+                due.push(self.entries.swap_remove(index));
+            } else {
+                index += 1;
+            }
+        }
+        due.sort_by_key(|timer| (timer.deadline, timer.id));
+        due.into_iter().map(|timer| timer.callback).collect()
+    }
+
+    /// Drops every deadline.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+/// Most deadline steps one `advance` takes before giving up (guards against a deadline that
+/// never clears).
+const MAX_ADVANCE_STEPS: usize = 1_000_000;
+
+impl Shared {
+    /// The earliest instant at which something is due.
+    pub fn next_wake(&self) -> Option<Instant> {
+        let engine = self.engine.borrow().bus.poll_timeout();
+        let host = self.host_timers.borrow().earliest();
+        match (engine, host) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Re-arms the real-clock timer for the next deadline (no-op for the manual clock).
+    pub fn reschedule(&self) {
+        let (manual, now) = {
+            let engine = self.engine.borrow();
+            (engine.clock.is_manual(), engine.now())
+        };
+        if manual || self.timer.firing.get() {
+            return;
+        }
+        let deadline = if self.closed.get() { None } else { self.next_wake() };
+        self.timer.arm(deadline, now);
+    }
+
+    /// The real-clock timer fired.
+    fn on_timer(self: &Rc<Self>) {
+        self.timer.fired();
+        self.timer.firing.set(true);
+        self.fire_due();
+        self.timer.firing.set(false);
+        self.finish();
+    }
+
+    /// Fires the engine's and the host's deadlines due now, then runs what became ready.
+    pub fn fire_due(self: &Rc<Self>) {
+        let now = {
+            let mut engine = self.engine.borrow_mut();
+            let now = engine.now();
+            engine.bus.handle_timeout(now);
+            now
+        };
+        let due = self.host_timers.borrow_mut().take_due(now);
+        for callback in due {
+            let _ = callback.call0(&JsValue::UNDEFINED);
+        }
+        self.drain();
+    }
+
+    /// Moves the manual clock forward to `target`, firing every deadline on the way at its own
+    /// instant (so retries and batch windows happen in order).
+    pub fn advance(self: &Rc<Self>, target: Instant) {
+        let mut steps = 0;
+        while let Some(wake) = self.next_wake() {
+            if wake > target || steps >= MAX_ADVANCE_STEPS {
+                break;
+            }
+            steps += 1;
+            self.engine.borrow_mut().clock.set(wake);
+            self.fire_due();
+        }
+        self.engine.borrow_mut().clock.set(target);
+        self.fire_due();
+        self.finish();
+    }
+}

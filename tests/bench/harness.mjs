@@ -1,0 +1,204 @@
+// The runtime-agnostic part of the benchmark: runs the cases with tinybench and the throughput
+// measurement with performance.now, and returns plain result rows. Node (node.mjs) and the browsers
+// (browser.mjs, bundled by esbuild) call `runAll` with the same cases and settings.
+import { Bench } from 'tinybench';
+import { buildCases, sink, throughputSubjects } from './cases.mjs';
+
+/** Settings of a full run and of a `--quick` smoke run. */
+export const PROFILES = {
+  full: {
+    // Time budget per task in ms (tinybench keeps sampling until it is spent).
+    time: 1500,
+    warmupTime: 300,
+    // Each sample runs the operation enough times to last about this long.
+    sampleMs: 1,
+    minSamples: 64,
+    throughputMessages: 1_000_000,
+  },
+  quick: { time: 60, warmupTime: 15, sampleMs: 0.5, minSamples: 16, throughputMessages: 50_000 },
+};
+
+/** Fewest messages per timed chunk of the throughput measurement (more when the timer is coarse). */
+export const THROUGHPUT_CHUNK = 100;
+
+const now = () => performance.now();
+
+/** Median of a sorted array of numbers. */
+export function medianOfSorted(sorted) {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The value below which `q` (0..1) of a sorted array lies (nearest rank). */
+export function quantileOfSorted(sorted, q) {
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank];
+}
+
+/** The smallest positive step between two readings of `performance.now()`, in ms. */
+export function timerResolutionMs() {
+  let best = Infinity;
+  for (let i = 0; i < 50; i++) {
+    const t0 = now();
+    let t1 = now();
+    while (t1 === t0) t1 = now();
+    best = Math.min(best, t1 - t0);
+  }
+  return best;
+}
+
+/**
+ * How many operations one sample must run to last about `sampleMs`. The first calls run cold
+ * (interpreter, compilation), so the operation is first warmed for `warmMs`, then the count is
+ * estimated by doubling and confirmed with a second estimate from the warmed code; the smaller
+ * (faster) rate wins so no sample is shorter than intended.
+ */
+async function calibrate(run, sampleMs, warmMs) {
+  const estimate = async () => {
+    for (let n = 1; ; n *= 2) {
+      const t0 = now();
+      await run(n);
+      const elapsed = now() - t0;
+      if (elapsed >= sampleMs / 2 || n >= 1 << 24) return (n * sampleMs) / Math.max(elapsed, 1e-3);
+    }
+  };
+  const warmUntil = now() + warmMs;
+  for (let n = 1; now() < warmUntil; n = Math.min(n * 2, 1 << 16)) await run(n);
+  const first = await estimate();
+  const second = await estimate();
+  return Math.max(1, Math.round(Math.max(first, second)));
+}
+
+/**
+ * Measures one case with tinybench. Each tinybench sample runs the operation `perSample` times; the
+ * reported rate is the median of the per-sample rates, with the median absolute deviation of those
+ * rates relative to the median as `spread`.
+ */
+async function measureCase(c, profile) {
+  const instance = c.make();
+  try {
+    const perSample = await calibrate((n) => instance.run(n), profile.sampleMs, profile.warmupTime);
+    const bench = new Bench({
+      time: profile.time,
+      warmupTime: profile.warmupTime,
+      iterations: profile.minSamples,
+      warmupIterations: 4,
+      retainSamples: true,
+      throws: true,
+    });
+    const run = instance.run;
+    bench.add(c.case, c.async ? () => run(perSample) : () => void run(perSample), { async: c.async });
+    await bench.run();
+    const latency = bench.tasks[0].result.latency;
+    const rates = Array.from(latency.samples, (ms) => (perSample * 1000) / ms).filter(Number.isFinite);
+    rates.sort((a, b) => a - b);
+    const median = medianOfSorted(rates);
+    const deviations = rates.map((r) => Math.abs(r - median)).sort((a, b) => a - b);
+    return {
+      case: c.case,
+      impl: c.impl,
+      opsPerSec: median,
+      samples: rates.length,
+      opsPerSample: perSample,
+      spread: medianOfSorted(deviations) / median,
+    };
+  } finally {
+    instance.dispose();
+  }
+}
+
+/**
+ * Publishes `messages` messages through 10 subscriptions, timing chunks of at least
+ * `THROUGHPUT_CHUNK` publishes (enough to last 50 ticks of the timer). Returns messages/s over the
+ * whole run and the p50 / p99 / max of the per-message time of each chunk (µs).
+ */
+async function measureThroughput(subject, messages, resolutionMs) {
+  const instance = subject.make();
+  try {
+    // Warm the JIT and the route cache, and estimate the cost of one message.
+    const warmMessages = Math.min(messages, 20_000);
+    const warmStart = now();
+    instance.publishMany(warmMessages);
+    const perMessageMs = Math.max((now() - warmStart) / warmMessages, 1e-6);
+    // A chunk must last at least 50 timer ticks, or its time is mostly rounding.
+    const chunk = Math.min(10_000, Math.max(THROUGHPUT_CHUNK, Math.ceil((50 * resolutionMs) / perMessageMs)));
+    const chunks = Math.max(1, Math.floor(messages / chunk));
+    const perMessageUs = new Float64Array(chunks);
+    const start = now();
+    for (let c = 0; c < chunks; c++) {
+      const t0 = now();
+      instance.publishMany(chunk);
+      perMessageUs[c] = ((now() - t0) * 1000) / chunk;
+    }
+    const seconds = (now() - start) / 1000;
+    perMessageUs.sort();
+    const sent = chunks * chunk;
+    return {
+      impl: subject.impl,
+      messages: sent,
+      subscriptions: 10,
+      messagesPerSec: sent / seconds,
+      deliveriesPerSec: (sent * 10) / seconds,
+      p50Us: quantileOfSorted(perMessageUs, 0.5),
+      p99Us: quantileOfSorted(perMessageUs, 0.99),
+      maxUs: perMessageUs[perMessageUs.length - 1],
+      chunk,
+    };
+  } finally {
+    instance.dispose();
+  }
+}
+
+/**
+ * Runs every case and the throughput measurement.
+ *
+ * @param {{ peers: object, switchyard: object | null }} libs
+ * @param {{ quick?: boolean, only?: string[], log?: (line: string) => void }} options
+ */
+export async function runAll(libs, { quick = false, only = [], log = () => {} } = {}) {
+  const profile = quick ? PROFILES.quick : PROFILES.full;
+  const resolutionMs = timerResolutionMs();
+  log(`timer resolution ${(resolutionMs * 1000).toFixed(1)} µs`);
+  const results = [];
+  const errors = [];
+  for (const c of buildCases(libs, { only })) {
+    let row;
+    try {
+      row = await measureCase(c, profile);
+    } catch (error) {
+      // One broken case must not cost the whole run; it is reported, and the run fails at the end.
+      errors.push({ case: c.case, impl: c.impl, error: String(error?.stack ?? error) });
+      log(`${c.case.padEnd(20)} ${c.impl.padEnd(20)} FAILED: ${error}`);
+      continue;
+    }
+    log(`${c.case.padEnd(20)} ${c.impl.padEnd(20)} ${formatRate(row.opsPerSec).padStart(8)} ops/s ±${(row.spread * 100).toFixed(1)}% (${row.samples} samples × ${row.opsPerSample})`);
+    results.push(row);
+    // Let the event loop breathe (GC, pending I/O, the browser's own tasks) between cases.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  const throughput = [];
+  if (only.length === 0 || only.some((prefix) => 'throughput'.startsWith(prefix))) {
+    for (const subject of throughputSubjects(libs)) {
+      let row;
+      try {
+        row = await measureThroughput(subject, profile.throughputMessages, resolutionMs);
+      } catch (error) {
+        errors.push({ case: 'throughput', impl: subject.impl, error: String(error?.stack ?? error) });
+        log(`throughput ${subject.impl.padEnd(20)} FAILED: ${error}`);
+        continue;
+      }
+      log(`throughput ${subject.impl.padEnd(20)} ${formatRate(row.messagesPerSec)} msg/s p50 ${row.p50Us.toFixed(3)} µs p99 ${row.p99Us.toFixed(3)} µs`);
+      throughput.push(row);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+  return { results, throughput, errors, timerResolutionUs: resolutionMs * 1000, sink: sink.n };
+}
+
+/** `41234567` → `41.2M`. */
+export function formatRate(value) {
+  if (value >= 1e9) return `${(value / 1e9).toFixed(2)}G`;
+  if (value >= 1e6) return `${(value / 1e6).toFixed(value >= 1e8 ? 0 : 1)}M`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(value >= 1e5 ? 0 : 1)}k`;
+  return value.toFixed(0);
+}

@@ -1,0 +1,375 @@
+// Renders results.json (see run.mjs) as docs/BENCHMARKS.md.
+//
+// Everything in the document is generated except the hand-written section between
+// HAND_WRITTEN_START and HAND_WRITTEN_END, which is carried over from the existing file (or seeded
+// with DEFAULT_EXPLANATION when the file or the markers are missing).
+//
+//   node bench/report.mjs [--results target/bench/results.json] [--doc docs/BENCHMARKS.md]
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+export const HAND_WRITTEN_START = '<!-- hand-written:start (kept by the generator) -->';
+export const HAND_WRITTEN_END = '<!-- hand-written:end -->';
+
+const RUNTIME_TITLES = { node: 'Node', chromium: 'Chromium', firefox: 'Firefox' };
+const RUNTIME_ORDER = ['node', 'chromium', 'firefox'];
+const EMIT_IMPLS = ['switchyard', 'eventemitter3', 'tseep', 'mitt', 'eventemitter2', 'rxjs-subject', 'event-target'];
+const IMPL_TITLES = {
+  switchyard: 'switchyard',
+  'switchyard+features': 'switchyard + features',
+  eventemitter3: 'eventemitter3',
+  tseep: 'tseep',
+  mitt: 'mitt',
+  eventemitter2: 'EventEmitter2',
+  'rxjs-subject': 'RxJS Subject',
+  'event-target': 'EventTarget',
+  emittery: 'emittery',
+};
+const CASE_TITLES = {
+  'emit-1': 'emit, 1 listener',
+  'emit-3': 'emit, 3 listeners',
+  'emit-10': 'emit, 10 listeners',
+  churn: 'subscribe + unsubscribe',
+  'wildcard-1-of-10': 'wildcard publish, 1 of 10 patterns match',
+  'wildcard-1-of-1000': 'wildcard publish, 1 of 1 000 patterns match',
+  'features-3': 'emit, 3 listeners, metrics + trace ring + retry policy',
+  'async-3': 'emit to 3 async handlers, awaited',
+};
+/** Cases where switchyard is compared with one specific peer (or with itself, features off). */
+const PAIRED_CASES = [
+  { case: 'wildcard-1-of-10', impl: 'switchyard', peer: 'eventemitter2', peerTitle: 'EventEmitter2 (`wildcard: true`)' },
+  { case: 'wildcard-1-of-1000', impl: 'switchyard', peer: 'eventemitter2', peerTitle: 'EventEmitter2 (`wildcard: true`)' },
+  { case: 'features-3', impl: 'switchyard+features', peer: 'switchyard', peerTitle: 'switchyard, features off' },
+  { case: 'async-3', impl: 'switchyard', peer: 'emittery', peerTitle: 'emittery' },
+];
+
+/** `41234567` → `41.2 M`. */
+export function formatRate(value) {
+  if (!Number.isFinite(value)) return '—';
+  if (value >= 1e9) return `${(value / 1e9).toFixed(2)} G`;
+  if (value >= 1e6) return `${(value / 1e6).toFixed(value >= 1e8 ? 0 : 1)} M`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(value >= 1e5 ? 0 : 1)} k`;
+  return value.toFixed(0);
+}
+
+function formatRatio(value) {
+  return Number.isFinite(value) ? `${value.toFixed(value >= 10 ? 0 : 2)}×` : '—';
+}
+
+function formatBytes(bytes) {
+  return bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${bytes} B`;
+}
+
+function formatNs(ns) {
+  if (!Number.isFinite(ns)) return '—';
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
+  return `${ns.toFixed(ns >= 100 ? 0 : 1)} ns`;
+}
+
+function table(header, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function rate(doc, runtime, caseName, impl) {
+  return doc.results.find((r) => r.runtime === runtime && r.case === caseName && r.impl === impl)?.opsPerSec;
+}
+
+function runtimesIn(doc) {
+  const present = new Set(doc.results.map((r) => r.runtime));
+  return RUNTIME_ORDER.filter((r) => present.has(r));
+}
+
+function runtimeHeading(doc, runtime) {
+  const info = doc.runtimes?.[runtime] ?? {};
+  const details = [
+    info.version,
+    info.date ? `measured ${info.date.slice(0, 16).replace('T', ' ')} UTC` : null,
+    Number.isFinite(info.timerResolutionUs) ? `timer resolution ${info.timerResolutionUs.toFixed(1)} µs` : null,
+    info.quick ? '**quick run: few samples, not for quoting**' : null,
+  ].filter(Boolean);
+  const headless = runtime === 'node' ? '' : ' (headless)';
+  return `### ${RUNTIME_TITLES[runtime] ?? runtime}${headless}\n\n${details.join(' · ')}`;
+}
+
+function emitTable(doc, runtime) {
+  const cases = ['emit-1', 'emit-3', 'emit-10', 'churn'].filter((c) =>
+    doc.results.some((r) => r.runtime === runtime && r.case === c),
+  );
+  const rows = cases.map((c) => {
+    const sy = rate(doc, runtime, c, 'switchyard');
+    return [
+      CASE_TITLES[c],
+      ...EMIT_IMPLS.map((impl) => formatRate(rate(doc, runtime, c, impl))),
+      formatRatio(sy / rate(doc, runtime, c, 'eventemitter3')),
+      formatRatio(sy / rate(doc, runtime, c, 'tseep')),
+    ];
+  });
+  return table(
+    ['operations / s', ...EMIT_IMPLS.map((i) => IMPL_TITLES[i]), 'switchyard / eventemitter3', 'switchyard / tseep'],
+    rows,
+  );
+}
+
+/**
+ * Time per emit as a straight line over the listener counts (least squares over emit-1/3/10):
+ * `fixed + k × perListener` nanoseconds. The fixed part is what an emit costs before any listener
+ * runs (lookup, routing, for switchyard the crossing into wasm and back); the slope is what each
+ * further listener adds (the call, and for switchyard the per-delivery bookkeeping).
+ */
+export function costModel(doc, runtime, impl) {
+  const points = [1, 3, 10]
+    .map((k) => [k, rate(doc, runtime, `emit-${k}`, impl)])
+    .filter(([, r]) => Number.isFinite(r) && r > 0)
+    .map(([k, r]) => [k, 1e9 / r]);
+  if (points.length < 2) return null;
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  const perListener = sxy / sxx;
+  return { fixedNs: my - perListener * mx, perListenerNs: perListener };
+}
+
+function costTable(doc, runtime) {
+  const rows = EMIT_IMPLS.map((impl) => [impl, costModel(doc, runtime, impl)])
+    .filter(([, model]) => model)
+    .map(([impl, model]) => [IMPL_TITLES[impl], formatNs(model.fixedNs), formatNs(model.perListenerNs)]);
+  if (rows.length === 0) return '';
+  return `Where an emit's time goes (a straight-line fit of ns per emit over 1, 3 and 10 listeners):\n\n${table(
+    ['implementation', 'fixed per emit', 'per listener'],
+    rows,
+  )}`;
+}
+
+function pairedTable(doc, runtime) {
+  const rows = PAIRED_CASES.filter((p) => doc.results.some((r) => r.runtime === runtime && r.case === p.case)).map(
+    (p) => {
+      const ours = rate(doc, runtime, p.case, p.impl);
+      const theirs = rate(doc, runtime, p.case, p.peer);
+      return [
+        CASE_TITLES[p.case],
+        `${IMPL_TITLES[p.impl]}: ${formatRate(ours)}`,
+        `${p.peerTitle}: ${formatRate(theirs)}`,
+        formatRatio(ours / theirs),
+      ];
+    },
+  );
+  if (rows.length === 0) return '';
+  return table(['operations / s', 'switchyard', 'compared with', 'ratio'], rows);
+}
+
+function throughputSection(doc) {
+  if (!doc.throughput?.length) return '';
+  const rows = RUNTIME_ORDER.flatMap((runtime) =>
+    doc.throughput
+      .filter((t) => t.runtime === runtime)
+      .map((t) => [
+        RUNTIME_TITLES[runtime],
+        IMPL_TITLES[t.impl] ?? t.impl,
+        t.messages.toLocaleString('en-US'),
+        formatRate(t.messagesPerSec),
+        formatRate(t.deliveriesPerSec),
+        `${t.p50Us.toFixed(2)} µs`,
+        `${t.p99Us.toFixed(2)} µs`,
+        `${t.maxUs.toFixed(1)} µs`,
+        String(t.chunk),
+      ]),
+  );
+  return `## Throughput: messages through 10 subscriptions
+
+Every message matches all 10 subscriptions (5 exact, 5 wildcard patterns for switchyard; 10 listeners on
+one event for eventemitter3, the reference). Publishes are timed in chunks with \`performance.now()\`
+(at least 100 messages, and enough to last 50 ticks of the runtime's timer, so a chunk's time is not
+rounding); p50 / p99 / worst are over the chunks' time per message, handlers included (they only add to
+a sink, so the time is the dispatch overhead). A single publish slower than its chunk's average is
+diluted by the chunk: p99 here is a p99 of chunk averages. "Features" means \`traceCapacity: 4096\` and
+a retry policy; metrics are always collected.
+
+${table(['runtime', 'implementation', 'messages', 'messages / s', 'deliveries / s', 'p50 per message', 'p99 per message', 'worst chunk, per message', 'chunk'], rows)}`;
+}
+
+function sizeSection(doc) {
+  if (!doc.sizes?.length) return '';
+  const rows = doc.sizes.map((s) => [
+    IMPL_TITLES[s.impl] ?? s.impl,
+    formatBytes(s.minBytes),
+    `**${formatBytes(s.gzipBytes)}**`,
+    s.parts ? s.parts.map((p) => `${p.name} ${formatBytes(p.gzipBytes)}`).join(', ') : (s.note ?? ''),
+  ]);
+  return `## Size shipped to a browser
+
+Each library's import (\`EventBus\` from switchyard, \`Subject\` from rxjs, the default or emitter export
+from the others) bundled and minified by esbuild as an app's bundler would, then gzipped (level 9).
+switchyard counts its JavaScript glue and its \`.wasm\`.
+
+${table(['library', 'minified', 'min + gzip', 'parts (gzip)'], rows)}`;
+}
+
+function nativeSection(doc) {
+  if (!doc.native?.benchmarks?.length) return '';
+  const rows = doc.native.benchmarks.map((b) => [
+    `\`${b.id}\``,
+    formatNs(b.medianNs),
+    `${formatNs(b.lowerNs)} – ${formatNs(b.upperNs)}`,
+    b.elementsPerIteration ? `${formatNs(b.medianNs / b.elementsPerIteration)} per element` : '',
+    b.elementsPerIteration ? `${formatRate((b.elementsPerIteration * 1e9) / b.medianNs)} elements / s` : '',
+  ]);
+  return `## Native engine (criterion)
+
+\`${doc.native.command}\`, ${doc.native.date?.slice(0, 16).replace('T', ' ')} UTC, ${doc.native.rustc ?? ''}.
+Median time per iteration from criterion's \`estimates.json\` (with its 95 % confidence interval).
+
+${table(['benchmark', 'median / iteration', '95 % CI', 'per element', 'rate'], rows)}`;
+}
+
+function framesSection(doc) {
+  const frames = doc.frames;
+  if (!frames || typeof frames !== 'object') return '';
+  const rows = Object.entries(frames)
+    .filter(([, v]) => ['number', 'string', 'boolean'].includes(typeof v))
+    .map(([k, v]) => [`\`${k}\``, typeof v === 'number' ? String(Math.round(v * 100) / 100) : String(v)]);
+  if (rows.length === 0) return '';
+  return `## Visualiser frame time during \`storm\`
+
+From \`target/bench/frames.json\`, written by the visualiser's end-to-end test in headless Chromium
+(requestAnimationFrame timestamps; the goal is p95 ≤ 16.7 ms).
+
+${table(['measure', 'value'], rows)}`;
+}
+
+/** The goals of the benchmark issue, each with what was measured. */
+function goalsSection(doc) {
+  const rows = [];
+  const verdict = (ok) => (ok === undefined ? '—' : ok ? 'met' : '**not met**');
+  for (const runtime of runtimesIn(doc)) {
+    const sy = rate(doc, runtime, 'emit-3', 'switchyard');
+    if (sy === undefined) continue;
+    const vsEe3 = sy / rate(doc, runtime, 'emit-3', 'eventemitter3');
+    const vsTseep = sy / rate(doc, runtime, 'emit-3', 'tseep');
+    const binding = runtime !== 'firefox';
+    rows.push([
+      `plain emit, 3 listeners (${RUNTIME_TITLES[runtime]})`,
+      `≥ 1.0× eventemitter3${binding ? '' : ' (goal set for Node and Chromium)'}`,
+      formatRatio(vsEe3),
+      verdict(binding ? vsEe3 >= 1 : undefined),
+    ]);
+    rows.push([`plain emit, 3 listeners (${RUNTIME_TITLES[runtime]})`, '≥ 0.5× tseep', formatRatio(vsTseep), verdict(vsTseep >= 0.5)]);
+  }
+  for (const runtime of runtimesIn(doc)) {
+    const sy = rate(doc, runtime, 'wildcard-1-of-1000', 'switchyard');
+    if (sy === undefined) continue;
+    const ratio = sy / rate(doc, runtime, 'wildcard-1-of-1000', 'eventemitter2');
+    rows.push([`wildcards, 1 000 patterns (${RUNTIME_TITLES[runtime]})`, '≥ 5× EventEmitter2', formatRatio(ratio), verdict(ratio >= 5)]);
+  }
+  for (const t of (doc.throughput ?? []).filter((t) => t.impl === 'switchyard+features')) {
+    const binding = t.runtime === 'chromium';
+    const note = binding ? '' : ' (goal set for Chromium)';
+    rows.push([
+      `features on, 10 subscriptions (${RUNTIME_TITLES[t.runtime]})`,
+      `≥ 1 M deliveries / s${note}`,
+      `${formatRate(t.deliveriesPerSec)} / s`,
+      verdict(binding ? t.deliveriesPerSec >= 1e6 : undefined),
+    ]);
+    rows.push([
+      `features on, 10 subscriptions (${RUNTIME_TITLES[t.runtime]})`,
+      `p99 dispatch ≤ 10 µs per message${note}`,
+      `${t.p99Us.toFixed(2)} µs`,
+      verdict(binding ? t.p99Us <= 10 : undefined),
+    ]);
+  }
+  const size = doc.sizes?.find((s) => s.impl === 'switchyard');
+  if (size) rows.push(['package shipped to a browser', '≤ 40 KB gzip', formatBytes(size.gzipBytes), verdict(size.gzipBytes <= 40 * 1024)]);
+  if (rows.length === 0) return '';
+  return `## Goals
+
+Reported, not asserted in tests (issue 7).
+
+${table(['what', 'goal', 'measured', 'verdict'], rows)}`;
+}
+
+function machineLine(doc) {
+  const m = doc.machine;
+  const browsers = Object.values(m.browsers ?? {}).join(', ');
+  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; ${browsers}.`;
+}
+
+/** "`cargo xtask bench` (node, chromium, firefox) and `cargo xtask bench --native` (native)". */
+function producedBy(doc) {
+  const byCommand = new Map();
+  const note = (command, what) => {
+    if (!command) return;
+    if (!byCommand.has(command)) byCommand.set(command, []);
+    byCommand.get(command).push(what);
+  };
+  for (const runtime of RUNTIME_ORDER) note(doc.runtimes?.[runtime]?.command, runtime);
+  if (doc.native?.benchmarks?.length) note(doc.native.command, 'native');
+  if (byCommand.size === 0) return `\`${doc.command}\``;
+  return [...byCommand].map(([command, what]) => `\`${command}\` (${what.join(', ')})`).join(' and ');
+}
+
+export const DEFAULT_EXPLANATION = readFileSync(
+  join(dirname(fileURLToPath(import.meta.url)), 'EXPLANATION.md'),
+  'utf8',
+).trim();
+
+/** The document for `doc` (results.json), keeping `handWritten` as the explanation section. */
+export function renderReport(doc, handWritten = DEFAULT_EXPLANATION) {
+  const perRuntime = runtimesIn(doc).map((runtime) => {
+    const paired = pairedTable(doc, runtime);
+    return [runtimeHeading(doc, runtime), emitTable(doc, runtime), paired, costTable(doc, runtime)]
+      .filter(Boolean)
+      .join('\n\n');
+  });
+  const errors = (doc.errors ?? []).map((e) => `- ${e.runtime} · ${e.case} · ${e.impl}: \`${e.error.split('\n')[0]}\``);
+  const sections = [
+    '# Benchmarks',
+    `<!-- Generated by tests/bench/report.mjs from target/bench/results.json. Edit only the hand-written
+section between its markers; \`cargo xtask bench\` regenerates everything else. -->`,
+    `Produced by ${producedBy(doc)} (switchyard ${doc.switchyard ?? 'not installed: peers only'}), last on ${doc.machine.date.slice(0, 10)}.
+Machine: ${machineLine(doc)} Rates are operations per second, the **median of the per-sample rates**
+(each tinybench sample runs the operation enough times to last about a millisecond; hundreds of samples
+per case); every listener writes to a sink that is read back, so nothing is optimised away.
+Higher is better; a ratio above 1× means switchyard is faster.`,
+    goalsSection(doc),
+    `${HAND_WRITTEN_START}\n${handWritten}\n${HAND_WRITTEN_END}`,
+    `## Per runtime\n\n${perRuntime.join('\n\n')}`,
+    throughputSection(doc),
+    sizeSection(doc),
+    nativeSection(doc),
+    framesSection(doc),
+    errors.length ? `## Failures in this run\n\n${errors.join('\n')}` : '',
+  ];
+  return `${sections.filter(Boolean).join('\n\n')}\n`;
+}
+
+/** The hand-written section of an existing document, or null. */
+export function extractHandWritten(markdown) {
+  const start = markdown.indexOf(HAND_WRITTEN_START);
+  const end = markdown.indexOf(HAND_WRITTEN_END);
+  if (start < 0 || end < start) return null;
+  return markdown.slice(start + HAND_WRITTEN_START.length, end).trim();
+}
+
+/** Regenerates `docPath` from `doc`, preserving its hand-written section. */
+export function writeReport(doc, docPath) {
+  const existing = existsSync(docPath) ? extractHandWritten(readFileSync(docPath, 'utf8')) : null;
+  mkdirSync(dirname(docPath), { recursive: true });
+  writeFileSync(docPath, renderReport(doc, existing ?? DEFAULT_EXPLANATION));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const { values } = parseArgs({
+    options: {
+      results: { type: 'string', default: join(repoRoot, 'target', 'bench', 'results.json') },
+      doc: { type: 'string', default: join(repoRoot, 'docs', 'BENCHMARKS.md') },
+    },
+  });
+  writeReport(JSON.parse(readFileSync(values.results, 'utf8')), values.doc);
+  process.stderr.write(`wrote ${values.doc}\n`);
+}

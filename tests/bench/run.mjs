@@ -1,0 +1,195 @@
+// The benchmark orchestrator, run by `cargo xtask bench` (or `npm run bench` in tests/):
+//
+//   node bench/run.mjs [--install <dir>] [--runtime node,chromium,firefox] [--quick] [--only emit-3]
+//                      [--out <dir>] [--doc <file>] [--command "cargo xtask bench"] [--frames <file>]
+//
+// `--install` is a folder where the packed tarball was installed (`<dir>/node_modules/switchyard`);
+// without it only the peer libraries are measured. Runs Node in a child process, then each browser
+// in turn (never two at once: the machine has two cores), measures bundle sizes, and writes
+// `<out>/results.json`. Runtimes not run this time keep their previous results from that file, each
+// with its own date. Finally regenerates the Markdown report (see report.mjs). Exits non-zero when
+// any runtime or case failed, after writing what did succeed.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, release, type } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { browserVersion, bundleBrowserRunner, resolveBrowserEntry, runInBrowser, startServer } from './browsers.mjs';
+import { measureSizes } from './size.mjs';
+import { writeReport } from './report.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '..', '..');
+const JS_RUNTIMES = ['node', 'chromium', 'firefox'];
+
+const { values } = parseArgs({
+  options: {
+    install: { type: 'string' },
+    runtime: { type: 'string', default: JS_RUNTIMES.join(',') },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string', default: '' },
+    out: { type: 'string', default: join(repoRoot, 'target', 'bench') },
+    doc: { type: 'string', default: join(repoRoot, 'docs', 'BENCHMARKS.md') },
+    command: { type: 'string' },
+    // The visualiser's storm frame times, written by its end-to-end test (optional).
+    frames: { type: 'string', default: join(repoRoot, 'target', 'bench', 'frames.json') },
+  },
+});
+
+const log = (line) => process.stderr.write(`${line}\n`);
+const runtimes = values.runtime.split(',').map((r) => r.trim()).filter(Boolean);
+for (const runtime of runtimes) {
+  if (!JS_RUNTIMES.includes(runtime)) {
+    log(`unknown runtime '${runtime}' (expected some of ${JS_RUNTIMES.join(', ')})`);
+    process.exit(2);
+  }
+}
+const installDir = values.install ? resolve(values.install) : null;
+if (installDir && !existsSync(join(installDir, 'node_modules', 'switchyard', 'package.json'))) {
+  log(`--install ${installDir} has no node_modules/switchyard: install the packed tarball there first`);
+  process.exit(2);
+}
+const outDir = resolve(values.out);
+mkdirSync(outDir, { recursive: true });
+const command = values.command ?? `node tests/bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim();
+const quick = values.quick;
+const only = values.only;
+
+/** Runs node.mjs in a fresh process (a clean heap and JIT, like the browsers get). */
+function runNode() {
+  const args = [join(here, 'node.mjs')];
+  if (quick) args.push('--quick');
+  if (only) args.push('--only', only);
+  if (installDir) {
+    // Resolved from inside the install folder, so `switchyard` resolves exactly as for a user.
+    const entry = join(installDir, 'switchyard-bench-entry.mjs');
+    writeFileSync(entry, "export * from 'switchyard';\n");
+    args.push('--switchyard', entry);
+  }
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { cwd: here, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code !== 0) return reject(new Error(`node runner exited with ${signal ?? code}`));
+      try {
+        resolvePromise(JSON.parse(stdout));
+      } catch (error) {
+        reject(new Error(`node runner printed no JSON: ${error.message}`));
+      }
+    });
+  });
+}
+
+async function runBrowsers(browsers) {
+  const reports = {};
+  const failures = [];
+  if (browsers.length === 0) return { reports, failures };
+  const bundle = await bundleBrowserRunner();
+  const switchyardEntry = installDir ? await resolveBrowserEntry(installDir) : null;
+  if (switchyardEntry) log(`browsers load switchyard from /pkg/${switchyardEntry}`);
+  const server = await startServer({ bundle, installDir, switchyardEntry, log });
+  try {
+    for (const runtime of browsers) {
+      try {
+        const report = await runInBrowser(server, runtime, {
+          query: { quick: quick ? '1' : '0', switchyard: installDir ? '1' : '0', only },
+          timeoutMs: (quick ? 5 : 20) * 60_000,
+          logDir: outDir,
+          log,
+        });
+        reports[runtime] = { ...report, version: browserVersion(runtime) };
+      } catch (error) {
+        log(`${runtime} failed: ${error.message}`);
+        failures.push({ runtime, error: error.message });
+      }
+    }
+  } finally {
+    await server.close();
+  }
+  return { reports, failures };
+}
+
+function readJson(path) {
+  return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
+}
+
+async function main() {
+  const reports = {};
+  const failures = [];
+  if (runtimes.includes('node')) {
+    try {
+      reports.node = { ...(await runNode()), version: `Node.js ${process.version}` };
+    } catch (error) {
+      log(`node failed: ${error.message}`);
+      failures.push({ runtime: 'node', error: error.message });
+    }
+  }
+  const browsers = await runBrowsers(runtimes.filter((r) => r !== 'node'));
+  Object.assign(reports, browsers.reports);
+  failures.push(...browsers.failures);
+
+  const resultsPath = join(outDir, 'results.json');
+  const previous = readJson(resultsPath);
+  const date = new Date().toISOString();
+  const rerun = new Set(Object.keys(reports));
+  const keep = (rows) => (rows ?? []).filter((row) => !rerun.has(row.runtime));
+  const runtimeInfo = { ...(previous?.runtimes ?? {}) };
+  const results = keep(previous?.results);
+  const throughput = keep(previous?.throughput);
+  const errors = keep(previous?.errors);
+  for (const [runtime, report] of Object.entries(reports)) {
+    runtimeInfo[runtime] = {
+      version: report.version,
+      userAgent: report.userAgent,
+      date,
+      command,
+      quick,
+      timerResolutionUs: report.timerResolutionUs,
+      crossOriginIsolated: report.crossOriginIsolated ?? null,
+      sink: report.sink,
+    };
+    results.push(...report.results.map((row) => ({ runtime, ...row })));
+    throughput.push(...report.throughput.map((row) => ({ runtime, ...row })));
+    errors.push(...report.errors.map((row) => ({ runtime, ...row })));
+  }
+
+  const document = {
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      os: `${type()} ${release()}`,
+      node: process.version,
+      browsers: Object.fromEntries(JS_RUNTIMES.filter((r) => r !== 'node').map((r) => [r, browserVersion(r)])),
+      date,
+    },
+    command,
+    switchyard: installDir
+      ? JSON.parse(readFileSync(join(installDir, 'node_modules', 'switchyard', 'package.json'), 'utf8')).version
+      : (previous?.switchyard ?? null),
+    runtimes: runtimeInfo,
+    results,
+    throughput,
+    errors,
+    // Without the package this run cannot size it: keep the last measurement that could.
+    sizes: installDir || !previous?.sizes ? await measureSizes(installDir) : previous.sizes,
+    native: readJson(join(outDir, 'native.json')) ?? previous?.native ?? null,
+    frames: readJson(resolve(values.frames)) ?? previous?.frames ?? null,
+  };
+  writeFileSync(resultsPath, `${JSON.stringify(document, null, 2)}\n`);
+  log(`wrote ${resultsPath}`);
+  writeReport(document, values.doc);
+  log(`wrote ${values.doc}`);
+
+  const caseErrors = Object.keys(reports).flatMap((r) => reports[r].errors.map((e) => `${r} ${e.case} ${e.impl}`));
+  if (failures.length > 0 || caseErrors.length > 0) {
+    log(`benchmark run incomplete: ${[...failures.map((f) => `${f.runtime}: ${f.error}`), ...caseErrors].join('; ')}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -1,0 +1,192 @@
+// Bad input of any type gets a SwitchyardError naming the problem, changes nothing, and never
+// poisons the module (a Rust panic would trap and break every later call).
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { expectCode, importPackage } from './helpers/package.mjs';
+
+const { EventBus, SwitchyardError } = await importPackage();
+
+const throwingGetter = () => ({
+  get capacity() {
+    throw new Error('getter boom');
+  },
+});
+const throwingProxy = () => new Proxy({}, {
+  ownKeys() {
+    throw new Error('ownKeys boom');
+  },
+});
+const weird = [undefined, null, 0, -1, NaN, Infinity, 1.5, '', 'x', true, {}, [], () => {}, Symbol('s'), 10n];
+
+function assertWorks(bus) {
+  const seen = [];
+  const sub = bus.subscribe('health.check', (p) => seen.push(p));
+  const result = bus.publish('health.check', 'ok');
+  assert.equal(result.matched, 1);
+  assert.deepEqual(seen, ['ok']);
+  assert.equal(sub.unsubscribe(), true);
+  assert.equal(typeof bus.metrics().totals.published, 'number');
+}
+
+describe('bad input', () => {
+  test('constructor options are validated, naming the option', () => {
+    const cases = [
+      [{ capacity: 0 }, /capacity/],
+      [{ capacity: -1 }, /capacity/],
+      [{ capacity: NaN }, /capacity/],
+      [{ capacity: 1.5 }, /capacity/],
+      [{ capacity: '10' }, /capacity/],
+      [{ overflow: 'drop-all' }, /overflow/],
+      [{ retry: { attempts: 0 } }, /retry\.attempts/],
+      [{ retry: { backoffMs: -5 } }, /retry\.backoffMs/],
+      [{ retry: { tries: 2 } }, /retry\.tries/],
+      [{ retry: 3 }, /retry/],
+      [{ timeoutMs: -1 }, /timeoutMs/],
+      [{ clock: 'fake' }, /clock/],
+      [{ captureStacks: 'yes' }, /captureStacks/],
+      [{ capacityy: 10 }, /capacityy/],
+      [throwingGetter(), /capacity/],
+      [throwingProxy(), /options/],
+      ['options', /options/],
+      [[1, 2], /options/],
+    ];
+    for (const [options, pattern] of cases) {
+      const error = expectCode(assert, () => new EventBus(options), 'E_INVALID_OPTION', SwitchyardError);
+      assert.match(error.message, pattern, JSON.stringify(options));
+    }
+  });
+
+  test('subscribe: bad patterns, handlers and options leave the bus unchanged', () => {
+    const bus = new EventBus();
+    for (const pattern of [42, null, undefined, {}, '', 'a..b', '.a', 'a.', 'a*', 'a.***', 'x'.repeat(300), Array(40).fill('a').join('.')]) {
+      expectCode(assert, () => bus.subscribe(pattern, () => {}), 'E_INVALID_PATTERN', SwitchyardError);
+    }
+    for (const handler of weird.filter((w) => typeof w !== 'function')) {
+      expectCode(assert, () => bus.subscribe('t', handler), 'E_INVALID_HANDLER', SwitchyardError);
+    }
+    const badOptions = [
+      { priority: NaN },
+      { priority: 1.5 },
+      { priority: 2 ** 40 },
+      { once: 1 },
+      { filter: 'yes' },
+      { capacity: 0 },
+      { overflow: 5 },
+      { delivery: 'batch' },
+      { delivery: { batch: { size: 0 } } },
+      { delivery: { batch: { size: 2, maxWaitMs: NaN } } },
+      { delivery: { batchx: {} } },
+      { concurrency: 0 },
+      { ordering: 'loose' },
+      { retry: { attempts: -1 } },
+      { timeoutMs: Infinity },
+      { breaker: { failures: 0 } },
+      { group: 7 },
+      { replay: -1 },
+      { name: {} },
+      { owner: 5 },
+      { weak: true },
+      { signal: {} },
+      { prio: 1 },
+      'opts',
+      throwingGetter(),
+    ];
+    for (const options of badOptions) {
+      expectCode(assert, () => bus.subscribe('t', () => {}, options), 'E_INVALID_OPTION', SwitchyardError);
+    }
+    assert.equal(bus.metrics().activeSubscriptions, 0);
+    assertWorks(bus);
+  });
+
+  test('publish: bad topics and options enqueue nothing', () => {
+    const bus = new EventBus();
+    const seen = [];
+    bus.subscribe('**', (p) => seen.push(p));
+    for (const topic of [42, null, undefined, {}, '', 'a..b', 'a.*', 'a.**', 'x'.repeat(300)]) {
+      expectCode(assert, () => bus.publish(topic, 1), 'E_INVALID_TOPIC', SwitchyardError);
+    }
+    const badOptions = [
+      { headers: 'h' },
+      { headers: { a: 1 } },
+      { headers: [['a', 'b']] },
+      { correlationId: 5 },
+      { ttlMs: NaN },
+      { ttlMs: -1 },
+      { ttl: 5 },
+      'x',
+      5,
+      new Proxy({}, {
+        get() {
+          throw new Error('get boom');
+        },
+        ownKeys() {
+          return ['headers'];
+        },
+        getOwnPropertyDescriptor() {
+          return { enumerable: true, configurable: true, value: 1 };
+        },
+      }),
+    ];
+    for (const options of badOptions) {
+      expectCode(assert, () => bus.publish('t', 1, options), 'E_INVALID_OPTION', SwitchyardError);
+    }
+    assert.deepEqual(seen, []);
+    assert.equal(bus.metrics().totals.published, 0);
+    assertWorks(bus);
+  });
+
+  test('every other method rejects wrong types without breaking the bus', () => {
+    const manual = new EventBus({ clock: 'manual' });
+    for (const ms of ['1', -1, NaN, Infinity, {}, null, 10n]) {
+      expectCode(assert, () => manual.advance(ms), 'E_INVALID_OPTION', SwitchyardError);
+    }
+    const bus = new EventBus();
+    expectCode(assert, () => bus.advance(10), 'E_INVALID_OPTION', SwitchyardError);
+    for (const cursor of ['1', -1, 1.5, NaN, {}]) {
+      expectCode(assert, () => bus.trace(cursor), 'E_INVALID_OPTION', SwitchyardError);
+    }
+    for (const ids of ['1', 5, {}, [-1], [1.5], ['a']]) {
+      expectCode(assert, () => bus.redrive(ids), 'E_INVALID_OPTION', SwitchyardError);
+    }
+    for (const kind of weird) {
+      if (kind === '') continue;
+      assert.throws(() => bus.on(kind, () => {}), (e) => e instanceof SwitchyardError);
+    }
+    for (const name of [5, '', null, {}, 'x'.repeat(300)]) {
+      expectCode(assert, () => bus.expose(name), 'E_INVALID_OPTION', SwitchyardError);
+    }
+    const sub = bus.subscribe('t', () => {});
+    for (const strategy of ['batched', 5, null, { batch: { size: -1 } }, { batch: 3 }]) {
+      expectCode(assert, () => sub.setDelivery(strategy), 'E_INVALID_OPTION', SwitchyardError);
+    }
+    assert.equal(bus.__clearTimer('nope'), false);
+    expectCode(assert, () => bus.__setTimer(-1, () => {}), 'E_INVALID_OPTION', SwitchyardError);
+    expectCode(assert, () => bus.stream('t', { size: 1 }), 'E_INVALID_OPTION', SwitchyardError);
+    sub.unsubscribe();
+    assertWorks(manual);
+    assertWorks(bus);
+  });
+
+  test('methods called with a wrong `this` throw a JS error, and the module keeps working', () => {
+    const bus = new EventBus();
+    assert.throws(() => EventBus.prototype.publish.call({}, 't', 1));
+    assert.throws(() => EventBus.prototype.subscribe.call(null, 't', () => {}));
+    assertWorks(bus);
+    assertWorks(new EventBus());
+  });
+
+  test('huge and exotic payloads pass through untouched', () => {
+    const bus = new EventBus();
+    const seen = [];
+    bus.subscribe('t', (p) => seen.push(p));
+    const huge = 'x'.repeat(8 * 1024 * 1024);
+    const exotic = [Symbol('s'), 10n, () => 1, new Map([[1, 2]]), undefined, null, NaN];
+    bus.publish('t', huge);
+    for (const payload of exotic) bus.publish('t', payload);
+    assert.equal(seen[0].length, huge.length);
+    assert.deepEqual(seen.slice(1).map((p) => typeof p), exotic.map((p) => typeof p));
+    assertWorks(bus);
+  });
+});

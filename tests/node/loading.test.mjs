@@ -1,0 +1,59 @@
+// The package loads with no init call from Node ESM and CommonJS, as one shared instance.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+
+import { importPackage, installDir, requirePackage } from './helpers/package.mjs';
+
+describe('loading', () => {
+  test('ESM import works with no init call', async () => {
+    const { EventBus, SwitchyardError, Subscription } = await importPackage();
+    assert.equal(typeof EventBus, 'function');
+    assert.equal(typeof Subscription, 'function');
+    assert.ok(new SwitchyardError('E_CLOSED', 'x') instanceof Error);
+    const bus = new EventBus();
+    let got;
+    bus.subscribe('a', (p) => {
+      got = p;
+    });
+    bus.publish('a', 1);
+    assert.equal(got, 1);
+  });
+
+  test('CommonJS require works and shares the ESM instance', async () => {
+    const cjs = requirePackage();
+    const esm = await importPackage();
+    assert.equal(cjs.EventBus, esm.EventBus);
+    assert.equal(cjs.SwitchyardError, esm.SwitchyardError);
+    try {
+      new cjs.EventBus({ capacity: -1 });
+      assert.fail('should throw');
+    } catch (e) {
+      assert.ok(e instanceof esm.SwitchyardError);
+      assert.equal(e.code, 'E_INVALID_OPTION');
+    }
+  });
+
+  test('a plain CommonJS script in a child process can require it', () => {
+    const dir = installDir();
+    const script = join(dir, 'check.cjs');
+    writeFileSync(
+      script,
+      "const { EventBus } = require('switchyard');\n" +
+        "const bus = new EventBus(); let n = 0; bus.subscribe('x.*', () => n++);\n" +
+        "bus.publish('x.y', 1); process.stdout.write(String(n));\n",
+    );
+    assert.equal(execFileSync(process.execPath, [script], { encoding: 'utf8' }), '1');
+  });
+
+  test('package.json declares exports for types, node import/require, browser and default', () => {
+    const manifest = JSON.parse(readFileSync(join(installDir(), 'node_modules/switchyard/package.json'), 'utf8'));
+    const root = manifest.exports['.'];
+    assert.equal(root.types, './index.d.ts');
+    assert.ok(root.node.import && root.node.require);
+    assert.ok(root.browser && root.default);
+  });
+});

@@ -1,0 +1,397 @@
+//! The app shell: shared state ([`AppState`]), the animation-frame loop that pulls updates
+//! from the active source into the model, URL parameters, and the page layout.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::model::{Event, Model, Update};
+use crate::source::recording::{self, Player, Recorder};
+use crate::source::{AttachClient, DeadLetterCommand, Driver, ScenarioId, Source, Tuning};
+use crate::views;
+
+/// How often the slower views (everything but the timeline) refresh (ms).
+pub const SLOW_REFRESH_MS: f64 = 200.0;
+
+/// What the inspector shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Selection {
+    /// A trace event (from the log or the timeline).
+    Event(Event),
+    /// A dead letter, by id.
+    DeadLetter(u64),
+}
+
+/// Which data source kind is active.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A built-in scenario.
+    Scenario,
+    /// An attached bus.
+    Attach,
+    /// A replayed recording.
+    Replay,
+}
+
+/// The bottom panel's tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    /// Swim lanes.
+    Timeline,
+    /// The event log.
+    Log,
+    /// Dead letters.
+    DeadLetters,
+    /// Leaks.
+    Leaks,
+    /// Metrics.
+    Metrics,
+}
+
+/// Handles to everything the views share. All fields are `Copy` handles, so views take the
+/// whole struct from context.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    /// The aggregated data (not reactive by itself: see `rev` and `slow`).
+    pub model: StoredValue<Model, LocalStorage>,
+    /// The active source.
+    pub source: StoredValue<Source, LocalStorage>,
+    /// The recording of the active source, for export.
+    pub recorder: StoredValue<Recorder, LocalStorage>,
+    /// Bumped on every frame that changed the model.
+    pub rev: RwSignal<u64>,
+    /// Bumped at most every [`SLOW_REFRESH_MS`] when the model changed.
+    pub slow: RwSignal<u64>,
+    /// Whether the source runs.
+    pub playing: RwSignal<bool>,
+    /// The active source kind.
+    pub mode: RwSignal<Mode>,
+    /// The running scenario (scenario mode).
+    pub scenario: RwSignal<ScenarioId>,
+    /// Live controls.
+    pub tuning: RwSignal<Tuning>,
+    /// Replay speed.
+    pub speed: RwSignal<f64>,
+    /// What the inspector shows.
+    pub selected: RwSignal<Option<Selection>>,
+    /// The status line.
+    pub status: RwSignal<String>,
+    /// The bottom panel's tab.
+    pub tab: RwSignal<Tab>,
+    /// Attach handshake state, for the header.
+    pub attach_status: RwSignal<String>,
+    /// Events in the last frame (header).
+    pub frame_events: RwSignal<usize>,
+}
+
+impl AppState {
+    /// Fresh state with no source.
+    pub fn new() -> Self {
+        AppState {
+            model: StoredValue::new_local(Model::default()),
+            source: StoredValue::new_local(Source::Idle),
+            recorder: StoredValue::new_local(Recorder::new("idle")),
+            rev: RwSignal::new(0),
+            slow: RwSignal::new(0),
+            playing: RwSignal::new(false),
+            mode: RwSignal::new(Mode::Scenario),
+            scenario: RwSignal::new(ScenarioId::Basic),
+            tuning: RwSignal::new(Tuning::default()),
+            speed: RwSignal::new(1.0),
+            selected: RwSignal::new(None),
+            status: RwSignal::new(String::new()),
+            tab: RwSignal::new(Tab::Timeline),
+            attach_status: RwSignal::new(String::new()),
+            frame_events: RwSignal::new(0),
+        }
+    }
+
+    fn replace_source(&self, source: Source) {
+        let describe = source.describe();
+        self.source.set_value(source);
+        self.model.update_value(Model::reset);
+        self.recorder.set_value(Recorder::new(describe));
+        self.selected.set(None);
+        self.bump(true);
+    }
+
+    /// Notifies the views that the model changed.
+    pub fn bump(&self, slow_too: bool) {
+        self.rev.update(|r| *r = r.wrapping_add(1));
+        if slow_too {
+            self.slow.update(|r| *r = r.wrapping_add(1));
+        }
+    }
+
+    /// Starts scenario `id` with the current tuning.
+    pub fn start_scenario(&self, id: ScenarioId, play: bool) {
+        match Driver::new(id, self.tuning.get_untracked()) {
+            Ok(mut driver) => {
+                let first = driver.snapshot_now();
+                self.replace_source(Source::Scenario(Box::new(driver)));
+                self.apply(first, 0.0);
+                self.mode.set(Mode::Scenario);
+                self.scenario.set(id);
+                self.playing.set(play);
+                self.status.set(String::new());
+            }
+            Err(e) => self.status.set(format!("could not start {}: {e}", id.name())),
+        }
+    }
+
+    /// Applies new controls: live where the engine allows, by restarting otherwise.
+    pub fn retune(&self, tuning: Tuning) {
+        let old = self.tuning.get_untracked();
+        self.tuning.set(tuning);
+        if self.mode.get_untracked() != Mode::Scenario {
+            return;
+        }
+        if old.needs_restart(&tuning) {
+            self.start_scenario(self.scenario.get_untracked(), self.playing.get_untracked());
+            self.status.set("queues changed: scenario restarted".to_string());
+        } else {
+            self.source.update_value(|s| {
+                if let Source::Scenario(driver) = s {
+                    driver.set_tuning(tuning);
+                }
+            });
+        }
+    }
+
+    /// Attaches to the bus exposed as `name` in another same-origin tab.
+    pub fn attach(&self, name: &str) {
+        match AttachClient::connect(name, viewer_id()) {
+            Ok(client) => {
+                self.replace_source(Source::Attach(Box::new(client)));
+                self.mode.set(Mode::Attach);
+                self.playing.set(true);
+                self.attach_status.set(format!("waiting for bus \"{name}\"…"));
+                self.status.set(String::new());
+            }
+            Err(e) => self.status.set(e),
+        }
+    }
+
+    /// Opens a recording paused at its first event.
+    pub fn import(&self, text: &str) {
+        match recording::parse(text) {
+            Ok(lines) => {
+                let count = lines.len();
+                let mut player = Player::new(lines);
+                player.speed = self.speed.get_untracked();
+                let first = player.step();
+                let at = player.clock();
+                self.replace_source(Source::Replay(Box::new(player)));
+                self.apply(first, at);
+                self.mode.set(Mode::Replay);
+                self.playing.set(false);
+                self.status.set(format!("recording loaded: {count} lines, paused at the first event"));
+            }
+            Err(e) => self.status.set(format!("import failed: {e}")),
+        }
+    }
+
+    /// Replays one more event (replay mode) or advances a paused scenario by one frame.
+    pub fn step(&self) {
+        let result = self.source.try_update_value(|s| match s {
+            Source::Replay(player) => {
+                let update = player.step();
+                Some((update, player.clock()))
+            }
+            Source::Scenario(driver) => {
+                let update = driver.tick(16.0);
+                Some((update, driver.clock()))
+            }
+            _ => None,
+        });
+        if let Some(Some((update, at))) = result {
+            self.apply(update, at);
+            self.bump(true);
+        }
+    }
+
+    /// Carries out a dead-letter action on the source.
+    pub fn dead_letters(&self, command: DeadLetterCommand) {
+        let result = self.source.try_update_value(|s| s.dead_letters(command));
+        if let Some(result) = result {
+            self.status.set(match result {
+                Ok(m) => m,
+                Err(e) => e,
+            });
+        }
+        // show the effect immediately, even while paused
+        let update = self.source.try_update_value(|s| match s {
+            Source::Scenario(driver) => Some((driver.snapshot_now(), driver.clock())),
+            _ => None,
+        });
+        if let Some(Some((update, at))) = update {
+            self.apply(update, at);
+            self.bump(true);
+        }
+    }
+
+    /// The recording as NDJSON.
+    pub fn export(&self) -> String {
+        self.recorder.with_value(Recorder::to_ndjson)
+    }
+
+    fn apply(&self, update: Update, at: f64) {
+        self.frame_events.set(update.events.len());
+        self.recorder.update_value(|r| r.record(&update));
+        self.model.update_value(|m| m.apply(update, at));
+    }
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState::new()
+    }
+}
+
+fn viewer_id() -> String {
+    format!("viewer-{:08x}", (js_sys::Math::random() * f64::from(u32::MAX)) as u32)
+}
+
+fn performance_now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// What the URL asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Launch {
+    /// `?scenario=NAME[&autoplay=1]`, or the default page.
+    Scenario {
+        /// Which.
+        id: ScenarioId,
+        /// Start running.
+        autoplay: bool,
+    },
+    /// `?attach=NAME`.
+    Attach(String),
+}
+
+/// Reads the launch request from a query string (`?scenario=storm&autoplay=1`). Without a
+/// query the default scenario opens running (what `cargo xtask demo` shows).
+pub fn launch_from_query(query: &str) -> Result<Launch, String> {
+    let params = web_sys::UrlSearchParams::new_with_str(query).map_err(|_| "unreadable query".to_string())?;
+    if let Some(name) = params.get("attach") {
+        return Ok(Launch::Attach(name));
+    }
+    match params.get("scenario") {
+        None => Ok(Launch::Scenario { id: ScenarioId::Basic, autoplay: params.get("autoplay").as_deref() != Some("0") }),
+        Some(name) => {
+            let id = ScenarioId::from_name(&name).ok_or_else(|| {
+                let known: Vec<&str> = ScenarioId::ALL.iter().map(|s| s.name()).collect();
+                format!("unknown scenario {name:?}; known: {}", known.join(", "))
+            })?;
+            Ok(Launch::Scenario { id, autoplay: params.get("autoplay").as_deref() == Some("1") })
+        }
+    }
+}
+
+/// Runs `frame(timestamp)` on every animation frame for the life of the page.
+fn animation_loop(mut frame: impl FnMut(f64) + 'static) {
+    let slot: Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>> = Rc::new(RefCell::new(None));
+    let again = Rc::clone(&slot);
+    *slot.borrow_mut() = Some(Closure::new(move |ts: f64| {
+        frame(ts);
+        if let (Some(window), Some(cb)) = (web_sys::window(), again.borrow().as_ref()) {
+            let _ = window.request_animation_frame(cb.as_ref().unchecked_ref());
+        }
+    }));
+    if let (Some(window), Some(cb)) = (web_sys::window(), slot.borrow().as_ref()) {
+        let _ = window.request_animation_frame(cb.as_ref().unchecked_ref());
+    }
+    // The closure lives as long as the page: it reschedules itself every frame.
+    std::mem::forget(slot);
+}
+
+/// Starts the frame loop that moves data from the source into the model.
+pub fn run_frames(app: AppState) {
+    let mut last = performance_now();
+    let mut last_slow = f64::NEG_INFINITY;
+    animation_loop(move |_| {
+        let wall = performance_now();
+        let dt = (wall - last).max(0.0);
+        last = wall;
+        let playing = app.playing.get_untracked();
+        let speed = app.speed.get_untracked();
+        app.source.update_value(|s| {
+            if let Source::Replay(player) = s {
+                player.speed = speed;
+            }
+        });
+        let result = app.source.try_update_value(|s| s.tick(dt, wall, playing)).flatten();
+        let status = app.source.try_with_value(|s| match s {
+            Source::Attach(c) => Some(match c.status() {
+                crate::source::AttachStatus::Waiting => format!("waiting for bus \"{}\"…", c.name()),
+                crate::source::AttachStatus::Attached { name, version } => {
+                    format!("attached to \"{name}\" (switchyard {version}) · {} frames", c.frames())
+                }
+                crate::source::AttachStatus::Failed(why) => format!("attach failed: {why}"),
+            }),
+            _ => None,
+        });
+        if let Some(Some(status)) = status {
+            if app.attach_status.get_untracked() != status {
+                app.attach_status.set(status);
+            }
+        }
+        if let Some((update, at)) = result {
+            let changed = !update.events.is_empty() || update.state.is_some();
+            app.apply(update, at);
+            if changed {
+                let slow = wall - last_slow >= SLOW_REFRESH_MS;
+                if slow {
+                    last_slow = wall;
+                }
+                app.bump(slow);
+            }
+        }
+    });
+}
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    let app = AppState::new();
+    provide_context(app);
+    let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    match launch_from_query(&query) {
+        Ok(Launch::Scenario { id, autoplay }) => app.start_scenario(id, autoplay),
+        Ok(Launch::Attach(name)) => app.attach(&name),
+        Err(e) => {
+            app.start_scenario(ScenarioId::Basic, false);
+            app.status.set(e);
+        }
+    }
+    run_frames(app);
+    let _ = window_event_listener(leptos::ev::pagehide, move |_| {
+        app.source.with_value(|s| {
+            if let Source::Attach(c) = s {
+                c.detach();
+            }
+        });
+    });
+    view! {
+        <div class="app">
+            <views::controls::Header/>
+            <div class="body">
+                <views::controls::Sidebar/>
+                <main class="main">
+                    <div class="row top">
+                        <views::topology::Topology/>
+                        <views::backpressure::Backpressure/>
+                    </div>
+                    <div class="row bottom">
+                        <views::tabs::Tabs/>
+                        <views::inspector::Inspector/>
+                    </div>
+                </main>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,206 @@
+//! `event-log`: the most recent trace events, filtered by topic, subscription, kind and a
+//! regular expression (with invert), in a virtualised list that renders only the visible rows,
+//! so it stays fast at any event rate. Clicking a row opens it in the inspector.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use switchyard_core::TraceKind;
+
+use super::use_app;
+use crate::app::Selection;
+use crate::model::event::{describe_detail, kind_name, ALL_KINDS};
+use crate::model::{Event, Model};
+
+/// Row height in pixels (the list is virtualised on it).
+pub const ROW_H: f64 = 20.0;
+const OVERSCAN: usize = 6;
+
+/// What the log shows.
+#[derive(Clone, Debug, Default)]
+pub struct LogFilter {
+    /// Substring of the topic (empty = any).
+    pub topic: String,
+    /// Subscription id bits.
+    pub subscription: Option<u64>,
+    /// Kind.
+    pub kind: Option<TraceKind>,
+    /// Regular expression over the row's text (empty = any).
+    pub regex: String,
+    /// Show what does *not* match instead.
+    pub invert: bool,
+}
+
+/// The text a regex filter is matched against: `kind topic sub#N msg#N detail`.
+pub fn row_text(event: &Event, subscription_label: &str) -> String {
+    format!(
+        "{} {} {} #{} {}",
+        kind_name(event.kind),
+        event.topic.as_deref().unwrap_or(""),
+        subscription_label,
+        event.message.map_or(String::new(), |m| m.to_string()),
+        describe_detail(event)
+    )
+}
+
+/// Applies `filter` to the model's log; returns the matching events (oldest first) or the
+/// regex's error.
+pub fn filter(model: &Model, filter: &LogFilter) -> Result<Vec<Event>, String> {
+    let regex = if filter.regex.is_empty() {
+        None
+    } else {
+        Some(regex_lite::Regex::new(&filter.regex).map_err(|e| format!("regex: {e}"))?)
+    };
+    let topic = filter.topic.trim();
+    let mut out = Vec::new();
+    for event in model.log.iter() {
+        let mut hit = true;
+        if !topic.is_empty() {
+            hit &= event.topic.as_deref().is_some_and(|t| t.contains(topic));
+        }
+        if let Some(sub) = filter.subscription {
+            hit &= event.subscription == Some(sub);
+        }
+        if let Some(kind) = filter.kind {
+            hit &= event.kind == kind;
+        }
+        if let (true, Some(re)) = (hit, &regex) {
+            let label = event.subscription.map(|s| model.subscription_label(s)).unwrap_or_default();
+            hit &= re.is_match(&row_text(event, &label));
+        }
+        if hit != filter.invert {
+            out.push(event.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The event log view.
+#[component]
+pub fn EventLog() -> impl IntoView {
+    let app = use_app();
+    let topic = RwSignal::new(String::new());
+    let subscription = RwSignal::new(String::new());
+    let kind = RwSignal::new(String::new());
+    let regex = RwSignal::new(String::new());
+    let invert = RwSignal::new(false);
+    let follow = RwSignal::new(true);
+    let scroll_top = RwSignal::new(0.0f64);
+    let viewport = RwSignal::new(280.0f64);
+    let list = NodeRef::<leptos::html::Div>::new();
+
+    let rows = Memo::new(move |_| {
+        app.slow.track();
+        let f = LogFilter {
+            topic: topic.get(),
+            subscription: subscription.get().parse().ok(),
+            kind: ALL_KINDS.iter().copied().find(|k| kind_name(*k) == kind.get()),
+            regex: regex.get(),
+            invert: invert.get(),
+        };
+        app.model.with_value(|m| filter(m, &f)).map(Arc::new)
+    });
+    let total = Memo::new(move |_| {
+        app.slow.track();
+        app.model.with_value(|m| (m.log.len(), m.events_seen))
+    });
+    let subs = Memo::new(move |_| {
+        app.slow.track();
+        app.model.with_value(|m| m.state.subscriptions.iter().map(|s| (s.id, s.label().to_string())).collect::<Vec<_>>())
+    });
+    let count = move || rows.get().map(|r| r.len()).unwrap_or(0);
+
+    // Keep the newest row in view while following.
+    Effect::new(move |_| {
+        let n = count();
+        if follow.get() {
+            if let Some(el) = list.get() {
+                let top = (n as f64 * ROW_H - el.client_height() as f64).max(0.0);
+                el.set_scroll_top(top as i32);
+                scroll_top.set(top);
+                viewport.set(el.client_height() as f64);
+            }
+        }
+    });
+
+    let visible = move || {
+        let rows = match rows.get() {
+            Ok(r) => r,
+            Err(_) => return Vec::new(),
+        };
+        let first = (scroll_top.get() / ROW_H).floor().max(0.0) as usize;
+        let first = first.saturating_sub(OVERSCAN);
+        let shown = (viewport.get() / ROW_H).ceil() as usize + 2 * OVERSCAN;
+        let end = (first + shown).min(rows.len());
+        let start = first.min(end);
+        rows[start..end].iter().cloned().enumerate().map(|(i, e)| (start + i, e)).collect::<Vec<_>>()
+    };
+    let label = move |sub: Option<u64>| sub.map(|s| app.model.with_value(|m| m.subscription_label(s))).unwrap_or_default();
+    let origin = move || app.model.with_value(|m| m.log.iter().next().map_or(0.0, |e| e.at));
+
+    view! {
+        <section class="view event-log" data-testid="event-log">
+            <div class="toolbar filters">
+                <input data-testid="log-topic" placeholder="topic contains…" prop:value=move || topic.get() on:input=move |ev| topic.set(event_target_value(&ev))/>
+                <select data-testid="log-subscription" on:change=move |ev| subscription.set(event_target_value(&ev))>
+                    <option value="">"any subscription"</option>
+                    <For each=move || subs.get() key=|s| s.clone() let:s>
+                        <option value=s.0.to_string()>{s.1.clone()}</option>
+                    </For>
+                </select>
+                <select data-testid="log-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                    <option value="">"any kind"</option>
+                    {ALL_KINDS.iter().map(|k| view! { <option value=kind_name(*k)>{kind_name(*k)}</option> }).collect_view()}
+                </select>
+                <input data-testid="log-regex" class=move || if rows.get().is_err() { "bad" } else { "" } placeholder="regex" prop:value=move || regex.get() on:input=move |ev| regex.set(event_target_value(&ev))/>
+                <label class="inline"><input type="checkbox" data-testid="log-invert" prop:checked=move || invert.get() on:change=move |ev| invert.set(event_target_checked(&ev))/>"invert"</label>
+                <label class="inline"><input type="checkbox" data-testid="log-follow" prop:checked=move || follow.get() on:change=move |ev| follow.set(event_target_checked(&ev))/>"follow"</label>
+                <span class="muted small" data-testid="log-count">
+                    {move || match rows.get() {
+                        Ok(r) => { let (kept, seen) = total.get(); format!("{} shown · {} kept · {} seen", r.len(), kept, seen) }
+                        Err(e) => e,
+                    }}
+                </span>
+            </div>
+            <div class="log-head row-grid">
+                <span>"time"</span><span>"kind"</span><span>"topic"</span><span>"subscription"</span><span>"msg"</span><span>"detail"</span>
+            </div>
+            <div
+                class="log-list"
+                node_ref=list
+                on:scroll=move |_| {
+                    if let Some(el) = list.get() {
+                        let top = el.scroll_top() as f64;
+                        let max = (count() as f64 * ROW_H - el.client_height() as f64).max(0.0);
+                        scroll_top.set(top);
+                        viewport.set(el.client_height() as f64);
+                        if top + 2.0 < max && follow.get_untracked() {
+                            follow.set(false);
+                        }
+                    }
+                }
+            >
+                <div class="log-spacer" style:height=move || format!("{}px", count() as f64 * ROW_H)>
+                    <For each=visible key=|(i, e)| (*i, e.cursor) let:item>
+                        {
+                            let (index, event) = item;
+                            let t = (event.at - origin()) / 1_000.0;
+                            let selected = event.clone();
+                            let kind = kind_name(event.kind);
+                            view! {
+                                <div class=format!("log-row row-grid k-{kind}") style:top=format!("{}px", index as f64 * ROW_H) on:click=move |_| app.selected.set(Some(Selection::Event(selected.clone())))>
+                                    <span class="num">{format!("{t:.3}")}</span>
+                                    <span class=format!("kind k-{kind}")>{kind}</span>
+                                    <span class="topic">{event.topic.as_deref().unwrap_or("").to_string()}</span>
+                                    <span>{label(event.subscription)}</span>
+                                    <span class="num">{event.message.map(|m| format!("#{m}")).unwrap_or_default()}</span>
+                                    <span class="muted">{describe_detail(&event)}</span>
+                                </div>
+                            }
+                        }
+                    </For>
+                </div>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,76 @@
+//! The views. Each is a component with a `data-testid`, reading the shared
+//! [`crate::app::AppState`] from context. The data each view draws is computed by a plain
+//! function of the [`crate::model::Model`] (tested without a browser), then rendered.
+
+pub mod backpressure;
+pub mod controls;
+pub mod dead_letters;
+pub mod event_log;
+pub mod inspector;
+pub mod leaks;
+pub mod metrics;
+pub mod tabs;
+pub mod timeline;
+pub mod topology;
+
+use leptos::prelude::*;
+
+use crate::app::AppState;
+
+/// The shared app state (panics only if a view is mounted outside [`crate::app::App`] or a
+/// test that provides the context).
+pub fn use_app() -> AppState {
+    expect_context::<AppState>()
+}
+
+/// A count in a short form: `987`, `12.3k`, `4.56M`.
+pub fn fmt_count(n: u64) -> String {
+    if n < 10_000 {
+        n.to_string()
+    } else if n < 1_000_000 {
+        format!("{:.1}k", n as f64 / 1_000.0)
+    } else {
+        format!("{:.2}M", n as f64 / 1_000_000.0)
+    }
+}
+
+/// A rate per second in a short form: `0.5/s`, `12/s`, `48.2k/s`.
+pub fn fmt_rate(r: f64) -> String {
+    if !r.is_finite() || r <= 0.0 {
+        "0/s".to_string()
+    } else if r < 10.0 {
+        format!("{r:.1}/s")
+    } else if r < 10_000.0 {
+        format!("{r:.0}/s")
+    } else {
+        format!("{:.1}k/s", r / 1_000.0)
+    }
+}
+
+/// Whether `topic` matches `pattern` (`*` = one segment, `**` = zero or more).
+pub fn pattern_matches(pattern: &str, topic: &str) -> bool {
+    fn go(p: &[&str], t: &[&str]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some((&"**", rest)) => (0..=t.len()).any(|skip| go(rest, &t[skip..])),
+            Some((seg, rest)) => match t.split_first() {
+                Some((head, tail)) => (*seg == "*" || seg == head) && go(rest, tail),
+                None => false,
+            },
+        }
+    }
+    let p: Vec<&str> = pattern.split('.').collect();
+    let t: Vec<&str> = topic.split('.').collect();
+    go(&p, &t)
+}
+
+/// Truncates `text` to at most `max` characters, with an ellipsis.
+pub fn ellipsize(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}

@@ -1,0 +1,49 @@
+//! The bottom panel: timeline, event log, dead letters, leaks and metrics as tabs, each with a
+//! live count. Only the active tab is mounted, so hidden views cost nothing per frame.
+
+use leptos::prelude::*;
+
+use super::{fmt_count, use_app};
+use crate::app::Tab;
+
+/// The tab bar and the active view.
+#[component]
+pub fn Tabs() -> impl IntoView {
+    let app = use_app();
+    let counts = Memo::new(move |_| {
+        app.slow.track();
+        app.model.with_value(|m| (m.events_seen, m.state.dead_letters.len(), m.state.leaks.len(), m.state.subscriptions.len()))
+    });
+    let button = move |tab: Tab, id: &'static str, label: &'static str, count: Box<dyn Fn() -> String + Send + Sync>| {
+        view! {
+            <button
+                class=move || if app.tab.get() == tab { "tab active" } else { "tab" }
+                data-testid=format!("tab-{id}")
+                on:click=move |_| app.tab.set(tab)
+            >
+                {label}
+                <span class="count">{count}</span>
+            </button>
+        }
+    };
+    view! {
+        <section class="panel tabs-panel">
+            <nav class="tabs">
+                {button(Tab::Timeline, "timeline", "Timeline", Box::new(move || format!("{} lanes", counts.get().3)))}
+                {button(Tab::Log, "event-log", "Event log", Box::new(move || fmt_count(counts.get().0)))}
+                {button(Tab::DeadLetters, "dead-letters", "Dead letters", Box::new(move || counts.get().1.to_string()))}
+                {button(Tab::Leaks, "leaks", "Leaks", Box::new(move || counts.get().2.to_string()))}
+                {button(Tab::Metrics, "metrics", "Metrics", Box::new(move || String::new()))}
+            </nav>
+            <div class="tab-body">
+                {move || match app.tab.get() {
+                    Tab::Timeline => view! { <super::timeline::Timeline/> }.into_any(),
+                    Tab::Log => view! { <super::event_log::EventLog/> }.into_any(),
+                    Tab::DeadLetters => view! { <super::dead_letters::DeadLetters/> }.into_any(),
+                    Tab::Leaks => view! { <super::leaks::Leaks/> }.into_any(),
+                    Tab::Metrics => view! { <super::metrics::Metrics/> }.into_any(),
+                }}
+            </div>
+        </section>
+    }
+}

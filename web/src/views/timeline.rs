@@ -1,0 +1,231 @@
+//! `timeline`: one swim lane per subscription and a marble per delivery attempt, labelled
+//! with the message's sequence number. Retries, out-of-order deliveries (relaxed ordering),
+//! drops and dead letters are marked. The view can be frozen while the bus keeps running.
+//!
+//! Marbles are placed at absolute time; only the lanes' group transform moves each frame, so a
+//! frame costs one attribute write plus the marbles that actually changed.
+
+use leptos::prelude::*;
+
+use super::{ellipsize, use_app};
+use crate::app::Selection;
+use crate::model::{MarbleKind, Model};
+use crate::source::ScenarioId;
+
+/// Lanes shown at most (the most recently active when there are more subscriptions).
+pub const MAX_LANES: usize = 10;
+const LABEL_W: f64 = 150.0;
+const LANE_H: f64 = 30.0;
+const AREA_W: f64 = 1000.0;
+const TOP: f64 = 18.0;
+
+/// One marble, positioned in absolute time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MarbleView {
+    /// Message id.
+    pub message: u64,
+    /// Attempt.
+    pub attempt: u32,
+    /// Start time (ms).
+    pub at: f64,
+    /// Kind.
+    pub kind: MarbleKind,
+    /// Out of order.
+    pub out_of_order: bool,
+}
+
+/// One lane.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaneView {
+    /// Subscription id bits.
+    pub id: u64,
+    /// Name or pattern.
+    pub label: String,
+    /// Pattern and ordering, for the tooltip.
+    pub title: String,
+    /// Marbles, oldest first.
+    pub marbles: Vec<MarbleView>,
+    /// Out-of-order deliveries seen.
+    pub out_of_order: u64,
+}
+
+/// Builds the lanes: every subscription in creation order, or the [`MAX_LANES`] most recently
+/// active ones.
+pub fn build(model: &Model) -> (Vec<LaneView>, usize) {
+    let mut subs: Vec<&crate::model::state::SubState> = model.state.subscriptions.iter().collect();
+    let hidden = subs.len().saturating_sub(MAX_LANES);
+    if hidden > 0 {
+        subs.sort_by(|a, b| {
+            let la = model.lanes.get(&a.id).map_or(0.0, |l| l.last_activity);
+            let lb = model.lanes.get(&b.id).map_or(0.0, |l| l.last_activity);
+            lb.total_cmp(&la)
+        });
+        subs.truncate(MAX_LANES);
+        subs.sort_by(|a, b| a.created_at.total_cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    }
+    let lanes = subs
+        .into_iter()
+        .map(|s| {
+            let lane = model.lanes.get(&s.id);
+            LaneView {
+                id: s.id,
+                label: ellipsize(s.label(), 20),
+                title: format!("{} · {} · {} ordering", s.label(), s.pattern, s.ordering),
+                marbles: lane
+                    .map(|l| {
+                        l.marbles
+                            .iter()
+                            .map(|m| MarbleView { message: m.message, attempt: m.attempt, at: m.at, kind: m.kind, out_of_order: m.out_of_order })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                out_of_order: lane.map_or(0, |l| l.out_of_order),
+            }
+        })
+        .collect();
+    (lanes, hidden)
+}
+
+const LEGEND: [(MarbleKind, &str); 8] = [
+    (MarbleKind::Delivered, "delivered"),
+    (MarbleKind::DeliveredAfterRetry, "delivered after retry"),
+    (MarbleKind::InFlight, "in flight"),
+    (MarbleKind::Retrying, "failed, retry scheduled"),
+    (MarbleKind::Failed, "failed"),
+    (MarbleKind::DeadLettered, "dead letter"),
+    (MarbleKind::Dropped, "dropped"),
+    (MarbleKind::Filtered, "filtered"),
+];
+
+/// The timeline view.
+#[component]
+pub fn Timeline() -> impl IntoView {
+    let app = use_app();
+    let frozen = RwSignal::new(false);
+    let default_window = move || if app.scenario.get_untracked() == ScenarioId::Storm { 1_000.0 } else { 15_000.0 };
+    let window_ms = RwSignal::new(default_window());
+    let data = Memo::new(move |previous: Option<&(Vec<LaneView>, usize, f64)>| {
+        if frozen.get() {
+            if let Some(previous) = previous {
+                return previous.clone();
+            }
+        }
+        app.rev.track();
+        let (lanes, hidden) = app.model.with_value(build);
+        let now = app.model.with_value(|m| m.now);
+        (lanes, hidden, now)
+    });
+    let scale = move || (AREA_W - LABEL_W) / window_ms.get();
+    let shift = move || {
+        let (_, _, now) = data.get();
+        LABEL_W + (AREA_W - LABEL_W) - now * scale()
+    };
+    let height = move || TOP + LANE_H * data.get().0.len().max(1) as f64 + 6.0;
+    let select = move |sub: u64, message: u64| {
+        let event = app.model.with_value(|m| {
+            m.log.iter().rev().find(|e| e.subscription == Some(sub) && e.message == Some(message)).cloned()
+        });
+        if let Some(event) = event {
+            app.selected.set(Some(Selection::Event(event)));
+        }
+    };
+    view! {
+        <section class="view timeline" data-testid="timeline">
+            <div class="toolbar">
+                <button
+                    data-testid="timeline-freeze"
+                    class=move || if frozen.get() { "btn active" } else { "btn" }
+                    on:click=move |_| frozen.update(|f| *f = !*f)
+                    title="Freeze the view; the bus keeps running"
+                >
+                    {move || if frozen.get() { "❄ Frozen — click to go live" } else { "❄ Freeze" }}
+                </button>
+                <label class="inline">
+                    "window "
+                    <select
+                        data-testid="timeline-window"
+                        prop:value=move || window_ms.get().to_string()
+                        on:change=move |ev| {
+                            if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                                window_ms.set(v);
+                            }
+                        }
+                    >
+                        <option value="1000">"1 s"</option>
+                        <option value="5000">"5 s"</option>
+                        <option value="15000">"15 s"</option>
+                        <option value="60000">"60 s"</option>
+                    </select>
+                </label>
+                <span class="legend">
+                    {LEGEND.iter().map(|(kind, text)| view! { <span class=format!("mk mk-{}", kind.class())></span>{*text} }).collect_view()}
+                    <span class="mk mk-ooo"></span>"out of order"
+                </span>
+                <span class="muted small">{move || { let h = data.get().1; if h > 0 { format!("+{h} quieter lanes") } else { String::new() } }}</span>
+            </div>
+            <svg class="lanes" viewBox=move || format!("0 0 {AREA_W} {}", height()) preserveAspectRatio="xMinYMin meet">
+                <defs>
+                    <clipPath id="lane-clip">
+                        <rect x=LABEL_W y="0" width=AREA_W - LABEL_W height="10000"></rect>
+                    </clipPath>
+                </defs>
+                <g class="axis">
+                    {move || {
+                        let w = window_ms.get();
+                        (0..=4).map(|i| {
+                            let x = LABEL_W + (AREA_W - LABEL_W) * f64::from(i) / 4.0;
+                            let ago = w * (4 - i) as f64 / 4.0 / 1_000.0;
+                            let text = if i == 4 { "now".to_string() } else { format!("−{ago:.1}s") };
+                            view! {
+                                <line x1=x y1=TOP - 4.0 x2=x y2="10000" class="tick"></line>
+                                <text x=x y="10" text-anchor="middle">{text}</text>
+                            }
+                        }).collect_view()
+                    }}
+                </g>
+                <For each=move || data.get().0.into_iter().enumerate().collect::<Vec<_>>() key=|(i, lane)| (*i, lane.id, lane.label.clone(), lane.out_of_order) let:item>
+                    {
+                        let (index, lane) = item;
+                        let y = TOP + LANE_H * index as f64 + LANE_H / 2.0;
+                        let id = lane.id;
+                        view! {
+                            <g class="lane">
+                                <line class="lane-line" x1=LABEL_W y1=y x2=AREA_W y2=y></line>
+                                <text class="lane-label" x="6" y=y + 4.0><title>{lane.title.clone()}</title>{lane.label.clone()}</text>
+                                {(lane.out_of_order > 0).then(|| view! { <text class="lane-ooo" x=LABEL_W - 6.0 y=y + 4.0 text-anchor="end">{format!("{} ooo", lane.out_of_order)}</text> })}
+                                <g clip-path="url(#lane-clip)">
+                                    <g transform=move || format!("translate({:.2},0)", shift())>
+                                        <For
+                                            each=move || data.get().0.get(index).filter(|l| l.id == id).map(|l| l.marbles.clone()).unwrap_or_default()
+                                            key=move |m| (m.message, m.attempt, m.kind, m.out_of_order, (m.at * 10.0) as i64, window_ms.get_untracked() as i64)
+                                            let:m
+                                        >
+                                            {
+                                                let label = m.message.to_string();
+                                                let w = 10.0 + 5.6 * label.len() as f64;
+                                                let x = m.at * scale();
+                                                let class = format!("marble mk-{}{}", m.kind.class(), if m.out_of_order { " ooo" } else { "" });
+                                                let message = m.message;
+                                                let title = format!("#{} attempt {} · {:?}{}", m.message, m.attempt, m.kind, if m.out_of_order { " · out of order" } else { "" });
+                                                view! {
+                                                    <g class=class transform=format!("translate({x:.1},{y:.1})") on:click=move |_| select(id, message)>
+                                                        <title>{title}</title>
+                                                        <rect x=-w / 2.0 y="-8" width=w height="16" rx="8"></rect>
+                                                        <text y="3.5" text-anchor="middle">{label}</text>
+                                                    </g>
+                                                }
+                                            }
+                                        </For>
+                                    </g>
+                                </g>
+                            </g>
+                        }
+                    }
+                </For>
+            </svg>
+            <Show when=move || data.get().0.is_empty()>
+                <div class="empty muted">"No subscriptions yet."</div>
+            </Show>
+        </section>
+    }
+}

@@ -1,0 +1,341 @@
+//! `topology`: publishers → topics → subscriptions. Edge width shows the message rate; each
+//! subscription shows its queue depth, lag and drops; failing subscriptions and open breakers
+//! are drawn in red. Large buses show their busiest nodes and fold the rest into "+N more".
+
+use std::collections::{BTreeSet, HashMap};
+
+use leptos::prelude::*;
+
+use super::{ellipsize, fmt_count, fmt_rate, pattern_matches, use_app};
+use crate::app::{Selection, Tab};
+use crate::model::Model;
+
+/// Drawing area (SVG user units).
+pub const WIDTH: f64 = 720.0;
+/// Drawing area height.
+pub const HEIGHT: f64 = 330.0;
+const MAX_PUBLISHERS: usize = 6;
+const MAX_TOPICS: usize = 10;
+const MAX_SUBS: usize = 10;
+const PUB_X: f64 = 70.0;
+const TOPIC_X: f64 = 300.0;
+const SUB_X: f64 = 560.0;
+const NODE_W: f64 = 130.0;
+const SUB_W: f64 = 190.0;
+const NODE_H: f64 = 26.0;
+
+/// A node of the graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeView {
+    /// Stable key.
+    pub key: String,
+    /// Main label.
+    pub label: String,
+    /// Second line (rates, depth...).
+    pub sub_label: String,
+    /// Centre x.
+    pub x: f64,
+    /// Centre y.
+    pub y: f64,
+    /// CSS classes.
+    pub class: String,
+    /// Queue fill in [0, 1] (subscriptions).
+    pub fill: Option<f64>,
+    /// Full description for the tooltip.
+    pub title: String,
+}
+
+/// An edge of the graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EdgeView {
+    /// Stable key.
+    pub key: String,
+    /// SVG path.
+    pub path: String,
+    /// Stroke width.
+    pub width: f64,
+    /// Messages per second.
+    pub rate: f64,
+    /// CSS classes.
+    pub class: String,
+}
+
+/// The whole graph.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TopologyView {
+    /// Publisher, topic and subscription nodes.
+    pub nodes: Vec<NodeView>,
+    /// Edges.
+    pub edges: Vec<EdgeView>,
+    /// Topics not drawn.
+    pub hidden_topics: usize,
+    /// Subscriptions not drawn.
+    pub hidden_subs: usize,
+}
+
+fn spread(n: usize, index: usize) -> f64 {
+    let top = 24.0;
+    let bottom = HEIGHT - 24.0;
+    if n <= 1 {
+        (top + bottom) / 2.0
+    } else {
+        let gap = ((bottom - top) / (n - 1) as f64).min(44.0);
+        let span = gap * (n - 1) as f64;
+        let start = (top + bottom - span) / 2.0;
+        start + gap * index as f64
+    }
+}
+
+fn curve(x1: f64, y1: f64, x2: f64, y2: f64) -> String {
+    let mid = (x1 + x2) / 2.0;
+    format!("M{x1:.1},{y1:.1} C{mid:.1},{y1:.1} {mid:.1},{y2:.1} {x2:.1},{y2:.1}")
+}
+
+fn width_for(rate: f64, max: f64) -> f64 {
+    if rate <= 0.0 || max <= 0.0 {
+        1.0
+    } else {
+        1.5 + 8.5 * (rate / max).sqrt()
+    }
+}
+
+/// Builds the graph from the model.
+pub fn build(model: &Model) -> TopologyView {
+    let state = &model.state;
+    let rates = &model.rates;
+
+    // Topics: from metrics, publishers and rates; the busiest first.
+    let mut topic_set: BTreeSet<String> = state.topics.iter().map(|t| t.topic.clone()).collect();
+    for p in &state.publishers {
+        for t in &p.topics {
+            if !t.contains('*') && topic_set.len() < 5_000 {
+                topic_set.insert(t.clone());
+            }
+        }
+    }
+    for (t, _) in rates.topics() {
+        if topic_set.len() < 5_000 {
+            topic_set.insert(t.to_string());
+        }
+    }
+    let published: HashMap<&str, u64> = state.topics.iter().map(|t| (t.topic.as_str(), t.counters.published)).collect();
+    let mut topics: Vec<(String, f64)> = topic_set.into_iter().map(|t| { let r = rates.topic(&t); (t, r) }).collect();
+    topics.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| published.get(b.0.as_str()).cmp(&published.get(a.0.as_str()))).then_with(|| a.0.cmp(&b.0)));
+    let hidden_topics = topics.len().saturating_sub(MAX_TOPICS);
+    topics.truncate(MAX_TOPICS);
+    topics.sort_by(|a, b| a.0.cmp(&b.0));
+
+    // Subscriptions: the most interesting first (failing, full, busy), drawn in creation order.
+    let mut subs: Vec<&crate::model::state::SubState> = state.subscriptions.iter().collect();
+    let score = |s: &crate::model::state::SubState| {
+        let trouble = if s.breaker_open() { 1e9 } else { 0.0 } + rates.sub_failed(s.id) * 1e6 + s.fill() * 1e5;
+        trouble + rates.sub_delivered(s.id) + s.depth as f64
+    };
+    if subs.len() > MAX_SUBS {
+        subs.sort_by(|a, b| score(b).total_cmp(&score(a)));
+    }
+    let hidden_subs = subs.len().saturating_sub(MAX_SUBS);
+    subs.truncate(MAX_SUBS);
+    subs.sort_by(|a, b| a.created_at.total_cmp(&b.created_at));
+
+    let mut publishers: Vec<(String, Vec<String>)> =
+        state.publishers.iter().take(MAX_PUBLISHERS).map(|p| (p.name.clone(), p.topics.clone())).collect();
+    if publishers.is_empty() && !topics.is_empty() {
+        publishers.push(("publish()".to_string(), vec!["**".to_string()]));
+    }
+
+    let mut nodes = Vec::new();
+    let mut edges = Vec::new();
+    let topic_y: HashMap<&str, f64> =
+        topics.iter().enumerate().map(|(i, (t, _))| (t.as_str(), spread(topics.len(), i))).collect();
+    let max_topic_rate = topics.iter().map(|t| t.1).fold(0.0, f64::max);
+
+    for (i, (name, their_topics)) in publishers.iter().enumerate() {
+        let y = spread(publishers.len(), i);
+        let rate: f64 = topics
+            .iter()
+            .filter(|(t, _)| their_topics.iter().any(|p| p == t || pattern_matches(p, t)))
+            .map(|(_, r)| *r)
+            .sum();
+        nodes.push(NodeView {
+            key: format!("p:{name}"),
+            label: ellipsize(name, 16),
+            sub_label: fmt_rate(rate),
+            x: PUB_X,
+            y,
+            class: "node publisher".into(),
+            fill: None,
+            title: format!("publisher {name}: {} topics", their_topics.len()),
+        });
+        for (topic, r) in &topics {
+            if their_topics.iter().any(|p| p == topic || pattern_matches(p, topic)) {
+                let ty = topic_y.get(topic.as_str()).copied().unwrap_or(y);
+                edges.push(EdgeView {
+                    key: format!("pt:{name}>{topic}"),
+                    path: curve(PUB_X + NODE_W / 2.0, y, TOPIC_X - NODE_W / 2.0, ty),
+                    width: width_for(*r, max_topic_rate),
+                    rate: *r,
+                    class: if *r > 0.0 { "edge live".into() } else { "edge idle".into() },
+                });
+            }
+        }
+    }
+
+    for (topic, r) in &topics {
+        let y = topic_y.get(topic.as_str()).copied().unwrap_or(0.0);
+        let total = published.get(topic.as_str()).copied().unwrap_or(0);
+        nodes.push(NodeView {
+            key: format!("t:{topic}"),
+            label: ellipsize(topic, 18),
+            sub_label: format!("{} · {} sent", fmt_rate(*r), fmt_count(total)),
+            x: TOPIC_X,
+            y,
+            class: "node topic".into(),
+            fill: None,
+            title: format!("topic {topic}: {} published, {}", total, fmt_rate(*r)),
+        });
+    }
+
+    let edge_rates: HashMap<(&str, u64), f64> = rates.edges().map(|(t, s, r)| ((&**t, s), r)).collect();
+    let max_edge = edge_rates.values().copied().fold(0.0, f64::max);
+    for (i, s) in subs.iter().enumerate() {
+        let y = spread(subs.len(), i);
+        let failing = rates.sub_failed(s.id) > 0.0;
+        let mut class = String::from("node sub");
+        if failing {
+            class.push_str(" failing");
+        }
+        if s.breaker_open() {
+            class.push_str(" breaker-open");
+        }
+        if s.paused {
+            class.push_str(" paused");
+        }
+        if s.fill() >= 0.8 {
+            class.push_str(" full");
+        }
+        let lag = s.oldest_queued_at.map_or(0.0, |t| (state.at - t).max(0.0));
+        let mut sub_label = format!("q {}/{}", s.depth, s.capacity);
+        if lag >= 1.0 {
+            sub_label.push_str(&format!(" · lag {}", crate::model::event::format_millis(lag)));
+        }
+        if s.counters.dropped > 0 {
+            sub_label.push_str(&format!(" · {} drop", fmt_count(s.counters.dropped)));
+        }
+        if s.breaker_open() {
+            sub_label = format!("breaker {} · {sub_label}", s.breaker);
+        }
+        nodes.push(NodeView {
+            key: format!("s:{}", s.id),
+            label: ellipsize(s.label(), 22),
+            sub_label,
+            x: SUB_X,
+            y,
+            class,
+            fill: Some(s.fill()),
+            title: format!(
+                "{} on {} · depth {}/{} (high-water {}) · {} delivered, {} failed, {} dropped · {} · {}",
+                s.label(),
+                s.pattern,
+                s.depth,
+                s.capacity,
+                s.high_water,
+                s.counters.delivered,
+                s.counters.failed,
+                s.counters.dropped,
+                s.overflow,
+                s.delivery
+            ),
+        });
+        for (topic, _) in &topics {
+            if pattern_matches(&s.pattern, topic) {
+                let rate = edge_rates.get(&(topic.as_str(), s.id)).copied().unwrap_or(0.0);
+                let ty = topic_y.get(topic.as_str()).copied().unwrap_or(y);
+                let mut class = if rate > 0.0 { String::from("edge live") } else { String::from("edge idle") };
+                if failing || s.breaker_open() {
+                    class.push_str(" failing");
+                }
+                edges.push(EdgeView {
+                    key: format!("ts:{topic}>{}", s.id),
+                    path: curve(TOPIC_X + NODE_W / 2.0, ty, SUB_X - SUB_W / 2.0, y),
+                    width: width_for(rate, max_edge),
+                    rate,
+                    class,
+                });
+            }
+        }
+    }
+    TopologyView { nodes, edges, hidden_topics, hidden_subs }
+}
+
+/// The topology view.
+#[component]
+pub fn Topology() -> impl IntoView {
+    let app = use_app();
+    let graph = Memo::new(move |_| {
+        app.slow.track();
+        app.model.with_value(build)
+    });
+    let select_sub = move |key: &str| {
+        if let Some(id) = key.strip_prefix("s:").and_then(|s| s.parse::<u64>().ok()) {
+            let last = app.model.with_value(|m| m.log.iter().rev().find(|e| e.subscription == Some(id)).cloned());
+            if let Some(event) = last {
+                app.selected.set(Some(Selection::Event(event)));
+                app.tab.set(Tab::Timeline);
+            }
+        }
+    };
+    view! {
+        <section class="panel topology" data-testid="topology">
+            <header class="panel-head">
+                <h2>"Topology"</h2>
+                <span class="legend">
+                    <span class="lg lg-edge"></span>"width = msg/s"
+                    <span class="lg lg-fail"></span>"failing"
+                    <span class="lg lg-breaker"></span>"breaker open"
+                    <span class="lg lg-full"></span>"queue ≥ 80%"
+                </span>
+                <span class="muted small">
+                    {move || {
+                        let g = graph.get();
+                        let mut parts = Vec::new();
+                        if g.hidden_topics > 0 { parts.push(format!("+{} topics", g.hidden_topics)); }
+                        if g.hidden_subs > 0 { parts.push(format!("+{} subscriptions", g.hidden_subs)); }
+                        parts.join(" · ")
+                    }}
+                </span>
+            </header>
+            <svg class="graph" viewBox=format!("0 0 {WIDTH} {HEIGHT}") preserveAspectRatio="xMidYMid meet">
+                <text class="col-title" x=PUB_X y="12" text-anchor="middle">"publishers"</text>
+                <text class="col-title" x=TOPIC_X y="12" text-anchor="middle">"topics"</text>
+                <text class="col-title" x=SUB_X y="12" text-anchor="middle">"subscriptions"</text>
+                <For each=move || graph.get().edges key=|e| (e.key.clone(), (e.width * 4.0) as i64, e.class.clone(), e.path.clone()) let:edge>
+                    <path class=edge.class.clone() d=edge.path.clone() stroke-width=format!("{:.1}", edge.width)>
+                        <title>{format!("{:.1} msg/s", edge.rate)}</title>
+                    </path>
+                </For>
+                <For each=move || graph.get().nodes key=|n| n.clone() let:node>
+                    {
+                        let w = if node.class.contains("sub") { SUB_W } else { NODE_W };
+                        let x = node.x - w / 2.0;
+                        let y = node.y - NODE_H / 2.0;
+                        let key = node.key.clone();
+                        let fill = node.fill.map(|f| view! {
+                            <rect class="fill-track" x=x + 6.0 y=y + NODE_H - 4.0 width=w - 12.0 height="2"></rect>
+                            <rect class="fill-bar" x=x + 6.0 y=y + NODE_H - 4.0 width=((w - 12.0) * f).max(0.0) height="2"></rect>
+                        });
+                        view! {
+                            <g class=node.class.clone() data-key=node.key.clone() on:click=move |_| select_sub(&key)>
+                                <title>{node.title.clone()}</title>
+                                <rect x=x y=y width=w height=NODE_H rx="5"></rect>
+                                <text class="label" x=x + 8.0 y=y + 11.0>{node.label.clone()}</text>
+                                <text class="sub-label" x=x + 8.0 y=y + 21.0>{node.sub_label.clone()}</text>
+                                {fill}
+                            </g>
+                        }
+                    }
+                </For>
+            </svg>
+        </section>
+    }
+}

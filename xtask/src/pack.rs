@@ -1,0 +1,208 @@
+//! `cargo xtask pack`: builds the npm package `switchyard` (issue 5) and packs it.
+//!
+//! 1. `cargo build --release --target wasm32-unknown-unknown -p switchyard-wasm`
+//!    (the release profile has `opt-level = "z"`, LTO and `panic = "abort"`);
+//! 2. `wasm-bindgen` twice: `--target web` for browsers and bundlers (`web/`), `--target
+//!    nodejs` for Node, which instantiates synchronously (`node/`, CommonJS; the ESM entry
+//!    re-exports it so both module systems share one instance);
+//! 3. `wasm-opt -Oz` from npm binaryen 132 (`tests/node_modules/.bin`; never Debian's, which
+//!    breaks wasm-bindgen 0.2.130 output);
+//! 4. the entry files from `crates/wasm/js/` with the shared glue pasted in, `package.json`
+//!    with the workspace version, `index.d.ts` and the README;
+//! 5. `npm pack` into `<target>/npm/switchyard-<version>.tgz`.
+//!
+//! It reports the gzipped size of what a browser loads (`web/switchyard_bg.wasm`,
+//! `web/switchyard.js`, `web/index.js`) against the 40 KB budget, and writes it to
+//! `<target>/npm/size.json`.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+
+/// The size budget for the browser payload (.wasm + glue), gzipped.
+const BUDGET_BYTES: u64 = 40 * 1024;
+/// Where pack.rs pastes `glue.js` into each entry file.
+const GLUE_MARKER: &str = "/* @glue */";
+
+/// Builds the npm tarball and returns its path, `<target>/npm/switchyard-<version>.tgz`.
+pub fn run(root: &Path) -> Result<PathBuf> {
+    let target = target_dir(root);
+    let version = env!("CARGO_PKG_VERSION");
+    let js = root.join("crates/wasm/js");
+    let out = target.join("npm");
+    let staging = out.join("package");
+    if staging.exists() {
+        fs::remove_dir_all(&staging).with_context(|| format!("removing {}", staging.display()))?;
+    }
+    fs::create_dir_all(&staging)?;
+
+    println!("== pack: cargo build --release (wasm32)");
+    let mut build = cargo();
+    build
+        .current_dir(root)
+        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "switchyard-wasm"]);
+    run_checked(&mut build)?;
+    let wasm = target.join("wasm32-unknown-unknown/release/switchyard_wasm.wasm");
+
+    let bindgen = tool("wasm-bindgen");
+    let wasm_opt = root.join("tests/node_modules/.bin/wasm-opt");
+    if !wasm_opt.exists() {
+        bail!("{} is missing: run `npm ci` in tests/ (binaryen 132)", wasm_opt.display());
+    }
+    for (bindgen_target, dir) in [("web", "web"), ("nodejs", "node")] {
+        println!("== pack: wasm-bindgen --target {bindgen_target}");
+        let dir = staging.join(dir);
+        let mut cmd = Command::new(&bindgen);
+        cmd.arg("--target")
+            .arg(bindgen_target)
+            .args(["--out-name", "switchyard", "--no-typescript", "--weak-refs", "--out-dir"])
+            .arg(&dir)
+            .arg(&wasm);
+        run_checked(&mut cmd)?;
+        let module = dir.join("switchyard_bg.wasm");
+        let mut opt = Command::new(&wasm_opt);
+        opt.arg("-Oz")
+            .args([
+                "--enable-bulk-memory",
+                "--enable-mutable-globals",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-reference-types",
+                "--enable-multivalue",
+                "-o",
+            ])
+            .arg(&module)
+            .arg(&module);
+        run_checked(&mut opt)?;
+    }
+
+    let glue = read(&js.join("glue.js"))?;
+    write_entry(&js.join("entry.web.js"), &staging.join("web/index.js"), &glue)?;
+    write_entry(&js.join("entry.node.cjs"), &staging.join("node/index.cjs"), &glue)?;
+    fs::copy(js.join("entry.node.mjs"), staging.join("node/index.mjs"))?;
+    fs::copy(js.join("node-package.json"), staging.join("node/package.json"))?;
+    fs::copy(js.join("index.d.ts"), staging.join("index.d.ts"))?;
+    let manifest = read(&js.join("package.json"))?.replace("@VERSION@", version);
+    fs::write(staging.join("package.json"), manifest)?;
+    let readme = root.join("README.md");
+    if readme.exists() {
+        fs::copy(&readme, staging.join("README.md"))?;
+    }
+
+    report_size(&staging, &out)?;
+
+    println!("== pack: npm pack");
+    let mut pack = Command::new("npm");
+    pack.current_dir(&staging).args(["pack", "--silent", "--pack-destination"]).arg(&out);
+    run_checked(&mut pack)?;
+    let tarball = out.join(format!("switchyard-{version}.tgz"));
+    if !tarball.exists() {
+        bail!("npm pack did not produce {}", tarball.display());
+    }
+    Ok(tarball)
+}
+
+/// `$CARGO_TARGET_DIR` (relative to `root` when relative), else `root/target`.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                root.join(dir)
+            }
+        }
+        _ => root.join("target"),
+    }
+}
+
+/// The cargo that runs xtask.
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// `name` from `~/.cargo/bin` if it is there, else from `PATH`.
+fn tool(name: &str) -> PathBuf {
+    if let Some(home) = std::env::var_os("CARGO_HOME").or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into())) {
+        let candidate = Path::new(&home).join("bin").join(name);
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    PathBuf::from(name)
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut text = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        text.push(' ');
+        text.push_str(&arg.to_string_lossy());
+    }
+    text
+}
+
+fn run_checked(cmd: &mut Command) -> Result<()> {
+    let status = cmd.stdin(Stdio::null()).status().with_context(|| format!("could not start `{}`", describe(cmd)))?;
+    if !status.success() {
+        bail!("`{}` failed ({status})", describe(cmd));
+    }
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<String> {
+    fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Copies an entry template to `to`, pasting the glue at its marker.
+fn write_entry(template: &Path, to: &Path, glue: &str) -> Result<()> {
+    let text = read(template)?;
+    if !text.contains(GLUE_MARKER) {
+        bail!("{} has no `{GLUE_MARKER}` marker", template.display());
+    }
+    fs::write(to, text.replace(GLUE_MARKER, glue.trim_end())).with_context(|| format!("writing {}", to.display()))
+}
+
+/// Gzipped size (`gzip -9`) of `path` in bytes.
+fn gzipped(path: &Path) -> Result<u64> {
+    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut child = Command::new("gzip")
+        .args(["-9", "-c"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("could not start gzip")?;
+    let mut stdin = child.stdin.take().context("gzip stdin")?;
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let output = child.wait_with_output().context("waiting for gzip")?;
+    writer.join().map_err(|_| anyhow::anyhow!("gzip writer panicked"))??;
+    if !output.status.success() {
+        bail!("gzip failed on {}", path.display());
+    }
+    Ok(output.stdout.len() as u64)
+}
+
+/// Prints and records the browser payload's gzipped size.
+fn report_size(staging: &Path, out: &Path) -> Result<()> {
+    let wasm = gzipped(&staging.join("web/switchyard_bg.wasm"))?;
+    let glue = gzipped(&staging.join("web/switchyard.js"))? + gzipped(&staging.join("web/index.js"))?;
+    let raw = fs::metadata(staging.join("web/switchyard_bg.wasm"))?.len();
+    let total = wasm + glue;
+    let verdict = if total <= BUDGET_BYTES { "within" } else { "OVER" };
+    println!(
+        "== pack: browser payload {:.1} KB gzip (.wasm {:.1} KB gzip / {:.1} KB raw, glue {:.1} KB gzip): {verdict} the {} KB budget",
+        total as f64 / 1024.0,
+        wasm as f64 / 1024.0,
+        raw as f64 / 1024.0,
+        glue as f64 / 1024.0,
+        BUDGET_BYTES / 1024
+    );
+    let json = format!(
+        "{{\"wasmGzip\":{wasm},\"wasmRaw\":{raw},\"glueGzip\":{glue},\"totalGzip\":{total},\"budget\":{BUDGET_BYTES}}}\n"
+    );
+    fs::write(out.join("size.json"), json)?;
+    Ok(())
+}

@@ -1,0 +1,347 @@
+//! `cargo xtask setup`: install what is missing, skip what is already right.
+//!
+//! Each step asks the installed tool for its version first and only installs on a mismatch,
+//! so a second run costs seconds. One line per tool:
+//!
+//! ```text
+//! ok rustc 1.95.0
+//! ok wasm32-unknown-unknown target (already installed)
+//! ok trunk 0.21.14 (already installed)
+//! installed geckodriver 0.37.1
+//! ```
+//!
+//! A failing step stops the run with a message naming what failed and what to do.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::SystemTime;
+
+use anyhow::{bail, Context, Result};
+
+use crate::process;
+use crate::tools::{self, CHROMEDRIVER, CHROMIUM, FIREFOX};
+
+/// What the command about to run needs installed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Needs {
+    /// The Rust toolchain with rustfmt and clippy: native tests and benchmarks, fmt.
+    Rust,
+    /// + the wasm target, wasm-bindgen-cli and `tests/node_modules` (wasm-opt): `pack`.
+    Package,
+    /// + Trunk: `demo`.
+    Visualiser,
+    /// + Chromium, ChromeDriver, Firefox ESR, geckodriver: `test`, `setup`.
+    Everything,
+}
+
+/// Checks and installs everything `needs` asks for.
+pub fn run(root: &Path, needs: Needs) -> Result<()> {
+    println!("== setup");
+    rust_toolchain()?;
+    rust_components()?;
+    if needs >= Needs::Package {
+        wasm_target()?;
+        node_and_npm()?;
+        js_dependencies(root)?;
+        wasm_bindgen()?;
+        warn_about_debian_binaryen();
+    }
+    if needs >= Needs::Visualiser {
+        cargo_install(&CargoTool {
+            name: "trunk",
+            krate: "trunk",
+            version: tools::TRUNK_VERSION,
+            locked: true,
+            minutes: 8,
+        })?;
+    }
+    if needs == Needs::Everything {
+        browsers()?;
+        cargo_install(&CargoTool {
+            name: "geckodriver",
+            krate: "geckodriver",
+            version: tools::GECKODRIVER_VERSION,
+            locked: true,
+            minutes: 2,
+        })?;
+    }
+    Ok(())
+}
+
+fn rust_toolchain() -> Result<()> {
+    let rustc = tools::version_of("rustc")
+        .context("`rustc --version` failed: install Rust with rustup (https://rustup.rs)")?;
+    println!("ok rustc {rustc}");
+    Ok(())
+}
+
+fn rust_components() -> Result<()> {
+    let answers = |subcommand: &str| {
+        process::capture(process::cargo().args([subcommand, "--version"])).is_ok()
+    };
+    if answers("fmt") && answers("clippy") {
+        println!("ok rustfmt and clippy (already installed)");
+        return Ok(());
+    }
+    process::run(Command::new("rustup").args(["component", "add", "rustfmt", "clippy"])).context(
+        "installing rustfmt and clippy failed; run `rustup component add rustfmt clippy`",
+    )?;
+    println!("installed rustfmt and clippy");
+    Ok(())
+}
+
+fn wasm_target() -> Result<()> {
+    let sysroot = process::capture(Command::new("rustc").args(["--print", "sysroot"]))?;
+    let target_dir = Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(tools::WASM_TARGET);
+    if target_dir.is_dir() {
+        println!("ok {} target (already installed)", tools::WASM_TARGET);
+        return Ok(());
+    }
+    process::run(Command::new("rustup").args(["target", "add", tools::WASM_TARGET])).with_context(
+        || {
+            format!(
+                "adding the {0} target failed; run `rustup target add {0}`",
+                tools::WASM_TARGET
+            )
+        },
+    )?;
+    println!("installed {} target", tools::WASM_TARGET);
+    Ok(())
+}
+
+fn node_and_npm() -> Result<()> {
+    let node = tools::version_of("node").with_context(|| {
+        format!(
+            "`node` was not found: install Node.js {} or newer (with npm)",
+            tools::NODE_MIN_MAJOR
+        )
+    })?;
+    if tools::major(&node).is_none_or(|major| major < tools::NODE_MIN_MAJOR) {
+        bail!(
+            "Node.js {node} is too old: the tests need Node.js {} or newer",
+            tools::NODE_MIN_MAJOR
+        );
+    }
+    let npm = tools::version_of("npm").context("`npm` was not found: install npm with Node.js")?;
+    println!("ok node {node}, npm {npm}");
+    Ok(())
+}
+
+/// `npm ci` in `tests/` when `node_modules` is missing or older than `package-lock.json`.
+fn js_dependencies(root: &Path) -> Result<()> {
+    let js = tools::js_dir(root);
+    let lock = js.join("package-lock.json");
+    // npm rewrites this file on every install: its age is the age of node_modules.
+    let installed = js.join("node_modules").join(".package-lock.json");
+    let fresh = match (modified(&installed), modified(&lock)) {
+        (Some(installed), Some(lock)) => installed >= lock,
+        _ => false,
+    };
+    if fresh {
+        println!("ok tests/node_modules (already installed)");
+    } else {
+        let mut npm = Command::new("npm");
+        npm.args(["ci", "--no-audit", "--no-fund"]).current_dir(&js);
+        process::run(&mut npm).with_context(|| {
+            format!(
+                "`npm ci` in {} failed; check that the npm registry is reachable and run it there by hand",
+                js.display()
+            )
+        })?;
+        println!("installed tests/node_modules (npm ci)");
+    }
+    let wasm_opt = tools::node_bin_dir(root).join("wasm-opt");
+    match tools::version_of(&wasm_opt) {
+        Some(version) if version == tools::WASM_OPT_VERSION => {
+            println!("ok wasm-opt {version} (npm binaryen, tests/node_modules/.bin)");
+            Ok(())
+        }
+        found => bail!(
+            "{} reports version {found:?}, expected {}: check `binaryen` in tests/package.json, then \
+             `rm -rf tests/node_modules` and run setup again",
+            wasm_opt.display(),
+            tools::WASM_OPT_VERSION
+        ),
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    path.metadata().and_then(|meta| meta.modified()).ok()
+}
+
+/// wasm-bindgen-cli, which provides both `wasm-bindgen` and `wasm-bindgen-test-runner`.
+/// Installed without `--locked`: the lock file it ships pins a crate version the registry lacks.
+fn wasm_bindgen() -> Result<()> {
+    let wanted = tools::WASM_BINDGEN_VERSION;
+    let versions = || {
+        (
+            tools::version_of("wasm-bindgen"),
+            tools::version_of("wasm-bindgen-test-runner"),
+        )
+    };
+    let right = |(cli, runner): &(Option<String>, Option<String>)| {
+        cli.as_deref() == Some(wanted) && runner.as_deref() == Some(wanted)
+    };
+    if right(&versions()) {
+        println!("ok wasm-bindgen {wanted} (already installed)");
+        return Ok(());
+    }
+    let tool = CargoTool {
+        name: "wasm-bindgen",
+        krate: "wasm-bindgen-cli",
+        version: wanted,
+        locked: false,
+        minutes: 3,
+    };
+    tool.install()?;
+    let found = versions();
+    if !right(&found) {
+        bail!(
+            "after installing wasm-bindgen-cli {wanted}, `wasm-bindgen --version` and \
+             `wasm-bindgen-test-runner --version` report {found:?}: another copy earlier on PATH? \
+             (PATH is {})",
+            std::env::var("PATH").unwrap_or_default()
+        );
+    }
+    println!("installed wasm-bindgen {wanted}");
+    Ok(())
+}
+
+fn warn_about_debian_binaryen() {
+    for dir in ["/usr/bin", "/usr/local/bin"] {
+        let path = Path::new(dir).join("wasm-opt");
+        if path.exists() {
+            println!(
+                "warning: {} exists (Debian's binaryen?). xtask puts wasm-opt 132 first on PATH, \
+                 but Trunk or wasm-pack run by hand may pick that one up and emit broken wasm: \
+                 `apt-get remove binaryen`",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Chromium, ChromeDriver and Firefox ESR from Debian, installed together with one `apt-get update`.
+fn browsers() -> Result<()> {
+    let wanted = [
+        ("chromium", CHROMIUM),
+        ("chromium-driver", CHROMEDRIVER),
+        ("firefox-esr", FIREFOX),
+    ];
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(_, binary)| !Path::new(binary).exists())
+        .map(|(package, _)| *package)
+        .collect();
+    if !missing.is_empty() {
+        let packages = missing.join(" ");
+        if !is_root() {
+            bail!(
+                "{packages} missing (no {}); as root, run:\n  apt-get update && \
+                 DEBIAN_FRONTEND=noninteractive apt-get install -y {packages}\nthen run this again",
+                wanted
+                    .iter()
+                    .filter(|(package, _)| missing.contains(package))
+                    .map(|(_, binary)| *binary)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        println!("installing {packages} with apt-get (about a minute)...");
+        let apt = |args: &[&str]| {
+            let mut cmd = Command::new("apt-get");
+            cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+            process::run(&mut cmd).with_context(|| {
+                format!(
+                    "`apt-get {}` failed; check the Debian mirrors are reachable and run it by hand",
+                    args.join(" ")
+                )
+            })
+        };
+        apt(&["update"])?;
+        let mut install = vec!["install", "-y"];
+        install.extend(&missing);
+        apt(&install)?;
+    }
+    for (package, binary) in wanted {
+        let version = tools::version_of(binary).with_context(|| {
+            format!(
+                "`{binary} --version` failed; reinstall it: apt-get install --reinstall {package}"
+            )
+        })?;
+        let how = if missing.contains(&package) {
+            "installed"
+        } else {
+            "ok"
+        };
+        let note = if how == "ok" {
+            " (already installed)"
+        } else {
+            ""
+        };
+        println!("{how} {package} {version}{note}");
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    process::capture(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0")
+}
+
+/// A binary crate installed with `cargo install` into the cargo bin directory.
+struct CargoTool {
+    /// The binary, asked `--version`.
+    name: &'static str,
+    /// The crate on crates.io.
+    krate: &'static str,
+    version: &'static str,
+    /// Whether to pass `--locked` (use the crate's own lock file).
+    locked: bool,
+    /// Roughly how long it takes on two cores, to tell the user.
+    minutes: u32,
+}
+
+impl CargoTool {
+    fn install(&self) -> Result<()> {
+        println!(
+            "installing {} {} with cargo install (about {} min on 2 cores)...",
+            self.name, self.version, self.minutes
+        );
+        let mut cmd = process::cargo();
+        cmd.args(["install", self.krate, "--version", self.version]);
+        if self.locked {
+            cmd.arg("--locked");
+        }
+        process::run(&mut cmd).with_context(|| {
+            format!(
+                "installing {} {} failed; run `{}` by hand to see why (it needs crates.io and a C \
+                 linker); a partial install can be retried safely",
+                self.krate,
+                self.version,
+                process::describe(&cmd)
+            )
+        })
+    }
+}
+
+fn cargo_install(tool: &CargoTool) -> Result<()> {
+    if tools::version_of(tool.name).as_deref() == Some(tool.version) {
+        println!("ok {} {} (already installed)", tool.name, tool.version);
+        return Ok(());
+    }
+    tool.install()?;
+    match tools::version_of(tool.name) {
+        Some(found) if found == tool.version => {
+            println!("installed {} {}", tool.name, tool.version);
+            Ok(())
+        }
+        found => bail!(
+            "after installing {} {}, `{} --version` reports {found:?}: is another copy earlier on PATH?",
+            tool.krate,
+            tool.version,
+            tool.name
+        ),
+    }
+}
