@@ -219,12 +219,16 @@ function nativeSection(doc) {
     b.elementsPerIteration ? `${formatNs(b.medianNs / b.elementsPerIteration)} per element` : '',
     b.elementsPerIteration ? `${formatRate((b.elementsPerIteration * 1e9) / b.medianNs)} elements / s` : '',
   ]);
+  const footprint = (doc.native.footprint ?? []).map((line) => `- \`${line}\``).join('\n');
   return `## Native engine (criterion)
 
 \`${doc.native.command}\`, ${doc.native.date?.slice(0, 16).replace('T', ' ')} UTC, ${doc.native.rustc ?? ''}.
-Median time per iteration from criterion's \`estimates.json\` (with its 95 % confidence interval).
+Median time per iteration from criterion's \`estimates.json\` (with its 95 % confidence interval);
+"per element" divides by the throughput the benchmark declares (deliveries, for \`publish_deliver/N\`).
 
-${table(['benchmark', 'median / iteration', '95 % CI', 'per element', 'rate'], rows)}`;
+${table(['benchmark', 'median / iteration', '95 % CI', 'per element', 'rate'], rows)}${
+    footprint ? `\n\nMemory, as the benchmarks print it:\n\n${footprint}` : ''
+  }`;
 }
 
 function framesSection(doc) {
@@ -240,6 +244,40 @@ From \`target/bench/frames.json\`, written by the visualiser's end-to-end test i
 (requestAnimationFrame timestamps; the goal is p95 ≤ 16.7 ms).
 
 ${table(['measure', 'value'], rows)}`;
+}
+
+/** The core's goals (issue 3) from the criterion ids its benchmarks use, where present. */
+function nativeGoalRows(doc, verdict) {
+  const rows = [];
+  const byId = new Map((doc.native?.benchmarks ?? []).map((b) => [b.id, b]));
+  for (const [id, b] of byId) {
+    if (!id.startsWith('publish_deliver/') || !b.elementsPerIteration) continue;
+    const perDelivery = b.medianNs / b.elementsPerIteration;
+    rows.push([`native: one immediate delivery (\`${id}\`)`, '≤ 50 ns', formatNs(perDelivery), verdict(perDelivery <= 50)]);
+  }
+  for (const group of ['route_cold', 'route_warm']) {
+    const few = byId.get(`${group}/10`);
+    const many = byId.get(`${group}/100000`);
+    if (!few || !many) continue;
+    const ratio = many.medianNs / few.medianNs;
+    rows.push([
+      `native: routing with 100 000 vs 10 non-matching patterns (\`${group}\`)`,
+      '≤ 2×',
+      `${formatRatio(ratio)} (${formatNs(many.medianNs)} vs ${formatNs(few.medianNs)})`,
+      verdict(ratio <= 2),
+    ]);
+  }
+  for (const line of doc.native?.footprint ?? []) {
+    const queued = /queued reference (\d+) B/.exec(line);
+    if (queued) rows.push(['native: bytes per queued message reference', '≤ 32 B', `${queued[1]} B`, verdict(Number(queued[1]) <= 32)]);
+    const subscription = /subscription (\d+) B(?: \+ profile (\d+) B)?/.exec(line);
+    if (subscription) {
+      const total = Number(subscription[1]) + Number(subscription[2] ?? 0);
+      const parts = subscription[2] ? ` (${subscription[1]} B + profile ${subscription[2]} B)` : '';
+      rows.push(['native: bytes per subscription', '≤ 100 B', `${total} B${parts}`, verdict(total <= 100)]);
+    }
+  }
+  return rows;
 }
 
 /** The goals of the benchmark issue, each with what was measured. */
@@ -282,6 +320,7 @@ function goalsSection(doc) {
       verdict(binding ? t.p99Us <= 10 : undefined),
     ]);
   }
+  rows.push(...nativeGoalRows(doc, verdict));
   const size = doc.sizes?.find((s) => s.impl === 'switchyard');
   if (size) rows.push(['package shipped to a browser', '≤ 40 KB gzip', formatBytes(size.gzipBytes), verdict(size.gzipBytes <= 40 * 1024)]);
   if (rows.length === 0) return '';

@@ -85,7 +85,9 @@ describe('browser', () => {
       });
       page.on('pageerror', (error) => errors.push(String(error)));
       await page.goto(`${origin}/`);
-      await page.waitForFunction(() => window.result !== undefined, null, { timeout: 10_000 });
+      await page.waitForFunction(() => window.result !== undefined, null, { timeout: 10_000 }).catch((e) => {
+        throw new Error(`${e.message}; console errors: ${errors.join(" | ")}`);
+      });
       const result = await page.evaluate(() => window.result);
       assert.deepEqual(result, { seen: [[42, 'orders.created']], code: 'E_INVALID_TOPIC', deadLetters: 1 });
       assert.deepEqual(errors, []);

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::model::{Event, Model, Update};
+use crate::model::{self, Event, Model};
 use crate::source::recording::{self, Player, Recorder};
 use crate::source::{AttachClient, DeadLetterCommand, Driver, ScenarioId, Source, Tuning};
 use crate::views;
@@ -238,7 +238,7 @@ impl AppState {
         self.recorder.with_value(Recorder::to_ndjson)
     }
 
-    fn apply(&self, update: Update, at: f64) {
+    fn apply(&self, update: model::Update, at: f64) {
         self.frame_events.set(update.events.len());
         self.recorder.update_value(|r| r.record(&update));
         self.model.update_value(|m| m.apply(update, at));

@@ -286,7 +286,10 @@ fn run_native(root: &Path, out_dir: &Path, quick: bool, command_line: &str) -> R
     if quick {
         cargo.arg("--quick");
     }
-    process::run(&mut cargo)?;
+    let run = process::tee(&mut cargo)?;
+    if !run.success {
+        bail!("`{}` failed ({})", process::describe(&cargo), run.status);
+    }
     let benchmarks = criterion::collect(&criterion_home, started)?;
     if benchmarks.is_empty() {
         bail!(
@@ -300,6 +303,7 @@ fn run_native(root: &Path, out_dir: &Path, quick: bool, command_line: &str) -> R
         date: criterion::iso8601_utc(SystemTime::now()),
         rustc,
         benchmarks,
+        footprint: criterion::footprint_lines(&run.output),
     };
     let path = out_dir.join("native.json");
     fs::write(&path, report.to_json()).with_context(|| format!("writing {}", path.display()))?;

@@ -41,16 +41,24 @@ pub fn run(root: &Path) -> Result<PathBuf> {
 
     println!("== pack: cargo build --release (wasm32)");
     let mut build = cargo();
-    build
-        .current_dir(root)
-        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "switchyard-wasm"]);
+    build.current_dir(root).args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "switchyard-wasm",
+    ]);
     run_checked(&mut build)?;
     let wasm = target.join("wasm32-unknown-unknown/release/switchyard_wasm.wasm");
 
     let bindgen = tool("wasm-bindgen");
     let wasm_opt = root.join("tests/node_modules/.bin/wasm-opt");
     if !wasm_opt.exists() {
-        bail!("{} is missing: run `npm ci` in tests/ (binaryen 132)", wasm_opt.display());
+        bail!(
+            "{} is missing: run `npm ci` in tests/ (binaryen 132)",
+            wasm_opt.display()
+        );
     }
     for (bindgen_target, dir) in [("web", "web"), ("nodejs", "node")] {
         println!("== pack: wasm-bindgen --target {bindgen_target}");
@@ -58,7 +66,13 @@ pub fn run(root: &Path) -> Result<PathBuf> {
         let mut cmd = Command::new(&bindgen);
         cmd.arg("--target")
             .arg(bindgen_target)
-            .args(["--out-name", "switchyard", "--no-typescript", "--weak-refs", "--out-dir"])
+            .args([
+                "--out-name",
+                "switchyard",
+                "--no-typescript",
+                "--weak-refs",
+                "--out-dir",
+            ])
             .arg(&dir)
             .arg(&wasm);
         run_checked(&mut cmd)?;
@@ -80,10 +94,21 @@ pub fn run(root: &Path) -> Result<PathBuf> {
     }
 
     let glue = read(&js.join("glue.js"))?;
-    write_entry(&js.join("entry.web.js"), &staging.join("web/index.js"), &glue)?;
-    write_entry(&js.join("entry.node.cjs"), &staging.join("node/index.cjs"), &glue)?;
+    write_entry(
+        &js.join("entry.web.js"),
+        &staging.join("web/index.js"),
+        &glue,
+    )?;
+    write_entry(
+        &js.join("entry.node.cjs"),
+        &staging.join("node/index.cjs"),
+        &glue,
+    )?;
     fs::copy(js.join("entry.node.mjs"), staging.join("node/index.mjs"))?;
-    fs::copy(js.join("node-package.json"), staging.join("node/package.json"))?;
+    fs::copy(
+        js.join("node-package.json"),
+        staging.join("node/package.json"),
+    )?;
     fs::copy(js.join("index.d.ts"), staging.join("index.d.ts"))?;
     let manifest = read(&js.join("package.json"))?.replace("@VERSION@", version);
     fs::write(staging.join("package.json"), manifest)?;
@@ -96,7 +121,9 @@ pub fn run(root: &Path) -> Result<PathBuf> {
 
     println!("== pack: npm pack");
     let mut pack = Command::new("npm");
-    pack.current_dir(&staging).args(["pack", "--silent", "--pack-destination"]).arg(&out);
+    pack.current_dir(&staging)
+        .args(["pack", "--silent", "--pack-destination"])
+        .arg(&out);
     run_checked(&mut pack)?;
     let tarball = out.join(format!("switchyard-{version}.tgz"));
     if !tarball.exists() {
@@ -127,7 +154,9 @@ fn cargo() -> Command {
 
 /// `name` from `~/.cargo/bin` if it is there, else from `PATH`.
 fn tool(name: &str) -> PathBuf {
-    if let Some(home) = std::env::var_os("CARGO_HOME").or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into())) {
+    if let Some(home) = std::env::var_os("CARGO_HOME")
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into()))
+    {
         let candidate = Path::new(&home).join("bin").join(name);
         if candidate.exists() {
             return candidate;
@@ -146,7 +175,10 @@ fn describe(cmd: &Command) -> String {
 }
 
 fn run_checked(cmd: &mut Command) -> Result<()> {
-    let status = cmd.stdin(Stdio::null()).status().with_context(|| format!("could not start `{}`", describe(cmd)))?;
+    let status = cmd
+        .stdin(Stdio::null())
+        .status()
+        .with_context(|| format!("could not start `{}`", describe(cmd)))?;
     if !status.success() {
         bail!("`{}` failed ({status})", describe(cmd));
     }
@@ -163,7 +195,8 @@ fn write_entry(template: &Path, to: &Path, glue: &str) -> Result<()> {
     if !text.contains(GLUE_MARKER) {
         bail!("{} has no `{GLUE_MARKER}` marker", template.display());
     }
-    fs::write(to, text.replace(GLUE_MARKER, glue.trim_end())).with_context(|| format!("writing {}", to.display()))
+    fs::write(to, text.replace(GLUE_MARKER, glue.trim_end()))
+        .with_context(|| format!("writing {}", to.display()))
 }
 
 /// Gzipped size (`gzip -9`) of `path` in bytes.
@@ -178,7 +211,9 @@ fn gzipped(path: &Path) -> Result<u64> {
     let mut stdin = child.stdin.take().context("gzip stdin")?;
     let writer = std::thread::spawn(move || stdin.write_all(&bytes));
     let output = child.wait_with_output().context("waiting for gzip")?;
-    writer.join().map_err(|_| anyhow::anyhow!("gzip writer panicked"))??;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("gzip writer panicked"))??;
     if !output.status.success() {
         bail!("gzip failed on {}", path.display());
     }
@@ -188,10 +223,15 @@ fn gzipped(path: &Path) -> Result<u64> {
 /// Prints and records the browser payload's gzipped size.
 fn report_size(staging: &Path, out: &Path) -> Result<()> {
     let wasm = gzipped(&staging.join("web/switchyard_bg.wasm"))?;
-    let glue = gzipped(&staging.join("web/switchyard.js"))? + gzipped(&staging.join("web/index.js"))?;
+    let glue =
+        gzipped(&staging.join("web/switchyard.js"))? + gzipped(&staging.join("web/index.js"))?;
     let raw = fs::metadata(staging.join("web/switchyard_bg.wasm"))?.len();
     let total = wasm + glue;
-    let verdict = if total <= BUDGET_BYTES { "within" } else { "OVER" };
+    let verdict = if total <= BUDGET_BYTES {
+        "within"
+    } else {
+        "OVER"
+    };
     println!(
         "== pack: browser payload {:.1} KB gzip (.wasm {:.1} KB gzip / {:.1} KB raw, glue {:.1} KB gzip): {verdict} the {} KB budget",
         total as f64 / 1024.0,

@@ -307,10 +307,18 @@ impl TestRun<'_> {
             );
         }
         let mut cmd = process::cargo();
-        // No `-q`: the runner rejects `--quiet`.
-        cmd.args(["test", "--target", tools::WASM_TARGET, "--no-fail-fast"])
-            .current_dir(self.root)
-            .env("WASM_BINDGEN_TEST_TIMEOUT", test_timeout());
+        // No `-q`: the runner rejects `--quiet`. `--tests`: unit and integration tests, not
+        // doc-tests (cross-compiled doc-tests have no wasm-bindgen tests in them; the runner would
+        // report each as passed without running anything).
+        cmd.args([
+            "test",
+            "--target",
+            tools::WASM_TARGET,
+            "--no-fail-fast",
+            "--tests",
+        ])
+        .current_dir(self.root)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", test_timeout());
         for package in &packages {
             cmd.args(["-p", package]);
         }

@@ -996,7 +996,7 @@ fn validate<E>(snapshot: &Snapshot<E>) -> Result<(), SnapshotError> {
                 s.order
             )));
         }
-        Pattern::parse(&s.pattern)
+        let pattern = Pattern::parse(&s.pattern)
             .map_err(|e| corrupt(format!("{name} pattern `{}` {e}", s.pattern)))?;
         validate_subscription(s).map_err(|e| corrupt(format!("{name} option {e}")))?;
         let depth = s.queue.len().saturating_add(s.delayed.len());
@@ -1008,6 +1008,14 @@ fn validate<E>(snapshot: &Snapshot<E>) -> Result<(), SnapshotError> {
         }
         for q in s.queue.iter().chain(s.delayed.iter().map(|(_, q)| q)) {
             reference(q.message, &format_args!("the queue of {name}"))?;
+            if let Some(topic) = messages.get(&q.message.0) {
+                if !pattern.matches(topic) {
+                    return Err(corrupt(format!(
+                        "{name} queues message {} on topic `{topic}`, which its pattern does not match",
+                        q.message.0
+                    )));
+                }
+            }
             if q.attempt == 0 {
                 return Err(corrupt(format!(
                     "{name} queues message {} at attempt 0",
@@ -1546,6 +1554,9 @@ mod tests {
         assert!(refused(|s| s.subscriptions[0].queue[0].attempt = 0).contains("attempt 0"));
         assert!(refused(|s| s.next_dead_letter = 1).contains("dead letter id"));
         assert!(refused(|s| s.version = 0).contains("version 0"));
+        assert!(
+            refused(|s| s.subscriptions[0].pattern = "elsewhere".into()).contains("does not match")
+        );
         assert!(refused(|s| {
             let topic = s.topics.iter().position(|t| t.name == "audit").unwrap();
             let other = s.messages.iter().find(|m| m.topic != "audit").unwrap().id;

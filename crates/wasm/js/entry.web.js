@@ -8,5 +8,6 @@ await init({ module_or_path: new URL('./switchyard_bg.wasm', import.meta.url) })
 /* @glue */
 
 const api = install(wasm);
-export const { EventBus, Subscription, SwitchyardError } = api;
+export const { EventBus, Subscription } = api;
+export { SwitchyardError };
 export default api;

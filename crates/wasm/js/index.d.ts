@@ -311,13 +311,23 @@ export class Subscription {
   free(): void;
 }
 
-/** Topics of `Events` (string keys only). */
-type TopicOf<Events> = Extract<keyof Events, string>;
-/** The payload type for a pattern: exact topics are typed, wildcard patterns get a union. */
-type PayloadFor<Events, P extends string> = P extends TopicOf<Events> ? Events[P] : Events[TopicOf<Events>];
+/** The declared keys of `T`, without index signatures (`string`, `number`). */
+type KnownKeys<T> = keyof { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
+/** Declared topics of `Events`; any string for an untyped bus. */
+type TopicOf<Events> = [Extract<KnownKeys<Events>, string>] extends [never] ? string : Extract<KnownKeys<Events>, string>;
+/** The payload of any topic of `Events` (`unknown` for an untyped bus). */
+type AnyPayload<Events> = [Extract<KnownKeys<Events>, string>] extends [never]
+  ? unknown
+  : Events[Extract<KnownKeys<Events>, string>];
+/** The payload type for a pattern: exact topics are typed, wildcard patterns get the union. */
+type PayloadFor<Events, P extends string> = P extends Extract<KnownKeys<Events>, string> ? Events[P] : AnyPayload<Events>;
+/** The payload of `publish(topic, ...)`. */
+type PublishPayload<Events, T extends string> = T extends Extract<KnownKeys<Events>, string> ? Events[T] : unknown;
+/** `meta.topic` for a pattern: the topic itself when exact, else any declared topic. */
+type MetaTopic<Events, P extends string> = P extends Extract<KnownKeys<Events>, string> ? P : TopicOf<Events>;
 /** A pattern with a wildcard segment. */
 type WildcardPattern = `${string}*${string}`;
-/** Patterns `subscribe` accepts: the exact topics of `Events`, or any wildcard pattern. */
+/** Patterns `subscribe` accepts: the declared topics of `Events`, or any wildcard pattern. */
 type PatternOf<Events> = TopicOf<Events> | WildcardPattern;
 
 export class EventBus<Events extends Record<string, unknown> = Record<string, unknown>> {
@@ -327,20 +337,20 @@ export class EventBus<Events extends Record<string, unknown> = Record<string, un
   readonly closed: boolean;
   subscribe<P extends PatternOf<Events>>(
     pattern: P,
-    handler: Handler<PayloadFor<Events, P>, P extends TopicOf<Events> ? P : TopicOf<Events>>,
+    handler: Handler<PayloadFor<Events, P>, MetaTopic<Events, P>>,
     options?: SubscribeOptions<PayloadFor<Events, P>> & { delivery?: 'immediate' },
   ): Subscription;
   subscribe<P extends PatternOf<Events>>(
     pattern: P,
-    handler: BatchHandler<PayloadFor<Events, P>, P extends TopicOf<Events> ? P : TopicOf<Events>>,
+    handler: BatchHandler<PayloadFor<Events, P>, MetaTopic<Events, P>>,
     options: SubscribeOptions<PayloadFor<Events, P>> & { delivery: { batch: { size: number; maxWaitMs?: number } } },
   ): Subscription;
-  publish<T extends TopicOf<Events>>(topic: T, payload: Events[T], options?: PublishOptions): PublishResult;
+  publish<T extends TopicOf<Events>>(topic: T, payload: PublishPayload<Events, T>, options?: PublishOptions): PublishResult;
   waitFor<P extends PatternOf<Events>>(pattern: P, options?: WaitForOptions<PayloadFor<Events, P>>): Promise<PayloadFor<Events, P>>;
   stream<P extends PatternOf<Events>>(
     pattern: P,
     options?: StreamOptions<PayloadFor<Events, P>>,
-  ): MessageStream<PayloadFor<Events, P>, P extends TopicOf<Events> ? P : TopicOf<Events>>;
+  ): MessageStream<PayloadFor<Events, P>, MetaTopic<Events, P>>;
   /** Resolves when nothing is queued and ready, nothing is in flight and no retry is pending. */
   idle(): Promise<void>;
   isIdle(): boolean;
@@ -348,7 +358,7 @@ export class EventBus<Events extends Record<string, unknown> = Record<string, un
   advance(ms: number): void;
   metrics(): Metrics;
   subscriptions(): SubscriptionInfo[];
-  deadLetters(): DeadLetter<Events[TopicOf<Events>]>[];
+  deadLetters(): DeadLetter<AnyPayload<Events>>[];
   redrive(ids?: number[]): number;
   purgeDeadLetters(): number;
   leaks(): LeakReport[];

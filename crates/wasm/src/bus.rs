@@ -95,6 +95,12 @@ pub fn js_field(field: &str) -> String {
     out.replace("maxAttempts", "attempts").replace("backoff", "backoffMs")
 }
 
+impl core::fmt::Debug for EventBus {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EventBus").field("closed", &self.shared.closed.get()).finish_non_exhaustive()
+    }
+}
+
 impl EventBus {
     /// Fails with `E_CLOSED` once `close()` was called.
     pub(crate) fn ensure_open(&self, operation: &str) -> JsResult<()> {

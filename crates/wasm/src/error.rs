@@ -115,13 +115,9 @@ pub fn describe_thrown(value: &JsValue) -> String {
     if value.is_null() {
         return "null".into();
     }
-    if let Some(number) = value.as_f64() {
-        return format!("{number}");
-    }
-    if let Some(flag) = value.as_bool() {
-        return format!("{flag}");
-    }
-    // Objects: String(value) may throw (Object.create(null)) or be hostile; fall back to the type.
+    // Numbers, booleans, symbols, bigints and objects: `String(value)` (formatting floats in
+    // Rust would pull a large formatter into the .wasm). It may throw (`Object.create(null)`,
+    // a hostile `toString`); then fall back to the type.
     match safe_string(value) {
         Ok(text) => text,
         Err(_) => format!("<thrown {}>", value.js_typeof().as_string().unwrap_or_default()),

@@ -84,7 +84,12 @@ impl Options {
             return Err(invalid_option(&self.name(key), "must be a finite number"));
         }
         if number < min || number > max {
-            return Err(invalid_option(&self.name(key), &format!("must be between {min} and {max}")));
+            // Bounds are whole numbers; printing them as integers keeps float formatting out
+            // of the .wasm.
+            return Err(invalid_option(
+                &self.name(key),
+                &format!("must be between {} and {}", min as i64, max as i64),
+            ));
         }
         Ok(Some(number))
     }

@@ -215,6 +215,16 @@ pub struct Subscription {
     name: Option<String>,
 }
 
+impl core::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .field("pattern", &self.pattern)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
 impl Subscription {
     fn remove(&self) -> bool {
         self.shared.unsubscribe(self.id)

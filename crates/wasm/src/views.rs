@@ -280,7 +280,7 @@ impl From<&LeakReport> for LeakView {
         let detail = match &r.reason {
             LeakReason::MaxListeners { count, limit } => format!("{count} listeners, limit {limit}"),
             LeakReason::OwnerReleased => "owner was garbage-collected while subscribed".to_owned(),
-            LeakReason::Idle { idle_for } => format!("idle for {} ms on a busy topic", idle_for.as_millis()),
+            LeakReason::Idle { idle_for } => format!("idle for {} ms on a busy topic", idle_for.as_secs().saturating_mul(1000) + u64::from(idle_for.subsec_millis())),
             LeakReason::Trend { windows, growth } => format!("grew by {growth} over {windows} windows"),
         };
         LeakView {

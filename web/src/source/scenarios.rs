@@ -203,7 +203,9 @@ fn news(n: u64, topic: &str) -> Value {
 }
 
 fn job(n: u64, _topic: &str) -> Value {
-    json!({ "jobId": n, "kind": ["resize", "transcode", "email", "report"][(n % 4) as usize], "priority": n % 3 })
+    let kinds = ["resize", "transcode", "email", "report"];
+    let kind = kinds[(n % 4) as usize];
+    json!({ "jobId": n, "kind": kind, "priority": n % 3 })
 }
 
 fn reading(n: u64, topic: &str) -> Value {
@@ -212,10 +214,6 @@ fn reading(n: u64, topic: &str) -> Value {
 
 fn ui_event(n: u64, topic: &str) -> Value {
     json!({ "topic": topic, "theme": if n % 2 == 0 { "dark" } else { "light" }, "n": n })
-}
-
-fn ping(n: u64, topic: &str) -> Value {
-    json!({ "round": n, "from": topic })
 }
 
 fn tick(n: u64, _topic: &str) -> Value {

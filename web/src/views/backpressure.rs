@@ -165,7 +165,7 @@ pub fn Backpressure() -> impl IntoView {
                 </span>
             </header>
             <div class="cards">
-                <For each=move || data.get().0 key=|c| c.clone() let:card>
+                <For each=move || data.get().0 key=|c| format!("{c:?}") let:card>
                     <div class=if card.alert { "card alert" } else { "card" } data-sub=card.id.to_string()>
                         <div class="card-head">
                             <span class="name" title=card.pattern.clone()>{card.label.clone()}</span>
@@ -183,7 +183,7 @@ pub fn Backpressure() -> impl IntoView {
                             <span title="depth / capacity"><b>{card.depth}</b>"/"{card.capacity}</span>
                             <span title="high-water mark">"hw "{card.high_water}</span>
                             <span title="age of the oldest queued message">"lag "{format_millis(card.lag_ms)}</span>
-                            <span class=if card.dropped > 0 { "drops hot" } else { "drops" } title="dropped by the overflow policy">{fmt_count(card.dropped)}" dropped"</span>
+                            <span class={if card.dropped > 0 { "drops hot" } else { "drops" }} title="dropped by the overflow policy">{fmt_count(card.dropped)}" dropped"</span>
                         </div>
                     </div>
                 </For>

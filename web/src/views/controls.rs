@@ -107,8 +107,8 @@ pub fn Header() -> impl IntoView {
                 <span class="chip" title="delivered per second"><i>"deliv"</i>{move || fmt_rate(totals.get().1)}</span>
                 <span class="chip" title="messages queued"><i>"queued"</i>{move || fmt_count(totals.get().2)}</span>
                 <span class="chip" title="deliveries in flight"><i>"in flight"</i>{move || fmt_count(totals.get().3)}</span>
-                <span class=move || if totals.get().4 > 0 { "chip bad" } else { "chip" } title="dead letters"><i>"DLQ"</i>{move || totals.get().4}</span>
-                <span class=move || if totals.get().5 > 0 { "chip warn" } else { "chip" } title="suspected leaks"><i>"leaks"</i>{move || totals.get().5}</span>
+                <span class=move || { if totals.get().4 > 0 { "chip bad" } else { "chip" } } title="dead letters"><i>"DLQ"</i>{move || totals.get().4}</span>
+                <span class=move || { if totals.get().5 > 0 { "chip warn" } else { "chip" } } title="suspected leaks"><i>"leaks"</i>{move || totals.get().5}</span>
                 <Show when=move || { totals.get().6 > 0 }>
                     <span class="chip warn" title="trace events overwritten before the visualiser read them"><i>"missed"</i>{move || fmt_count(totals.get().6)}</span>
                 </Show>

@@ -105,16 +105,16 @@ pub fn Metrics() -> impl IntoView {
                 <table class="grid">
                     <thead><tr><th>"subscription"</th><th>"rate"</th><th>"enq"</th><th>"deliv"</th><th>"fail"</th><th>"retry"</th><th>"DL"</th><th>"drop"</th><th>"latency p50/p90/p99"</th><th>"handler p50/p90/p99"</th></tr></thead>
                     <tbody>
-                        <For each=move || data.get().1 key=|r| r.clone() let:r>
+                        <For each=move || data.get().1 key=|r| format!("{r:?}") let:r>
                             <tr>
                                 <td title=r.detail.clone()>{r.name.clone()}</td>
                                 <td class="num">{fmt_rate(r.rate)}</td>
                                 <td class="num">{fmt_count(r.counts.published)}</td>
                                 <td class="num">{fmt_count(r.counts.delivered)}</td>
-                                <td class=if r.counts.failed > 0 { "num hot" } else { "num" }>{fmt_count(r.counts.failed)}</td>
+                                <td class={if r.counts.failed > 0 { "num hot" } else { "num" }}>{fmt_count(r.counts.failed)}</td>
                                 <td class="num">{fmt_count(r.counts.retried)}</td>
-                                <td class=if r.counts.dead_lettered > 0 { "num hot" } else { "num" }>{fmt_count(r.counts.dead_lettered)}</td>
-                                <td class=if r.counts.dropped > 0 { "num warn" } else { "num" }>{fmt_count(r.counts.dropped)}</td>
+                                <td class={if r.counts.dead_lettered > 0 { "num hot" } else { "num" }}>{fmt_count(r.counts.dead_lettered)}</td>
+                                <td class={if r.counts.dropped > 0 { "num warn" } else { "num" }}>{fmt_count(r.counts.dropped)}</td>
                                 <td class="num">{r.latency.clone()}</td>
                                 <td class="num">{r.handler.clone()}</td>
                             </tr>
@@ -125,7 +125,7 @@ pub fn Metrics() -> impl IntoView {
                 <table class="grid">
                     <thead><tr><th>"topic"</th><th>"rate"</th><th>"published"</th><th>"delivered"</th><th>"failed"</th><th>"DL"</th><th>"dropped"</th><th>"latency p50/p90/p99"</th></tr></thead>
                     <tbody>
-                        <For each=move || data.get().3 key=|r| r.clone() let:r>
+                        <For each=move || data.get().3 key=|r| format!("{r:?}") let:r>
                             <tr>
                                 <td class="topic">{r.name.clone()}</td>
                                 <td class="num">{fmt_rate(r.rate)}</td>

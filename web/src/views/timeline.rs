@@ -129,6 +129,7 @@ pub fn Timeline() -> impl IntoView {
             app.selected.set(Some(Selection::Event(event)));
         }
     };
+    let indexed_lanes = move || data.get().0.into_iter().enumerate().collect::<Vec<_>>();
     view! {
         <section class="view timeline" data-testid="timeline">
             <div class="toolbar">
@@ -183,7 +184,7 @@ pub fn Timeline() -> impl IntoView {
                         }).collect_view()
                     }}
                 </g>
-                <For each=move || data.get().0.into_iter().enumerate().collect::<Vec<_>>() key=|(i, lane)| (*i, lane.id, lane.label.clone(), lane.out_of_order) let:item>
+                <For each=indexed_lanes key=|(i, lane)| (*i, lane.id, lane.label.clone(), lane.out_of_order) let:item>
                     {
                         let (index, lane) = item;
                         let y = TOP + LANE_H * index as f64 + LANE_H / 2.0;

@@ -309,12 +309,12 @@ pub fn Topology() -> impl IntoView {
                 <text class="col-title" x=PUB_X y="12" text-anchor="middle">"publishers"</text>
                 <text class="col-title" x=TOPIC_X y="12" text-anchor="middle">"topics"</text>
                 <text class="col-title" x=SUB_X y="12" text-anchor="middle">"subscriptions"</text>
-                <For each=move || graph.get().edges key=|e| (e.key.clone(), (e.width * 4.0) as i64, e.class.clone(), e.path.clone()) let:edge>
+                <For each=move || graph.get().edges key=|e| format!("{e:?}") let:edge>
                     <path class=edge.class.clone() d=edge.path.clone() stroke-width=format!("{:.1}", edge.width)>
                         <title>{format!("{:.1} msg/s", edge.rate)}</title>
                     </path>
                 </For>
-                <For each=move || graph.get().nodes key=|n| n.clone() let:node>
+                <For each=move || graph.get().nodes key=|n| format!("{n:?}") let:node>
                     {
                         let w = if node.class.contains("sub") { SUB_W } else { NODE_W };
                         let x = node.x - w / 2.0;

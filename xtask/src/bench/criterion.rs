@@ -44,6 +44,8 @@ pub struct NativeReport {
     pub rustc: Option<String>,
     /// Sorted by id.
     pub benchmarks: Vec<NativeBenchmark>,
+    /// Memory figures the benchmarks printed (lines starting with `footprint`), verbatim.
+    pub footprint: Vec<String>,
 }
 
 impl NativeReport {
@@ -68,6 +70,7 @@ impl NativeReport {
             "date": self.date,
             "rustc": self.rustc,
             "benchmarks": benchmarks,
+            "footprint": self.footprint,
         });
         // Serialising a `Value` built from plain data cannot fail.
         let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
@@ -148,6 +151,18 @@ pub fn parse(benchmark: &Value, estimates: &Value) -> Result<NativeBenchmark> {
             .as_u64()
             .or_else(|| throughput["BytesDecimal"].as_u64()),
     })
+}
+
+/// The lines of a `cargo bench` run's output in which a benchmark reports a memory footprint
+/// (`footprint (u64 payload): queued reference 16 B, ...`), trimmed, without repeats.
+pub fn footprint_lines(output: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for line in output.lines().map(str::trim) {
+        if line.starts_with("footprint") && !lines.iter().any(|seen| seen == line) {
+            lines.push(line.to_owned());
+        }
+    }
+    lines
 }
 
 /// `2026-11-22T21:05:09Z` for a time after the Unix epoch (the epoch itself otherwise).
@@ -278,6 +293,19 @@ mod tests {
     }
 
     #[test]
+    fn footprint_lines_are_picked_out_of_the_bench_output_once_each() {
+        let output = "Benchmarking publish_deliver/1\n\
+            footprint (u64 payload): queued reference 16 B, subscription 88 B\n\
+            publish_deliver/1 time: [40 ns 41 ns 42 ns]\n\
+            \u{20} footprint (u64 payload): queued reference 16 B, subscription 88 B\n";
+        assert_eq!(
+            footprint_lines(output),
+            ["footprint (u64 payload): queued reference 16 B, subscription 88 B"]
+        );
+        assert!(footprint_lines("no figures here").is_empty());
+    }
+
+    #[test]
     fn report_json_uses_the_names_the_renderer_reads() {
         let report = NativeReport {
             command: "cargo xtask bench --native".to_owned(),
@@ -291,10 +319,12 @@ mod tests {
                 elements_per_iteration: Some(1),
                 bytes_per_iteration: None,
             }],
+            footprint: vec!["footprint: queued reference 16 B".to_owned()],
         };
         let value: Value = serde_json::from_str(&report.to_json()).unwrap();
         assert_eq!(value["benchmarks"][0]["medianNs"], 40.0);
         assert_eq!(value["benchmarks"][0]["elementsPerIteration"], 1);
         assert_eq!(value["command"], "cargo xtask bench --native");
+        assert_eq!(value["footprint"][0], "footprint: queued reference 16 B");
     }
 }

@@ -85,20 +85,35 @@ fn reference_matches(pattern: &[Segment], topic: &[&str]) -> bool {
 
 fn check_pattern(source: &str) -> Option<Pattern> {
     let parsed = Pattern::parse(source);
-    assert_eq!(parsed.is_ok(), reference_valid(source, false), "Pattern::parse({source:?}) = {parsed:?}");
+    assert_eq!(
+        parsed.is_ok(),
+        reference_valid(source, false),
+        "Pattern::parse({source:?}) = {parsed:?}"
+    );
     let pattern = parsed.ok()?;
     assert_eq!(pattern.as_str(), source);
     assert_eq!(pattern.segments().len(), source.split('.').count());
-    assert_eq!(Pattern::parse(pattern.as_str()).as_ref(), Ok(&pattern), "round trip of {source:?}");
+    assert_eq!(
+        Pattern::parse(pattern.as_str()).as_ref(),
+        Ok(&pattern),
+        "round trip of {source:?}"
+    );
     Some(pattern)
 }
 
 fn check_topic(topic: &str) -> bool {
     let valid = validate_topic(topic);
-    assert_eq!(valid.is_ok(), reference_valid(topic, true), "validate_topic({topic:?}) = {valid:?}");
+    assert_eq!(
+        valid.is_ok(),
+        reference_valid(topic, true),
+        "validate_topic({topic:?}) = {valid:?}"
+    );
     if valid.is_ok() {
         let exact = Pattern::parse(topic).expect("a valid topic is a valid pattern");
-        assert!(exact.is_exact() && exact.matches(topic), "{topic:?} must match itself");
+        assert!(
+            exact.is_exact() && exact.matches(topic),
+            "{topic:?} must match itself"
+        );
     }
     valid.is_ok()
 }
@@ -107,7 +122,12 @@ fuzz_target!(|input: Input| {
     let raw = check_pattern(&input.raw_pattern);
     let raw_topic_valid = check_topic(&input.raw_topic);
 
-    let topic = input.topic.iter().map(|w| WORDS[*w as usize % WORDS.len()]).collect::<Vec<_>>().join(".");
+    let topic = input
+        .topic
+        .iter()
+        .map(|w| WORDS[*w as usize % WORDS.len()])
+        .collect::<Vec<_>>()
+        .join(".");
     let topic_valid = check_topic(&topic);
 
     let mut patterns: Vec<(Pattern, i32)> = Vec::new();
@@ -138,8 +158,18 @@ fuzz_target!(|input: Input| {
     let mut router = Router::new(2);
     let mut live: Vec<(usize, SubscriptionId)> = Vec::new();
     for (i, (pattern, priority)) in patterns.iter().enumerate() {
-        let id = SubscriptionId { index: i as u32, generation: 0 };
-        router.insert(pattern, id, Rank { priority: *priority, order: i as u64 });
+        let id = SubscriptionId {
+            index: i as u32,
+            generation: 0,
+        };
+        router.insert(
+            pattern,
+            id,
+            Rank {
+                priority: *priority,
+                order: i as u64,
+            },
+        );
         live.push((i, id));
     }
     let expected = |live: &[(usize, SubscriptionId)]| {
@@ -152,7 +182,11 @@ fuzz_target!(|input: Input| {
         hits.into_iter().map(|(_, _, id)| id).collect::<Vec<_>>()
     };
     for _ in 0..2 {
-        assert_eq!(&*router.route(&topic), expected(&live).as_slice(), "routing {topic:?}");
+        assert_eq!(
+            &*router.route(&topic),
+            expected(&live).as_slice(),
+            "routing {topic:?}"
+        );
     }
     let epoch = router.epoch();
     let mut removed_any = false;
@@ -169,9 +203,16 @@ fuzz_target!(|input: Input| {
     if removed_any {
         assert_ne!(router.epoch(), epoch, "a removal must change the epoch");
     }
-    assert_eq!(&*router.route(&topic), expected(&live).as_slice(), "routing {topic:?} after removals");
+    assert_eq!(
+        &*router.route(&topic),
+        expected(&live).as_slice(),
+        "routing {topic:?} after removals"
+    );
     for (i, (pattern, _)) in patterns.iter().enumerate() {
-        let count = live.iter().filter(|(j, _)| patterns[*j].0.as_str() == pattern.as_str()).count();
+        let count = live
+            .iter()
+            .filter(|(j, _)| patterns[*j].0.as_str() == pattern.as_str())
+            .count();
         assert_eq!(router.count_for(pattern), count, "count_for pattern {i}");
     }
 });

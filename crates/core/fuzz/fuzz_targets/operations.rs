@@ -1,0 +1,458 @@
+//! Fuzzes arbitrary sequences of bus operations, as a host would make them, including bad
+//! input, stale ids and tokens, failures, timeouts, breakers, TTLs, redrive, purge, owners,
+//! leak checks and snapshot/restore (through JSON or not) at random points.
+//!
+//! After every operation it checks that nothing panicked and that conservation holds: every
+//! (message, subscription) pair routed (plus every redrive) is delivered, filtered, dropped,
+//! dead-lettered, still queued or in flight; and every dead letter is held, evicted,
+//! redriven or purged.
+#![no_main]
+
+use core::time::Duration;
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use switchyard_core::snapshot::{SerdeCodec, Snapshot};
+use switchyard_core::{
+    BreakerPolicy, Bus, Config, Delivery, DeliveryStrategy, Instant, Jitter, OrderingMode, Outcome,
+    Overflow, OwnerId, PublishOptions, RetryPolicy, SubscribeOptions, SubscriptionId,
+};
+
+const PATTERNS: [&str; 8] = ["a", "a.*", "a.**", "**", "b.c", "*.c", "**.c", "a.*.**"];
+const TOPICS: [&str; 5] = ["a", "a.b", "b.c", "a.c", "a.b.c"];
+
+#[derive(Arbitrary, Debug)]
+struct Setup {
+    retain: u8,
+    dead_letter_capacity: u8,
+    max_listeners: u8,
+    trace_capacity: u8,
+    max_attempts: u8,
+    jitter: u8,
+    timeout: Option<u8>,
+    idle_after: Option<u8>,
+    trend_window: Option<u8>,
+    max_cascade_depth: u8,
+    seed: u64,
+}
+
+#[derive(Arbitrary, Debug)]
+struct SubscribeArgs {
+    pattern: u8,
+    priority: i8,
+    capacity: u8,
+    overflow: u8,
+    batched: Option<(u8, u8)>,
+    relaxed: bool,
+    concurrency: u8,
+    breaker: Option<(u8, u8, bool)>,
+    max_deliveries: Option<u8>,
+    group: Option<bool>,
+    replay: u8,
+    retry: Option<(u8, u8)>,
+    timeout: Option<u8>,
+    owner: Option<(u8, bool)>,
+    has_filter: bool,
+}
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Subscribe(SubscribeArgs),
+    SubscribeRaw(String),
+    Unsubscribe(u8),
+    Publish {
+        topic: u8,
+        payload: u32,
+        ttl: Option<u8>,
+        caused_by: Option<u8>,
+    },
+    PublishRaw(String),
+    Poll,
+    Complete {
+        pick: u8,
+        outcome: u8,
+    },
+    Settle {
+        pick: u8,
+        ok: bool,
+    },
+    MarkFiltered {
+        pick: u8,
+        index: u8,
+    },
+    Advance(u16),
+    HandleTimeout,
+    Pause(u8),
+    Resume(u8),
+    Flush(u8),
+    SetDelivery {
+        pick: u8,
+        batched: Option<(u8, u8)>,
+    },
+    Redrive(u8),
+    RedriveAll,
+    Purge,
+    OwnerReleased(u8),
+    Leaks,
+    Routes(u8),
+    Trace(u8),
+    SetTraceCapacity(u8),
+    Inspect(u8),
+    SnapshotRestore {
+        through_json: bool,
+    },
+}
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    setup: Setup,
+    ops: Vec<Op>,
+}
+
+fn ms(n: impl Into<u64>) -> Duration {
+    Duration::from_millis(n.into())
+}
+
+fn config(s: &Setup) -> Config {
+    Config {
+        capacity: 4,
+        retain: usize::from(s.retain % 4),
+        dead_letter_capacity: usize::from(s.dead_letter_capacity % 6),
+        max_listeners: usize::from(s.max_listeners % 4),
+        trace_capacity: usize::from(s.trace_capacity % 64),
+        retry: RetryPolicy {
+            max_attempts: u32::from(s.max_attempts % 4).max(1),
+            backoff: ms(5u8),
+            factor: 2.0,
+            max_backoff: ms(40u8),
+            jitter: match s.jitter % 3 {
+                0 => Jitter::None,
+                1 => Jitter::Full,
+                _ => Jitter::Proportional(0.5),
+            },
+        },
+        timeout: s.timeout.map(|t| ms(t % 50 + 1)),
+        idle_after: s.idle_after.map(|t| ms(t % 100 + 1)),
+        trend_window: s.trend_window.map(|t| ms(t % 50 + 1)),
+        trend_windows: 2,
+        max_cascade_depth: u32::from(s.max_cascade_depth % 4),
+        seed: s.seed,
+        ..Config::default()
+    }
+}
+
+fn options(a: &SubscribeArgs) -> SubscribeOptions {
+    SubscribeOptions {
+        name: Some(format!("sub{}", a.pattern)),
+        priority: i32::from(a.priority % 3),
+        max_deliveries: a.max_deliveries.map(|m| u32::from(m % 4)),
+        has_filter: a.has_filter,
+        group: a.group.map(|g| if g { "g1".into() } else { "g2".into() }),
+        replay: usize::from(a.replay % 4),
+        capacity: Some(usize::from(a.capacity % 5)),
+        overflow: Some(match a.overflow % 3 {
+            0 => Overflow::Reject,
+            1 => Overflow::DropOldest,
+            _ => Overflow::DropNewest,
+        }),
+        delivery: strategy(a.batched),
+        concurrency: u32::from(a.concurrency % 3),
+        ordering: if a.relaxed {
+            OrderingMode::Relaxed
+        } else {
+            OrderingMode::Strict
+        },
+        retry: a.retry.map(|(attempts, backoff)| RetryPolicy {
+            max_attempts: u32::from(attempts % 4),
+            backoff: ms(backoff % 20),
+            factor: 1.5,
+            max_backoff: ms(30u8),
+            jitter: Jitter::None,
+        }),
+        timeout: a.timeout.map(|t| ms(t % 30)),
+        breaker: a.breaker.map(|(failures, cooldown, ratio)| BreakerPolicy {
+            failures: u32::from(failures % 3),
+            cooldown: ms(cooldown % 40),
+            failure_ratio: ratio.then_some((0.5, u32::from(failures % 70))),
+        }),
+        owner: a.owner.map(|(o, _)| OwnerId(u64::from(o % 3))),
+        weak: a.owner.is_some_and(|(_, weak)| weak),
+        stack: None,
+    }
+}
+
+fn strategy(batched: Option<(u8, u8)>) -> DeliveryStrategy {
+    match batched {
+        None => DeliveryStrategy::Immediate,
+        Some((size, wait)) => DeliveryStrategy::Batched {
+            size: usize::from(size % 4),
+            max_wait: ms(wait % 30),
+        },
+    }
+}
+
+struct Outstanding {
+    delivery: Delivery<u32>,
+    pending: bool,
+}
+
+struct Harness {
+    config: Config,
+    bus: Bus<u32>,
+    now: Instant,
+    subs: Vec<SubscriptionId>,
+    outstanding: Vec<Outstanding>,
+    purged: u64,
+}
+
+fn pick<T>(items: &[T], at: u8) -> Option<usize> {
+    (!items.is_empty()).then(|| usize::from(at) % items.len())
+}
+
+impl Harness {
+    fn sub(&self, at: u8) -> SubscriptionId {
+        match pick(&self.subs, at) {
+            Some(i) => self.subs[i],
+            // A never-issued id: every call must refuse it cleanly.
+            None => SubscriptionId {
+                index: u32::from(at),
+                generation: 7,
+            },
+        }
+    }
+
+    fn apply(&mut self, op: &Op) {
+        let now = self.now;
+        match op {
+            Op::Subscribe(args) => {
+                if let Ok(id) = self.bus.subscribe(
+                    PATTERNS[usize::from(args.pattern) % PATTERNS.len()],
+                    options(args),
+                    now,
+                ) {
+                    self.subs.push(id);
+                }
+            }
+            Op::SubscribeRaw(pattern) => {
+                if let Ok(id) = self
+                    .bus
+                    .subscribe(pattern, SubscribeOptions::default(), now)
+                {
+                    self.subs.push(id);
+                }
+            }
+            Op::Unsubscribe(at) => {
+                let id = self.sub(*at);
+                self.bus.unsubscribe(id, now);
+            }
+            Op::Publish {
+                topic,
+                payload,
+                ttl,
+                caused_by,
+            } => {
+                let causation = caused_by
+                    .and_then(|c| pick(&self.outstanding, c))
+                    .map(|i| self.outstanding[i].delivery.items[0].message.id);
+                let options = PublishOptions {
+                    ttl: ttl.map(|t| ms(t % 60)),
+                    causation,
+                    headers: vec![("k".into(), "v".into())],
+                    ..PublishOptions::default()
+                };
+                let _ = self.bus.publish(
+                    TOPICS[usize::from(*topic) % TOPICS.len()],
+                    *payload,
+                    options,
+                    now,
+                );
+            }
+            Op::PublishRaw(topic) => {
+                let _ = self.bus.publish(topic, 0, PublishOptions::default(), now);
+            }
+            Op::Poll => {
+                if let Some(delivery) = self.bus.poll_delivery(now) {
+                    assert!(
+                        !delivery.items.is_empty(),
+                        "a delivery carries at least one item"
+                    );
+                    self.outstanding.push(Outstanding {
+                        delivery,
+                        pending: false,
+                    });
+                }
+            }
+            Op::Complete { pick: at, outcome } => {
+                let Some(i) = pick(&self.outstanding, *at) else {
+                    return;
+                };
+                let token = self.outstanding[i].delivery.token;
+                let outcome = match outcome % 5 {
+                    0 => Outcome::Delivered,
+                    1 => Outcome::Filtered,
+                    2 => Outcome::Failed("boom".into()),
+                    3 => Outcome::Rejected("no".into()),
+                    _ => Outcome::Pending,
+                };
+                let pending = outcome == Outcome::Pending;
+                let result = self.bus.complete(token, outcome, now);
+                if result.is_ok() && pending {
+                    self.outstanding[i].pending = true;
+                } else if !(self.outstanding[i].pending && result.is_err()) {
+                    self.outstanding.swap_remove(i);
+                }
+            }
+            Op::Settle { pick: at, ok } => {
+                let Some(i) = pick(&self.outstanding, *at) else {
+                    return;
+                };
+                let token = self.outstanding[i].delivery.token;
+                let result = if *ok { Ok(()) } else { Err("late boom".into()) };
+                let settled = self.bus.settle(token, result, now);
+                if settled.is_ok() || self.outstanding[i].pending {
+                    self.outstanding.swap_remove(i);
+                }
+            }
+            Op::MarkFiltered { pick: at, index } => {
+                let Some(i) = pick(&self.outstanding, *at) else {
+                    return;
+                };
+                let token = self.outstanding[i].delivery.token;
+                let _ = self.bus.mark_filtered(token, usize::from(*index % 4));
+            }
+            Op::Advance(by) => {
+                self.now = now.saturating_add(ms(*by % 200));
+                self.bus.handle_timeout(self.now);
+            }
+            Op::HandleTimeout => {
+                if let Some(at) = self.bus.poll_timeout() {
+                    self.now = self.now.max(at);
+                    self.bus.handle_timeout(self.now);
+                }
+            }
+            Op::Pause(at) => {
+                let _ = self.bus.pause(self.sub(*at), now);
+            }
+            Op::Resume(at) => {
+                let _ = self.bus.resume(self.sub(*at), now);
+            }
+            Op::Flush(at) => {
+                let _ = self.bus.flush(self.sub(*at), now);
+            }
+            Op::SetDelivery { pick: at, batched } => {
+                let id = self.sub(*at);
+                let _ = self.bus.set_delivery(id, strategy(*batched), now);
+            }
+            Op::Redrive(at) => {
+                let ids: Vec<_> = self.bus.dead_letters().map(|d| d.id).collect();
+                if let Some(i) = pick(&ids, *at) {
+                    let _ = self.bus.redrive(ids[i], now);
+                }
+            }
+            Op::RedriveAll => {
+                self.bus.redrive_all(now);
+            }
+            Op::Purge => {
+                self.purged += self.bus.purge_dead_letters() as u64;
+            }
+            Op::OwnerReleased(owner) => self.bus.owner_released(OwnerId(u64::from(owner % 3)), now),
+            Op::Leaks => {
+                for report in self.bus.leaks(now) {
+                    assert!(!report.pattern.is_empty());
+                }
+            }
+            Op::Routes(topic) => {
+                let _ = self.bus.routes(TOPICS[usize::from(*topic) % TOPICS.len()]);
+            }
+            Op::Trace(cursor) => {
+                let batch = self.bus.trace_since(u64::from(*cursor));
+                assert!(batch.events.windows(2).all(|w| w[0].cursor < w[1].cursor));
+            }
+            Op::SetTraceCapacity(capacity) => {
+                self.bus.set_trace_capacity(usize::from(capacity % 32))
+            }
+            Op::Inspect(at) => {
+                let id = self.sub(*at);
+                if let Some(info) = self.bus.subscription(id) {
+                    assert!(info.depth <= info.capacity, "{info:?}");
+                }
+                let _ = self.bus.subscriptions();
+                let _ = self.bus.is_idle();
+            }
+            Op::SnapshotRestore { through_json } => self.snapshot_restore(*through_json),
+        }
+    }
+
+    fn snapshot_restore(&mut self, through_json: bool) {
+        let before = self.bus.metrics();
+        let snapshot = self
+            .bus
+            .snapshot(&SerdeCodec)
+            .expect("u32 payloads always encode");
+        let snapshot = if through_json {
+            let json = serde_json::to_string(&snapshot).expect("a snapshot serialises");
+            serde_json::from_str::<Snapshot<u32>>(&json).expect("a snapshot deserialises")
+        } else {
+            snapshot
+        };
+        let restored = match Bus::restore(self.config.clone(), snapshot, &SerdeCodec, self.now) {
+            Ok(restored) => restored,
+            Err(error) => panic!("a live bus's snapshot must restore: {error}"),
+        };
+        let after = restored.bus.metrics();
+        assert_eq!(after.totals, before.totals);
+        assert_eq!(after.queued, before.queued + before.in_flight_messages);
+        assert_eq!(after.dead_letters, before.dead_letters);
+        assert_eq!(after.active_subscriptions, before.active_subscriptions);
+        self.subs = self
+            .subs
+            .iter()
+            .map(|old| restored.new_id(*old).unwrap_or(*old))
+            .collect();
+        self.bus = restored.bus;
+        // Deliveries in flight died with the old bus; their messages are queued again.
+        self.outstanding.clear();
+    }
+
+    fn check_conservation(&self) {
+        let m = self.bus.metrics();
+        let t = m.totals;
+        let held = t.delivered
+            + t.filtered
+            + t.dropped
+            + t.dead_lettered
+            + m.queued as u64
+            + m.in_flight_messages as u64;
+        assert_eq!(
+            t.matched + t.redriven,
+            held,
+            "conservation: {t:?} queued {} in flight {}",
+            m.queued,
+            m.in_flight_messages
+        );
+        assert_eq!(
+            m.dead_letters as u64 + m.dead_letters_evicted + t.redriven + self.purged,
+            t.dead_lettered,
+            "dead letters: {m:?}"
+        );
+    }
+}
+
+fuzz_target!(|input: Input| {
+    let config = config(&input.setup);
+    let Ok(bus) = Bus::new(config.clone()) else {
+        return;
+    };
+    let mut harness = Harness {
+        config,
+        bus,
+        now: Instant::ZERO,
+        subs: Vec::new(),
+        outstanding: Vec::new(),
+        purged: 0,
+    };
+    for op in input.ops.iter().take(256) {
+        harness.apply(op);
+        harness.check_conservation();
+    }
+});
