@@ -1,9 +1,9 @@
 // Size of each library as a browser user ships it: the import bundled and minified by esbuild (what a
 // bundler does to the package's ESM build), then gzipped at level 9. For switchyard the `.wasm` is
-// counted too: whatever the bundle emits, or else every `.wasm` file in the package.
+// counted too: whatever the bundle emits, or else the `.wasm` beside the modules it bundled.
 import { gzipSync } from 'node:zlib';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
@@ -32,19 +32,29 @@ async function bundle(contents, resolveDir) {
     write: false,
     outdir: join(resolveDir, '.esbuild-size'),
     loader: { '.wasm': 'file' },
+    metafile: true,
     logLevel: 'error',
   });
-  return result.outputFiles.map((file) => ({ path: file.path, bytes: file.contents }));
+  return {
+    files: result.outputFiles.map((file) => ({ path: file.path, bytes: file.contents })),
+    inputs: Object.keys(result.metafile.inputs)
+      .filter((input) => !input.startsWith('<'))
+      .map((input) => resolve(resolveDir, input)),
+  };
 }
 
-function wasmFilesUnder(dir) {
-  const found = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory() && entry.name !== 'node_modules') found.push(...wasmFilesUnder(path));
-    else if (entry.isFile() && entry.name.endsWith('.wasm')) found.push(path);
-  }
-  return found;
+/**
+ * The `.wasm` files beside the modules a bundle was made from: a wasm-bindgen glue loads its
+ * `.wasm` with `new URL('x_bg.wasm', import.meta.url)`, which bundlers copy as an asset rather
+ * than bundle, so it shows up as neither an input nor an output.
+ */
+function wasmFilesBeside(inputs) {
+  const dirs = new Set(inputs.map((input) => dirname(input)));
+  return [...dirs].flatMap((dir) =>
+    readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isFile() && entry.name.endsWith('.wasm'))
+      .map((entry) => join(dir, entry.name)),
+  );
 }
 
 /**
@@ -54,14 +64,11 @@ function wasmFilesUnder(dir) {
 export async function measureSizes(installDir) {
   const sizes = [];
   if (installDir) {
-    const files = await bundle("export { EventBus } from 'switchyard';", installDir);
+    const { files, inputs } = await bundle("export { EventBus } from 'switchyard';", installDir);
     const js = files.filter((f) => !f.path.endsWith('.wasm'));
     let wasm = files.filter((f) => f.path.endsWith('.wasm'));
     if (wasm.length === 0) {
-      wasm = wasmFilesUnder(join(installDir, 'node_modules', 'switchyard')).map((path) => ({
-        path,
-        bytes: readFileSync(path),
-      }));
+      wasm = wasmFilesBeside(inputs).map((path) => ({ path, bytes: readFileSync(path) }));
     }
     const part = (name, list) => ({
       name,
@@ -77,7 +84,9 @@ export async function measureSizes(installDir) {
     });
   }
   for (const [impl, contents] of Object.entries(PEER_IMPORTS)) {
-    const [file] = await bundle(contents, testsDir);
+    const {
+      files: [file],
+    } = await bundle(contents, testsDir);
     sizes.push({ impl, minBytes: file.bytes.length, gzipBytes: gzipSize(file.bytes) });
   }
   sizes.push({ impl: 'event-target', minBytes: 0, gzipBytes: 0, note: 'built into the platform' });

@@ -309,10 +309,41 @@ fn animation_loop(mut frame: impl FnMut(f64) + 'static) {
     std::mem::forget(slot);
 }
 
+/// Per-frame costs, published as `window.__switchyardPerf` (`{ frames, tickMs, applyMs,
+/// events }`, running means over the last 120 frames) for the end-to-end budget test.
+#[derive(Default)]
+struct FramePerf {
+    frames: u32,
+    tick: f64,
+    apply: f64,
+    events: f64,
+}
+
+impl FramePerf {
+    fn record(&mut self, tick: f64, apply: f64, events: usize) {
+        let w = 1.0 / 120.0;
+        self.frames = self.frames.saturating_add(1);
+        self.tick += (tick - self.tick) * w;
+        self.apply += (apply - self.apply) * w;
+        self.events += (events as f64 - self.events) * w;
+        if self.frames % 30 == 0 {
+            if let Some(window) = web_sys::window() {
+                let o = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&o, &"frames".into(), &f64::from(self.frames).into());
+                let _ = js_sys::Reflect::set(&o, &"tickMs".into(), &self.tick.into());
+                let _ = js_sys::Reflect::set(&o, &"applyMs".into(), &self.apply.into());
+                let _ = js_sys::Reflect::set(&o, &"events".into(), &self.events.into());
+                let _ = js_sys::Reflect::set(&window, &"__switchyardPerf".into(), &o);
+            }
+        }
+    }
+}
+
 /// Starts the frame loop that moves data from the source into the model.
 pub fn run_frames(app: AppState) {
     let mut last = performance_now();
     let mut last_slow = f64::NEG_INFINITY;
+    let mut perf = FramePerf::default();
     animation_loop(move |_| {
         let wall = performance_now();
         let dt = (wall - last).max(0.0);
@@ -325,6 +356,7 @@ pub fn run_frames(app: AppState) {
             }
         });
         let result = app.source.try_update_value(|s| s.tick(dt, wall, playing)).flatten();
+        let ticked = performance_now();
         let status = app.source.try_with_value(|s| match s {
             Source::Attach(c) => Some(match c.status() {
                 crate::source::AttachStatus::Waiting => format!("waiting for bus \"{}\"…", c.name()),
@@ -342,7 +374,9 @@ pub fn run_frames(app: AppState) {
         }
         if let Some((update, at)) = result {
             let changed = !update.events.is_empty() || update.state.is_some();
+            let events = update.events.len();
             app.apply(update, at);
+            perf.record(ticked - wall, performance_now() - ticked, events);
             if changed {
                 let slow = wall - last_slow >= SLOW_REFRESH_MS;
                 if slow {

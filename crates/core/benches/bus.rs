@@ -13,10 +13,19 @@ use switchyard_core::bus::Footprint;
 use switchyard_core::{Bus, Config, Instant, Outcome, PublishOptions, SubscribeOptions};
 
 fn bus_with_subscribers(count: usize) -> Bus<u64> {
-    let mut bus = Bus::new(Config { max_listeners: 0, ..Config::default() }).expect("valid config");
+    let mut bus = Bus::new(Config {
+        max_listeners: 0,
+        ..Config::default()
+    })
+    .expect("valid config");
     for n in 0..count {
-        let pattern = if n % 2 == 0 { "orders.eu.created" } else { "orders.*.created" };
-        bus.subscribe(pattern, SubscribeOptions::default(), Instant::ZERO).expect("valid pattern");
+        let pattern = if n % 2 == 0 {
+            "orders.eu.created"
+        } else {
+            "orders.*.created"
+        };
+        bus.subscribe(pattern, SubscribeOptions::default(), Instant::ZERO)
+            .expect("valid pattern");
     }
     bus
 }
@@ -27,17 +36,23 @@ fn publish_deliver(c: &mut Criterion) {
         let mut bus = bus_with_subscribers(subscribers);
         let now = Instant::ZERO;
         group.throughput(Throughput::Elements(subscribers as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(subscribers), &subscribers, |b, _| {
-            let mut payload = 0u64;
-            b.iter(|| {
-                payload += 1;
-                bus.publish("orders.eu.created", payload, PublishOptions::default(), now).expect("room");
-                while let Some(delivery) = bus.poll_delivery(now) {
-                    black_box(&delivery.items[0].message.payload);
-                    bus.complete(delivery.token, Outcome::Delivered, now).expect("outstanding");
-                }
-            });
-        });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(subscribers),
+            &subscribers,
+            |b, _| {
+                let mut payload = 0u64;
+                b.iter(|| {
+                    payload += 1;
+                    bus.publish("orders.eu.created", payload, PublishOptions::default(), now)
+                        .expect("room");
+                    while let Some(delivery) = bus.poll_delivery(now) {
+                        black_box(&delivery.items[0].message.payload);
+                        bus.complete(delivery.token, Outcome::Delivered, now)
+                            .expect("outstanding");
+                    }
+                });
+            },
+        );
     }
     group.finish();
 }
@@ -46,7 +61,13 @@ fn churn(c: &mut Criterion) {
     let mut bus = bus_with_subscribers(100);
     c.bench_function("subscribe_unsubscribe", |b| {
         b.iter(|| {
-            let id = bus.subscribe("orders.*.created", SubscribeOptions::default(), Instant::ZERO).expect("valid");
+            let id = bus
+                .subscribe(
+                    "orders.*.created",
+                    SubscribeOptions::default(),
+                    Instant::ZERO,
+                )
+                .expect("valid");
             black_box(bus.unsubscribe(id, Instant::ZERO));
         });
     });

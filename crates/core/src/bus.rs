@@ -4,7 +4,7 @@
 //! them, but never calls a handler and never reads a clock. The host drives it:
 //!
 //! 1. [`Bus::publish`] validates the topic, routes it through the pattern trie and enqueues
-//!    one shared [`Envelope`](crate::Envelope) (an `Arc`, never cloned per subscriber) on
+//!    one shared [`Envelope`] (an `Arc`, never cloned per subscriber) on
 //!    every matching subscription's bounded queue;
 //! 2. [`Bus::poll_delivery`] hands out the next handler call to make;
 //! 3. the host runs the handler **holding no borrow of the bus**, so the handler may
@@ -102,35 +102,40 @@
 //! assert_eq!(dead.len(), 1);
 //! assert_eq!(dead[0].last_error.as_deref(), Some("still down"));
 //! ```
-//!
-//! # Internal state (for snapshots)
-//!
-//! Everything lives in plain `pub(crate)` fields of [`Bus`]:
-//! * `config`, `now` (the latest instant seen), `next_message` (last global sequence
-//!   number handed out), `next_order` (next subscription creation order), `rng`;
-//! * `subs`: a generational slab of [`subscriber::Subscriber`]s. Each holds its pattern,
-//!   options (`profile`, `capacity`, `overflow`, `delivery`, `ordering`, `concurrency`,
-//!   `priority`, `has_filter`, `breaker`), its FIFO `queue` of [`subscriber::Queued`] items
-//!   (`message`, `enqueued_at`, `first_failure_at`, `attempt`, `topic` index), relaxed
-//!   retries in `delayed` (due instant, item), a strict retry wait in `retry_at`, and its
-//!   counters. `ready_key`, `batch_timer` and `in_flight` are derived/transient;
-//! * `topics`: a [`topics::TopicTable`] (per-topic sequence, counters, retained messages);
-//! * `dead`: the dead-letter store; `totals` and the bus-wide counters;
-//! * derived indexes that a restore rebuilds by calling `refresh` on every subscription:
-//!   `ready`, `timers`, the router (re-insert each pattern), `in_flight` (deliveries in flight
-//!   are not persisted: put their items back at the head of their queues instead).
+
+// Internal state (for snapshots, `crate::snapshot`)
+//
+// Everything lives in plain `pub(crate)` fields of [`Bus`]:
+// * `config`, `now` (the latest instant seen), `next_message` (last global sequence
+//   number handed out), `next_order` (next subscription creation order), `rng`;
+// * `subs`: a generational slab of `subscriber::Subscriber`s. Each holds its pattern,
+//   options (`profile`, `capacity`, `overflow`, `delivery`, `ordering`, `concurrency`,
+//   `priority`, `has_filter`, `breaker`), its FIFO `queue` of `subscriber::Queued` items
+//   (`message`, `enqueued_at`, `first_failure_at`, `attempt`, `topic` index), relaxed
+//   retries in `delayed` (due instant, item), a strict retry wait in `retry_at`, and its
+//   counters. `ready_key`, `batch_timer` and `in_flight` are derived/transient;
+// * `topics`: a `topics::TopicTable` (per-topic sequence, counters, retained messages);
+// * `dead`: the dead-letter store; `totals` and the bus-wide counters (`late_settles`,
+//   `cascades_refused`, `publishes_rejected`, `reclaimed`, `expired`); `leaks` (listener
+//   counts, released owners, trend tracker; each subscription also has an `idle` watch);
+//   `groups` (round-robin cursor per consumer group) and `grouped`;
+// * scratch space with no state worth keeping: `scratch`, `spare_items`, `last_routes`;
+// * derived indexes that a restore rebuilds by calling `refresh` on every subscription:
+//   `ready`, `timers`, the router (re-insert each pattern), `in_flight` (deliveries in flight
+//   are not persisted: put their items back at the head of their queues instead).
 
 mod dispatch;
 mod inflight;
 mod leaks;
 mod observe;
+mod ready;
 pub(crate) mod slab;
 pub(crate) mod subscriber;
 pub(crate) mod timers;
 pub(crate) mod topics;
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -156,7 +161,7 @@ use crate::trace::{TraceBatch, TraceKind, TraceRing};
 use dispatch::Count;
 use inflight::{key_of, InFlight, TimedOutTokens};
 use slab::{Key, Slab};
-use subscriber::{Profile, Queued, ReadyKey, Subscriber};
+use subscriber::{Profile, Queued, Subscriber};
 use timers::{Timer, Timers};
 use topics::TopicTable;
 
@@ -230,7 +235,7 @@ pub struct Bus<P> {
     pub(crate) router: Router,
     pub(crate) topics: TopicTable<P>,
     /// Subscriptions that may be handed a delivery, in dispatch order.
-    pub(crate) ready: BTreeSet<ReadyKey>,
+    pub(crate) ready: ready::ReadyIndex,
     pub(crate) in_flight: Slab<InFlight<P>>,
     pub(crate) timed_out: TimedOutTokens,
     pub(crate) timers: Timers,
@@ -256,6 +261,8 @@ pub struct Bus<P> {
     pub(crate) last_routes: Arc<[SubscriptionId]>,
     /// Publish scratch space: the subscriptions a message goes to.
     scratch: Vec<Key>,
+    /// Emptied in-flight item buffers, reused so steady-state dispatch does not allocate.
+    spare_items: Vec<Vec<Queued<P>>>,
 }
 
 impl<P> core::fmt::Debug for Bus<P> {
@@ -309,7 +316,7 @@ impl<P> Bus<P> {
             subs: Slab::default(),
             router: Router::new(config.route_cache_capacity),
             topics: TopicTable::default(),
-            ready: BTreeSet::new(),
+            ready: ready::ReadyIndex::default(),
             in_flight: Slab::default(),
             timed_out: TimedOutTokens::default(),
             timers: Timers::default(),
@@ -329,6 +336,7 @@ impl<P> Bus<P> {
             leaks: leaks::LeakState::new(&config)?,
             last_routes: Arc::from(Vec::new()),
             scratch: Vec::new(),
+            spare_items: Vec::new(),
             config,
         })
     }
@@ -465,9 +473,7 @@ impl<P> Bus<P> {
             return false;
         };
         self.router.remove(&sub.pattern, sid(key));
-        if let Some(ready) = sub.ready_key {
-            self.ready.remove(&ready);
-        }
+        self.ready.forget(sub.ready_key);
         if sub.profile.group.is_some() {
             self.grouped = self.grouped.saturating_sub(1);
         }
@@ -595,7 +601,10 @@ impl<P> Bus<P> {
         options: PublishOptions,
         now: Instant,
     ) -> Result<Published, PublishError> {
-        validate_topic(topic).map_err(PublishError::InvalidTopic)?;
+        // A topic already in the table was validated when first published.
+        if !self.topics.by_name.contains_key(topic) {
+            validate_topic(topic).map_err(PublishError::InvalidTopic)?;
+        }
         self.observe(now);
         let (depth, inherited) = match options.causation {
             Some(parent) => match self.in_flight_message(parent) {

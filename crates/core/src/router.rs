@@ -99,6 +99,9 @@ pub struct Router {
     len: usize,
     epoch: u64,
     cache: RouteCache,
+    /// Scratch buffer for ranking a route, kept to save an allocation per trie walk (its
+    /// capacity is at most the largest route computed, itself at most `len`).
+    matched: Vec<(SubscriptionId, Rank)>,
 }
 
 impl Router {
@@ -107,6 +110,7 @@ impl Router {
         Router {
             root: Node::default(),
             len: 0,
+            matched: Vec::new(),
             epoch: 0,
             cache: RouteCache {
                 capacity: cache_capacity,
@@ -206,34 +210,34 @@ impl Router {
     }
 
     /// Walks the trie (see the module docs) and ranks what matched.
-    fn compute_route(&self, topic: &str) -> Arc<[SubscriptionId]> {
-        let mut states = States::default();
-        states.current.push(State {
-            node: &self.root,
-            inside_globstar: false,
-        });
-        states.close_and_merge();
+    fn compute_route(&mut self, topic: &str) -> Arc<[SubscriptionId]> {
+        let mut states = States::starting_at(&self.root);
         for segment in topic.split('.') {
             if states.current.is_empty() {
                 break;
             }
             states.advance(segment);
         }
-        let mut matched: Vec<(SubscriptionId, Rank)> = states
-            .current
-            .iter()
-            .flat_map(|state| state.node.subscribers.iter().copied())
-            .collect();
-        // Each id once (keeping its best rank if it was inserted under several patterns with
-        // different ranks), then delivery order; ties broken by id for determinism.
-        matched.sort_unstable_by(|(a, rank_a), (b, rank_b)| {
-            a.cmp(b).then(rank_a.delivery_order(rank_b))
-        });
-        matched.dedup_by_key(|(id, _)| *id);
-        matched.sort_unstable_by(|(a, rank_a), (b, rank_b)| {
-            rank_a.delivery_order(rank_b).then(a.cmp(b))
-        });
-        matched.into_iter().map(|(id, _)| id).collect()
+        let matched = &mut self.matched;
+        matched.clear();
+        matched.extend(
+            states
+                .current
+                .iter()
+                .flat_map(|state| state.node.subscribers.iter().copied()),
+        );
+        if matched.len() > 1 {
+            // Each id once (keeping its best rank if it was inserted under several patterns
+            // with different ranks), then delivery order; ties broken by id for determinism.
+            matched.sort_unstable_by(|(a, rank_a), (b, rank_b)| {
+                a.cmp(b).then(rank_a.delivery_order(rank_b))
+            });
+            matched.dedup_by_key(|(id, _)| *id);
+            matched.sort_unstable_by(|(a, rank_a), (b, rank_b)| {
+                rank_a.delivery_order(rank_b).then(a.cmp(b))
+            });
+        }
+        matched.iter().map(|(id, _)| *id).collect()
     }
 }
 
@@ -331,13 +335,28 @@ impl State<'_> {
 }
 
 /// The state sets of one routing walk: the current one and a buffer for the next.
-#[derive(Default)]
 struct States<'a> {
     current: Vec<State<'a>>,
     next: Vec<State<'a>>,
 }
 
 impl<'a> States<'a> {
+    /// The states before the first segment: the root and its `**` chain.
+    fn starting_at(root: &'a Node) -> Self {
+        // Room for typical walks without regrowing.
+        let mut current = Vec::with_capacity(8);
+        current.push(State {
+            node: root,
+            inside_globstar: false,
+        });
+        let mut states = States {
+            current,
+            next: Vec::with_capacity(8),
+        };
+        states.close_and_merge();
+        states
+    }
+
     /// Moves every state across one topic segment.
     fn advance(&mut self, segment: &str) {
         self.next.clear();

@@ -794,3 +794,50 @@ fn the_bus_is_idle_only_when_nothing_is_ready_or_in_flight() {
     bus.complete(d.token, Outcome::Delivered, ms(0)).unwrap();
     assert!(bus.is_idle());
 }
+
+#[test]
+fn max_deliveries_removes_the_subscription_after_that_many_deliveries() {
+    let mut bus = bus();
+    let three = sub_with(
+        &mut bus,
+        "t",
+        SubscribeOptions {
+            max_deliveries: Some(3),
+            ..Default::default()
+        },
+    );
+    for n in 1..=5 {
+        let published = bus
+            .publish("t", n, PublishOptions::default(), ms(0))
+            .unwrap();
+        assert_eq!(published.matched, usize::from(n <= 3), "message {n}");
+    }
+    assert_eq!(
+        flat(drain(&mut bus, ms(0))),
+        [(three, 1), (three, 2), (three, 3)]
+    );
+    assert!(!bus.is_active(three));
+}
+
+#[test]
+fn a_paused_subscription_with_a_full_reject_queue_refuses_publishes_until_drained() {
+    let mut bus = bus();
+    let s = sub_with(
+        &mut bus,
+        "t",
+        SubscribeOptions {
+            capacity: Some(1),
+            ..Default::default()
+        },
+    );
+    bus.pause(s, ms(0)).unwrap();
+    publish(&mut bus, "t", 1);
+    assert!(matches!(
+        bus.publish("t", 2, PublishOptions::default(), ms(0)),
+        Err(PublishError::Backpressure { .. })
+    ));
+    bus.resume(s, ms(0)).unwrap();
+    drain(&mut bus, ms(0));
+    publish(&mut bus, "t", 3);
+    assert_eq!(flat(drain(&mut bus, ms(0))), [(s, 3)]);
+}

@@ -538,3 +538,106 @@ fn a_subscription_count_rising_over_consecutive_windows_is_reported() {
     );
     assert_eq!(bus.metrics().leaks_suspected, 1);
 }
+
+#[test]
+fn a_failed_batch_is_retried_as_a_batch_with_the_attempt_incremented() {
+    let mut bus = bus_with(Config {
+        retry: retry(2, 10),
+        ..Config::default()
+    });
+    let batched = switchyard_core::DeliveryStrategy::Batched {
+        size: 2,
+        max_wait: Duration::from_secs(1),
+    };
+    sub_with(
+        &mut bus,
+        "t",
+        SubscribeOptions {
+            delivery: batched,
+            ..Default::default()
+        },
+    );
+    publish(&mut bus, "t", 1);
+    publish(&mut bus, "t", 2);
+    publish(&mut bus, "t", 3);
+    let first = bus.poll_delivery(ms(0)).unwrap();
+    bus.complete(first.token, Outcome::Failed("x".into()), ms(0))
+        .unwrap();
+    assert!(
+        bus.poll_delivery(ms(5)).is_none(),
+        "strict: the retry holds the queue back"
+    );
+    let again = bus.poll_delivery(ms(10)).unwrap();
+    let seen: Vec<(u32, u32)> = again
+        .items
+        .iter()
+        .map(|i| (i.message.payload, i.attempt))
+        .collect();
+    assert_eq!(seen, [(1, 2), (2, 2)]);
+}
+
+#[test]
+fn a_subscription_timeout_overrides_the_bus_timeout() {
+    let config = Config {
+        timeout: Some(Duration::from_secs(60)),
+        ..Config::default()
+    };
+    let mut bus = bus_with(config);
+    let options = SubscribeOptions {
+        timeout: Some(Duration::from_millis(5)),
+        ..Default::default()
+    };
+    sub_with(&mut bus, "t", options);
+    publish(&mut bus, "t", 1);
+    let d = bus.poll_delivery(ms(0)).unwrap();
+    bus.complete(d.token, Outcome::Pending, ms(0)).unwrap();
+    assert_eq!(bus.poll_timeout(), Some(ms(5)));
+    bus.handle_timeout(ms(5));
+    assert_eq!(
+        bus.dead_letters().next().unwrap().reason,
+        DeadLetterReason::Timeout
+    );
+}
+
+#[test]
+fn a_settle_before_the_timeout_disarms_it() {
+    let mut bus = bus_with(Config {
+        timeout: Some(Duration::from_millis(5)),
+        ..Config::default()
+    });
+    sub(&mut bus, "t");
+    publish(&mut bus, "t", 1);
+    let d = bus.poll_delivery(ms(0)).unwrap();
+    bus.complete(d.token, Outcome::Pending, ms(0)).unwrap();
+    bus.settle(d.token, Ok(()), ms(1)).unwrap();
+    bus.handle_timeout(ms(10));
+    assert_eq!(bus.metrics().totals.delivered, 1);
+    assert_eq!(bus.dead_letters().count(), 0);
+}
+
+#[test]
+fn a_ttl_also_expires_a_message_waiting_for_a_relaxed_retry() {
+    let mut bus = bus_with(Config {
+        retry: retry(3, 100),
+        ..Config::default()
+    });
+    sub_with(
+        &mut bus,
+        "t",
+        SubscribeOptions {
+            ordering: OrderingMode::Relaxed,
+            ..Default::default()
+        },
+    );
+    let ttl = PublishOptions {
+        ttl: Some(Duration::from_millis(50)),
+        ..Default::default()
+    };
+    bus.publish("t", 1, ttl, ms(0)).unwrap();
+    fail(&mut bus, ms(0));
+    bus.handle_timeout(ms(50));
+    let dead: Vec<_> = bus.dead_letters().collect();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].reason, DeadLetterReason::Expired);
+    assert!(bus.is_idle());
+}

@@ -56,8 +56,34 @@ function abortReason(signal) {
   return error;
 }
 
+/** Headers of a message published without any (shared, so metas stay cheap). */
+const NO_HEADERS = Object.freeze({});
+
 function install(wasm) {
-  wasm.__registerErrorFactory((code, message) => new SwitchyardError(code, message));
+  // Object constructors the engine calls: one call and one fixed object shape each.
+  wasm.__registerHooks({
+    error: (code, message) => new SwitchyardError(code, message),
+    meta: (id, topic, seq, attempt, publishedAt, causationId, correlationId, headers) => ({
+      id,
+      topic,
+      seq,
+      attempt,
+      publishedAt,
+      causationId,
+      correlationId,
+      headers: headers === undefined ? NO_HEADERS : headers,
+    }),
+    published: (id, seq, matched) => ({ id, seq, matched }),
+    event: (cursor, at, kind, subscription, message, topic, detail) => ({
+      cursor,
+      at,
+      kind,
+      subscription,
+      message,
+      topic,
+      detail,
+    }),
+  });
   const { EventBus, Subscription } = wasm;
 
   Object.defineProperty(Subscription.prototype, disposeSymbol, {

@@ -366,6 +366,13 @@ export class EventBus<Events extends Record<string, unknown> = Record<string, un
   on<K extends LifecycleKind>(kind: K, listener: (event: LifecycleEvent<K>) => void): () => void;
   on(kind: '*', listener: (event: LifecycleEvent) => void): () => void;
   expose(name: string): () => void;
+  /** The whole bus as a JSON string (payloads must be JSON-serialisable). */
+  snapshot(): string;
+  /** A bus rebuilt from `snapshot()`; handlers are re-attached by subscription name (or old id). */
+  static restore<E extends Record<string, unknown> = Record<string, unknown>>(
+    snapshot: string,
+    options?: EventBusOptions & { handlers?: Record<string, Handler<any> | { handler: Handler<any>; filter?: (payload: any, meta: MessageMeta) => unknown }> },
+  ): EventBus<E>;
   close(): void;
   free(): void;
 }

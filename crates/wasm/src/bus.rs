@@ -16,7 +16,7 @@ use crate::state::{Engine, Shared};
 use crate::views::{to_js, DeadLetterView, LeakView, MetricsView, SubscriptionView};
 
 /// Option names `new EventBus(options)` accepts.
-const BUS_OPTIONS: &[&str] = &[
+pub(crate) const BUS_OPTIONS: &[&str] = &[
     "capacity",
     "overflow",
     "retry",
@@ -40,16 +40,20 @@ pub struct EventBus {
 }
 
 /// Builds the engine configuration from `new EventBus(options)`.
-fn parse_config(value: &JsValue) -> JsResult<(Config, Clock, bool)> {
-    let options = Options::new(value, "options", BUS_OPTIONS)?;
+pub(crate) fn parse_config(value: &JsValue) -> JsResult<(Config, Clock, bool)> {
+    config_from(&Options::new(value, "options", BUS_OPTIONS)?)
+}
+
+/// Builds the engine configuration from already-checked bus options.
+pub(crate) fn config_from(options: &Options) -> JsResult<(Config, Clock, bool)> {
     let mut config = Config::default();
     if let Some(capacity) = options.count("capacity", 1)? {
         config.capacity = capacity;
     }
-    if let Some(overflow) = options::overflow(&options)? {
+    if let Some(overflow) = options::overflow(options)? {
         config.overflow = overflow;
     }
-    if let Some(retry) = options::retry(&options, RetryPolicy::default())? {
+    if let Some(retry) = options::retry(options, RetryPolicy::default())? {
         config.retry = retry;
     }
     if let Some(n) = options.integer("deadLetterCapacity", 0.0, f64::from(MAX_STORE))? {
@@ -92,12 +96,15 @@ pub fn js_field(field: &str) -> String {
             out.push(c);
         }
     }
-    out.replace("maxAttempts", "attempts").replace("backoff", "backoffMs")
+    out.replace("maxAttempts", "attempts")
+        .replace("backoff", "backoffMs")
 }
 
 impl core::fmt::Debug for EventBus {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("EventBus").field("closed", &self.shared.closed.get()).finish_non_exhaustive()
+        f.debug_struct("EventBus")
+            .field("closed", &self.shared.closed.get())
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,7 +112,10 @@ impl EventBus {
     /// Fails with `E_CLOSED` once `close()` was called.
     pub(crate) fn ensure_open(&self, operation: &str) -> JsResult<()> {
         if self.shared.closed.get() {
-            return Err(error(ErrorCode::Closed, &format!("{operation}: the bus is closed")));
+            return Err(error(
+                ErrorCode::Closed,
+                &format!("{operation}: the bus is closed"),
+            ));
         }
         Ok(())
     }
@@ -118,10 +128,18 @@ impl EventBus {
     pub fn new(options: JsValue) -> JsResult<EventBus> {
         let (config, clock, capture_stacks) = parse_config(&options)?;
         let trace_capacity = config.trace_capacity;
-        let bus = Bus::new(config)
-            .map_err(|e| invalid_option(&js_field(&e.field), e.problem))?;
-        let engine = Engine { bus, clock, capture_stacks, trace_capacity, trace_observers: 0, events_cursor: 0 };
-        Ok(EventBus { shared: Shared::new(engine) })
+        let bus = Bus::new(config).map_err(|e| invalid_option(&js_field(&e.field), e.problem))?;
+        let engine = Engine {
+            bus,
+            clock,
+            capture_stacks,
+            trace_capacity,
+            trace_observers: 0,
+            events_cursor: 0,
+        };
+        Ok(EventBus {
+            shared: Shared::new(engine),
+        })
     }
 
     /// The bus clock in milliseconds (`performance.now()`, or the manual clock).
@@ -141,7 +159,12 @@ impl EventBus {
         let ms = ms
             .as_f64()
             .filter(|ms| ms.is_finite() && *ms >= 0.0)
-            .ok_or_else(|| invalid_option("ms", "must be a finite number of milliseconds, not negative"))?;
+            .ok_or_else(|| {
+                invalid_option(
+                    "ms",
+                    "must be a finite number of milliseconds, not negative",
+                )
+            })?;
         let target = {
             let engine = self.shared.engine.borrow();
             if !engine.clock.is_manual() {
@@ -171,20 +194,33 @@ impl EventBus {
 
     /// Counters, gauges and latency percentiles.
     pub fn metrics(&self) -> JsValue {
-        to_js(&MetricsView::from(&self.shared.engine.borrow().bus.metrics()))
+        to_js(&MetricsView::from(
+            &self.shared.engine.borrow().bus.metrics(),
+        ))
     }
 
     /// Every active subscription, in creation order.
     pub fn subscriptions(&self) -> Array {
         let engine = self.shared.engine.borrow();
         let now = engine.now();
-        engine.bus.subscriptions().iter().map(|info| to_js(&SubscriptionView::new(info, now))).collect()
+        engine
+            .bus
+            .subscriptions()
+            .iter()
+            .map(|info| to_js(&SubscriptionView::new(info, now)))
+            .collect()
     }
 
     /// Dead letters, oldest first.
     #[wasm_bindgen(js_name = deadLetters)]
     pub fn dead_letters(&self) -> Array {
-        self.shared.engine.borrow().bus.dead_letters().map(|d| to_js(&DeadLetterView::from(d))).collect()
+        self.shared
+            .engine
+            .borrow()
+            .bus
+            .dead_letters()
+            .map(|d| to_js(&DeadLetterView::from(d)))
+            .collect()
     }
 
     /// Moves dead letters back to their subscriptions' queues (all of them, or those whose
@@ -221,31 +257,52 @@ impl EventBus {
             cursor
                 .as_f64()
                 .filter(|c| c.is_finite() && *c >= 0.0 && c.fract() == 0.0)
-                .ok_or_else(|| invalid_option("cursor", "must be a non-negative integer"))? as u64
+                .ok_or_else(|| invalid_option("cursor", "must be a non-negative integer"))?
+                as u64
         };
         let batch = self.shared.engine.borrow().bus.trace_since(cursor);
-        let events: Array = batch.events.iter().map(|e| event_object(e, js_name(e.kind))).collect();
+        let events: Array = batch
+            .events
+            .iter()
+            .map(|e| event_object(e, js_name(e.kind)))
+            .collect();
         let result = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&result, &"events".into(), &events);
-        let _ = js_sys::Reflect::set(&result, &"cursor".into(), &JsValue::from_f64(batch.cursor as f64));
-        let _ = js_sys::Reflect::set(&result, &"missed".into(), &JsValue::from_f64(batch.missed as f64));
+        let _ = js_sys::Reflect::set(
+            &result,
+            &"cursor".into(),
+            &JsValue::from_f64(batch.cursor as f64),
+        );
+        let _ = js_sys::Reflect::set(
+            &result,
+            &"missed".into(),
+            &JsValue::from_f64(batch.missed as f64),
+        );
         Ok(result.into())
     }
 
     /// Calls `listener(event)` for lifecycle events of `kind` (or `'*'` for all); returns a
     /// function that removes the listener. Costs nothing while nobody listens.
     pub fn on(&self, kind: JsValue, listener: JsValue) -> JsResult<Function> {
-        let name = kind.as_string().ok_or_else(|| invalid_option("kind", "must be an event name string"))?;
+        let name = kind
+            .as_string()
+            .ok_or_else(|| invalid_option("kind", "must be an event name string"))?;
         let kind = if name == "*" {
             None
         } else {
             Some(from_js_name(&name).ok_or_else(|| {
-                invalid_option("kind", &format!("`{name}` is not a lifecycle event name (see docs/API.md)"))
+                invalid_option(
+                    "kind",
+                    &format!("`{name}` is not a lifecycle event name (see docs/API.md)"),
+                )
             })?)
         };
-        let listener = listener
-            .dyn_into::<Function>()
-            .map_err(|_| error(ErrorCode::InvalidHandler, "on(): `listener` must be a function"))?;
+        let listener = listener.dyn_into::<Function>().map_err(|_| {
+            error(
+                ErrorCode::InvalidHandler,
+                "on(): `listener` must be a function",
+            )
+        })?;
         let first = self.shared.listeners.borrow().is_empty();
         let id = self.shared.listeners.borrow_mut().add(kind, listener);
         if first {
@@ -271,8 +328,12 @@ impl EventBus {
         let name = name
             .as_string()
             .filter(|n| !n.is_empty() && n.len() <= 256)
-            .ok_or_else(|| invalid_option("name", "must be a non-empty string of at most 256 bytes"))?;
-        self.shared.expose(&name).map_err(|_| invalid_option("name", "could not open a BroadcastChannel"))?;
+            .ok_or_else(|| {
+                invalid_option("name", "must be a non-empty string of at most 256 bytes")
+            })?;
+        self.shared
+            .expose(&name)
+            .map_err(|_| invalid_option("name", "could not open a BroadcastChannel"))?;
         let weak = Rc::downgrade(&self.shared);
         let stop = Closure::<dyn FnMut()>::new(move || {
             if let Some(shared) = weak.upgrade() {
@@ -289,7 +350,15 @@ impl EventBus {
         if self.shared.closed.replace(true) {
             return;
         }
-        let ids: Vec<_> = self.shared.engine.borrow().bus.subscriptions().iter().map(|s| s.id).collect();
+        let ids: Vec<_> = self
+            .shared
+            .engine
+            .borrow()
+            .bus
+            .subscriptions()
+            .iter()
+            .map(|s| s.id)
+            .collect();
         {
             let mut engine = self.shared.engine.borrow_mut();
             let now = engine.now();
@@ -317,10 +386,22 @@ impl EventBus {
         let ms = ms
             .as_f64()
             .filter(|ms| ms.is_finite() && *ms >= 0.0)
-            .ok_or_else(|| invalid_option("timeoutMs", "must be a finite number of milliseconds, not negative"))?;
-        let callback =
-            callback.dyn_into::<Function>().map_err(|_| error(ErrorCode::InvalidHandler, "timer callback must be a function"))?;
-        let deadline = self.shared.now().saturating_add(options::millis_to_duration(ms));
+            .ok_or_else(|| {
+                invalid_option(
+                    "timeoutMs",
+                    "must be a finite number of milliseconds, not negative",
+                )
+            })?;
+        let callback = callback.dyn_into::<Function>().map_err(|_| {
+            error(
+                ErrorCode::InvalidHandler,
+                "timer callback must be a function",
+            )
+        })?;
+        let deadline = self
+            .shared
+            .now()
+            .saturating_add(options::millis_to_duration(ms));
         let id = self.shared.host_timers.borrow_mut().add(deadline, callback);
         self.shared.reschedule();
         Ok(id)
@@ -329,7 +410,12 @@ impl EventBus {
     /// Cancels a deadline made by `__setTimer`.
     #[wasm_bindgen(js_name = __clearTimer)]
     pub fn clear_timer(&self, id: JsValue) -> bool {
-        let Some(id) = id.as_f64().filter(|id| *id >= 0.0 && *id <= f64::from(u32::MAX)) else { return false };
+        let Some(id) = id
+            .as_f64()
+            .filter(|id| *id >= 0.0 && *id <= f64::from(u32::MAX))
+        else {
+            return false;
+        };
         let cancelled = self.shared.host_timers.borrow_mut().cancel(id as u32);
         self.shared.reschedule();
         cancelled
@@ -352,15 +438,19 @@ impl Shared {
                 let id = id
                     .as_f64()
                     .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0)
-                    .ok_or_else(|| invalid_option("ids", "must contain only non-negative integer ids"))?;
+                    .ok_or_else(|| {
+                        invalid_option("ids", "must contain only non-negative integer ids")
+                    })?;
                 parsed.push(DeadLetterId(id as u64));
             }
             let mut engine = self.engine.borrow_mut();
             let now = engine.now();
-            parsed.into_iter().filter(|id| engine.bus.redrive(*id, now).is_ok()).count()
+            parsed
+                .into_iter()
+                .filter(|id| engine.bus.redrive(*id, now).is_ok())
+                .count()
         };
         self.finish();
         Ok(u32::try_from(moved).unwrap_or(u32::MAX))
     }
 }
-

@@ -18,6 +18,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::error::describe_thrown;
+use crate::hooks::make_meta;
 use crate::state::Shared;
 
 impl Shared {
@@ -43,12 +44,20 @@ impl Shared {
         let token = delivery.token;
         let subscription = delivery.subscription;
         let found = self.handlers.borrow().get(subscription).map(|entry| {
-            (entry.handler.clone(), entry.filter.clone(), entry.batched, entry.limited)
+            (
+                entry.handler.clone(),
+                entry.filter.clone(),
+                entry.batched,
+                entry.limited,
+            )
         });
         let Some((handler, filter, batched, limited)) = found else {
             // Only reachable if the engine hands out a delivery for an id the host never
             // registered; fail it visibly rather than lose it.
-            self.report(token, Outcome::Failed("switchyard: no handler registered for this subscription".into()));
+            self.report(
+                token,
+                Outcome::Failed("switchyard: no handler registered for this subscription".into()),
+            );
             return;
         };
 
@@ -57,7 +66,7 @@ impl Shared {
         let mut last_message = None;
         for (index, item) in delivery.items.iter().enumerate() {
             let payload = item.message.payload.clone();
-            let meta = meta(&item.message, item.attempt);
+            let meta = self.meta(&item.message, item.attempt);
             if let Some(filter) = &filter {
                 match filter.call2(&JsValue::UNDEFINED, &payload, &meta) {
                     Ok(keep) if keep.is_truthy() => {}
@@ -121,7 +130,9 @@ impl Shared {
         wasm_bindgen_futures::spawn_local(async move {
             let result = JsFuture::from(promise).await;
             let Some(shared) = weak.upgrade() else { return };
-            let result = result.map(|_| ()).map_err(|thrown| describe_thrown(&thrown));
+            let result = result
+                .map(|_| ())
+                .map_err(|thrown| describe_thrown(&thrown));
             {
                 let mut engine = shared.engine.borrow_mut();
                 let now = engine.now();
@@ -157,21 +168,50 @@ fn thenable(returned: &JsValue) -> Option<Promise> {
     Some(Promise::resolve(returned))
 }
 
-/// The `meta` argument of a handler call.
-pub fn meta<P>(message: &Envelope<P>, attempt: u32) -> JsValue {
-    let object = Object::new();
-    let set = |key: &str, value: JsValue| {
-        let _ = Reflect::set(&object, &JsValue::from_str(key), &value);
-    };
-    set("id", JsValue::from_f64(message.id.0 as f64));
-    set("topic", JsValue::from_str(&message.topic));
-    set("seq", JsValue::from_f64(message.topic_seq as f64));
-    set("attempt", JsValue::from_f64(f64::from(attempt)));
-    set("publishedAt", JsValue::from_f64(message.published_at.as_millis_f64()));
-    set("causationId", message.causation.map_or(JsValue::NULL, |id| JsValue::from_f64(id.0 as f64)));
-    set("correlationId", message.correlation.as_deref().map_or(JsValue::NULL, JsValue::from_str));
-    set("headers", headers(&message.headers).into());
-    object.into()
+impl Shared {
+    /// The `meta` argument of a handler call.
+    fn meta<P>(&self, message: &Envelope<P>, attempt: u32) -> JsValue {
+        let topic = self.topic_value(&message.topic);
+        let headers = if message.headers.is_empty() {
+            JsValue::UNDEFINED
+        } else {
+            headers(&message.headers).into()
+        };
+        make_meta(
+            message.id.0 as f64,
+            &topic,
+            message.topic_seq as f64,
+            attempt,
+            message.published_at.as_millis_f64(),
+            message
+                .causation
+                .map_or(JsValue::NULL, |id| JsValue::from_f64(id.0 as f64)),
+            message
+                .correlation
+                .as_deref()
+                .map_or(JsValue::NULL, JsValue::from_str),
+            headers,
+        )
+    }
+
+    /// `topic` as a JS string, reusing the last one made (deliveries of one publish, and
+    /// publishes in a loop, share their topic; decoding it once saves a UTF-8 decode per call).
+    pub fn topic_value(&self, topic: &str) -> JsValue {
+        let mut cache = self.topic_cache.borrow_mut();
+        if let Some((text, value)) = cache.as_ref() {
+            if text.as_str() == topic {
+                return value.clone();
+            }
+        }
+        let value = JsValue::from_str(topic);
+        *cache = Some((topic.to_owned(), value.clone()));
+        value
+    }
+
+    /// Seeds the topic cache with the string a publish was given.
+    pub fn remember_topic(&self, topic: String, value: JsValue) {
+        *self.topic_cache.borrow_mut() = Some((topic, value));
+    }
 }
 
 /// Headers as a plain object.

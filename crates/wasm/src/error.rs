@@ -2,12 +2,10 @@
 //!
 //! Every error carries a stable `code` (see [`ErrorCode`]) and a message that names the
 //! offending argument or option. The JS entry files register the real `SwitchyardError` class
-//! (a subclass of `Error`) through [`register_error_factory`]; until then (for example inside
+//! (a subclass of `Error`) through [`crate::hooks::register_hooks`]; until then (for example inside
 //! wasm-bindgen tests) errors are plain `Error`s with `name = "SwitchyardError"` and a `code`.
 
-use std::cell::RefCell;
-
-use js_sys::{Error, Function, Reflect};
+use js_sys::{Error, Reflect};
 use wasm_bindgen::prelude::*;
 
 /// What every fallible binding returns: the error is always a `SwitchyardError` value.
@@ -50,31 +48,18 @@ impl ErrorCode {
     }
 }
 
-thread_local! {
-    /// `(code, message) => new SwitchyardError(code, message)`, registered by the entry file.
-    static FACTORY: RefCell<Option<Function>> = const { RefCell::new(None) };
-}
-
-/// Registers `(code, message) => new SwitchyardError(code, message)`; every later error is made
-/// by it. Called once by the package's entry files; not part of the public API.
-#[wasm_bindgen(js_name = __registerErrorFactory)]
-pub fn register_error_factory(factory: JsValue) {
-    if let Ok(factory) = factory.dyn_into::<Function>() {
-        FACTORY.with(|slot| *slot.borrow_mut() = Some(factory));
-    }
-}
-
 /// A `SwitchyardError` with `code` and `message`.
 pub fn error(code: ErrorCode, message: &str) -> JsValue {
-    let registered = FACTORY.with(|slot| slot.borrow().clone());
-    if let Some(factory) = registered {
-        if let Ok(value) = factory.call2(&JsValue::UNDEFINED, &JsValue::from_str(code.as_str()), &JsValue::from_str(message)) {
-            return value;
-        }
+    if let Some(value) = crate::hooks::make_error(code.as_str(), message) {
+        return value;
     }
     let plain = Error::new(message);
     plain.set_name("SwitchyardError");
-    let _ = Reflect::set(&plain, &JsValue::from_str("code"), &JsValue::from_str(code.as_str()));
+    let _ = Reflect::set(
+        &plain,
+        &JsValue::from_str("code"),
+        &JsValue::from_str(code.as_str()),
+    );
     plain.into()
 }
 
@@ -89,7 +74,10 @@ pub fn error_with(code: ErrorCode, message: &str, extra: &[(&str, JsValue)]) -> 
 
 /// Shorthand for an `E_INVALID_OPTION` naming `option`.
 pub fn invalid_option(option: &str, problem: &str) -> JsValue {
-    error(ErrorCode::InvalidOption, &format!("option `{option}` {problem}"))
+    error(
+        ErrorCode::InvalidOption,
+        &format!("option `{option}` {problem}"),
+    )
 }
 
 /// A short, never-throwing description of any thrown JS value (for dead letters and traces).
@@ -107,7 +95,11 @@ pub fn describe_thrown(value: &JsValue) -> String {
             .ok()
             .and_then(|m| m.as_string())
             .unwrap_or_default();
-        return if message.is_empty() { name } else { format!("{name}: {message}") };
+        return if message.is_empty() {
+            name
+        } else {
+            format!("{name}: {message}")
+        };
     }
     if value.is_undefined() {
         return "undefined".into();
@@ -120,7 +112,10 @@ pub fn describe_thrown(value: &JsValue) -> String {
     // a hostile `toString`); then fall back to the type.
     match safe_string(value) {
         Ok(text) => text,
-        Err(_) => format!("<thrown {}>", value.js_typeof().as_string().unwrap_or_default()),
+        Err(_) => format!(
+            "<thrown {}>",
+            value.js_typeof().as_string().unwrap_or_default()
+        ),
     }
 }
 

@@ -9,10 +9,11 @@
 
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::Function;
 use switchyard_core::{TraceEvent, TraceKind};
 use wasm_bindgen::prelude::*;
 
+use crate::hooks::make_event;
 use crate::state::Shared;
 
 /// Every trace kind with its JS event name.
@@ -44,12 +45,18 @@ pub const KINDS: [(TraceKind, &str); 23] = [
 
 /// The JS event name of `kind`.
 pub fn js_name(kind: TraceKind) -> &'static str {
-    KINDS.iter().find(|(k, _)| *k == kind).map_or("unknown", |(_, name)| name)
+    KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or("unknown", |(_, name)| name)
 }
 
 /// The kind named `name` in JS (`None` for unknown names).
 pub fn from_js_name(name: &str) -> Option<TraceKind> {
-    KINDS.iter().find(|(_, n)| *n == name).map(|(kind, _)| *kind)
+    KINDS
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(kind, _)| *kind)
 }
 
 /// One registered listener.
@@ -71,7 +78,11 @@ impl Listeners {
     /// Adds a listener; returns its id.
     pub fn add(&mut self, kind: Option<TraceKind>, callback: Function) -> u32 {
         self.next_id = self.next_id.wrapping_add(1);
-        self.entries.push(Listener { id: self.next_id, kind, callback });
+        self.entries.push(Listener {
+            id: self.next_id,
+            kind,
+            callback,
+        });
         self.next_id
     }
 
@@ -112,18 +123,22 @@ extern "C" {
 /// A trace event as JavaScript sees it:
 /// `{ cursor, at, kind, subscription, message, topic, detail }`.
 pub fn event_object(event: &TraceEvent, kind_name: &str) -> JsValue {
-    let object = Object::new();
-    let set = |key: &str, value: JsValue| {
-        let _ = Reflect::set(&object, &JsValue::from_str(key), &value);
-    };
-    set("cursor", JsValue::from_f64(event.cursor as f64));
-    set("at", JsValue::from_f64(event.at.as_millis_f64()));
-    set("kind", JsValue::from_str(kind_name));
-    set("subscription", event.subscription.map_or(JsValue::NULL, |id| JsValue::from_f64(id.to_bits() as f64)));
-    set("message", event.message.map_or(JsValue::NULL, |id| JsValue::from_f64(id.0 as f64)));
-    set("topic", event.topic.as_deref().map_or(JsValue::NULL, JsValue::from_str));
-    set("detail", JsValue::from_f64(event.detail as f64));
-    object.into()
+    make_event(
+        event.cursor as f64,
+        event.at.as_millis_f64(),
+        &JsValue::from_str(kind_name),
+        event
+            .subscription
+            .map_or(JsValue::NULL, |id| JsValue::from_f64(id.to_bits() as f64)),
+        event
+            .message
+            .map_or(JsValue::NULL, |id| JsValue::from_f64(id.0 as f64)),
+        event
+            .topic
+            .as_deref()
+            .map_or(JsValue::NULL, JsValue::from_str),
+        event.detail as f64,
+    )
 }
 
 impl Shared {

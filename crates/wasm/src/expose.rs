@@ -132,13 +132,18 @@ impl Shared {
     /// Something changed: schedule a frame if anyone watches.
     pub fn note_change(&self) {
         let mut slot = self.exposure.borrow_mut();
-        let Some(exposure) = slot.as_mut() else { return };
+        let Some(exposure) = slot.as_mut() else {
+            return;
+        };
         if exposure.viewers.is_empty() {
             return;
         }
         exposure.dirty = true;
         if exposure.frame_timer.is_none() {
-            let handle = set_timeout(exposure.frame_callback.as_ref().unchecked_ref(), FRAME_INTERVAL_MS);
+            let handle = set_timeout(
+                exposure.frame_callback.as_ref().unchecked_ref(),
+                FRAME_INTERVAL_MS,
+            );
             unref(&handle);
             exposure.frame_timer = Some(handle);
         }
@@ -160,12 +165,17 @@ impl Shared {
                 ("v", PROTOCOL_VERSION.into()),
                 ("type", "error".into()),
                 ("code", "E_VERSION".into()),
-                ("message", format!("this bus speaks attach protocol v{PROTOCOL_VERSION}").into()),
+                (
+                    "message",
+                    format!("this bus speaks attach protocol v{PROTOCOL_VERSION}").into(),
+                ),
             ]));
             return;
         }
         let kind = field(data, "type").as_string().unwrap_or_default();
-        let Some(viewer) = field(data, "viewer").as_string() else { return };
+        let Some(viewer) = field(data, "viewer").as_string() else {
+            return;
+        };
         let now = Date::now();
         match kind.as_str() {
             "hello" => self.on_hello(viewer, now),
@@ -185,11 +195,16 @@ impl Shared {
     fn on_hello(self: &Rc<Self>, viewer: String, now: f64) {
         let first = {
             let mut slot = self.exposure.borrow_mut();
-            let Some(exposure) = slot.as_mut() else { return };
+            let Some(exposure) = slot.as_mut() else {
+                return;
+            };
             let first = exposure.viewers.is_empty();
             match exposure.viewers.iter_mut().find(|v| v.id == viewer) {
                 Some(known) => known.last_seen = now,
-                None => exposure.viewers.push(Viewer { id: viewer.clone(), last_seen: now }),
+                None => exposure.viewers.push(Viewer {
+                    id: viewer.clone(),
+                    last_seen: now,
+                }),
             }
             first
         };
@@ -203,7 +218,12 @@ impl Shared {
                 exposure.cursor = head;
             }
         }
-        let name = self.exposure.borrow().as_ref().map(|e| e.name.clone()).unwrap_or_default();
+        let name = self
+            .exposure
+            .borrow()
+            .as_ref()
+            .map(|e| e.name.clone())
+            .unwrap_or_default();
         self.post(&object(&[
             ("v", PROTOCOL_VERSION.into()),
             ("type", "welcome".into()),
@@ -217,7 +237,9 @@ impl Shared {
     fn remove_viewers(&self, mut gone: impl FnMut(&Viewer) -> bool) {
         let last_left = {
             let mut slot = self.exposure.borrow_mut();
-            let Some(exposure) = slot.as_mut() else { return };
+            let Some(exposure) = slot.as_mut() else {
+                return;
+            };
             let had = !exposure.viewers.is_empty();
             exposure.viewers.retain(|v| !gone(v));
             had && exposure.viewers.is_empty()
@@ -246,8 +268,12 @@ impl Shared {
     pub fn state_object(&self, text_payloads: bool) -> JsValue {
         let engine = self.engine.borrow();
         let now = engine.now();
-        let subscriptions: Array =
-            engine.bus.subscriptions().iter().map(|info| to_js(&SubscriptionView::new(info, now))).collect();
+        let subscriptions: Array = engine
+            .bus
+            .subscriptions()
+            .iter()
+            .map(|info| to_js(&SubscriptionView::new(info, now)))
+            .collect();
         let dead_letters: Array = engine
             .bus
             .dead_letters()
@@ -255,7 +281,11 @@ impl Shared {
                 let view = to_js(&DeadLetterView::from(letter));
                 if text_payloads {
                     let text = crate::error::describe_thrown(&letter.message.payload);
-                    let _ = Reflect::set(&view, &JsValue::from_str("payload"), &JsValue::from_str(&text));
+                    let _ = Reflect::set(
+                        &view,
+                        &JsValue::from_str("payload"),
+                        &JsValue::from_str(&text),
+                    );
                 }
                 view
             })
@@ -272,7 +302,9 @@ impl Shared {
         self.remove_viewers(|v| now - v.last_seen > VIEWER_TIMEOUT_MS);
         let (cursor, dirty) = {
             let mut slot = self.exposure.borrow_mut();
-            let Some(exposure) = slot.as_mut() else { return };
+            let Some(exposure) = slot.as_mut() else {
+                return;
+            };
             exposure.frame_timer = None;
             if exposure.viewers.is_empty() {
                 return;
@@ -286,7 +318,11 @@ impl Shared {
         if let Some(exposure) = self.exposure.borrow_mut().as_mut() {
             exposure.cursor = batch.cursor;
         }
-        let events: Array = batch.events.iter().map(|event| event_object(event, event.kind.as_str())).collect();
+        let events: Array = batch
+            .events
+            .iter()
+            .map(|event| event_object(event, event.kind.as_str()))
+            .collect();
         let frame = |state: JsValue| {
             object(&[
                 ("v", PROTOCOL_VERSION.into()),
@@ -299,13 +335,20 @@ impl Shared {
         };
         let sent = {
             let slot = self.exposure.borrow();
-            let Some(exposure) = slot.as_ref() else { return };
-            exposure.channel.post_message(&frame(self.state_object(false))).is_ok()
+            let Some(exposure) = slot.as_ref() else {
+                return;
+            };
+            exposure
+                .channel
+                .post_message(&frame(self.state_object(false)))
+                .is_ok()
         };
         if !sent {
             // A payload that cannot be structured-cloned (a function, a DOM node): send text.
             if let Some(exposure) = self.exposure.borrow().as_ref() {
-                let _ = exposure.channel.post_message(&frame(self.state_object(true)));
+                let _ = exposure
+                    .channel
+                    .post_message(&frame(self.state_object(true)));
             }
         }
     }

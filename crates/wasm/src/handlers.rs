@@ -15,7 +15,9 @@ pub struct AbortHook {
 
 impl Drop for AbortHook {
     fn drop(&mut self) {
-        let _ = self.signal.remove_event_listener("abort", self.listener.as_ref().unchecked_ref());
+        let _ = self
+            .signal
+            .remove_event_listener("abort", self.listener.as_ref().unchecked_ref());
     }
 }
 
@@ -24,9 +26,17 @@ extern "C" {
     /// Anything with `addEventListener` / `removeEventListener` (an `AbortSignal`, in practice).
     pub type EventTarget;
     #[wasm_bindgen(method, catch, js_name = addEventListener)]
-    pub fn add_event_listener(this: &EventTarget, kind: &str, listener: &Function) -> Result<(), JsValue>;
+    pub fn add_event_listener(
+        this: &EventTarget,
+        kind: &str,
+        listener: &Function,
+    ) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_name = removeEventListener)]
-    pub fn remove_event_listener(this: &EventTarget, kind: &str, listener: &Function) -> Result<(), JsValue>;
+    pub fn remove_event_listener(
+        this: &EventTarget,
+        kind: &str,
+        listener: &Function,
+    ) -> Result<(), JsValue>;
 }
 
 /// What the host holds for one subscription.
@@ -74,7 +84,10 @@ impl HandlerTable {
         if self.slots.len() <= index {
             self.slots.resize_with(index + 1, || None);
         }
-        let previous = self.slots.get_mut(index).and_then(|slot| slot.replace((id, entry)));
+        let previous = self
+            .slots
+            .get_mut(index)
+            .and_then(|slot| slot.replace((id, entry)));
         if previous.is_none() {
             self.len += 1;
         }
@@ -94,7 +107,10 @@ impl HandlerTable {
     }
 
     /// Removes every entry whose id `keep` rejects; returns the removed entries.
-    pub fn remove_where(&mut self, mut gone: impl FnMut(SubscriptionId) -> bool) -> Vec<HandlerEntry> {
+    pub fn remove_where(
+        &mut self,
+        mut gone: impl FnMut(SubscriptionId) -> bool,
+    ) -> Vec<HandlerEntry> {
         let mut removed = Vec::new();
         for slot in &mut self.slots {
             if matches!(slot, Some((id, _)) if gone(*id)) {
@@ -110,7 +126,11 @@ impl HandlerTable {
     /// Removes everything.
     pub fn clear(&mut self) -> Vec<HandlerEntry> {
         self.len = 0;
-        self.slots.drain(..).flatten().map(|(_, entry)| entry).collect()
+        self.slots
+            .drain(..)
+            .flatten()
+            .map(|(_, entry)| entry)
+            .collect()
     }
 
     /// Entries held.

@@ -38,23 +38,37 @@ impl Options {
     pub fn new(value: &JsValue, path: &str, known: &[&str]) -> JsResult<Self> {
         let path = path.to_owned();
         if value.is_undefined() || value.is_null() {
-            return Ok(Options { object: JsValue::UNDEFINED, path });
+            return Ok(Options {
+                object: JsValue::UNDEFINED,
+                path,
+            });
         }
         if !value.is_object() || value.is_function() || Array::is_array(value) {
             return Err(invalid_option(&path, "must be a plain object"));
         }
-        let keys = object_keys(value).map_err(|_| invalid_option(&path, "could not be enumerated"))?;
+        let keys =
+            object_keys(value).map_err(|_| invalid_option(&path, "could not be enumerated"))?;
         for key in keys.iter() {
             let name = key.as_string().unwrap_or_default();
             if !known.contains(&name.as_str()) {
-                let shown = if path == "options" { name.clone() } else { format!("{path}.{name}") };
+                let shown = if path == "options" {
+                    name.clone()
+                } else {
+                    format!("{path}.{name}")
+                };
                 return Err(invalid_option(
                     &shown,
-                    &format!("is not a known option (expected one of: {})", known.join(", ")),
+                    &format!(
+                        "is not a known option (expected one of: {})",
+                        known.join(", ")
+                    ),
                 ));
             }
         }
-        Ok(Options { object: value.clone(), path })
+        Ok(Options {
+            object: value.clone(),
+            path,
+        })
     }
 
     /// The dotted name of `key` for error messages.
@@ -73,13 +87,21 @@ impl Options {
         }
         let value = Reflect::get(&self.object, &JsValue::from_str(key))
             .map_err(|_| invalid_option(&self.name(key), "threw when read"))?;
-        Ok(if value.is_undefined() { None } else { Some(value) })
+        Ok(if value.is_undefined() {
+            None
+        } else {
+            Some(value)
+        })
     }
 
     /// A finite number in `[min, max]`.
     pub fn number(&self, key: &str, min: f64, max: f64) -> JsResult<Option<f64>> {
-        let Some(value) = self.get(key)? else { return Ok(None) };
-        let number = value.as_f64().ok_or_else(|| invalid_option(&self.name(key), "must be a number"))?;
+        let Some(value) = self.get(key)? else {
+            return Ok(None);
+        };
+        let number = value
+            .as_f64()
+            .ok_or_else(|| invalid_option(&self.name(key), "must be a number"))?;
         if !number.is_finite() {
             return Err(invalid_option(&self.name(key), "must be a finite number"));
         }
@@ -96,7 +118,9 @@ impl Options {
 
     /// An integer in `[min, max]` (at most 2^53 - 1).
     pub fn integer(&self, key: &str, min: f64, max: f64) -> JsResult<Option<f64>> {
-        let Some(number) = self.number(key, min, max.min(MAX_SAFE))? else { return Ok(None) };
+        let Some(number) = self.number(key, min, max.min(MAX_SAFE))? else {
+            return Ok(None);
+        };
         if number.fract() != 0.0 {
             return Err(invalid_option(&self.name(key), "must be an integer"));
         }
@@ -105,12 +129,16 @@ impl Options {
 
     /// A count: an integer in `[min, 2^32 - 1]` as `usize`.
     pub fn count(&self, key: &str, min: u32) -> JsResult<Option<usize>> {
-        Ok(self.integer(key, f64::from(min), f64::from(u32::MAX))?.map(|n| n as usize))
+        Ok(self
+            .integer(key, f64::from(min), f64::from(u32::MAX))?
+            .map(|n| n as usize))
     }
 
     /// An integer in `[min, 2^32 - 1]` as `u32`.
     pub fn u32(&self, key: &str, min: u32) -> JsResult<Option<u32>> {
-        Ok(self.integer(key, f64::from(min), f64::from(u32::MAX))?.map(|n| n as u32))
+        Ok(self
+            .integer(key, f64::from(min), f64::from(u32::MAX))?
+            .map(|n| n as u32))
     }
 
     /// A duration in milliseconds (finite, not negative, fractions allowed).
@@ -120,42 +148,69 @@ impl Options {
 
     /// A boolean.
     pub fn bool(&self, key: &str) -> JsResult<Option<bool>> {
-        let Some(value) = self.get(key)? else { return Ok(None) };
-        value.as_bool().map(Some).ok_or_else(|| invalid_option(&self.name(key), "must be a boolean"))
+        let Some(value) = self.get(key)? else {
+            return Ok(None);
+        };
+        value
+            .as_bool()
+            .map(Some)
+            .ok_or_else(|| invalid_option(&self.name(key), "must be a boolean"))
     }
 
     /// A string of at most `max_len` bytes.
     pub fn string(&self, key: &str, max_len: usize) -> JsResult<Option<String>> {
-        let Some(value) = self.get(key)? else { return Ok(None) };
-        let text = value.as_string().ok_or_else(|| invalid_option(&self.name(key), "must be a string"))?;
+        let Some(value) = self.get(key)? else {
+            return Ok(None);
+        };
+        let text = value
+            .as_string()
+            .ok_or_else(|| invalid_option(&self.name(key), "must be a string"))?;
         if text.len() > max_len {
-            return Err(invalid_option(&self.name(key), &format!("must be at most {max_len} bytes long")));
+            return Err(invalid_option(
+                &self.name(key),
+                &format!("must be at most {max_len} bytes long"),
+            ));
         }
         Ok(Some(text))
     }
 
     /// A function.
     pub fn function(&self, key: &str) -> JsResult<Option<Function>> {
-        let Some(value) = self.get(key)? else { return Ok(None) };
-        value.dyn_into::<Function>().map(Some).map_err(|_| invalid_option(&self.name(key), "must be a function"))
+        let Some(value) = self.get(key)? else {
+            return Ok(None);
+        };
+        value
+            .dyn_into::<Function>()
+            .map(Some)
+            .map_err(|_| invalid_option(&self.name(key), "must be a function"))
     }
 
     /// One of the strings in `choices`.
     pub fn choice<T: Copy>(&self, key: &str, choices: &[(&str, T)]) -> JsResult<Option<T>> {
-        let Some(value) = self.get(key)? else { return Ok(None) };
+        let Some(value) = self.get(key)? else {
+            return Ok(None);
+        };
         let text = value.as_string();
         for (name, choice) in choices {
             if text.as_deref() == Some(*name) {
                 return Ok(Some(*choice));
             }
         }
-        let names: Vec<String> = choices.iter().map(|(name, _)| format!("'{name}'")).collect();
-        Err(invalid_option(&self.name(key), &format!("must be one of {}", names.join(", "))))
+        let names: Vec<String> = choices
+            .iter()
+            .map(|(name, _)| format!("'{name}'"))
+            .collect();
+        Err(invalid_option(
+            &self.name(key),
+            &format!("must be one of {}", names.join(", ")),
+        ))
     }
 
     /// A nested option object under `key`.
     pub fn nested(&self, key: &str, known: &[&str]) -> JsResult<Option<Options>> {
-        let Some(value) = self.get(key)? else { return Ok(None) };
+        let Some(value) = self.get(key)? else {
+            return Ok(None);
+        };
         Options::new(&value, &self.name(key), known).map(Some)
     }
 }
@@ -176,7 +231,11 @@ pub fn millis_to_duration(millis: f64) -> Duration {
 pub fn overflow(options: &Options) -> JsResult<Option<Overflow>> {
     options.choice(
         "overflow",
-        &[("reject", Overflow::Reject), ("drop-oldest", Overflow::DropOldest), ("drop-newest", Overflow::DropNewest)],
+        &[
+            ("reject", Overflow::Reject),
+            ("drop-oldest", Overflow::DropOldest),
+            ("drop-newest", Overflow::DropNewest),
+        ],
     )
 }
 
@@ -191,7 +250,11 @@ pub fn overflow_name(overflow: Overflow) -> &'static str {
 
 /// `retry: { attempts, backoffMs, maxBackoffMs, factor, jitter }`, starting from `base`.
 pub fn retry(options: &Options, base: RetryPolicy) -> JsResult<Option<RetryPolicy>> {
-    let Some(retry) = options.nested("retry", &["attempts", "backoffMs", "maxBackoffMs", "factor", "jitter"])? else {
+    let Some(retry) = options.nested(
+        "retry",
+        &["attempts", "backoffMs", "maxBackoffMs", "factor", "jitter"],
+    )?
+    else {
         return Ok(None);
     };
     let mut policy = base;
@@ -208,7 +271,11 @@ pub fn retry(options: &Options, base: RetryPolicy) -> JsResult<Option<RetryPolic
         policy.factor = factor;
     }
     if let Some(jitter) = retry.get("jitter")? {
-        policy.jitter = match (jitter.as_bool(), jitter.as_string().as_deref(), jitter.as_f64()) {
+        policy.jitter = match (
+            jitter.as_bool(),
+            jitter.as_string().as_deref(),
+            jitter.as_f64(),
+        ) {
             (Some(false), _, _) | (_, Some("none"), _) => Jitter::None,
             (Some(true), _, _) | (_, Some("full"), _) => Jitter::Full,
             (_, _, Some(ratio)) if (0.0..=1.0).contains(&ratio) => Jitter::Proportional(ratio),
@@ -221,7 +288,10 @@ pub fn retry(options: &Options, base: RetryPolicy) -> JsResult<Option<RetryPolic
         };
     }
     if policy.max_backoff < policy.backoff {
-        return Err(invalid_option(&retry.name("maxBackoffMs"), "must not be less than backoffMs"));
+        return Err(invalid_option(
+            &retry.name("maxBackoffMs"),
+            "must not be less than backoffMs",
+        ));
     }
     Ok(Some(policy))
 }
@@ -232,21 +302,39 @@ pub fn delivery(value: &JsValue, name: &str) -> JsResult<DeliveryStrategy> {
         return Ok(DeliveryStrategy::Immediate);
     }
     if !value.is_object() {
-        return Err(invalid_option(name, "must be 'immediate' or { batch: { size, maxWaitMs } }"));
+        return Err(invalid_option(
+            name,
+            "must be 'immediate' or { batch: { size, maxWaitMs } }",
+        ));
     }
     let outer = Options::new(value, name, &["batch"])?;
     let batch = outer
         .nested("batch", &["size", "maxWaitMs"])?
-        .ok_or_else(|| invalid_option(name, "must be 'immediate' or { batch: { size, maxWaitMs } }"))?;
-    let size = batch.count("size", 1)?.ok_or_else(|| invalid_option(&batch.name("size"), "is required"))?;
+        .ok_or_else(|| {
+            invalid_option(
+                name,
+                "must be 'immediate' or { batch: { size, maxWaitMs } }",
+            )
+        })?;
+    let size = batch
+        .count("size", 1)?
+        .ok_or_else(|| invalid_option(&batch.name("size"), "is required"))?;
     let max_wait = batch.millis("maxWaitMs")?.unwrap_or(Duration::MAX);
     Ok(DeliveryStrategy::Batched { size, max_wait })
 }
 
 /// `breaker: { failures, cooldownMs }`.
 pub fn breaker(options: &Options) -> JsResult<Option<BreakerPolicy>> {
-    let Some(breaker) = options.nested("breaker", &["failures", "cooldownMs"])? else { return Ok(None) };
+    let Some(breaker) = options.nested("breaker", &["failures", "cooldownMs"])? else {
+        return Ok(None);
+    };
     let failures = breaker.u32("failures", 1)?.unwrap_or(5);
-    let cooldown = breaker.millis("cooldownMs")?.unwrap_or(Duration::from_secs(30));
-    Ok(Some(BreakerPolicy { failures, cooldown, failure_ratio: None }))
+    let cooldown = breaker
+        .millis("cooldownMs")?
+        .unwrap_or(Duration::from_secs(30));
+    Ok(Some(BreakerPolicy {
+        failures,
+        cooldown,
+        failure_ratio: None,
+    }))
 }

@@ -8,7 +8,7 @@
 
 use std::rc::{Rc, Weak};
 
-use js_sys::{Function, WeakMap, Object};
+use js_sys::{Function, Object, WeakMap};
 use switchyard_core::OwnerId;
 use wasm_bindgen::prelude::*;
 
@@ -36,13 +36,20 @@ impl Owners {
     /// A registry reporting released owners to `shared` (where `FinalizationRegistry` exists).
     pub fn new(shared: Weak<Shared>) -> Owners {
         let cleanup = Closure::<dyn FnMut(JsValue)>::new(move |held: JsValue| {
-            let Some(shared) = shared.upgrade() else { return };
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
             if let Some(id) = held.as_f64() {
                 shared.owner_released(OwnerId(id as u64));
             }
         });
         let registry = FinalizationRegistry::new(cleanup.as_ref().unchecked_ref()).ok();
-        Owners { ids: WeakMap::new(), next: 0, registry, _cleanup: cleanup }
+        Owners {
+            ids: WeakMap::new(),
+            next: 0,
+            registry,
+            _cleanup: cleanup,
+        }
     }
 
     /// The id of `owner`, registering it on first use.
@@ -64,7 +71,9 @@ impl Shared {
     /// The owner id for `owner` (creating the registry on first use).
     pub fn owner_id(self: &Rc<Self>, owner: &Object) -> OwnerId {
         let mut owners = self.owners.borrow_mut();
-        owners.get_or_insert_with(|| Owners::new(Rc::downgrade(self))).id_of(owner)
+        owners
+            .get_or_insert_with(|| Owners::new(Rc::downgrade(self)))
+            .id_of(owner)
     }
 
     /// The garbage collector reclaimed an owner.
@@ -77,7 +86,9 @@ impl Shared {
         // Weak subscriptions of this owner are gone now: drop their handlers.
         let removed = {
             let engine = self.engine.borrow();
-            self.handlers.borrow_mut().remove_where(|id| !engine.bus.is_active(id))
+            self.handlers
+                .borrow_mut()
+                .remove_where(|id| !engine.bus.is_active(id))
         };
         drop(removed);
         self.finish();

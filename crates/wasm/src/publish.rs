@@ -7,12 +7,13 @@
 
 use std::sync::Arc;
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::Array;
 use switchyard_core::{PublishError, PublishOptions};
 use wasm_bindgen::prelude::*;
 
 use crate::bus::{js_field, EventBus};
 use crate::error::{error, error_with, invalid_option, ErrorCode, JsResult};
+use crate::hooks::make_published;
 use crate::options::Options;
 
 /// Option names `publish` accepts.
@@ -33,11 +34,18 @@ fn parse_publish(value: &JsValue) -> JsResult<PublishOptions> {
     let mut publish = PublishOptions::default();
     if let Some(headers) = options.get("headers")? {
         if !headers.is_object() || Array::is_array(&headers) {
-            return Err(invalid_option("headers", "must be an object of string values"));
+            return Err(invalid_option(
+                "headers",
+                "must be an object of string values",
+            ));
         }
-        let entries = object_entries(&headers).map_err(|_| invalid_option("headers", "could not be read"))?;
+        let entries =
+            object_entries(&headers).map_err(|_| invalid_option("headers", "could not be read"))?;
         if entries.length() > MAX_HEADERS {
-            return Err(invalid_option("headers", &format!("must have at most {MAX_HEADERS} entries")));
+            return Err(invalid_option(
+                "headers",
+                &format!("must have at most {MAX_HEADERS} entries"),
+            ));
         }
         for entry in entries.iter() {
             let pair = Array::from(&entry);
@@ -47,9 +55,14 @@ fn parse_publish(value: &JsValue) -> JsResult<PublishOptions> {
                 .as_string()
                 .ok_or_else(|| invalid_option(&format!("headers.{key}"), "must be a string"))?;
             if key.len() > MAX_HEADER_BYTES || value.len() > MAX_HEADER_BYTES {
-                return Err(invalid_option(&format!("headers.{key}"), "is too long (1024 bytes at most)"));
+                return Err(invalid_option(
+                    &format!("headers.{key}"),
+                    "is too long (1024 bytes at most)",
+                ));
             }
-            publish.headers.push((key.into_boxed_str(), value.into_boxed_str()));
+            publish
+                .headers
+                .push((key.into_boxed_str(), value.into_boxed_str()));
         }
     }
     if let Some(correlation) = options.string("correlationId", MAX_HEADER_BYTES)? {
@@ -96,21 +109,30 @@ impl EventBus {
     /// Publishes `payload` on the concrete `topic`; returns `{ id, seq, matched }`.
     pub fn publish(&self, topic: JsValue, payload: JsValue, options: JsValue) -> JsResult<JsValue> {
         self.ensure_open("publish")?;
-        let topic =
-            topic.as_string().ok_or_else(|| error(ErrorCode::InvalidTopic, "publish(): `topic` must be a string"))?;
-        let mut publish = if options.is_undefined() { PublishOptions::default() } else { parse_publish(&options)? };
+        let topic_text = topic.as_string().ok_or_else(|| {
+            error(
+                ErrorCode::InvalidTopic,
+                "publish(): `topic` must be a string",
+            )
+        })?;
+        let mut publish = if options.is_undefined() {
+            PublishOptions::default()
+        } else {
+            parse_publish(&options)?
+        };
         publish.causation = self.shared.current.get();
+        self.shared.remember_topic(topic_text.clone(), topic);
         let published = {
             let mut engine = self.shared.engine.borrow_mut();
             let now = engine.now();
-            engine.bus.publish(&topic, payload, publish, now)
+            engine.bus.publish(&topic_text, payload, publish, now)
         };
         self.shared.finish();
-        let published = published.map_err(|e| publish_error(&topic, e))?;
-        let result = Object::new();
-        let _ = Reflect::set(&result, &"id".into(), &JsValue::from_f64(published.id.0 as f64));
-        let _ = Reflect::set(&result, &"seq".into(), &JsValue::from_f64(published.topic_seq as f64));
-        let _ = Reflect::set(&result, &"matched".into(), &JsValue::from_f64(published.matched as f64));
-        Ok(result.into())
+        let published = published.map_err(|e| publish_error(&topic_text, e))?;
+        Ok(make_published(
+            published.id.0 as f64,
+            published.topic_seq as f64,
+            published.matched as f64,
+        ))
     }
 }

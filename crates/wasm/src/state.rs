@@ -97,6 +97,8 @@ pub struct Shared {
     pub owners: RefCell<Option<Owners>>,
     /// The visualiser attachment, when `expose` was called.
     pub exposure: RefCell<Option<Exposure>>,
+    /// The last topic turned into a JS string, and that string.
+    pub topic_cache: RefCell<Option<(String, JsValue)>>,
 }
 
 impl Shared {
@@ -115,6 +117,7 @@ impl Shared {
             idle_waiters: RefCell::new(Vec::new()),
             owners: RefCell::new(None),
             exposure: RefCell::new(None),
+            topic_cache: RefCell::new(None),
         })
     }
 

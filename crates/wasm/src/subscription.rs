@@ -47,7 +47,10 @@ struct HostOptions {
     aborted: bool,
 }
 
-fn parse_subscribe(value: &JsValue, bus_retry: switchyard_core::RetryPolicy) -> JsResult<(SubscribeOptions, HostOptions)> {
+fn parse_subscribe(
+    value: &JsValue,
+    bus_retry: switchyard_core::RetryPolicy,
+) -> JsResult<(SubscribeOptions, HostOptions)> {
     let options = Options::new(value, "options", SUBSCRIBE_OPTIONS)?;
     let mut core = SubscribeOptions::default();
     if let Some(priority) = options.integer("priority", f64::from(i32::MIN), f64::from(i32::MAX))? {
@@ -66,9 +69,13 @@ fn parse_subscribe(value: &JsValue, bus_retry: switchyard_core::RetryPolicy) -> 
     if let Some(concurrency) = options.u32("concurrency", 1)? {
         core.concurrency = concurrency;
     }
-    if let Some(ordering) =
-        options.choice("ordering", &[("strict", OrderingMode::Strict), ("relaxed", OrderingMode::Relaxed)])?
-    {
+    if let Some(ordering) = options.choice(
+        "ordering",
+        &[
+            ("strict", OrderingMode::Strict),
+            ("relaxed", OrderingMode::Relaxed),
+        ],
+    )? {
         core.ordering = ordering;
     }
     core.retry = options::retry(&options, bus_retry)?;
@@ -81,7 +88,9 @@ fn parse_subscribe(value: &JsValue, bus_retry: switchyard_core::RetryPolicy) -> 
     core.name = options.string("name", MAX_NAME)?;
     let owner = match options.get("owner")? {
         None => None,
-        Some(owner) if owner.is_object() || owner.is_function() => Some(owner.unchecked_into::<Object>()),
+        Some(owner) if owner.is_object() || owner.is_function() => {
+            Some(owner.unchecked_into::<Object>())
+        }
         Some(_) => return Err(invalid_option("owner", "must be an object")),
     };
     core.weak = options.bool("weak")?.unwrap_or(false);
@@ -95,22 +104,32 @@ fn parse_subscribe(value: &JsValue, bus_retry: switchyard_core::RetryPolicy) -> 
                 .ok()
                 .and_then(|a| a.as_bool())
                 .ok_or_else(|| invalid_option("signal", "must be an AbortSignal"))?;
-            let listens = Reflect::get(&signal, &JsValue::from_str("addEventListener")).is_ok_and(|f| f.is_function());
+            let listens = Reflect::get(&signal, &JsValue::from_str("addEventListener"))
+                .is_ok_and(|f| f.is_function());
             if !listens {
                 return Err(invalid_option("signal", "must be an AbortSignal"));
             }
             (Some(signal.unchecked_into::<EventTarget>()), aborted)
         }
     };
-    Ok((core, HostOptions { filter, owner, signal, aborted }))
+    Ok((
+        core,
+        HostOptions {
+            filter,
+            owner,
+            signal,
+            aborted,
+        },
+    ))
 }
 
 /// The `SubscribeError` as a `SwitchyardError`.
 fn subscribe_error(pattern: &str, e: SubscribeError) -> JsValue {
     match e {
-        SubscribeError::InvalidPattern(why) => {
-            error(ErrorCode::InvalidPattern, &format!("pattern `{pattern}` {why}"))
-        }
+        SubscribeError::InvalidPattern(why) => error(
+            ErrorCode::InvalidPattern,
+            &format!("pattern `{pattern}` {why}"),
+        ),
         SubscribeError::InvalidOption(e) => invalid_option(&js_field(&e.field), e.problem),
     }
 }
@@ -119,14 +138,25 @@ fn subscribe_error(pattern: &str, e: SubscribeError) -> JsValue {
 impl EventBus {
     /// Calls `handler(payload, meta)` for each message published on a topic matching
     /// `pattern` (`*` = one segment, `**` = zero or more). See docs/API.md for the options.
-    pub fn subscribe(&self, pattern: JsValue, handler: JsValue, options: JsValue) -> JsResult<Subscription> {
+    pub fn subscribe(
+        &self,
+        pattern: JsValue,
+        handler: JsValue,
+        options: JsValue,
+    ) -> JsResult<Subscription> {
         self.ensure_open("subscribe")?;
-        let pattern = pattern
-            .as_string()
-            .ok_or_else(|| error(ErrorCode::InvalidPattern, "subscribe(): `pattern` must be a string"))?;
-        let handler = handler
-            .dyn_into::<Function>()
-            .map_err(|_| error(ErrorCode::InvalidHandler, "subscribe(): `handler` must be a function"))?;
+        let pattern = pattern.as_string().ok_or_else(|| {
+            error(
+                ErrorCode::InvalidPattern,
+                "subscribe(): `pattern` must be a string",
+            )
+        })?;
+        let handler = handler.dyn_into::<Function>().map_err(|_| {
+            error(
+                ErrorCode::InvalidHandler,
+                "subscribe(): `handler` must be a function",
+            )
+        })?;
         let (bus_retry, capture_stacks) = {
             let engine = self.shared.engine.borrow();
             (engine.bus.config().retry, engine.capture_stacks)
@@ -136,7 +166,9 @@ impl EventBus {
             core.owner = Some(self.shared.owner_id(owner));
         }
         if capture_stacks {
-            core.stack = Reflect::get(&Error::new("subscribe"), &JsValue::from_str("stack")).ok().and_then(|s| s.as_string());
+            core.stack = Reflect::get(&Error::new("subscribe"), &JsValue::from_str("stack"))
+                .ok()
+                .and_then(|s| s.as_string());
         }
         let name = core.name.clone();
         let batched = !matches!(core.delivery, switchyard_core::DeliveryStrategy::Immediate);
@@ -144,9 +176,17 @@ impl EventBus {
         let id = {
             let mut engine = self.shared.engine.borrow_mut();
             let now = engine.now();
-            engine.bus.subscribe(&pattern, core, now).map_err(|e| subscribe_error(&pattern, e))?
+            engine
+                .bus
+                .subscribe(&pattern, core, now)
+                .map_err(|e| subscribe_error(&pattern, e))?
         };
-        let subscription = Subscription { shared: Rc::clone(&self.shared), id, pattern, name };
+        let subscription = Subscription {
+            shared: Rc::clone(&self.shared),
+            id,
+            pattern,
+            name,
+        };
         let abort = match host.signal {
             Some(_) if host.aborted => {
                 subscription.remove();
@@ -156,7 +196,13 @@ impl EventBus {
             None => None,
         };
         if self.shared.engine.borrow().bus.is_active(id) {
-            let entry = HandlerEntry { handler, filter: host.filter, batched, limited, abort };
+            let entry = HandlerEntry {
+                handler,
+                filter: host.filter,
+                batched,
+                limited,
+                abort,
+            };
             let previous = self.shared.handlers.borrow_mut().insert(id, entry);
             drop(previous);
         }
@@ -270,12 +316,16 @@ impl Subscription {
 
     /// Stops deliveries; messages keep queueing under its overflow policy. False if removed.
     pub fn pause(&self) -> bool {
-        self.shared.on_subscription(|bus, now| bus.pause(self.id, now)).is_ok()
+        self.shared
+            .on_subscription(|bus, now| bus.pause(self.id, now))
+            .is_ok()
     }
 
     /// Resumes deliveries. False if removed.
     pub fn resume(&self) -> bool {
-        self.shared.on_subscription(|bus, now| bus.resume(self.id, now)).is_ok()
+        self.shared
+            .on_subscription(|bus, now| bus.resume(self.id, now))
+            .is_ok()
     }
 
     /// Swaps the delivery strategy (`'immediate'` or `{ batch: { size, maxWaitMs } }`),
@@ -300,14 +350,18 @@ impl Subscription {
         self.shared.finish();
         match changed {
             Ok(()) => Ok(true),
-            Err(SubscribeError::InvalidOption(e)) => Err(invalid_option(&js_field(&e.field), e.problem)),
+            Err(SubscribeError::InvalidOption(e)) => {
+                Err(invalid_option(&js_field(&e.field), e.problem))
+            }
             Err(SubscribeError::InvalidPattern(_)) => Ok(false),
         }
     }
 
     /// Hands a batched subscription's queued messages out now. False if removed.
     pub fn flush(&self) -> bool {
-        let flushed: Result<(), UnknownSubscription> = self.shared.on_subscription(|bus, now| bus.flush(self.id, now));
+        let flushed: Result<(), UnknownSubscription> = self
+            .shared
+            .on_subscription(|bus, now| bus.flush(self.id, now));
         flushed.is_ok()
     }
 
@@ -316,6 +370,11 @@ impl Subscription {
     pub fn stats(&self) -> JsValue {
         let engine = self.shared.engine.borrow();
         let now = engine.now();
-        engine.bus.subscription(self.id).map_or(JsValue::NULL, |info| to_js(&SubscriptionView::new(&info, now)))
+        engine
+            .bus
+            .subscription(self.id)
+            .map_or(JsValue::NULL, |info| {
+                to_js(&SubscriptionView::new(&info, now))
+            })
     }
 }

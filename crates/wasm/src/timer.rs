@@ -38,7 +38,11 @@ impl TimerSlot {
                 shared.on_timer();
             }
         });
-        TimerSlot { callback, armed: RefCell::new(None), firing: Cell::new(false) }
+        TimerSlot {
+            callback,
+            armed: RefCell::new(None),
+            firing: Cell::new(false),
+        }
     }
 
     /// Arms for `deadline` (replacing any other arming), or disarms with `None`.
@@ -91,7 +95,11 @@ impl HostTimers {
     /// Adds a deadline; returns its id.
     pub fn add(&mut self, deadline: Instant, callback: Function) -> u32 {
         self.next_id = self.next_id.wrapping_add(1);
-        self.entries.push(HostTimer { id: self.next_id, deadline, callback });
+        self.entries.push(HostTimer {
+            id: self.next_id,
+            deadline,
+            callback,
+        });
         self.next_id
     }
 
@@ -152,7 +160,11 @@ impl Shared {
         if manual || self.timer.firing.get() {
             return;
         }
-        let deadline = if self.closed.get() { None } else { self.next_wake() };
+        let deadline = if self.closed.get() {
+            None
+        } else {
+            self.next_wake()
+        };
         self.timer.arm(deadline, now);
     }
 

@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 use switchyard_core::{
-    BreakerState, BusMetrics, Counters, DeadLetter, DeliveryStrategy, Instant, LeakReason, LeakReport,
-    OrderingMode, Percentiles, SubscriptionInfo, SubscriptionStats,
+    BreakerState, BusMetrics, Counters, DeadLetter, DeliveryStrategy, Instant, LeakReason,
+    LeakReport, OrderingMode, Percentiles, SubscriptionInfo, SubscriptionStats,
 };
 use wasm_bindgen::prelude::*;
 
@@ -15,7 +15,9 @@ use crate::options::overflow_name;
 
 /// Serializes a view into a plain JS value (`null` for `None`, objects for maps).
 pub fn to_js<T: Serialize>(view: &T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true).serialize_maps_as_objects(true);
+    let serializer = serde_wasm_bindgen::Serializer::new()
+        .serialize_missing_as_null(true)
+        .serialize_maps_as_objects(true);
     view.serialize(&serializer).unwrap_or(JsValue::NULL)
 }
 
@@ -58,7 +60,13 @@ pub struct LatencyView {
 
 impl From<&Percentiles> for LatencyView {
     fn from(p: &Percentiles) -> Self {
-        LatencyView { p50: p.p50 as f64, p90: p.p90 as f64, p99: p.p99 as f64, count: p.count as f64, max: p.max as f64 }
+        LatencyView {
+            p50: p.p50 as f64,
+            p90: p.p90 as f64,
+            p99: p.p99 as f64,
+            count: p.count as f64,
+            max: p.max as f64,
+        }
     }
 }
 
@@ -114,11 +122,18 @@ impl SubscriptionView {
                 "batched",
                 Some(BatchView {
                     size: size as f64,
-                    max_wait_ms: (max_wait != core::time::Duration::MAX).then(|| max_wait.as_secs_f64() * 1000.0),
+                    max_wait_ms: (max_wait != core::time::Duration::MAX)
+                        .then_some(max_wait.as_secs_f64() * 1000.0),
                 }),
             ),
         };
-        let SubscriptionStats { counters, high_water, latency, handler, breaker_opened } = &info.stats;
+        let SubscriptionStats {
+            counters,
+            high_water,
+            latency,
+            handler,
+            breaker_opened,
+        } = &info.stats;
         SubscriptionView {
             id: info.id.to_bits() as f64,
             pattern: info.pattern.clone(),
@@ -138,7 +153,9 @@ impl SubscriptionView {
             high_water: (*high_water).max(info.high_water) as f64,
             in_flight: info.in_flight as f64,
             oldest_queued_at: info.oldest_queued_at.map(Instant::as_millis_f64),
-            lag_ms: info.oldest_queued_at.map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64() * 1000.0),
+            lag_ms: info.oldest_queued_at.map_or(0.0, |at| {
+                now.saturating_duration_since(at).as_secs_f64() * 1000.0
+            }),
             breaker: match info.breaker {
                 BreakerState::Closed => "closed",
                 BreakerState::Open { .. } => "open",
@@ -190,7 +207,11 @@ impl From<&BusMetrics> for MetricsView {
             topics: m
                 .topics
                 .iter()
-                .map(|t| TopicView { topic: t.topic.clone(), counters: (&t.counters).into(), latency: (&t.latency).into() })
+                .map(|t| TopicView {
+                    topic: t.topic.clone(),
+                    counters: (&t.counters).into(),
+                    latency: (&t.latency).into(),
+                })
                 .collect(),
             active_subscriptions: m.active_subscriptions as f64,
             queued: m.queued as f64,
@@ -278,10 +299,17 @@ pub struct LeakView {
 impl From<&LeakReport> for LeakView {
     fn from(r: &LeakReport) -> Self {
         let detail = match &r.reason {
-            LeakReason::MaxListeners { count, limit } => format!("{count} listeners, limit {limit}"),
+            LeakReason::MaxListeners { count, limit } => {
+                format!("{count} listeners, limit {limit}")
+            }
             LeakReason::OwnerReleased => "owner was garbage-collected while subscribed".to_owned(),
-            LeakReason::Idle { idle_for } => format!("idle for {} ms on a busy topic", idle_for.as_secs().saturating_mul(1000) + u64::from(idle_for.subsec_millis())),
-            LeakReason::Trend { windows, growth } => format!("grew by {growth} over {windows} windows"),
+            LeakReason::Idle { idle_for } => format!(
+                "idle for {} ms on a busy topic",
+                idle_for.as_secs().saturating_mul(1000) + u64::from(idle_for.subsec_millis())
+            ),
+            LeakReason::Trend { windows, growth } => {
+                format!("grew by {growth} over {windows} windows")
+            }
         };
         LeakView {
             reason: r.reason.kind(),

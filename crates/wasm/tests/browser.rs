@@ -29,10 +29,14 @@ fn sync_handlers_run_in_fifo_order_before_publish_returns() {
 fn higher_priority_runs_first_and_ties_keep_subscription_order() {
     let bus = bus("{}");
     let mut rec = Recorder::new();
-    bus.subscribe("t".into(), rec.handler("low"), json(r#"{"priority": -1}"#)).unwrap();
-    bus.subscribe("t".into(), rec.handler("first"), NONE).unwrap();
-    bus.subscribe("t".into(), rec.handler("high"), json(r#"{"priority": 5}"#)).unwrap();
-    bus.subscribe("t".into(), rec.handler("second"), NONE).unwrap();
+    bus.subscribe("t".into(), rec.handler("low"), json(r#"{"priority": -1}"#))
+        .unwrap();
+    bus.subscribe("t".into(), rec.handler("first"), NONE)
+        .unwrap();
+    bus.subscribe("t".into(), rec.handler("high"), json(r#"{"priority": 5}"#))
+        .unwrap();
+    bus.subscribe("t".into(), rec.handler("second"), NONE)
+        .unwrap();
     bus.publish("t".into(), JsValue::from(1), NONE).unwrap();
     assert_eq!(rec.entries(), ["high:1", "first:1", "second:1", "low:1"]);
 }
@@ -41,7 +45,9 @@ fn higher_priority_runs_first_and_ties_keep_subscription_order() {
 fn once_delivers_one_message_then_deactivates() {
     let bus = bus("{}");
     let mut rec = Recorder::new();
-    let sub = bus.subscribe("t".into(), rec.handler("once"), json(r#"{"once": true}"#)).unwrap();
+    let sub = bus
+        .subscribe("t".into(), rec.handler("once"), json(r#"{"once": true}"#))
+        .unwrap();
     bus.publish("t".into(), JsValue::from(1), NONE).unwrap();
     bus.publish("t".into(), JsValue::from(2), NONE).unwrap();
     assert_eq!(rec.entries(), ["once:1"]);
@@ -54,7 +60,9 @@ fn a_filter_counts_rejected_messages_as_filtered() {
     let mut rec = Recorder::new();
     let options = js_sys::Object::new();
     js_sys::Reflect::set(&options, &"filter".into(), &js_fn("p", "return p > 1")).unwrap();
-    let sub = bus.subscribe("t".into(), rec.handler("f"), options.into()).unwrap();
+    let sub = bus
+        .subscribe("t".into(), rec.handler("f"), options.into())
+        .unwrap();
     for i in 0..4 {
         bus.publish("t".into(), JsValue::from(i), NONE).unwrap();
     }
@@ -66,33 +74,50 @@ fn a_filter_counts_rejected_messages_as_filtered() {
 fn wildcards_match_one_or_many_segments() {
     let bus = bus("{}");
     let mut rec = Recorder::new();
-    bus.subscribe("a.*".into(), rec.handler("star"), NONE).unwrap();
-    bus.subscribe("a.**".into(), rec.handler("glob"), NONE).unwrap();
+    bus.subscribe("a.*".into(), rec.handler("star"), NONE)
+        .unwrap();
+    bus.subscribe("a.**".into(), rec.handler("glob"), NONE)
+        .unwrap();
     for topic in ["a", "a.b", "a.b.c"] {
-        bus.publish(topic.into(), JsValue::from(topic), NONE).unwrap();
+        bus.publish(topic.into(), JsValue::from(topic), NONE)
+            .unwrap();
     }
-    assert_eq!(rec.entries(), ["glob:a", "star:a.b", "glob:a.b", "glob:a.b.c"]);
+    assert_eq!(
+        rec.entries(),
+        ["glob:a", "star:a.b", "glob:a.b", "glob:a.b.c"]
+    );
 }
 
 #[wasm_bindgen_test]
 fn a_throwing_handler_does_not_stop_others_and_is_dead_lettered() {
     let bus = bus("{}");
     let mut rec = Recorder::new();
-    bus.subscribe("t".into(), js_fn("p", "throw new Error('boom')"), json(r#"{"priority": 1}"#)).unwrap();
+    bus.subscribe(
+        "t".into(),
+        js_fn("p", "throw new Error('boom')"),
+        json(r#"{"priority": 1}"#),
+    )
+    .unwrap();
     bus.subscribe("t".into(), rec.handler("ok"), NONE).unwrap();
     bus.publish("t".into(), JsValue::from(7), NONE).unwrap();
     assert_eq!(rec.entries(), ["ok:7"]);
     let letters = bus.dead_letters();
     assert_eq!(letters.length(), 1);
-    assert_eq!(string(&letters.get(0), "lastError").as_deref(), Some("Error: boom"));
+    assert_eq!(
+        string(&letters.get(0), "lastError").as_deref(),
+        Some("Error: boom")
+    );
 }
 
 #[wasm_bindgen_test]
 fn retries_follow_backoff_on_the_manual_clock_then_redrive_succeeds() {
     let bus = bus(r#"{"clock": "manual", "retry": {"attempts": 3, "backoffMs": 10}}"#);
     let calls = Array::new();
-    let handler = js_sys::Function::new_with_args("calls, p, m", "calls.push(m.attempt); if (p === 'bad') throw 1;")
-        .bind1(&JsValue::NULL, &calls);
+    let handler = js_sys::Function::new_with_args(
+        "calls, p, m",
+        "calls.push(m.attempt); if (p === 'bad') throw 1;",
+    )
+    .bind1(&JsValue::NULL, &calls);
     bus.subscribe("t".into(), handler.into(), NONE).unwrap();
     bus.publish("t".into(), "bad".into(), NONE).unwrap();
     assert_eq!(calls.length(), 1);
@@ -102,7 +127,18 @@ fn retries_follow_backoff_on_the_manual_clock_then_redrive_succeeds() {
     assert_eq!(calls.length(), 3);
     assert_eq!(bus.dead_letters().length(), 1);
     assert_eq!(bus.redrive(NONE).unwrap(), 1);
-    assert_eq!(calls.get(3).as_f64(), Some(1.0), "attempts reset by redrive");
+    assert_eq!(
+        calls.get(3).as_f64(),
+        Some(1.0),
+        "attempts reset by redrive"
+    );
+    assert_eq!(
+        bus.dead_letters().length(),
+        0,
+        "the redriven message waits for its retry"
+    );
+    bus.advance(JsValue::from(30)).unwrap();
+    assert_eq!(calls.length(), 6);
     assert_eq!(bus.purge_dead_letters(), 1);
 }
 
@@ -110,29 +146,86 @@ fn retries_follow_backoff_on_the_manual_clock_then_redrive_succeeds() {
 fn reject_backpressure_is_atomic_and_names_the_subscription() {
     let bus = bus("{}");
     let mut rec = Recorder::new();
-    bus.subscribe("t".into(), rec.handler("free"), NONE).unwrap();
-    let full = bus.subscribe("t".into(), rec.handler("full"), json(r#"{"capacity": 1, "name": "slow"}"#)).unwrap();
+    bus.subscribe("t".into(), rec.handler("free"), NONE)
+        .unwrap();
+    let full = bus
+        .subscribe(
+            "t".into(),
+            rec.handler("full"),
+            json(r#"{"capacity": 1, "name": "slow"}"#),
+        )
+        .unwrap();
     full.pause();
     bus.publish("t".into(), JsValue::from(1), NONE).unwrap();
     let error = bus.publish("t".into(), JsValue::from(2), NONE).unwrap_err();
     assert_eq!(code(&error), "E_BACKPRESSURE");
-    assert!(string(&error, "message").unwrap_or_default().contains("slow"));
+    assert!(string(&error, "message")
+        .unwrap_or_default()
+        .contains("slow"));
     assert_eq!(rec.entries(), ["free:1"]);
 }
 
 #[wasm_bindgen_test]
 fn bad_input_is_refused_with_codes_and_the_bus_keeps_working() {
     let bus = bus("{}");
-    assert_eq!(code(&bus.subscribe(JsValue::from(5), js_fn("", ""), NONE).unwrap_err()), "E_INVALID_PATTERN");
-    assert_eq!(code(&bus.subscribe("a..b".into(), js_fn("", ""), NONE).unwrap_err()), "E_INVALID_PATTERN");
-    assert_eq!(code(&bus.subscribe("t".into(), JsValue::from(5), NONE).unwrap_err()), "E_INVALID_HANDLER");
-    assert_eq!(code(&bus.subscribe("t".into(), js_fn("", ""), json(r#"{"priority": "x"}"#)).unwrap_err()), "E_INVALID_OPTION");
-    assert_eq!(code(&bus.subscribe("t".into(), js_fn("", ""), json(r#"{"nope": 1}"#)).unwrap_err()), "E_INVALID_OPTION");
-    assert_eq!(code(&bus.publish("a.*".into(), NONE, NONE).unwrap_err()), "E_INVALID_TOPIC");
-    assert_eq!(code(&bus.publish("t".into(), NONE, json(r#"{"ttlMs": -1}"#)).unwrap_err()), "E_INVALID_OPTION");
-    assert_eq!(code(&bus.advance(JsValue::from(1)).unwrap_err()), "E_INVALID_OPTION");
-    assert_eq!(code(&bus.trace(JsValue::from("x")).unwrap_err()), "E_INVALID_OPTION");
-    assert_eq!(code(&bus.on("nope".into(), js_fn("", "")).unwrap_err()), "E_INVALID_OPTION");
+    assert_eq!(
+        code(
+            &bus.subscribe(JsValue::from(5), js_fn("", ""), NONE)
+                .unwrap_err()
+        ),
+        "E_INVALID_PATTERN"
+    );
+    assert_eq!(
+        code(
+            &bus.subscribe("a..b".into(), js_fn("", ""), NONE)
+                .unwrap_err()
+        ),
+        "E_INVALID_PATTERN"
+    );
+    assert_eq!(
+        code(
+            &bus.subscribe("t".into(), JsValue::from(5), NONE)
+                .unwrap_err()
+        ),
+        "E_INVALID_HANDLER"
+    );
+    assert_eq!(
+        code(
+            &bus.subscribe("t".into(), js_fn("", ""), json(r#"{"priority": "x"}"#))
+                .unwrap_err()
+        ),
+        "E_INVALID_OPTION"
+    );
+    assert_eq!(
+        code(
+            &bus.subscribe("t".into(), js_fn("", ""), json(r#"{"nope": 1}"#))
+                .unwrap_err()
+        ),
+        "E_INVALID_OPTION"
+    );
+    assert_eq!(
+        code(&bus.publish("a.*".into(), NONE, NONE).unwrap_err()),
+        "E_INVALID_TOPIC"
+    );
+    assert_eq!(
+        code(
+            &bus.publish("t".into(), NONE, json(r#"{"ttlMs": -1}"#))
+                .unwrap_err()
+        ),
+        "E_INVALID_OPTION"
+    );
+    assert_eq!(
+        code(&bus.advance(JsValue::from(1)).unwrap_err()),
+        "E_INVALID_OPTION"
+    );
+    assert_eq!(
+        code(&bus.trace(JsValue::from("x")).unwrap_err()),
+        "E_INVALID_OPTION"
+    );
+    assert_eq!(
+        code(&bus.on("nope".into(), js_fn("", "")).unwrap_err()),
+        "E_INVALID_OPTION"
+    );
     assert!(switchyard_wasm::EventBus::new(json(r#"{"capacity": 0}"#)).is_err());
     let mut rec = Recorder::new();
     bus.subscribe("t".into(), rec.handler("ok"), NONE).unwrap();
@@ -145,20 +238,33 @@ fn close_refuses_later_publishes_and_subscribes() {
     let bus = bus("{}");
     bus.subscribe("t".into(), js_fn("", ""), NONE).unwrap();
     bus.close();
-    assert_eq!(code(&bus.publish("t".into(), NONE, NONE).unwrap_err()), "E_CLOSED");
-    assert_eq!(code(&bus.subscribe("t".into(), js_fn("", ""), NONE).unwrap_err()), "E_CLOSED");
+    assert_eq!(
+        code(&bus.publish("t".into(), NONE, NONE).unwrap_err()),
+        "E_CLOSED"
+    );
+    assert_eq!(
+        code(&bus.subscribe("t".into(), js_fn("", ""), NONE).unwrap_err()),
+        "E_CLOSED"
+    );
 }
 
 #[wasm_bindgen_test]
 fn lifecycle_listeners_see_js_event_names() {
     let bus = bus("{}");
     let kinds = Array::new();
-    let listener = js_sys::Function::new_with_args("kinds, e", "kinds.push(e.kind)").bind1(&JsValue::NULL, &kinds);
+    let listener = js_sys::Function::new_with_args("kinds, e", "kinds.push(e.kind)")
+        .bind1(&JsValue::NULL, &kinds);
     let off = bus.on("*".into(), listener.into()).unwrap();
     bus.subscribe("t".into(), js_fn("", ""), NONE).unwrap();
     bus.publish("t".into(), NONE, NONE).unwrap();
     let seen: Vec<String> = kinds.iter().filter_map(|k| k.as_string()).collect();
-    for expected in ["subscriber_added", "published", "message_enqueued", "delivering", "delivered"] {
+    for expected in [
+        "subscriber_added",
+        "published",
+        "message_enqueued",
+        "delivering",
+        "delivered",
+    ] {
         assert!(seen.iter().any(|k| k == expected), "{expected} in {seen:?}");
     }
     off.call0(&JsValue::NULL).unwrap();
@@ -171,8 +277,11 @@ fn lifecycle_listeners_see_js_event_names() {
 async fn async_handlers_stay_pending_until_their_promise_settles() {
     let bus = bus("{}");
     let done = Array::new();
-    let handler = js_sys::Function::new_with_args("done, p", "return Promise.resolve().then(() => done.push(p))")
-        .bind1(&JsValue::NULL, &done);
+    let handler = js_sys::Function::new_with_args(
+        "done, p",
+        "return Promise.resolve().then(() => done.push(p))",
+    )
+    .bind1(&JsValue::NULL, &done);
     bus.subscribe("t".into(), handler.into(), NONE).unwrap();
     bus.publish("t".into(), JsValue::from(1), NONE).unwrap();
     bus.publish("t".into(), JsValue::from(2), NONE).unwrap();

@@ -180,10 +180,10 @@ pub fn Backpressure() -> impl IntoView {
                             <polyline class="high" points=card.high_points.clone()></polyline>
                         </svg>
                         <div class="card-stats">
-                            <span title="depth / capacity"><b>{card.depth}</b>"/"{card.capacity}</span>
-                            <span title="high-water mark">"hw "{card.high_water}</span>
-                            <span title="age of the oldest queued message">"lag "{format_millis(card.lag_ms)}</span>
-                            <span class={if card.dropped > 0 { "drops hot" } else { "drops" }} title="dropped by the overflow policy">{fmt_count(card.dropped)}" dropped"</span>
+                            <span title="depth / capacity"><i>"depth"</i><b>{card.depth}</b>"/"{card.capacity}</span>
+                            <span title="high-water mark"><i>"high"</i>{card.high_water}</span>
+                            <span title="age of the oldest queued message"><i>"lag"</i>{if card.depth == 0 { "–".to_string() } else { format_millis(card.lag_ms) }}</span>
+                            <span class={if card.dropped > 0 { "drops hot" } else { "drops" }} title="dropped by the overflow policy"><i>"drops"</i>{fmt_count(card.dropped)}</span>
                         </div>
                     </div>
                 </For>

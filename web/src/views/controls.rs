@@ -94,8 +94,8 @@ pub fn Header() -> impl IntoView {
             </div>
             <div class="transport">
                 <button class=move || if app.playing.get() { "btn primary active" } else { "btn primary" } data-testid="play" on:click=move |_| app.playing.set(true) title="Run">"▶ Play"</button>
-                <button class=move || if app.playing.get() { "btn" } else { "btn active" } data-testid="pause" on:click=move |_| app.playing.set(false) title="Pause">"⏸ Pause"</button>
-                <button class="btn" data-testid="step" disabled=move || app.playing.get() || app.mode.get() == Mode::Attach on:click=move |_| app.step() title="One event (replay) or one frame (scenario)">"⏭ Step"</button>
+                <button class=move || if app.playing.get() { "btn" } else { "btn active" } data-testid="pause" on:click=move |_| app.playing.set(false) title="Pause">"❚❚ Pause"</button>
+                <button class="btn" data-testid="step" disabled=move || app.playing.get() || app.mode.get() == Mode::Attach on:click=move |_| app.step() title="One event (replay) or one frame (scenario)">"Step ›"</button>
                 <Show when=move || app.mode.get() == Mode::Replay>
                     <select class="speed" data-testid="speed" prop:value=move || app.speed.get().to_string() on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { app.speed.set(v) } }>
                         {SPEEDS.iter().map(|s| view! { <option value=s.to_string()>{format!("{s}×")}</option> }).collect_view()}

@@ -16,7 +16,8 @@ use crate::source::ScenarioId;
 pub const MAX_LANES: usize = 10;
 const LABEL_W: f64 = 150.0;
 const LANE_H: f64 = 30.0;
-const AREA_W: f64 = 1000.0;
+/// Width used before the container is measured.
+const DEFAULT_W: f64 = 700.0;
 const TOP: f64 = 18.0;
 
 /// One marble, positioned in absolute time.
@@ -115,10 +116,25 @@ pub fn Timeline() -> impl IntoView {
         let now = app.model.with_value(|m| m.now);
         (lanes, hidden, now)
     });
-    let scale = move || (AREA_W - LABEL_W) / window_ms.get();
+    let width = RwSignal::new(DEFAULT_W);
+    let host = NodeRef::<leptos::html::Div>::new();
+    let measure = move || {
+        if let Some(el) = host.get_untracked() {
+            let w = f64::from(el.client_width());
+            if w > 200.0 && (w - width.get_untracked()).abs() > 0.5 {
+                width.set(w);
+            }
+        }
+    };
+    Effect::new(move |_| {
+        host.track();
+        measure();
+    });
+    let _ = window_event_listener(leptos::ev::resize, move |_| measure());
+    let scale = move || (width.get() - LABEL_W - 14.0) / window_ms.get();
     let shift = move || {
         let (_, _, now) = data.get();
-        LABEL_W + (AREA_W - LABEL_W) - now * scale()
+        width.get() - 14.0 - now * scale()
     };
     let height = move || TOP + LANE_H * data.get().0.len().max(1) as f64 + 6.0;
     let select = move |sub: u64, message: u64| {
@@ -164,17 +180,19 @@ pub fn Timeline() -> impl IntoView {
                 </span>
                 <span class="muted small">{move || { let h = data.get().1; if h > 0 { format!("+{h} quieter lanes") } else { String::new() } }}</span>
             </div>
-            <svg class="lanes" viewBox=move || format!("0 0 {AREA_W} {}", height()) preserveAspectRatio="xMinYMin meet">
+            <div class="lanes-host" node_ref=host>
+            <svg class="lanes" width=move || width.get() height=height viewBox=move || format!("0 0 {} {}", width.get(), height())>
                 <defs>
                     <clipPath id="lane-clip">
-                        <rect x=LABEL_W y="0" width=AREA_W - LABEL_W height="10000"></rect>
+                        <rect x=LABEL_W y="0" width=move || width.get() - LABEL_W height="10000"></rect>
                     </clipPath>
                 </defs>
                 <g class="axis">
                     {move || {
                         let w = window_ms.get();
+                        let area = width.get() - LABEL_W - 14.0;
                         (0..=4).map(|i| {
-                            let x = LABEL_W + (AREA_W - LABEL_W) * f64::from(i) / 4.0;
+                            let x = LABEL_W + area * f64::from(i) / 4.0;
                             let ago = w * (4 - i) as f64 / 4.0 / 1_000.0;
                             let text = if i == 4 { "now".to_string() } else { format!("−{ago:.1}s") };
                             view! {
@@ -191,7 +209,7 @@ pub fn Timeline() -> impl IntoView {
                         let id = lane.id;
                         view! {
                             <g class="lane">
-                                <line class="lane-line" x1=LABEL_W y1=y x2=AREA_W y2=y></line>
+                                <line class="lane-line" x1=LABEL_W y1=y x2=move || width.get() y2=y></line>
                                 <text class="lane-label" x="6" y=y + 4.0><title>{lane.title.clone()}</title>{lane.label.clone()}</text>
                                 {(lane.out_of_order > 0).then(|| view! { <text class="lane-ooo" x=LABEL_W - 6.0 y=y + 4.0 text-anchor="end">{format!("{} ooo", lane.out_of_order)}</text> })}
                                 <g clip-path="url(#lane-clip)">
@@ -224,6 +242,7 @@ pub fn Timeline() -> impl IntoView {
                     }
                 </For>
             </svg>
+            </div>
             <Show when=move || data.get().0.is_empty()>
                 <div class="empty muted">"No subscriptions yet."</div>
             </Show>

@@ -10,16 +10,15 @@ use super::{ellipsize, fmt_count, fmt_rate, pattern_matches, use_app};
 use crate::app::{Selection, Tab};
 use crate::model::Model;
 
-/// Drawing area (SVG user units).
-pub const WIDTH: f64 = 720.0;
-/// Drawing area height.
-pub const HEIGHT: f64 = 330.0;
+/// Drawing area used before the panel is measured (px).
+pub const DEFAULT_SIZE: (f64, f64) = (640.0, 270.0);
 const MAX_PUBLISHERS: usize = 6;
 const MAX_TOPICS: usize = 10;
 const MAX_SUBS: usize = 10;
-const PUB_X: f64 = 70.0;
-const TOPIC_X: f64 = 300.0;
-const SUB_X: f64 = 560.0;
+/// Column centres as fractions of the width.
+const PUB_AT: f64 = 0.11;
+const TOPIC_AT: f64 = 0.45;
+const SUB_AT: f64 = 0.83;
 const NODE_W: f64 = 130.0;
 const SUB_W: f64 = 190.0;
 const NODE_H: f64 = 26.0;
@@ -73,9 +72,9 @@ pub struct TopologyView {
     pub hidden_subs: usize,
 }
 
-fn spread(n: usize, index: usize) -> f64 {
-    let top = 24.0;
-    let bottom = HEIGHT - 24.0;
+fn spread(height: f64, n: usize, index: usize) -> f64 {
+    let top = 34.0;
+    let bottom = height - 18.0;
     if n <= 1 {
         (top + bottom) / 2.0
     } else {
@@ -99,8 +98,12 @@ fn width_for(rate: f64, max: f64) -> f64 {
     }
 }
 
-/// Builds the graph from the model.
-pub fn build(model: &Model) -> TopologyView {
+/// Builds the graph from the model for a drawing area of `size` (width, height) pixels.
+pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
+    let (width, height) = size;
+    let pub_x = (width * PUB_AT).max(NODE_W / 2.0 + 4.0);
+    let topic_x = width * TOPIC_AT;
+    let sub_x = (width * SUB_AT).min(width - SUB_W / 2.0 - 4.0);
     let state = &model.state;
     let rates = &model.rates;
 
@@ -147,11 +150,11 @@ pub fn build(model: &Model) -> TopologyView {
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
     let topic_y: HashMap<&str, f64> =
-        topics.iter().enumerate().map(|(i, (t, _))| (t.as_str(), spread(topics.len(), i))).collect();
+        topics.iter().enumerate().map(|(i, (t, _))| (t.as_str(), spread(height, topics.len(), i))).collect();
     let max_topic_rate = topics.iter().map(|t| t.1).fold(0.0, f64::max);
 
     for (i, (name, their_topics)) in publishers.iter().enumerate() {
-        let y = spread(publishers.len(), i);
+        let y = spread(height, publishers.len(), i);
         let rate: f64 = topics
             .iter()
             .filter(|(t, _)| their_topics.iter().any(|p| p == t || pattern_matches(p, t)))
@@ -161,7 +164,7 @@ pub fn build(model: &Model) -> TopologyView {
             key: format!("p:{name}"),
             label: ellipsize(name, 16),
             sub_label: fmt_rate(rate),
-            x: PUB_X,
+            x: pub_x,
             y,
             class: "node publisher".into(),
             fill: None,
@@ -172,7 +175,7 @@ pub fn build(model: &Model) -> TopologyView {
                 let ty = topic_y.get(topic.as_str()).copied().unwrap_or(y);
                 edges.push(EdgeView {
                     key: format!("pt:{name}>{topic}"),
-                    path: curve(PUB_X + NODE_W / 2.0, y, TOPIC_X - NODE_W / 2.0, ty),
+                    path: curve(pub_x + NODE_W / 2.0, y, topic_x - NODE_W / 2.0, ty),
                     width: width_for(*r, max_topic_rate),
                     rate: *r,
                     class: if *r > 0.0 { "edge live".into() } else { "edge idle".into() },
@@ -188,7 +191,7 @@ pub fn build(model: &Model) -> TopologyView {
             key: format!("t:{topic}"),
             label: ellipsize(topic, 18),
             sub_label: format!("{} · {} sent", fmt_rate(*r), fmt_count(total)),
-            x: TOPIC_X,
+            x: topic_x,
             y,
             class: "node topic".into(),
             fill: None,
@@ -199,7 +202,7 @@ pub fn build(model: &Model) -> TopologyView {
     let edge_rates: HashMap<(&str, u64), f64> = rates.edges().map(|(t, s, r)| ((&**t, s), r)).collect();
     let max_edge = edge_rates.values().copied().fold(0.0, f64::max);
     for (i, s) in subs.iter().enumerate() {
-        let y = spread(subs.len(), i);
+        let y = spread(height, subs.len(), i);
         let failing = rates.sub_failed(s.id) > 0.0;
         let mut class = String::from("node sub");
         if failing {
@@ -229,7 +232,7 @@ pub fn build(model: &Model) -> TopologyView {
             key: format!("s:{}", s.id),
             label: ellipsize(s.label(), 22),
             sub_label,
-            x: SUB_X,
+            x: sub_x,
             y,
             class,
             fill: Some(s.fill()),
@@ -257,7 +260,7 @@ pub fn build(model: &Model) -> TopologyView {
                 }
                 edges.push(EdgeView {
                     key: format!("ts:{topic}>{}", s.id),
-                    path: curve(TOPIC_X + NODE_W / 2.0, ty, SUB_X - SUB_W / 2.0, y),
+                    path: curve(topic_x + NODE_W / 2.0, ty, sub_x - SUB_W / 2.0, y),
                     width: width_for(rate, max_edge),
                     rate,
                     class,
@@ -272,10 +275,28 @@ pub fn build(model: &Model) -> TopologyView {
 #[component]
 pub fn Topology() -> impl IntoView {
     let app = use_app();
+    let size = RwSignal::new(DEFAULT_SIZE);
+    let host = NodeRef::<leptos::html::Div>::new();
+    let measure = move || {
+        if let Some(el) = host.get_untracked() {
+            let next = (f64::from(el.client_width()), f64::from(el.client_height()));
+            let now = size.get_untracked();
+            if next.0 > 200.0 && next.1 > 100.0 && ((next.0 - now.0).abs() > 0.5 || (next.1 - now.1).abs() > 0.5) {
+                size.set(next);
+            }
+        }
+    };
+    Effect::new(move |_| {
+        host.track();
+        measure();
+    });
+    let _ = window_event_listener(leptos::ev::resize, move |_| measure());
     let graph = Memo::new(move |_| {
         app.slow.track();
-        app.model.with_value(build)
+        let size = size.get();
+        app.model.with_value(|m| build(m, size))
     });
+    let col = move |at: f64| size.get().0 * at;
     let select_sub = move |key: &str| {
         if let Some(id) = key.strip_prefix("s:").and_then(|s| s.parse::<u64>().ok()) {
             let last = app.model.with_value(|m| m.log.iter().rev().find(|e| e.subscription == Some(id)).cloned());
@@ -305,10 +326,11 @@ pub fn Topology() -> impl IntoView {
                     }}
                 </span>
             </header>
-            <svg class="graph" viewBox=format!("0 0 {WIDTH} {HEIGHT}") preserveAspectRatio="xMidYMid meet">
-                <text class="col-title" x=PUB_X y="12" text-anchor="middle">"publishers"</text>
-                <text class="col-title" x=TOPIC_X y="12" text-anchor="middle">"topics"</text>
-                <text class="col-title" x=SUB_X y="12" text-anchor="middle">"subscriptions"</text>
+            <div class="graph-host" node_ref=host>
+            <svg class="graph" width=move || size.get().0 height=move || size.get().1 viewBox=move || format!("0 0 {} {}", size.get().0, size.get().1)>
+                <text class="col-title" x=move || col(PUB_AT).max(NODE_W / 2.0 + 4.0) y="16" text-anchor="middle">"publishers"</text>
+                <text class="col-title" x=move || col(TOPIC_AT) y="16" text-anchor="middle">"topics"</text>
+                <text class="col-title" x=move || col(SUB_AT).min(size.get().0 - SUB_W / 2.0 - 4.0) y="16" text-anchor="middle">"subscriptions"</text>
                 <For each=move || graph.get().edges key=|e| format!("{e:?}") let:edge>
                     <path class=edge.class.clone() d=edge.path.clone() stroke-width=format!("{:.1}", edge.width)>
                         <title>{format!("{:.1} msg/s", edge.rate)}</title>
@@ -336,6 +358,7 @@ pub fn Topology() -> impl IntoView {
                     }
                 </For>
             </svg>
+            </div>
         </section>
     }
 }

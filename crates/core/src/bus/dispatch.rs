@@ -118,20 +118,16 @@ impl<P> Bus<P> {
             order: sub.order,
             index: key.index,
         });
-        if desired != sub.ready_key {
-            if let Some(old) = sub.ready_key.take() {
-                self.ready.remove(&old);
-            }
-            if let Some(new) = desired {
-                self.ready.insert(new);
-                sub.ready_key = Some(new);
-            }
-        }
+        let refiled = sub.ready_key != desired;
+        self.ready.refile(&mut sub.ready_key, desired);
         if let Some(at) = wake {
             if sub.batch_timer != Some(at) {
                 sub.batch_timer = Some(at);
                 self.timers.arm(at, Timer::Wake(key));
             }
+        }
+        if refiled {
+            self.ready.compact(&self.subs);
         }
         if let Some(transition) = transition {
             self.on_breaker_transition(key, transition);
@@ -227,17 +223,18 @@ impl<P> Bus<P> {
     /// Hands out the next delivery, or `None` when no subscription is ready.
     pub(crate) fn next_delivery(&mut self) -> Option<Delivery<P>> {
         loop {
-            let ready = *self.ready.first()?;
-            let Some(key) = self.subs.key_at(ready.index) else {
-                // A ready entry outlived its subscription: drop it and look again.
-                self.ready.remove(&ready);
-                continue;
-            };
+            let ready = self.ready.first(&self.subs)?;
+            let key = self.subs.key_at(ready.index)?;
+            if let Some(sub) = self.subs.get_mut(key) {
+                self.ready.pop_first(&mut sub.ready_key);
+            }
             if self.expire_heads(key) {
                 self.refresh(key);
                 continue;
             }
-            return self.take_delivery(key);
+            let delivery = self.take_delivery(key);
+            self.ready.compact(&self.subs);
+            return delivery;
         }
     }
 
@@ -249,8 +246,12 @@ impl<P> Bus<P> {
             self.refresh(key);
             return None;
         }
-        let mut items = Vec::with_capacity(count);
-        items.extend(sub.queue.drain(..count));
+        let mut items = self.spare_items.pop().unwrap_or_default();
+        if count == 1 {
+            items.extend(sub.queue.pop_front());
+        } else {
+            items.extend(sub.queue.drain(..count));
+        }
         if let Some(breaker) = sub.breaker.as_mut() {
             breaker.on_start();
         }
@@ -303,6 +304,14 @@ impl<P> Bus<P> {
         })
     }
 
+    /// Keeps an emptied item buffer for the next delivery (bounded pool).
+    fn recycle(&mut self, mut items: Vec<Queued<P>>) {
+        if self.spare_items.len() < 64 && items.capacity() <= 64 {
+            items.clear();
+            self.spare_items.push(items);
+        }
+    }
+
     /// Removes an outstanding delivery from the table and from its subscription.
     pub(crate) fn take_in_flight(&mut self, token: DeliveryToken) -> Option<InFlight<P>> {
         let entry = self.in_flight.remove(key_of(token))?;
@@ -317,46 +326,72 @@ impl<P> Bus<P> {
     /// The handler succeeded (items the filter rejected count as filtered).
     pub(crate) fn finish_success(&mut self, entry: InFlight<P>) {
         let now = self.now;
-        let key = entry.subscription;
-        let handler_micros = now.saturating_duration_since(entry.started_at).as_micros() as u64;
-        let mut delivered = 0u32;
-        let mut filtered_back = 0u32;
-        for (index, item) in entry.items.into_iter().enumerate() {
-            if entry.filtered.contains(&index) {
-                self.count(Some(key), item.topic, Count::Filtered);
-                self.emit(TraceKind::Filtered, Some(key), Some(&item.message), 0);
-                filtered_back += 1;
-                continue;
-            }
-            delivered += 1;
-            self.count(Some(key), item.topic, Count::Delivered);
-            let latency = now
-                .saturating_duration_since(item.message.published_at)
-                .as_micros() as u64;
-            if let Some(topic) = self.topics.entries.get_mut(item.topic as usize) {
-                topic
-                    .latency
-                    .get_or_insert_with(Default::default)
-                    .record(latency);
-            }
-            if let Some(sub) = self.subs.get_mut(key) {
-                sub.latencies_mut().latency.record(latency);
-            }
-            self.emit(
-                TraceKind::Delivered,
-                Some(key),
-                Some(&item.message),
-                handler_micros,
-            );
-        }
+        let InFlight {
+            subscription: key,
+            items,
+            filtered,
+            started_at,
+            ..
+        } = entry;
+        let handler_micros = now.saturating_duration_since(started_at).as_micros() as u64;
         let Some(sub) = self.subs.get_mut(key) else {
+            self.recycle(items);
             return;
         };
+        // One pass with the subscription, topic table and totals borrowed side by side: this
+        // is the hot path of every delivery.
+        let mut delivered = 0u32;
+        let mut filtered_back = 0u32;
+        for (index, item) in items.iter().enumerate() {
+            let topic = self.topics.entries.get_mut(item.topic as usize);
+            let kind = if filtered.contains(&index) {
+                filtered_back += 1;
+                Count::Filtered.bump(&mut sub.counters);
+                Count::Filtered.bump(&mut self.totals);
+                if let Some(topic) = topic {
+                    Count::Filtered.bump(&mut topic.counters);
+                }
+                TraceKind::Filtered
+            } else {
+                delivered += 1;
+                let latency = now
+                    .saturating_duration_since(item.message.published_at)
+                    .as_micros() as u64;
+                Count::Delivered.bump(&mut sub.counters);
+                Count::Delivered.bump(&mut self.totals);
+                sub.latencies_mut().latency.record(latency);
+                if let Some(topic) = topic {
+                    Count::Delivered.bump(&mut topic.counters);
+                    topic
+                        .latency
+                        .get_or_insert_with(Default::default)
+                        .record(latency);
+                }
+                TraceKind::Delivered
+            };
+            if self.trace.enabled() {
+                let detail = if kind == TraceKind::Delivered {
+                    handler_micros
+                } else {
+                    0
+                };
+                let message = &item.message;
+                self.trace.push(
+                    now,
+                    kind,
+                    Some(sid(key)),
+                    Some(message.id),
+                    Some(Arc::clone(&message.topic)),
+                    detail,
+                );
+            }
+        }
         sub.latencies_mut().handler.record(handler_micros);
         sub.successes = sub.successes.saturating_add(delivered);
         sub.accepted = sub.accepted.saturating_sub(filtered_back);
         let transition = sub.breaker.as_mut().and_then(|b| b.on_success());
         let finished = matches!(sub.profile.max_deliveries, Some(max) if sub.successes >= max);
+        self.recycle(items);
         if let Some(transition) = transition {
             self.on_breaker_transition(key, transition);
         }
@@ -375,7 +410,12 @@ impl<P> Bus<P> {
         exhausted: DeadLetterReason,
     ) {
         let now = self.now;
-        let key = entry.subscription;
+        let InFlight {
+            subscription: key,
+            mut items,
+            filtered,
+            ..
+        } = entry;
         let Some(sub) = self.subs.get(key) else {
             return;
         };
@@ -383,8 +423,8 @@ impl<P> Bus<P> {
         let ordering = sub.ordering;
         let mut strict_retries = Vec::new();
         let mut latest_due = None;
-        for (index, mut item) in entry.items.into_iter().enumerate() {
-            if entry.filtered.contains(&index) {
+        for (index, mut item) in items.drain(..).enumerate() {
+            if filtered.contains(&index) {
                 self.count(Some(key), item.topic, Count::Filtered);
                 self.emit(TraceKind::Filtered, Some(key), Some(&item.message), 0);
                 if let Some(sub) = self.subs.get_mut(key) {
@@ -428,6 +468,7 @@ impl<P> Bus<P> {
                 self.dead_letter(key, item, exhausted, Some(error.clone()), first_failure);
             }
         }
+        self.recycle(items);
         let Some(sub) = self.subs.get_mut(key) else {
             return;
         };

@@ -69,3 +69,36 @@ impl TimedOutTokens {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_round_trips_through_its_slab_key() {
+        let key = Key {
+            index: 7,
+            generation: 3,
+        };
+        assert_eq!(key_of(token_of(key)), key);
+        assert_eq!(token_of(key).0, (3 << 32) | 7);
+    }
+
+    #[test]
+    fn timed_out_tokens_are_remembered_once_and_forgotten_when_taken() {
+        let mut tokens = TimedOutTokens::default();
+        tokens.insert(DeliveryToken(5));
+        assert!(tokens.take(DeliveryToken(5)));
+        assert!(!tokens.take(DeliveryToken(5)));
+    }
+
+    #[test]
+    fn the_oldest_timed_out_tokens_are_forgotten_past_the_limit() {
+        let mut tokens = TimedOutTokens::default();
+        for n in 0..=TimedOutTokens::LIMIT as u64 {
+            tokens.insert(DeliveryToken(n));
+        }
+        assert!(!tokens.take(DeliveryToken(0)));
+        assert!(tokens.take(DeliveryToken(TimedOutTokens::LIMIT as u64)));
+    }
+}

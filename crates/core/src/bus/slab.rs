@@ -76,6 +76,14 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Access by slot index alone (whatever occupies it).
+    #[inline]
+    pub(crate) fn get_index(&self, index: u32) -> Option<&T> {
+        self.slots
+            .get(index as usize)
+            .and_then(|s| s.value.as_ref())
+    }
+
     /// The key of whatever occupies slot `index`.
     pub(crate) fn key_at(&self, index: u32) -> Option<Key> {
         let slot = self.slots.get(index as usize)?;

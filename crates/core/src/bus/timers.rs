@@ -48,3 +48,30 @@ impl Timers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_fire_in_due_order_and_only_when_due() {
+        let key = Key {
+            index: 0,
+            generation: 0,
+        };
+        let mut timers = Timers::default();
+        timers.arm(Instant::from_millis(20), Timer::Wake(key));
+        timers.arm(Instant::from_millis(10), Timer::Deadline(1));
+        assert_eq!(timers.next(), Some(Instant::from_millis(10)));
+        assert_eq!(timers.pop_due(Instant::from_millis(9)), None);
+        assert_eq!(
+            timers.pop_due(Instant::from_millis(20)),
+            Some(Timer::Deadline(1))
+        );
+        assert_eq!(
+            timers.pop_due(Instant::from_millis(20)),
+            Some(Timer::Wake(key))
+        );
+        assert_eq!(timers.next(), None);
+    }
+}

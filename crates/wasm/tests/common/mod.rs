@@ -27,16 +27,20 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new() -> Self {
-        Recorder { log: Rc::new(RefCell::new(Vec::new())), closures: Vec::new() }
+        Recorder {
+            log: Rc::new(RefCell::new(Vec::new())),
+            closures: Vec::new(),
+        }
     }
 
     /// A handler function logging `label:payload`.
     pub fn handler(&mut self, label: &str) -> JsValue {
         let log = Rc::clone(&self.log);
         let label = label.to_owned();
-        let closure = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |payload: JsValue, _meta: JsValue| {
-            log.borrow_mut().push(format!("{label}:{}", text(&payload)));
-        });
+        let closure =
+            Closure::<dyn FnMut(JsValue, JsValue)>::new(move |payload: JsValue, _meta: JsValue| {
+                log.borrow_mut().push(format!("{label}:{}", text(&payload)));
+            });
         let function = closure.as_ref().clone();
         self.closures.push(closure);
         function
@@ -50,7 +54,10 @@ impl Recorder {
 
 /// `String(value)` for logging.
 pub fn text(value: &JsValue) -> String {
-    value.as_string().or_else(|| value.as_f64().map(|n| format!("{n}"))).unwrap_or_else(|| format!("{value:?}"))
+    value
+        .as_string()
+        .or_else(|| value.as_f64().map(|n| format!("{n}")))
+        .unwrap_or_else(|| format!("{value:?}"))
 }
 
 /// A JS function from source (for handlers that throw or return promises).
@@ -60,7 +67,10 @@ pub fn js_fn(args: &str, body: &str) -> JsValue {
 
 /// The `code` of a thrown SwitchyardError.
 pub fn code(error: &JsValue) -> String {
-    Reflect::get(error, &JsValue::from_str("code")).ok().and_then(|c| c.as_string()).unwrap_or_default()
+    Reflect::get(error, &JsValue::from_str("code"))
+        .ok()
+        .and_then(|c| c.as_string())
+        .unwrap_or_default()
 }
 
 /// A numeric property of an object.
@@ -74,5 +84,7 @@ pub fn number(object: &JsValue, path: &[&str]) -> f64 {
 
 /// A string property of an object.
 pub fn string(object: &JsValue, key: &str) -> Option<String> {
-    Reflect::get(object, &JsValue::from_str(key)).ok().and_then(|v| v.as_string())
+    Reflect::get(object, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_string())
 }

@@ -1,0 +1,156 @@
+//! Object construction delegated to small JS functions the package's entry registers once
+//! (`__registerHooks`). Building a handler's `meta` with one call to a JS object literal gives
+//! V8 and SpiderMonkey a fixed object shape and costs one boundary crossing, where setting
+//! eight properties one `Reflect.set` at a time from Rust costs eight crossings, eight key
+//! strings and a dictionary-mode object. Without registered hooks (the Rust API used directly,
+//! as in the wasm-bindgen tests) the same objects are built with `Reflect.set`.
+
+use std::cell::RefCell;
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `{ error, meta, published, event }`, registered by the entry file.
+    #[derive(Clone)]
+    pub type Hooks;
+    #[wasm_bindgen(method, js_name = error)]
+    fn error(this: &Hooks, code: &str, message: &str) -> JsValue;
+    #[wasm_bindgen(method, js_name = meta)]
+    #[allow(clippy::too_many_arguments)]
+    fn meta(
+        this: &Hooks,
+        id: f64,
+        topic: &JsValue,
+        seq: f64,
+        attempt: u32,
+        published_at: f64,
+        causation_id: JsValue,
+        correlation_id: JsValue,
+        headers: JsValue,
+    ) -> JsValue;
+    #[wasm_bindgen(method, js_name = published)]
+    fn published(this: &Hooks, id: f64, seq: f64, matched: f64) -> JsValue;
+    #[wasm_bindgen(method, js_name = event)]
+    #[allow(clippy::too_many_arguments)]
+    fn event(
+        this: &Hooks,
+        cursor: f64,
+        at: f64,
+        kind: &JsValue,
+        subscription: JsValue,
+        message: JsValue,
+        topic: JsValue,
+        detail: f64,
+    ) -> JsValue;
+}
+
+thread_local! {
+    static HOOKS: RefCell<Option<Hooks>> = const { RefCell::new(None) };
+}
+
+/// Registers the constructors (called once by the package's entry files; not public API).
+#[wasm_bindgen(js_name = __registerHooks)]
+pub fn register_hooks(hooks: JsValue) {
+    if hooks.is_object() {
+        HOOKS.with(|slot| *slot.borrow_mut() = Some(hooks.unchecked_into()));
+    }
+}
+
+fn hooks() -> Option<Hooks> {
+    HOOKS.with(|slot| slot.borrow().clone())
+}
+
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in fields {
+        let _ = Reflect::set(&object, &JsValue::from_str(key), value);
+    }
+    object.into()
+}
+
+/// A `SwitchyardError` (or, unregistered, `null` so the caller builds a plain `Error`).
+pub fn make_error(code: &str, message: &str) -> Option<JsValue> {
+    hooks().map(|h| h.error(code, message))
+}
+
+/// A handler's `meta`. `headers` is `undefined` for none (the hook shares one frozen `{}`).
+#[allow(clippy::too_many_arguments)]
+pub fn make_meta(
+    id: f64,
+    topic: &JsValue,
+    seq: f64,
+    attempt: u32,
+    published_at: f64,
+    causation_id: JsValue,
+    correlation_id: JsValue,
+    headers: JsValue,
+) -> JsValue {
+    match hooks() {
+        Some(h) => h.meta(
+            id,
+            topic,
+            seq,
+            attempt,
+            published_at,
+            causation_id,
+            correlation_id,
+            headers,
+        ),
+        None => object(&[
+            ("id", id.into()),
+            ("topic", topic.clone()),
+            ("seq", seq.into()),
+            ("attempt", attempt.into()),
+            ("publishedAt", published_at.into()),
+            ("causationId", causation_id),
+            ("correlationId", correlation_id),
+            (
+                "headers",
+                if headers.is_undefined() {
+                    Object::new().into()
+                } else {
+                    headers
+                },
+            ),
+        ]),
+    }
+}
+
+/// `publish`'s result `{ id, seq, matched }`.
+pub fn make_published(id: f64, seq: f64, matched: f64) -> JsValue {
+    match hooks() {
+        Some(h) => h.published(id, seq, matched),
+        None => object(&[
+            ("id", id.into()),
+            ("seq", seq.into()),
+            ("matched", matched.into()),
+        ]),
+    }
+}
+
+/// A trace event `{ cursor, at, kind, subscription, message, topic, detail }`.
+#[allow(clippy::too_many_arguments)]
+pub fn make_event(
+    cursor: f64,
+    at: f64,
+    kind: &JsValue,
+    subscription: JsValue,
+    message: JsValue,
+    topic: JsValue,
+    detail: f64,
+) -> JsValue {
+    match hooks() {
+        Some(h) => h.event(cursor, at, kind, subscription, message, topic, detail),
+        None => object(&[
+            ("cursor", cursor.into()),
+            ("at", at.into()),
+            ("kind", kind.clone()),
+            ("subscription", subscription),
+            ("message", message),
+            ("topic", topic),
+            ("detail", detail.into()),
+        ]),
+    }
+}
