@@ -216,3 +216,45 @@ describe('delivery strategies', () => {
     assert.equal(letters[0].reason, 'expired');
   });
 });
+
+describe('breakers and concurrency', () => {
+  test('a breaker opens after consecutive failures, keeps messages queued, then lets a trial through', () => {
+    const bus = new EventBus({ clock: 'manual' });
+    let healthy = false;
+    const calls = [];
+    const sub = bus.subscribe('t', (p) => {
+      calls.push(p);
+      if (!healthy) throw new Error('down');
+    }, { breaker: { failures: 2, cooldownMs: 100 } });
+    const opened = [];
+    bus.on('circuit_opened', (e) => opened.push(e.subscription));
+    bus.publish('t', 1);
+    bus.publish('t', 2);
+    assert.equal(sub.stats().breaker, 'open');
+    assert.deepEqual(opened, [sub.id]);
+    bus.publish('t', 3);
+    assert.deepEqual(calls, [1, 2], 'nothing is delivered while open');
+    assert.equal(sub.stats().depth, 1, 'the message waits in the queue');
+    healthy = true;
+    bus.advance(100);
+    assert.deepEqual(calls, [1, 2, 3]);
+    assert.equal(sub.stats().breaker, 'closed');
+  });
+
+  test('concurrency allows several pending deliveries at once', async () => {
+    const bus = new EventBus();
+    const started = [];
+    const releases = [];
+    bus.subscribe('t', (p) => {
+      started.push(p);
+      return new Promise((resolve) => releases.push(resolve));
+    }, { concurrency: 2 });
+    for (let i = 1; i <= 3; i++) bus.publish('t', i);
+    assert.deepEqual(started, [1, 2]);
+    releases.shift()();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(started, [1, 2, 3]);
+    for (const release of releases.splice(0)) release();
+    await bus.idle();
+  });
+});

@@ -13,8 +13,29 @@ use crate::source::recording::{self, Player, Recorder};
 use crate::source::{AttachClient, DeadLetterCommand, Driver, ScenarioId, Source, Tuning};
 use crate::views;
 
-/// How often the slower views (everything but the timeline) refresh (ms).
-pub const SLOW_REFRESH_MS: f64 = 200.0;
+/// Period of the slow clock (ms). Views refresh in turn on it (see [`staggered`]), so each
+/// refreshes every `SLOW_TICK_MS × PHASES` and no single frame redraws them all.
+pub const SLOW_TICK_MS: f64 = 50.0;
+/// Views take turns over this many slow ticks.
+pub const PHASES: u64 = 4;
+
+/// A memo of `compute` that refreshes only on the slow ticks of its `phase` (and at once
+/// whenever the source is replaced), so heavy views update at a few hertz, each on its own
+/// frame.
+pub fn staggered<T>(app: AppState, phase: u64, compute: impl Fn() -> T + Send + Sync + 'static) -> Memo<T>
+where
+    T: Clone + PartialEq + Send + Sync + 'static,
+{
+    let inner = Memo::new(move |previous: Option<&(u64, T)>| {
+        let epoch = app.epoch.get();
+        let tick = app.slow.get();
+        match previous {
+            Some((seen, value)) if *seen == epoch && tick % PHASES != phase % PHASES => (epoch, value.clone()),
+            _ => (epoch, compute()),
+        }
+    });
+    Memo::new(move |_| inner.with(|(_, value)| value.clone()))
+}
 
 /// What the inspector shows.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,8 +84,10 @@ pub struct AppState {
     pub recorder: StoredValue<Recorder, LocalStorage>,
     /// Bumped on every frame that changed the model.
     pub rev: RwSignal<u64>,
-    /// Bumped at most every [`SLOW_REFRESH_MS`] when the model changed.
+    /// The slow clock: bumped at most every [`SLOW_TICK_MS`] when the model changed.
     pub slow: RwSignal<u64>,
+    /// Bumped when the model is replaced or changed by a user action: every view refreshes.
+    pub epoch: RwSignal<u64>,
     /// Whether the source runs.
     pub playing: RwSignal<bool>,
     /// The active source kind.
@@ -96,6 +119,7 @@ impl AppState {
             recorder: StoredValue::new_local(Recorder::new("idle")),
             rev: RwSignal::new(0),
             slow: RwSignal::new(0),
+            epoch: RwSignal::new(0),
             playing: RwSignal::new(false),
             mode: RwSignal::new(Mode::Scenario),
             scenario: RwSignal::new(ScenarioId::Basic),
@@ -118,11 +142,13 @@ impl AppState {
         self.bump(true);
     }
 
-    /// Notifies the views that the model changed.
-    pub fn bump(&self, slow_too: bool) {
+    /// Notifies the views that the model changed; `everything` refreshes every view now
+    /// instead of in turn.
+    pub fn bump(&self, everything: bool) {
         self.rev.update(|r| *r = r.wrapping_add(1));
-        if slow_too {
-            self.slow.update(|r| *r = r.wrapping_add(1));
+        self.slow.update(|r| *r = r.wrapping_add(1));
+        if everything {
+            self.epoch.update(|r| *r = r.wrapping_add(1));
         }
     }
 
@@ -378,11 +404,11 @@ pub fn run_frames(app: AppState) {
             app.apply(update, at);
             perf.record(ticked - wall, performance_now() - ticked, events);
             if changed {
-                let slow = wall - last_slow >= SLOW_REFRESH_MS;
-                if slow {
+                app.rev.update(|r| *r = r.wrapping_add(1));
+                if wall - last_slow >= SLOW_TICK_MS {
                     last_slow = wall;
+                    app.slow.update(|r| *r = r.wrapping_add(1));
                 }
-                app.bump(slow);
             }
         }
     });

@@ -1705,4 +1705,164 @@ mod tests {
             "payload codec failed: y"
         );
     }
+
+    mod restore_is_invisible {
+        //! Property: snapshotting and restoring a quiescent-host bus (no delivery in flight)
+        //! at any point changes nothing the host can observe afterwards.
+        use super::*;
+        use proptest::prelude::*;
+
+        const PATTERNS: [&str; 4] = ["a", "a.*", "**", "*.c"];
+        const TOPICS: [&str; 3] = ["a", "a.b", "b.c"];
+
+        #[derive(Clone, Debug)]
+        enum Op {
+            Subscribe {
+                pattern: usize,
+                relaxed: bool,
+                breaker: bool,
+                batched: bool,
+            },
+            Publish {
+                topic: usize,
+                ttl: bool,
+            },
+            Deliver,
+            Advance(u64),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                1 => (0..PATTERNS.len(), any::<bool>(), any::<bool>(), any::<bool>())
+                    .prop_map(|(pattern, relaxed, breaker, batched)| Op::Subscribe { pattern, relaxed, breaker, batched }),
+                3 => (0..TOPICS.len(), any::<bool>()).prop_map(|(topic, ttl)| Op::Publish { topic, ttl }),
+                3 => Just(Op::Deliver),
+                1 => (1..80u64).prop_map(Op::Advance),
+            ]
+        }
+
+        /// The host's handler: fails every payload divisible by 3, rejects those divisible by 7.
+        fn outcome(payload: u32) -> Outcome {
+            match payload {
+                p if p % 7 == 0 => Outcome::Rejected("seven".into()),
+                p if p % 3 == 0 => Outcome::Failed("three".into()),
+                _ => Outcome::Delivered,
+            }
+        }
+
+        /// One handler call: the subscription, its (payload, attempt) items, and when.
+        type Handled = (SubscriptionId, Vec<(u32, u32)>, Instant);
+
+        fn handle_one(
+            bus: &mut Bus<u32>,
+            now: Instant,
+        ) -> Option<(SubscriptionId, Vec<(u32, u32)>)> {
+            let delivery = bus.poll_delivery(now)?;
+            let items = delivery
+                .items
+                .iter()
+                .map(|i| (i.message.payload, i.attempt))
+                .collect();
+            let first = delivery.items[0].message.payload;
+            bus.complete(delivery.token, outcome(first), now).unwrap();
+            Some((delivery.subscription, items))
+        }
+
+        fn drain(bus: &mut Bus<u32>, mut now: Instant) -> Vec<Handled> {
+            let mut log = Vec::new();
+            for _ in 0..10_000 {
+                if let Some((sub, items)) = handle_one(bus, now) {
+                    log.push((sub, items, now));
+                } else if let Some(next) = bus.poll_timeout() {
+                    now = now.max(next);
+                    bus.handle_timeout(now);
+                } else {
+                    break;
+                }
+            }
+            log
+        }
+
+        fn config() -> Config {
+            Config {
+                retain: 1,
+                dead_letter_capacity: 3,
+                retry: RetryPolicy {
+                    max_attempts: 3,
+                    backoff: Duration::from_millis(10),
+                    factor: 2.0,
+                    max_backoff: Duration::from_millis(50),
+                    jitter: Jitter::Full,
+                },
+                ..Config::default()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+            #[test]
+            fn a_restored_bus_behaves_exactly_like_the_original(ops in prop::collection::vec(op(), 1..60), through_json in any::<bool>()) {
+                let mut bus: Bus<u32> = Bus::new(config()).unwrap();
+                let mut now = Instant::from_millis(1);
+                let mut payload = 0u32;
+                for op in ops {
+                    match op {
+                        Op::Subscribe { pattern, relaxed, breaker, batched } => {
+                            let options = SubscribeOptions {
+                                ordering: if relaxed { OrderingMode::Relaxed } else { OrderingMode::Strict },
+                                breaker: breaker.then_some(BreakerPolicy { failures: 2, cooldown: Duration::from_millis(30), failure_ratio: None }),
+                                delivery: if batched {
+                                    DeliveryStrategy::Batched { size: 2, max_wait: Duration::from_millis(15) }
+                                } else {
+                                    DeliveryStrategy::Immediate
+                                },
+                                capacity: Some(4),
+                                // Drop-newest: with drop-oldest the original bus has a stale ready key (reported
+                                // to the bus's owner), which the restored bus does not share.
+                                overflow: Some(Overflow::DropNewest),
+                                ..SubscribeOptions::default()
+                            };
+                            bus.subscribe(PATTERNS[pattern], options, now).unwrap();
+                        }
+                        Op::Publish { topic, ttl } => {
+                            payload += 1;
+                            let options = PublishOptions { ttl: ttl.then_some(Duration::from_millis(25)), ..PublishOptions::default() };
+                            bus.publish(TOPICS[topic], payload, options, now).unwrap();
+                        }
+                        Op::Deliver => {
+                            handle_one(&mut bus, now);
+                        }
+                        Op::Advance(by) => {
+                            now = now.saturating_add(Duration::from_millis(by));
+                            bus.handle_timeout(now);
+                        }
+                    }
+                }
+                let snapshot = bus.snapshot(&SerdeCodec).unwrap();
+                let snapshot = if through_json {
+                    serde_json::from_str(&serde_json::to_string(&snapshot).unwrap()).unwrap()
+                } else {
+                    snapshot
+                };
+                let mut restored = Bus::restore(config(), snapshot, &SerdeCodec, bus.now).unwrap();
+                let clock = bus.now;
+                let original_log = drain(&mut bus, clock);
+                let restored_log: Vec<_> = drain(&mut restored.bus, clock)
+                    .into_iter()
+                    .map(|(new, items, at)| {
+                        let old = restored.subscriptions.iter().find(|(_, n)| *n == new).map(|(o, _)| *o).unwrap();
+                        (old, items, at)
+                    })
+                    .collect();
+                prop_assert_eq!(&original_log, &restored_log);
+                let (a, b) = (bus.metrics(), restored.bus.metrics());
+                prop_assert_eq!(a.totals, b.totals);
+                prop_assert_eq!(a.topics, b.topics);
+                prop_assert_eq!((a.dead_letters, a.dead_letters_evicted, a.expired), (b.dead_letters, b.dead_letters_evicted, b.expired));
+                let dead_a: Vec<_> = bus.dead_letters().map(|d| (d.id, d.message.payload, d.attempts, d.reason)).collect();
+                let dead_b: Vec<_> = restored.bus.dead_letters().map(|d| (d.id, d.message.payload, d.attempts, d.reason)).collect();
+                prop_assert_eq!(dead_a, dead_b);
+            }
+        }
+    }
 }

@@ -69,7 +69,8 @@ pub enum TraceKind {
     RetryScheduled,
     /// A message was dead-lettered (`detail` = reason index in DeadLetterReason order).
     DeadLettered,
-    /// A message was dropped by an overflow policy (`detail` 0 = oldest, 1 = newest).
+    /// A message was dropped (`detail` 0 = oldest by overflow, 1 = newest by overflow,
+    /// 2 = its subscription was removed while it was queued or in flight).
     Dropped,
     /// A publish was refused because a `reject` queue was full.
     Backpressure,

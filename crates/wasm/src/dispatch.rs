@@ -13,7 +13,7 @@
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
-use switchyard_core::{Delivery, DeliveryToken, Envelope, Outcome, SubscriptionId};
+use switchyard_core::{Delivery, DeliveryToken, Envelope, Instant, Outcome, SubscriptionId};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -27,20 +27,19 @@ impl Shared {
         if self.dispatching.replace(true) {
             return;
         }
+        // One clock read per delivery: the instant a handler completed is also when the next
+        // delivery is polled (reading `performance.now()` is a boundary crossing).
+        let mut now = self.now();
         loop {
-            let next = {
-                let mut engine = self.engine.borrow_mut();
-                let now = engine.now();
-                engine.bus.poll_delivery(now)
-            };
+            let next = self.engine.borrow_mut().bus.poll_delivery(now);
             let Some(delivery) = next else { break };
-            self.run(delivery);
+            now = self.run(delivery);
         }
         self.dispatching.set(false);
     }
 
-    /// Runs one delivery and reports its outcome.
-    fn run(self: &Rc<Self>, delivery: Delivery<JsValue>) {
+    /// Runs one delivery and reports its outcome; returns when it completed.
+    fn run(self: &Rc<Self>, delivery: Delivery<JsValue>) -> Instant {
         let token = delivery.token;
         let subscription = delivery.subscription;
         let found = self.handlers.borrow().get(subscription).map(|entry| {
@@ -54,11 +53,10 @@ impl Shared {
         let Some((handler, filter, batched, limited)) = found else {
             // Only reachable if the engine hands out a delivery for an id the host never
             // registered; fail it visibly rather than lose it.
-            self.report(
+            return self.report(
                 token,
                 Outcome::Failed("switchyard: no handler registered for this subscription".into()),
             );
-            return;
         };
 
         let mut payloads = Vec::with_capacity(delivery.items.len());
@@ -76,8 +74,7 @@ impl Shared {
                     }
                     Err(thrown) => {
                         let reason = format!("filter threw: {}", describe_thrown(&thrown));
-                        self.report(token, Outcome::Failed(reason));
-                        return;
+                        return self.report(token, Outcome::Failed(reason));
                     }
                 }
             }
@@ -87,8 +84,7 @@ impl Shared {
         }
         drop(delivery);
         if payloads.is_empty() {
-            self.report(token, Outcome::Filtered);
-            return;
+            return self.report(token, Outcome::Filtered);
         }
 
         let previous = self.current.replace(last_message);
@@ -101,27 +97,30 @@ impl Shared {
         };
         self.current.set(previous);
 
-        match result {
+        let completed = match result {
             Ok(returned) => match thenable(&returned) {
                 Some(promise) => {
-                    self.report(token, Outcome::Pending);
+                    let at = self.report(token, Outcome::Pending);
                     self.await_settle(token, promise);
+                    at
                 }
                 None => self.report(token, Outcome::Delivered),
             },
             Err(thrown) => self.report(token, Outcome::Failed(describe_thrown(&thrown))),
-        }
+        };
         if limited {
             self.forget_if_gone(subscription);
         }
+        completed
     }
 
     /// Tells the engine how a delivery ended. A delivery whose subscription was removed while
     /// its handler ran is unknown to the engine by then; that is expected and ignored.
-    fn report(&self, token: DeliveryToken, outcome: Outcome) {
+    fn report(&self, token: DeliveryToken, outcome: Outcome) -> Instant {
         let mut engine = self.engine.borrow_mut();
         let now = engine.now();
         let _ = engine.bus.complete(token, outcome, now);
+        now
     }
 
     /// Settles a pending delivery when its promise does.

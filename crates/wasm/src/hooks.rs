@@ -58,8 +58,9 @@ pub fn register_hooks(hooks: JsValue) {
     }
 }
 
-fn hooks() -> Option<Hooks> {
-    HOOKS.with(|slot| slot.borrow().clone())
+/// Calls `f` with the registered hooks (without cloning the handle), or returns `None`.
+fn with_hooks<T>(f: impl FnOnce(&Hooks) -> T) -> Option<T> {
+    HOOKS.with(|slot| slot.borrow().as_ref().map(f))
 }
 
 fn object(fields: &[(&str, JsValue)]) -> JsValue {
@@ -72,7 +73,7 @@ fn object(fields: &[(&str, JsValue)]) -> JsValue {
 
 /// A `SwitchyardError` (or, unregistered, `null` so the caller builds a plain `Error`).
 pub fn make_error(code: &str, message: &str) -> Option<JsValue> {
-    hooks().map(|h| h.error(code, message))
+    with_hooks(|h| h.error(code, message))
 }
 
 /// A handler's `meta`. `headers` is `undefined` for none (the hook shares one frozen `{}`).
@@ -87,7 +88,7 @@ pub fn make_meta(
     correlation_id: JsValue,
     headers: JsValue,
 ) -> JsValue {
-    match hooks() {
+    HOOKS.with(|slot| match slot.borrow().as_ref() {
         Some(h) => h.meta(
             id,
             topic,
@@ -115,13 +116,13 @@ pub fn make_meta(
                 },
             ),
         ]),
-    }
+    })
 }
 
 /// `publish`'s result `{ id, seq, matched }`.
 pub fn make_published(id: f64, seq: f64, matched: f64) -> JsValue {
-    match hooks() {
-        Some(h) => h.published(id, seq, matched),
+    match with_hooks(|h| h.published(id, seq, matched)) {
+        Some(result) => result,
         None => object(&[
             ("id", id.into()),
             ("seq", seq.into()),
@@ -141,7 +142,7 @@ pub fn make_event(
     topic: JsValue,
     detail: f64,
 ) -> JsValue {
-    match hooks() {
+    HOOKS.with(|slot| match slot.borrow().as_ref() {
         Some(h) => h.event(cursor, at, kind, subscription, message, topic, detail),
         None => object(&[
             ("cursor", cursor.into()),
@@ -152,5 +153,5 @@ pub fn make_event(
             ("topic", topic),
             ("detail", detail.into()),
         ]),
-    }
+    })
 }

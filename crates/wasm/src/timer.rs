@@ -45,8 +45,9 @@ impl TimerSlot {
         }
     }
 
-    /// Arms for `deadline` (replacing any other arming), or disarms with `None`.
-    fn arm(&self, deadline: Option<Instant>, now: Instant) {
+    /// Arms for `deadline` (replacing any other arming), or disarms with `None`; `now` is read
+    /// only when a new timeout is set.
+    fn arm(&self, deadline: Option<Instant>, now: impl FnOnce() -> Instant) {
         let mut armed = self.armed.borrow_mut();
         if armed.as_ref().map(|(at, _)| *at) == deadline {
             return;
@@ -55,7 +56,7 @@ impl TimerSlot {
             clear_timeout(&handle);
         }
         if let Some(at) = deadline {
-            let micros = at.as_micros().saturating_sub(now.as_micros());
+            let micros = at.as_micros().saturating_sub(now().as_micros());
             // Round up: waking early would only re-arm for the remainder.
             let millis = (micros as f64 / 1000.0).ceil().min(2_147_483_647.0);
             let handle = set_timeout(self.callback.as_ref().unchecked_ref(), millis);
@@ -153,11 +154,7 @@ impl Shared {
 
     /// Re-arms the real-clock timer for the next deadline (no-op for the manual clock).
     pub fn reschedule(&self) {
-        let (manual, now) = {
-            let engine = self.engine.borrow();
-            (engine.clock.is_manual(), engine.now())
-        };
-        if manual || self.timer.firing.get() {
+        if self.engine.borrow().clock.is_manual() || self.timer.firing.get() {
             return;
         }
         let deadline = if self.closed.get() {
@@ -165,7 +162,7 @@ impl Shared {
         } else {
             self.next_wake()
         };
-        self.timer.arm(deadline, now);
+        self.timer.arm(deadline, || self.now());
     }
 
     /// The real-clock timer fired.

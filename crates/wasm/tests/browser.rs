@@ -1,6 +1,7 @@
 //! The JS-facing API driven from Rust through the exported types, in headless Chromium and
 //! Firefox (`cargo test --target wasm32-unknown-unknown -p switchyard-wasm` with CHROMEDRIVER
 //! or GECKODRIVER set).
+#![cfg(target_arch = "wasm32")]
 
 mod common;
 

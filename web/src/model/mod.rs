@@ -27,7 +27,10 @@ pub use state::BusState;
 /// Events kept for the event log.
 pub const LOG_CAPACITY: usize = 5_000;
 /// Marbles kept per timeline lane.
-pub const MARBLES_PER_LANE: usize = 48;
+pub const MARBLES_PER_LANE: usize = 256;
+/// Routine first-attempt deliveries closer than this to the previous marble are not drawn
+/// (sampled out); failures, retries, drops, dead letters and out-of-order deliveries always are.
+pub const MARBLE_MIN_GAP_MS: f64 = 25.0;
 /// How often backpressure is sampled (ms).
 pub const PRESSURE_SAMPLE_MS: f64 = 250.0;
 /// Backpressure history length: 60 s.
@@ -118,11 +121,14 @@ pub struct Lane {
     pub out_of_order: u64,
     /// Last event time (ms).
     pub last_activity: f64,
+    /// Routine deliveries not drawn because the lane is busier than one marble per
+    /// [`MARBLE_MIN_GAP_MS`].
+    pub sampled_out: u64,
 }
 
 impl Default for Lane {
     fn default() -> Self {
-        Lane { marbles: Ring::new(MARBLES_PER_LANE), max_delivered: 0, out_of_order: 0, last_activity: 0.0 }
+        Lane { marbles: Ring::new(MARBLES_PER_LANE), max_delivered: 0, out_of_order: 0, last_activity: 0.0, sampled_out: 0 }
     }
 }
 
@@ -131,18 +137,28 @@ impl Lane {
         self.marbles.iter_mut().rev().take(8).find(|m| m.message == message)
     }
 
+    fn crowded(&self, at: f64) -> bool {
+        self.marbles.last().is_some_and(|m| at - m.at < MARBLE_MIN_GAP_MS)
+    }
+
     fn observe(&mut self, event: &Event) {
         let Some(message) = event.message else { return };
         self.last_activity = event.at;
         let attempt = u32::try_from(event.detail).unwrap_or(u32::MAX);
         match event.kind {
-            TraceKind::Delivering => self.marbles.push(Marble {
-                message,
-                at: event.at,
-                kind: MarbleKind::InFlight,
-                attempt: attempt.max(1),
-                out_of_order: false,
-            }),
+            TraceKind::Delivering => {
+                if attempt <= 1 && self.crowded(event.at) {
+                    self.sampled_out = self.sampled_out.saturating_add(1);
+                } else {
+                    self.marbles.push(Marble {
+                        message,
+                        at: event.at,
+                        kind: MarbleKind::InFlight,
+                        attempt: attempt.max(1),
+                        out_of_order: false,
+                    });
+                }
+            }
             TraceKind::Delivered => {
                 let out_of_order = message < self.max_delivered;
                 if out_of_order {
@@ -150,11 +166,13 @@ impl Lane {
                 } else {
                     self.max_delivered = message;
                 }
+                let crowded = self.crowded(event.at);
                 match self.latest_for(message) {
                     Some(m) => {
                         m.kind = if m.attempt > 1 { MarbleKind::DeliveredAfterRetry } else { MarbleKind::Delivered };
                         m.out_of_order = out_of_order;
                     }
+                    None if crowded && !out_of_order => {}
                     None => self.marbles.push(Marble {
                         message,
                         at: event.at,

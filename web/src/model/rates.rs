@@ -51,6 +51,7 @@ pub struct Rates {
     sub_delivered: HashMap<u64, Meter>,
     sub_failed: HashMap<u64, Meter>,
     sub_dropped: HashMap<u64, Meter>,
+    refused: HashMap<Arc<str>, Meter>,
 }
 
 impl Rates {
@@ -77,6 +78,11 @@ impl Rates {
             TraceKind::Failed | TraceKind::TimedOut => {
                 if let Some(sub) = event.subscription {
                     bump(&mut self.sub_failed, sub);
+                }
+            }
+            TraceKind::CascadeRefused | TraceKind::Backpressure => {
+                if let Some(topic) = &event.topic {
+                    bump(&mut self.refused, topic.clone());
                 }
             }
             TraceKind::Dropped => {
@@ -106,6 +112,7 @@ impl Rates {
         fold(&mut self.sub_delivered, seconds);
         fold(&mut self.sub_failed, seconds);
         fold(&mut self.sub_dropped, seconds);
+        fold(&mut self.refused, seconds);
         self.window_start = Some(now);
     }
 
@@ -140,6 +147,10 @@ impl Rates {
     /// Drops per second of `sub`.
     pub fn sub_dropped(&self, sub: u64) -> f64 {
         read(&self.sub_dropped, &sub)
+    }
+    /// Publishes per second on `topic` refused by backpressure or the cascade limit.
+    pub fn refused(&self, topic: &str) -> f64 {
+        self.refused.get(topic).map_or(0.0, |m| m.rate)
     }
     /// Forgets everything.
     pub fn clear(&mut self) {

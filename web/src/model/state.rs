@@ -72,6 +72,8 @@ pub struct SubState {
     pub in_flight: u64,
     /// When the oldest queued message was enqueued (ms), if any.
     pub oldest_queued_at: Option<f64>,
+    /// Age of the oldest queued message (ms) as the source computed it, when it sends one.
+    pub lag_ms: Option<f64>,
     /// `closed`, `open` or `half-open`.
     pub breaker: String,
     /// When it was created (ms).

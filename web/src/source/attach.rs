@@ -84,6 +84,8 @@ impl From<StateWire> for BusState {
 struct Inbox {
     update: Update,
     latest_at: f64,
+    /// Bus clock minus `performance.now()` here, learnt from the first event.
+    clock_offset: Option<f64>,
     status: Option<AttachStatus>,
     frames: u64,
 }
@@ -128,6 +130,10 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn wall_now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
 fn handle(inbox: &RefCell<Inbox>, data: &JsValue) {
     let version = get(data, "v").as_f64();
     let kind = get(data, "type").as_string().unwrap_or_default();
@@ -158,6 +164,9 @@ fn handle(inbox: &RefCell<Inbox>, data: &JsValue) {
                 Ok(events) => {
                     if let Some(last) = events.last() {
                         inbox.latest_at = inbox.latest_at.max(last.at);
+                        if inbox.clock_offset.is_none() {
+                            inbox.clock_offset = Some(last.at - wall_now());
+                        }
                     }
                     inbox.update.events.extend(events);
                 }
@@ -168,7 +177,18 @@ fn handle(inbox: &RefCell<Inbox>, data: &JsValue) {
             if !state.is_undefined() && !state.is_null() {
                 match serde_wasm_bindgen::from_value::<StateWire>(state) {
                     Ok(wire) => {
-                        let state = BusState::from(wire);
+                        let mut state = BusState::from(wire);
+                        if state.at <= 0.0 {
+                            // Frames carry no timestamp: estimate the bus clock from ours.
+                            state.at = inbox.clock_offset.map_or(inbox.latest_at, |offset| wall_now() + offset).max(inbox.latest_at);
+                        }
+                        for sub in &mut state.subscriptions {
+                            if let (None, Some(lag)) = (sub.oldest_queued_at, sub.lag_ms) {
+                                if sub.depth > 0 {
+                                    sub.oldest_queued_at = Some(state.at - lag);
+                                }
+                            }
+                        }
                         inbox.latest_at = inbox.latest_at.max(state.at);
                         inbox.update.state = Some(state);
                     }

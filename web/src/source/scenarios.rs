@@ -313,7 +313,7 @@ pub fn definition(id: ScenarioId) -> ScenarioDef {
             let mut ledger = sub("jobs.submitted", "ledger", async_ok(9.0));
             ledger.options.capacity = Some(128);
             ledger.options.overflow = Some(Overflow::Reject);
-            let mut mailer = sub("jobs.*", "mailer", HandlerSpec { latency_ms: 4.0, failure_rate: 0.25, ..HandlerSpec::default() });
+            let mut mailer = sub("jobs.*", "mailer", HandlerSpec { latency_ms: 4.0, failure_rate: 0.45, ..HandlerSpec::default() });
             mailer.options.retry = Some(RetryPolicy { max_attempts: 2, backoff: Duration::from_millis(100), ..RetryPolicy::default() });
             mailer.options.breaker = Some(BreakerPolicy { failures: 6, cooldown: Duration::from_secs(2), failure_ratio: None });
             ScenarioDef {

@@ -149,19 +149,17 @@ pub fn build(model: &Model) -> (Vec<PressureCard>, usize) {
 #[component]
 pub fn Backpressure() -> impl IntoView {
     let app = use_app();
-    let data = Memo::new(move |_| {
-        app.slow.track();
+    let data = crate::app::staggered(app, 1, move || {
         app.model.with_value(build)
     });
     view! {
         <section class="panel backpressure" data-testid="backpressure">
             <header class="panel-head">
-                <h2>"Backpressure"</h2>
+                <h2>"Backpressure"<span class="muted">" · 60 s"</span></h2>
                 <span class="legend">
                     <span class="lg lg-depth"></span>"depth"
                     <span class="lg lg-high"></span>"high-water"
                     <span class="lg lg-cap"></span>"capacity"
-                    <span class="muted">"· last 60 s"</span>
                 </span>
             </header>
             <div class="cards">
@@ -180,7 +178,7 @@ pub fn Backpressure() -> impl IntoView {
                             <polyline class="high" points=card.high_points.clone()></polyline>
                         </svg>
                         <div class="card-stats">
-                            <span title="depth / capacity"><i>"depth"</i><b>{card.depth}</b>"/"{card.capacity}</span>
+                            <span title="depth / capacity"><i>"depth"</i><b>{format!("{}/{}", card.depth, card.capacity)}</b></span>
                             <span title="high-water mark"><i>"high"</i>{card.high_water}</span>
                             <span title="age of the oldest queued message"><i>"lag"</i>{if card.depth == 0 { "–".to_string() } else { format_millis(card.lag_ms) }}</span>
                             <span class={if card.dropped > 0 { "drops hot" } else { "drops" }} title="dropped by the overflow policy"><i>"drops"</i>{fmt_count(card.dropped)}</span>

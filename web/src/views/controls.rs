@@ -37,8 +37,7 @@ fn download(name: &str, text: &str) -> Result<(), String> {
 #[component]
 pub fn Header() -> impl IntoView {
     let app = use_app();
-    let totals = Memo::new(move |_| {
-        app.slow.track();
+    let totals = crate::app::staggered(app, 3, move || {
         app.model.with_value(|m| {
             (
                 m.rates.published(),
@@ -81,7 +80,7 @@ pub fn Header() -> impl IntoView {
     };
     view! {
         <header class="topbar">
-            <div class="brand"><span class="logo">"⇄"</span>"Switchyard"<span class="muted">" devtools"</span></div>
+            <div class="brand"><span class="logo">"⇄"</span>"Switchyard"</div>
             <div class="source-badge" data-testid="source">
                 {move || match app.mode.get() {
                     Mode::Scenario => format!("scenario · {}", app.scenario.get().name()),

@@ -15,8 +15,7 @@ pub const MAX_ROWS: usize = 200;
 #[component]
 pub fn DeadLetters() -> impl IntoView {
     let app = use_app();
-    let rows = Memo::new(move |_| {
-        app.slow.track();
+    let rows = crate::app::staggered(app, 2, move || {
         app.model.with_value(|m| {
             let now = m.state.at;
             let total = m.state.dead_letters.len();

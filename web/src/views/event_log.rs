@@ -89,8 +89,7 @@ pub fn EventLog() -> impl IntoView {
     let viewport = RwSignal::new(280.0f64);
     let list = NodeRef::<leptos::html::Div>::new();
 
-    let rows = Memo::new(move |_| {
-        app.slow.track();
+    let rows = crate::app::staggered(app, 2, move || {
         let f = LogFilter {
             topic: topic.get(),
             subscription: subscription.get().parse().ok(),
@@ -100,12 +99,10 @@ pub fn EventLog() -> impl IntoView {
         };
         app.model.with_value(|m| filter(m, &f)).map(Arc::new)
     });
-    let total = Memo::new(move |_| {
-        app.slow.track();
+    let total = crate::app::staggered(app, 2, move || {
         app.model.with_value(|m| (m.log.len(), m.events_seen))
     });
-    let subs = Memo::new(move |_| {
-        app.slow.track();
+    let subs = crate::app::staggered(app, 2, move || {
         app.model.with_value(|m| m.state.subscriptions.iter().map(|s| (s.id, s.label().to_string())).collect::<Vec<_>>())
     });
     let count = move || rows.get().map(|r| r.len()).unwrap_or(0);

@@ -128,8 +128,7 @@ fn describe(app: crate::app::AppState, selection: &Selection) -> (String, Vec<(S
 pub fn Inspector() -> impl IntoView {
     let app = use_app();
     let query = RwSignal::new(String::new());
-    let described = Memo::new(move |_| {
-        app.slow.track();
+    let described = crate::app::staggered(app, 3, move || {
         app.selected.get().map(|s| describe(app, &s))
     });
     let lines = Memo::new(move |_| {

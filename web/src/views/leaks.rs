@@ -70,12 +70,10 @@ pub fn series(model: &Model) -> (Vec<Series>, u32) {
 #[component]
 pub fn Leaks() -> impl IntoView {
     let app = use_app();
-    let chart = Memo::new(move |_| {
-        app.slow.track();
+    let chart = crate::app::staggered(app, 2, move || {
         app.model.with_value(series)
     });
-    let reports = Memo::new(move |_| {
-        app.slow.track();
+    let reports = crate::app::staggered(app, 2, move || {
         app.model.with_value(|m| m.state.leaks.iter().rev().take(60).cloned().collect::<Vec<_>>())
     });
     view! {

@@ -39,8 +39,7 @@ pub struct Row {
 #[component]
 pub fn Metrics() -> impl IntoView {
     let app = use_app();
-    let data = Memo::new(move |_| {
-        app.slow.track();
+    let data = crate::app::staggered(app, 2, move || {
         app.model.with_value(|m| {
             let s = &m.state;
             let tiles = vec![

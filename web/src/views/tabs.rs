@@ -10,8 +10,7 @@ use crate::app::Tab;
 #[component]
 pub fn Tabs() -> impl IntoView {
     let app = use_app();
-    let counts = Memo::new(move |_| {
-        app.slow.track();
+    let counts = crate::app::staggered(app, 3, move || {
         app.model.with_value(|m| (m.events_seen, m.state.dead_letters.len(), m.state.leaks.len(), m.state.subscriptions.len()))
     });
     let button = move |tab: Tab, id: &'static str, label: &'static str, count: Box<dyn Fn() -> String + Send + Sync>| {

@@ -12,6 +12,10 @@ use crate::app::Selection;
 use crate::model::{MarbleKind, Model};
 use crate::source::ScenarioId;
 
+/// Marbles drawn per lane at most (the newest).
+pub const MARBLES_SHOWN: usize = 48;
+/// Minimum distance between routine marbles (px).
+pub const MARBLE_SPACING_PX: f64 = 26.0;
 /// Lanes shown at most (the most recently active when there are more subscriptions).
 pub const MAX_LANES: usize = 10;
 const LABEL_W: f64 = 150.0;
@@ -50,9 +54,55 @@ pub struct LaneView {
     pub out_of_order: u64,
 }
 
+/// How much a marble matters when its lane is crowded: per time bucket the most severe is drawn.
+pub fn severity(m: &MarbleView) -> u8 {
+    let base = match m.kind {
+        MarbleKind::DeadLettered => 9,
+        MarbleKind::Failed => 8,
+        MarbleKind::Retrying => 7,
+        MarbleKind::Redriven => 6,
+        MarbleKind::Dropped => 4,
+        MarbleKind::DeliveredAfterRetry => 3,
+        MarbleKind::Filtered => 2,
+        MarbleKind::Delivered => 1,
+        MarbleKind::InFlight => 0,
+    };
+    if m.out_of_order {
+        base.max(5)
+    } else {
+        base
+    }
+}
+
+/// The marbles of `lane` to draw for a window of `window_ms` ending at `now`: one per
+/// `bucket_ms` time bucket (buckets are absolute, so the choice is stable as time moves), the
+/// most severe of the bucket; at most [`MARBLES_SHOWN`], the newest.
+pub fn visible_marbles(lane: &crate::model::Lane, now: f64, window_ms: f64, bucket_ms: f64) -> Vec<MarbleView> {
+    let start = now - window_ms * 1.05;
+    let bucket_ms = bucket_ms.max(1.0);
+    let mut out: Vec<MarbleView> = Vec::new();
+    let mut last_bucket = i64::MIN;
+    for m in lane.marbles.iter().filter(|m| m.at >= start) {
+        let view = MarbleView { message: m.message, attempt: m.attempt, at: m.at, kind: m.kind, out_of_order: m.out_of_order };
+        let bucket = (m.at / bucket_ms).floor() as i64;
+        if bucket != last_bucket {
+            last_bucket = bucket;
+            out.push(view);
+        } else if let Some(last) = out.last_mut() {
+            if severity(&view) > severity(last) {
+                *last = view;
+            }
+        }
+    }
+    let skip = out.len().saturating_sub(MARBLES_SHOWN);
+    out.drain(..skip);
+    out
+}
+
 /// Builds the lanes: every subscription in creation order, or the [`MAX_LANES`] most recently
-/// active ones.
-pub fn build(model: &Model) -> (Vec<LaneView>, usize) {
+/// active ones. `window_ms` and `px_per_ms` decide which marbles fit.
+pub fn build(model: &Model, window_ms: f64, px_per_ms: f64) -> (Vec<LaneView>, usize) {
+    let bucket_ms = if px_per_ms > 0.0 { MARBLE_SPACING_PX / px_per_ms } else { 50.0 };
     let mut subs: Vec<&crate::model::state::SubState> = model.state.subscriptions.iter().collect();
     let hidden = subs.len().saturating_sub(MAX_LANES);
     if hidden > 0 {
@@ -72,14 +122,7 @@ pub fn build(model: &Model) -> (Vec<LaneView>, usize) {
                 id: s.id,
                 label: ellipsize(s.label(), 20),
                 title: format!("{} · {} · {} ordering", s.label(), s.pattern, s.ordering),
-                marbles: lane
-                    .map(|l| {
-                        l.marbles
-                            .iter()
-                            .map(|m| MarbleView { message: m.message, attempt: m.attempt, at: m.at, kind: m.kind, out_of_order: m.out_of_order })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                marbles: lane.map(|l| visible_marbles(l, model.now, window_ms, bucket_ms)).unwrap_or_default(),
                 out_of_order: lane.map_or(0, |l| l.out_of_order),
             }
         })
@@ -105,17 +148,6 @@ pub fn Timeline() -> impl IntoView {
     let frozen = RwSignal::new(false);
     let default_window = move || if app.scenario.get_untracked() == ScenarioId::Storm { 1_000.0 } else { 15_000.0 };
     let window_ms = RwSignal::new(default_window());
-    let data = Memo::new(move |previous: Option<&(Vec<LaneView>, usize, f64)>| {
-        if frozen.get() {
-            if let Some(previous) = previous {
-                return previous.clone();
-            }
-        }
-        app.rev.track();
-        let (lanes, hidden) = app.model.with_value(build);
-        let now = app.model.with_value(|m| m.now);
-        (lanes, hidden, now)
-    });
     let width = RwSignal::new(DEFAULT_W);
     let host = NodeRef::<leptos::html::Div>::new();
     let measure = move || {
@@ -132,10 +164,30 @@ pub fn Timeline() -> impl IntoView {
     });
     let _ = window_event_listener(leptos::ev::resize, move |_| measure());
     let scale = move || (width.get() - LABEL_W - 14.0) / window_ms.get();
-    let shift = move || {
-        let (_, _, now) = data.get();
-        width.get() - 14.0 - now * scale()
-    };
+    let lanes = crate::app::staggered(app, 2, move || {
+        let (window, px) = (window_ms.get(), scale());
+        app.model.with_value(|m| build(m, window, px))
+    });
+    let data = Memo::new(move |previous: Option<&(Vec<LaneView>, usize, f64)>| {
+        if frozen.get() {
+            if let Some(previous) = previous {
+                return previous.clone();
+            }
+        }
+        let (lanes, hidden) = lanes.get();
+        (lanes, hidden, app.model.with_value(|m| m.now))
+    });
+    // The clock moves every frame (smooth scrolling); the marbles change a few times a second.
+    let now = Memo::new(move |previous: Option<&f64>| {
+        if frozen.get() {
+            if let Some(previous) = previous {
+                return *previous;
+            }
+        }
+        app.rev.track();
+        app.model.with_value(|m| m.now)
+    });
+    let shift = move || width.get() - 14.0 - now.get() * scale();
     let height = move || TOP + LANE_H * data.get().0.len().max(1) as f64 + 6.0;
     let select = move |sub: u64, message: u64| {
         let event = app.model.with_value(|m| {
@@ -225,10 +277,8 @@ pub fn Timeline() -> impl IntoView {
                                                 let x = m.at * scale();
                                                 let class = format!("marble mk-{}{}", m.kind.class(), if m.out_of_order { " ooo" } else { "" });
                                                 let message = m.message;
-                                                let title = format!("#{} attempt {} · {:?}{}", m.message, m.attempt, m.kind, if m.out_of_order { " · out of order" } else { "" });
                                                 view! {
                                                     <g class=class transform=format!("translate({x:.1},{y:.1})") on:click=move |_| select(id, message)>
-                                                        <title>{title}</title>
                                                         <rect x=-w / 2.0 y="-8" width=w height="16" rx="8"></rect>
                                                         <text y="3.5" text-anchor="middle">{label}</text>
                                                     </g>

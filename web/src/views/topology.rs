@@ -187,13 +187,19 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
     for (topic, r) in &topics {
         let y = topic_y.get(topic.as_str()).copied().unwrap_or(0.0);
         let total = published.get(topic.as_str()).copied().unwrap_or(0);
+        let refused = rates.refused(topic);
+        let (class, sub_label) = if refused > 0.0 {
+            ("node topic refusing".to_string(), format!("{} · {} refused", fmt_rate(*r), fmt_rate(refused)))
+        } else {
+            ("node topic".to_string(), format!("{} · {} sent", fmt_rate(*r), fmt_count(total)))
+        };
         nodes.push(NodeView {
             key: format!("t:{topic}"),
             label: ellipsize(topic, 18),
-            sub_label: format!("{} · {} sent", fmt_rate(*r), fmt_count(total)),
+            sub_label,
             x: topic_x,
             y,
-            class: "node topic".into(),
+            class,
             fill: None,
             title: format!("topic {topic}: {} published, {}", total, fmt_rate(*r)),
         });
@@ -291,8 +297,7 @@ pub fn Topology() -> impl IntoView {
         measure();
     });
     let _ = window_event_listener(leptos::ev::resize, move |_| measure());
-    let graph = Memo::new(move |_| {
-        app.slow.track();
+    let graph = crate::app::staggered(app, 0, move || {
         let size = size.get();
         app.model.with_value(|m| build(m, size))
     });
@@ -315,14 +320,15 @@ pub fn Topology() -> impl IntoView {
                     <span class="lg lg-fail"></span>"failing"
                     <span class="lg lg-breaker"></span>"breaker open"
                     <span class="lg lg-full"></span>"queue ≥ 80%"
+                    <span class="lg lg-refused"></span>"publishes refused"
                 </span>
                 <span class="muted small">
                     {move || {
                         let g = graph.get();
                         let mut parts = Vec::new();
                         if g.hidden_topics > 0 { parts.push(format!("+{} topics", g.hidden_topics)); }
-                        if g.hidden_subs > 0 { parts.push(format!("+{} subscriptions", g.hidden_subs)); }
-                        parts.join(" · ")
+                        if g.hidden_subs > 0 { parts.push(format!("+{} subs", g.hidden_subs)); }
+                        if parts.is_empty() { String::new() } else { format!("{} hidden", parts.join(", ")) }
                     }}
                 </span>
             </header>

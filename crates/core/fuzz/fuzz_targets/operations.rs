@@ -101,6 +101,14 @@ enum Op {
     SnapshotRestore {
         through_json: bool,
     },
+    /// Restores a copy from a snapshot with one JSON leaf changed (or one array element
+    /// removed): restore must refuse it or return a bus that works without panicking.
+    CorruptRestore {
+        leaf: u16,
+        value: u64,
+        remove: bool,
+        ops_after: Vec<u8>,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -380,6 +388,12 @@ impl Harness {
                 let _ = self.bus.is_idle();
             }
             Op::SnapshotRestore { through_json } => self.snapshot_restore(*through_json),
+            Op::CorruptRestore {
+                leaf,
+                value,
+                remove,
+                ops_after,
+            } => self.corrupt_restore(*leaf, *value, *remove, ops_after),
         }
     }
 
@@ -414,6 +428,55 @@ impl Harness {
         self.outstanding.clear();
     }
 
+    fn corrupt_restore(&mut self, leaf: u16, value: u64, remove: bool, ops_after: &[u8]) {
+        let snapshot = self
+            .bus
+            .snapshot(&SerdeCodec)
+            .expect("u32 payloads always encode");
+        let mut json = serde_json::to_value(&snapshot).expect("a snapshot serialises");
+        if !mutate(&mut json, usize::from(leaf), value, remove) {
+            return;
+        }
+        let Ok(corrupted) = serde_json::from_value::<Snapshot<u32>>(json) else {
+            return;
+        };
+        let Ok(restored) = Bus::restore(self.config.clone(), corrupted, &SerdeCodec, self.now)
+        else {
+            return;
+        };
+        // Accepted: the copy must work (no conservation check: its counters may be edited).
+        let mut copy = Harness {
+            config: self.config.clone(),
+            bus: restored.bus,
+            now: self.now,
+            subs: restored.subscriptions.iter().map(|(_, new)| *new).collect(),
+            outstanding: Vec::new(),
+            purged: 0,
+        };
+        for (i, byte) in ops_after.iter().take(32).enumerate() {
+            let op = match byte % 8 {
+                0 => Op::Poll,
+                1 => Op::Complete {
+                    pick: *byte,
+                    outcome: byte / 8,
+                },
+                2 => Op::Advance(u16::from(*byte)),
+                3 => Op::Publish {
+                    topic: *byte,
+                    payload: i as u32,
+                    ttl: None,
+                    caused_by: None,
+                },
+                4 => Op::RedriveAll,
+                5 => Op::Leaks,
+                6 => Op::Unsubscribe(*byte),
+                _ => Op::SnapshotRestore { through_json: true },
+            };
+            copy.apply(&op);
+            let _ = copy.bus.metrics();
+        }
+    }
+
     fn check_conservation(&self) {
         let m = self.bus.metrics();
         let t = m.totals;
@@ -436,6 +499,48 @@ impl Harness {
             "dead letters: {m:?}"
         );
     }
+}
+
+/// Changes the `leaf`-th number (depth first) of `json` to `value` (or a boundary value), or
+/// with `remove`, drops the `leaf`-th array element. Returns false if there is no such leaf.
+fn mutate(json: &mut serde_json::Value, leaf: usize, value: u64, remove: bool) -> bool {
+    fn walk(json: &mut serde_json::Value, target: &mut usize, value: u64, remove: bool) -> bool {
+        use serde_json::Value;
+        match json {
+            Value::Number(n) if !remove => {
+                if *target == 0 {
+                    let replacement = match value % 4 {
+                        0 => 0,
+                        1 => n.as_u64().map_or(1, |v| v.wrapping_add(1)),
+                        2 => u64::MAX,
+                        _ => value,
+                    };
+                    *n = replacement.into();
+                    return true;
+                }
+                *target -= 1;
+                false
+            }
+            Value::Array(items) => {
+                if remove && !items.is_empty() {
+                    if *target == 0 {
+                        items.remove((value as usize) % items.len());
+                        return true;
+                    }
+                    *target -= 1;
+                }
+                items
+                    .iter_mut()
+                    .any(|item| walk(item, target, value, remove))
+            }
+            Value::Object(fields) => fields
+                .values_mut()
+                .any(|item| walk(item, target, value, remove)),
+            _ => false,
+        }
+    }
+    let mut target = leaf;
+    walk(json, &mut target, value, remove)
 }
 
 fuzz_target!(|input: Input| {

@@ -31,7 +31,7 @@ impl ReadyIndex {
             return;
         }
         if current.is_some() {
-            self.live -= 1;
+            self.live = self.live.saturating_sub(1);
         }
         if let Some(key) = desired {
             self.heap.push(Reverse(key));
@@ -43,7 +43,7 @@ impl ReadyIndex {
     /// A subscription filed under `current` is going away.
     pub(crate) fn forget(&mut self, current: Option<ReadyKey>) {
         if current.is_some() {
-            self.live -= 1;
+            self.live = self.live.saturating_sub(1);
         }
     }
 
@@ -62,7 +62,7 @@ impl ReadyIndex {
     /// unfiles its subscription.
     pub(crate) fn pop_first(&mut self, current: &mut Option<ReadyKey>) {
         if self.heap.pop().is_some() && current.take().is_some() {
-            self.live -= 1;
+            self.live = self.live.saturating_sub(1);
         }
     }
 
