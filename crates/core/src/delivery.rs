@@ -18,7 +18,10 @@ pub struct DeliveryItem<P> {
 
 impl<P> Clone for DeliveryItem<P> {
     fn clone(&self) -> Self {
-        DeliveryItem { message: Arc::clone(&self.message), attempt: self.attempt }
+        DeliveryItem {
+            message: Arc::clone(&self.message),
+            attempt: self.attempt,
+        }
     }
 }
 

@@ -18,7 +18,10 @@ pub struct ConfigError {
 impl ConfigError {
     /// A new error for `field`.
     pub fn new(field: &str, problem: &'static str) -> Self {
-        ConfigError { field: field.into(), problem }
+        ConfigError {
+            field: field.into(),
+            problem,
+        }
     }
     /// Prefixes the field path with `outer.`.
     pub fn within(mut self, outer: &str) -> Self {
@@ -104,6 +107,12 @@ macro_rules! display_via_debug {
         impl std::error::Error for $t {}
     )*};
 }
-display_via_debug!(SubscribeError, PublishError, SettleError, UnknownSubscription, RedriveError);
+display_via_debug!(
+    SubscribeError,
+    PublishError,
+    SettleError,
+    UnknownSubscription,
+    RedriveError
+);
 #[cfg(feature = "std")]
 impl std::error::Error for ConfigError {}

@@ -20,7 +20,10 @@ impl SubscriptionId {
 
     /// The inverse of [`SubscriptionId::to_bits`].
     pub const fn from_bits(bits: u64) -> Self {
-        SubscriptionId { index: bits as u32, generation: (bits >> 32) as u32 }
+        SubscriptionId {
+            index: bits as u32,
+            generation: (bits >> 32) as u32,
+        }
     }
 }
 

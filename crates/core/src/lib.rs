@@ -46,13 +46,17 @@ pub use bus::Bus;
 pub use config::Config;
 pub use dead_letter::{DeadLetter, DeadLetterReason};
 pub use delivery::{Delivery, DeliveryItem, Outcome};
-pub use error::{ConfigError, PublishError, RedriveError, SettleError, SubscribeError, UnknownSubscription};
+pub use error::{
+    ConfigError, PublishError, RedriveError, SettleError, SubscribeError, UnknownSubscription,
+};
 pub use id::{DeadLetterId, DeliveryToken, MessageId, OwnerId, SubscriptionId};
 pub use leak::{LeakReason, LeakReport};
 pub use message::{Envelope, PublishOptions, Published};
 pub use metrics::{BusMetrics, Counters, Histogram, Percentiles, SubscriptionStats, TopicStats};
 pub use retry::{Jitter, RetryPolicy};
-pub use subscription::{DeliveryStrategy, OrderingMode, Overflow, SubscribeOptions, SubscriptionInfo};
+pub use subscription::{
+    DeliveryStrategy, OrderingMode, Overflow, SubscribeOptions, SubscriptionInfo,
+};
 pub use time::Instant;
 pub use topic::{Pattern, TopicError};
 pub use trace::{TraceBatch, TraceEvent, TraceKind};

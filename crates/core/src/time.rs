@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 /// A point in the host's time, in whole microseconds since an origin the host chooses
 /// (for example `performance.timeOrigin`). Only differences between instants matter.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Instant(u64);
 
 impl Instant {

@@ -579,6 +579,7 @@ fn sub_state(info: &SubscriptionInfo) -> SubState {
         high_water: info.high_water as u64,
         in_flight: info.in_flight as u64,
         oldest_queued_at: info.oldest_queued_at.map(|t| t.as_millis_f64()),
+        lag_ms: None,
         breaker: match info.breaker {
             BreakerState::Closed => "closed",
             BreakerState::Open { .. } => "open",
