@@ -258,3 +258,23 @@ describe('breakers and concurrency', () => {
     await bus.idle();
   });
 });
+
+describe('ordering under retries', () => {
+  test("'strict' holds later messages behind a retry; 'relaxed' lets them go ahead", () => {
+    for (const [ordering, expected] of [
+      ['strict', ['a#1', 'a#2', 'b#1']],
+      ['relaxed', ['a#1', 'b#1', 'a#2']],
+    ]) {
+      const bus = new EventBus({ clock: 'manual', retry: { attempts: 2, backoffMs: 50 } });
+      const calls = [];
+      bus.subscribe('t', (p, m) => {
+        calls.push(`${p}#${m.attempt}`);
+        if (p === 'a' && m.attempt === 1) throw new Error('first attempt fails');
+      }, { ordering });
+      bus.publish('t', 'a');
+      bus.publish('t', 'b');
+      bus.advance(50);
+      assert.deepEqual(calls, expected, ordering);
+    }
+  });
+});

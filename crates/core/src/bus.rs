@@ -126,6 +126,7 @@
 
 mod dispatch;
 mod inflight;
+mod inline;
 mod leaks;
 mod observe;
 mod ready;
@@ -164,6 +165,8 @@ use slab::{Key, Slab};
 use subscriber::{Profile, Queued, Subscriber};
 use timers::{Timer, Timers};
 use topics::TopicTable;
+
+pub use inline::{InlineError, InlineMessage, InlineReceipt, InlineRoute, TopicHandle};
 
 /// The public id of a slab key.
 #[inline]
@@ -259,6 +262,9 @@ pub struct Bus<P> {
     pub(crate) leaks: leaks::LeakState,
     /// The last answer of [`Bus::routes`].
     pub(crate) last_routes: Arc<[SubscriptionId]>,
+    /// Bumped whenever inline eligibility could change (see [`Bus::inline_epoch`], which
+    /// adds the router's epoch).
+    pub(crate) inline_epoch: u64,
     /// Publish scratch space: the subscriptions a message goes to.
     scratch: Vec<Key>,
     /// Emptied in-flight item buffers, reused so steady-state dispatch does not allocate.
@@ -335,6 +341,7 @@ impl<P> Bus<P> {
             expired: 0,
             leaks: leaks::LeakState::new(&config)?,
             last_routes: Arc::from(Vec::new()),
+            inline_epoch: 0,
             scratch: Vec::new(),
             spare_items: Vec::new(),
             config,
@@ -881,6 +888,8 @@ impl<P> Bus<P> {
                 };
                 entry.pending = true;
                 let started_at = entry.started_at;
+                // A pending delivery no longer holds back inline dispatch.
+                self.bump_inline_epoch();
                 let timeout = self
                     .subs
                     .get(entry.subscription)
@@ -1090,5 +1099,6 @@ impl<P> Bus<P> {
     /// Resizes the trace ring (0 turns tracing off and clears it).
     pub fn set_trace_capacity(&mut self, capacity: usize) {
         self.trace.set_capacity(capacity);
+        self.bump_inline_epoch();
     }
 }

@@ -42,7 +42,7 @@ pub mod topic;
 pub mod trace;
 
 pub use breaker::{BreakerPolicy, BreakerState};
-pub use bus::Bus;
+pub use bus::{Bus, InlineError, InlineMessage, InlineReceipt, InlineRoute, TopicHandle};
 pub use config::Config;
 pub use dead_letter::{DeadLetter, DeadLetterReason};
 pub use delivery::{Delivery, DeliveryItem, Outcome};

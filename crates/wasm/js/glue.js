@@ -73,6 +73,18 @@ function install(wasm) {
       correlationId,
       headers: headers === undefined ? NO_HEADERS : headers,
     }),
+    // The common delivery in one crossing: build meta and call the handler (throws propagate).
+    deliver: (handler, payload, id, topic, seq, attempt, publishedAt, causationId, correlationId, headers) =>
+      handler(payload, {
+        id,
+        topic,
+        seq,
+        attempt,
+        publishedAt,
+        causationId,
+        correlationId,
+        headers: headers === undefined ? NO_HEADERS : headers,
+      }),
     published: (id, seq, matched) => ({ id, seq, matched }),
     event: (cursor, at, kind, subscription, message, topic, detail) => ({
       cursor,

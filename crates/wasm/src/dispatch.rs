@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::error::describe_thrown;
-use crate::hooks::make_meta;
+use crate::hooks::{deliver, make_meta};
 use crate::state::Shared;
 
 impl Shared {
@@ -59,6 +59,15 @@ impl Shared {
             );
         };
 
+        if !batched && filter.is_none() {
+            if let [item] = delivery.items.as_slice() {
+                if let Some(result) = self.call_with_meta(&handler, &item.message, item.attempt) {
+                    drop(delivery);
+                    return self.conclude(token, subscription, limited, result);
+                }
+            }
+        }
+
         let mut payloads = Vec::with_capacity(delivery.items.len());
         let mut metas = Vec::with_capacity(delivery.items.len());
         let mut last_message = None;
@@ -97,6 +106,53 @@ impl Shared {
         };
         self.current.set(previous);
 
+        self.conclude(token, subscription, limited, result)
+    }
+
+    /// The common case in one boundary crossing: the registered `deliver` hook builds `meta`
+    /// and calls the handler. `None` when no hooks are registered.
+    fn call_with_meta(
+        &self,
+        handler: &Function,
+        message: &Envelope<JsValue>,
+        attempt: u32,
+    ) -> Option<Result<JsValue, JsValue>> {
+        let topic = self.topic_value(&message.topic);
+        let headers = if message.headers.is_empty() {
+            JsValue::UNDEFINED
+        } else {
+            headers(&message.headers).into()
+        };
+        let previous = self.current.replace(Some(message.id));
+        let result = deliver(
+            handler,
+            &message.payload,
+            message.id.0 as f64,
+            &topic,
+            message.topic_seq as f64,
+            attempt,
+            message.published_at.as_millis_f64(),
+            message
+                .causation
+                .map_or(JsValue::NULL, |id| JsValue::from_f64(id.0 as f64)),
+            message
+                .correlation
+                .as_deref()
+                .map_or(JsValue::NULL, JsValue::from_str),
+            headers,
+        );
+        self.current.set(previous);
+        result
+    }
+
+    /// Reports how a handler call ended (a thenable makes it pending); returns when.
+    fn conclude(
+        self: &Rc<Self>,
+        token: DeliveryToken,
+        subscription: SubscriptionId,
+        limited: bool,
+        result: Result<JsValue, JsValue>,
+    ) -> Instant {
         let completed = match result {
             Ok(returned) => match thenable(&returned) {
                 Some(promise) => {

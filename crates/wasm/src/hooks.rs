@@ -7,12 +7,12 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Object, Reflect};
+use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
-    /// `{ error, meta, published, event }`, registered by the entry file.
+    /// `{ error, meta, deliver, published, event }`, registered by the entry file.
     #[derive(Clone)]
     pub type Hooks;
     #[wasm_bindgen(method, js_name = error)]
@@ -30,6 +30,21 @@ extern "C" {
         correlation_id: JsValue,
         headers: JsValue,
     ) -> JsValue;
+    #[wasm_bindgen(method, catch, js_name = deliver)]
+    #[allow(clippy::too_many_arguments)]
+    fn deliver(
+        this: &Hooks,
+        handler: &Function,
+        payload: &JsValue,
+        id: f64,
+        topic: &JsValue,
+        seq: f64,
+        attempt: u32,
+        published_at: f64,
+        causation_id: JsValue,
+        correlation_id: JsValue,
+        headers: JsValue,
+    ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, js_name = published)]
     fn published(this: &Hooks, id: f64, seq: f64, matched: f64) -> JsValue;
     #[wasm_bindgen(method, js_name = event)]
@@ -116,6 +131,37 @@ pub fn make_meta(
                 },
             ),
         ]),
+    })
+}
+
+/// Calls `handler(payload, meta)` through the `deliver` hook: one crossing builds `meta` and
+/// makes the call. `Err` is what the handler threw; `None` when no hooks are registered.
+#[allow(clippy::too_many_arguments)]
+pub fn deliver(
+    handler: &Function,
+    payload: &JsValue,
+    id: f64,
+    topic: &JsValue,
+    seq: f64,
+    attempt: u32,
+    published_at: f64,
+    causation_id: JsValue,
+    correlation_id: JsValue,
+    headers: JsValue,
+) -> Option<Result<JsValue, JsValue>> {
+    with_hooks(|h| {
+        h.deliver(
+            handler,
+            payload,
+            id,
+            topic,
+            seq,
+            attempt,
+            published_at,
+            causation_id,
+            correlation_id,
+            headers,
+        )
     })
 }
 

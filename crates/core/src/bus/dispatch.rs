@@ -102,6 +102,7 @@ impl<P> Bus<P> {
     /// Re-evaluates whether subscription `key` may be handed a delivery now and updates the
     /// ready index, breaker state and batch timer accordingly.
     pub(crate) fn refresh(&mut self, key: Key) {
+        self.bump_inline_epoch();
         let now = self.now;
         let Some(sub) = self.subs.get_mut(key) else {
             return;
@@ -315,6 +316,7 @@ impl<P> Bus<P> {
     /// Removes an outstanding delivery from the table and from its subscription.
     pub(crate) fn take_in_flight(&mut self, token: DeliveryToken) -> Option<InFlight<P>> {
         let entry = self.in_flight.remove(key_of(token))?;
+        self.bump_inline_epoch();
         if let Some(sub) = self.subs.get_mut(entry.subscription) {
             if let Some(pos) = sub.in_flight.iter().position(|t| *t == token.0) {
                 sub.in_flight.swap_remove(pos);
