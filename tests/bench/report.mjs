@@ -54,8 +54,12 @@ export function formatRate(value) {
   return value.toFixed(0);
 }
 
+/** `12×`, `1.50×`, `0.25×`, `0.0055×`: two significant digits below 1, so small ratios stay readable. */
 function formatRatio(value) {
-  return Number.isFinite(value) ? `${value.toFixed(value >= 10 ? 0 : 2)}×` : '—';
+  if (!Number.isFinite(value)) return '—';
+  if (value >= 10) return `${value.toFixed(0)}×`;
+  if (value >= 1) return `${value.toFixed(2)}×`;
+  return `${Number(value.toPrecision(2))}×`;
 }
 
 function formatBytes(bytes) {

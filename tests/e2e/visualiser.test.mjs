@@ -284,7 +284,7 @@ window.ready = true;
   const app = await open(context, `${attachServer.url}/app.html`);
   const viz = await open(context, `${attachServer.url}/?attach=e2e`);
   try {
-    await eventually(() => app.page.evaluate(() => window.ready === true), 'the bus page loads the package');
+    await eventually(() => app.page.evaluate(() => window.ready === true), 'the bus page loads the package', 30_000);
     await eventually(async () => /attached to "e2e"/.test(await text(viz.page, 'source')), 'handshake completes', 15_000);
     await eventually(async () => (await count(viz.page, '[data-testid=topology] .node.sub')) >= 3, 'topology shows the subscriptions');
     await eventually(async () => (await count(viz.page, '[data-testid=timeline] .marble')) > 0, 'timeline shows marbles');

@@ -18,8 +18,9 @@ describe('snapshot and restore', () => {
     bus.publish('orders.created', { id: 1 });
     bus.publish('orders.paid', { id: 1, total: 9 });
     assert.equal(bus.deadLetters().length, 2);
-    const saved = bus.snapshot();
-    assert.equal(typeof saved, 'string');
+    // What IndexedDB or postMessage would store and give back.
+    const saved = structuredClone(bus.snapshot());
+    assert.equal(typeof saved, 'object');
 
     const seen = [];
     const restored = EventBus.restore(saved, {
@@ -43,22 +44,46 @@ describe('snapshot and restore', () => {
     bus.publish('jobs', 'a');
     bus.publish('jobs', 'b');
     const seen = [];
-    const restored = EventBus.restore(bus.snapshot(), { clock: 'manual', handlers: { worker: (p) => seen.push(p) } });
+    const restored = EventBus.restore(structuredClone(bus.snapshot()), {
+      clock: 'manual',
+      handlers: { worker: { handler: (p) => seen.push(p), filter: () => true } },
+    });
     assert.deepEqual(seen, ['a', 'b'], 'the in-flight delivery runs again (at least once)');
     assert.equal(restored.publish('jobs', 'c').seq, 3);
     assert.deepEqual(seen, ['a', 'b', 'c']);
   });
 
-  test('payloads JSON cannot hold make snapshot() throw; bad snapshots are refused', () => {
+  test('payloads survive as themselves (no JSON): BigInt, Map, Date, undefined', () => {
     const bus = new EventBus();
-    const sub = bus.subscribe('t', () => {});
+    const sub = bus.subscribe('t', () => {}, { name: 'keeper' });
     sub.pause();
-    bus.publish('t', 10n);
-    expectCode(assert, () => bus.snapshot(), 'E_INVALID_OPTION', SwitchyardError);
-    for (const bad of [42, '', '{}', '{"version": 99}', JSON.stringify({ nope: true })]) {
+    const payloads = [10n, new Map([['k', 1]]), new Date(5), undefined];
+    for (const payload of payloads) bus.publish('t', payload);
+    const seen = [];
+    const restored = EventBus.restore(structuredClone(bus.snapshot()), { handlers: { keeper: (p) => seen.push(p) } });
+    const [info] = restored.subscriptions();
+    assert.equal(info.paused, true, 'paused before the snapshot, paused after');
+    assert.equal(info.depth, 4);
+    const keeper = restored.getSubscription(info.id);
+    assert.equal(keeper.name, 'keeper');
+    keeper.resume();
+    assert.equal(seen[0], 10n);
+    assert.ok(seen[1] instanceof Map && seen[1].get('k') === 1);
+    assert.ok(seen[2] instanceof Date && seen[2].getTime() === 5);
+    assert.equal(seen[3], undefined);
+    assert.equal(seen.length, 4);
+    assert.equal(restored.getSubscription(-1), undefined);
+    assert.equal(restored.getSubscription('x'), undefined);
+  });
+
+  test('bad snapshots and options are refused and build nothing', () => {
+    for (const bad of [42, '', 'x', null, {}, { version: 99 }, [], { nope: true }]) {
       expectCode(assert, () => EventBus.restore(bad), 'E_INVALID_OPTION', SwitchyardError);
     }
     const good = new EventBus().snapshot();
+    const newer = { ...good, version: good.version + 1 };
+    const error = expectCode(assert, () => EventBus.restore(newer), 'E_INVALID_OPTION', SwitchyardError);
+    assert.match(error.message, /newer/);
     expectCode(assert, () => EventBus.restore(good, { handlers: 5 }), 'E_INVALID_OPTION', SwitchyardError);
     expectCode(assert, () => EventBus.restore(good, { nope: 1 }), 'E_INVALID_OPTION', SwitchyardError);
     assert.equal(EventBus.restore(good).subscriptions().length, 0);

@@ -159,6 +159,7 @@ impl AppState {
                 let first = driver.snapshot_now();
                 self.replace_source(Source::Scenario(Box::new(driver)));
                 self.apply(first, 0.0);
+                self.bump(true);
                 self.mode.set(Mode::Scenario);
                 self.scenario.set(id);
                 self.playing.set(play);
@@ -166,6 +167,12 @@ impl AppState {
             }
             Err(e) => self.status.set(format!("could not start {}: {e}", id.name())),
         }
+    }
+
+    /// Runs or pauses the source; every view catches up at once.
+    pub fn set_playing(&self, playing: bool) {
+        self.playing.set(playing);
+        self.bump(true);
     }
 
     /// Applies new controls: live where the engine allows, by restarting otherwise.
@@ -212,6 +219,7 @@ impl AppState {
                 let at = player.clock();
                 self.replace_source(Source::Replay(Box::new(player)));
                 self.apply(first, at);
+                self.bump(true);
                 self.mode.set(Mode::Replay);
                 self.playing.set(false);
                 self.status.set(format!("recording loaded: {count} lines, paused at the first event"));

@@ -109,28 +109,22 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         .spawn()
         .with_context(|| format!("could not start `{}`", process::describe(&trunk)))?;
     let announced = Arc::new(AtomicBool::new(false));
-    let mut echoes = Vec::new();
     if let Some(stdout) = child.stdout.take() {
-        echoes.push(echo_and_announce(stdout, url.clone(), announced.clone()));
+        echo_and_announce(stdout, url.clone(), announced.clone());
     }
     if let Some(stderr) = child.stderr.take() {
-        echoes.push(echo_and_announce(stderr, url.clone(), announced));
+        echo_and_announce(stderr, url.clone(), announced);
     }
+    // The echo threads are not joined: a cargo build Trunk started may outlive it, holding the
+    // pipes open.
     let status = child.wait().context("waiting for trunk serve")?;
-    for echo in echoes {
-        let _ = echo.join();
-    }
     bail!("trunk serve stopped ({status}); see its output above")
 }
 
 /// Echoes Trunk's output and, after the first successful build, the URL to open. (Trunk prints
 /// "server listening" even when the build failed; a failed build shows Trunk's own error, and
 /// Trunk rebuilds when a file changes.)
-fn echo_and_announce(
-    stream: impl Read + Send + 'static,
-    url: String,
-    announced: Arc<AtomicBool>,
-) -> thread::JoinHandle<()> {
+fn echo_and_announce(stream: impl Read + Send + 'static, url: String, announced: Arc<AtomicBool>) {
     thread::spawn(move || {
         let reader = BufReader::new(stream);
         for line in reader.split(b'\n').map_while(Result::ok) {
@@ -144,7 +138,7 @@ fn echo_and_announce(
                 );
             }
         }
-    })
+    });
 }
 
 /// Whether a line of Trunk 0.21's log reports a finished build (`INFO ✅ success`).

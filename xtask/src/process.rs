@@ -12,8 +12,9 @@
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
@@ -81,6 +82,10 @@ pub struct Teed {
     pub output: String,
 }
 
+/// How long [`tee`] keeps reading after the process exited: a grandchild it left running (a
+/// server a test forgot to stop) may hold the pipes open forever.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
+
 /// Runs `cmd`, echoing its stdout and stderr as they arrive while keeping a copy for parsing.
 /// Fails only if the process cannot be started; a non-zero exit is reported in [`Teed`].
 pub fn tee(cmd: &mut Command) -> Result<Teed> {
@@ -91,22 +96,33 @@ pub fn tee(cmd: &mut Command) -> Result<Teed> {
         .spawn()
         .with_context(|| format!("could not start `{}`", describe(cmd)))?;
     let (sender, receiver) = mpsc::channel::<String>();
-    let mut readers = Vec::new();
     if let Some(stdout) = child.stdout.take() {
-        readers.push(echo_lines(stdout, sender.clone(), false));
+        echo_lines(stdout, sender.clone(), false);
     }
     if let Some(stderr) = child.stderr.take() {
-        readers.push(echo_lines(stderr, sender.clone(), true));
+        echo_lines(stderr, sender.clone(), true);
     }
     drop(sender);
-    let output: String = receiver.iter().collect();
-    for reader in readers {
-        // A reader thread only ends by reaching end of stream; a panic there is a bug in this file.
-        let _ = reader.join();
+    let mut output = String::new();
+    let wait_failed = || format!("could not wait for `{}`", describe(cmd));
+    let status: ExitStatus = loop {
+        match receiver.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => output.push_str(&line),
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(status) = child.try_wait().with_context(wait_failed)? {
+                    break status;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break child.wait().with_context(wait_failed)?,
+        }
+    };
+    let deadline = Instant::now() + DRAIN_AFTER_EXIT;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match receiver.recv_timeout(left) {
+            Ok(line) => output.push_str(&line),
+            Err(_) => break,
+        }
     }
-    let status: ExitStatus = child
-        .wait()
-        .with_context(|| format!("could not wait for `{}`", describe(cmd)))?;
     Ok(Teed {
         success: status.success(),
         status: status.to_string(),
@@ -114,11 +130,8 @@ pub fn tee(cmd: &mut Command) -> Result<Teed> {
     })
 }
 
-fn echo_lines(
-    stream: impl Read + Send + 'static,
-    sink: mpsc::Sender<String>,
-    to_stderr: bool,
-) -> thread::JoinHandle<()> {
+fn echo_lines(stream: impl Read + Send + 'static, sink: mpsc::Sender<String>, to_stderr: bool) {
+    // Detached: it ends at end of stream, or with the process.
     thread::spawn(move || {
         let mut reader = BufReader::new(stream);
         let mut bytes = Vec::new();
@@ -144,5 +157,47 @@ fn echo_lines(
                 }
             }
         }
-    })
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tee_keeps_both_streams_and_the_exit_status() {
+        let run = tee(Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"])).unwrap();
+        assert!(!run.success);
+        assert!(run.status.contains('3'), "{}", run.status);
+        assert!(run.output.contains("out\n"), "{}", run.output);
+        assert!(run.output.contains("err\n"), "{}", run.output);
+    }
+
+    #[test]
+    fn tee_returns_soon_after_exit_even_if_a_grandchild_holds_the_pipes() {
+        let started = Instant::now();
+        let run = tee(Command::new("sh").args(["-c", "sleep 8 & echo started"])).unwrap();
+        assert!(run.success);
+        assert!(run.output.contains("started"), "{}", run.output);
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn describe_names_the_program_by_its_file_name() {
+        let mut cmd = Command::new("/usr/local/bin/cargo");
+        cmd.args(["fmt", "--check"]);
+        assert_eq!(describe(&cmd), "cargo fmt --check");
+    }
+
+    #[test]
+    fn capture_fails_with_the_command_and_its_output() {
+        let error = capture(Command::new("sh").args(["-c", "echo broken; exit 1"])).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("sh -c"), "{message}");
+        assert!(message.contains("broken"), "{message}");
+    }
 }

@@ -15,9 +15,10 @@
 //!   wasm crates on `wasm32-unknown-unknown` (their `cfg(target_arch = "wasm32")` code);
 //! - `native`: `cargo test --workspace`, doc-tests included; a wasm crate is left out when it has
 //!   no plain `#[test]` (its `#[wasm_bindgen_test]`s do nothing natively);
-//! - `wasm-node`: wasm-bindgen tests in files without `wasm_bindgen_test_configure!(run_in_browser)`
-//!   (shown only when such files exist);
-//! - `wasm-chromium`, `wasm-firefox`: the browser-configured wasm-bindgen tests, headless;
+//! - `wasm-node`: wasm-bindgen test binaries without `wasm_bindgen_test_configure!(run_in_browser)`,
+//!   which run in Node (shown only when such tests exist);
+//! - `wasm-chromium`, `wasm-firefox`: the browser-configured wasm-bindgen test binaries, headless
+//!   (the runner skips the other kind: `WASM_BINDGEN_TEST_ONLY_NODE` / `_ONLY_WEB`);
 //! - `node`: `node --test` over `tests/node/` against the packed tarball (`SWITCHYARD_TARBALL`);
 //! - `e2e`: `trunk build --release` into `dist/`, then `node --test` over `tests/e2e/`
 //!   (`SWITCHYARD_DIST`, `SWITCHYARD_TARBALL`).

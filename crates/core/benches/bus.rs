@@ -1,5 +1,6 @@
-//! Engine benchmarks: publish → deliver with 1, 10 and 100 subscriptions, subscribe +
-//! unsubscribe churn, and the bytes per subscription and per queued message.
+//! Engine benchmarks: publish → deliver with 1, 10 and 100 subscriptions, the same through
+//! inline dispatch (`inline_deliver/N`: cached route + one `record_inline` per publish),
+//! subscribe + unsubscribe churn, and the bytes per subscription and per queued message.
 //!
 //! Run: `cargo bench -p switchyard-core --bench bus`. The `publish_deliver/N` groups report
 //! throughput in deliveries, so criterion's time per element is the cost of one immediate
@@ -57,6 +58,34 @@ fn publish_deliver(c: &mut Criterion) {
     group.finish();
 }
 
+/// The inline fast path next to the slow one: the route is cached once, then each publish is
+/// one `record_inline` call (the host calls the handlers itself; here `black_box` stands in).
+fn inline_deliver(c: &mut Criterion) {
+    let mut group = c.benchmark_group("inline_deliver");
+    for subscribers in [1usize, 3, 10, 100] {
+        let mut bus = bus_with_subscribers(subscribers);
+        let now = Instant::ZERO;
+        let route = bus.inline_route("orders.eu.created").expect("valid topic");
+        assert!(route.eligible);
+        group.throughput(Throughput::Elements(subscribers as u64));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(subscribers),
+            &subscribers,
+            |b, _| {
+                let mut payload = 0u64;
+                b.iter(|| {
+                    payload += 1;
+                    let receipt = bus.record_inline(&route, 1, now).expect("fresh route");
+                    for id in route.subscriptions.iter() {
+                        black_box((id, payload, receipt.first.id));
+                    }
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
 fn churn(c: &mut Criterion) {
     let mut bus = bus_with_subscribers(100);
     c.bench_function("subscribe_unsubscribe", |b| {
@@ -82,5 +111,5 @@ fn footprint(_: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, footprint, publish_deliver, churn);
+criterion_group!(benches, footprint, publish_deliver, inline_deliver, churn);
 criterion_main!(benches);

@@ -883,13 +883,13 @@ impl<P> Bus<P> {
         self.check_outstanding(token, false)?;
         match outcome {
             Outcome::Pending => {
+                // A pending delivery no longer holds back inline dispatch.
+                self.bump_inline_epoch();
                 let Some(entry) = self.in_flight.get_mut(key_of(token)) else {
                     return Err(SettleError::UnknownToken);
                 };
                 entry.pending = true;
                 let started_at = entry.started_at;
-                // A pending delivery no longer holds back inline dispatch.
-                self.bump_inline_epoch();
                 let timeout = self
                     .subs
                     .get(entry.subscription)

@@ -3,10 +3,11 @@
 
 use core::time::Duration;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use proptest::prelude::*;
 use switchyard_core::{
-    BreakerPolicy, Bus, Config, Delivery, DeliveryStrategy, Instant, OrderingMode, Outcome,
+    BreakerPolicy, Bus, Config, Delivery, DeliveryItem, DeliveryStrategy, Envelope, Instant, OrderingMode, Outcome,
     Overflow, PublishOptions, RetryPolicy, SubscribeOptions, SubscriptionId,
 };
 
@@ -52,6 +53,12 @@ enum Op {
     Resume(usize),
     Flush(usize),
     Redrive,
+    /// A publish the host delivers inline when the route is eligible (else the slow path);
+    /// `outcomes` picks, per subscription of the route, ok / throw / promise.
+    InlinePublish {
+        topic: usize,
+        outcomes: Vec<u8>,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -73,6 +80,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..8usize).prop_map(Op::Resume),
         1 => (0..8usize).prop_map(Op::Flush),
         1 => Just(Op::Redrive),
+        4 => (0..TOPICS.len(), prop::collection::vec(0..8u8, 0..6))
+            .prop_map(|(topic, outcomes)| Op::InlinePublish { topic, outcomes }),
     ]
 }
 
@@ -126,7 +135,17 @@ fn check_conservation(bus: &Bus<u32>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+/// Which bus the random operations drive.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Flavour {
+    /// Trace ring, retention and host filters on: inline dispatch is never eligible.
+    Featured,
+    /// Plain subscriptions, no trace, no retention: inline dispatch is eligible often.
+    Inline,
+}
+
+fn run(ops: Vec<Op>, flavour: Flavour) -> Result<(), TestCaseError> {
+    let featured = flavour == Flavour::Featured;
     let config = Config {
         retry: RetryPolicy {
             max_attempts: 2,
@@ -135,8 +154,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         },
         timeout: Some(Duration::from_millis(40)),
         dead_letter_capacity: 100_000,
-        trace_capacity: 256,
-        retain: 2,
+        trace_capacity: if featured { 256 } else { 0 },
+        retain: if featured { 2 } else { 0 },
         ..Config::default()
     };
     let mut bus: Bus<u32> = Bus::new(config).unwrap();
@@ -180,13 +199,13 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         OrderingMode::Strict
                     },
                     concurrency,
-                    breaker: breaker.then_some(BreakerPolicy {
+                    breaker: (breaker && featured).then_some(BreakerPolicy {
                         failures: 2,
                         cooldown: Duration::from_millis(30),
                         failure_ratio: None,
                     }),
                     replay: 1,
-                    has_filter: true,
+                    has_filter: featured,
                     ..Default::default()
                 };
                 let id = bus.subscribe(PATTERNS[pattern], options, t).unwrap();
@@ -205,6 +224,65 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     ..Default::default()
                 };
                 let _ = bus.publish(TOPICS[topic], payload, options, t);
+            }
+            Op::InlinePublish { topic, outcomes } => {
+                payload += 1;
+                if !featured {
+                    // A top-level emit: the host is not inside a handler, so it finishes the
+                    // synchronous deliveries it holds, and (sometimes) drains what is ready.
+                    let drain_first = outcomes.first().is_some_and(|o| o % 2 == 1);
+                    finish_synchronous(&mut bus, &mut outstanding, &mut seen, t, drain_first);
+                }
+                let route = bus.inline_route(TOPICS[topic]).unwrap();
+                if !route.eligible {
+                    let _ = bus.publish(TOPICS[topic], payload, PublishOptions::default(), t);
+                    check_conservation(&bus)?;
+                    continue;
+                }
+                let receipt = bus.record_inline(&route, 1, t).unwrap();
+                let message = receipt.first;
+                for (n, id) in route.subscriptions.iter().enumerate() {
+                    seen.handed.entry(*id).or_default().push(message.id.0);
+                    match outcomes.get(n).copied().unwrap_or(0) {
+                        // The handler threw.
+                        6 => bus
+                            .inline_failed(message, *id, payload, "x".into(), t)
+                            .unwrap(),
+                        // The handler returned a promise.
+                        7 => {
+                            let token = bus.inline_pending(message, *id, payload, t).unwrap();
+                            let envelope = Envelope {
+                                id: message.id,
+                                topic: TOPICS[topic].into(),
+                                topic_seq: message.topic_seq,
+                                published_at: message.published_at,
+                                causation: None,
+                                correlation: None,
+                                depth: 0,
+                                headers: Vec::new(),
+                                expires_at: None,
+                                payload,
+                            };
+                            outstanding.push(Outstanding {
+                                delivery: Delivery {
+                                    token,
+                                    subscription: *id,
+                                    has_filter: false,
+                                    items: vec![DeliveryItem {
+                                        message: Arc::new(envelope),
+                                        attempt: 1,
+                                    }],
+                                },
+                                pending: true,
+                                filtered: Vec::new(),
+                            });
+                        }
+                        _ => {
+                            seen.delivered += 1;
+                            *seen.per_sub_delivered.entry(*id).or_default() += 1;
+                        }
+                    }
+                }
             }
             Op::Poll => {
                 if let Some(delivery) = bus.poll_delivery(t) {
@@ -357,6 +435,46 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Completes every outstanding non-pending delivery as delivered; with `drain`, also runs
+/// every ready delivery to completion.
+fn finish_synchronous(
+    bus: &mut Bus<u32>,
+    outstanding: &mut Vec<Outstanding>,
+    seen: &mut Observed,
+    t: Instant,
+    drain: bool,
+) {
+    let (pending, done): (Vec<_>, Vec<_>) = outstanding.drain(..).partition(|o| o.pending);
+    *outstanding = pending;
+    for o in done {
+        if bus.complete(o.delivery.token, Outcome::Delivered, t).is_ok() {
+            tally(seen, &o, true, false);
+        }
+    }
+    while drain {
+        let Some(delivery) = bus.poll_delivery(t) else {
+            break;
+        };
+        let first_tries = delivery
+            .items
+            .iter()
+            .filter(|i| i.attempt == 1)
+            .map(|i| i.message.id.0);
+        seen.handed
+            .entry(delivery.subscription)
+            .or_default()
+            .extend(first_tries);
+        let o = Outstanding {
+            delivery,
+            pending: false,
+            filtered: Vec::new(),
+        };
+        if bus.complete(o.delivery.token, Outcome::Delivered, t).is_ok() {
+            tally(seen, &o, true, false);
+        }
+    }
+}
+
 fn tally(seen: &mut Observed, o: &Outstanding, success: bool, all_filtered: bool) {
     let items = o.delivery.items.len() as u64;
     let filtered = if all_filtered {
@@ -379,7 +497,14 @@ proptest! {
 
     #[test]
     fn random_operation_sequences_conserve_every_message(ops in prop::collection::vec(op(), 1..120)) {
-        run(ops)?;
+        run(ops, Flavour::Featured)?;
+    }
+
+    #[test]
+    fn random_sequences_with_inline_publishes_conserve_every_message(
+        ops in prop::collection::vec(op(), 1..120)
+    ) {
+        run(ops, Flavour::Inline)?;
     }
 
     #[test]

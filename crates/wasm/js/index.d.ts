@@ -294,6 +294,12 @@ export interface MessageStream<P, T extends string = string> extends AsyncIterab
   return(value?: unknown): Promise<IteratorResult<StreamItem<P, T>>>;
 }
 
+/** What `bus.snapshot()` returns: versioned engine state with payloads as themselves. */
+export interface BusSnapshot {
+  readonly version: number;
+  readonly [field: string]: unknown;
+}
+
 export class Subscription {
   private constructor();
   readonly id: number;
@@ -358,6 +364,8 @@ export class EventBus<Events extends Record<string, unknown> = Record<string, un
   advance(ms: number): void;
   metrics(): Metrics;
   subscriptions(): SubscriptionInfo[];
+  /** The `Subscription` with this id (from `subscriptions()` or events), if active. */
+  getSubscription(id: number): Subscription | undefined;
   deadLetters(): DeadLetter<AnyPayload<Events>>[];
   redrive(ids?: number[]): number;
   purgeDeadLetters(): number;
@@ -366,11 +374,11 @@ export class EventBus<Events extends Record<string, unknown> = Record<string, un
   on<K extends LifecycleKind>(kind: K, listener: (event: LifecycleEvent<K>) => void): () => void;
   on(kind: '*', listener: (event: LifecycleEvent) => void): () => void;
   expose(name: string): () => void;
-  /** The whole bus as a JSON string (payloads must be JSON-serialisable). */
-  snapshot(): string;
+  /** The whole bus as a structured-cloneable object (store it in IndexedDB; it holds BigInts). */
+  snapshot(): BusSnapshot;
   /** A bus rebuilt from `snapshot()`; handlers are re-attached by subscription name (or old id). */
   static restore<E extends Record<string, unknown> = Record<string, unknown>>(
-    snapshot: string,
+    snapshot: BusSnapshot,
     options?: EventBusOptions & { handlers?: Record<string, Handler<any> | { handler: Handler<any>; filter?: (payload: any, meta: MessageMeta) => unknown }> },
   ): EventBus<E>;
   close(): void;

@@ -13,8 +13,10 @@
 //! One module per job: [`bus`] (the `EventBus` class), [`subscription`] (`subscribe` and the
 //! `Subscription` class), [`publish`], [`dispatch`] (the delivery loop), [`timer`] and
 //! [`clock`] (time), [`events`] (`on`), [`expose`] (attach protocol), [`owners`] (leaks),
-//! [`views`] (the JSON shapes returned), [`options`] (argument validation) and [`error`]
-//! (`SwitchyardError`).
+//! [`snapshot`] (persist and restore), [`views`] (the JSON shapes returned), [`options`]
+//! (argument validation), [`hooks`] (object constructors registered by the JS entry),
+//! [`handlers`] (the JS side of each subscription), [`state`] (what a bus shares, and the
+//! no-borrow-across-JS rule) and [`error`] (`SwitchyardError`).
 //!
 //! ```no_run
 //! use switchyard_wasm::EventBus;

@@ -29,7 +29,6 @@ pub struct Owners {
     ids: WeakMap,
     next: u64,
     registry: Option<FinalizationRegistry>,
-    _cleanup: Closure<dyn FnMut(JsValue)>,
 }
 
 impl Owners {
@@ -43,12 +42,14 @@ impl Owners {
                 shared.owner_released(OwnerId(id as u64));
             }
         });
-        let registry = FinalizationRegistry::new(cleanup.as_ref().unchecked_ref()).ok();
+        // The callback may run after this bus is gone (the registry outlives it until the
+        // collector takes it), so JS owns the closure; it only holds a `Weak` to the bus.
+        let cleanup: Function = cleanup.into_js_value().unchecked_into();
+        let registry = FinalizationRegistry::new(&cleanup).ok();
         Owners {
             ids: WeakMap::new(),
             next: 0,
             registry,
-            _cleanup: cleanup,
         }
     }
 

@@ -1,9 +1,12 @@
-//! `bus.snapshot()` and `EventBus.restore(snapshot, options?)`: persist a bus (for example in
-//! IndexedDB or localStorage) and recover it after a reload without losing a message.
+//! `bus.snapshot()` and `EventBus.restore(snapshot, options?)`: persist a bus (in IndexedDB, or
+//! anywhere the structured clone algorithm reaches) and recover it after a reload without
+//! losing a message.
 //!
-//! A snapshot is a JSON string: the engine's versioned [`Snapshot`] with each payload stored
-//! once as `JSON.stringify(payload)` (`undefined` is kept as `undefined`). A payload JSON cannot
-//! represent (a function, a BigInt, a cycle) makes `snapshot()` throw and changes nothing.
+//! A snapshot is a plain JS object: the engine's versioned [`Snapshot`], with 64-bit counters as
+//! `BigInt`s and each payload stored once, as the JS value itself (never copied or encoded, so a
+//! `Map`, a `Date` or a typed array survives a structured clone). Store it with IndexedDB,
+//! `structuredClone`, `postMessage` or Node's `v8.serialize`; plain `JSON.stringify` cannot hold
+//! its BigInts.
 //!
 //! Handlers are code and are not in the snapshot. `restore` re-attaches them from
 //! `options.handlers`, keyed by subscription name (or by the old subscription id as a string);
@@ -12,7 +15,8 @@
 
 use std::rc::Rc;
 
-use js_sys::{Function, Reflect, JSON};
+use js_sys::{Function, Reflect};
+use serde::{Deserialize, Serialize};
 use switchyard_core::snapshot::{PayloadCodec, Snapshot};
 use switchyard_core::{Bus, DeliveryStrategy};
 use wasm_bindgen::prelude::*;
@@ -23,31 +27,22 @@ use crate::handlers::HandlerEntry;
 use crate::options::Options;
 use crate::state::{Engine, Shared};
 
-/// Payloads as JSON text; `undefined` as the empty string (which JSON never produces).
-struct JsonPayloads;
+/// A payload inside a snapshot: the JS value itself (only serde-wasm-bindgen can carry it).
+#[derive(Serialize, Deserialize)]
+struct Payload(#[serde(with = "serde_wasm_bindgen::preserve")] JsValue);
 
-impl PayloadCodec<JsValue> for JsonPayloads {
-    type Encoded = String;
+/// Stores payloads as themselves.
+struct JsPayloads;
 
-    fn encode(&self, payload: &JsValue) -> Result<String, String> {
-        if payload.is_undefined() {
-            return Ok(String::new());
-        }
-        match JSON::stringify(payload) {
-            Ok(text) => text
-                .as_string()
-                .ok_or_else(|| "is not JSON-serialisable".to_owned()),
-            Err(_) => {
-                Err("is not JSON-serialisable (a BigInt, a cycle, or a throwing toJSON)".to_owned())
-            }
-        }
+impl PayloadCodec<JsValue> for JsPayloads {
+    type Encoded = Payload;
+
+    fn encode(&self, payload: &JsValue) -> Result<Payload, String> {
+        Ok(Payload(payload.clone()))
     }
 
-    fn decode(&self, encoded: String) -> Result<JsValue, String> {
-        if encoded.is_empty() {
-            return Ok(JsValue::UNDEFINED);
-        }
-        JSON::parse(&encoded).map_err(|_| "is not valid JSON".to_owned())
+    fn decode(&self, encoded: Payload) -> Result<JsValue, String> {
+        Ok(encoded.0)
     }
 }
 
@@ -88,33 +83,41 @@ fn handler_for(
 impl EventBus {
     /// The whole bus as a JSON string (see the module docs). Deliveries in flight are
     /// written back at the head of their queues, so after a restore they run again.
-    pub fn snapshot(&self) -> JsResult<String> {
+    pub fn snapshot(&self) -> JsResult<JsValue> {
         let snapshot = self
             .shared
             .engine
             .borrow()
             .bus
-            .snapshot(&JsonPayloads)
+            .snapshot(&JsPayloads)
             .map_err(|e| {
                 invalid_option("payload", &format!("cannot be saved in a snapshot: {e}"))
             })?;
-        serde_json::to_string(&snapshot)
+        let serializer =
+            serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true);
+        snapshot
+            .serialize(&serializer)
             .map_err(|_| invalid_option("snapshot", "could not be encoded"))
     }
 
-    /// A bus rebuilt from `snapshot` (a string from `snapshot()`), with the bus options of
-    /// `options` plus `handlers` (see the module docs). Nothing is built if anything is wrong.
+    /// A bus rebuilt from `snapshot` (what `snapshot()` returned, possibly after a structured
+    /// clone), with the bus options of `options` plus `handlers` (see the module docs).
+    /// Nothing is built if anything is wrong.
     pub fn restore(snapshot: JsValue, options: JsValue) -> JsResult<EventBus> {
-        let text = snapshot.as_string().ok_or_else(|| {
-            invalid_option("snapshot", "must be the string bus.snapshot() returned")
+        if !snapshot.is_object() {
+            return Err(invalid_option(
+                "snapshot",
+                "must be the object bus.snapshot() returned",
+            ));
+        }
+        let parsed: Snapshot<Payload> = serde_wasm_bindgen::from_value(snapshot).map_err(|e| {
+            invalid_option("snapshot", &format!("is not a switchyard snapshot ({e})"))
         })?;
-        let parsed: Snapshot<String> = serde_json::from_str(&text)
-            .map_err(|_| invalid_option("snapshot", "is not a switchyard snapshot"))?;
         let (options, handlers) = restore_options(&options)?;
         let (config, clock, capture_stacks) = config_from(&options)?;
         let trace_capacity = config.trace_capacity;
         let now = clock.now();
-        let restored = Bus::restore(config, parsed, &JsonPayloads, now)
+        let restored = Bus::restore(config, parsed, &JsPayloads, now)
             .map_err(|e| invalid_option("snapshot", &format!("was refused: {e}")))?;
         let mut bus = restored.bus;
         let mut entries = Vec::new();

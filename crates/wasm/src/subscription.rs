@@ -211,6 +211,26 @@ impl EventBus {
     }
 }
 
+#[wasm_bindgen]
+impl EventBus {
+    /// The `Subscription` with this id (as in `subscriptions()`, events and views), or
+    /// `undefined` if it is not active. Restored buses use it to manage their subscriptions.
+    #[wasm_bindgen(js_name = getSubscription)]
+    pub fn get_subscription(&self, id: JsValue) -> Option<Subscription> {
+        let bits = id
+            .as_f64()
+            .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0)?;
+        let id = SubscriptionId::from_bits(bits as u64);
+        let info = self.shared.engine.borrow().bus.subscription(id)?;
+        Some(Subscription {
+            shared: Rc::clone(&self.shared),
+            id,
+            pattern: info.pattern,
+            name: info.name,
+        })
+    }
+}
+
 /// Unsubscribes `id` when `signal` aborts.
 fn abort_hook(shared: &Rc<Shared>, id: SubscriptionId, signal: EventTarget) -> AbortHook {
     let weak = Rc::downgrade(shared);

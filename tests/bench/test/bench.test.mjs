@@ -41,10 +41,10 @@ test('every peer case delivers each emit to exactly its listeners', async () => 
 // With SWITCHYARD_BENCH_INSTALL=<folder holding node_modules/switchyard>, the switchyard cases too.
 test('every switchyard case delivers each publish to exactly its subscribers', { skip: !process.env.SWITCHYARD_BENCH_INSTALL }, async () => {
   const { createRequire } = await import('node:module');
-  const { pathToFileURL } = await import('node:url');
   const { join } = await import('node:path');
+  // The CommonJS entry, as a `require` user gets it (the ESM entry shares its instance).
   const require = createRequire(join(process.env.SWITCHYARD_BENCH_INSTALL, 'package.json'));
-  const switchyard = await import(pathToFileURL(require.resolve('switchyard')).href);
+  const switchyard = require('switchyard');
   const cases = buildCases({ peers, switchyard }).filter((c) => c.impl.startsWith('switchyard'));
   assert.ok(cases.length >= 9, `only ${cases.length} switchyard cases`);
   for (const c of cases) {

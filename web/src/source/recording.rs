@@ -241,6 +241,8 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ImportError> {
 pub struct Player {
     lines: Vec<Line>,
     position: usize,
+    events_total: usize,
+    events_played: usize,
     clock: f64,
     /// Playback speed (1 = real time).
     pub speed: f64,
@@ -250,7 +252,8 @@ impl Player {
     /// A player positioned before the first line.
     pub fn new(lines: Vec<Line>) -> Self {
         let clock = lines.first().map_or(0.0, Line::at);
-        Player { lines, position: 0, clock, speed: 1.0 }
+        let events_total = lines.iter().filter(|l| matches!(l, Line::Event(_))).count();
+        Player { lines, position: 0, events_total, events_played: 0, clock, speed: 1.0 }
     }
 
     /// Events and states in the recording.
@@ -266,6 +269,16 @@ impl Player {
     /// Lines replayed so far.
     pub fn position(&self) -> usize {
         self.position
+    }
+
+    /// Events in the recording.
+    pub fn events_total(&self) -> usize {
+        self.events_total
+    }
+
+    /// Events replayed so far.
+    pub fn events_played(&self) -> usize {
+        self.events_played
     }
 
     /// True when everything was replayed.
@@ -288,6 +301,7 @@ impl Player {
                 Line::State { state } => update.state = Some(state.clone()),
                 Line::Event(event) => {
                     update.events.push(event.clone());
+                    self.events_played += 1;
                     break;
                 }
             }
@@ -307,7 +321,10 @@ impl Player {
             self.position += 1;
             match line {
                 Line::State { state } => update.state = Some(state.clone()),
-                Line::Event(event) => update.events.push(event.clone()),
+                Line::Event(event) => {
+                    update.events.push(event.clone());
+                    self.events_played += 1;
+                }
             }
         }
         update

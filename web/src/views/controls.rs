@@ -54,7 +54,7 @@ pub fn Header() -> impl IntoView {
     let replay_pos = Memo::new(move |_| {
         app.rev.track();
         app.source.with_value(|s| match s {
-            crate::source::Source::Replay(p) => Some((p.position(), p.len(), p.finished())),
+            crate::source::Source::Replay(p) => Some((p.events_played(), p.events_total(), p.finished())),
             _ => None,
         })
     });
@@ -92,8 +92,8 @@ pub fn Header() -> impl IntoView {
                 }}
             </div>
             <div class="transport">
-                <button class=move || if app.playing.get() { "btn primary active" } else { "btn primary" } data-testid="play" on:click=move |_| app.playing.set(true) title="Run">"▶ Play"</button>
-                <button class=move || if app.playing.get() { "btn" } else { "btn active" } data-testid="pause" on:click=move |_| app.playing.set(false) title="Pause">"❚❚ Pause"</button>
+                <button class=move || if app.playing.get() { "btn primary active" } else { "btn primary" } data-testid="play" on:click=move |_| app.set_playing(true) title="Run">"▶ Play"</button>
+                <button class=move || if app.playing.get() { "btn" } else { "btn active" } data-testid="pause" on:click=move |_| app.set_playing(false) title="Pause">"❚❚ Pause"</button>
                 <button class="btn" data-testid="step" disabled=move || app.playing.get() || app.mode.get() == Mode::Attach on:click=move |_| app.step() title="One event (replay) or one frame (scenario)">"Step ›"</button>
                 <Show when=move || app.mode.get() == Mode::Replay>
                     <select class="speed" data-testid="speed" prop:value=move || app.speed.get().to_string() on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { app.speed.set(v) } }>

@@ -324,10 +324,10 @@ impl<P> Bus<P> {
         c.matched = c.matched.saturating_add(pairs);
         c.delivered = c.delivered.saturating_add(pairs);
         if fanout > 0 {
-            let latency = entry.latency.get_or_insert_with(Default::default);
-            for _ in 0..pairs.min(u64::from(u32::MAX)) {
-                latency.record(0);
-            }
+            entry
+                .latency
+                .get_or_insert_with(Default::default)
+                .record_many(0, pairs);
         }
         let t = &mut self.totals;
         t.published = t.published.saturating_add(n);
@@ -349,10 +349,8 @@ impl<P> Bus<P> {
             sub.idle.on_received(now);
             sub.idle_flagged = false;
             let latencies = sub.latencies_mut();
-            for _ in 0..count {
-                latencies.latency.record(0);
-                latencies.handler.record(0);
-            }
+            latencies.latency.record_many(0, n);
+            latencies.handler.record_many(0, n);
         }
         Ok(InlineReceipt { first, count })
     }

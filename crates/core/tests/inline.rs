@@ -1,0 +1,493 @@
+//! Inline dispatch: eligibility, ids, counters and conservation against the slow path, and
+//! the failure / pending / skip hand-backs.
+
+mod common;
+
+use core::time::Duration;
+
+use common::{bus_with, drain, ms, publish, sub, sub_with};
+use switchyard_core::{
+    BreakerPolicy, Bus, Config, DeliveryStrategy, InlineError, Instant, MessageId, Outcome,
+    PublishOptions, RetryPolicy, SettleError, SubscribeOptions, SubscriptionId,
+};
+
+fn plain() -> Bus<u32> {
+    bus_with(Config::default())
+}
+
+/// Records one inline publish on `topic`, re-querying the route once.
+fn emit_inline(bus: &mut Bus<u32>, topic: &str, now: Instant) -> switchyard_core::InlineReceipt {
+    let route = bus.inline_route(topic).expect("valid topic");
+    assert!(route.eligible, "{topic} should be eligible");
+    bus.record_inline(&route, 1, now).expect("fresh route")
+}
+
+fn conserved(bus: &Bus<u32>) -> bool {
+    let m = bus.metrics();
+    let t = m.totals;
+    t.matched + t.redriven
+        == t.delivered
+            + t.filtered
+            + t.dropped
+            + t.dead_lettered
+            + m.queued as u64
+            + m.in_flight_messages as u64
+}
+
+#[test]
+fn a_plain_route_is_eligible_and_lists_subscriptions_in_delivery_order() {
+    let mut bus = plain();
+    let low = sub(&mut bus, "a.*");
+    let high = sub_with(
+        &mut bus,
+        "a.**",
+        SubscribeOptions {
+            priority: 5,
+            ..Default::default()
+        },
+    );
+    let route = bus.inline_route("a.b").unwrap();
+    assert!(route.eligible);
+    assert_eq!(&route.subscriptions[..], &[high, low]);
+    assert_eq!(route.epoch, bus.inline_epoch());
+}
+
+#[test]
+fn an_invalid_topic_is_a_typed_error() {
+    let mut bus = plain();
+    assert!(bus.inline_route("a.*").is_err());
+    assert!(bus.inline_route("").is_err());
+    assert!(bus.metrics().topics.is_empty());
+}
+
+#[test]
+fn each_special_subscription_makes_its_routes_ineligible() {
+    let breaker = BreakerPolicy {
+        failures: 2,
+        cooldown: Duration::from_millis(30),
+        failure_ratio: None,
+    };
+    let specials = [
+        SubscribeOptions {
+            delivery: DeliveryStrategy::Batched {
+                size: 2,
+                max_wait: Duration::from_millis(5),
+            },
+            ..Default::default()
+        },
+        SubscribeOptions {
+            breaker: Some(breaker),
+            ..Default::default()
+        },
+        SubscribeOptions {
+            group: Some("workers".into()),
+            ..Default::default()
+        },
+        SubscribeOptions {
+            max_deliveries: Some(1),
+            ..Default::default()
+        },
+        SubscribeOptions {
+            has_filter: true,
+            ..Default::default()
+        },
+    ];
+    for options in specials {
+        let mut bus = plain();
+        sub(&mut bus, "a");
+        sub_with(&mut bus, "a", options.clone());
+        assert!(!bus.inline_route("a").unwrap().eligible, "{options:?}");
+        assert!(bus.inline_route("other").unwrap().eligible);
+    }
+}
+
+#[test]
+fn a_paused_subscription_makes_its_routes_ineligible_until_resumed() {
+    let mut bus = plain();
+    let s = sub(&mut bus, "a");
+    bus.pause(s, ms(0)).unwrap();
+    assert!(!bus.inline_route("a").unwrap().eligible);
+    bus.resume(s, ms(0)).unwrap();
+    assert!(bus.inline_route("a").unwrap().eligible);
+}
+
+#[test]
+fn retaining_or_tracing_makes_every_route_ineligible() {
+    let mut retaining = bus_with(Config {
+        retain: 1,
+        ..Config::default()
+    });
+    sub(&mut retaining, "a");
+    assert!(!retaining.inline_route("a").unwrap().eligible);
+
+    let mut bus = plain();
+    sub(&mut bus, "a");
+    bus.set_trace_capacity(16);
+    assert!(!bus.inline_route("a").unwrap().eligible);
+    bus.set_trace_capacity(0);
+    assert!(bus.inline_route("a").unwrap().eligible);
+}
+
+#[test]
+fn a_message_ready_anywhere_blocks_inline_until_it_is_delivered() {
+    let mut bus = plain();
+    sub(&mut bus, "a");
+    let other = sub(&mut bus, "b");
+    publish(&mut bus, "b", 1);
+    // "a" does not reach `other`, but `other`'s message is older and must go first.
+    assert!(!bus.inline_route("a").unwrap().eligible);
+    assert_eq!(drain(&mut bus, ms(0)), [(other, vec![1])]);
+    assert!(bus.inline_route("a").unwrap().eligible);
+}
+
+#[test]
+fn a_delivery_in_flight_blocks_inline_while_a_pending_one_blocks_only_its_subscription() {
+    let mut bus = plain();
+    let a = sub(&mut bus, "a");
+    sub(&mut bus, "b");
+    publish(&mut bus, "a", 1);
+    let delivery = bus.poll_delivery(ms(0)).unwrap();
+    // The host is inside a slow-path handler: an inline dispatch now would recurse.
+    assert!(!bus.inline_route("b").unwrap().eligible);
+    bus.complete(delivery.token, Outcome::Pending, ms(0)).unwrap();
+    assert!(bus.inline_route("b").unwrap().eligible);
+    assert!(!bus.inline_route("a").unwrap().eligible);
+    bus.settle(delivery.token, Ok(()), ms(1)).unwrap();
+    assert!(bus.inline_route("a").unwrap().eligible);
+    assert_eq!(bus.subscription(a).unwrap().stats.counters.delivered, 1);
+}
+
+#[test]
+fn inline_ids_and_sequence_numbers_interleave_with_slow_path_publishes() {
+    let mut bus = plain();
+    let s = sub(&mut bus, "a");
+    publish(&mut bus, "a", 1); // id 1, seq 1
+    drain(&mut bus, ms(0));
+    let first = emit_inline(&mut bus, "a", ms(0)).first; // id 2, seq 2
+    assert_eq!((first.id, first.topic_seq), (MessageId(2), 2));
+    let published = bus
+        .publish("a", 3, PublishOptions::default(), ms(0))
+        .unwrap();
+    assert_eq!((published.id, published.topic_seq), (MessageId(3), 3));
+    drain(&mut bus, ms(0));
+
+    let route = bus.inline_route("a").unwrap();
+    let receipt = bus.record_inline(&route, 3, ms(1)).unwrap();
+    assert_eq!(receipt.count, 3);
+    let last = receipt.message(2).unwrap();
+    assert_eq!((last.id, last.topic_seq), (MessageId(6), 6));
+    assert_eq!(receipt.message(3), None);
+    let after = bus.publish("b", 0, PublishOptions::default(), ms(1)).unwrap();
+    assert_eq!((after.id, after.topic_seq), (MessageId(7), 1));
+    assert_eq!(bus.subscription(s).unwrap().stats.counters.delivered, 6);
+}
+
+#[test]
+fn counters_and_conservation_equal_the_slow_path_for_the_same_sequence() {
+    let topics = ["orders.eu", "orders.us", "orders.eu", "audit", "orders.eu"];
+    let build = || {
+        let mut bus = plain();
+        let ids = [
+            sub(&mut bus, "orders.*"),
+            sub(&mut bus, "orders.eu"),
+            sub(&mut bus, "**"),
+        ];
+        (bus, ids)
+    };
+    let (mut slow, _) = build();
+    let (mut fast, _) = build();
+    for (n, topic) in topics.iter().enumerate() {
+        let now = ms(n as u64);
+        slow.publish(topic, n as u32, PublishOptions::default(), now)
+            .unwrap();
+        drain(&mut slow, now);
+        emit_inline(&mut fast, topic, now);
+        assert!(conserved(&fast));
+    }
+    let (s, f) = (slow.metrics(), fast.metrics());
+    assert_eq!(s.totals, f.totals);
+    assert_eq!(s.totals.delivered, 12);
+    assert_eq!(s.topics, f.topics);
+    assert_eq!(s.subscriptions, f.subscriptions);
+    assert_eq!(
+        slow.publish("x", 0, PublishOptions::default(), ms(9)).unwrap(),
+        fast.publish("x", 0, PublishOptions::default(), ms(9)).unwrap()
+    );
+}
+
+#[test]
+fn a_failed_inline_delivery_retries_like_a_failed_first_attempt() {
+    let retry = RetryPolicy {
+        max_attempts: 2,
+        backoff: Duration::from_millis(10),
+        ..RetryPolicy::default()
+    };
+    let mut bus = bus_with(Config {
+        retry,
+        ..Config::default()
+    });
+    let ok = sub(&mut bus, "a");
+    let flaky = sub(&mut bus, "a");
+    let message = emit_inline(&mut bus, "a", ms(0)).first;
+    bus.inline_failed(message, flaky, 7, "boom".into(), ms(0))
+        .unwrap();
+    assert!(conserved(&bus));
+    let c = bus.subscription(flaky).unwrap().stats.counters;
+    assert_eq!((c.delivered, c.failed, c.retried), (0, 1, 1));
+    assert_eq!(bus.subscription(ok).unwrap().stats.counters.delivered, 1);
+    assert!(!bus.inline_route("a").unwrap().eligible);
+
+    // The retry is due 10 ms later, as attempt 2 of the same message.
+    assert!(bus.poll_delivery(ms(5)).is_none());
+    let retry = bus.poll_delivery(ms(10)).unwrap();
+    assert_eq!(retry.subscription, flaky);
+    let item = &retry.items[0];
+    assert_eq!((item.attempt, item.message.id, item.message.payload), (2, message.id, 7));
+    assert_eq!(&*item.message.topic, "a");
+    bus.complete(retry.token, Outcome::Failed("again".into()), ms(10))
+        .unwrap();
+    let dead: Vec<_> = bus.dead_letters().collect();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].attempts, 2);
+    assert_eq!(dead[0].last_error.as_deref(), Some("again"));
+    assert!(conserved(&bus));
+    assert!(bus.inline_route("a").unwrap().eligible);
+}
+
+#[test]
+fn a_failed_inline_delivery_without_retries_is_dead_lettered_at_once() {
+    let mut bus = bus_with(Config {
+        retry: RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        },
+        ..Config::default()
+    });
+    let s = sub(&mut bus, "a");
+    let message = emit_inline(&mut bus, "a", ms(0)).first;
+    bus.inline_failed(message, s, 1, "no".into(), ms(3)).unwrap();
+    let dead: Vec<_> = bus.dead_letters().collect();
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].attempts, dead[0].subscription), (1, s));
+    assert_eq!(dead[0].message.published_at, ms(0));
+    let t = bus.metrics().totals;
+    assert_eq!((t.delivered, t.failed, t.dead_lettered), (0, 1, 1));
+    assert!(conserved(&bus));
+}
+
+#[test]
+fn a_pending_inline_delivery_settles_like_a_slow_path_pending_delivery() {
+    let mut bus = plain();
+    let s = sub(&mut bus, "a");
+    let message = emit_inline(&mut bus, "a", ms(0)).first;
+    let token = bus.inline_pending(message, s, 4, ms(0)).unwrap();
+    assert_eq!(bus.metrics().in_flight_messages, 1);
+    assert_eq!(bus.metrics().totals.delivered, 0);
+    assert!(conserved(&bus));
+    // The next publish queues behind the pending delivery (concurrency 1).
+    assert!(!bus.inline_route("a").unwrap().eligible);
+    publish(&mut bus, "a", 5);
+    assert!(bus.poll_delivery(ms(0)).is_none());
+    bus.settle(token, Ok(()), ms(2)).unwrap();
+    assert_eq!(drain(&mut bus, ms(2)), [(s, vec![5])]);
+    assert_eq!(bus.metrics().totals.delivered, 2);
+    assert!(conserved(&bus));
+}
+
+#[test]
+fn a_pending_inline_delivery_times_out_under_the_subscription_timeout() {
+    let mut bus = bus_with(Config {
+        timeout: Some(Duration::from_millis(50)),
+        retry: RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        },
+        ..Config::default()
+    });
+    let s = sub(&mut bus, "a");
+    let message = emit_inline(&mut bus, "a", ms(0)).first;
+    let token = bus.inline_pending(message, s, 4, ms(10)).unwrap();
+    assert_eq!(bus.poll_timeout(), Some(ms(60)));
+    bus.handle_timeout(ms(60));
+    assert_eq!(bus.settle(token, Ok(()), ms(61)), Err(SettleError::TimedOut));
+    assert_eq!(bus.dead_letters().count(), 1);
+    assert!(conserved(&bus));
+}
+
+#[test]
+fn a_subscription_removed_during_dispatch_is_recounted_as_dropped() {
+    let mut bus = plain();
+    let first = sub(&mut bus, "a");
+    let second = sub(&mut bus, "a");
+    let message = emit_inline(&mut bus, "a", ms(0)).first;
+    // `first`'s handler unsubscribes `second` before its turn.
+    bus.unsubscribe(second, ms(0));
+    assert_eq!(
+        bus.inline_skipped(message, first),
+        Err(InlineError::StillActive(first))
+    );
+    bus.inline_skipped(message, second).unwrap();
+    let t = bus.metrics().totals;
+    assert_eq!((t.delivered, t.dropped), (1, 1));
+    assert!(conserved(&bus));
+}
+
+#[test]
+fn the_epoch_changes_on_each_eligibility_affecting_event() {
+    let mut bus = plain();
+    let mut seen = vec![bus.inline_epoch()];
+    let mut changed = |bus: &Bus<u32>, what: &str| {
+        let epoch = bus.inline_epoch();
+        assert!(!seen.contains(&epoch), "epoch did not change on {what}");
+        seen.push(epoch);
+    };
+    let s = sub(&mut bus, "a");
+    changed(&bus, "subscribe");
+    bus.pause(s, ms(0)).unwrap();
+    changed(&bus, "pause");
+    bus.resume(s, ms(0)).unwrap();
+    changed(&bus, "resume");
+    bus.set_delivery(
+        s,
+        DeliveryStrategy::Batched {
+            size: 2,
+            max_wait: Duration::from_millis(5),
+        },
+        ms(0),
+    )
+    .unwrap();
+    changed(&bus, "strategy swap");
+    bus.set_delivery(s, DeliveryStrategy::Immediate, ms(0)).unwrap();
+    changed(&bus, "strategy swap back");
+    publish(&mut bus, "a", 1);
+    changed(&bus, "a queue becoming non-empty");
+    let d = bus.poll_delivery(ms(0)).unwrap();
+    changed(&bus, "a delivery handed out");
+    bus.complete(d.token, Outcome::Pending, ms(0)).unwrap();
+    changed(&bus, "a delivery going pending");
+    bus.settle(d.token, Ok(()), ms(0)).unwrap();
+    changed(&bus, "a settle");
+    bus.set_trace_capacity(4);
+    changed(&bus, "tracing on");
+    bus.unsubscribe(s, ms(0));
+    changed(&bus, "unsubscribe");
+
+    // Recording inline deliveries changes nothing about eligibility: the epoch stays.
+    let mut bus = plain();
+    sub(&mut bus, "a");
+    let route = bus.inline_route("a").unwrap();
+    bus.record_inline(&route, 5, ms(0)).unwrap();
+    assert_eq!(bus.inline_epoch(), route.epoch);
+    bus.record_inline(&route, 1, ms(1)).unwrap();
+}
+
+#[test]
+fn a_breaker_opening_changes_the_epoch() {
+    let mut bus = plain();
+    let s = sub_with(
+        &mut bus,
+        "a",
+        SubscribeOptions {
+            breaker: Some(BreakerPolicy {
+                failures: 1,
+                cooldown: Duration::from_millis(30),
+                failure_ratio: None,
+            }),
+            retry: Some(RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::default()
+            }),
+            ..Default::default()
+        },
+    );
+    publish(&mut bus, "a", 1);
+    let d = bus.poll_delivery(ms(0)).unwrap();
+    let before = bus.inline_epoch();
+    bus.complete(d.token, Outcome::Failed("x".into()), ms(0))
+        .unwrap();
+    assert_ne!(bus.inline_epoch(), before);
+    assert_eq!(d.subscription, s);
+}
+
+#[test]
+fn a_stale_or_ineligible_route_is_refused_and_records_nothing() {
+    let mut bus = plain();
+    sub(&mut bus, "a");
+    let route = bus.inline_route("a").unwrap();
+    sub(&mut bus, "a");
+    assert_eq!(bus.record_inline(&route, 1, ms(0)), Err(InlineError::Stale));
+    bus.set_trace_capacity(8);
+    let ineligible = bus.inline_route("a").unwrap();
+    assert_eq!(
+        bus.record_inline(&ineligible, 1, ms(0)),
+        Err(InlineError::NotEligible)
+    );
+    let t = bus.metrics().totals;
+    assert_eq!((t.published, t.matched, t.delivered), (0, 0, 0));
+    assert_eq!(
+        bus.publish("a", 1, PublishOptions::default(), ms(0))
+            .unwrap()
+            .id,
+        MessageId(1)
+    );
+}
+
+#[test]
+fn a_retry_falling_due_makes_a_cached_route_stale_so_it_cannot_overtake() {
+    let mut bus = bus_with(Config {
+        retry: RetryPolicy {
+            max_attempts: 2,
+            backoff: Duration::from_millis(10),
+            ..RetryPolicy::default()
+        },
+        ..Config::default()
+    });
+    let a = sub(&mut bus, "a");
+    let b = sub(&mut bus, "b");
+    publish(&mut bus, "a", 1);
+    let d = bus.poll_delivery(ms(0)).unwrap();
+    bus.complete(d.token, Outcome::Failed("x".into()), ms(0))
+        .unwrap();
+    // Waiting for its retry, `a` is not ready: "b" may go inline.
+    let route = bus.inline_route("b").unwrap();
+    assert!(route.eligible);
+    // At 10 ms the retry is due and must go before a new message on "b".
+    assert_eq!(bus.record_inline(&route, 1, ms(10)), Err(InlineError::Stale));
+    assert_eq!(bus.metrics().totals.published, 1);
+    publish(&mut bus, "b", 2);
+    assert_eq!(drain(&mut bus, ms(10)), [(a, vec![1]), (b, vec![2])]);
+}
+
+#[test]
+fn bad_hand_backs_are_typed_errors_that_change_nothing() {
+    let mut bus = plain();
+    let s = sub(&mut bus, "a");
+    let other = sub(&mut bus, "b");
+    let message = emit_inline(&mut bus, "a", ms(0)).first;
+    let before = bus.metrics();
+    let mut forged = message;
+    forged.id = MessageId(99);
+    assert_eq!(
+        bus.inline_failed(forged, s, 0, "x".into(), ms(0)),
+        Err(InlineError::UnknownMessage(MessageId(99)))
+    );
+    let mut unknown_topic = message;
+    unknown_topic.topic = switchyard_core::TopicHandle(42);
+    assert!(matches!(
+        bus.inline_pending(unknown_topic, s, 0, ms(0)),
+        Err(InlineError::UnknownTopic(_))
+    ));
+    assert_eq!(
+        bus.inline_failed(message, other, 0, "x".into(), ms(0)),
+        Err(InlineError::NotRouted(other))
+    );
+    let gone = SubscriptionId {
+        index: 7,
+        generation: 0,
+    };
+    assert_eq!(
+        bus.inline_pending(message, gone, 0, ms(0)),
+        Err(InlineError::UnknownSubscription(gone))
+    );
+    assert_eq!(bus.metrics(), before);
+}
