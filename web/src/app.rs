@@ -26,15 +26,19 @@ pub fn staggered<T>(app: AppState, phase: u64, compute: impl Fn() -> T + Send + 
 where
     T: Clone + PartialEq + Send + Sync + 'static,
 {
-    let inner = Memo::new(move |previous: Option<&(u64, T)>| {
+    let inner = Memo::new(move |previous: Option<&(u64, u64, T)>| {
         let epoch = app.epoch.get();
         let tick = app.slow.get();
         match previous {
-            Some((seen, value)) if *seen == epoch && tick % PHASES != phase % PHASES => (epoch, value.clone()),
-            _ => (epoch, compute()),
+            // A slow tick that is not ours: keep the value. (A re-run with the same tick means
+            // one of `compute`'s own inputs changed, such as a filter: recompute at once.)
+            Some((seen, seen_tick, value)) if *seen == epoch && *seen_tick != tick && tick % PHASES != phase % PHASES => {
+                (epoch, tick, value.clone())
+            }
+            _ => (epoch, tick, compute()),
         }
     });
-    Memo::new(move |_| inner.with(|(_, value)| value.clone()))
+    Memo::new(move |_| inner.with(|(_, _, value)| value.clone()))
 }
 
 /// What the inspector shows.

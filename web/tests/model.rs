@@ -48,7 +48,7 @@ fn run(id: ScenarioId, ms: f64) -> (Driver, Model) {
 }
 
 fn count(model: &Model, kind: TraceKind) -> u64 {
-    model.kind_counts.get(&kind).copied().unwrap_or(0)
+    model.kind_count(kind)
 }
 
 #[wasm_bindgen_test]
@@ -175,14 +175,14 @@ fn backpressure_history_is_sampled_from_snapshots_and_shows_the_trend() {
     let mut model = Model::default();
     for i in 0..40u64 {
         let at = i as f64 * 250.0;
-        let state = BusState { at, subscriptions: vec![sub(1, "jobs.*", i * 2, 100)], ..BusState::default() };
+        let state = BusState { at, subscriptions: vec![sub(1, "jobs.*", 10 + i * 2, 100)], ..BusState::default() };
         model.apply(Update { state: Some(state), ..Update::default() }, at);
     }
     assert_eq!(model.pressure[&1].len(), 40);
     let (cards, hidden) = backpressure::build(&model);
     assert_eq!(hidden, 0);
     assert_eq!(cards[0].trend, backpressure::Trend::Rising);
-    assert!(cards[0].alert, "78/100 is past the threshold");
+    assert!(cards[0].alert, "88/100 is past the threshold");
     assert!(cards[0].depth_points.split_whitespace().count() == 40);
 }
 

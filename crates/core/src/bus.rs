@@ -27,6 +27,17 @@
 //! that message; one added during dispatch does not receive the message in flight (routing
 //! happens at publish).
 //!
+//! # Inline dispatch (fast path)
+//!
+//! A host that calls plain synchronous handlers itself (the JavaScript glue) may skip the
+//! three calls per delivery: [`Bus::inline_route`] tells whether a topic's route is
+//! *eligible* (nothing queued that must go first, plain subscriptions), and
+//! [`Bus::record_inline`] records a publish delivered inline with one call, keeping ids,
+//! sequence numbers, counters and conservation exactly as the slow path would. Failures and
+//! promises are handed back with [`Bus::inline_failed`] and [`Bus::inline_pending`]. See
+//! the [`inline`] module docs for the eligibility rules, the epoch and the host's exact
+//! call sequence.
+//!
 //! # Example
 //!
 //! A host loop with two subscribers where one handler publishes a follow-up message:
@@ -126,7 +137,7 @@
 
 mod dispatch;
 mod inflight;
-mod inline;
+pub mod inline;
 mod leaks;
 mod observe;
 mod ready;

@@ -149,7 +149,8 @@ fn a_delivery_in_flight_blocks_inline_while_a_pending_one_blocks_only_its_subscr
     let delivery = bus.poll_delivery(ms(0)).unwrap();
     // The host is inside a slow-path handler: an inline dispatch now would recurse.
     assert!(!bus.inline_route("b").unwrap().eligible);
-    bus.complete(delivery.token, Outcome::Pending, ms(0)).unwrap();
+    bus.complete(delivery.token, Outcome::Pending, ms(0))
+        .unwrap();
     assert!(bus.inline_route("b").unwrap().eligible);
     assert!(!bus.inline_route("a").unwrap().eligible);
     bus.settle(delivery.token, Ok(()), ms(1)).unwrap();
@@ -177,7 +178,9 @@ fn inline_ids_and_sequence_numbers_interleave_with_slow_path_publishes() {
     let last = receipt.message(2).unwrap();
     assert_eq!((last.id, last.topic_seq), (MessageId(6), 6));
     assert_eq!(receipt.message(3), None);
-    let after = bus.publish("b", 0, PublishOptions::default(), ms(1)).unwrap();
+    let after = bus
+        .publish("b", 0, PublishOptions::default(), ms(1))
+        .unwrap();
     assert_eq!((after.id, after.topic_seq), (MessageId(7), 1));
     assert_eq!(bus.subscription(s).unwrap().stats.counters.delivered, 6);
 }
@@ -210,8 +213,10 @@ fn counters_and_conservation_equal_the_slow_path_for_the_same_sequence() {
     assert_eq!(s.topics, f.topics);
     assert_eq!(s.subscriptions, f.subscriptions);
     assert_eq!(
-        slow.publish("x", 0, PublishOptions::default(), ms(9)).unwrap(),
-        fast.publish("x", 0, PublishOptions::default(), ms(9)).unwrap()
+        slow.publish("x", 0, PublishOptions::default(), ms(9))
+            .unwrap(),
+        fast.publish("x", 0, PublishOptions::default(), ms(9))
+            .unwrap()
     );
 }
 
@@ -242,7 +247,10 @@ fn a_failed_inline_delivery_retries_like_a_failed_first_attempt() {
     let retry = bus.poll_delivery(ms(10)).unwrap();
     assert_eq!(retry.subscription, flaky);
     let item = &retry.items[0];
-    assert_eq!((item.attempt, item.message.id, item.message.payload), (2, message.id, 7));
+    assert_eq!(
+        (item.attempt, item.message.id, item.message.payload),
+        (2, message.id, 7)
+    );
     assert_eq!(&*item.message.topic, "a");
     bus.complete(retry.token, Outcome::Failed("again".into()), ms(10))
         .unwrap();
@@ -265,7 +273,8 @@ fn a_failed_inline_delivery_without_retries_is_dead_lettered_at_once() {
     });
     let s = sub(&mut bus, "a");
     let message = emit_inline(&mut bus, "a", ms(0)).first;
-    bus.inline_failed(message, s, 1, "no".into(), ms(3)).unwrap();
+    bus.inline_failed(message, s, 1, "no".into(), ms(3))
+        .unwrap();
     let dead: Vec<_> = bus.dead_letters().collect();
     assert_eq!(dead.len(), 1);
     assert_eq!((dead[0].attempts, dead[0].subscription), (1, s));
@@ -309,7 +318,10 @@ fn a_pending_inline_delivery_times_out_under_the_subscription_timeout() {
     let token = bus.inline_pending(message, s, 4, ms(10)).unwrap();
     assert_eq!(bus.poll_timeout(), Some(ms(60)));
     bus.handle_timeout(ms(60));
-    assert_eq!(bus.settle(token, Ok(()), ms(61)), Err(SettleError::TimedOut));
+    assert_eq!(
+        bus.settle(token, Ok(()), ms(61)),
+        Err(SettleError::TimedOut)
+    );
     assert_eq!(bus.dead_letters().count(), 1);
     assert!(conserved(&bus));
 }
@@ -357,7 +369,8 @@ fn the_epoch_changes_on_each_eligibility_affecting_event() {
     )
     .unwrap();
     changed(&bus, "strategy swap");
-    bus.set_delivery(s, DeliveryStrategy::Immediate, ms(0)).unwrap();
+    bus.set_delivery(s, DeliveryStrategy::Immediate, ms(0))
+        .unwrap();
     changed(&bus, "strategy swap back");
     publish(&mut bus, "a", 1);
     changed(&bus, "a queue becoming non-empty");
@@ -452,7 +465,10 @@ fn a_retry_falling_due_makes_a_cached_route_stale_so_it_cannot_overtake() {
     let route = bus.inline_route("b").unwrap();
     assert!(route.eligible);
     // At 10 ms the retry is due and must go before a new message on "b".
-    assert_eq!(bus.record_inline(&route, 1, ms(10)), Err(InlineError::Stale));
+    assert_eq!(
+        bus.record_inline(&route, 1, ms(10)),
+        Err(InlineError::Stale)
+    );
     assert_eq!(bus.metrics().totals.published, 1);
     publish(&mut bus, "b", 2);
     assert_eq!(drain(&mut bus, ms(10)), [(a, vec![1]), (b, vec![2])]);

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use switchyard_core::{
-    BreakerPolicy, Bus, Config, Delivery, DeliveryItem, DeliveryStrategy, Envelope, Instant, OrderingMode, Outcome,
-    Overflow, PublishOptions, RetryPolicy, SubscribeOptions, SubscriptionId,
+    BreakerPolicy, Bus, Config, Delivery, DeliveryItem, DeliveryStrategy, Envelope, Instant,
+    OrderingMode, Outcome, Overflow, PublishOptions, RetryPolicy, SubscribeOptions, SubscriptionId,
 };
 
 const PATTERNS: [&str; 6] = ["a", "a.*", "a.**", "**", "b.c", "*.c"];
@@ -447,14 +447,17 @@ fn finish_synchronous(
     let (pending, done): (Vec<_>, Vec<_>) = outstanding.drain(..).partition(|o| o.pending);
     *outstanding = pending;
     for o in done {
-        if bus.complete(o.delivery.token, Outcome::Delivered, t).is_ok() {
+        if bus
+            .complete(o.delivery.token, Outcome::Delivered, t)
+            .is_ok()
+        {
             tally(seen, &o, true, false);
         }
     }
-    while drain {
-        let Some(delivery) = bus.poll_delivery(t) else {
-            break;
-        };
+    if !drain {
+        return;
+    }
+    while let Some(delivery) = bus.poll_delivery(t) {
         let first_tries = delivery
             .items
             .iter()
@@ -469,7 +472,10 @@ fn finish_synchronous(
             pending: false,
             filtered: Vec::new(),
         };
-        if bus.complete(o.delivery.token, Outcome::Delivered, t).is_ok() {
+        if bus
+            .complete(o.delivery.token, Outcome::Delivered, t)
+            .is_ok()
+        {
             tally(seen, &o, true, false);
         }
     }

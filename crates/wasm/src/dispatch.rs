@@ -24,12 +24,17 @@ use crate::state::Shared;
 impl Shared {
     /// Runs every ready delivery (no-op when a loop is already running further up the stack).
     pub fn drain(self: &Rc<Self>) {
+        self.drain_at(None);
+    }
+
+    /// [`Shared::drain`] starting at `now` when the caller just read the clock.
+    pub fn drain_at(self: &Rc<Self>, now: Option<Instant>) {
         if self.dispatching.replace(true) {
             return;
         }
         // One clock read per delivery: the instant a handler completed is also when the next
         // delivery is polled (reading `performance.now()` is a boundary crossing).
-        let mut now = self.now();
+        let mut now = now.unwrap_or_else(|| self.now());
         loop {
             let next = self.engine.borrow_mut().bus.poll_delivery(now);
             let Some(delivery) = next else { break };
@@ -180,7 +185,7 @@ impl Shared {
     }
 
     /// Settles a pending delivery when its promise does.
-    fn await_settle(self: &Rc<Self>, token: DeliveryToken, promise: Promise) {
+    pub fn await_settle(self: &Rc<Self>, token: DeliveryToken, promise: Promise) {
         let weak = Rc::downgrade(self);
         wasm_bindgen_futures::spawn_local(async move {
             let result = JsFuture::from(promise).await;
@@ -209,7 +214,7 @@ impl Shared {
 }
 
 /// `returned` as a promise if it is a thenable (an object or function with a callable `then`).
-fn thenable(returned: &JsValue) -> Option<Promise> {
+pub fn thenable(returned: &JsValue) -> Option<Promise> {
     if !(returned.is_object() || returned.is_function()) {
         return None;
     }
@@ -261,6 +266,14 @@ impl Shared {
         let value = JsValue::from_str(topic);
         *cache = Some((topic.to_owned(), value.clone()));
         value
+    }
+
+    /// The Rust text of `topic` if it is the JS string last seen (`===`, no UTF-8 encoding).
+    pub fn cached_topic(&self, topic: &JsValue) -> Option<String> {
+        match self.topic_cache.borrow().as_ref() {
+            Some((text, value)) if value == topic => Some(text.clone()),
+            _ => None,
+        }
     }
 
     /// Seeds the topic cache with the string a publish was given.

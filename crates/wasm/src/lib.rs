@@ -11,7 +11,8 @@
 //! `BroadcastChannel`.
 //!
 //! One module per job: [`bus`] (the `EventBus` class), [`subscription`] (`subscribe` and the
-//! `Subscription` class), [`publish`], [`dispatch`] (the delivery loop), [`timer`] and
+//! `Subscription` class), [`publish`], [`dispatch`] (the delivery loop), [`inline`] (the fast
+//! path), [`timer`] and
 //! [`clock`] (time), [`events`] (`on`), [`expose`] (attach protocol), [`owners`] (leaks),
 //! [`snapshot`] (persist and restore), [`views`] (the JSON shapes returned), [`options`]
 //! (argument validation), [`hooks`] (object constructors registered by the JS entry),
@@ -42,6 +43,7 @@ pub mod events;
 pub mod expose;
 pub mod handlers;
 pub mod hooks;
+pub mod inline;
 pub mod options;
 pub mod owners;
 pub mod publish;

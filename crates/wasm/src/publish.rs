@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 use crate::bus::{js_field, EventBus};
 use crate::error::{error, error_with, invalid_option, ErrorCode, JsResult};
 use crate::hooks::make_published;
+use crate::inline::Inline;
 use crate::options::Options;
 
 /// Option names `publish` accepts.
@@ -109,12 +110,23 @@ impl EventBus {
     /// Publishes `payload` on the concrete `topic`; returns `{ id, seq, matched }`.
     pub fn publish(&self, topic: JsValue, payload: JsValue, options: JsValue) -> JsResult<JsValue> {
         self.ensure_open("publish")?;
-        let topic_text = topic.as_string().ok_or_else(|| {
-            error(
-                ErrorCode::InvalidTopic,
-                "publish(): `topic` must be a string",
-            )
-        })?;
+        let topic_text = match self.shared.cached_topic(&topic) {
+            Some(text) => text,
+            None => topic.as_string().ok_or_else(|| {
+                error(
+                    ErrorCode::InvalidTopic,
+                    "publish(): `topic` must be a string",
+                )
+            })?,
+        };
+        if options.is_undefined() && !self.shared.dispatching.get() {
+            if let Inline::Done(id, seq, matched) =
+                self.shared.publish_inline(&topic_text, &topic, &payload)
+            {
+                self.shared.remember_topic(topic_text, topic);
+                return Ok(make_published(id, seq, matched));
+            }
+        }
         let mut publish = if options.is_undefined() {
             PublishOptions::default()
         } else {
@@ -122,12 +134,14 @@ impl EventBus {
         };
         publish.causation = self.shared.current.get();
         self.shared.remember_topic(topic_text.clone(), topic);
-        let published = {
-            let mut engine = self.shared.engine.borrow_mut();
-            let now = engine.now();
-            engine.bus.publish(&topic_text, payload, publish, now)
-        };
-        self.shared.finish();
+        let now = self.shared.now();
+        let published =
+            self.shared
+                .engine
+                .borrow_mut()
+                .bus
+                .publish(&topic_text, payload, publish, now);
+        self.shared.finish_at(Some(now));
         let published = published.map_err(|e| publish_error(&topic_text, e))?;
         Ok(make_published(
             published.id.0 as f64,

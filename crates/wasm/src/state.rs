@@ -21,6 +21,7 @@ use crate::clock::Clock;
 use crate::events::Listeners;
 use crate::expose::Exposure;
 use crate::handlers::HandlerTable;
+use crate::inline::RouteCache;
 use crate::owners::Owners;
 use crate::timer::{HostTimers, TimerSlot};
 
@@ -99,6 +100,8 @@ pub struct Shared {
     pub exposure: RefCell<Option<Exposure>>,
     /// The last topic turned into a JS string, and that string.
     pub topic_cache: RefCell<Option<(String, JsValue)>>,
+    /// Inline routes per topic (the fast path).
+    pub routes: RefCell<RouteCache>,
 }
 
 impl Shared {
@@ -118,6 +121,7 @@ impl Shared {
             owners: RefCell::new(None),
             exposure: RefCell::new(None),
             topic_cache: RefCell::new(None),
+            routes: RefCell::new(RouteCache::default()),
         })
     }
 
@@ -128,10 +132,15 @@ impl Shared {
 
     /// Completes an outermost operation (see the module docs). Cheap when there is nothing to do.
     pub fn finish(self: &Rc<Self>) {
+        self.finish_at(None);
+    }
+
+    /// [`Shared::finish`] for an operation that already read the clock at `now`.
+    pub fn finish_at(self: &Rc<Self>, now: Option<Instant>) {
         if self.dispatching.get() {
             return;
         }
-        self.drain();
+        self.drain_at(now);
         self.emit_events();
         self.reschedule();
         self.wake_idle();

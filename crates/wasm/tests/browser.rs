@@ -308,3 +308,30 @@ async fn a_rejected_promise_is_retried_on_the_real_clock() {
     assert_eq!(bus.dead_letters().length(), 0);
     let _unused: Promise = bus.idle();
 }
+
+#[wasm_bindgen_test]
+fn a_snapshot_restores_queued_messages_and_reattaches_handlers_by_name() {
+    let bus = bus(r#"{"clock": "manual"}"#);
+    let sub = bus
+        .subscribe("jobs".into(), js_fn("", ""), json(r#"{"name": "worker"}"#))
+        .unwrap();
+    sub.pause();
+    bus.publish("jobs".into(), JsValue::from(1), NONE).unwrap();
+    bus.publish("jobs".into(), JsValue::from(2), NONE).unwrap();
+    let snapshot = bus.snapshot().unwrap();
+
+    let mut rec = Recorder::new();
+    let handlers = js_sys::Object::new();
+    js_sys::Reflect::set(&handlers, &"worker".into(), &rec.handler("restored")).unwrap();
+    let options = json(r#"{"clock": "manual"}"#);
+    js_sys::Reflect::set(&options, &"handlers".into(), &handlers).unwrap();
+    let restored = switchyard_wasm::EventBus::restore(snapshot, options).unwrap();
+    let info = restored.subscriptions().get(0);
+    assert_eq!(number(&info, &["depth"]), 2.0);
+    let handle = restored
+        .get_subscription(js_sys::Reflect::get(&info, &"id".into()).unwrap())
+        .unwrap();
+    handle.resume();
+    assert_eq!(rec.entries(), ["restored:1", "restored:2"]);
+    assert!(switchyard_wasm::EventBus::restore(JsValue::from(5), NONE).is_err());
+}

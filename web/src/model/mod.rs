@@ -17,6 +17,8 @@ pub mod state;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use switchyard_core::TraceKind;
 
 pub use event::Event;
@@ -253,17 +255,17 @@ pub struct Model {
     /// Smoothed rates.
     pub rates: Rates,
     /// Swim lanes by subscription.
-    pub lanes: HashMap<u64, Lane>,
+    pub lanes: FxHashMap<u64, Lane>,
     /// Backpressure history by subscription.
-    pub pressure: HashMap<u64, Ring<PressureSample>>,
+    pub pressure: FxHashMap<u64, Ring<PressureSample>>,
     /// Bus-wide population history.
     pub population: Ring<PopulationSample>,
     /// Population history per pattern: (time, count).
     pub pattern_population: HashMap<String, Ring<(f64, u32)>>,
     /// Recent payloads by message id, for the inspector.
     pub payloads: Ring<(u64, Arc<str>, Arc<serde_json::Value>)>,
-    /// Counts per trace kind since reset (for the legend and tests).
-    pub kind_counts: HashMap<TraceKind, u64>,
+    /// Counts per trace kind since reset, indexed by `TraceKind as usize`.
+    kind_counts: [u64; event::ALL_KINDS.len()],
     last_pressure_sample: Option<f64>,
     last_population_sample: Option<f64>,
 }
@@ -277,12 +279,12 @@ impl Default for Model {
             events_seen: 0,
             missed: 0,
             rates: Rates::default(),
-            lanes: HashMap::new(),
-            pressure: HashMap::new(),
+            lanes: FxHashMap::default(),
+            pressure: FxHashMap::default(),
             population: Ring::new(POPULATION_SAMPLES),
             pattern_population: HashMap::new(),
             payloads: Ring::new(PAYLOADS_KEPT),
-            kind_counts: HashMap::new(),
+            kind_counts: [0; event::ALL_KINDS.len()],
             last_pressure_sample: None,
             last_population_sample: None,
         }
@@ -313,7 +315,9 @@ impl Model {
 
     fn ingest(&mut self, event: Event) {
         self.events_seen = self.events_seen.saturating_add(1);
-        *self.kind_counts.entry(event.kind).or_default() += 1;
+        if let Some(n) = self.kind_counts.get_mut(event.kind as usize) {
+            *n = n.saturating_add(1);
+        }
         self.rates.observe(&event);
         if let Some(sub) = event.subscription {
             match event.kind {
@@ -378,6 +382,11 @@ impl Model {
             self.pattern_population.retain(|_, h| h.iter().any(|(_, c)| *c > 0));
         }
         self.state = state;
+    }
+
+    /// Events of `kind` received since reset.
+    pub fn kind_count(&self, kind: TraceKind) -> u64 {
+        self.kind_counts.get(kind as usize).copied().unwrap_or(0)
     }
 
     /// The payload of message `id`, if it is still kept (recent publishes and dead letters).

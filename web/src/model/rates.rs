@@ -1,7 +1,7 @@
 //! Rates (per second) smoothed over half-second windows: messages published per topic,
 //! enqueued per (topic, subscription) edge, delivered and failed per subscription.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use switchyard_core::TraceKind;

@@ -6,7 +6,9 @@
 //! freezes the bus exactly where it is.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use core::time::Duration;
@@ -103,7 +105,7 @@ impl Driver {
         let mut driver = Driver {
             id,
             bus,
-            handlers: HashMap::new(),
+            handlers: HashMap::default(),
             producers: def
                 .producers
                 .iter()
@@ -243,34 +245,27 @@ impl Driver {
     fn produce(&mut self, step: f64, now: Instant) -> Vec<(u64, Arc<str>, Arc<Value>)> {
         let mut payloads = Vec::new();
         let scale = self.tuning.rate_scale.clamp(0.0, 100.0);
-        for index in 0..self.producers.len() {
-            let (count, rate) = {
-                let p = &mut self.producers[index];
-                let rate = p.def.rate * scale;
-                p.owed += rate * step / 1_000.0;
-                let count = p.owed.floor().min(rate.max(1.0));
-                p.owed -= count;
-                (count as u64, rate)
-            };
-            let _ = rate;
-            for _ in 0..count {
-                let (topic, n, build) = {
-                    let p = &mut self.producers[index];
-                    let Some(topic) = p.def.topics.get(p.next_topic % p.def.topics.len().max(1)).cloned() else { break };
-                    p.next_topic = p.next_topic.wrapping_add(1);
-                    p.sent = p.sent.saturating_add(1);
-                    (topic, p.sent, p.def.payload)
-                };
-                let payload = Arc::new(build(n, &topic));
-                match self.bus.publish(&topic, payload.clone(), PublishOptions::default(), now) {
-                    Ok(published) => {
-                        self.published = self.published.saturating_add(1);
-                        if published.id.0 % self.payload_stride == 0 {
-                            payloads.push((published.id.0, Arc::from(topic.as_str()), payload));
-                        }
+        let Driver { producers, bus, published, payload_stride, .. } = self;
+        for producer in producers.iter_mut() {
+            let rate = producer.def.rate * scale;
+            producer.owed += rate * step / 1_000.0;
+            let count = producer.owed.floor().min(rate.max(1.0));
+            producer.owed -= count;
+            let topics = producer.def.topics.len();
+            if topics == 0 {
+                continue;
+            }
+            for _ in 0..count as u64 {
+                let topic = producer.def.topics[producer.next_topic % topics].as_str();
+                producer.next_topic = producer.next_topic.wrapping_add(1);
+                producer.sent = producer.sent.saturating_add(1);
+                let payload = Arc::new((producer.def.payload)(producer.sent, topic));
+                // Refusals (backpressure, cascade) are traced and counted by the engine.
+                if let Ok(done) = bus.publish(topic, payload.clone(), PublishOptions::default(), now) {
+                    *published = published.saturating_add(1);
+                    if done.id.0 % *payload_stride == 0 {
+                        payloads.push((done.id.0, Arc::from(topic), payload));
                     }
-                    // Refusals are traced and counted by the engine (backpressure, cascade).
-                    Err(_) => {}
                 }
             }
         }

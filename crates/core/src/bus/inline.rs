@@ -66,6 +66,16 @@
 //!   drain()     // poll_delivery/complete loop: runs whatever the handlers published
 //! ```
 //!
+//! Fewer calls (optional): the receipt tells the host the next id (`first.id + count`) and
+//! the topic's next sequence number, and both stay consecutive as long as the engine sees no
+//! other call. So a host that emits a run of `k` consecutive messages on **one** topic may
+//! assign their ids and sequence numbers itself and record the whole run with one
+//! `record_inline(route, k, now)` **before any other engine call** (an emit on another topic
+//! ends the run); the receipt's `first` must equal what it assigned, which it can assert.
+//!
+//! A route, message or handle belongs to the bus that issued it; hand-backs name a
+//! subscription from the message's route.
+//!
 //! Handlers that emit while `dispatching` must use [`Bus::publish`] (slow path) so the
 //! follow-up is delivered after the current message has reached every subscriber (run to
 //! completion, no recursion). `subscribe`, `unsubscribe`, `pause`, ... from a handler are
@@ -193,7 +203,9 @@ impl fmt::Display for InlineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InlineError::Stale => f.write_str("the inline route is stale: query it again"),
-            InlineError::NotEligible => f.write_str("the route is not eligible for inline dispatch"),
+            InlineError::NotEligible => {
+                f.write_str("the route is not eligible for inline dispatch")
+            }
             InlineError::UnknownTopic(t) => write!(f, "no topic with handle {}", t.0),
             InlineError::UnknownMessage(id) => write!(f, "message {} was never recorded", id.0),
             InlineError::UnknownSubscription(s) => write!(f, "subscription {s:?} is not active"),
@@ -333,7 +345,7 @@ impl<P> Bus<P> {
         t.published = t.published.saturating_add(n);
         t.matched = t.matched.saturating_add(pairs);
         t.delivered = t.delivered.saturating_add(pairs);
-        let count = u32::try_from(n).unwrap_or(u32::MAX);
+        let count = publishes;
         for id in route.subscriptions.iter() {
             let Some(sub) = self.subs.get_mut(key(*id)) else {
                 continue;
@@ -391,6 +403,8 @@ impl<P> Bus<P> {
         let entry = self.hand_back(message, subscription, payload, started_at, true);
         let k = key(subscription);
         let Some(slot) = self.in_flight.insert(entry) else {
+            // The in-flight table is full (2^32 deliveries): undo the hand-back.
+            self.recount_delivered(&message, subscription);
             return Err(InlineError::UnknownSubscription(subscription));
         };
         let token = token_of(slot);
@@ -437,7 +451,10 @@ impl<P> Bus<P> {
             .get(message.topic.0 as usize)
             .ok_or(InlineError::UnknownTopic(message.topic))?;
         let id = message.id.0;
-        if id == 0 || id > self.next_message || message.topic_seq == 0 || message.topic_seq > entry.seq
+        if id == 0
+            || id > self.next_message
+            || message.topic_seq == 0
+            || message.topic_seq > entry.seq
         {
             return Err(InlineError::UnknownMessage(message.id));
         }
@@ -464,6 +481,18 @@ impl<P> Bus<P> {
             return Err(InlineError::NotRouted(subscription));
         }
         Ok(())
+    }
+
+    /// Undoes the uncounting of [`Bus::hand_back`].
+    fn recount_delivered(&mut self, message: &InlineMessage, subscription: SubscriptionId) {
+        if let Some(sub) = self.subs.get_mut(key(subscription)) {
+            sub.counters.delivered = sub.counters.delivered.saturating_add(1);
+            sub.successes = sub.successes.saturating_add(1);
+        }
+        if let Some(c) = self.topics.counters_mut(message.topic.0) {
+            c.delivered = c.delivered.saturating_add(1);
+        }
+        self.totals.delivered = self.totals.delivered.saturating_add(1);
     }
 
     /// Takes back a pair counted delivered by [`Bus::record_inline`]: uncounts the delivery
@@ -502,14 +531,13 @@ impl<P> Bus<P> {
             expires_at: None,
             payload,
         };
-        let mut items = Vec::with_capacity(1);
-        items.push(Queued {
+        let items = alloc::vec![Queued {
             message: Arc::new(envelope),
             enqueued_at: message.published_at,
             first_failure_at: message.published_at,
             attempt: 1,
             topic,
-        });
+        }];
         InFlight {
             subscription: k,
             items,
