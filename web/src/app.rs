@@ -22,7 +22,11 @@ pub const PHASES: u64 = 4;
 /// A memo of `compute` that refreshes only on the slow ticks of its `phase` (and at once
 /// whenever the source is replaced), so heavy views update at a few hertz, each on its own
 /// frame.
-pub fn staggered<T>(app: AppState, phase: u64, compute: impl Fn() -> T + Send + Sync + 'static) -> Memo<T>
+pub fn staggered<T>(
+    app: AppState,
+    phase: u64,
+    compute: impl Fn() -> T + Send + Sync + 'static,
+) -> Memo<T>
 where
     T: Clone + PartialEq + Send + Sync + 'static,
 {
@@ -32,7 +36,9 @@ where
         match previous {
             // A slow tick that is not ours: keep the value. (A re-run with the same tick means
             // one of `compute`'s own inputs changed, such as a filter: recompute at once.)
-            Some((seen, seen_tick, value)) if *seen == epoch && *seen_tick != tick && tick % PHASES != phase % PHASES => {
+            Some((seen, seen_tick, value))
+                if *seen == epoch && *seen_tick != tick && tick % PHASES != phase % PHASES =>
+            {
                 (epoch, tick, value.clone())
             }
             _ => (epoch, tick, compute()),
@@ -169,13 +175,25 @@ impl AppState {
                 self.playing.set(play);
                 self.status.set(String::new());
             }
-            Err(e) => self.status.set(format!("could not start {}: {e}", id.name())),
+            Err(e) => self
+                .status
+                .set(format!("could not start {}: {e}", id.name())),
         }
     }
 
     /// Runs or pauses the source; every view catches up at once.
     pub fn set_playing(&self, playing: bool) {
         self.playing.set(playing);
+        if !playing {
+            // Show the bus exactly as it stopped, not the last periodic snapshot.
+            let fresh = self.source.try_update_value(|s| match s {
+                Source::Scenario(driver) => Some((driver.snapshot_now(), driver.clock())),
+                _ => None,
+            });
+            if let Some(Some((update, at))) = fresh {
+                self.apply(update, at);
+            }
+        }
         self.bump(true);
     }
 
@@ -188,7 +206,8 @@ impl AppState {
         }
         if old.needs_restart(&tuning) {
             self.start_scenario(self.scenario.get_untracked(), self.playing.get_untracked());
-            self.status.set("queues changed: scenario restarted".to_string());
+            self.status
+                .set("queues changed: scenario restarted".to_string());
         } else {
             self.source.update_value(|s| {
                 if let Source::Scenario(driver) = s {
@@ -205,7 +224,8 @@ impl AppState {
                 self.replace_source(Source::Attach(Box::new(client)));
                 self.mode.set(Mode::Attach);
                 self.playing.set(true);
-                self.attach_status.set(format!("waiting for bus \"{name}\"…"));
+                self.attach_status
+                    .set(format!("waiting for bus \"{name}\"…"));
                 self.status.set(String::new());
             }
             Err(e) => self.status.set(e),
@@ -226,7 +246,9 @@ impl AppState {
                 self.bump(true);
                 self.mode.set(Mode::Replay);
                 self.playing.set(false);
-                self.status.set(format!("recording loaded: {count} lines, paused at the first event"));
+                self.status.set(format!(
+                    "recording loaded: {count} lines, paused at the first event"
+                ));
             }
             Err(e) => self.status.set(format!("import failed: {e}")),
         }
@@ -290,11 +312,16 @@ impl Default for AppState {
 }
 
 fn viewer_id() -> String {
-    format!("viewer-{:08x}", (js_sys::Math::random() * f64::from(u32::MAX)) as u32)
+    format!(
+        "viewer-{:08x}",
+        (js_sys::Math::random() * f64::from(u32::MAX)) as u32
+    )
 }
 
 fn performance_now() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
 }
 
 /// What the URL asks for.
@@ -314,25 +341,35 @@ pub enum Launch {
 /// Reads the launch request from a query string (`?scenario=storm&autoplay=1`). Without a
 /// query the default scenario opens running (what `cargo xtask demo` shows).
 pub fn launch_from_query(query: &str) -> Result<Launch, String> {
-    let params = web_sys::UrlSearchParams::new_with_str(query).map_err(|_| "unreadable query".to_string())?;
+    let params = web_sys::UrlSearchParams::new_with_str(query)
+        .map_err(|_| "unreadable query".to_string())?;
     if let Some(name) = params.get("attach") {
         return Ok(Launch::Attach(name));
     }
     match params.get("scenario") {
-        None => Ok(Launch::Scenario { id: ScenarioId::Basic, autoplay: params.get("autoplay").as_deref() != Some("0") }),
+        None => Ok(Launch::Scenario {
+            id: ScenarioId::Basic,
+            autoplay: params.get("autoplay").as_deref() != Some("0"),
+        }),
         Some(name) => {
             let id = ScenarioId::from_name(&name).ok_or_else(|| {
                 let known: Vec<&str> = ScenarioId::ALL.iter().map(|s| s.name()).collect();
                 format!("unknown scenario {name:?}; known: {}", known.join(", "))
             })?;
-            Ok(Launch::Scenario { id, autoplay: params.get("autoplay").as_deref() == Some("1") })
+            Ok(Launch::Scenario {
+                id,
+                autoplay: params.get("autoplay").as_deref() == Some("1"),
+            })
         }
     }
 }
 
+/// The self-rescheduling animation-frame callback.
+type FrameSlot = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
+
 /// Runs `frame(timestamp)` on every animation frame for the life of the page.
 fn animation_loop(mut frame: impl FnMut(f64) + 'static) {
-    let slot: Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>> = Rc::new(RefCell::new(None));
+    let slot: FrameSlot = Rc::new(RefCell::new(None));
     let again = Rc::clone(&slot);
     *slot.borrow_mut() = Some(Closure::new(move |ts: f64| {
         frame(ts);
@@ -364,7 +401,7 @@ impl FramePerf {
         self.tick += (tick - self.tick) * w;
         self.apply += (apply - self.apply) * w;
         self.events += (events as f64 - self.events) * w;
-        if self.frames % 30 == 0 {
+        if self.frames.is_multiple_of(30) {
             if let Some(window) = web_sys::window() {
                 let o = js_sys::Object::new();
                 let _ = js_sys::Reflect::set(&o, &"frames".into(), &f64::from(self.frames).into());
@@ -393,13 +430,21 @@ pub fn run_frames(app: AppState) {
                 player.speed = speed;
             }
         });
-        let result = app.source.try_update_value(|s| s.tick(dt, wall, playing)).flatten();
+        let result = app
+            .source
+            .try_update_value(|s| s.tick(dt, wall, playing))
+            .flatten();
         let ticked = performance_now();
         let status = app.source.try_with_value(|s| match s {
             Source::Attach(c) => Some(match c.status() {
-                crate::source::AttachStatus::Waiting => format!("waiting for bus \"{}\"…", c.name()),
+                crate::source::AttachStatus::Waiting => {
+                    format!("waiting for bus \"{}\"…", c.name())
+                }
                 crate::source::AttachStatus::Attached { name, version } => {
-                    format!("attached to \"{name}\" (switchyard {version}) · {} frames", c.frames())
+                    format!(
+                        "attached to \"{name}\" (switchyard {version}) · {} frames",
+                        c.frames()
+                    )
                 }
                 crate::source::AttachStatus::Failed(why) => format!("attach failed: {why}"),
             }),
@@ -431,7 +476,9 @@ pub fn run_frames(app: AppState) {
 pub fn App() -> impl IntoView {
     let app = AppState::new();
     provide_context(app);
-    let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
     match launch_from_query(&query) {
         Ok(Launch::Scenario { id, autoplay }) => app.start_scenario(id, autoplay),
         Ok(Launch::Attach(name)) => app.attach(&name),

@@ -14,9 +14,15 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// A fresh container element attached to the document.
 fn container() -> web_sys::HtmlElement {
-    let document = web_sys::window().and_then(|w| w.document()).expect("document");
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document");
     let el = document.create_element("div").expect("div");
-    document.body().expect("body").append_child(&el).expect("append");
+    document
+        .body()
+        .expect("body")
+        .append_child(&el)
+        .expect("append");
     el.unchecked_into()
 }
 
@@ -46,7 +52,10 @@ fn app_with(id: ScenarioId, ms: f64) -> AppState {
     app
 }
 
-fn mount<V: IntoView + 'static>(app: AppState, view: impl Fn() -> V + 'static) -> web_sys::HtmlElement {
+fn mount<V: IntoView + 'static>(
+    app: AppState,
+    view: impl Fn() -> V + 'static,
+) -> web_sys::HtmlElement {
     let el = container();
     let handle = leptos::mount::mount_to(el.clone(), move || {
         provide_context(app);
@@ -63,10 +72,19 @@ async fn metrics_show_the_scenarios_counters() {
     assert!(published > 0);
     let el = mount(app, || view! { <views::metrics::Metrics/> });
     settle().await;
-    let tile = el.query_selector("[data-metric=published] .tile-value").expect("query").expect("tile");
-    assert_eq!(tile.text_content().unwrap_or_default(), published.to_string());
+    let tile = el
+        .query_selector("[data-metric=published] .tile-value")
+        .expect("query")
+        .expect("tile");
+    assert_eq!(
+        tile.text_content().unwrap_or_default(),
+        published.to_string()
+    );
     let text = el.text_content().unwrap_or_default();
-    assert!(text.contains("billing") && text.contains("orders.created"), "{text}");
+    assert!(
+        text.contains("billing") && text.contains("orders.created"),
+        "{text}"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -74,10 +92,16 @@ async fn the_topology_draws_every_subscription_of_a_small_bus() {
     let app = app_with(ScenarioId::Broadcast, 2_000.0);
     let el = mount(app, || view! { <views::topology::Topology/> });
     settle().await;
-    let subs = el.query_selector_all("[data-testid=topology] .node.sub").expect("query").length();
+    let subs = el
+        .query_selector_all("[data-testid=topology] .node.sub")
+        .expect("query")
+        .length();
     assert_eq!(subs, 5);
     let text = el.text_content().unwrap_or_default();
-    assert!(text.contains("archive") && text.contains("newsroom"), "{text}");
+    assert!(
+        text.contains("archive") && text.contains("newsroom"),
+        "{text}"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -85,9 +109,15 @@ async fn backpressure_cards_turn_red_past_the_threshold() {
     let app = app_with(ScenarioId::BackpressureDlq, 6_000.0);
     let el = mount(app, || view! { <views::backpressure::Backpressure/> });
     settle().await;
-    let alerts = el.query_selector_all(".card.alert").expect("query").length();
+    let alerts = el
+        .query_selector_all(".card.alert")
+        .expect("query")
+        .length();
     assert!(alerts > 0, "a full queue is drawn as an alert");
-    assert!(el.text_content().unwrap_or_default().contains("drop-oldest"));
+    assert!(el
+        .text_content()
+        .unwrap_or_default()
+        .contains("drop-oldest"));
 }
 
 #[wasm_bindgen_test]
@@ -105,7 +135,12 @@ async fn the_inspector_renders_a_hostile_payload_as_text() {
     let app = AppState::new();
     let state = BusState {
         at: 1.0,
-        subscriptions: vec![SubState { id: 1, pattern: "a.*".into(), capacity: 4, ..SubState::default() }],
+        subscriptions: vec![SubState {
+            id: 1,
+            pattern: "a.*".into(),
+            capacity: 4,
+            ..SubState::default()
+        }],
         dead_letters: vec![DeadLetterState {
             id: 3,
             message: 9,
@@ -117,14 +152,26 @@ async fn the_inspector_renders_a_hostile_payload_as_text() {
         }],
         ..BusState::default()
     };
-    app.model.update_value(|m| m.apply(Update { state: Some(state), ..Update::default() }, 1.0));
+    app.model.update_value(|m| {
+        m.apply(
+            Update {
+                state: Some(state),
+                ..Update::default()
+            },
+            1.0,
+        )
+    });
     app.selected.set(Some(Selection::DeadLetter(3)));
     let el = mount(app, || view! { <views::inspector::Inspector/> });
     settle().await;
     let text = el.text_content().unwrap_or_default();
     assert!(text.contains("<img src=x"), "{text}");
     assert_eq!(el.query_selector_all("img").expect("query").length(), 0);
-    let hit = js_sys::Reflect::get(&web_sys::window().expect("window"), &"__xss_component".into()).expect("get");
+    let hit = js_sys::Reflect::get(
+        &web_sys::window().expect("window"),
+        &"__xss_component".into(),
+    )
+    .expect("get");
     assert!(hit.is_undefined());
 }
 
@@ -133,6 +180,14 @@ async fn the_leaks_view_lists_suspects_with_their_stack() {
     let app = app_with(ScenarioId::LeakyComponent, 8_000.0);
     let el = mount(app, || view! { <views::leaks::Leaks/> });
     settle().await;
-    assert!(el.query_selector_all("[data-testid=leak-report]").expect("query").length() > 0);
-    assert!(el.text_content().unwrap_or_default().contains("creation stack"));
+    assert!(
+        el.query_selector_all("[data-testid=leak-report]")
+            .expect("query")
+            .length()
+            > 0
+    );
+    assert!(el
+        .text_content()
+        .unwrap_or_default()
+        .contains("creation stack"));
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use switchyard_core::TraceKind;
 use switchyard_web::model::state::{BusState, DeadLetterState, SubState};
-use switchyard_web::model::{Event, MarbleKind, Model, Ring, Update, LOG_CAPACITY, MARBLES_PER_LANE, PRESSURE_SAMPLES};
+use switchyard_web::model::{
+    Event, MarbleKind, Model, Ring, Update, LOG_CAPACITY, MARBLES_PER_LANE, PRESSURE_SAMPLES,
+};
 use switchyard_web::source::recording::{self, ImportError, Player, Recorder};
 use switchyard_web::source::{Driver, ScenarioId, Tuning};
 use switchyard_web::views::event_log::{filter, LogFilter};
@@ -15,8 +17,24 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn event(cursor: u64, at: f64, kind: TraceKind, sub: Option<u64>, message: Option<u64>, topic: Option<&str>, detail: u64) -> Event {
-    Event { cursor, at, kind, subscription: sub, message, topic: topic.map(Arc::from), detail }
+fn event(
+    cursor: u64,
+    at: f64,
+    kind: TraceKind,
+    sub: Option<u64>,
+    message: Option<u64>,
+    topic: Option<&str>,
+    detail: u64,
+) -> Event {
+    Event {
+        cursor,
+        at,
+        kind,
+        subscription: sub,
+        message,
+        topic: topic.map(Arc::from),
+        detail,
+    }
 }
 
 fn sub(id: u64, pattern: &str, depth: u64, capacity: u64) -> SubState {
@@ -76,10 +94,26 @@ fn every_scenario_runs_on_the_real_engine_and_produces_trace_and_state() {
     for id in ScenarioId::ALL {
         let (_, model) = run(id, 3_000.0);
         assert!(model.events_seen > 0, "{}: no trace events", id.name());
-        assert!(count(&model, TraceKind::Published) > 0, "{}: nothing published", id.name());
-        assert!(count(&model, TraceKind::Delivered) > 0, "{}: nothing delivered", id.name());
-        assert!(!model.state.subscriptions.is_empty(), "{}: no subscriptions in the snapshot", id.name());
-        assert!(model.state.totals.published > 0, "{}: metrics count no publish", id.name());
+        assert!(
+            count(&model, TraceKind::Published) > 0,
+            "{}: nothing published",
+            id.name()
+        );
+        assert!(
+            count(&model, TraceKind::Delivered) > 0,
+            "{}: nothing delivered",
+            id.name()
+        );
+        assert!(
+            !model.state.subscriptions.is_empty(),
+            "{}: no subscriptions in the snapshot",
+            id.name()
+        );
+        assert!(
+            model.state.totals.published > 0,
+            "{}: metrics count no publish",
+            id.name()
+        );
     }
 }
 
@@ -88,24 +122,51 @@ fn the_retry_scenario_retries_and_then_delivers() {
     let (_, model) = run(ScenarioId::Retry, 6_000.0);
     assert!(count(&model, TraceKind::RetryScheduled) > 0);
     assert!(model.state.totals.retried > 0);
-    let lane_kinds: Vec<MarbleKind> = model.lanes.values().flat_map(|l| l.marbles.iter().map(|m| m.kind)).collect();
-    assert!(lane_kinds.contains(&MarbleKind::DeliveredAfterRetry), "a retried message is finally delivered");
+    let lane_kinds: Vec<MarbleKind> = model
+        .lanes
+        .values()
+        .flat_map(|l| l.marbles.iter().map(|m| m.kind))
+        .collect();
+    assert!(
+        lane_kinds.contains(&MarbleKind::DeliveredAfterRetry),
+        "a retried message is finally delivered"
+    );
 }
 
 #[wasm_bindgen_test]
 fn the_backpressure_scenario_drops_rejects_and_dead_letters() {
     let (_, model) = run(ScenarioId::BackpressureDlq, 8_000.0);
-    assert!(model.state.totals.dropped > 0, "drop-oldest/newest queues dropped");
-    assert!(model.state.publishes_rejected > 0, "the reject queue refused publishes");
-    assert!(!model.state.dead_letters.is_empty(), "the mailer dead-lettered");
-    assert!(model.state.subscriptions.iter().any(|s| s.fill() >= 0.8), "a queue is nearly full");
+    assert!(
+        model.state.totals.dropped > 0,
+        "drop-oldest/newest queues dropped"
+    );
+    assert!(
+        model.state.publishes_rejected > 0,
+        "the reject queue refused publishes"
+    );
+    assert!(
+        !model.state.dead_letters.is_empty(),
+        "the mailer dead-lettered"
+    );
+    assert!(
+        model.state.subscriptions.iter().any(|s| s.fill() >= 0.8),
+        "a queue is nearly full"
+    );
 }
 
 #[wasm_bindgen_test]
 fn the_leaky_scenario_reports_leaks_with_creation_stacks() {
     let (_, model) = run(ScenarioId::LeakyComponent, 8_000.0);
     assert!(!model.state.leaks.is_empty(), "leaks are reported");
-    assert!(model.state.leaks.iter().flat_map(|l| &l.suspects).any(|s| s.stack.is_some()), "stacks are kept");
+    assert!(
+        model
+            .state
+            .leaks
+            .iter()
+            .flat_map(|l| &l.suspects)
+            .any(|s| s.stack.is_some()),
+        "stacks are kept"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -122,31 +183,82 @@ fn redriving_a_dead_letter_moves_it_back_to_its_queue() {
     assert_eq!(driver.redrive(Some(first)), Ok(1));
     let after = driver.snapshot_now().state.expect("snapshot").dead_letters;
     assert!(after.iter().all(|d| d.id != first));
-    assert!(driver.redrive(Some(first)).is_err(), "a redriven dead letter is gone");
+    assert!(
+        driver.redrive(Some(first)).is_err(),
+        "a redriven dead letter is gone"
+    );
     assert_eq!(driver.purge(), after.len());
 }
 
 #[wasm_bindgen_test]
 fn storm_history_stays_bounded() {
     let (_, model) = run(ScenarioId::Storm, 2_000.0);
-    assert!(model.events_seen > LOG_CAPACITY as u64, "the storm overflows the log");
+    assert!(
+        model.events_seen > LOG_CAPACITY as u64,
+        "the storm overflows the log"
+    );
     assert_eq!(model.log.len(), LOG_CAPACITY);
-    assert!(model.lanes.values().all(|l| l.marbles.len() <= MARBLES_PER_LANE));
+    assert!(model
+        .lanes
+        .values()
+        .all(|l| l.marbles.len() <= MARBLES_PER_LANE));
     assert!(model.pressure.values().all(|p| p.len() <= PRESSURE_SAMPLES));
     assert!(model.lanes.len() <= 200);
-    assert!(model.rates.published() > 10_000.0, "rate {}", model.rates.published());
+    assert!(
+        model.rates.published() > 10_000.0,
+        "rate {}",
+        model.rates.published()
+    );
 }
 
 #[wasm_bindgen_test]
 fn a_delivery_after_a_later_message_is_marked_out_of_order() {
     let mut model = Model::default();
     let events = vec![
-        event(0, 1.0, TraceKind::Delivering, Some(9), Some(5), Some("a"), 1),
-        event(1, 2.0, TraceKind::Delivered, Some(9), Some(5), Some("a"), 10),
-        event(2, 100.0, TraceKind::Delivering, Some(9), Some(3), Some("a"), 1),
-        event(3, 101.0, TraceKind::Delivered, Some(9), Some(3), Some("a"), 10),
+        event(
+            0,
+            1.0,
+            TraceKind::Delivering,
+            Some(9),
+            Some(5),
+            Some("a"),
+            1,
+        ),
+        event(
+            1,
+            2.0,
+            TraceKind::Delivered,
+            Some(9),
+            Some(5),
+            Some("a"),
+            10,
+        ),
+        event(
+            2,
+            100.0,
+            TraceKind::Delivering,
+            Some(9),
+            Some(3),
+            Some("a"),
+            1,
+        ),
+        event(
+            3,
+            101.0,
+            TraceKind::Delivered,
+            Some(9),
+            Some(3),
+            Some("a"),
+            10,
+        ),
     ];
-    model.apply(Update { events, ..Update::default() }, 101.0);
+    model.apply(
+        Update {
+            events,
+            ..Update::default()
+        },
+        101.0,
+    );
     let lane = &model.lanes[&9];
     let marbles: Vec<_> = lane.marbles.iter().collect();
     assert_eq!(marbles.len(), 2);
@@ -159,15 +271,56 @@ fn a_delivery_after_a_later_message_is_marked_out_of_order() {
 fn a_failed_attempt_then_a_retry_is_drawn_as_retrying_then_delivered_after_retry() {
     let mut model = Model::default();
     let events = vec![
-        event(0, 1.0, TraceKind::Delivering, Some(1), Some(7), Some("a"), 1),
+        event(
+            0,
+            1.0,
+            TraceKind::Delivering,
+            Some(1),
+            Some(7),
+            Some("a"),
+            1,
+        ),
         event(1, 2.0, TraceKind::Failed, Some(1), Some(7), Some("a"), 1),
-        event(2, 2.0, TraceKind::RetryScheduled, Some(1), Some(7), Some("a"), 300_000),
-        event(3, 400.0, TraceKind::Delivering, Some(1), Some(7), Some("a"), 2),
-        event(4, 401.0, TraceKind::Delivered, Some(1), Some(7), Some("a"), 5),
+        event(
+            2,
+            2.0,
+            TraceKind::RetryScheduled,
+            Some(1),
+            Some(7),
+            Some("a"),
+            300_000,
+        ),
+        event(
+            3,
+            400.0,
+            TraceKind::Delivering,
+            Some(1),
+            Some(7),
+            Some("a"),
+            2,
+        ),
+        event(
+            4,
+            401.0,
+            TraceKind::Delivered,
+            Some(1),
+            Some(7),
+            Some("a"),
+            5,
+        ),
     ];
-    model.apply(Update { events, ..Update::default() }, 401.0);
+    model.apply(
+        Update {
+            events,
+            ..Update::default()
+        },
+        401.0,
+    );
     let kinds: Vec<MarbleKind> = model.lanes[&1].marbles.iter().map(|m| m.kind).collect();
-    assert_eq!(kinds, vec![MarbleKind::Retrying, MarbleKind::DeliveredAfterRetry]);
+    assert_eq!(
+        kinds,
+        vec![MarbleKind::Retrying, MarbleKind::DeliveredAfterRetry]
+    );
 }
 
 #[wasm_bindgen_test]
@@ -175,8 +328,18 @@ fn backpressure_history_is_sampled_from_snapshots_and_shows_the_trend() {
     let mut model = Model::default();
     for i in 0..40u64 {
         let at = i as f64 * 250.0;
-        let state = BusState { at, subscriptions: vec![sub(1, "jobs.*", 10 + i * 2, 100)], ..BusState::default() };
-        model.apply(Update { state: Some(state), ..Update::default() }, at);
+        let state = BusState {
+            at,
+            subscriptions: vec![sub(1, "jobs.*", 10 + i * 2, 100)],
+            ..BusState::default()
+        };
+        model.apply(
+            Update {
+                state: Some(state),
+                ..Update::default()
+            },
+            at,
+        );
     }
     assert_eq!(model.pressure[&1].len(), 40);
     let (cards, hidden) = backpressure::build(&model);
@@ -191,14 +354,30 @@ fn the_topology_links_topics_to_the_subscriptions_whose_patterns_match() {
     let mut model = Model::default();
     let state = BusState {
         at: 1.0,
-        subscriptions: vec![sub(1, "orders.*", 0, 10), sub(2, "orders.**", 0, 10), sub(3, "users.created", 0, 10)],
+        subscriptions: vec![
+            sub(1, "orders.*", 0, 10),
+            sub(2, "orders.**", 0, 10),
+            sub(3, "users.created", 0, 10),
+        ],
         topics: vec![
-            switchyard_web::model::state::TopicState { topic: "orders.created".into(), ..Default::default() },
-            switchyard_web::model::state::TopicState { topic: "orders.eu.created".into(), ..Default::default() },
+            switchyard_web::model::state::TopicState {
+                topic: "orders.created".into(),
+                ..Default::default()
+            },
+            switchyard_web::model::state::TopicState {
+                topic: "orders.eu.created".into(),
+                ..Default::default()
+            },
         ],
         ..BusState::default()
     };
-    model.apply(Update { state: Some(state), ..Update::default() }, 1.0);
+    model.apply(
+        Update {
+            state: Some(state),
+            ..Update::default()
+        },
+        1.0,
+    );
     let graph = topology::build(&model, (640.0, 270.0));
     let edges: Vec<&str> = graph.edges.iter().map(|e| e.key.as_str()).collect();
     assert!(edges.contains(&"ts:orders.created>1"));
@@ -206,7 +385,14 @@ fn the_topology_links_topics_to_the_subscriptions_whose_patterns_match() {
     assert!(edges.contains(&"ts:orders.eu.created>2"));
     assert!(!edges.contains(&"ts:orders.eu.created>1"));
     assert!(!edges.iter().any(|e| e.ends_with(">3")));
-    assert_eq!(graph.nodes.iter().filter(|n| n.class.contains("sub")).count(), 3);
+    assert_eq!(
+        graph
+            .nodes
+            .iter()
+            .filter(|n| n.class.contains("sub"))
+            .count(),
+        3
+    );
 }
 
 #[wasm_bindgen_test]
@@ -225,34 +411,128 @@ fn a_crowded_lane_is_thinned_to_one_marble_per_bucket_keeping_the_worst() {
     let mut events = Vec::new();
     for i in 0..20u64 {
         let at = i as f64 * 30.0;
-        events.push(event(i * 3, at, TraceKind::Delivering, Some(1), Some(i + 1), Some("t"), 1));
-        let kind = if i == 5 { TraceKind::Failed } else { TraceKind::Delivered };
-        events.push(event(i * 3 + 1, at + 1.0, kind, Some(1), Some(i + 1), Some("t"), 1));
+        events.push(event(
+            i * 3,
+            at,
+            TraceKind::Delivering,
+            Some(1),
+            Some(i + 1),
+            Some("t"),
+            1,
+        ));
+        let kind = if i == 5 {
+            TraceKind::Failed
+        } else {
+            TraceKind::Delivered
+        };
+        events.push(event(
+            i * 3 + 1,
+            at + 1.0,
+            kind,
+            Some(1),
+            Some(i + 1),
+            Some("t"),
+            1,
+        ));
     }
-    model.apply(Update { events, ..Update::default() }, 600.0);
+    model.apply(
+        Update {
+            events,
+            ..Update::default()
+        },
+        600.0,
+    );
     let shown = timeline::visible_marbles(&model.lanes[&1], 600.0, 1_000.0, 200.0);
     assert!(shown.len() <= 4, "{} marbles in 4 buckets", shown.len());
-    assert!(shown.iter().any(|m| m.kind == MarbleKind::Failed), "the failure survives thinning");
+    assert!(
+        shown.iter().any(|m| m.kind == MarbleKind::Failed),
+        "the failure survives thinning"
+    );
 }
 
 #[wasm_bindgen_test]
 fn the_event_log_filters_by_kind_topic_and_regex_and_inverts() {
     let mut model = Model::default();
     let events = vec![
-        event(0, 1.0, TraceKind::Published, None, Some(1), Some("orders.created"), 2),
-        event(1, 2.0, TraceKind::Delivered, Some(1), Some(1), Some("orders.created"), 5),
-        event(2, 3.0, TraceKind::Published, None, Some(2), Some("users.deleted"), 1),
+        event(
+            0,
+            1.0,
+            TraceKind::Published,
+            None,
+            Some(1),
+            Some("orders.created"),
+            2,
+        ),
+        event(
+            1,
+            2.0,
+            TraceKind::Delivered,
+            Some(1),
+            Some(1),
+            Some("orders.created"),
+            5,
+        ),
+        event(
+            2,
+            3.0,
+            TraceKind::Published,
+            None,
+            Some(2),
+            Some("users.deleted"),
+            1,
+        ),
     ];
-    model.apply(Update { events, ..Update::default() }, 3.0);
-    let by_kind = filter(&model, &LogFilter { kind: Some(TraceKind::Published), ..LogFilter::default() }).expect("ok");
+    model.apply(
+        Update {
+            events,
+            ..Update::default()
+        },
+        3.0,
+    );
+    let by_kind = filter(
+        &model,
+        &LogFilter {
+            kind: Some(TraceKind::Published),
+            ..LogFilter::default()
+        },
+    )
+    .expect("ok");
     assert_eq!(by_kind.len(), 2);
-    let by_topic = filter(&model, &LogFilter { topic: "users".into(), ..LogFilter::default() }).expect("ok");
+    let by_topic = filter(
+        &model,
+        &LogFilter {
+            topic: "users".into(),
+            ..LogFilter::default()
+        },
+    )
+    .expect("ok");
     assert_eq!(by_topic.len(), 1);
-    let by_regex = filter(&model, &LogFilter { regex: "^delivered".into(), ..LogFilter::default() }).expect("ok");
+    let by_regex = filter(
+        &model,
+        &LogFilter {
+            regex: "^delivered".into(),
+            ..LogFilter::default()
+        },
+    )
+    .expect("ok");
     assert_eq!(by_regex.len(), 1);
-    let inverted = filter(&model, &LogFilter { regex: "^delivered".into(), invert: true, ..LogFilter::default() }).expect("ok");
+    let inverted = filter(
+        &model,
+        &LogFilter {
+            regex: "^delivered".into(),
+            invert: true,
+            ..LogFilter::default()
+        },
+    )
+    .expect("ok");
     assert_eq!(inverted.len(), 2);
-    let bad = filter(&model, &LogFilter { regex: "(".into(), ..LogFilter::default() });
+    let bad = filter(
+        &model,
+        &LogFilter {
+            regex: "(".into(),
+            ..LogFilter::default()
+        },
+    );
     assert!(bad.unwrap_err().starts_with("regex"));
 }
 
@@ -263,7 +543,16 @@ fn payload_search_keeps_matches_and_their_ancestors_only() {
     assert!(all.len() >= 8);
     let found = tree(&payload, "blue");
     let paths: Vec<&str> = found.iter().map(|l| l.path.as_str()).collect();
-    assert_eq!(paths, vec!["", "order", "order.items", "order.items.1", "order.items.1.sku"]);
+    assert_eq!(
+        paths,
+        vec![
+            "",
+            "order",
+            "order.items",
+            "order.items.1",
+            "order.items.1.sku"
+        ]
+    );
     assert!(found.last().expect("line").hit);
 }
 
@@ -272,35 +561,78 @@ fn a_recording_round_trips_through_ndjson_and_replays_from_its_first_event() {
     let mut recorder = Recorder::new("scenario:test");
     let state = BusState {
         at: 0.5,
-        dead_letters: vec![DeadLetterState { id: 1, payload: serde_json::json!({"a": "<b>"}), ..Default::default() }],
+        dead_letters: vec![DeadLetterState {
+            id: 1,
+            payload: serde_json::json!({"a": "<b>"}),
+            ..Default::default()
+        }],
         ..BusState::default()
     };
-    recorder.record(&Update { state: Some(state.clone()), ..Update::default() });
-    let events: Vec<Event> = (0..5).map(|i| event(i, 1.0 + i as f64 * 100.0, TraceKind::Published, None, Some(i + 1), Some("t"), 0)).collect();
-    recorder.record(&Update { events: events.clone(), ..Update::default() });
+    recorder.record(&Update {
+        state: Some(state.clone()),
+        ..Update::default()
+    });
+    let events: Vec<Event> = (0..5)
+        .map(|i| {
+            event(
+                i,
+                1.0 + i as f64 * 100.0,
+                TraceKind::Published,
+                None,
+                Some(i + 1),
+                Some("t"),
+                0,
+            )
+        })
+        .collect();
+    recorder.record(&Update {
+        events: events.clone(),
+        ..Update::default()
+    });
     let text = recorder.to_ndjson();
-    assert!(text.lines().next().expect("header").contains("\"version\":1"));
+    assert!(text
+        .lines()
+        .next()
+        .expect("header")
+        .contains("\"version\":1"));
     let lines = recording::parse(&text).expect("parses");
     let mut player = Player::new(lines);
     let first = player.step();
     assert_eq!(first.events, vec![events[0].clone()]);
-    assert_eq!(first.state.expect("state before the first event").dead_letters[0].payload, serde_json::json!({"a": "<b>"}));
+    assert_eq!(
+        first
+            .state
+            .expect("state before the first event")
+            .dead_letters[0]
+            .payload,
+        serde_json::json!({"a": "<b>"})
+    );
     player.speed = 2.0;
     let later = player.advance(100.0);
-    assert_eq!(later.events, events[1..3].to_vec(), "200 ms of recording in 100 ms at 2×");
+    assert_eq!(
+        later.events,
+        events[1..3].to_vec(),
+        "200 ms of recording in 100 ms at 2×"
+    );
     assert!(!player.finished());
 }
 
 #[wasm_bindgen_test]
 fn importing_something_else_fails_with_a_clear_error() {
     assert_eq!(recording::parse(""), Err(ImportError::Empty));
-    assert!(matches!(recording::parse("{\"hello\":1}"), Err(ImportError::NotARecording(_))));
+    assert!(matches!(
+        recording::parse("{\"hello\":1}"),
+        Err(ImportError::NotARecording(_))
+    ));
     assert_eq!(
         recording::parse("{\"type\":\"header\",\"format\":\"switchyard-recording\",\"version\":2}"),
         Err(ImportError::UnsupportedVersion(2))
     );
     let bad = "{\"type\":\"header\",\"format\":\"switchyard-recording\",\"version\":1}\n{\"type\":\"event\",\"kind\":\"nope\"}";
-    assert!(matches!(recording::parse(bad), Err(ImportError::BadLine { line: 2, .. })));
+    assert!(matches!(
+        recording::parse(bad),
+        Err(ImportError::BadLine { line: 2, .. })
+    ));
     let empty = "{\"type\":\"header\",\"format\":\"switchyard-recording\",\"version\":1}\n";
     assert_eq!(recording::parse(empty), Err(ImportError::NoEvents));
 }
@@ -308,11 +640,34 @@ fn importing_something_else_fails_with_a_clear_error() {
 #[wasm_bindgen_test]
 fn the_url_chooses_the_scenario_and_autoplay() {
     use switchyard_web::app::{launch_from_query, Launch};
-    assert_eq!(launch_from_query(""), Ok(Launch::Scenario { id: ScenarioId::Basic, autoplay: true }));
-    assert_eq!(launch_from_query("?scenario=storm&autoplay=1"), Ok(Launch::Scenario { id: ScenarioId::Storm, autoplay: true }));
-    assert_eq!(launch_from_query("?scenario=retry"), Ok(Launch::Scenario { id: ScenarioId::Retry, autoplay: false }));
-    assert_eq!(launch_from_query("?attach=demo"), Ok(Launch::Attach("demo".into())));
-    assert!(launch_from_query("?scenario=nope").unwrap_err().contains("unknown scenario"));
+    assert_eq!(
+        launch_from_query(""),
+        Ok(Launch::Scenario {
+            id: ScenarioId::Basic,
+            autoplay: true
+        })
+    );
+    assert_eq!(
+        launch_from_query("?scenario=storm&autoplay=1"),
+        Ok(Launch::Scenario {
+            id: ScenarioId::Storm,
+            autoplay: true
+        })
+    );
+    assert_eq!(
+        launch_from_query("?scenario=retry"),
+        Ok(Launch::Scenario {
+            id: ScenarioId::Retry,
+            autoplay: false
+        })
+    );
+    assert_eq!(
+        launch_from_query("?attach=demo"),
+        Ok(Launch::Attach("demo".into()))
+    );
+    assert!(launch_from_query("?scenario=nope")
+        .unwrap_err()
+        .contains("unknown scenario"));
 }
 
 #[wasm_bindgen_test]

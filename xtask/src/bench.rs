@@ -267,7 +267,9 @@ pub fn run_with(root: &Path, options: &Options) -> Result<()> {
     Ok(())
 }
 
-/// Runs `cargo bench -p switchyard-core` and writes criterion's medians to `<out_dir>/native.json`.
+/// Runs `cargo bench -p switchyard-core --bench '*'` (every criterion target; not the library's
+/// libtest harness, which would reject criterion's flags) and writes criterion's medians and the
+/// printed footprint lines to `<out_dir>/native.json`.
 fn run_native(root: &Path, out_dir: &Path, quick: bool, command_line: &str) -> Result<()> {
     let criterion_home = root.join("target/criterion");
     let started = SystemTime::now();
@@ -279,7 +281,8 @@ fn run_native(root: &Path, out_dir: &Path, quick: bool, command_line: &str) -> R
             "bench",
             "-p",
             "switchyard-core",
-            "--benches",
+            "--bench",
+            "*",
             "--",
             "--noplot",
         ]);

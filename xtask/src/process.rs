@@ -11,6 +11,7 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
@@ -80,6 +81,8 @@ pub struct Teed {
     pub status: String,
     /// Everything it printed on stdout and stderr, line by line in arrival order.
     pub output: String,
+    /// Whether it was stopped for running past its time limit ([`tee_with_limit`]).
+    pub timed_out: bool,
 }
 
 /// How long [`tee`] keeps reading after the process exited: a grandchild it left running (a
@@ -89,6 +92,18 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
 /// Runs `cmd`, echoing its stdout and stderr as they arrive while keeping a copy for parsing.
 /// Fails only if the process cannot be started; a non-zero exit is reported in [`Teed`].
 pub fn tee(cmd: &mut Command) -> Result<Teed> {
+    tee_with_limit(cmd, None)
+}
+
+/// [`tee`] with a time limit: past `limit`, the process and everything it started (its process
+/// group) get SIGTERM, then SIGKILL five seconds later, and [`Teed::timed_out`] is set.
+pub fn tee_with_limit(cmd: &mut Command, limit: Option<Duration>) -> Result<Teed> {
+    let started = Instant::now();
+    if limit.is_some() {
+        // Its own process group, so a time-out can stop its children too. (Only then: a process
+        // group of its own no longer gets the terminal's Ctrl-C.)
+        cmd.process_group(0);
+    }
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -104,6 +119,8 @@ pub fn tee(cmd: &mut Command) -> Result<Teed> {
     }
     drop(sender);
     let mut output = String::new();
+    let mut timed_out = false;
+    let mut killed_at: Option<Instant> = None;
     let wait_failed = || format!("could not wait for `{}`", describe(cmd));
     let status: ExitStatus = loop {
         match receiver.recv_timeout(Duration::from_millis(200)) {
@@ -115,6 +132,18 @@ pub fn tee(cmd: &mut Command) -> Result<Teed> {
             }
             Err(RecvTimeoutError::Disconnected) => break child.wait().with_context(wait_failed)?,
         }
+        let over_time = limit.is_some_and(|limit| started.elapsed() > limit);
+        match killed_at {
+            None if over_time => {
+                timed_out = true;
+                signal_group(child.id(), "TERM");
+                killed_at = Some(Instant::now());
+            }
+            Some(at) if at.elapsed() > Duration::from_secs(5) => {
+                signal_group(child.id(), "KILL");
+            }
+            _ => {}
+        }
     };
     let deadline = Instant::now() + DRAIN_AFTER_EXIT;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
@@ -123,11 +152,29 @@ pub fn tee(cmd: &mut Command) -> Result<Teed> {
             Err(_) => break,
         }
     }
+    if timed_out {
+        // The group may hold grandchildren that outlived the leader's SIGTERM.
+        signal_group(child.id(), "KILL");
+    }
     Ok(Teed {
         success: status.success(),
         status: status.to_string(),
         output,
+        timed_out,
     })
+}
+
+/// Sends `signal` to the process group led by `leader` (`kill -SIGNAL -PGID`). Best effort: the
+/// group may already be gone.
+fn signal_group(leader: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg("--")
+        .arg(format!("-{leader}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 fn echo_lines(stream: impl Read + Send + 'static, sink: mpsc::Sender<String>, to_stderr: bool) {
@@ -181,6 +228,24 @@ mod tests {
         assert!(run.output.contains("started"), "{}", run.output);
         assert!(
             started.elapsed() < Duration::from_secs(6),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_run_past_its_limit_is_stopped_with_its_children_and_marked_timed_out() {
+        let started = Instant::now();
+        let run = tee_with_limit(
+            Command::new("sh").args(["-c", "echo begun; sleep 60 & sleep 60"]),
+            Some(Duration::from_secs(1)),
+        )
+        .unwrap();
+        assert!(run.timed_out);
+        assert!(!run.success);
+        assert!(run.output.contains("begun"), "{}", run.output);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
             "{:?}",
             started.elapsed()
         );

@@ -25,7 +25,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
@@ -212,6 +212,9 @@ const WASM_CRATES: [(&str, &str); 2] = [
     ("switchyard-web", "web"),
 ];
 
+/// How long one `node --test` file may run, including a hang after its tests finished.
+const NODE_FILE_TIME_LIMIT: Duration = Duration::from_secs(10 * 60);
+
 /// How long one wasm-bindgen test binary may run (the runner's default, 20 s, is short for a
 /// two-core machine building and loading a Leptos app).
 const WASM_TEST_TIMEOUT_SECS: &str = "120";
@@ -378,9 +381,7 @@ impl TestRun<'_> {
                 ))
             }
         };
-        let mut cmd = self.node_test(&files);
-        cmd.env("SWITCHYARD_TARBALL", &tarball);
-        Ok(node_tests("node", &process::tee(&mut cmd)?))
+        self.run_node_tests("node", &files, &[("SWITCHYARD_TARBALL", tarball)])
     }
 
     fn e2e(&mut self) -> Result<SuiteResult> {
@@ -403,18 +404,17 @@ impl TestRun<'_> {
                 format!("`trunk build --release` failed ({})", build.status),
             ));
         }
-        let mut cmd = self.node_test(&files);
-        cmd.env("SWITCHYARD_DIST", &dist);
+        let mut env = vec![("SWITCHYARD_DIST", dist)];
         let tarball_note = match self.tarball() {
             Ok(tarball) => {
-                cmd.env("SWITCHYARD_TARBALL", &tarball);
+                env.push(("SWITCHYARD_TARBALL", tarball));
                 None
             }
             Err(error) => Some(format!(
                 "ran without SWITCHYARD_TARBALL: `cargo xtask pack` failed: {error}"
             )),
         };
-        let result = node_tests("e2e", &process::tee(&mut cmd)?);
+        let result = self.run_node_tests("e2e", &files, &env)?;
         Ok(match (tarball_note, result.note.clone()) {
             (Some(tarball), Some(note)) => result.with_note(format!("{note}; {tarball}")),
             (Some(tarball), None) => result.with_note(tarball),
@@ -422,19 +422,48 @@ impl TestRun<'_> {
         })
     }
 
-    /// `node --test` over `files`, run from `tests/` so `node_modules` resolves.
-    fn node_test(&self, files: &[PathBuf]) -> Command {
+    /// Runs each file with `node --test` from `tests/` (so `node_modules` resolves), one at a
+    /// time under [`NODE_FILE_TIME_LIMIT`], and sums the counts: a file that hangs (a handle
+    /// keeping its event loop alive) is stopped and counted as a failure without losing the
+    /// other files' results.
+    fn run_node_tests(
+        &self,
+        name: &'static str,
+        files: &[PathBuf],
+        env: &[(&str, PathBuf)],
+    ) -> Result<SuiteResult> {
         let js = tools::js_dir(self.root);
-        let mut cmd = Command::new("node");
-        // --expose-gc: leak tests force collections (node passes it on to each test file).
-        cmd.args(["--expose-gc", "--test", "--test-reporter=spec"])
-            .args(
-                files
-                    .iter()
-                    .map(|file| file.strip_prefix(&js).unwrap_or(file)),
-            )
-            .current_dir(&js);
-        cmd
+        let mut tally = Tally::default();
+        let mut notes = Vec::new();
+        for file in files {
+            let relative = file.strip_prefix(&js).unwrap_or(file);
+            let mut cmd = Command::new("node");
+            // --expose-gc: leak tests force collections (node passes it on to the test process).
+            cmd.args(["--expose-gc", "--test", "--test-reporter=spec"])
+                .arg(relative)
+                .current_dir(&js);
+            for (key, value) in env {
+                cmd.env(key, value);
+            }
+            let run = process::tee_with_limit(&mut cmd, Some(NODE_FILE_TIME_LIMIT))?;
+            let result = node_tests(name, &run);
+            tally += result.tally;
+            if run.timed_out {
+                notes.push(format!(
+                    "{} stopped after {} min: does it leave a timer, socket or child running?",
+                    relative.display(),
+                    NODE_FILE_TIME_LIMIT.as_secs() / 60
+                ));
+            } else if let Some(note) = result.note {
+                notes.push(format!("{}: {note}", relative.display()));
+            }
+        }
+        let result = SuiteResult::counted(name, tally);
+        Ok(if notes.is_empty() {
+            result
+        } else {
+            result.with_note(notes.join("; "))
+        })
     }
 
     /// The packed npm tarball, packing it on first use (the node and e2e suites share it).
@@ -738,6 +767,7 @@ mod tests {
             success: false,
             status: "exit status: 101".into(),
             output: "error[E0425]: cannot find value `x`\n".into(),
+            timed_out: false,
         };
         let result = cargo_tests("native", &run);
         assert_eq!(
@@ -756,6 +786,7 @@ mod tests {
             success: false,
             status: "exit status: 1".into(),
             output: "SyntaxError: Unexpected token\n".into(),
+            timed_out: false,
         };
         assert_eq!(
             node_tests("node", &run).tally,

@@ -130,17 +130,29 @@ pub struct Lane {
 
 impl Default for Lane {
     fn default() -> Self {
-        Lane { marbles: Ring::new(MARBLES_PER_LANE), max_delivered: 0, out_of_order: 0, last_activity: 0.0, sampled_out: 0 }
+        Lane {
+            marbles: Ring::new(MARBLES_PER_LANE),
+            max_delivered: 0,
+            out_of_order: 0,
+            last_activity: 0.0,
+            sampled_out: 0,
+        }
     }
 }
 
 impl Lane {
     fn latest_for(&mut self, message: u64) -> Option<&mut Marble> {
-        self.marbles.iter_mut().rev().take(8).find(|m| m.message == message)
+        self.marbles
+            .iter_mut()
+            .rev()
+            .take(8)
+            .find(|m| m.message == message)
     }
 
     fn crowded(&self, at: f64) -> bool {
-        self.marbles.last().is_some_and(|m| at - m.at < MARBLE_MIN_GAP_MS)
+        self.marbles
+            .last()
+            .is_some_and(|m| at - m.at < MARBLE_MIN_GAP_MS)
     }
 
     fn observe(&mut self, event: &Event) {
@@ -171,7 +183,11 @@ impl Lane {
                 let crowded = self.crowded(event.at);
                 match self.latest_for(message) {
                     Some(m) => {
-                        m.kind = if m.attempt > 1 { MarbleKind::DeliveredAfterRetry } else { MarbleKind::Delivered };
+                        m.kind = if m.attempt > 1 {
+                            MarbleKind::DeliveredAfterRetry
+                        } else {
+                            MarbleKind::Delivered
+                        };
                         m.out_of_order = out_of_order;
                     }
                     None if crowded && !out_of_order => {}
@@ -199,14 +215,23 @@ impl Lane {
                     m.kind = MarbleKind::Retrying;
                 }
             }
-            TraceKind::DeadLettered | TraceKind::Dropped | TraceKind::Filtered | TraceKind::Redriven => {
+            TraceKind::DeadLettered
+            | TraceKind::Dropped
+            | TraceKind::Filtered
+            | TraceKind::Redriven => {
                 let kind = match event.kind {
                     TraceKind::DeadLettered => MarbleKind::DeadLettered,
                     TraceKind::Dropped => MarbleKind::Dropped,
                     TraceKind::Filtered => MarbleKind::Filtered,
                     _ => MarbleKind::Redriven,
                 };
-                self.marbles.push(Marble { message, at: event.at, kind, attempt: 0, out_of_order: false });
+                self.marbles.push(Marble {
+                    message,
+                    at: event.at,
+                    kind,
+                    attempt: 0,
+                    out_of_order: false,
+                });
             }
             _ => {}
         }
@@ -347,17 +372,22 @@ impl Model {
             self.last_pressure_sample = Some(at);
             for sub in &state.subscriptions {
                 let lag_ms = sub.oldest_queued_at.map_or(0.0, |t| (at - t).max(0.0));
-                self.pressure.entry(sub.id).or_insert_with(|| Ring::new(PRESSURE_SAMPLES)).push(PressureSample {
-                    at,
-                    depth: sub.depth,
-                    high_water: sub.high_water,
-                    capacity: sub.capacity,
-                    lag_ms,
-                    dropped: sub.counters.dropped,
-                });
+                self.pressure
+                    .entry(sub.id)
+                    .or_insert_with(|| Ring::new(PRESSURE_SAMPLES))
+                    .push(PressureSample {
+                        at,
+                        depth: sub.depth,
+                        high_water: sub.high_water,
+                        capacity: sub.capacity,
+                        lag_ms,
+                        dropped: sub.counters.dropped,
+                    });
             }
-            self.pressure.retain(|id, _| state.subscriptions.iter().any(|s| s.id == *id));
-            self.lanes.retain(|id, _| state.subscriptions.iter().any(|s| s.id == *id));
+            self.pressure
+                .retain(|id, _| state.subscriptions.iter().any(|s| s.id == *id));
+            self.lanes
+                .retain(|id, _| state.subscriptions.iter().any(|s| s.id == *id));
         }
         if due(self.last_population_sample, POPULATION_SAMPLE_MS) {
             self.last_population_sample = Some(at);
@@ -379,7 +409,8 @@ impl Model {
                 }
             }
             // Forget patterns that have had no subscription for the whole window.
-            self.pattern_population.retain(|_, h| h.iter().any(|(_, c)| *c > 0));
+            self.pattern_population
+                .retain(|_, h| h.iter().any(|(_, c)| *c > 0));
         }
         self.state = state;
     }
@@ -394,7 +425,11 @@ impl Model {
         if let Some(dl) = self.state.dead_letters.iter().find(|d| d.message == id) {
             return Some(Arc::new(dl.payload.clone()));
         }
-        self.payloads.iter().rev().find(|(m, _, _)| *m == id).map(|(_, _, p)| p.clone())
+        self.payloads
+            .iter()
+            .rev()
+            .find(|(m, _, _)| *m == id)
+            .map(|(_, _, p)| p.clone())
     }
 
     /// The subscription with these id bits in the latest snapshot.

@@ -15,7 +15,11 @@ impl<T> Ring<T> {
     /// An empty ring holding at most `capacity` entries (at least 1).
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        Ring { items: VecDeque::with_capacity(capacity.min(4096)), capacity, evicted: 0 }
+        Ring {
+            items: VecDeque::with_capacity(capacity.min(4096)),
+            capacity,
+            evicted: 0,
+        }
     }
 
     /// Appends `item`, evicting the oldest entry when full.

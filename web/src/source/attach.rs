@@ -10,7 +10,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use crate::model::state::{BusState, Counts, DeadLetterState, LeakState, PublisherState, SubState, TopicState};
+use crate::model::state::{
+    BusState, Counts, DeadLetterState, LeakState, PublisherState, SubState, TopicState,
+};
 use crate::model::{Event, Update};
 
 /// The protocol version this build speaks.
@@ -103,7 +105,10 @@ pub struct AttachClient {
 
 impl std::fmt::Debug for AttachClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AttachClient").field("name", &self.name).field("status", &self.status).finish_non_exhaustive()
+        f.debug_struct("AttachClient")
+            .field("name", &self.name)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
     }
 }
 
@@ -124,14 +129,21 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 64 {
         return Err("an attach name must be 1 to 64 characters".to_string());
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')) {
-        return Err(format!("attach name {name:?} may only hold letters, digits, '-', '_', '.' and ':'"));
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+    {
+        return Err(format!(
+            "attach name {name:?} may only hold letters, digits, '-', '_', '.' and ':'"
+        ));
     }
     Ok(())
 }
 
 fn wall_now() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
 }
 
 fn handle(inbox: &RefCell<Inbox>, data: &JsValue) {
@@ -154,7 +166,9 @@ fn handle(inbox: &RefCell<Inbox>, data: &JsValue) {
             inbox.status = Some(AttachStatus::Attached { name, version });
         }
         "error" => {
-            let text = get(data, "message").as_string().unwrap_or_else(|| "refused".into());
+            let text = get(data, "message")
+                .as_string()
+                .unwrap_or_else(|| "refused".into());
             let code = get(data, "code").as_string().unwrap_or_default();
             inbox.status = Some(AttachStatus::Failed(format!("{code} {text}")));
         }
@@ -170,9 +184,16 @@ fn handle(inbox: &RefCell<Inbox>, data: &JsValue) {
                     }
                     inbox.update.events.extend(events);
                 }
-                Err(e) => inbox.status = Some(AttachStatus::Failed(format!("unreadable frame events: {e}"))),
+                Err(e) => {
+                    inbox.status = Some(AttachStatus::Failed(format!(
+                        "unreadable frame events: {e}"
+                    )))
+                }
             }
-            inbox.update.missed = inbox.update.missed.saturating_add(get(data, "missed").as_f64().unwrap_or(0.0) as u64);
+            inbox.update.missed = inbox
+                .update
+                .missed
+                .saturating_add(get(data, "missed").as_f64().unwrap_or(0.0) as u64);
             let state = get(data, "state");
             if !state.is_undefined() && !state.is_null() {
                 match serde_wasm_bindgen::from_value::<StateWire>(state) {
@@ -180,7 +201,10 @@ fn handle(inbox: &RefCell<Inbox>, data: &JsValue) {
                         let mut state = BusState::from(wire);
                         if state.at <= 0.0 {
                             // Frames carry no timestamp: estimate the bus clock from ours.
-                            state.at = inbox.clock_offset.map_or(inbox.latest_at, |offset| wall_now() + offset).max(inbox.latest_at);
+                            state.at = inbox
+                                .clock_offset
+                                .map_or(inbox.latest_at, |offset| wall_now() + offset)
+                                .max(inbox.latest_at);
                         }
                         for sub in &mut state.subscriptions {
                             if let (None, Some(lag)) = (sub.oldest_queued_at, sub.lag_ms) {
@@ -192,7 +216,10 @@ fn handle(inbox: &RefCell<Inbox>, data: &JsValue) {
                         inbox.latest_at = inbox.latest_at.max(state.at);
                         inbox.update.state = Some(state);
                     }
-                    Err(e) => inbox.status = Some(AttachStatus::Failed(format!("unreadable frame state: {e}"))),
+                    Err(e) => {
+                        inbox.status =
+                            Some(AttachStatus::Failed(format!("unreadable frame state: {e}")))
+                    }
                 }
             }
         }
@@ -204,10 +231,13 @@ impl AttachClient {
     /// Opens channel `switchyard:NAME` and says hello.
     pub fn connect(name: &str, viewer: String) -> Result<AttachClient, String> {
         validate_name(name)?;
-        let channel = BroadcastChannel::new(&format!("switchyard:{name}")).map_err(|e| format!("BroadcastChannel: {e:?}"))?;
+        let channel = BroadcastChannel::new(&format!("switchyard:{name}"))
+            .map_err(|e| format!("BroadcastChannel: {e:?}"))?;
         let inbox = Rc::new(RefCell::new(Inbox::default()));
         let sink = Rc::clone(&inbox);
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| handle(&sink, &event.data()));
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            handle(&sink, &event.data())
+        });
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         let client = AttachClient {
             name: name.to_string(),
@@ -247,7 +277,11 @@ impl AttachClient {
     pub fn poll(&mut self, wall_ms: f64) -> (Update, f64) {
         if wall_ms - self.last_ping >= PING_EVERY_MS {
             self.last_ping = wall_ms;
-            let kind = if matches!(self.status, AttachStatus::Waiting) { "hello" } else { "ping" };
+            let kind = if matches!(self.status, AttachStatus::Waiting) {
+                "hello"
+            } else {
+                "ping"
+            };
             self.send(kind);
         }
         let mut inbox = self.inbox.borrow_mut();

@@ -14,14 +14,15 @@ use std::sync::Arc;
 use core::time::Duration;
 use serde_json::Value;
 use switchyard_core::{
-    BreakerState, Bus, DeadLetterReason, DeliveryStrategy, Instant, LeakReason, OrderingMode, Outcome, Overflow,
-    OwnerId, PublishOptions, SubscribeOptions, SubscriptionId, SubscriptionInfo,
+    BreakerState, Bus, DeadLetterReason, DeliveryStrategy, Instant, LeakReason, OrderingMode,
+    Outcome, Overflow, OwnerId, PublishOptions, SubscribeOptions, SubscriptionId, SubscriptionInfo,
 };
 
 use super::scenarios::{self, Behaviour, HandlerSpec, ScenarioDef, ScenarioId};
 use super::Tuning;
 use crate::model::state::{
-    BusState, Counts, DeadLetterState, Latency, LeakState, LeakSuspectState, PublisherState, SubState, TopicState,
+    BusState, Counts, DeadLetterState, Latency, LeakState, LeakSuspectState, PublisherState,
+    SubState, TopicState,
 };
 use crate::model::{Event, Update};
 use crate::source::rng::Rng;
@@ -87,7 +88,10 @@ pub struct Driver {
 
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Driver").field("scenario", &self.id).field("clock", &self.clock).finish_non_exhaustive()
+        f.debug_struct("Driver")
+            .field("scenario", &self.id)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
     }
 }
 
@@ -100,7 +104,8 @@ impl Driver {
     /// to every subscription at creation).
     pub fn new(id: ScenarioId, tuning: Tuning) -> Result<Driver, String> {
         let def: ScenarioDef = scenarios::definition(id);
-        let bus = Bus::new(def.config.clone()).map_err(|e| format!("scenario {}: {e}", id.name()))?;
+        let bus =
+            Bus::new(def.config.clone()).map_err(|e| format!("scenario {}: {e}", id.name()))?;
         let payload_stride = if id == ScenarioId::Storm { 97 } else { 1 };
         let mut driver = Driver {
             id,
@@ -110,7 +115,12 @@ impl Driver {
                 .producers
                 .iter()
                 .cloned()
-                .map(|def| Producer { def, owed: 0.0, next_topic: 0, sent: 0 })
+                .map(|def| Producer {
+                    def,
+                    owed: 0.0,
+                    next_topic: 0,
+                    sent: 0,
+                })
                 .collect(),
             behaviour: def.behaviour,
             tuning,
@@ -156,7 +166,12 @@ impl Driver {
         self.notes.push(text);
     }
 
-    fn subscribe(&mut self, pattern: &str, mut options: SubscribeOptions, handler: HandlerSpec) -> Result<SubscriptionId, String> {
+    fn subscribe(
+        &mut self,
+        pattern: &str,
+        mut options: SubscribeOptions,
+        handler: HandlerSpec,
+    ) -> Result<SubscriptionId, String> {
         if let Some(capacity) = self.tuning.capacity {
             options.capacity = Some(capacity);
         }
@@ -181,7 +196,8 @@ impl Driver {
         let now = now_instant(self.clock);
         if tuning.delivery != self.tuning.delivery {
             if let Some(strategy) = tuning.delivery {
-                let ids: Vec<SubscriptionId> = self.bus.subscriptions().iter().map(|s| s.id).collect();
+                let ids: Vec<SubscriptionId> =
+                    self.bus.subscriptions().iter().map(|s| s.id).collect();
                 for id in ids {
                     if let Err(e) = self.bus.set_delivery(id, strategy, now) {
                         self.note(format!("set_delivery: {e}"));
@@ -194,7 +210,11 @@ impl Driver {
 
     /// Advances the scenario by `dt_ms` of real time and returns what happened.
     pub fn tick(&mut self, dt_ms: f64) -> Update {
-        let step = if dt_ms.is_finite() { dt_ms.clamp(0.0, MAX_STEP_MS) } else { 0.0 };
+        let step = if dt_ms.is_finite() {
+            dt_ms.clamp(0.0, MAX_STEP_MS)
+        } else {
+            0.0
+        };
         self.clock += step;
         let now = now_instant(self.clock);
         self.settle_due(now);
@@ -205,7 +225,10 @@ impl Driver {
         self.fire_timers(now);
         let mut update = self.read_trace();
         update.payloads = payloads;
-        if self.last_state.is_none_or(|t| self.clock - t >= STATE_EVERY_MS) {
+        if self
+            .last_state
+            .is_none_or(|t| self.clock - t >= STATE_EVERY_MS)
+        {
             self.last_state = Some(self.clock);
             update.state = Some(self.snapshot());
         }
@@ -226,10 +249,16 @@ impl Driver {
                 break;
             }
             self.pending.pop();
-            let result = if next.ok { Ok(()) } else { Err("simulated async failure".to_string()) };
+            let result = if next.ok {
+                Ok(())
+            } else {
+                Err("simulated async failure".to_string())
+            };
             // A settle may legitimately be refused (the delivery timed out, or its
             // subscription was removed); the engine counts those itself.
-            let _ = self.bus.settle(switchyard_core::DeliveryToken(next.token), result, now);
+            let _ = self
+                .bus
+                .settle(switchyard_core::DeliveryToken(next.token), result, now);
         }
     }
 
@@ -245,7 +274,13 @@ impl Driver {
     fn produce(&mut self, step: f64, now: Instant) -> Vec<(u64, Arc<str>, Arc<Value>)> {
         let mut payloads = Vec::new();
         let scale = self.tuning.rate_scale.clamp(0.0, 100.0);
-        let Driver { producers, bus, published, payload_stride, .. } = self;
+        let Driver {
+            producers,
+            bus,
+            published,
+            payload_stride,
+            ..
+        } = self;
         for producer in producers.iter_mut() {
             let rate = producer.def.rate * scale;
             producer.owed += rate * step / 1_000.0;
@@ -261,7 +296,9 @@ impl Driver {
                 producer.sent = producer.sent.saturating_add(1);
                 let payload = Arc::new((producer.def.payload)(producer.sent, topic));
                 // Refusals (backpressure, cascade) are traced and counted by the engine.
-                if let Ok(done) = bus.publish(topic, payload.clone(), PublishOptions::default(), now) {
+                if let Ok(done) =
+                    bus.publish(topic, payload.clone(), PublishOptions::default(), now)
+                {
                     *published = published.saturating_add(1);
                     if done.id.0 % *payload_stride == 0 {
                         payloads.push((done.id.0, Arc::from(topic), payload));
@@ -286,7 +323,9 @@ impl Driver {
     fn deliver(&mut self, now: Instant) {
         let mut budget = DELIVERY_BUDGET;
         while budget > 0 {
-            let Some(delivery) = self.bus.poll_delivery(now) else { break };
+            let Some(delivery) = self.bus.poll_delivery(now) else {
+                break;
+            };
             budget -= 1;
             let spec = self.handler_for(delivery.subscription.to_bits());
             let mut fails = false;
@@ -297,7 +336,10 @@ impl Driver {
                     }
                 }
                 if let Some(topic) = spec.publishes {
-                    let options = PublishOptions { causation: Some(item.message.id), ..PublishOptions::default() };
+                    let options = PublishOptions {
+                        causation: Some(item.message.id),
+                        ..PublishOptions::default()
+                    };
                     let payload = Arc::new(scenarios_payload(item.message.depth, topic));
                     // A refusal here is the point of the cascade scenario: the engine traces it.
                     let _ = self.bus.publish(topic, payload, options, now);
@@ -310,11 +352,21 @@ impl Driver {
             if spec.latency_ms > 0.0 {
                 if self.bus.complete(token, Outcome::Pending, now).is_ok() {
                     let jitter = 0.6 + 0.8 * self.rng.next_f64();
-                    let due = now.saturating_add(Duration::from_micros((spec.latency_ms * jitter * 1_000.0) as u64));
-                    self.pending.push(Reverse(Settle { due_micros: due.as_micros(), token: token.0, ok: !fails }));
+                    let due = now.saturating_add(Duration::from_micros(
+                        (spec.latency_ms * jitter * 1_000.0) as u64,
+                    ));
+                    self.pending.push(Reverse(Settle {
+                        due_micros: due.as_micros(),
+                        token: token.0,
+                        ok: !fails,
+                    }));
                 }
             } else {
-                let outcome = if fails { Outcome::Failed("simulated handler error".to_string()) } else { Outcome::Delivered };
+                let outcome = if fails {
+                    Outcome::Failed("simulated handler error".to_string())
+                } else {
+                    Outcome::Delivered
+                };
                 if let Err(e) = self.bus.complete(token, outcome, now) {
                     self.note(format!("complete: {e}"));
                 }
@@ -325,14 +377,23 @@ impl Driver {
     fn run_behaviour(&mut self, now: Instant) {
         match self.behaviour {
             Behaviour::Steady => {}
-            Behaviour::StrategyCycle { index, every_ms, flush_index, flush_ms } => {
-                let ids: Vec<SubscriptionId> = self.bus.subscriptions().iter().map(|s| s.id).collect();
+            Behaviour::StrategyCycle {
+                index,
+                every_ms,
+                flush_index,
+                flush_ms,
+            } => {
+                let ids: Vec<SubscriptionId> =
+                    self.bus.subscriptions().iter().map(|s| s.id).collect();
                 if self.clock >= self.next_behaviour_at {
                     if self.next_behaviour_at > 0.0 {
                         if let Some(id) = ids.get(index).copied() {
                             self.swapped = !self.swapped;
                             let strategy = if self.swapped {
-                                DeliveryStrategy::Batched { size: 5, max_wait: Duration::from_millis(800) }
+                                DeliveryStrategy::Batched {
+                                    size: 5,
+                                    max_wait: Duration::from_millis(800),
+                                }
                             } else {
                                 DeliveryStrategy::Immediate
                             };
@@ -356,7 +417,10 @@ impl Driver {
                 if self.clock >= self.next_behaviour_at {
                     self.next_behaviour_at = self.clock + every_ms;
                     let payload = Arc::new(scenarios_payload(0, topic));
-                    if let Ok(p) = self.bus.publish(topic, payload.clone(), PublishOptions::default(), now) {
+                    if let Ok(p) =
+                        self.bus
+                            .publish(topic, payload.clone(), PublishOptions::default(), now)
+                    {
                         self.published = self.published.saturating_add(1);
                         let _ = p;
                     }
@@ -387,7 +451,13 @@ impl Driver {
                     let lifetime = 900.0 + 1_800.0 * self.rng.next_f64();
                     // ToastHost always cleans up; the others forget a third of the time.
                     let leaks = kind != "ToastHost" && self.rng.chance(0.4);
-                    self.components.push(Component { owner, sub, unmount_at: self.clock + lifetime, leaks, collected_at: None });
+                    self.components.push(Component {
+                        owner,
+                        sub,
+                        unmount_at: self.clock + lifetime,
+                        leaks,
+                        collected_at: None,
+                    });
                 }
                 Err(e) => self.note(e),
             }
@@ -419,7 +489,11 @@ impl Driver {
         for owner in released {
             self.bus.owner_released(OwnerId(owner), now);
         }
-        let leaked = self.components.iter().filter(|c| c.collected_at.is_some()).count();
+        let leaked = self
+            .components
+            .iter()
+            .filter(|c| c.collected_at.is_some())
+            .count();
         if leaked >= LEAKY_RELOAD_AT {
             // The simulated page reloads: every component's subscription goes away.
             for c in self.components.drain(..) {
@@ -432,7 +506,12 @@ impl Driver {
     fn read_trace(&mut self) -> Update {
         let batch = self.bus.trace_since(self.cursor);
         self.cursor = batch.cursor;
-        Update { events: batch.events.iter().map(Event::from).collect(), missed: batch.missed, state: None, payloads: Vec::new() }
+        Update {
+            events: batch.events.iter().map(Event::from).collect(),
+            missed: batch.missed,
+            state: None,
+            payloads: Vec::new(),
+        }
     }
 
     /// Moves dead letter `id` (or all of them) back to its queue; returns how many moved.
@@ -477,9 +556,17 @@ impl Driver {
                 payload: (*d.message.payload).clone(),
             })
             .collect();
-        let leaks = self.bus.leaks(now).into_iter().map(|l| leak_state(&l)).collect();
+        let leaks = self
+            .bus
+            .leaks(now)
+            .into_iter()
+            .map(|l| leak_state(&l))
+            .collect();
         let publishers = match self.behaviour {
-            Behaviour::CascadeRoots { topic, .. } => vec![PublisherState { name: "scheduler".into(), topics: vec![topic.to_string()] }],
+            Behaviour::CascadeRoots { topic, .. } => vec![PublisherState {
+                name: "scheduler".into(),
+                topics: vec![topic.to_string()],
+            }],
             _ => self
                 .producers
                 .iter()
@@ -487,7 +574,10 @@ impl Driver {
                     let mut topics: Vec<String> = p.def.topics.clone();
                     topics.sort();
                     topics.dedup();
-                    PublisherState { name: p.def.name.to_string(), topics }
+                    PublisherState {
+                        name: p.def.name.to_string(),
+                        topics,
+                    }
                 })
                 .collect(),
         };
@@ -498,7 +588,11 @@ impl Driver {
             topics: metrics
                 .topics
                 .iter()
-                .map(|t| TopicState { topic: t.topic.clone(), counters: counts(&t.counters), latency: latency(&t.latency) })
+                .map(|t| TopicState {
+                    topic: t.topic.clone(),
+                    counters: counts(&t.counters),
+                    latency: latency(&t.latency),
+                })
                 .collect(),
             queued: metrics.queued as u64,
             in_flight: metrics.in_flight as u64,
@@ -534,7 +628,13 @@ fn counts(c: &switchyard_core::Counters) -> Counts {
 }
 
 fn latency(p: &switchyard_core::Percentiles) -> Latency {
-    Latency { p50: p.p50, p90: p.p90, p99: p.p99, count: p.count, max: p.max }
+    Latency {
+        p50: p.p50,
+        p90: p.p90,
+        p99: p.p99,
+        count: p.count,
+        max: p.max,
+    }
 }
 
 /// The wire name of an overflow policy.
@@ -550,7 +650,9 @@ pub fn overflow_name(overflow: Overflow) -> &'static str {
 pub fn delivery_name(strategy: DeliveryStrategy) -> String {
     match strategy {
         DeliveryStrategy::Immediate => "immediate".to_string(),
-        DeliveryStrategy::Batched { size, max_wait } => format!("batched({size}, {}ms)", max_wait.as_millis()),
+        DeliveryStrategy::Batched { size, max_wait } => {
+            format!("batched({size}, {}ms)", max_wait.as_millis())
+        }
     }
 }
 
@@ -592,8 +694,13 @@ fn leak_state(report: &switchyard_core::LeakReport) -> LeakState {
     let detail = match &report.reason {
         LeakReason::MaxListeners { count, limit } => format!("{count} listeners, limit {limit}"),
         LeakReason::OwnerReleased => "owner was collected while still subscribed".to_string(),
-        LeakReason::Idle { idle_for } => format!("idle for {:.1}s while its topics were published", idle_for.as_secs_f64()),
-        LeakReason::Trend { windows, growth } => format!("count rose in {windows} windows in a row (+{growth})"),
+        LeakReason::Idle { idle_for } => format!(
+            "idle for {:.1}s while its topics were published",
+            idle_for.as_secs_f64()
+        ),
+        LeakReason::Trend { windows, growth } => {
+            format!("count rose in {windows} windows in a row (+{growth})")
+        }
     };
     LeakState {
         reason: report.reason.kind().to_string(),

@@ -38,7 +38,14 @@ pub struct Tuning {
 
 impl Default for Tuning {
     fn default() -> Self {
-        Tuning { rate_scale: 1.0, latency_ms: None, failure_rate: None, capacity: None, overflow: None, delivery: None }
+        Tuning {
+            rate_scale: 1.0,
+            latency_ms: None,
+            failure_rate: None,
+            capacity: None,
+            overflow: None,
+            delivery: None,
+        }
     }
 }
 
@@ -96,10 +103,12 @@ impl Source {
     /// Carries out a dead-letter command; returns a short message for the status line.
     pub fn dead_letters(&mut self, command: DeadLetterCommand) -> Result<String, String> {
         match (self, command) {
-            (Source::Scenario(driver), DeadLetterCommand::Redrive(id)) => {
-                driver.redrive(id).map(|n| format!("redrove {n} dead letter{}", if n == 1 { "" } else { "s" }))
+            (Source::Scenario(driver), DeadLetterCommand::Redrive(id)) => driver
+                .redrive(id)
+                .map(|n| format!("redrove {n} dead letter{}", if n == 1 { "" } else { "s" })),
+            (Source::Scenario(driver), DeadLetterCommand::Purge) => {
+                Ok(format!("purged {} dead letters", driver.purge()))
             }
-            (Source::Scenario(driver), DeadLetterCommand::Purge) => Ok(format!("purged {} dead letters", driver.purge())),
             (Source::Attach(client), DeadLetterCommand::Redrive(id)) => {
                 client.redrive(id);
                 Ok("redrive sent to the attached bus".to_string())

@@ -86,7 +86,10 @@ impl std::fmt::Display for ImportError {
         match self {
             ImportError::Empty => write!(f, "the file is empty"),
             ImportError::NotARecording(why) => write!(f, "not a Switchyard recording: {why}"),
-            ImportError::UnsupportedVersion(v) => write!(f, "recording version {v} is not supported (this build reads version {VERSION})"),
+            ImportError::UnsupportedVersion(v) => write!(
+                f,
+                "recording version {v} is not supported (this build reads version {VERSION})"
+            ),
             ImportError::BadLine { line, problem } => write!(f, "line {line}: {problem}"),
             ImportError::NoEvents => write!(f, "the recording holds no events"),
         }
@@ -122,7 +125,10 @@ impl Recorder {
             self.events.push(event.clone());
         }
         if let Some(state) = &update.state {
-            if self.last_state_at.is_none_or(|t| state.at - t >= 250.0 || state.at < t) {
+            if self
+                .last_state_at
+                .is_none_or(|t| state.at - t >= 250.0 || state.at < t)
+            {
                 self.last_state_at = Some(state.at);
                 self.states.push(state.clone());
             }
@@ -141,11 +147,18 @@ impl Recorder {
 
     /// The recording as NDJSON: header, then events and states in time order.
     pub fn to_ndjson(&self) -> String {
-        let first_event = self.events.iter().next().map_or(f64::NEG_INFINITY, |e| e.at);
+        let first_event = self
+            .events
+            .iter()
+            .next()
+            .map_or(f64::NEG_INFINITY, |e| e.at);
         // Keep the last snapshot taken before the first event, so a replay starts with state.
         let states: Vec<&BusState> = {
-            let before = self.states.iter().filter(|s| s.at <= first_event).next_back();
-            before.into_iter().chain(self.states.iter().filter(|s| s.at > first_event)).collect()
+            let before = self.states.iter().rfind(|s| s.at <= first_event);
+            before
+                .into_iter()
+                .chain(self.states.iter().filter(|s| s.at > first_event))
+                .collect()
         };
         let header = Header {
             format: FORMAT.to_string(),
@@ -156,16 +169,40 @@ impl Recorder {
             missed: self.missed.saturating_add(self.events.evicted()),
         };
         let mut out = String::with_capacity(self.events.len() * 120 + 256);
-        push_json(&mut out, &HeaderLine { kind: "header", header: &header });
+        push_json(
+            &mut out,
+            &HeaderLine {
+                kind: "header",
+                header: &header,
+            },
+        );
         let mut states = states.into_iter().peekable();
         for event in self.events.iter() {
             while let Some(state) = states.next_if(|s| s.at <= event.at) {
-                push_json(&mut out, &StateLine { kind: "state", state });
+                push_json(
+                    &mut out,
+                    &StateLine {
+                        kind: "state",
+                        state,
+                    },
+                );
             }
-            push_json(&mut out, &EventLine { kind: "event", event });
+            push_json(
+                &mut out,
+                &EventLine {
+                    kind: "event",
+                    event,
+                },
+            );
         }
         for state in states {
-            push_json(&mut out, &StateLine { kind: "state", state });
+            push_json(
+                &mut out,
+                &StateLine {
+                    kind: "state",
+                    state,
+                },
+            );
         }
         out
     }
@@ -204,25 +241,40 @@ fn push_json<T: Serialize>(out: &mut String, value: &T) {
 
 /// Parses an NDJSON recording into its lines, in time order.
 pub fn parse(text: &str) -> Result<Vec<Line>, ImportError> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let (_, first) = lines.next().ok_or(ImportError::Empty)?;
-    let header: serde_json::Value =
-        serde_json::from_str(first).map_err(|e| ImportError::NotARecording(format!("first line is not JSON ({e})")))?;
-    if header.get("type").and_then(|t| t.as_str()) != Some("header") || header.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-        return Err(ImportError::NotARecording(format!("the first line must be a header with \"format\":\"{FORMAT}\"")));
+    let header: serde_json::Value = serde_json::from_str(first)
+        .map_err(|e| ImportError::NotARecording(format!("first line is not JSON ({e})")))?;
+    if header.get("type").and_then(|t| t.as_str()) != Some("header")
+        || header.get("format").and_then(|f| f.as_str()) != Some(FORMAT)
+    {
+        return Err(ImportError::NotARecording(format!(
+            "the first line must be a header with \"format\":\"{FORMAT}\""
+        )));
     }
     let version = header.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
     if version != u64::from(VERSION) {
-        return Err(ImportError::UnsupportedVersion(u32::try_from(version).unwrap_or(u32::MAX)));
+        return Err(ImportError::UnsupportedVersion(
+            u32::try_from(version).unwrap_or(u32::MAX),
+        ));
     }
     let mut out = Vec::new();
     for (index, text) in lines {
         let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| ImportError::BadLine { line: index + 1, problem: e.to_string() })?;
+            serde_json::from_str(text).map_err(|e| ImportError::BadLine {
+                line: index + 1,
+                problem: e.to_string(),
+            })?;
         match value.get("type").and_then(|t| t.as_str()) {
             Some("event") | Some("state") => {
                 let line: Line =
-                    serde_json::from_value(value).map_err(|e| ImportError::BadLine { line: index + 1, problem: e.to_string() })?;
+                    serde_json::from_value(value).map_err(|e| ImportError::BadLine {
+                        line: index + 1,
+                        problem: e.to_string(),
+                    })?;
                 out.push(line);
             }
             _ => {} // unknown line types are skipped (forward compatible)
@@ -253,7 +305,14 @@ impl Player {
     pub fn new(lines: Vec<Line>) -> Self {
         let clock = lines.first().map_or(0.0, Line::at);
         let events_total = lines.iter().filter(|l| matches!(l, Line::Event(_))).count();
-        Player { lines, position: 0, events_total, events_played: 0, clock, speed: 1.0 }
+        Player {
+            lines,
+            position: 0,
+            events_total,
+            events_played: 0,
+            clock,
+            speed: 1.0,
+        }
     }
 
     /// Events and states in the recording.
@@ -311,7 +370,11 @@ impl Player {
 
     /// Advances the clock by `dt_ms × speed` and replays everything now due.
     pub fn advance(&mut self, dt_ms: f64) -> Update {
-        let speed = if self.speed.is_finite() { self.speed.clamp(0.0, 1_000.0) } else { 1.0 };
+        let speed = if self.speed.is_finite() {
+            self.speed.clamp(0.0, 1_000.0)
+        } else {
+            1.0
+        };
         self.clock += dt_ms.clamp(0.0, 250.0) * speed;
         let mut update = Update::default();
         while let Some(line) = self.lines.get(self.position) {

@@ -168,7 +168,10 @@ pub struct ScenarioDef {
 fn sub(pattern: &str, name: &str, handler: HandlerSpec) -> SubscriptionDef {
     SubscriptionDef {
         pattern: pattern.to_string(),
-        options: SubscribeOptions { name: Some(name.to_string()), ..SubscribeOptions::default() },
+        options: SubscribeOptions {
+            name: Some(name.to_string()),
+            ..SubscribeOptions::default()
+        },
         handler,
     }
 }
@@ -178,12 +181,18 @@ fn sync_ok() -> HandlerSpec {
 }
 
 fn async_ok(latency_ms: f64) -> HandlerSpec {
-    HandlerSpec { latency_ms, ..HandlerSpec::default() }
+    HandlerSpec {
+        latency_ms,
+        ..HandlerSpec::default()
+    }
 }
 
 fn order(n: u64, topic: &str) -> Value {
     let names = ["Ada", "Grace", "Linus", "Barbara", "Ken", "Margaret"];
-    let name = names.get((n % names.len() as u64) as usize).copied().unwrap_or("Ada");
+    let name = names
+        .get((n % names.len() as u64) as usize)
+        .copied()
+        .unwrap_or("Ada");
     json!({
         "orderId": format!("ord-{n:05}"),
         "event": topic,
@@ -213,7 +222,7 @@ fn reading(n: u64, topic: &str) -> Value {
 }
 
 fn ui_event(n: u64, topic: &str) -> Value {
-    json!({ "topic": topic, "theme": if n % 2 == 0 { "dark" } else { "light" }, "n": n })
+    json!({ "topic": topic, "theme": if n.is_multiple_of(2) { "dark" } else { "light" }, "n": n })
 }
 
 fn tick(n: u64, _topic: &str) -> Value {
@@ -225,7 +234,11 @@ fn topics(list: &[&str]) -> Vec<String> {
 }
 
 fn traced(capacity: usize) -> Config {
-    Config { trace_capacity: capacity, dead_letter_capacity: 200, ..Config::default() }
+    Config {
+        trace_capacity: capacity,
+        dead_letter_capacity: 200,
+        ..Config::default()
+    }
 }
 
 /// The definition of scenario `id`.
@@ -240,8 +253,18 @@ pub fn definition(id: ScenarioId) -> ScenarioDef {
                 sub("orders.**", "analytics", async_ok(20.0)),
             ],
             producers: vec![
-                ProducerDef { name: "checkout", topics: topics(&["orders.created"]), rate: 4.0, payload: order },
-                ProducerDef { name: "warehouse", topics: topics(&["orders.shipped", "orders.eu.returned"]), rate: 1.5, payload: order },
+                ProducerDef {
+                    name: "checkout",
+                    topics: topics(&["orders.created"]),
+                    rate: 4.0,
+                    payload: order,
+                },
+                ProducerDef {
+                    name: "warehouse",
+                    topics: topics(&["orders.shipped", "orders.eu.returned"]),
+                    rate: 1.5,
+                    payload: order,
+                },
             ],
             behaviour: Behaviour::Steady,
         },
@@ -255,14 +278,24 @@ pub fn definition(id: ScenarioId) -> ScenarioDef {
             let mut charge = sub(
                 "payments.charge",
                 "charge-card",
-                HandlerSpec { latency_ms: 15.0, failure_rate: 0.04, fail_first_of_every: Some(3), publishes: None },
+                HandlerSpec {
+                    latency_ms: 15.0,
+                    failure_rate: 0.04,
+                    fail_first_of_every: Some(3),
+                    publishes: None,
+                },
             );
             charge.options.retry = Some(retry);
             ScenarioDef {
                 id,
                 config: traced(8_192),
                 subscriptions: vec![charge, sub("payments.*", "fraud-check", sync_ok())],
-                producers: vec![ProducerDef { name: "checkout", topics: topics(&["payments.charge"]), rate: 4.0, payload: payment }],
+                producers: vec![ProducerDef {
+                    name: "checkout",
+                    topics: topics(&["payments.charge"]),
+                    rate: 4.0,
+                    payload: payment,
+                }],
                 behaviour: Behaviour::Steady,
             }
         }
@@ -285,7 +318,13 @@ pub fn definition(id: ScenarioId) -> ScenarioDef {
                 ],
                 producers: vec![ProducerDef {
                     name: "newsroom",
-                    topics: topics(&["news.sports.football", "news.weather.today", "news.sports.breaking", "news.politics.breaking", "news.weather.breaking"]),
+                    topics: topics(&[
+                        "news.sports.football",
+                        "news.weather.today",
+                        "news.sports.breaking",
+                        "news.politics.breaking",
+                        "news.weather.breaking",
+                    ]),
                     rate: 6.0,
                     payload: news,
                 }],
@@ -294,13 +333,30 @@ pub fn definition(id: ScenarioId) -> ScenarioDef {
         }
         ScenarioId::Batched => {
             let mut analytics = sub("clicks.*", "analytics", async_ok(12.0));
-            analytics.options.delivery = DeliveryStrategy::Batched { size: 10, max_wait: Duration::from_secs(1) };
+            analytics.options.delivery = DeliveryStrategy::Batched {
+                size: 10,
+                max_wait: Duration::from_secs(1),
+            };
             ScenarioDef {
                 id,
                 config: traced(8_192),
-                subscriptions: vec![analytics, sub("clicks.**", "audit", sync_ok()), sub("clicks.button", "ui-state", sync_ok())],
-                producers: vec![ProducerDef { name: "browser", topics: topics(&["clicks.button", "clicks.link", "clicks.button"]), rate: 8.0, payload: ui_event }],
-                behaviour: Behaviour::StrategyCycle { index: 1, every_ms: 6_000.0, flush_index: 0, flush_ms: 4_000.0 },
+                subscriptions: vec![
+                    analytics,
+                    sub("clicks.**", "audit", sync_ok()),
+                    sub("clicks.button", "ui-state", sync_ok()),
+                ],
+                producers: vec![ProducerDef {
+                    name: "browser",
+                    topics: topics(&["clicks.button", "clicks.link", "clicks.button"]),
+                    rate: 8.0,
+                    payload: ui_event,
+                }],
+                behaviour: Behaviour::StrategyCycle {
+                    index: 1,
+                    every_ms: 6_000.0,
+                    flush_index: 0,
+                    flush_ms: 4_000.0,
+                },
             }
         }
         ScenarioId::BackpressureDlq => {
@@ -313,14 +369,35 @@ pub fn definition(id: ScenarioId) -> ScenarioDef {
             let mut ledger = sub("jobs.submitted", "ledger", async_ok(9.0));
             ledger.options.capacity = Some(128);
             ledger.options.overflow = Some(Overflow::Reject);
-            let mut mailer = sub("jobs.*", "mailer", HandlerSpec { latency_ms: 4.0, failure_rate: 0.45, ..HandlerSpec::default() });
-            mailer.options.retry = Some(RetryPolicy { max_attempts: 2, backoff: Duration::from_millis(100), ..RetryPolicy::default() });
-            mailer.options.breaker = Some(BreakerPolicy { failures: 6, cooldown: Duration::from_secs(2), failure_ratio: None });
+            let mut mailer = sub(
+                "jobs.*",
+                "mailer",
+                HandlerSpec {
+                    latency_ms: 4.0,
+                    failure_rate: 0.45,
+                    ..HandlerSpec::default()
+                },
+            );
+            mailer.options.retry = Some(RetryPolicy {
+                max_attempts: 2,
+                backoff: Duration::from_millis(100),
+                ..RetryPolicy::default()
+            });
+            mailer.options.breaker = Some(BreakerPolicy {
+                failures: 6,
+                cooldown: Duration::from_secs(2),
+                failure_ratio: None,
+            });
             ScenarioDef {
                 id,
                 config: traced(16_384),
                 subscriptions: vec![worker, thumbnails, ledger, mailer],
-                producers: vec![ProducerDef { name: "api", topics: topics(&["jobs.submitted"]), rate: 120.0, payload: job }],
+                producers: vec![ProducerDef {
+                    name: "api",
+                    topics: topics(&["jobs.submitted"]),
+                    rate: 120.0,
+                    payload: job,
+                }],
                 behaviour: Behaviour::Steady,
             }
         }
@@ -331,8 +408,22 @@ pub fn definition(id: ScenarioId) -> ScenarioDef {
             ScenarioDef {
                 id,
                 config: traced(16_384),
-                subscriptions: vec![archiver, sub("sensors.*.temp", "dashboard", sync_ok()), sub("sensors.kitchen.*", "kitchen-alarm", sync_ok())],
-                producers: vec![ProducerDef { name: "sensors", topics: topics(&["sensors.kitchen.temp", "sensors.garage.temp", "sensors.attic.temp", "sensors.kitchen.humidity"]), rate: 80.0, payload: reading }],
+                subscriptions: vec![
+                    archiver,
+                    sub("sensors.*.temp", "dashboard", sync_ok()),
+                    sub("sensors.kitchen.*", "kitchen-alarm", sync_ok()),
+                ],
+                producers: vec![ProducerDef {
+                    name: "sensors",
+                    topics: topics(&[
+                        "sensors.kitchen.temp",
+                        "sensors.garage.temp",
+                        "sensors.attic.temp",
+                        "sensors.kitchen.humidity",
+                    ]),
+                    rate: 80.0,
+                    payload: reading,
+                }],
                 behaviour: Behaviour::Steady,
             }
         }
@@ -345,36 +436,84 @@ pub fn definition(id: ScenarioId) -> ScenarioDef {
                 ..traced(8_192)
             },
             subscriptions: vec![sub("ui.**", "devtools-logger", sync_ok())],
-            producers: vec![ProducerDef { name: "app-shell", topics: topics(&["ui.theme.changed", "ui.cart.updated", "ui.theme.changed", "ui.toast.shown"]), rate: 5.0, payload: ui_event }],
+            producers: vec![ProducerDef {
+                name: "app-shell",
+                topics: topics(&[
+                    "ui.theme.changed",
+                    "ui.cart.updated",
+                    "ui.theme.changed",
+                    "ui.toast.shown",
+                ]),
+                rate: 5.0,
+                payload: ui_event,
+            }],
             behaviour: Behaviour::Leaky,
         },
         ScenarioId::Cascade => {
-            let config = Config { max_cascade_depth: 16, ..traced(8_192) };
+            let config = Config {
+                max_cascade_depth: 16,
+                ..traced(8_192)
+            };
             ScenarioDef {
                 id,
                 config,
                 subscriptions: vec![
-                    sub("loop.ping", "ping→pong", HandlerSpec { latency_ms: 20.0, publishes: Some("loop.pong"), ..HandlerSpec::default() }),
-                    sub("loop.pong", "pong→ping", HandlerSpec { latency_ms: 20.0, publishes: Some("loop.ping"), ..HandlerSpec::default() }),
+                    sub(
+                        "loop.ping",
+                        "ping→pong",
+                        HandlerSpec {
+                            latency_ms: 20.0,
+                            publishes: Some("loop.pong"),
+                            ..HandlerSpec::default()
+                        },
+                    ),
+                    sub(
+                        "loop.pong",
+                        "pong→ping",
+                        HandlerSpec {
+                            latency_ms: 20.0,
+                            publishes: Some("loop.ping"),
+                            ..HandlerSpec::default()
+                        },
+                    ),
                     sub("loop.*", "loop-monitor", sync_ok()),
                 ],
                 producers: Vec::new(),
-                behaviour: Behaviour::CascadeRoots { topic: "loop.ping", every_ms: 1_500.0 },
+                behaviour: Behaviour::CascadeRoots {
+                    topic: "loop.ping",
+                    every_ms: 1_500.0,
+                },
             }
         }
         ScenarioId::Storm => {
             let subscriptions = (0..200)
                 .map(|i| {
-                    let mut def = sub(&format!("storm.p{i}"), &format!("consumer-{i:03}"), HandlerSpec { failure_rate: if i % 40 == 7 { 0.01 } else { 0.0 }, ..HandlerSpec::default() });
+                    let mut def = sub(
+                        &format!("storm.p{i}"),
+                        &format!("consumer-{i:03}"),
+                        HandlerSpec {
+                            failure_rate: if i % 40 == 7 { 0.01 } else { 0.0 },
+                            ..HandlerSpec::default()
+                        },
+                    );
                     def.options.ordering = OrderingMode::Strict;
                     def
                 })
                 .collect();
             ScenarioDef {
                 id,
-                config: Config { trace_capacity: 65_536, dead_letter_capacity: 200, ..Config::default() },
+                config: Config {
+                    trace_capacity: 65_536,
+                    dead_letter_capacity: 200,
+                    ..Config::default()
+                },
                 subscriptions,
-                producers: vec![ProducerDef { name: "firehose", topics: (0..200).map(|i| format!("storm.p{i}")).collect(), rate: 50_000.0, payload: tick }],
+                producers: vec![ProducerDef {
+                    name: "firehose",
+                    topics: (0..200).map(|i| format!("storm.p{i}")).collect(),
+                    rate: 50_000.0,
+                    payload: tick,
+                }],
                 behaviour: Behaviour::Steady,
             }
         }

@@ -74,7 +74,13 @@ pub struct PressureCard {
 
 /// The trend of `history`: compares the newest depth with the one 5 s earlier.
 pub fn trend(history: &[PressureSample]) -> Trend {
-    let (Some(last), Some(first)) = (history.last(), history.iter().rev().nth(TREND_SAMPLES.min(history.len().saturating_sub(1)))) else {
+    let (Some(last), Some(first)) = (
+        history.last(),
+        history
+            .iter()
+            .rev()
+            .nth(TREND_SAMPLES.min(history.len().saturating_sub(1))),
+    ) else {
         return Trend::Flat;
     };
     let threshold = (last.capacity as f64 * 0.03).max(1.0);
@@ -108,7 +114,11 @@ pub fn build(model: &Model) -> (Vec<PressureCard>, usize) {
         .subscriptions
         .iter()
         .map(|s| {
-            let history: Vec<PressureSample> = model.pressure.get(&s.id).map(|r| r.iter().copied().collect()).unwrap_or_default();
+            let history: Vec<PressureSample> = model
+                .pressure
+                .get(&s.id)
+                .map(|r| r.iter().copied().collect())
+                .unwrap_or_default();
             let depth_points = points(&history, now, |p| p.depth);
             let depth_area = match (history.first(), history.last()) {
                 (Some(_), Some(_)) => {
@@ -139,7 +149,10 @@ pub fn build(model: &Model) -> (Vec<PressureCard>, usize) {
     cards.sort_by(|a, b| {
         let fa = a.depth as f64 / a.capacity.max(1) as f64;
         let fb = b.depth as f64 / b.capacity.max(1) as f64;
-        fb.total_cmp(&fa).then(b.dropped.cmp(&a.dropped)).then(b.high_water.cmp(&a.high_water)).then(a.id.cmp(&b.id))
+        fb.total_cmp(&fa)
+            .then(b.dropped.cmp(&a.dropped))
+            .then(b.high_water.cmp(&a.high_water))
+            .then(a.id.cmp(&b.id))
     });
     cards.truncate(MAX_CARDS);
     (cards, total.saturating_sub(MAX_CARDS))
@@ -149,9 +162,7 @@ pub fn build(model: &Model) -> (Vec<PressureCard>, usize) {
 #[component]
 pub fn Backpressure() -> impl IntoView {
     let app = use_app();
-    let data = crate::app::staggered(app, 1, move || {
-        app.model.with_value(build)
-    });
+    let data = crate::app::staggered(app, 1, move || app.model.with_value(build));
     view! {
         <section class="panel backpressure" data-testid="backpressure">
             <header class="panel-head">

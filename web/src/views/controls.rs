@@ -22,10 +22,16 @@ fn download(name: &str, text: &str) -> Result<(), String> {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("application/x-ndjson");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|e| format!("{e:?}"))?;
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .map_err(|e| format!("{e:?}"))?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
-    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-    let a: web_sys::HtmlAnchorElement = document.create_element("a").map_err(|e| format!("{e:?}"))?.unchecked_into();
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|e| format!("{e:?}"))?
+        .unchecked_into();
     a.set_href(&url);
     a.set_download(name);
     a.click();
@@ -54,7 +60,9 @@ pub fn Header() -> impl IntoView {
     let replay_pos = Memo::new(move |_| {
         app.rev.track();
         app.source.with_value(|s| match s {
-            crate::source::Source::Replay(p) => Some((p.events_played(), p.events_total(), p.finished())),
+            crate::source::Source::Replay(p) => {
+                Some((p.events_played(), p.events_total(), p.finished()))
+            }
             _ => None,
         })
     });
@@ -64,12 +72,20 @@ pub fn Header() -> impl IntoView {
         if let Err(e) = download(&format!("switchyard-{name}.ndjson"), &text) {
             app.status.set(format!("export failed: {e}"));
         } else {
-            app.status.set(format!("exported {} lines", text.lines().count()));
+            app.status
+                .set(format!("exported {} lines", text.lines().count()));
         }
     };
     let import = move |ev: leptos::ev::Event| {
-        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
         input.set_value("");
         leptos::task::spawn_local(async move {
             match wasm_bindgen_futures::JsFuture::from(file.text()).await {
@@ -122,7 +138,11 @@ pub fn Header() -> impl IntoView {
 }
 
 fn base_rate(id: ScenarioId) -> f64 {
-    scenarios::definition(id).producers.iter().map(|p| p.rate).sum()
+    scenarios::definition(id)
+        .producers
+        .iter()
+        .map(|p| p.rate)
+        .sum()
 }
 
 /// The left column of controls.
@@ -136,7 +156,12 @@ pub fn Sidebar() -> impl IntoView {
         f(&mut t);
         app.retune(t);
     };
-    let rate_index = move || RATE_SCALES.iter().position(|s| (*s - tuning().rate_scale).abs() < 1e-9).unwrap_or(4);
+    let rate_index = move || {
+        RATE_SCALES
+            .iter()
+            .position(|s| (*s - tuning().rate_scale).abs() < 1e-9)
+            .unwrap_or(4)
+    };
     let scenario_only = move || app.mode.get() != Mode::Scenario;
     view! {
         <aside class="sidebar">

@@ -30,7 +30,9 @@ pub fn DeadLetters() -> impl IntoView {
                     (
                         d.id,
                         d.topic.clone(),
-                        d.subscription_name.clone().unwrap_or_else(|| d.pattern.clone()),
+                        d.subscription_name
+                            .clone()
+                            .unwrap_or_else(|| d.pattern.clone()),
                         d.reason.clone(),
                         d.attempts,
                         d.last_error.clone().unwrap_or_default(),
@@ -47,11 +49,14 @@ pub fn DeadLetters() -> impl IntoView {
             <div class="toolbar">
                 <span data-testid="dead-letter-count">{move || { let (_, n, ev) = rows.get(); if ev > 0 { format!("{n} dead letters ({ev} evicted)") } else { format!("{n} dead letters") } }}</span>
                 <button class="btn" data-testid="redrive-all" disabled=move || rows.get().1 == 0 on:click=move |_| app.dead_letters(DeadLetterCommand::Redrive(None))>"↻ Redrive all"</button>
-                <button class="btn danger" data-testid="purge" disabled=move || rows.get().1 == 0 on:click=move |_| app.dead_letters(DeadLetterCommand::Purge)>"🗑 Purge"</button>
+                <button class="btn danger" data-testid="purge" disabled=move || rows.get().1 == 0 on:click=move |_| app.dead_letters(DeadLetterCommand::Purge)>"Purge"</button>
             </div>
             <div class="table-wrap">
-                <table class="grid">
-                    <thead><tr><th>"#"</th><th>"topic"</th><th>"subscription"</th><th>"reason"</th><th>"attempts"</th><th>"last error"</th><th>"age"</th><th>"payload"</th><th></th></tr></thead>
+                <table class="grid fixed">
+                    <colgroup>
+                        <col style="width:44px"/><col style="width:18%"/><col style="width:14%"/><col style="width:120px"/><col style="width:16%"/><col style="width:64px"/><col/><col style="width:128px"/>
+                    </colgroup>
+                    <thead><tr><th>"#"</th><th>"topic"</th><th>"subscription"</th><th>"reason · tries"</th><th>"last error"</th><th>"age"</th><th>"payload"</th><th></th></tr></thead>
                     <tbody>
                         <For each=move || rows.get().0 key=|r| r.clone() let:r>
                             {
@@ -59,11 +64,10 @@ pub fn DeadLetters() -> impl IntoView {
                                 view! {
                                     <tr data-testid="dead-letter-row">
                                         <td class="num">{id}</td>
-                                        <td class="topic">{topic}</td>
+                                        <td class="topic" title=topic.clone()>{topic.clone()}</td>
                                         <td>{sub}</td>
-                                        <td><span class=format!("badge reason-{reason}")>{reason.clone()}</span></td>
-                                        <td class="num">{attempts}</td>
-                                        <td class="muted">{error}</td>
+                                        <td><span class=format!("badge reason-{reason}")>{reason.clone()}</span>" ×"{attempts}</td>
+                                        <td class="muted" title=error.clone()>{error.clone()}</td>
                                         <td class="num">{age}</td>
                                         <td class="mono preview">{preview}</td>
                                         <td class="actions">

@@ -65,7 +65,10 @@ pub fn filter(model: &Model, filter: &LogFilter) -> Result<Vec<Event>, String> {
             hit &= event.kind == kind;
         }
         if let (true, Some(re)) = (hit, &regex) {
-            let label = event.subscription.map(|s| model.subscription_label(s)).unwrap_or_default();
+            let label = event
+                .subscription
+                .map(|s| model.subscription_label(s))
+                .unwrap_or_default();
             hit &= re.is_match(&row_text(event, &label));
         }
         if hit != filter.invert {
@@ -93,7 +96,10 @@ pub fn EventLog() -> impl IntoView {
         let f = LogFilter {
             topic: topic.get(),
             subscription: subscription.get().parse().ok(),
-            kind: ALL_KINDS.iter().copied().find(|k| kind_name(*k) == kind.get()),
+            kind: ALL_KINDS
+                .iter()
+                .copied()
+                .find(|k| kind_name(*k) == kind.get()),
             regex: regex.get(),
             invert: invert.get(),
         };
@@ -103,7 +109,13 @@ pub fn EventLog() -> impl IntoView {
         app.model.with_value(|m| (m.log.len(), m.events_seen))
     });
     let subs = crate::app::staggered(app, 2, move || {
-        app.model.with_value(|m| m.state.subscriptions.iter().map(|s| (s.id, s.label().to_string())).collect::<Vec<_>>())
+        app.model.with_value(|m| {
+            m.state
+                .subscriptions
+                .iter()
+                .map(|s| (s.id, s.label().to_string()))
+                .collect::<Vec<_>>()
+        })
     });
     let count = move || rows.get().map(|r| r.len()).unwrap_or(0);
 
@@ -130,10 +142,21 @@ pub fn EventLog() -> impl IntoView {
         let shown = (viewport.get() / ROW_H).ceil() as usize + 2 * OVERSCAN;
         let end = (first + shown).min(rows.len());
         let start = first.min(end);
-        rows[start..end].iter().cloned().enumerate().map(|(i, e)| (start + i, e)).collect::<Vec<_>>()
+        rows[start..end]
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, e)| (start + i, e))
+            .collect::<Vec<_>>()
     };
-    let label = move |sub: Option<u64>| sub.map(|s| app.model.with_value(|m| m.subscription_label(s))).unwrap_or_default();
-    let origin = move || app.model.with_value(|m| m.log.iter().next().map_or(0.0, |e| e.at));
+    let label = move |sub: Option<u64>| {
+        sub.map(|s| app.model.with_value(|m| m.subscription_label(s)))
+            .unwrap_or_default()
+    };
+    let origin = move || {
+        app.model
+            .with_value(|m| m.log.iter().next().map_or(0.0, |e| e.at))
+    };
 
     view! {
         <section class="view event-log" data-testid="event-log">

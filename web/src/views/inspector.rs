@@ -1,8 +1,8 @@
 //! `inspector`: the selected event or dead letter, its fields, and its payload as a tree with
 //! search inside keys and values. Payloads are rendered as text nodes only, never as HTML.
 
-use serde_json::Value;
 use leptos::prelude::*;
+use serde_json::Value;
 
 use super::use_app;
 use crate::app::Selection;
@@ -50,15 +50,36 @@ fn scalar(value: &Value) -> (String, &'static str) {
 }
 
 /// Returns whether anything under `value` matched.
-fn walk(value: &Value, key: String, path: String, depth: usize, query: &str, out: &mut Vec<TreeLine>) -> bool {
+fn walk(
+    value: &Value,
+    key: String,
+    path: String,
+    depth: usize,
+    query: &str,
+    out: &mut Vec<TreeLine>,
+) -> bool {
     if out.len() > MAX_LINES * 4 {
         return false;
     }
     let (text, kind) = scalar(value);
-    let hit = !query.is_empty() && (key.to_lowercase().contains(query) || text.to_lowercase().contains(query));
+    let hit = !query.is_empty()
+        && (key.to_lowercase().contains(query) || text.to_lowercase().contains(query));
     let at = out.len();
-    out.push(TreeLine { depth, key, value: text, kind, path: path.clone(), hit });
-    let join = |k: &str| if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
+    out.push(TreeLine {
+        depth,
+        key,
+        value: text,
+        kind,
+        path: path.clone(),
+        hit,
+    });
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
     let mut below = false;
     match value {
         Value::Object(map) => {
@@ -68,7 +89,14 @@ fn walk(value: &Value, key: String, path: String, depth: usize, query: &str, out
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                below |= walk(v, i.to_string(), join(&i.to_string()), depth + 1, query, out);
+                below |= walk(
+                    v,
+                    i.to_string(),
+                    join(&i.to_string()),
+                    depth + 1,
+                    query,
+                    out,
+                );
             }
         }
         _ => {}
@@ -81,7 +109,10 @@ fn walk(value: &Value, key: String, path: String, depth: usize, query: &str, out
 }
 
 /// Field rows and payload of the selection.
-fn describe(app: crate::app::AppState, selection: &Selection) -> (String, Vec<(String, String)>, Option<Value>) {
+fn describe(
+    app: crate::app::AppState,
+    selection: &Selection,
+) -> (String, Vec<(String, String)>, Option<Value>) {
     app.model.with_value(|m| match selection {
         Selection::Event(e) => {
             let mut rows = vec![
@@ -110,15 +141,30 @@ fn describe(app: crate::app::AppState, selection: &Selection) -> (String, Vec<(S
                 format!("dead letter #{}", d.id),
                 vec![
                     ("topic".to_string(), d.topic.clone()),
-                    ("subscription".to_string(), d.subscription_name.clone().unwrap_or_else(|| d.pattern.clone())),
+                    (
+                        "subscription".to_string(),
+                        d.subscription_name
+                            .clone()
+                            .unwrap_or_else(|| d.pattern.clone()),
+                    ),
                     ("reason".to_string(), d.reason.clone()),
                     ("attempts".to_string(), d.attempts.to_string()),
-                    ("last error".to_string(), d.last_error.clone().unwrap_or_default()),
+                    (
+                        "last error".to_string(),
+                        d.last_error.clone().unwrap_or_default(),
+                    ),
                     ("message".to_string(), format!("#{}", d.message)),
                 ],
                 Some(d.payload.clone()),
             ),
-            None => (format!("dead letter #{id}"), vec![("status".to_string(), "no longer held (redriven or purged)".to_string())], None),
+            None => (
+                format!("dead letter #{id}"),
+                vec![(
+                    "status".to_string(),
+                    "no longer held (redriven or purged)".to_string(),
+                )],
+                None,
+            ),
         },
     })
 }
@@ -132,7 +178,10 @@ pub fn Inspector() -> impl IntoView {
         app.selected.get().map(|s| describe(app, &s))
     });
     let lines = Memo::new(move |_| {
-        described.get().and_then(|(_, _, payload)| payload).map(|p| tree(&p, &query.get()))
+        described
+            .get()
+            .and_then(|(_, _, payload)| payload)
+            .map(|p| tree(&p, &query.get()))
     });
     view! {
         <aside class="panel inspector" data-testid="inspector">

@@ -13,7 +13,9 @@ const CHART_H: f64 = 90.0;
 /// Patterns drawn on the chart (the most populous).
 pub const MAX_SERIES: usize = 5;
 /// Colours of the series, in legend order (bus-wide first).
-pub const COLOURS: [&str; 6] = ["#e6edf3", "#4ea1ff", "#f0883e", "#a371f7", "#3fb950", "#d29922"];
+pub const COLOURS: [&str; 6] = [
+    "#e6edf3", "#4ea1ff", "#f0883e", "#a371f7", "#3fb950", "#d29922",
+];
 
 /// One line of the population chart.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,9 +34,18 @@ pub struct Series {
 pub fn series(model: &Model) -> (Vec<Series>, u32) {
     let now = model.state.at;
     let window = POPULATION_SAMPLES as f64 * POPULATION_SAMPLE_MS;
-    let mut max = model.population.iter().map(|s| s.total).max().unwrap_or(0).max(1);
-    let mut patterns: Vec<(&String, u32)> =
-        model.pattern_population.iter().map(|(p, h)| (p, h.last().map_or(0, |x| x.1))).collect();
+    let mut max = model
+        .population
+        .iter()
+        .map(|s| s.total)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let mut patterns: Vec<(&String, u32)> = model
+        .pattern_population
+        .iter()
+        .map(|(p, h)| (p, h.last().map_or(0, |x| x.1)))
+        .collect();
     patterns.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     patterns.truncate(MAX_SERIES);
     let to_points = |samples: &mut dyn Iterator<Item = (f64, u32)>, max: u32| {
@@ -70,11 +81,17 @@ pub fn series(model: &Model) -> (Vec<Series>, u32) {
 #[component]
 pub fn Leaks() -> impl IntoView {
     let app = use_app();
-    let chart = crate::app::staggered(app, 2, move || {
-        app.model.with_value(series)
-    });
+    let chart = crate::app::staggered(app, 2, move || app.model.with_value(series));
     let reports = crate::app::staggered(app, 2, move || {
-        app.model.with_value(|m| m.state.leaks.iter().rev().take(60).cloned().collect::<Vec<_>>())
+        app.model.with_value(|m| {
+            m.state
+                .leaks
+                .iter()
+                .rev()
+                .take(60)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
     });
     view! {
         <section class="view leaks" data-testid="leaks">

@@ -10,11 +10,15 @@ use crate::model::state::{Counts, Latency};
 /// Rows per table at most (the busiest).
 pub const MAX_ROWS: usize = 40;
 
-fn pct(l: &Latency) -> String {
+fn pct(l: &Latency) -> [String; 3] {
     if l.count == 0 {
-        "–".to_string()
+        ["–".to_string(), "–".to_string(), "–".to_string()]
     } else {
-        format!("{} / {} / {}", format_micros(l.p50), format_micros(l.p90), format_micros(l.p99))
+        [
+            format_micros(l.p50),
+            format_micros(l.p90),
+            format_micros(l.p99),
+        ]
     }
 }
 
@@ -29,10 +33,10 @@ pub struct Row {
     pub counts: Counts,
     /// Rate per second.
     pub rate: f64,
-    /// Latency text.
-    pub latency: String,
-    /// Handler time text.
-    pub handler: String,
+    /// Latency p50, p90, p99.
+    pub latency: [String; 3],
+    /// Handler time p50, p90, p99.
+    pub handler: [String; 3],
 }
 
 /// The metrics view.
@@ -43,18 +47,38 @@ pub fn Metrics() -> impl IntoView {
         app.model.with_value(|m| {
             let s = &m.state;
             let tiles = vec![
-                ("published", fmt_count(s.totals.published), fmt_rate(m.rates.published())),
-                ("delivered", fmt_count(s.totals.delivered), fmt_rate(m.rates.delivered())),
+                (
+                    "published",
+                    fmt_count(s.totals.published),
+                    fmt_rate(m.rates.published()),
+                ),
+                (
+                    "delivered",
+                    fmt_count(s.totals.delivered),
+                    fmt_rate(m.rates.delivered()),
+                ),
                 ("failed", fmt_count(s.totals.failed), String::new()),
                 ("retried", fmt_count(s.totals.retried), String::new()),
-                ("dead-lettered", fmt_count(s.totals.dead_lettered), String::new()),
+                (
+                    "dead letters",
+                    fmt_count(s.totals.dead_lettered),
+                    String::new(),
+                ),
                 ("dropped", fmt_count(s.totals.dropped), String::new()),
                 ("filtered", fmt_count(s.totals.filtered), String::new()),
                 ("queued", fmt_count(s.queued), String::new()),
                 ("in flight", fmt_count(s.in_flight), String::new()),
-                ("rejected", fmt_count(s.publishes_rejected), "backpressure".to_string()),
-                ("cascades refused", fmt_count(s.cascades_refused), String::new()),
-                ("breakers open", fmt_count(s.breakers_open), String::new()),
+                (
+                    "rejected",
+                    fmt_count(s.publishes_rejected),
+                    "backpressure".to_string(),
+                ),
+                (
+                    "cascades",
+                    fmt_count(s.cascades_refused),
+                    "refused".to_string(),
+                ),
+                ("breakers", fmt_count(s.breakers_open), "open".to_string()),
             ];
             let mut subs: Vec<Row> = s
                 .subscriptions
@@ -68,7 +92,12 @@ pub fn Metrics() -> impl IntoView {
                     handler: pct(&x.handler),
                 })
                 .collect();
-            subs.sort_by(|a, b| b.counts.published.cmp(&a.counts.published).then(a.name.cmp(&b.name)));
+            subs.sort_by(|a, b| {
+                b.counts
+                    .published
+                    .cmp(&a.counts.published)
+                    .then(a.name.cmp(&b.name))
+            });
             let hidden_subs = subs.len().saturating_sub(MAX_ROWS);
             subs.truncate(MAX_ROWS);
             let mut topics: Vec<Row> = s
@@ -80,10 +109,15 @@ pub fn Metrics() -> impl IntoView {
                     counts: t.counters,
                     rate: m.rates.topic(&t.topic),
                     latency: pct(&t.latency),
-                    handler: String::new(),
+                    handler: pct(&Latency::default()),
                 })
                 .collect();
-            topics.sort_by(|a, b| b.counts.published.cmp(&a.counts.published).then(a.name.cmp(&b.name)));
+            topics.sort_by(|a, b| {
+                b.counts
+                    .published
+                    .cmp(&a.counts.published)
+                    .then(a.name.cmp(&b.name))
+            });
             let hidden_topics = topics.len().saturating_sub(MAX_ROWS);
             topics.truncate(MAX_ROWS);
             (tiles, subs, hidden_subs, topics, hidden_topics)
@@ -102,7 +136,7 @@ pub fn Metrics() -> impl IntoView {
             </div>
             <div class="tables">
                 <table class="grid">
-                    <thead><tr><th>"subscription"</th><th>"rate"</th><th>"enq"</th><th>"deliv"</th><th>"fail"</th><th>"retry"</th><th>"DL"</th><th>"drop"</th><th>"latency p50/p90/p99"</th><th>"handler p50/p90/p99"</th></tr></thead>
+                    <thead><tr><th>"subscription"</th><th>"rate"</th><th>"enq"</th><th>"deliv"</th><th>"fail"</th><th>"retry"</th><th>"DL"</th><th>"drop"</th><th title="publish → delivered">"lat p50"</th><th>"p90"</th><th>"p99"</th><th title="handler duration">"handler p99"</th></tr></thead>
                     <tbody>
                         <For each=move || data.get().1 key=|r| format!("{r:?}") let:r>
                             <tr>
@@ -114,15 +148,17 @@ pub fn Metrics() -> impl IntoView {
                                 <td class="num">{fmt_count(r.counts.retried)}</td>
                                 <td class={if r.counts.dead_lettered > 0 { "num hot" } else { "num" }}>{fmt_count(r.counts.dead_lettered)}</td>
                                 <td class={if r.counts.dropped > 0 { "num warn" } else { "num" }}>{fmt_count(r.counts.dropped)}</td>
-                                <td class="num">{r.latency.clone()}</td>
-                                <td class="num">{r.handler.clone()}</td>
+                                <td class="num">{r.latency[0].clone()}</td>
+                                <td class="num">{r.latency[1].clone()}</td>
+                                <td class="num">{r.latency[2].clone()}</td>
+                                <td class="num">{r.handler[2].clone()}</td>
                             </tr>
                         </For>
                     </tbody>
                 </table>
                 <Show when=move || { data.get().2 > 0 }><div class="muted small">{move || format!("+{} more subscriptions", data.get().2)}</div></Show>
                 <table class="grid">
-                    <thead><tr><th>"topic"</th><th>"rate"</th><th>"published"</th><th>"delivered"</th><th>"failed"</th><th>"DL"</th><th>"dropped"</th><th>"latency p50/p90/p99"</th></tr></thead>
+                    <thead><tr><th>"topic"</th><th>"rate"</th><th>"published"</th><th>"delivered"</th><th>"failed"</th><th>"DL"</th><th>"dropped"</th><th title="publish → delivered">"lat p50"</th><th>"p90"</th><th>"p99"</th></tr></thead>
                     <tbody>
                         <For each=move || data.get().3 key=|r| format!("{r:?}") let:r>
                             <tr>
@@ -133,7 +169,9 @@ pub fn Metrics() -> impl IntoView {
                                 <td class="num">{fmt_count(r.counts.failed)}</td>
                                 <td class="num">{fmt_count(r.counts.dead_lettered)}</td>
                                 <td class="num">{fmt_count(r.counts.dropped)}</td>
-                                <td class="num">{r.latency.clone()}</td>
+                                <td class="num">{r.latency[0].clone()}</td>
+                                <td class="num">{r.latency[1].clone()}</td>
+                                <td class="num">{r.latency[2].clone()}</td>
                             </tr>
                         </For>
                     </tbody>

@@ -11,9 +11,19 @@ use crate::app::Tab;
 pub fn Tabs() -> impl IntoView {
     let app = use_app();
     let counts = crate::app::staggered(app, 3, move || {
-        app.model.with_value(|m| (m.events_seen, m.state.dead_letters.len(), m.state.leaks.len(), m.state.subscriptions.len()))
+        app.model.with_value(|m| {
+            (
+                m.events_seen,
+                m.state.dead_letters.len(),
+                m.state.leaks.len(),
+                m.state.subscriptions.len(),
+            )
+        })
     });
-    let button = move |tab: Tab, id: &'static str, label: &'static str, count: Box<dyn Fn() -> String + Send + Sync>| {
+    let button = move |tab: Tab,
+                       id: &'static str,
+                       label: &'static str,
+                       count: Box<dyn Fn() -> String + Send + Sync>| {
         view! {
             <button
                 class=move || if app.tab.get() == tab { "tab active" } else { "tab" }
@@ -32,7 +42,7 @@ pub fn Tabs() -> impl IntoView {
                 {button(Tab::Log, "event-log", "Event log", Box::new(move || fmt_count(counts.get().0)))}
                 {button(Tab::DeadLetters, "dead-letters", "Dead letters", Box::new(move || counts.get().1.to_string()))}
                 {button(Tab::Leaks, "leaks", "Leaks", Box::new(move || counts.get().2.to_string()))}
-                {button(Tab::Metrics, "metrics", "Metrics", Box::new(move || String::new()))}
+                {button(Tab::Metrics, "metrics", "Metrics", Box::new(String::new))}
             </nav>
             <div class="tab-body">
                 {move || match app.tab.get() {

@@ -77,13 +77,24 @@ pub fn severity(m: &MarbleView) -> u8 {
 /// The marbles of `lane` to draw for a window of `window_ms` ending at `now`: one per
 /// `bucket_ms` time bucket (buckets are absolute, so the choice is stable as time moves), the
 /// most severe of the bucket; at most [`MARBLES_SHOWN`], the newest.
-pub fn visible_marbles(lane: &crate::model::Lane, now: f64, window_ms: f64, bucket_ms: f64) -> Vec<MarbleView> {
+pub fn visible_marbles(
+    lane: &crate::model::Lane,
+    now: f64,
+    window_ms: f64,
+    bucket_ms: f64,
+) -> Vec<MarbleView> {
     let start = now - window_ms * 1.05;
     let bucket_ms = bucket_ms.max(1.0);
     let mut out: Vec<MarbleView> = Vec::new();
     let mut last_bucket = i64::MIN;
     for m in lane.marbles.iter().filter(|m| m.at >= start) {
-        let view = MarbleView { message: m.message, attempt: m.attempt, at: m.at, kind: m.kind, out_of_order: m.out_of_order };
+        let view = MarbleView {
+            message: m.message,
+            attempt: m.attempt,
+            at: m.at,
+            kind: m.kind,
+            out_of_order: m.out_of_order,
+        };
         let bucket = (m.at / bucket_ms).floor() as i64;
         if bucket != last_bucket {
             last_bucket = bucket;
@@ -102,7 +113,11 @@ pub fn visible_marbles(lane: &crate::model::Lane, now: f64, window_ms: f64, buck
 /// Builds the lanes: every subscription in creation order, or the [`MAX_LANES`] most recently
 /// active ones. `window_ms` and `px_per_ms` decide which marbles fit.
 pub fn build(model: &Model, window_ms: f64, px_per_ms: f64) -> (Vec<LaneView>, usize) {
-    let bucket_ms = if px_per_ms > 0.0 { MARBLE_SPACING_PX / px_per_ms } else { 50.0 };
+    let bucket_ms = if px_per_ms > 0.0 {
+        MARBLE_SPACING_PX / px_per_ms
+    } else {
+        50.0
+    };
     let mut subs: Vec<&crate::model::state::SubState> = model.state.subscriptions.iter().collect();
     let hidden = subs.len().saturating_sub(MAX_LANES);
     if hidden > 0 {
@@ -122,7 +137,9 @@ pub fn build(model: &Model, window_ms: f64, px_per_ms: f64) -> (Vec<LaneView>, u
                 id: s.id,
                 label: ellipsize(s.label(), 20),
                 title: format!("{} · {} · {} ordering", s.label(), s.pattern, s.ordering),
-                marbles: lane.map(|l| visible_marbles(l, model.now, window_ms, bucket_ms)).unwrap_or_default(),
+                marbles: lane
+                    .map(|l| visible_marbles(l, model.now, window_ms, bucket_ms))
+                    .unwrap_or_default(),
                 out_of_order: lane.map_or(0, |l| l.out_of_order),
             }
         })
@@ -146,7 +163,13 @@ const LEGEND: [(MarbleKind, &str); 8] = [
 pub fn Timeline() -> impl IntoView {
     let app = use_app();
     let frozen = RwSignal::new(false);
-    let default_window = move || if app.scenario.get_untracked() == ScenarioId::Storm { 1_000.0 } else { 15_000.0 };
+    let default_window = move || {
+        if app.scenario.get_untracked() == ScenarioId::Storm {
+            1_000.0
+        } else {
+            15_000.0
+        }
+    };
     let window_ms = RwSignal::new(default_window());
     let width = RwSignal::new(DEFAULT_W);
     let host = NodeRef::<leptos::html::Div>::new();
@@ -191,7 +214,11 @@ pub fn Timeline() -> impl IntoView {
     let height = move || TOP + LANE_H * data.get().0.len().max(1) as f64 + 6.0;
     let select = move |sub: u64, message: u64| {
         let event = app.model.with_value(|m| {
-            m.log.iter().rev().find(|e| e.subscription == Some(sub) && e.message == Some(message)).cloned()
+            m.log
+                .iter()
+                .rev()
+                .find(|e| e.subscription == Some(sub) && e.message == Some(message))
+                .cloned()
         });
         if let Some(event) = event {
             app.selected.set(Some(Selection::Event(event)));

@@ -13,8 +13,6 @@ use crate::model::Model;
 /// Drawing area used before the panel is measured (px).
 pub const DEFAULT_SIZE: (f64, f64) = (640.0, 270.0);
 const MAX_PUBLISHERS: usize = 6;
-const MAX_TOPICS: usize = 10;
-const MAX_SUBS: usize = 10;
 /// Column centres as fractions of the width.
 const PUB_AT: f64 = 0.11;
 const TOPIC_AT: f64 = 0.45;
@@ -78,7 +76,7 @@ fn spread(height: f64, n: usize, index: usize) -> f64 {
     if n <= 1 {
         (top + bottom) / 2.0
     } else {
-        let gap = ((bottom - top) / (n - 1) as f64).min(44.0);
+        let gap = ((bottom - top) / (n - 1) as f64).min(46.0);
         let span = gap * (n - 1) as f64;
         let start = (top + bottom - span) / 2.0;
         start + gap * index as f64
@@ -101,6 +99,9 @@ fn width_for(rate: f64, max: f64) -> f64 {
 /// Builds the graph from the model for a drawing area of `size` (width, height) pixels.
 pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
     let (width, height) = size;
+    // As many rows as fit without overlapping (node height plus a small gap).
+    let rows = (((height - 52.0) / (NODE_H + 3.0)).floor() as usize + 1).clamp(2, 12);
+    let (max_topics, max_subs) = (rows, rows);
     let pub_x = (width * PUB_AT).max(NODE_W / 2.0 + 4.0);
     let topic_x = width * TOPIC_AT;
     let sub_x = (width * SUB_AT).min(width - SUB_W / 2.0 - 4.0);
@@ -121,36 +122,63 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
             topic_set.insert(t.to_string());
         }
     }
-    let published: HashMap<&str, u64> = state.topics.iter().map(|t| (t.topic.as_str(), t.counters.published)).collect();
-    let mut topics: Vec<(String, f64)> = topic_set.into_iter().map(|t| { let r = rates.topic(&t); (t, r) }).collect();
-    topics.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| published.get(b.0.as_str()).cmp(&published.get(a.0.as_str()))).then_with(|| a.0.cmp(&b.0)));
-    let hidden_topics = topics.len().saturating_sub(MAX_TOPICS);
-    topics.truncate(MAX_TOPICS);
+    let published: HashMap<&str, u64> = state
+        .topics
+        .iter()
+        .map(|t| (t.topic.as_str(), t.counters.published))
+        .collect();
+    let mut topics: Vec<(String, f64)> = topic_set
+        .into_iter()
+        .map(|t| {
+            let r = rates.topic(&t);
+            (t, r)
+        })
+        .collect();
+    topics.sort_by(|a, b| {
+        b.1.total_cmp(&a.1)
+            .then_with(|| {
+                published
+                    .get(b.0.as_str())
+                    .cmp(&published.get(a.0.as_str()))
+            })
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    let hidden_topics = topics.len().saturating_sub(max_topics);
+    topics.truncate(max_topics);
     topics.sort_by(|a, b| a.0.cmp(&b.0));
 
     // Subscriptions: the most interesting first (failing, full, busy), drawn in creation order.
     let mut subs: Vec<&crate::model::state::SubState> = state.subscriptions.iter().collect();
     let score = |s: &crate::model::state::SubState| {
-        let trouble = if s.breaker_open() { 1e9 } else { 0.0 } + rates.sub_failed(s.id) * 1e6 + s.fill() * 1e5;
+        let trouble = if s.breaker_open() { 1e9 } else { 0.0 }
+            + rates.sub_failed(s.id) * 1e6
+            + s.fill() * 1e5;
         trouble + rates.sub_delivered(s.id) + s.depth as f64
     };
-    if subs.len() > MAX_SUBS {
+    if subs.len() > max_subs {
         subs.sort_by(|a, b| score(b).total_cmp(&score(a)));
     }
-    let hidden_subs = subs.len().saturating_sub(MAX_SUBS);
-    subs.truncate(MAX_SUBS);
+    let hidden_subs = subs.len().saturating_sub(max_subs);
+    subs.truncate(max_subs);
     subs.sort_by(|a, b| a.created_at.total_cmp(&b.created_at));
 
-    let mut publishers: Vec<(String, Vec<String>)> =
-        state.publishers.iter().take(MAX_PUBLISHERS).map(|p| (p.name.clone(), p.topics.clone())).collect();
+    let mut publishers: Vec<(String, Vec<String>)> = state
+        .publishers
+        .iter()
+        .take(MAX_PUBLISHERS)
+        .map(|p| (p.name.clone(), p.topics.clone()))
+        .collect();
     if publishers.is_empty() && !topics.is_empty() {
         publishers.push(("publish()".to_string(), vec!["**".to_string()]));
     }
 
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
-    let topic_y: HashMap<&str, f64> =
-        topics.iter().enumerate().map(|(i, (t, _))| (t.as_str(), spread(height, topics.len(), i))).collect();
+    let topic_y: HashMap<&str, f64> = topics
+        .iter()
+        .enumerate()
+        .map(|(i, (t, _))| (t.as_str(), spread(height, topics.len(), i)))
+        .collect();
     let max_topic_rate = topics.iter().map(|t| t.1).fold(0.0, f64::max);
 
     for (i, (name, their_topics)) in publishers.iter().enumerate() {
@@ -171,14 +199,21 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
             title: format!("publisher {name}: {} topics", their_topics.len()),
         });
         for (topic, r) in &topics {
-            if their_topics.iter().any(|p| p == topic || pattern_matches(p, topic)) {
+            if their_topics
+                .iter()
+                .any(|p| p == topic || pattern_matches(p, topic))
+            {
                 let ty = topic_y.get(topic.as_str()).copied().unwrap_or(y);
                 edges.push(EdgeView {
                     key: format!("pt:{name}>{topic}"),
                     path: curve(pub_x + NODE_W / 2.0, y, topic_x - NODE_W / 2.0, ty),
                     width: width_for(*r, max_topic_rate),
                     rate: *r,
-                    class: if *r > 0.0 { "edge live".into() } else { "edge idle".into() },
+                    class: if *r > 0.0 {
+                        "edge live".into()
+                    } else {
+                        "edge idle".into()
+                    },
                 });
             }
         }
@@ -189,9 +224,15 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
         let total = published.get(topic.as_str()).copied().unwrap_or(0);
         let refused = rates.refused(topic);
         let (class, sub_label) = if refused > 0.0 {
-            ("node topic refusing".to_string(), format!("{} · {} refused", fmt_rate(*r), fmt_rate(refused)))
+            (
+                "node topic refusing".to_string(),
+                format!("{} · {} refused", fmt_rate(*r), fmt_rate(refused)),
+            )
         } else {
-            ("node topic".to_string(), format!("{} · {} sent", fmt_rate(*r), fmt_count(total)))
+            (
+                "node topic".to_string(),
+                format!("{} · {} sent", fmt_rate(*r), fmt_count(total)),
+            )
         };
         nodes.push(NodeView {
             key: format!("t:{topic}"),
@@ -205,7 +246,8 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
         });
     }
 
-    let edge_rates: HashMap<(&str, u64), f64> = rates.edges().map(|(t, s, r)| ((&**t, s), r)).collect();
+    let edge_rates: HashMap<(&str, u64), f64> =
+        rates.edges().map(|(t, s, r)| ((&**t, s), r)).collect();
     let max_edge = edge_rates.values().copied().fold(0.0, f64::max);
     for (i, s) in subs.iter().enumerate() {
         let y = spread(height, subs.len(), i);
@@ -226,7 +268,10 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
         let lag = s.oldest_queued_at.map_or(0.0, |t| (state.at - t).max(0.0));
         let mut sub_label = format!("q {}/{}", s.depth, s.capacity);
         if lag >= 1.0 {
-            sub_label.push_str(&format!(" · lag {}", crate::model::event::format_millis(lag)));
+            sub_label.push_str(&format!(
+                " · lag {}",
+                crate::model::event::format_millis(lag)
+            ));
         }
         if s.counters.dropped > 0 {
             sub_label.push_str(&format!(" · {} drop", fmt_count(s.counters.dropped)));
@@ -258,9 +303,16 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
         });
         for (topic, _) in &topics {
             if pattern_matches(&s.pattern, topic) {
-                let rate = edge_rates.get(&(topic.as_str(), s.id)).copied().unwrap_or(0.0);
+                let rate = edge_rates
+                    .get(&(topic.as_str(), s.id))
+                    .copied()
+                    .unwrap_or(0.0);
                 let ty = topic_y.get(topic.as_str()).copied().unwrap_or(y);
-                let mut class = if rate > 0.0 { String::from("edge live") } else { String::from("edge idle") };
+                let mut class = if rate > 0.0 {
+                    String::from("edge live")
+                } else {
+                    String::from("edge idle")
+                };
                 if failing || s.breaker_open() {
                     class.push_str(" failing");
                 }
@@ -274,7 +326,12 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
             }
         }
     }
-    TopologyView { nodes, edges, hidden_topics, hidden_subs }
+    TopologyView {
+        nodes,
+        edges,
+        hidden_topics,
+        hidden_subs,
+    }
 }
 
 /// The topology view.
@@ -287,7 +344,10 @@ pub fn Topology() -> impl IntoView {
         if let Some(el) = host.get_untracked() {
             let next = (f64::from(el.client_width()), f64::from(el.client_height()));
             let now = size.get_untracked();
-            if next.0 > 200.0 && next.1 > 100.0 && ((next.0 - now.0).abs() > 0.5 || (next.1 - now.1).abs() > 0.5) {
+            if next.0 > 200.0
+                && next.1 > 100.0
+                && ((next.0 - now.0).abs() > 0.5 || (next.1 - now.1).abs() > 0.5)
+            {
                 size.set(next);
             }
         }
@@ -304,7 +364,13 @@ pub fn Topology() -> impl IntoView {
     let col = move |at: f64| size.get().0 * at;
     let select_sub = move |key: &str| {
         if let Some(id) = key.strip_prefix("s:").and_then(|s| s.parse::<u64>().ok()) {
-            let last = app.model.with_value(|m| m.log.iter().rev().find(|e| e.subscription == Some(id)).cloned());
+            let last = app.model.with_value(|m| {
+                m.log
+                    .iter()
+                    .rev()
+                    .find(|e| e.subscription == Some(id))
+                    .cloned()
+            });
             if let Some(event) = last {
                 app.selected.set(Some(Selection::Event(event)));
                 app.tab.set(Tab::Timeline);
@@ -322,21 +388,21 @@ pub fn Topology() -> impl IntoView {
                     <span class="lg lg-full"></span>"queue ≥ 80%"
                     <span class="lg lg-refused"></span>"publishes refused"
                 </span>
-                <span class="muted small">
-                    {move || {
-                        let g = graph.get();
-                        let mut parts = Vec::new();
-                        if g.hidden_topics > 0 { parts.push(format!("+{} topics", g.hidden_topics)); }
-                        if g.hidden_subs > 0 { parts.push(format!("+{} subs", g.hidden_subs)); }
-                        if parts.is_empty() { String::new() } else { format!("{} hidden", parts.join(", ")) }
-                    }}
-                </span>
             </header>
             <div class="graph-host" node_ref=host>
             <svg class="graph" width=move || size.get().0 height=move || size.get().1 viewBox=move || format!("0 0 {} {}", size.get().0, size.get().1)>
                 <text class="col-title" x=move || col(PUB_AT).max(NODE_W / 2.0 + 4.0) y="16" text-anchor="middle">"publishers"</text>
                 <text class="col-title" x=move || col(TOPIC_AT) y="16" text-anchor="middle">"topics"</text>
                 <text class="col-title" x=move || col(SUB_AT).min(size.get().0 - SUB_W / 2.0 - 4.0) y="16" text-anchor="middle">"subscriptions"</text>
+                <text class="hidden-count" x=move || size.get().0 - 8.0 y=move || size.get().1 - 6.0 text-anchor="end">
+                    {move || {
+                        let g = graph.get();
+                        let mut parts = Vec::new();
+                        if g.hidden_topics > 0 { parts.push(format!("+{} quieter topics", g.hidden_topics)); }
+                        if g.hidden_subs > 0 { parts.push(format!("+{} quieter subscriptions", g.hidden_subs)); }
+                        parts.join(" · ")
+                    }}
+                </text>
                 <For each=move || graph.get().edges key=|e| format!("{e:?}") let:edge>
                     <path class=edge.class.clone() d=edge.path.clone() stroke-width=format!("{:.1}", edge.width)>
                         <title>{format!("{:.1} msg/s", edge.rate)}</title>
