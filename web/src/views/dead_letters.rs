@@ -54,9 +54,15 @@ pub fn DeadLetters() -> impl IntoView {
             <div class="table-wrap">
                 <table class="grid fixed">
                     <colgroup>
-                        <col style="width:44px"/><col style="width:18%"/><col style="width:14%"/><col style="width:120px"/><col style="width:16%"/><col style="width:64px"/><col/><col style="width:128px"/>
+                        <col style="width:40px"/>
+                        <col style="width:22%"/>
+                        <col style="width:16%"/>
+                        <col style="width:128px"/>
+                        <col style="width:58px"/>
+                        <col/>
+                        <col style="width:140px"/>
                     </colgroup>
-                    <thead><tr><th>"#"</th><th>"topic"</th><th>"subscription"</th><th>"reason · tries"</th><th>"last error"</th><th>"age"</th><th>"payload"</th><th></th></tr></thead>
+                    <thead><tr><th>"#"</th><th>"topic"</th><th>"subscription"</th><th>"reason · tries"</th><th>"age"</th><th>"payload"</th><th></th></tr></thead>
                     <tbody>
                         <For each=move || rows.get().0 key=|r| r.clone() let:r>
                             {
@@ -66,8 +72,7 @@ pub fn DeadLetters() -> impl IntoView {
                                         <td class="num">{id}</td>
                                         <td class="topic" title=topic.clone()>{topic.clone()}</td>
                                         <td>{sub}</td>
-                                        <td><span class=format!("badge reason-{reason}")>{reason.clone()}</span>" ×"{attempts}</td>
-                                        <td class="muted" title=error.clone()>{error.clone()}</td>
+                                        <td title=error><span class=format!("badge reason-{reason}")>{reason.clone()}</span>" ×"{attempts}</td>
                                         <td class="num">{age}</td>
                                         <td class="mono preview">{preview}</td>
                                         <td class="actions">

@@ -282,7 +282,7 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
         nodes.push(NodeView {
             key: format!("s:{}", s.id),
             label: ellipsize(s.label(), 22),
-            sub_label,
+            sub_label: ellipsize(&sub_label, 31),
             x: sub_x,
             y,
             class,
