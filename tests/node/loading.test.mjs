@@ -49,6 +49,23 @@ describe('loading', () => {
     assert.equal(execFileSync(process.execPath, [script], { encoding: 'utf8' }), '1');
   });
 
+  test('a Node process exits once nothing is pending, even with a stale engine deadline', () => {
+    const dir = installDir();
+    const script = join(dir, 'exits.mjs');
+    writeFileSync(
+      script,
+      "import { EventBus } from 'switchyard';\n" +
+        "const bus = new EventBus();\n" +
+        "const sub = bus.subscribe('t', () => new Promise(() => {}), { timeoutMs: 600000 });\n" +
+        "bus.publish('t', 1);\n" +
+        "sub.unsubscribe();\n" +
+        "process.stdout.write('done');\n",
+    );
+    const started = Date.now();
+    assert.equal(execFileSync(process.execPath, [script], { encoding: 'utf8', timeout: 10_000 }), 'done');
+    assert.ok(Date.now() - started < 10_000);
+  });
+
   test('package.json declares exports for types, node import/require, browser and default', () => {
     const manifest = JSON.parse(readFileSync(join(installDir(), 'node_modules/switchyard/package.json'), 'utf8'));
     const root = manifest.exports['.'];

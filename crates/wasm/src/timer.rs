@@ -9,7 +9,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use js_sys::Function;
+use js_sys::{Function, Reflect};
 use switchyard_core::Instant;
 use wasm_bindgen::prelude::*;
 
@@ -23,10 +23,32 @@ extern "C" {
     fn clear_timeout(handle: &JsValue);
 }
 
+/// One armed `setTimeout`.
+struct Armed {
+    at: Instant,
+    handle: JsValue,
+    keep_alive: bool,
+}
+
+/// Calls `handle.ref()` or `handle.unref()` where they exist (Node's `Timeout`; browsers
+/// return a number and have neither).
+fn set_keep_alive(handle: &JsValue, keep_alive: bool) {
+    if !handle.is_object() {
+        return;
+    }
+    let name = if keep_alive { "ref" } else { "unref" };
+    if let Ok(method) = Reflect::get(handle, &JsValue::from_str(name)) {
+        if let Some(method) = method.dyn_ref::<Function>() {
+            let _ = method.call0(handle);
+        }
+    }
+}
+
 /// The bus's single timer.
 pub struct TimerSlot {
     callback: Closure<dyn FnMut()>,
-    armed: RefCell<Option<(Instant, JsValue)>>,
+    /// The deadline armed, the `setTimeout` handle, and whether it keeps a Node process alive.
+    armed: RefCell<Option<Armed>>,
     firing: Cell<bool>,
 }
 
@@ -46,21 +68,36 @@ impl TimerSlot {
     }
 
     /// Arms for `deadline` (replacing any other arming), or disarms with `None`; `now` is read
-    /// only when a new timeout is set.
-    fn arm(&self, deadline: Option<Instant>, now: impl FnOnce() -> Instant) {
+    /// only when a new timeout is set. `keep_alive` says whether real work waits on it: the
+    /// engine deletes timers lazily, so an idle bus may still report a stale (possibly far)
+    /// deadline, which must not keep a Node process from exiting.
+    fn arm(&self, deadline: Option<Instant>, keep_alive: bool, now: impl FnOnce() -> Instant) {
         let mut armed = self.armed.borrow_mut();
-        if armed.as_ref().map(|(at, _)| *at) == deadline {
-            return;
+        if let (Some(current), Some(at)) = (armed.as_mut(), deadline) {
+            if current.at == at {
+                if current.keep_alive != keep_alive {
+                    set_keep_alive(&current.handle, keep_alive);
+                    current.keep_alive = keep_alive;
+                }
+                return;
+            }
         }
-        if let Some((_, handle)) = armed.take() {
-            clear_timeout(&handle);
+        if let Some(previous) = armed.take() {
+            clear_timeout(&previous.handle);
         }
         if let Some(at) = deadline {
             let micros = at.as_micros().saturating_sub(now().as_micros());
             // Round up: waking early would only re-arm for the remainder.
             let millis = (micros as f64 / 1000.0).ceil().min(2_147_483_647.0);
             let handle = set_timeout(self.callback.as_ref().unchecked_ref(), millis);
-            *armed = Some((at, handle));
+            if !keep_alive {
+                set_keep_alive(&handle, false);
+            }
+            *armed = Some(Armed {
+                at,
+                handle,
+                keep_alive,
+            });
         }
     }
 
@@ -72,8 +109,8 @@ impl TimerSlot {
 
 impl Drop for TimerSlot {
     fn drop(&mut self) {
-        if let Some((_, handle)) = self.armed.get_mut().take() {
-            clear_timeout(&handle);
+        if let Some(armed) = self.armed.get_mut().take() {
+            clear_timeout(&armed.handle);
         }
     }
 }
@@ -162,7 +199,10 @@ impl Shared {
         } else {
             self.next_wake()
         };
-        self.timer.arm(deadline, || self.now());
+        // Real work: something in flight, ready or waiting for a retry, or a `waitFor` timeout.
+        let keep_alive =
+            !self.engine.borrow().bus.is_idle() || self.host_timers.borrow().earliest().is_some();
+        self.timer.arm(deadline, keep_alive, || self.now());
     }
 
     /// The real-clock timer fired.
