@@ -22,6 +22,16 @@ use anyhow::{bail, Context, Result};
 
 use crate::process;
 
+/// What the visualiser is built from, relative to the workspace root.
+/// (`crates/core/src`, not `crates/core`: a running fuzzer writes its corpus under `fuzz/`.)
+const WATCHED: [&str; 5] = [
+    "web",
+    "crates/core/src",
+    "crates/core/Cargo.toml",
+    "index.html",
+    "Trunk.toml",
+];
+
 /// Options of `cargo xtask demo`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Options {
@@ -105,6 +115,11 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Watch only what the visualiser is built from: by default Trunk watches the whole tree, and
+    // a write under tests/ or docs/ (or another crate's build) would rebuild it.
+    for path in WATCHED {
+        trunk.args(["--watch", path]);
+    }
     let mut child = trunk
         .spawn()
         .with_context(|| format!("could not start `{}`", process::describe(&trunk)))?;

@@ -78,8 +78,12 @@ pub fn run(root: &Path) -> Result<PathBuf> {
         run_checked(&mut cmd)?;
         let module = dir.join("switchyard_bg.wasm");
         let mut opt = Command::new(&wasm_opt);
+        // `-Oz` drops the names section; the two strips drop what remains of debug info
+        // and the `producers` custom section (toolchain names no user needs).
         opt.arg("-Oz")
             .args([
+                "--strip-debug",
+                "--strip-producers",
                 "--enable-bulk-memory",
                 "--enable-mutable-globals",
                 "--enable-nontrapping-float-to-int",

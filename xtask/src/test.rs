@@ -212,8 +212,11 @@ const WASM_CRATES: [(&str, &str); 2] = [
     ("switchyard-web", "web"),
 ];
 
-/// How long one `node --test` file may run, including a hang after its tests finished.
-const NODE_FILE_TIME_LIMIT: Duration = Duration::from_secs(10 * 60);
+/// How long one `tests/node` file may run, including a hang after its tests finished.
+const NODE_FILE_TIME_LIMIT: Duration = Duration::from_secs(5 * 60);
+
+/// How long one `tests/e2e` file may run (browser sessions are slow on two busy cores).
+const E2E_FILE_TIME_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// How long one wasm-bindgen test binary may run (the runner's default, 20 s, is short for a
 /// two-core machine building and loading a Leptos app).
@@ -381,7 +384,12 @@ impl TestRun<'_> {
                 ))
             }
         };
-        self.run_node_tests("node", &files, &[("SWITCHYARD_TARBALL", tarball)])
+        self.run_node_tests(
+            "node",
+            &files,
+            &[("SWITCHYARD_TARBALL", tarball)],
+            NODE_FILE_TIME_LIMIT,
+        )
     }
 
     fn e2e(&mut self) -> Result<SuiteResult> {
@@ -414,7 +422,7 @@ impl TestRun<'_> {
                 "ran without SWITCHYARD_TARBALL: `cargo xtask pack` failed: {error}"
             )),
         };
-        let result = self.run_node_tests("e2e", &files, &env)?;
+        let result = self.run_node_tests("e2e", &files, &env, E2E_FILE_TIME_LIMIT)?;
         Ok(match (tarball_note, result.note.clone()) {
             (Some(tarball), Some(note)) => result.with_note(format!("{note}; {tarball}")),
             (Some(tarball), None) => result.with_note(tarball),
@@ -423,7 +431,7 @@ impl TestRun<'_> {
     }
 
     /// Runs each file with `node --test` from `tests/` (so `node_modules` resolves), one at a
-    /// time under [`NODE_FILE_TIME_LIMIT`], and sums the counts: a file that hangs (a handle
+    /// time under `limit`, and sums the counts: a file that hangs (a handle
     /// keeping its event loop alive) is stopped and counted as a failure without losing the
     /// other files' results.
     fn run_node_tests(
@@ -431,6 +439,7 @@ impl TestRun<'_> {
         name: &'static str,
         files: &[PathBuf],
         env: &[(&str, PathBuf)],
+        limit: Duration,
     ) -> Result<SuiteResult> {
         let js = tools::js_dir(self.root);
         let mut tally = Tally::default();
@@ -445,14 +454,14 @@ impl TestRun<'_> {
             for (key, value) in env {
                 cmd.env(key, value);
             }
-            let run = process::tee_with_limit(&mut cmd, Some(NODE_FILE_TIME_LIMIT))?;
+            let run = process::tee_with_limit(&mut cmd, Some(limit))?;
             let result = node_tests(name, &run);
             tally += result.tally;
             if run.timed_out {
                 notes.push(format!(
                     "{} stopped after {} min: does it leave a timer, socket or child running?",
                     relative.display(),
-                    NODE_FILE_TIME_LIMIT.as_secs() / 60
+                    limit.as_secs() / 60
                 ));
             } else if let Some(note) = result.note {
                 notes.push(format!("{}: {note}", relative.display()));

@@ -464,7 +464,7 @@ impl<P> Bus<P> {
                 retained.extend(topic.retained.iter().map(|m| (index as u32, Arc::clone(m))));
             }
         }
-        retained.sort_unstable_by_key(|(_, m)| m.id);
+        crate::sort::sort_by_key(&mut retained, |(_, m)| m.id);
         let skip = retained.len().saturating_sub(limit);
         for (topic, message) in retained.into_iter().skip(skip) {
             if let Some(counters) = self.topics.counters_mut(topic) {
@@ -589,7 +589,7 @@ impl<P> Bus<P> {
     /// Every active subscription, in creation order.
     pub fn subscriptions(&self) -> Vec<SubscriptionInfo> {
         let mut subs: Vec<(Key, &Subscriber<P>)> = self.subs.iter().collect();
-        subs.sort_unstable_by_key(|(_, s)| s.order);
+        crate::sort::sort_by_key(&mut subs, |(_, s)| s.order);
         subs.into_iter().map(|(k, s)| self.info(k, s)).collect()
     }
 
@@ -755,7 +755,7 @@ impl<P> Bus<P> {
             *cursor = cursor.wrapping_add(1);
             chosen.extend(pick);
         }
-        chosen.sort_unstable_by_key(|k| {
+        crate::sort::sort_by_key(&mut chosen, |k| {
             self.subs
                 .get(*k)
                 .map(|s| (core::cmp::Reverse(s.priority), s.order))

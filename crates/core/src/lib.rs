@@ -36,6 +36,7 @@ pub mod metrics;
 pub mod retry;
 pub mod router;
 pub mod snapshot;
+mod sort;
 pub mod subscription;
 pub mod time;
 pub mod topic;

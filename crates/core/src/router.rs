@@ -229,11 +229,11 @@ impl Router {
         if matched.len() > 1 {
             // Each id once (keeping its best rank if it was inserted under several patterns
             // with different ranks), then delivery order; ties broken by id for determinism.
-            matched.sort_unstable_by(|(a, rank_a), (b, rank_b)| {
+            crate::sort::sort_by(matched, |(a, rank_a), (b, rank_b)| {
                 a.cmp(b).then(rank_a.delivery_order(rank_b))
             });
             matched.dedup_by_key(|(id, _)| *id);
-            matched.sort_unstable_by(|(a, rank_a), (b, rank_b)| {
+            crate::sort::sort_by(matched, |(a, rank_a), (b, rank_b)| {
                 rank_a.delivery_order(rank_b).then(a.cmp(b))
             });
         }
@@ -395,7 +395,7 @@ impl<'a> States<'a> {
             index += 1;
         }
         if self.current.len() > 1 {
-            self.current.sort_unstable_by_key(State::key);
+            crate::sort::sort_by_key(&mut self.current, State::key);
             self.current.dedup_by_key(|state| state.key());
         }
     }

@@ -471,12 +471,12 @@ impl<P> Bus<P> {
         }
 
         let mut subs: Vec<(Key, &Subscriber<P>)> = self.subs.iter().collect();
-        subs.sort_unstable_by_key(|(_, s)| s.order);
+        crate::sort::sort_by_key(&mut subs, |(_, s)| s.order);
         let mut subscriptions = Vec::with_capacity(subs.len());
         for (k, sub) in subs {
             let mut queue = Vec::with_capacity(sub.queue.len());
             if let Some(mut deliveries) = in_flight.remove(&k) {
-                deliveries.sort_unstable_by_key(|(started, first, _)| (*started, *first));
+                crate::sort::sort_by_key(&mut deliveries, |(started, first, _)| (*started, *first));
                 queue.extend(deliveries.into_iter().flat_map(|(_, _, items)| items));
             }
             for item in &sub.queue {
@@ -747,7 +747,7 @@ impl<P> Bus<P> {
         let mut mapping: Vec<(SubscriptionId, SubscriptionId)> =
             Vec::with_capacity(snapshot.subscriptions.len());
         let mut subscriptions = snapshot.subscriptions;
-        subscriptions.sort_unstable_by_key(|s| s.order);
+        crate::sort::sort_by_key(&mut subscriptions, |s| s.order);
         for snap in subscriptions {
             let pattern = Pattern::parse(&snap.pattern)
                 .map_err(|e| corrupt(format!("subscription pattern `{}` {e}", snap.pattern)))?;
@@ -756,12 +756,15 @@ impl<P> Bus<P> {
                 .iter()
                 .map(&queued)
                 .collect::<Result<VecDeque<_>, _>>()?;
+            // By due time; equal times keep their snapshot order (the position is in the key).
             let mut delayed = snap
                 .delayed
                 .iter()
-                .map(|(due, q)| Ok((shift(*due), queued(q)?)))
+                .enumerate()
+                .map(|(position, (due, q))| Ok((shift(*due), position, queued(q)?)))
                 .collect::<Result<Vec<_>, SnapshotError>>()?;
-            delayed.sort_by_key(|(due, _)| *due);
+            crate::sort::sort_by_key(&mut delayed, |(due, position, _)| (*due, *position));
+            let delayed = delayed.into_iter().map(|(due, _, q)| (due, q)).collect();
             let latencies = match (snap.latency, snap.handler_latency) {
                 (None, None) => None,
                 (latency, handler) => Some(Box::new(Latencies {
@@ -863,7 +866,13 @@ impl<P> Bus<P> {
         bus.next_message = snapshot.last_message;
         bus.next_order = snapshot.next_order;
         bus.rng = snapshot.rng;
-        bus.groups = snapshot.groups.into_iter().collect();
+        // Inserted one by one rather than collected: `collect` into a B-tree sorts with its own
+        // copy of the stable sort (kilobytes of WebAssembly). A repeated key keeps its last value
+        // either way.
+        bus.groups.clear();
+        for (group, cursor) in snapshot.groups {
+            bus.groups.insert(group, cursor);
+        }
         let counters = snapshot.counters;
         bus.totals = counters.totals;
         bus.late_settles = counters.late_settles;
@@ -872,7 +881,8 @@ impl<P> Bus<P> {
         bus.reclaimed = counters.reclaimed;
         bus.expired = counters.expired;
         bus.leaks.suspected = counters.leaks_suspected;
-        bus.leaks.released = snapshot.released_owners.into_iter().collect();
+        bus.leaks.released.clear();
+        bus.leaks.released.extend(snapshot.released_owners);
 
         Ok(Restored {
             bus,

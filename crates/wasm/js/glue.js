@@ -59,6 +59,279 @@ function abortReason(signal) {
 /** Headers of a message published without any (shared, so metas stay cheap). */
 const NO_HEADERS = Object.freeze({});
 
+/**
+ * The inline fast path in JavaScript: `publish(topic, payload)` with no options, on a route the
+ * engine declared inline-eligible, calls the handlers right here and counts the publish in a
+ * batch that is recorded with one engine call (`__inlineRecord`) when the batch ends: a publish
+ * on another topic, any other bus or subscription method, a handler that throws, returns a
+ * thenable or publishes, or a microtask at the end of the current task. Routes are cached per
+ * topic and checked, with no call, against the inline cell the engine writes in wasm memory
+ * (its inline epoch and whether it is dispatching) and a generation every other method bumps.
+ */
+function installFastPath(wasm, EventBus, Subscription) {
+  const memory = wasm.__inlineMemory();
+  /** Each bus's fast-path state, under a symbol (one inline-cached property load). */
+  const STATE = Symbol('switchyard.inline');
+  /** Buses with a batch to record or a dispatch running (usually none or one). */
+  const live = new Set();
+  /** Bumped by every method other than a fast publish: cached routes must be re-read. */
+  let generation = 0;
+
+  const slowPublish = EventBus.prototype.publish;
+
+  function stateOf(bus) {
+    let state = bus[STATE];
+    if (state === undefined) {
+      const address = bus.__inlineCell();
+      state = {
+        bus,
+        address,
+        cell: new Float64Array(memory.buffer, address, 4),
+        routes: new Map(),
+        nextId: 0,
+        pending: null, // { entry, count, at }
+        scheduled: false,
+        dispatching: false,
+        // The message being dispatched (one object per bus, reused: nested publishes take
+        // the slow path, so there is never more than one).
+        message: { entry: null, id: 0, seq: 0, at: 0, payload: undefined, handedBack: false },
+        entered: false,
+      };
+      Object.defineProperty(bus, STATE, { value: state });
+    }
+    if (state.cell.length === 0) state.cell = new Float64Array(memory.buffer, state.address, 4);
+    return state;
+  }
+
+  function flush(state) {
+    const pending = state.pending;
+    if (pending === null) return;
+    state.pending = null;
+    pending.entry.seq += pending.count;
+    state.bus.__inlineRecord(pending.entry.handle, pending.count, pending.at);
+  }
+
+  /** Before any other engine call: handlers running here become the engine's dispatch. */
+  function sync(state) {
+    if (state.dispatching && !state.entered) {
+      state.entered = true;
+      state.bus.__inlineEnter(state.message.id);
+    }
+    flush(state);
+    if (!state.dispatching) live.delete(state);
+  }
+
+  function syncAll() {
+    generation++;
+    if (live.size === 0) return;
+    for (const state of live) sync(state);
+  }
+
+  function flushAtTaskEnd(state) {
+    state.scheduled = false;
+    if (!state.dispatching) {
+      flush(state);
+      live.delete(state);
+    }
+  }
+
+  function fill(state, topic) {
+    const answer = state.bus.__inlineRoute(topic);
+    if (answer === null) {
+      state.routes.delete(topic);
+      return null;
+    }
+    if (state.routes.size >= 1024) state.routes.clear();
+    if (state.cell.length === 0) state.cell = new Float64Array(memory.buffer, state.address, 4);
+    const entry = {
+      handle: answer[0],
+      seq: answer[2],
+      handlers: answer[3],
+      epoch: state.cell[0],
+      generation,
+    };
+    state.nextId = answer[1];
+    state.routes.set(topic, entry);
+    return entry;
+  }
+
+  function clockNow(state) {
+    const manual = state.cell[2];
+    const ms = manual >= 0 ? manual : performance.now();
+    // The engine keeps whole microseconds.
+    return ms > 0 ? Math.floor(ms * 1000) / 1000 : 0;
+  }
+
+  function handBack(state, index, outcome, value) {
+    const message = state.message;
+    sync(state);
+    state.bus.__inlineHandBack(
+      message.entry.handle,
+      index,
+      message.id,
+      message.seq,
+      message.at,
+      message.payload,
+      outcome,
+      value,
+    );
+    message.handedBack = true;
+  }
+
+  function publish(topic, payload, options) {
+    if (options !== undefined || typeof topic !== 'string') {
+      return publishSlow(this, topic, payload, options);
+    }
+    const state = stateOf(this);
+    if (state.dispatching) return publishSlow(this, topic, payload, options);
+    let entry = state.routes.get(topic);
+    let pending = state.pending;
+    if (pending !== null && pending.entry !== entry) {
+      flush(state);
+      pending = null;
+    }
+    let cell = state.cell;
+    if (entry === undefined || entry.generation !== generation || entry.epoch !== cell[0] || cell[1] !== 0) {
+      if (pending !== null) {
+        flush(state);
+        pending = null;
+      }
+      cell = stateOf(this).cell;
+      if (cell[1] !== 0) return publishSlow(this, topic, payload, options);
+      entry = fill(state, topic);
+      if (entry === null) return publishSlow(this, topic, payload, options);
+    }
+    if (pending === null) {
+      pending = state.pending = { entry, count: 0, at: clockNow(state) };
+      live.add(state);
+      if (!state.scheduled) {
+        state.scheduled = true;
+        queueMicrotask(() => flushAtTaskEnd(state));
+      }
+    }
+    pending.count++;
+    const id = state.nextId++;
+    const seq = entry.seq + pending.count;
+    const at = pending.at;
+    const handlers = entry.handlers;
+    const epoch = entry.epoch;
+    const message = state.message;
+    message.entry = entry;
+    message.id = id;
+    message.seq = seq;
+    message.at = at;
+    message.payload = payload;
+    message.handedBack = false;
+    state.dispatching = true;
+    const startGeneration = generation;
+    try {
+      for (let i = 0; i < handlers.length; i++) {
+        if ((generation !== startGeneration || state.cell[0] !== epoch) && !state.bus.__inlineActive(entry.handle, i)) {
+          handBack(state, i, 0, undefined);
+          continue;
+        }
+        let returned;
+        try {
+          returned = handlers[i](payload, {
+            id,
+            topic,
+            seq,
+            attempt: 1,
+            publishedAt: at,
+            causationId: null,
+            correlationId: null,
+            headers: NO_HEADERS,
+          });
+        } catch (thrown) {
+          handBack(state, i, 1, thrown);
+          continue;
+        }
+        if (returned !== undefined && returned !== null &&
+            (typeof returned === 'object' || typeof returned === 'function')) {
+          let then;
+          try {
+            then = returned.then;
+          } catch {
+            then = undefined;
+          }
+          if (typeof then === 'function') handBack(state, i, 2, returned);
+        }
+      }
+    } finally {
+      state.dispatching = false;
+      message.payload = undefined;
+      message.entry = null;
+      if (state.entered) {
+        state.entered = false;
+        state.bus.__inlineExit();
+        generation++;
+      } else if (message.handedBack) {
+        state.bus.__inlineFinish();
+        generation++;
+      }
+      if (state.pending === null) live.delete(state);
+    }
+    return { id, seq, matched: handlers.length };
+  }
+
+  function publishSlow(bus, topic, payload, options) {
+    const state = bus[STATE];
+    if (state !== undefined) {
+      if (state.dispatching && !state.entered) {
+        state.entered = true;
+        bus.__inlineEnter(state.message.id);
+      }
+      flush(state);
+    }
+    generation++;
+    return slowPublish.call(bus, topic, payload, options);
+  }
+
+  Object.defineProperty(EventBus.prototype, 'publish', { value: publish, configurable: true, writable: true });
+
+  /** Every other method and getter records pending batches first and invalidates routes. */
+  function wrapAll(proto, skip) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (skip.includes(name) || name.startsWith('__inline')) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+      if (typeof descriptor.value === 'function') {
+        const original = descriptor.value;
+        descriptor.value = {
+          [name](...args) {
+            syncAll();
+            return original.apply(this, args);
+          },
+        }[name];
+      } else if (typeof descriptor.get === 'function') {
+        const original = descriptor.get;
+        descriptor.get = function () {
+          syncAll();
+          return original.call(this);
+        };
+        if (typeof descriptor.set === 'function') {
+          const originalSet = descriptor.set;
+          descriptor.set = function (value) {
+            syncAll();
+            originalSet.call(this, value);
+          };
+        }
+      } else {
+        continue;
+      }
+      Object.defineProperty(proto, name, descriptor);
+    }
+  }
+  wrapAll(EventBus.prototype, ['constructor', 'publish', 'waitFor', 'stream']);
+  wrapAll(Subscription.prototype, ['constructor']);
+  const restore = EventBus.restore;
+  if (typeof restore === 'function') {
+    EventBus.restore = function (...args) {
+      syncAll();
+      return restore.apply(this, args);
+    };
+  }
+}
+
 function install(wasm) {
   // Object constructors the engine calls: one call and one fixed object shape each.
   wasm.__registerHooks({
@@ -97,6 +370,7 @@ function install(wasm) {
     }),
   });
   const { EventBus, Subscription } = wasm;
+  installFastPath(wasm, EventBus, Subscription);
 
   Object.defineProperty(Subscription.prototype, disposeSymbol, {
     value: function dispose() {

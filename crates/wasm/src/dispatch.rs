@@ -32,6 +32,7 @@ impl Shared {
         if self.dispatching.replace(true) {
             return;
         }
+        self.write_inline_cell();
         // One clock read per delivery: the instant a handler completed is also when the next
         // delivery is polled (reading `performance.now()` is a boundary crossing).
         let mut now = now.unwrap_or_else(|| self.now());
@@ -41,6 +42,7 @@ impl Shared {
             now = self.run(delivery);
         }
         self.dispatching.set(false);
+        self.write_inline_cell();
     }
 
     /// Runs one delivery and reports its outcome; returns when it completed.

@@ -22,6 +22,7 @@ use js_sys::{Function, Promise};
 use switchyard_core::{InlineError, InlineMessage, InlineRoute, Instant, SubscriptionId};
 use wasm_bindgen::prelude::*;
 
+use crate::bus::EventBus;
 use crate::dispatch::thenable;
 use crate::error::describe_thrown;
 use crate::hooks::{deliver, make_meta};
@@ -40,6 +41,10 @@ pub struct CachedRoute {
 #[derive(Default)]
 pub struct RouteCache {
     routes: HashMap<String, Rc<CachedRoute>>,
+    /// What the JS glue reads to validate its own route cache.
+    cell: InlineCell,
+    /// Routes the JS glue delivers itself.
+    js: JsRoutes,
 }
 
 /// What the inline path did with a publish.
@@ -222,5 +227,257 @@ impl Shared {
         if let Ok(token) = token {
             self.await_settle(token, promise);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The JavaScript fast path (glue.js): the glue calls handlers itself and records runs of
+// publishes with one call. These entry points are its only contact with the engine; the cell
+// tells it, with no call, whether what it cached may still be used.
+// ---------------------------------------------------------------------------------------------
+
+/// Slots of the inline cell (`f64`s JavaScript reads from wasm memory).
+const CELL_EPOCH: usize = 0;
+const CELL_BUSY: usize = 1;
+const CELL_MANUAL_NOW: usize = 2;
+const CELL_SLOTS: usize = 4;
+
+/// The largest integer an `f64` holds exactly (epochs are reported modulo this).
+const EXACT_F64: u64 = (1 << 53) - 1;
+
+/// A few numbers the engine writes after every operation so the JS glue can validate its
+/// cached routes without calling in: the inline epoch, whether a dispatch loop runs (or the
+/// bus is closed), and the manual clock (`-1` for the real clock).
+pub struct InlineCell {
+    slots: Box<[std::cell::Cell<f64>; CELL_SLOTS]>,
+}
+
+impl Default for InlineCell {
+    fn default() -> Self {
+        InlineCell {
+            slots: Box::new(std::array::from_fn(|_| std::cell::Cell::new(0.0))),
+        }
+    }
+}
+
+impl InlineCell {
+    /// The cell's address in wasm memory (8-byte aligned).
+    fn address(&self) -> u32 {
+        self.slots.as_ptr() as usize as u32
+    }
+}
+
+/// Routes the JS glue delivers itself, by topic handle (what `__inlineRecord` records).
+#[derive(Default)]
+pub struct JsRoutes {
+    by_handle: HashMap<u32, InlineRoute>,
+}
+
+impl Shared {
+    /// Writes the inline cell (see [`InlineCell`]). Cheap; called whenever the engine may
+    /// have changed.
+    pub fn write_inline_cell(&self) {
+        let Ok(engine) = self.engine.try_borrow() else {
+            return;
+        };
+        let routes = self.routes.borrow();
+        let slots = &routes.cell.slots;
+        slots[CELL_EPOCH].set((engine.bus.inline_epoch() & EXACT_F64) as f64);
+        let busy = self.dispatching.get() || self.emitting.get() || self.closed.get();
+        slots[CELL_BUSY].set(if busy { 1.0 } else { 0.0 });
+        let manual = match engine.clock {
+            crate::clock::Clock::Manual { now_ms } => now_ms,
+            crate::clock::Clock::Real => -1.0,
+        };
+        slots[CELL_MANUAL_NOW].set(manual);
+    }
+
+    /// The route the glue cached under `handle` and the subscription at `index` of it.
+    fn js_route_subscription(&self, handle: u32, index: u32) -> Option<SubscriptionId> {
+        let routes = self.routes.borrow();
+        let route = routes.js.by_handle.get(&handle)?;
+        route.subscriptions.get(index as usize).copied()
+    }
+}
+
+/// The wasm memory (the glue reads the inline cell through it).
+#[wasm_bindgen(js_name = __inlineMemory)]
+pub fn inline_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
+#[wasm_bindgen]
+impl EventBus {
+    /// The address of this bus's inline cell in wasm memory (written fresh now).
+    #[wasm_bindgen(js_name = __inlineCell)]
+    pub fn inline_cell(&self) -> u32 {
+        self.shared.write_inline_cell();
+        self.shared.routes.borrow().cell.address()
+    }
+
+    /// The inline route of `topic` for the glue: `[handle, nextId, lastSeq, handlers]`, or
+    /// `null` when it must use the slow path (ineligible, invalid topic, closed, dispatching,
+    /// a handler missing).
+    #[wasm_bindgen(js_name = __inlineRoute)]
+    pub fn inline_route_for_js(&self, topic: &str) -> JsValue {
+        let shared = &self.shared;
+        let answer = (|| {
+            if shared.closed.get() || shared.dispatching.get() || shared.emitting.get() {
+                return None;
+            }
+            for _ in 0..2 {
+                let mut engine = shared.engine.borrow_mut();
+                let route = engine.bus.inline_route(topic).ok()?;
+                if !route.eligible {
+                    return None;
+                }
+                let now = engine.now();
+                // Zero publishes records nothing and reports the next id and sequence number.
+                let first = match engine.bus.record_inline(&route, 0, now) {
+                    Ok(receipt) => receipt.first,
+                    Err(InlineError::Stale) => continue,
+                    Err(_) => return None,
+                };
+                drop(engine);
+                let handlers = js_sys::Array::new();
+                {
+                    let table = shared.handlers.borrow();
+                    for id in route.subscriptions.iter() {
+                        handlers.push(&table.get(*id)?.handler);
+                    }
+                }
+                let answer = js_sys::Array::of4(
+                    &JsValue::from(route.topic.0),
+                    &JsValue::from_f64(first.id.0 as f64),
+                    &JsValue::from_f64(first.topic_seq.saturating_sub(1) as f64),
+                    &handlers,
+                );
+                shared.routes.borrow_mut().js.by_handle.insert(route.topic.0, route);
+                return Some(answer.into());
+            }
+            None
+        })();
+        shared.write_inline_cell();
+        answer.unwrap_or(JsValue::NULL)
+    }
+
+    /// Records `count` publishes the glue delivered on the route cached under `handle`, at
+    /// `at_ms` on the bus clock; returns the first id recorded (`-1` if nothing was).
+    ///
+    /// The deliveries have already happened: a route whose epoch moved since (a promise
+    /// settled, a signal aborted) is recorded anyway, under the current epoch.
+    #[wasm_bindgen(js_name = __inlineRecord)]
+    pub fn inline_record(&self, handle: u32, count: u32, at_ms: f64) -> f64 {
+        let shared = &self.shared;
+        let Some(mut route) = shared.routes.borrow().js.by_handle.get(&handle).cloned() else {
+            return -1.0;
+        };
+        let now = Instant::from_millis_f64(at_ms);
+        let mut recorded = -1.0;
+        for _ in 0..3 {
+            let mut engine = shared.engine.borrow_mut();
+            route.epoch = engine.bus.inline_epoch();
+            match engine.bus.record_inline(&route, count, now) {
+                Ok(receipt) => {
+                    recorded = receipt.first.id.0 as f64;
+                    break;
+                }
+                Err(InlineError::Stale) => continue,
+                Err(_) => break,
+            }
+        }
+        shared.finish();
+        shared.write_inline_cell();
+        recorded
+    }
+
+    /// The glue runs handlers of message `id`: publishes they make are its follow-ups
+    /// (enqueued, delivered after it reached everyone, caused by it).
+    #[wasm_bindgen(js_name = __inlineEnter)]
+    pub fn inline_enter(&self, id: f64) {
+        self.shared.dispatching.set(true);
+        self.shared
+            .current
+            .set(Some(switchyard_core::MessageId(id as u64)));
+        self.shared.write_inline_cell();
+    }
+
+    /// The glue's dispatch ended: deliver what its handlers published, run housekeeping.
+    #[wasm_bindgen(js_name = __inlineExit)]
+    pub fn inline_exit(&self) {
+        self.shared.current.set(None);
+        self.shared.dispatching.set(false);
+        self.shared.finish();
+        self.shared.write_inline_cell();
+    }
+
+    /// Runs housekeeping after hand-backs (timers for retries, idle watches).
+    #[wasm_bindgen(js_name = __inlineFinish)]
+    pub fn inline_finish(&self) {
+        self.shared.finish();
+        self.shared.write_inline_cell();
+    }
+
+    /// Whether the subscription at `index` of the route under `handle` is still active.
+    #[wasm_bindgen(js_name = __inlineActive)]
+    pub fn inline_active(&self, handle: u32, index: u32) -> bool {
+        self.shared
+            .js_route_subscription(handle, index)
+            .is_some_and(|id| self.shared.engine.borrow().bus.is_active(id))
+    }
+
+    /// Hands a delivery of a recorded message back to the engine: `outcome` 0 = skipped (the
+    /// subscription was removed before its handler ran), 1 = failed (`value` was thrown),
+    /// 2 = pending (`value` is the thenable the handler returned). Returns whether the engine
+    /// accepted it.
+    #[wasm_bindgen(js_name = __inlineHandBack)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn inline_hand_back(
+        &self,
+        handle: u32,
+        index: u32,
+        id: f64,
+        seq: f64,
+        at_ms: f64,
+        payload: JsValue,
+        outcome: u32,
+        value: JsValue,
+    ) -> bool {
+        let shared = &self.shared;
+        let Some(subscription) = shared.js_route_subscription(handle, index) else {
+            return false;
+        };
+        let message = InlineMessage {
+            id: switchyard_core::MessageId(id as u64),
+            topic: switchyard_core::TopicHandle(handle),
+            topic_seq: seq as u64,
+            published_at: Instant::from_millis_f64(at_ms),
+        };
+        let accepted = match outcome {
+            0 => shared
+                .engine
+                .borrow_mut()
+                .bus
+                .inline_skipped(message, subscription)
+                .is_ok(),
+            1 => {
+                let reason = describe_thrown(&value);
+                let mut engine = shared.engine.borrow_mut();
+                let now = engine.now();
+                engine
+                    .bus
+                    .inline_failed(message, subscription, payload, reason, now)
+                    .is_ok()
+            }
+            _ => match thenable(&value) {
+                Some(promise) => {
+                    shared.hand_back_pending(message, subscription, &payload, promise);
+                    true
+                }
+                None => false,
+            },
+        };
+        shared.write_inline_cell();
+        accepted
     }
 }

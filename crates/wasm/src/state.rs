@@ -145,6 +145,7 @@ impl Shared {
         self.reschedule();
         self.wake_idle();
         self.note_change();
+        self.write_inline_cell();
     }
 
     /// Resolves `idle()` promises if the engine is idle.

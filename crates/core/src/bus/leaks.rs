@@ -110,7 +110,7 @@ impl<P> Bus<P> {
         let now = self.now;
         let mut suspects: Vec<LeakSuspect> =
             self.subs.iter().map(|(k, s)| suspect(k, s, now)).collect();
-        suspects.sort_unstable_by_key(|s| s.order);
+        crate::sort::sort_by_key(&mut suspects, |s| s.order);
         let growth = match reason {
             LeakReason::Trend { growth, .. } => growth.max(0) as u64,
             _ => 0,
@@ -169,7 +169,7 @@ impl<P> Bus<P> {
         let now = self.now;
         let mut reports = Vec::new();
         let mut by_order: Vec<(Key, &Subscriber<P>)> = self.subs.iter().collect();
-        by_order.sort_unstable_by_key(|(_, s)| s.order);
+        crate::sort::sort_by_key(&mut by_order, |(_, s)| s.order);
 
         let limit = self.leaks.listeners.limit();
         for (pattern, count) in self.leaks.listeners.over_limit() {

@@ -52,7 +52,7 @@ impl<P> Bus<P> {
 
     pub(crate) fn collect_metrics(&self) -> BusMetrics {
         let mut subs: Vec<(Key, &Subscriber<P>)> = self.subs.iter().collect();
-        subs.sort_unstable_by_key(|(_, s)| s.order);
+        crate::sort::sort_by_key(&mut subs, |(_, s)| s.order);
         let mut topics: Vec<TopicStats> = self
             .topics
             .entries
@@ -67,7 +67,7 @@ impl<P> Bus<P> {
                     .unwrap_or_default(),
             })
             .collect();
-        topics.sort_unstable_by(|a, b| a.topic.cmp(&b.topic));
+        crate::sort::sort_by(&mut topics, |a, b| a.topic.cmp(&b.topic));
         BusMetrics {
             totals: self.totals,
             topics,

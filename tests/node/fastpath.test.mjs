@@ -1,0 +1,203 @@
+// The inline fast path in the JavaScript glue: a plain `publish(topic, payload)` on an eligible
+// route calls the handlers from JavaScript and records runs of publishes with one engine call.
+// Everything observable must be exactly what the slow path gives; a bus with `traceCapacity`
+// never takes the fast path, so it is the reference.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { importPackage } from './helpers/package.mjs';
+
+const { EventBus } = await importPackage();
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+const fast = (options = {}) => new EventBus({ clock: 'manual', ...options });
+const slow = (options = {}) => new EventBus({ clock: 'manual', traceCapacity: 64, ...options });
+
+/** A scripted run mixing fast and slow publishes on two topics; returns what it observed. */
+function script(bus) {
+  const log = [];
+  const record = (name) => (payload, meta) => log.push({ name, payload, ...meta, headers: { ...meta.headers } });
+  bus.subscribe('a', record('a1'));
+  bus.subscribe('a', record('a2'));
+  bus.subscribe('*', record('any'));
+  bus.subscribe('b', record('b1'));
+  const results = [];
+  results.push(bus.publish('a', 1));
+  results.push(bus.publish('a', 2));
+  results.push(bus.publish('b', 3));
+  results.push(bus.publish('a', 4, { headers: { h: 'x' } }));
+  results.push(bus.publish('a', 5));
+  results.push(bus.publish('b', 6, { correlationId: 'c' }));
+  results.push(bus.publish('b', 7));
+  results.push(bus.publish('c', 8));
+  bus.advance(5);
+  results.push(bus.publish('a', 9));
+  const { totals, topics } = bus.metrics();
+  return { log, results, totals, topics: topics.map((t) => [t.topic, t.counters]) };
+}
+
+describe('the JavaScript fast path', () => {
+  test('ids and sequence numbers stay exactly sequential across fast and slow publishes', () => {
+    const { log, results } = script(fast());
+    assert.deepEqual(results.map((r) => r.id), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const topics = ['a', 'a', 'b', 'a', 'a', 'b', 'b', 'c', 'a'];
+    const seqs = (topic) => results.filter((_, i) => topics[i] === topic);
+    assert.deepEqual(seqs('a').map((r) => r.seq), [1, 2, 3, 4, 5]);
+    assert.deepEqual(seqs('b').map((r) => r.seq), [1, 2, 3]);
+    assert.deepEqual(results.map((r) => r.matched), [3, 3, 2, 3, 3, 2, 2, 1, 3]);
+    const metaIds = [...new Set(log.map((m) => m.id))];
+    assert.deepEqual(metaIds, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.equal(log.find((m) => m.id === 9).publishedAt, 5);
+  });
+
+  test('a bus forced onto the slow path observes exactly the same run', () => {
+    assert.deepEqual(script(fast()), script(slow()));
+  });
+
+  test('metrics read right after a burst count every publish', () => {
+    const bus = fast();
+    let sink = 0;
+    const subs = [1, 2, 3].map(() => bus.subscribe('burst', (n) => { sink += n; }));
+    for (let i = 0; i < 1000; i++) bus.publish('burst', 1);
+    assert.equal(sink, 3000);
+    const { totals } = bus.metrics();
+    assert.equal(totals.published, 1000);
+    assert.equal(totals.delivered, 3000);
+    for (const sub of subs) assert.equal(sub.stats().counters.delivered, 1000);
+    assert.equal(bus.publish('burst', 1).id, 1001);
+  });
+
+  test('a burst on one topic crosses into the engine once, not once per publish', async () => {
+    const bus = fast();
+    bus.subscribe('burst', () => {});
+    bus.publish('burst', 0); // fills the route
+    await Promise.resolve();
+    const record = EventBus.prototype.__inlineRecord;
+    let calls = 0;
+    EventBus.prototype.__inlineRecord = function (...args) {
+      calls++;
+      return record.apply(this, args);
+    };
+    try {
+      for (let i = 0; i < 100; i++) bus.publish('burst', i);
+      assert.equal(calls, 0);
+      await Promise.resolve();
+      assert.equal(calls, 1);
+    } finally {
+      EventBus.prototype.__inlineRecord = record;
+    }
+    assert.equal(bus.metrics().totals.published, 101);
+  });
+
+  test('a batch is recorded at the end of the task even when nothing reads it', async () => {
+    const bus = fast();
+    bus.subscribe('t', () => {});
+    bus.publish('t', 1);
+    bus.publish('t', 2);
+    await Promise.resolve();
+    const reference = fast();
+    reference.subscribe('t', () => {});
+    reference.publish('t', 1);
+    reference.publish('t', 2);
+    assert.deepEqual(bus.metrics(), reference.metrics());
+  });
+
+  test('a throwing handler is isolated and retried, on both paths alike', () => {
+    const run = (bus) => {
+      const seen = [];
+      let fail = true;
+      bus.subscribe('t', (p, meta) => {
+        seen.push(['first', p, meta.attempt]);
+        if (fail) {
+          fail = false;
+          throw new Error('boom');
+        }
+      });
+      bus.subscribe('t', (p, meta) => seen.push(['second', p, meta.attempt]));
+      bus.publish('t', 'x');
+      bus.publish('t', 'y');
+      bus.advance(10);
+      return { seen, totals: bus.metrics().totals, dead: bus.deadLetters().length };
+    };
+    const options = { retry: { attempts: 2, backoffMs: 10 } };
+    const result = run(fast(options));
+    assert.deepEqual(result.seen.slice(0, 2), [['first', 'x', 1], ['second', 'x', 1]]);
+    assert.ok(result.seen.some(([who, p, attempt]) => who === 'first' && p === 'x' && attempt === 2));
+    assert.equal(result.totals.failed, 1);
+    assert.equal(result.totals.retried, 1);
+    assert.deepEqual(result, run(slow(options)));
+  });
+
+  test('a promise-returning handler is pending until it settles', async () => {
+    const bus = fast();
+    let release;
+    const order = [];
+    bus.subscribe('t', () => new Promise((resolve) => { release = resolve; }));
+    bus.subscribe('t', (p) => order.push(p));
+    bus.publish('t', 1);
+    assert.deepEqual(order, [1]);
+    assert.equal(bus.isIdle(), false);
+    assert.equal(bus.metrics().inFlight, 1);
+    let idle = false;
+    bus.idle().then(() => { idle = true; });
+    await tick();
+    assert.equal(idle, false);
+    release();
+    await tick();
+    assert.equal(idle, true);
+    assert.equal(bus.metrics().totals.delivered, 2);
+  });
+
+  test('a subscription removed mid-dispatch is skipped; one added mid-dispatch waits for the next message', () => {
+    const run = (bus) => {
+    const seen = [];
+    let late;
+    bus.subscribe('t', (p) => {
+      seen.push(['first', p]);
+      if (p === 1) {
+        third.unsubscribe();
+        late = bus.subscribe('t', (q) => seen.push(['late', q]));
+      }
+    });
+    bus.subscribe('t', (p) => seen.push(['second', p]));
+    const third = bus.subscribe('t', (p) => seen.push(['third', p]));
+    bus.publish('t', 0);
+    bus.publish('t', 1);
+    bus.publish('t', 2);
+    return { seen, totals: bus.metrics().totals, late: late.stats().counters };
+    };
+    const { seen, totals, late } = run(fast());
+    assert.deepEqual(seen, [
+      ['first', 0], ['second', 0], ['third', 0],
+      ['first', 1], ['second', 1],
+      ['first', 2], ['second', 2], ['late', 2],
+    ]);
+    assert.equal(totals.published, 3);
+    assert.equal(totals.delivered, 3 + 2 + 3);
+    assert.equal(totals.dropped, 1);
+    assert.equal(late.delivered, 1);
+    assert.deepEqual(run(fast()), run(slow()));
+  });
+
+  test('a handler that publishes sees its message reach everyone first (breadth first, with causation)', () => {
+    const run = (bus) => {
+      const seen = [];
+      bus.subscribe('a', (p, meta) => {
+        seen.push(['a1', p, meta.id]);
+        bus.publish('b', `from ${p}`);
+      });
+      bus.subscribe('a', (p, meta) => seen.push(['a2', p, meta.id]));
+      bus.subscribe('b', (p, meta) => seen.push(['b', p, meta.id, meta.causationId]));
+      bus.publish('a', 1);
+      bus.publish('a', 2);
+      return seen;
+    };
+    const seen = run(fast());
+    assert.deepEqual(seen, [
+      ['a1', 1, 1], ['a2', 1, 1], ['b', 'from 1', 2, 1],
+      ['a1', 2, 3], ['a2', 2, 3], ['b', 'from 2', 4, 3],
+    ]);
+    assert.deepEqual(seen, run(slow()));
+  });
+});
