@@ -93,6 +93,7 @@ function runtimeHeading(doc, runtime) {
     info.version,
     info.date ? `measured ${info.date.slice(0, 16).replace('T', ' ')} UTC` : null,
     Number.isFinite(info.timerResolutionUs) ? `timer resolution ${info.timerResolutionUs.toFixed(1)} µs` : null,
+    Number.isFinite(info.loadAverage) ? `load average ${info.loadAverage} on ${doc.machine.cores} cores` : null,
     info.quick ? '**quick run: few samples, not for quoting**' : null,
   ].filter(Boolean);
   const headless = runtime === 'node' ? '' : ' (headless)';

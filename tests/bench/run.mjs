@@ -11,7 +11,7 @@
 // any runtime or case failed, after writing what did succeed.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, release, type } from 'node:os';
+import { cpus, loadavg, totalmem, release, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -149,6 +149,8 @@ async function main() {
       command,
       quick,
       timerResolutionUs: report.timerResolutionUs,
+      // 1-minute load average when the runtime finished: how much else the 2 cores were doing.
+      loadAverage: Math.round(loadavg()[0] * 10) / 10,
       crossOriginIsolated: report.crossOriginIsolated ?? null,
       sink: report.sink,
     };

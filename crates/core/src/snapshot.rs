@@ -993,11 +993,12 @@ fn validate<E>(snapshot: &Snapshot<E>) -> Result<(), SnapshotError> {
     }
 
     // Subscriptions.
-    let mut ids: BTreeSet<SubscriptionId> = BTreeSet::new();
+    // Ids as their bits, so this set shares the `BTreeSet<u64>` code of the others.
+    let mut ids: BTreeSet<u64> = BTreeSet::new();
     let mut orders: BTreeSet<u64> = BTreeSet::new();
     for s in &snapshot.subscriptions {
         let name = SubscriptionName(s.id);
-        if !ids.insert(s.id) {
+        if !ids.insert(s.id.to_bits()) {
             return Err(corrupt(format!("{name} appears twice")));
         }
         if s.order >= snapshot.next_order || !orders.insert(s.order) {

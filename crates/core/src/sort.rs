@@ -9,7 +9,7 @@
 //! The sort is not stable: callers that need ties kept in order put the original position in
 //! the key.
 //!
-//! ```ignore
+//! ```text
 //! let mut v = [3, 1, 2];
 //! crate::sort::sort_by_key(&mut v, |x| *x);
 //! assert_eq!(v, [1, 2, 3]);

@@ -74,6 +74,11 @@ function installFastPath(wasm, EventBus, Subscription) {
   const STATE = Symbol('switchyard.inline');
   /** Buses with a batch to record or a dispatch running (usually none or one). */
   const live = new Set();
+  /**
+   * Most publishes recorded by one call. A batch's messages share one `publishedAt` (the
+   * engine records a run at one instant), so batches are kept short.
+   */
+  const MAX_BATCH = 256;
   /** Bumped by every method other than a fast publish: cached routes must be re-read. */
   let generation = 0;
 
@@ -97,6 +102,7 @@ function installFastPath(wasm, EventBus, Subscription) {
         message: { entry: null, id: 0, seq: 0, at: 0, payload: undefined, handedBack: false },
         entered: false,
       };
+      state.flushAtTaskEnd = () => flushAtTaskEnd(state);
       Object.defineProperty(bus, STATE, { value: state });
     }
     if (state.cell.length === 0) state.cell = new Float64Array(memory.buffer, state.address, 4);
@@ -186,7 +192,7 @@ function installFastPath(wasm, EventBus, Subscription) {
     if (state.dispatching) return publishSlow(this, topic, payload, options);
     let entry = state.routes.get(topic);
     let pending = state.pending;
-    if (pending !== null && pending.entry !== entry) {
+    if (pending !== null && (pending.entry !== entry || pending.count >= MAX_BATCH)) {
       flush(state);
       pending = null;
     }
@@ -206,7 +212,7 @@ function installFastPath(wasm, EventBus, Subscription) {
       live.add(state);
       if (!state.scheduled) {
         state.scheduled = true;
-        queueMicrotask(() => flushAtTaskEnd(state));
+        queueMicrotask(state.flushAtTaskEnd);
       }
     }
     pending.count++;
@@ -232,6 +238,7 @@ function installFastPath(wasm, EventBus, Subscription) {
         }
         let returned;
         try {
+          // A fresh meta per delivery, as the slow path gives.
           returned = handlers[i](payload, {
             id,
             topic,
@@ -246,16 +253,7 @@ function installFastPath(wasm, EventBus, Subscription) {
           handBack(state, i, 1, thrown);
           continue;
         }
-        if (returned !== undefined && returned !== null &&
-            (typeof returned === 'object' || typeof returned === 'function')) {
-          let then;
-          try {
-            then = returned.then;
-          } catch {
-            then = undefined;
-          }
-          if (typeof then === 'function') handBack(state, i, 2, returned);
-        }
+        if (returned !== undefined) checkReturned(state, i, returned);
       }
     } finally {
       state.dispatching = false;
@@ -272,6 +270,18 @@ function installFastPath(wasm, EventBus, Subscription) {
       if (state.pending === null) live.delete(state);
     }
     return { id, seq, matched: handlers.length };
+  }
+
+  /** A handler returned `returned`: a thenable makes its delivery pending in the engine. */
+  function checkReturned(state, index, returned) {
+    if (returned === null || (typeof returned !== 'object' && typeof returned !== 'function')) return;
+    let then;
+    try {
+      then = returned.then;
+    } catch {
+      return;
+    }
+    if (typeof then === 'function') handBack(state, index, 2, returned);
   }
 
   function publishSlow(bus, topic, payload, options) {

@@ -12,6 +12,13 @@
 //! then applies retries, dead letters and timeouts as usual. A subscription removed by an
 //! earlier handler of the same message is reported as skipped and not called.
 //!
+//! The package's JavaScript glue goes one step further (see the second half of this file and
+//! `js/glue.js`): it calls the handlers of an eligible route itself, with **no** wasm call per
+//! publish, and records each run of publishes on one topic with one `__inlineRecord` call
+//! before anything else touches the engine. It validates its cached routes against an
+//! [`InlineCell`] the bindings rewrite after every operation. This Rust path remains for the
+//! publishes the glue hands over (a route it could not cache) and for Rust callers.
+//!
 //! [`Bus::record_inline`]: switchyard_core::Bus::record_inline
 //! [`Bus::inline_epoch`]: switchyard_core::Bus::inline_epoch
 
@@ -352,7 +359,12 @@ impl EventBus {
                     &JsValue::from_f64(first.topic_seq.saturating_sub(1) as f64),
                     &handlers,
                 );
-                shared.routes.borrow_mut().js.by_handle.insert(route.topic.0, route);
+                shared
+                    .routes
+                    .borrow_mut()
+                    .js
+                    .by_handle
+                    .insert(route.topic.0, route);
                 return Some(answer.into());
             }
             None
