@@ -60,7 +60,7 @@ impl Options {
                     &shown,
                     &format!(
                         "is not a known option (expected one of: {})",
-                        known.join(", ")
+                        join_names(&mut known.iter().copied(), "")
                     ),
                 ));
             }
@@ -196,13 +196,10 @@ impl Options {
                 return Ok(Some(*choice));
             }
         }
-        let names: Vec<String> = choices
-            .iter()
-            .map(|(name, _)| format!("'{name}'"))
-            .collect();
+        let names = join_names(&mut choices.iter().map(|(name, _)| *name), "'");
         Err(invalid_option(
             &self.name(key),
-            &format!("must be one of {}", names.join(", ")),
+            &format!("must be one of {names}"),
         ))
     }
 
@@ -337,4 +334,19 @@ pub fn breaker(options: &Options) -> JsResult<Option<BreakerPolicy>> {
         cooldown,
         failure_ratio: None,
     }))
+}
+
+/// `names` separated by `", "`, each between two `quote`s: one non-generic copy of the code
+/// for every list in an error message (`[..].join` is instantiated per element type).
+fn join_names(names: &mut dyn Iterator<Item = &str>, quote: &str) -> String {
+    let mut joined = String::new();
+    for (index, name) in names.enumerate() {
+        if index > 0 {
+            joined.push_str(", ");
+        }
+        joined.push_str(quote);
+        joined.push_str(name);
+        joined.push_str(quote);
+    }
+    joined
 }
