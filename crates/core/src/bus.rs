@@ -800,6 +800,8 @@ impl<P> Bus<P> {
         };
         sub.counters.published = sub.counters.published.saturating_add(1);
         sub.counters.matched = sub.counters.matched.saturating_add(1);
+        // Dropping the head changes the key the ready index holds for this subscription.
+        let mut dropped_head = false;
         if sub.depth() >= sub.capacity {
             match sub.overflow {
                 Overflow::DropNewest => {
@@ -816,6 +818,7 @@ impl<P> Bus<P> {
                         None => None,
                     };
                     if let Some(old) = oldest {
+                        dropped_head = true;
                         sub.accepted = sub.accepted.saturating_sub(1);
                         self.count(Some(key), old.topic, Count::Dropped);
                         self.emit(TraceKind::Dropped, Some(key), Some(&old.message), 0);
@@ -838,7 +841,7 @@ impl<P> Bus<P> {
         sub.accepted = sub.accepted.saturating_add(1);
         sub.note_depth();
         let depth = sub.depth() as u64;
-        let needs_refresh = sub.ready_key.is_none();
+        let needs_refresh = dropped_head || sub.ready_key.is_none();
         if let Some(at) = expires_at {
             self.timers.arm(at, Timer::Expiry(key, id.0));
         }

@@ -55,6 +55,7 @@ pub use leak::{LeakReason, LeakReport};
 pub use message::{Envelope, PublishOptions, Published};
 pub use metrics::{BusMetrics, Counters, Histogram, Percentiles, SubscriptionStats, TopicStats};
 pub use retry::{Jitter, RetryPolicy};
+pub use snapshot::{PayloadCodec, Restored, SerdeCodec, Snapshot, SnapshotError, SNAPSHOT_VERSION};
 pub use subscription::{
     DeliveryStrategy, OrderingMode, Overflow, SubscribeOptions, SubscriptionInfo,
 };

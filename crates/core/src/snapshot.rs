@@ -1828,9 +1828,7 @@ mod tests {
                                     DeliveryStrategy::Immediate
                                 },
                                 capacity: Some(4),
-                                // Drop-newest: with drop-oldest the original bus has a stale ready key (reported
-                                // to the bus's owner), which the restored bus does not share.
-                                overflow: Some(Overflow::DropNewest),
+                                overflow: Some(if pattern % 2 == 0 { Overflow::DropOldest } else { Overflow::DropNewest }),
                                 ..SubscribeOptions::default()
                             };
                             bus.subscribe(PATTERNS[pattern], options, now).unwrap();

@@ -315,6 +315,26 @@ fn drop_oldest_evicts_the_head_and_counts_it() {
 }
 
 #[test]
+fn drop_oldest_keeps_oldest_message_first_order_across_subscriptions() {
+    // Found by the snapshot property test: evicting the head must move the subscription's
+    // place in the ready index to its new head, or it overtakes older messages elsewhere.
+    let mut bus = bus();
+    let everything = sub_with(
+        &mut bus,
+        "**",
+        SubscribeOptions {
+            capacity: Some(1),
+            overflow: Some(Overflow::DropOldest),
+            ..Default::default()
+        },
+    );
+    let only_a = sub(&mut bus, "a");
+    publish(&mut bus, "a", 1);
+    publish(&mut bus, "x", 2);
+    assert_eq!(flat(drain(&mut bus, ms(0))), [(only_a, 1), (everything, 2)]);
+}
+
+#[test]
 fn drop_newest_keeps_the_queue_and_counts_the_new_message() {
     let mut bus = bus();
     let s = sub_with(
