@@ -6,8 +6,8 @@
 // `--install` is a folder where the packed tarball was installed (`<dir>/node_modules/switchyard`);
 // without it only the peer libraries are measured. Runs Node in a child process, then each browser
 // in turn (never two at once: the machine has two cores), measures bundle sizes, and writes
-// `<out>/results.json`. Runtimes not run this time keep their previous results from that file, each
-// with its own date. Finally regenerates the Markdown report (see report.mjs). Exits non-zero when
+// `<out>/results.json`. Results not measured this time (other runtimes, other cases) keep their
+// previous values from that file; each runtime records the date and command of its last run. Finally regenerates the Markdown report (see report.mjs). Exits non-zero when
 // any runtime or case failed, after writing what did succeed.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -135,13 +135,32 @@ async function main() {
   const resultsPath = join(outDir, 'results.json');
   const previous = readJson(resultsPath);
   const date = new Date().toISOString();
-  const rerun = new Set(Object.keys(reports));
-  const keep = (rows) => (rows ?? []).filter((row) => !rerun.has(row.runtime));
+  // A row measured now replaces the same (runtime, case, implementation) from before; the rest of
+  // the previous rows stay (a `--runtime` or `--only` run updates just what it measured).
+  const key = (row) => `${row.runtime}\u0000${row.case ?? 'throughput'}\u0000${row.impl}`;
+  const fresh = new Set(
+    Object.entries(reports).flatMap(([runtime, report]) =>
+      [...report.results, ...report.throughput.map((t) => ({ ...t, case: 'throughput' })), ...report.errors].map((row) =>
+        key({ runtime, ...row }),
+      ),
+    ),
+  );
+  const keep = (rows) => (rows ?? []).filter((row) => !fresh.has(key(row)));
   const runtimeInfo = { ...(previous?.runtimes ?? {}) };
   const results = keep(previous?.results);
   const throughput = keep(previous?.throughput);
   const errors = keep(previous?.errors);
   for (const [runtime, report] of Object.entries(reports)) {
+    const before = runtimeInfo[runtime];
+    if (only && before) {
+      // A partial run: the runtime's heading still describes its last full run; note the update.
+      const updates = [...(before.updates ?? []), { command, date, only }];
+      runtimeInfo[runtime] = { ...before, updates };
+      results.push(...report.results.map((row) => ({ runtime, ...row })));
+      throughput.push(...report.throughput.map((row) => ({ runtime, ...row })));
+      errors.push(...report.errors.map((row) => ({ runtime, ...row })));
+      continue;
+    }
     runtimeInfo[runtime] = {
       version: report.version,
       userAgent: report.userAgent,

@@ -67,7 +67,7 @@ test('without the package no switchyard case is built, and every emit case has a
 
 test('only keeps the cases whose names start with a given prefix', () => {
   const names = new Set(buildCases(libs, { only: ['wildcard', 'churn'] }).map((c) => c.case));
-  assert.deepEqual([...names].sort(), ['churn', 'wildcard-1-of-10', 'wildcard-1-of-1000']);
+  assert.deepEqual([...names].sort(), ['churn', 'wildcard-1-of-10', 'wildcard-1-of-1000', 'wildcard-hot-1-of-1000']);
 });
 
 test('median and quantiles of sorted samples', () => {
