@@ -44,38 +44,6 @@ impl From<&TraceEvent> for Event {
     }
 }
 
-/// The snake_case name of `kind`, as used by the JS package and the recording format.
-pub fn kind_name(kind: TraceKind) -> &'static str {
-    kind.as_str()
-}
-
-/// Every trace kind, in declaration order (for filters and legends).
-pub const ALL_KINDS: [TraceKind; 23] = [
-    TraceKind::Subscribed,
-    TraceKind::Unsubscribed,
-    TraceKind::Published,
-    TraceKind::Enqueued,
-    TraceKind::Delivering,
-    TraceKind::Delivered,
-    TraceKind::Filtered,
-    TraceKind::Failed,
-    TraceKind::RetryScheduled,
-    TraceKind::DeadLettered,
-    TraceKind::Dropped,
-    TraceKind::Backpressure,
-    TraceKind::BatchFlushed,
-    TraceKind::StrategySwapped,
-    TraceKind::Paused,
-    TraceKind::Resumed,
-    TraceKind::CircuitOpened,
-    TraceKind::CircuitHalfOpen,
-    TraceKind::CircuitClosed,
-    TraceKind::LeakSuspected,
-    TraceKind::Redriven,
-    TraceKind::TimedOut,
-    TraceKind::CascadeRefused,
-];
-
 /// A short, readable description of what `event.detail` means for its kind.
 pub fn describe_detail(event: &Event) -> String {
     let d = event.detail;

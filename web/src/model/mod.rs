@@ -290,7 +290,7 @@ pub struct Model {
     /// Recent payloads by message id, for the inspector.
     pub payloads: Ring<(u64, Arc<str>, Arc<serde_json::Value>)>,
     /// Counts per trace kind since reset, indexed by `TraceKind as usize`.
-    kind_counts: [u64; event::ALL_KINDS.len()],
+    kind_counts: [u64; TraceKind::ALL.len()],
     last_pressure_sample: Option<f64>,
     last_population_sample: Option<f64>,
 }
@@ -309,7 +309,7 @@ impl Default for Model {
             population: Ring::new(POPULATION_SAMPLES),
             pattern_population: HashMap::new(),
             payloads: Ring::new(PAYLOADS_KEPT),
-            kind_counts: [0; event::ALL_KINDS.len()],
+            kind_counts: [0; TraceKind::ALL.len()],
             last_pressure_sample: None,
             last_population_sample: None,
         }

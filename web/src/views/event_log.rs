@@ -9,7 +9,7 @@ use switchyard_core::TraceKind;
 
 use super::use_app;
 use crate::app::Selection;
-use crate::model::event::{describe_detail, kind_name, ALL_KINDS};
+use crate::model::event::describe_detail;
 use crate::model::{Event, Model};
 
 /// Row height in pixels (the list is virtualised on it).
@@ -35,7 +35,7 @@ pub struct LogFilter {
 pub fn row_text(event: &Event, subscription_label: &str) -> String {
     format!(
         "{} {} {} #{} {}",
-        kind_name(event.kind),
+        event.kind.as_str(),
         event.topic.as_deref().unwrap_or(""),
         subscription_label,
         event.message.map_or(String::new(), |m| m.to_string()),
@@ -96,10 +96,10 @@ pub fn EventLog() -> impl IntoView {
         let f = LogFilter {
             topic: topic.get(),
             subscription: subscription.get().parse().ok(),
-            kind: ALL_KINDS
+            kind: TraceKind::ALL
                 .iter()
                 .copied()
-                .find(|k| kind_name(*k) == kind.get()),
+                .find(|k| k.as_str() == kind.get()),
             regex: regex.get(),
             invert: invert.get(),
         };
@@ -170,7 +170,7 @@ pub fn EventLog() -> impl IntoView {
                 </select>
                 <select data-testid="log-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
                     <option value="">"any kind"</option>
-                    {ALL_KINDS.iter().map(|k| view! { <option value=kind_name(*k)>{kind_name(*k)}</option> }).collect_view()}
+                    {TraceKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
                 </select>
                 <input data-testid="log-regex" class=move || if rows.get().is_err() { "bad" } else { "" } placeholder="regex" prop:value=move || regex.get() on:input=move |ev| regex.set(event_target_value(&ev))/>
                 <label class="inline"><input type="checkbox" data-testid="log-invert" prop:checked=move || invert.get() on:change=move |ev| invert.set(event_target_checked(&ev))/>"invert"</label>
@@ -206,7 +206,7 @@ pub fn EventLog() -> impl IntoView {
                             let (index, event) = item;
                             let t = (event.at - origin()) / 1_000.0;
                             let selected = event.clone();
-                            let kind = kind_name(event.kind);
+                            let kind = event.kind.as_str();
                             view! {
                                 <div class=format!("log-row row-grid k-{kind}") style:top=format!("{}px", index as f64 * ROW_H) on:click=move |_| app.selected.set(Some(Selection::Event(selected.clone())))>
                                     <span class="num">{format!("{t:.3}")}</span>

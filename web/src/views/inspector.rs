@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::use_app;
 use crate::app::Selection;
-use crate::model::event::{describe_detail, kind_name};
+use crate::model::event::describe_detail;
 
 /// One line of a flattened payload tree.
 #[derive(Clone, Debug, PartialEq)]
@@ -116,7 +116,7 @@ fn describe(
     app.model.with_value(|m| match selection {
         Selection::Event(e) => {
             let mut rows = vec![
-                ("kind".to_string(), kind_name(e.kind).to_string()),
+                ("kind".to_string(), e.kind.as_str().to_string()),
                 ("at".to_string(), format!("{:.3} ms", e.at)),
                 ("cursor".to_string(), e.cursor.to_string()),
             ];
@@ -134,7 +134,7 @@ fn describe(
                 rows.push(("detail".to_string(), detail));
             }
             let payload = e.message.and_then(|id| m.payload(id)).map(|p| (*p).clone());
-            (format!("{} event", kind_name(e.kind)), rows, payload)
+            (format!("{} event", e.kind.as_str()), rows, payload)
         }
         Selection::DeadLetter(id) => match m.state.dead_letters.iter().find(|d| d.id == *id) {
             Some(d) => (
