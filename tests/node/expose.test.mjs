@@ -43,6 +43,28 @@ describe('expose', () => {
     stop();
   });
 
+  test('frames carry the leak reports the bus raises', async () => {
+    const bus = new EventBus({ maxListeners: 1 });
+    const stop = bus.expose('leaky');
+    const watcher = viewer('leaky');
+    watcher.send({ v: 1, type: 'hello', viewer: 'v-leaks' });
+    await watcher.next('welcome');
+    bus.subscribe('ui.click', () => {}, { name: 'first' });
+    bus.subscribe('ui.click', () => {}, { name: 'second' });
+    let frame;
+    for (;;) {
+      frame = await watcher.next('frame');
+      if (Array.isArray(frame.state.leaks) && frame.state.leaks.length > 0) break;
+    }
+    const report = frame.state.leaks[0];
+    assert.equal(report.reason, 'max_listeners');
+    assert.equal(report.pattern, 'ui.click');
+    assert.deepEqual(report.suspects.map((s) => s.name), ['first', 'second']);
+    watcher.send({ v: 1, type: 'bye', viewer: 'v-leaks' });
+    watcher.close();
+    stop();
+  });
+
   test('hello gets welcome, then frames with events and state; commands act on dead letters', async () => {
     const bus = new EventBus();
     const stop = bus.expose('shop');

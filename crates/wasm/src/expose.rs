@@ -14,7 +14,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use crate::events::event_object;
 use crate::state::Shared;
-use crate::views::{to_js, DeadLetterView, MetricsView, SubscriptionView};
+use crate::views::{to_js, DeadLetterView, LeakView, MetricsView, SubscriptionView};
 
 /// Protocol version spoken here.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -266,6 +266,14 @@ impl Shared {
 
     /// The `state` of a frame.
     pub fn state_object(&self, text_payloads: bool) -> JsValue {
+        let leaks: Array = {
+            let mut engine = self.engine.borrow_mut();
+            let now = engine.now();
+            engine.bus.leaks(now)
+        }
+        .iter()
+        .map(|report| to_js(&LeakView::from(report)))
+        .collect();
         let engine = self.engine.borrow();
         let now = engine.now();
         let subscriptions: Array = engine
@@ -294,6 +302,7 @@ impl Shared {
             ("subscriptions", subscriptions.into()),
             ("metrics", to_js(&MetricsView::from(&engine.bus.metrics()))),
             ("deadLetters", dead_letters.into()),
+            ("leaks", leaks.into()),
         ])
     }
 
