@@ -1,7 +1,9 @@
 //! Deliveries handed to the host and not yet finished.
 
-use alloc::collections::{BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+
+use hashbrown::HashSet;
 
 use super::slab::Key;
 use super::subscriber::Queued;
@@ -41,7 +43,7 @@ pub(crate) fn key_of(token: DeliveryToken) -> Key {
 #[derive(Debug, Default)]
 pub(crate) struct TimedOutTokens {
     order: VecDeque<u64>,
-    set: BTreeSet<u64>,
+    set: HashSet<u64>,
 }
 
 impl TimedOutTokens {

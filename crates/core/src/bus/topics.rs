@@ -1,8 +1,10 @@
 //! The topic table: per-topic sequence numbers, counters, latency and retained messages.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+
+use hashbrown::HashMap;
 
 use crate::message::Envelope;
 use crate::metrics::{Counters, Histogram};
@@ -23,14 +25,15 @@ pub(crate) struct TopicEntry<P> {
 #[derive(Debug)]
 pub(crate) struct TopicTable<P> {
     pub(crate) entries: Vec<TopicEntry<P>>,
-    pub(crate) by_name: BTreeMap<Arc<str>, u32>,
+    /// Name → index into `entries`; hashed, because `intern` runs on every publish.
+    pub(crate) by_name: HashMap<Arc<str>, u32>,
 }
 
 impl<P> Default for TopicTable<P> {
     fn default() -> Self {
         TopicTable {
             entries: Vec::new(),
-            by_name: BTreeMap::new(),
+            by_name: HashMap::default(),
         }
     }
 }
