@@ -114,14 +114,16 @@ fn wasm_target() -> Result<()> {
 fn node_and_npm() -> Result<()> {
     let node = tools::version_of("node").with_context(|| {
         format!(
-            "`node` was not found: install Node.js {} or newer (with npm)",
-            tools::NODE_MIN_MAJOR
+            "`node` was not found: install Node.js {}.{} or newer (with npm)",
+            tools::NODE_MIN.0,
+            tools::NODE_MIN.1
         )
     })?;
-    if tools::major(&node).is_none_or(|major| major < tools::NODE_MIN_MAJOR) {
+    if tools::major_minor(&node).is_none_or(|version| version < tools::NODE_MIN) {
         bail!(
-            "Node.js {node} is too old: the tests need Node.js {} or newer",
-            tools::NODE_MIN_MAJOR
+            "Node.js {node} is too old: the tests need Node.js {}.{} or newer",
+            tools::NODE_MIN.0,
+            tools::NODE_MIN.1
         );
     }
     let npm = tools::version_of("npm").context("`npm` was not found: install npm with Node.js")?;

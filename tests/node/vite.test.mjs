@@ -1,0 +1,195 @@
+// A Vite app built against the installed package, served as static files and opened in headless
+// Chromium: `import { EventBus } from 'switchyard'` must work with no init call once bundled
+// (Vite picks the `browser` export, emits the .wasm as an asset and rewrites its URL).
+//
+// Vite is pinned in tests/package.json and imported from tests/node_modules; the build and the
+// page need no network.
+
+import assert from 'node:assert/strict';
+import { cpSync, createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { build } from 'vite';
+
+import { installDir } from './helpers/package.mjs';
+
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+
+const INDEX_HTML = `<!doctype html>
+<html>
+  <head>
+    <meta charset="utf-8" />
+    <link rel="icon" href="data:," />
+    <title>switchyard in a Vite build</title>
+  </head>
+  <body>
+    <p id="delivered"></p>
+    <p id="matched"></p>
+    <p id="waited"></p>
+    <script type="module" src="/main.js"></script>
+  </body>
+</html>
+`;
+
+// What a user writes: a bare import, no init call, then the bus straight away.
+const MAIN_JS = `import { EventBus } from 'switchyard';
+
+const bus = new EventBus();
+const delivered = [];
+bus.subscribe('greetings.*', (payload, meta) => {
+  delivered.push(meta.topic + ': ' + payload.text);
+  document.querySelector('#delivered').textContent = delivered.join(' | ');
+});
+const waited = bus.waitFor('greetings.*', { filter: (payload) => payload.last === true });
+const { matched } = bus.publish('greetings.vite', { text: 'hello from vite' });
+document.querySelector('#matched').textContent = String(matched);
+bus.publish('greetings.done', { text: 'bye', last: true });
+document.querySelector('#waited').textContent = (await waited).text;
+document.body.dataset.ready = 'yes';
+`;
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+};
+
+let project;
+let outDir;
+let profile;
+let server;
+let origin;
+let warnings = [];
+
+before(async () => {
+  project = mkdtempSync(join(tmpdir(), 'switchyard-vite-app-'));
+  outDir = join(project, 'dist');
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'vite-user-app', private: true, type: 'module' }));
+  writeFileSync(join(project, 'index.html'), INDEX_HTML);
+  writeFileSync(join(project, 'main.js'), MAIN_JS);
+  // The installed package, copied so that every file Vite resolves lies inside the project root.
+  cpSync(join(installDir(), 'node_modules'), join(project, 'node_modules'), { recursive: true });
+
+  const logger = {
+    hasWarned: false,
+    info() {},
+    warn(message) {
+      logger.hasWarned = true;
+      warnings.push(message);
+    },
+    warnOnce(message) {
+      logger.warn(message);
+    },
+    error(message) {
+      warnings.push(`error: ${message}`);
+    },
+    clearScreen() {},
+    hasErrorLogged: () => false,
+  };
+  await build({
+    root: project,
+    configFile: false,
+    envDir: false,
+    cacheDir: join(project, '.vite-cache'),
+    customLogger: logger,
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true },
+  });
+
+  server = createServer((req, res) => {
+    let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (path.endsWith('/')) path += 'index.html';
+    const file = normalize(join(outDir, path));
+    if (!file.startsWith(outDir + sep) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    createReadStream(file).pipe(res);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${server.address().port}`;
+  profile = mkdtempSync(join(tmpdir(), 'switchyard-chromium-'));
+});
+
+after(() => {
+  server?.close();
+  server?.closeAllConnections?.();
+  for (const dir of [profile, project]) if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('vite', () => {
+  test('vite build emits the .wasm as a hashed asset, with no warnings', () => {
+    const assets = readdirSync(join(outDir, 'assets'));
+    const wasm = assets.filter((name) => name.endsWith('.wasm'));
+    assert.equal(wasm.length, 1, `one .wasm in dist/assets, got ${assets.join(', ')}`);
+    assert.ok(statSync(join(outDir, 'assets', wasm[0])).size > 10_000, 'the .wasm is the real module');
+    assert.ok(assets.some((name) => name.endsWith('.js')), 'a JS chunk in dist/assets');
+    assert.deepEqual(warnings, []);
+  });
+
+  test('the built app imports EventBus with no init call, delivers, and logs no console errors', async () => {
+    const browser = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      const errors = [];
+      const wasmResponses = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error') errors.push(message.text());
+      });
+      page.on('pageerror', (error) => errors.push(String(error)));
+      page.on('response', (response) => {
+        if (new URL(response.url()).pathname.endsWith('.wasm')) {
+          wasmResponses.push([new URL(response.url()).pathname, response.status(), response.headers()['content-type']]);
+        }
+      });
+      // An uncaught error (a .wasm that does not load, say) fails at once rather than at the timeout.
+      const crashed = new Promise((_, reject) => page.on('pageerror', (error) => reject(error)));
+      crashed.catch(() => {});
+      await page.goto(`${origin}/`);
+      await Promise.race([
+        page.waitForFunction(() => document.body.dataset.ready === 'yes', null, { timeout: 20_000 }),
+        crashed,
+      ]).catch((e) => {
+        throw new Error(`${e.message}; console errors: ${errors.join(' | ')}; wasm: ${JSON.stringify(wasmResponses)}`);
+      });
+      const shown = await page.evaluate(() => ({
+        delivered: document.querySelector('#delivered').textContent,
+        matched: document.querySelector('#matched').textContent,
+        waited: document.querySelector('#waited').textContent,
+      }));
+      assert.deepEqual(shown, {
+        delivered: 'greetings.vite: hello from vite | greetings.done: bye',
+        matched: '2',
+        waited: 'bye',
+      });
+      assert.equal(wasmResponses.length, 1, JSON.stringify(wasmResponses));
+      const [path, status, type] = wasmResponses[0];
+      assert.match(path, /^\/assets\/.+\.wasm$/);
+      assert.equal(status, 200);
+      assert.equal(type, 'application/wasm');
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+});
