@@ -294,10 +294,19 @@ export interface MessageStream<P, T extends string = string> extends AsyncIterab
   return(value?: unknown): Promise<IteratorResult<StreamItem<P, T>>>;
 }
 
-/** What `bus.snapshot()` returns: versioned engine state with payloads as themselves. */
+/**
+ * What `bus.snapshot()` returns. Every field is structured-clonable: store it with IndexedDB,
+ * `structuredClone`, `postMessage` or `v8.serialize` (not `JSON.stringify`).
+ */
 export interface BusSnapshot {
+  /** Always `'switchyard.snapshot'`. */
+  readonly format: 'switchyard.snapshot';
+  /** The engine snapshot format version; a newer one is refused by `EventBus.restore`. */
   readonly version: number;
-  readonly [field: string]: unknown;
+  /** The engine state (subscriptions, queues, dead letters, counters), encoded. Opaque. */
+  readonly bytes: Uint8Array;
+  /** Each message's payload once, as the value itself; `bytes` refers to them by index. */
+  readonly payloads: readonly unknown[];
 }
 
 export class Subscription {
@@ -374,7 +383,7 @@ export class EventBus<Events extends Record<string, unknown> = Record<string, un
   on<K extends LifecycleKind>(kind: K, listener: (event: LifecycleEvent<K>) => void): () => void;
   on(kind: '*', listener: (event: LifecycleEvent) => void): () => void;
   expose(name: string): () => void;
-  /** The whole bus as a structured-cloneable object (store it in IndexedDB; it holds BigInts). */
+  /** The whole bus as a structured-clonable object (store it in IndexedDB, post it, clone it). */
   snapshot(): BusSnapshot;
   /** A bus rebuilt from `snapshot()`; handlers are re-attached by subscription name (or old id). */
   static restore<E extends Record<string, unknown> = Record<string, unknown>>(

@@ -90,7 +90,9 @@ pub fn js_field(field: &str) -> String {
         if c == '_' {
             upper = true;
         } else if upper {
-            out.extend(c.to_uppercase());
+            // Field names are ASCII identifiers; `char::to_uppercase` would link core's
+            // Unicode case tables (14 KB of the .wasm).
+            out.push(c.to_ascii_uppercase());
             upper = false;
         } else {
             out.push(c);

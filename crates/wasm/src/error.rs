@@ -4,6 +4,17 @@
 //! offending argument or option. The JS entry files register the real `SwitchyardError` class
 //! (a subclass of `Error`) through [`crate::hooks::register_hooks`]; until then (for example inside
 //! wasm-bindgen tests) errors are plain `Error`s with `name = "SwitchyardError"` and a `code`.
+//!
+//! Messages are assembled with [`concat`] and [`decimal`] rather than `format!`: the
+//! formatting machinery of `core::fmt` (and above all float formatting) is a large share of
+//! a small `.wasm`, and a message needs nothing but text and whole numbers.
+//!
+//! ```
+//! use switchyard_wasm::error::{concat, decimal};
+//!
+//! let message = concat(&["must be at most ", &decimal(256), " bytes long"]);
+//! assert_eq!(message, "must be at most 256 bytes long");
+//! ```
 
 use js_sys::{Error, Reflect};
 use wasm_bindgen::prelude::*;
@@ -76,8 +87,44 @@ pub fn error_with(code: ErrorCode, message: &str, extra: &[(&str, JsValue)]) -> 
 pub fn invalid_option(option: &str, problem: &str) -> JsValue {
     error(
         ErrorCode::InvalidOption,
-        &format!("option `{option}` {problem}"),
+        &concat(&["option `", option, "` ", problem]),
     )
+}
+
+/// `parts` joined into one string, with no separator.
+pub fn concat(parts: &[&str]) -> String {
+    let mut text = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+    for part in parts {
+        text.push_str(part);
+    }
+    text
+}
+
+/// `n` in decimal digits (`"1024"`).
+pub fn decimal(mut n: u64) -> String {
+    let mut reversed = Vec::with_capacity(20);
+    loop {
+        reversed.push(b'0' + (n % 10) as u8);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    reversed
+        .iter()
+        .rev()
+        .map(|&digit| char::from(digit))
+        .collect()
+}
+
+/// `n` in decimal digits, with a leading `-` when negative (`"-2147483648"`).
+pub fn signed_decimal(n: i64) -> String {
+    let digits = decimal(n.unsigned_abs());
+    if n < 0 {
+        concat(&["-", &digits])
+    } else {
+        digits
+    }
 }
 
 /// A short, never-throwing description of any thrown JS value (for dead letters and traces).
@@ -98,7 +145,7 @@ pub fn describe_thrown(value: &JsValue) -> String {
         return if message.is_empty() {
             name
         } else {
-            format!("{name}: {message}")
+            concat(&[&name, ": ", &message])
         };
     }
     if value.is_undefined() {
@@ -112,10 +159,11 @@ pub fn describe_thrown(value: &JsValue) -> String {
     // a hostile `toString`); then fall back to the type.
     match safe_string(value) {
         Ok(text) => text,
-        Err(_) => format!(
-            "<thrown {}>",
-            value.js_typeof().as_string().unwrap_or_default()
-        ),
+        Err(_) => concat(&[
+            "<thrown ",
+            &value.js_typeof().as_string().unwrap_or_default(),
+            ">",
+        ]),
     }
 }
 
@@ -124,4 +172,34 @@ extern "C" {
     /// `String(value)`, catching what a hostile `toString` throws.
     #[wasm_bindgen(catch, js_name = String)]
     fn safe_string(value: &JsValue) -> Result<String, JsValue>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_writes_every_digit_of_the_extremes() {
+        assert_eq!(decimal(0), "0");
+        assert_eq!(decimal(7), "7");
+        assert_eq!(decimal(1_000_000), "1000000");
+        assert_eq!(decimal(u64::MAX), "18446744073709551615");
+    }
+
+    #[test]
+    fn signed_decimal_puts_the_sign_before_the_digits() {
+        assert_eq!(signed_decimal(0), "0");
+        assert_eq!(signed_decimal(-5), "-5");
+        assert_eq!(signed_decimal(i64::MIN), "-9223372036854775808");
+        assert_eq!(signed_decimal(i64::MAX), "9223372036854775807");
+    }
+
+    #[test]
+    fn concat_joins_parts_without_separators() {
+        assert_eq!(concat(&[]), "");
+        assert_eq!(
+            concat(&["option `", "retry.attempts", "` ", "must be a number"]),
+            "option `retry.attempts` must be a number"
+        );
+    }
 }

@@ -14,7 +14,7 @@ use js_sys::{Array, Function, Reflect};
 use switchyard_core::{BreakerPolicy, DeliveryStrategy, Jitter, Overflow, RetryPolicy};
 use wasm_bindgen::prelude::*;
 
-use crate::error::{invalid_option, JsResult};
+use crate::error::{concat, decimal, invalid_option, signed_decimal, JsResult};
 
 #[wasm_bindgen]
 extern "C" {
@@ -54,14 +54,15 @@ impl Options {
                 let shown = if path == "options" {
                     name.clone()
                 } else {
-                    format!("{path}.{name}")
+                    concat(&[&path, ".", &name])
                 };
                 return Err(invalid_option(
                     &shown,
-                    &format!(
-                        "is not a known option (expected one of: {})",
-                        join_names(&mut known.iter().copied(), "")
-                    ),
+                    &concat(&[
+                        "is not a known option (expected one of: ",
+                        &join_names(&mut known.iter().copied(), ""),
+                        ")",
+                    ]),
                 ));
             }
         }
@@ -76,7 +77,7 @@ impl Options {
         if self.path == "options" {
             key.to_owned()
         } else {
-            format!("{}.{key}", self.path)
+            concat(&[&self.path, ".", key])
         }
     }
 
@@ -106,11 +107,16 @@ impl Options {
             return Err(invalid_option(&self.name(key), "must be a finite number"));
         }
         if number < min || number > max {
-            // Bounds are whole numbers; printing them as integers keeps float formatting out
-            // of the .wasm.
+            // Bounds are whole numbers (at most 2^53 in magnitude), so printing them as
+            // integers is exact and keeps float formatting out of the .wasm.
             return Err(invalid_option(
                 &self.name(key),
-                &format!("must be between {} and {}", min as i64, max as i64),
+                &concat(&[
+                    "must be between ",
+                    &signed_decimal(min as i64),
+                    " and ",
+                    &signed_decimal(max as i64),
+                ]),
             ));
         }
         Ok(Some(number))
@@ -168,7 +174,7 @@ impl Options {
         if text.len() > max_len {
             return Err(invalid_option(
                 &self.name(key),
-                &format!("must be at most {max_len} bytes long"),
+                &concat(&["must be at most ", &decimal(max_len as u64), " bytes long"]),
             ));
         }
         Ok(Some(text))
@@ -199,7 +205,7 @@ impl Options {
         let names = join_names(&mut choices.iter().map(|(name, _)| *name), "'");
         Err(invalid_option(
             &self.name(key),
-            &format!("must be one of {names}"),
+            &concat(&["must be one of ", &names]),
         ))
     }
 

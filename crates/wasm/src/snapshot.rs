@@ -2,47 +2,179 @@
 //! anywhere the structured clone algorithm reaches) and recover it after a reload without
 //! losing a message.
 //!
-//! A snapshot is a plain JS object: the engine's versioned [`Snapshot`], with 64-bit counters as
-//! `BigInt`s and each payload stored once, as the JS value itself (never copied or encoded, so a
-//! `Map`, a `Date` or a typed array survives a structured clone). Store it with IndexedDB,
-//! `structuredClone`, `postMessage` or Node's `v8.serialize`; plain `JSON.stringify` cannot hold
-//! its BigInts.
+//! # The snapshot object
+//!
+//! ```text
+//! { format: 'switchyard.snapshot', version: 1, bytes: Uint8Array, payloads: unknown[] }
+//! ```
+//!
+//! `bytes` is the engine's versioned [`Snapshot`] encoded with [postcard] (compact, no
+//! self-description, so its size is what the state needs), in which each payload is a `u32`
+//! index into `payloads`. `payloads` holds each message's payload once, as the JS value itself
+//! (never copied or encoded, so a `Map`, a `Date`, a `BigInt` or a typed array survives a
+//! structured clone). Everything in the object is structured-clonable: store it with
+//! IndexedDB, `structuredClone`, `postMessage` or Node's `v8.serialize`. (`JSON.stringify`
+//! cannot hold a `Uint8Array` or most payloads.)
+//!
+//! `version` is [`SNAPSHOT_VERSION`], the engine format the bytes were written in; the bytes
+//! repeat it and must agree. A newer version is refused, naming `snapshot.version`.
+//!
+//! # Restoring
+//!
+//! `restore` reads the object (a throwing getter is an error, not an exception), decodes the
+//! bytes (truncated, corrupt or trailing bytes are refused, naming `snapshot.bytes`), and hands
+//! the engine snapshot to [`Bus::restore`], which validates everything (a payload index
+//! outside `payloads` is refused naming `snapshot.payloads`) before building the new bus. Any
+//! problem is an `E_INVALID_OPTION` `SwitchyardError` and no bus is built. Decoding never
+//! panics: postcard checks every length against the bytes left, and the engine re-checks every
+//! value it relies on.
 //!
 //! Handlers are code and are not in the snapshot. `restore` re-attaches them from
 //! `options.handlers`, keyed by subscription name (or by the old subscription id as a string);
 //! a value is a handler function or `{ handler, filter }`. A restored subscription with no
 //! handler is paused, so its messages wait in its queue instead of failing.
+//!
+//! [postcard]: https://docs.rs/postcard
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Reflect};
-use serde::{Deserialize, Serialize};
-use switchyard_core::snapshot::{PayloadCodec, Snapshot};
+use js_sys::{Array, Function, Object, Reflect, Uint8Array};
+use switchyard_core::snapshot::{PayloadCodec, Snapshot, SnapshotError, SNAPSHOT_VERSION};
 use switchyard_core::{Bus, DeliveryStrategy};
 use wasm_bindgen::prelude::*;
 
-use crate::bus::{config_from, EventBus, BUS_OPTIONS};
-use crate::error::{invalid_option, JsResult};
+use crate::bus::{config_from, js_field, EventBus, BUS_OPTIONS};
+use crate::error::{concat, decimal, invalid_option, JsResult};
 use crate::handlers::HandlerEntry;
 use crate::options::Options;
 use crate::state::{Engine, Shared};
 
-/// A payload inside a snapshot: the JS value itself (only serde-wasm-bindgen can carry it).
-#[derive(Serialize, Deserialize)]
-struct Payload(#[serde(with = "serde_wasm_bindgen::preserve")] JsValue);
+/// The `format` field of every snapshot object.
+pub const FORMAT: &str = "switchyard.snapshot";
 
-/// Stores payloads as themselves.
-struct JsPayloads;
+/// Payloads as indices into a side list of the JS values themselves: filled while a snapshot
+/// is written, read while one is restored.
+#[derive(Default)]
+struct PayloadList {
+    values: RefCell<Vec<JsValue>>,
+}
 
-impl PayloadCodec<JsValue> for JsPayloads {
-    type Encoded = Payload;
+impl PayloadCodec<JsValue> for PayloadList {
+    type Encoded = u32;
 
-    fn encode(&self, payload: &JsValue) -> Result<Payload, String> {
-        Ok(Payload(payload.clone()))
+    fn encode(&self, payload: &JsValue) -> Result<u32, String> {
+        let mut values = self.values.borrow_mut();
+        let index =
+            u32::try_from(values.len()).map_err(|_| String::from("more than 2^32 payloads"))?;
+        values.push(payload.clone());
+        Ok(index)
     }
 
-    fn decode(&self, encoded: Payload) -> Result<JsValue, String> {
-        Ok(encoded.0)
+    fn decode(&self, index: u32) -> Result<JsValue, String> {
+        let values = self.values.borrow();
+        values.get(index as usize).cloned().ok_or_else(|| {
+            concat(&[
+                "payload index ",
+                &decimal(u64::from(index)),
+                " is outside snapshot.payloads (",
+                &decimal(values.len() as u64),
+                " values)",
+            ])
+        })
+    }
+}
+
+/// Reads one field of the snapshot object; a throwing getter is an `E_INVALID_OPTION`.
+fn field(snapshot: &JsValue, name: &str) -> JsResult<JsValue> {
+    Reflect::get(snapshot, &JsValue::from_str(name))
+        .map_err(|_| invalid_option(&concat(&["snapshot.", name]), "threw when read"))
+}
+
+/// The engine snapshot and payloads in a snapshot object, checked down to the last byte.
+fn read_snapshot(snapshot: &JsValue) -> JsResult<(Snapshot<u32>, PayloadList)> {
+    if !snapshot.is_object() || Array::is_array(snapshot) {
+        return Err(invalid_option(
+            "snapshot",
+            "must be the object bus.snapshot() returned",
+        ));
+    }
+    if field(snapshot, "format")?.as_string().as_deref() != Some(FORMAT) {
+        return Err(invalid_option(
+            "snapshot.format",
+            "must be 'switchyard.snapshot': this is not what bus.snapshot() returned",
+        ));
+    }
+    let version = field(snapshot, "version")?
+        .as_f64()
+        .filter(|v| v.fract() == 0.0 && *v >= 1.0 && *v <= f64::from(u32::MAX))
+        .ok_or_else(|| invalid_option("snapshot.version", "must be a format version (1, 2, ...)"))?
+        as u32;
+    if version > SNAPSHOT_VERSION {
+        return Err(invalid_option(
+            "snapshot.version",
+            &concat(&[
+                "is ",
+                &decimal(u64::from(version)),
+                ": the snapshot was written by a newer version of switchyard (this one reads up to ",
+                &decimal(u64::from(SNAPSHOT_VERSION)),
+                ")",
+            ]),
+        ));
+    }
+    let bytes = field(snapshot, "bytes")?
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| invalid_option("snapshot.bytes", "must be a Uint8Array"))?
+        .to_vec();
+    let payloads = field(snapshot, "payloads")?;
+    if !Array::is_array(&payloads) {
+        return Err(invalid_option("snapshot.payloads", "must be an array"));
+    }
+    let payloads = PayloadList {
+        values: RefCell::new(payloads.unchecked_into::<Array>().to_vec()),
+    };
+    let (engine, rest) = postcard::take_from_bytes::<Snapshot<u32>>(&bytes).map_err(|e| {
+        invalid_option(
+            "snapshot.bytes",
+            &concat(&["is truncated or corrupt (", &e.to_string(), ")"]),
+        )
+    })?;
+    if !rest.is_empty() {
+        return Err(invalid_option(
+            "snapshot.bytes",
+            &concat(&[
+                "is corrupt: ",
+                &decimal(rest.len() as u64),
+                " bytes follow the snapshot",
+            ]),
+        ));
+    }
+    if engine.version != version {
+        return Err(invalid_option(
+            "snapshot.bytes",
+            &concat(&[
+                "is corrupt: it holds format version ",
+                &decimal(u64::from(engine.version)),
+                ", not snapshot.version ",
+                &decimal(u64::from(version)),
+            ]),
+        ));
+    }
+    Ok((engine, payloads))
+}
+
+/// A refused restore as the `E_INVALID_OPTION` naming the part at fault.
+fn refused(error: SnapshotError) -> JsValue {
+    match error {
+        SnapshotError::Payload(reason) => invalid_option(
+            "snapshot.payloads",
+            &concat(&["does not match snapshot.bytes: ", &reason]),
+        ),
+        SnapshotError::InvalidConfig(e) => invalid_option(&js_field(&e.field), e.problem),
+        other => invalid_option(
+            "snapshot.bytes",
+            &concat(&["was refused: ", &other.to_string()]),
+        ),
     }
 }
 
@@ -56,7 +188,7 @@ fn handler_for(
     }
     for key in keys {
         let value = Reflect::get(handlers, &JsValue::from_str(key))
-            .map_err(|_| invalid_option(&format!("handlers.{key}"), "threw when read"))?;
+            .map_err(|_| invalid_option(&concat(&["handlers.", key]), "threw when read"))?;
         if value.is_undefined() {
             continue;
         }
@@ -70,7 +202,7 @@ fn handler_for(
         };
         let handler = field("handler").ok_or_else(|| {
             invalid_option(
-                &format!("handlers.{key}"),
+                &concat(&["handlers.", key]),
                 "must be a function or { handler, filter }",
             )
         })?;
@@ -81,44 +213,54 @@ fn handler_for(
 
 #[wasm_bindgen]
 impl EventBus {
-    /// The whole bus as a JSON string (see the module docs). Deliveries in flight are
-    /// written back at the head of their queues, so after a restore they run again.
+    /// The whole bus as `{ format, version, bytes, payloads }` (see the module docs).
+    /// Deliveries in flight are written back at the head of their queues, so after a restore
+    /// they run again.
     pub fn snapshot(&self) -> JsResult<JsValue> {
+        let payloads = PayloadList::default();
         let snapshot = self
             .shared
             .engine
             .borrow()
             .bus
-            .snapshot(&JsPayloads)
+            .snapshot(&payloads)
             .map_err(|e| {
-                invalid_option("payload", &format!("cannot be saved in a snapshot: {e}"))
+                invalid_option(
+                    "payload",
+                    &concat(&["cannot be saved in a snapshot: ", &e.to_string()]),
+                )
             })?;
-        let serializer =
-            serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true);
-        snapshot
-            .serialize(&serializer)
-            .map_err(|_| invalid_option("snapshot", "could not be encoded"))
+        let bytes = postcard::to_allocvec(&snapshot)
+            .map_err(|_| invalid_option("snapshot", "could not be encoded"))?;
+        let values = payloads.values.into_inner();
+        let list = Array::new_with_length(values.len() as u32);
+        for (index, value) in values.iter().enumerate() {
+            list.set(index as u32, value.clone());
+        }
+        let object = Object::new();
+        let fields: [(&str, JsValue); 4] = [
+            ("format", JsValue::from_str(FORMAT)),
+            ("version", JsValue::from(snapshot.version)),
+            ("bytes", Uint8Array::from(bytes.as_slice()).into()),
+            ("payloads", list.into()),
+        ];
+        for (name, value) in fields {
+            // A fresh plain object: defining its own properties cannot fail.
+            let _ = Reflect::set(&object, &JsValue::from_str(name), &value);
+        }
+        Ok(object.into())
     }
 
     /// A bus rebuilt from `snapshot` (what `snapshot()` returned, possibly after a structured
     /// clone), with the bus options of `options` plus `handlers` (see the module docs).
     /// Nothing is built if anything is wrong.
     pub fn restore(snapshot: JsValue, options: JsValue) -> JsResult<EventBus> {
-        if !snapshot.is_object() {
-            return Err(invalid_option(
-                "snapshot",
-                "must be the object bus.snapshot() returned",
-            ));
-        }
-        let parsed: Snapshot<Payload> = serde_wasm_bindgen::from_value(snapshot).map_err(|e| {
-            invalid_option("snapshot", &format!("is not a switchyard snapshot ({e})"))
-        })?;
+        let (parsed, payloads) = read_snapshot(&snapshot)?;
         let (options, handlers) = restore_options(&options)?;
         let (config, clock, capture_stacks) = config_from(&options)?;
         let trace_capacity = config.trace_capacity;
         let now = clock.now();
-        let restored = Bus::restore(config, parsed, &JsPayloads, now)
-            .map_err(|e| invalid_option("snapshot", &format!("was refused: {e}")))?;
+        let restored = Bus::restore(config, parsed, &payloads, now).map_err(refused)?;
         let mut bus = restored.bus;
         let mut entries = Vec::new();
         for (old, new) in &restored.subscriptions {
@@ -129,7 +271,7 @@ impl EventBus {
             if let Some(name) = &info.name {
                 keys.push(name.clone());
             }
-            keys.push(format!("{}", old.to_bits()));
+            keys.push(decimal(old.to_bits()));
             match handler_for(&handlers, &keys)? {
                 Some((handler, filter)) => {
                     let batched = !matches!(info.delivery, DeliveryStrategy::Immediate);

@@ -2,331 +2,358 @@
 //! `deadLetters()`, `leaks()`), also sent to the visualiser in attach frames.
 //!
 //! camelCase, times in milliseconds on the bus clock, latencies in microseconds, ids as
-//! numbers (subscription ids are `SubscriptionId::to_bits`). Absent values are `null`.
+//! numbers (subscription ids are `SubscriptionId::to_bits`). Absent values are `null`. The
+//! shapes are the contract written down in `js/index.d.ts` (`SubscriptionInfo`, `Metrics`,
+//! `DeadLetter`, `LeakReport`); keys are set in the order listed there.
+//!
+//! Each view borrows what the engine reported and builds its plain object with [`JsObject`],
+//! one property at a time. That is a few bytes of code per field, where a serde `Serialize`
+//! derive plus `serde-wasm-bindgen` cost kilobytes per view in the `.wasm` (see "Where the
+//! bytes go" in docs/ARCHITECTURE.md).
+//!
+//! ```no_run
+//! use switchyard_wasm::views::JsObject;
+//!
+//! // { id: 7, name: null, paused: false }
+//! let view = JsObject::new()
+//!     .number("id", 7.0)
+//!     .optional_string("name", None)
+//!     .bool("paused", false)
+//!     .build();
+//! ```
 
-use serde::Serialize;
+use js_sys::{Array, Object, Reflect};
 use switchyard_core::{
     BreakerState, BusMetrics, Counters, DeadLetter, DeliveryStrategy, Instant, LeakReason,
     LeakReport, OrderingMode, Percentiles, SubscriptionInfo, SubscriptionStats,
 };
 use wasm_bindgen::prelude::*;
 
+use crate::error::{concat, decimal, signed_decimal};
 use crate::options::overflow_name;
 
-/// Serializes a view into a plain JS value (`null` for `None`, objects for maps).
-pub fn to_js<T: Serialize>(view: &T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::new()
-        .serialize_missing_as_null(true)
-        .serialize_maps_as_objects(true);
-    view.serialize(&serializer).unwrap_or(JsValue::NULL)
+/// A view that knows its JavaScript shape.
+pub trait ToJs {
+    /// A fresh plain JS object (or array) holding the view.
+    fn to_js(&self) -> JsValue;
 }
 
-/// Message counters.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CountersView {
-    published: f64,
-    delivered: f64,
-    failed: f64,
-    retried: f64,
-    dead_lettered: f64,
-    dropped: f64,
-    filtered: f64,
+/// The plain JS value of `view`.
+pub fn to_js<T: ToJs>(view: &T) -> JsValue {
+    view.to_js()
 }
 
-impl From<&Counters> for CountersView {
-    fn from(c: &Counters) -> Self {
-        CountersView {
-            published: c.published as f64,
-            delivered: c.delivered as f64,
-            failed: c.failed as f64,
-            retried: c.retried as f64,
-            dead_lettered: c.dead_lettered as f64,
-            dropped: c.dropped as f64,
-            filtered: c.filtered as f64,
+/// Builds one plain JS object, property by property; keys keep the order they were set in.
+///
+/// Setting a property on a fresh `Object` cannot fail unless a script has put a throwing
+/// setter for that key on `Object.prototype`; the property is then left out rather than the
+/// exception escaping through the engine.
+#[must_use = "call `build` to get the object"]
+pub struct JsObject(Object);
+
+impl JsObject {
+    /// An empty object.
+    pub fn new() -> Self {
+        JsObject(Object::new())
+    }
+
+    /// Sets `key` to `value`.
+    pub fn value(self, key: &str, value: &JsValue) -> Self {
+        let _ = Reflect::set(&self.0, &JsValue::from_str(key), value);
+        self
+    }
+
+    /// Sets `key` to a number.
+    pub fn number(self, key: &str, value: f64) -> Self {
+        self.value(key, &JsValue::from_f64(value))
+    }
+
+    /// Sets `key` to a number, or `null` when absent.
+    pub fn optional_number(self, key: &str, value: Option<f64>) -> Self {
+        match value {
+            Some(number) => self.number(key, number),
+            None => self.value(key, &JsValue::NULL),
         }
+    }
+
+    /// Sets `key` to a string.
+    pub fn string(self, key: &str, value: &str) -> Self {
+        self.value(key, &JsValue::from_str(value))
+    }
+
+    /// Sets `key` to a string, or `null` when absent.
+    pub fn optional_string(self, key: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(text) => self.string(key, text),
+            None => self.value(key, &JsValue::NULL),
+        }
+    }
+
+    /// Sets `key` to a boolean.
+    pub fn bool(self, key: &str, value: bool) -> Self {
+        self.value(key, &JsValue::from_bool(value))
+    }
+
+    /// The finished object.
+    pub fn build(self) -> JsValue {
+        self.0.into()
     }
 }
 
-/// Latency percentiles in microseconds.
-#[derive(Serialize)]
-pub struct LatencyView {
-    p50: f64,
-    p90: f64,
-    p99: f64,
-    count: f64,
-    max: f64,
-}
-
-impl From<&Percentiles> for LatencyView {
-    fn from(p: &Percentiles) -> Self {
-        LatencyView {
-            p50: p.p50 as f64,
-            p90: p.p90 as f64,
-            p99: p.p99 as f64,
-            count: p.count as f64,
-            max: p.max as f64,
-        }
+impl Default for JsObject {
+    fn default() -> Self {
+        JsObject::new()
     }
 }
 
-/// A batched delivery strategy.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchView {
-    size: f64,
-    max_wait_ms: Option<f64>,
+/// Milliseconds in `duration`, with fractions.
+fn millis(duration: core::time::Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// `{ published, delivered, failed, retried, deadLettered, dropped, filtered }`.
+fn counters(c: &Counters) -> JsValue {
+    JsObject::new()
+        .number("published", c.published as f64)
+        .number("delivered", c.delivered as f64)
+        .number("failed", c.failed as f64)
+        .number("retried", c.retried as f64)
+        .number("deadLettered", c.dead_lettered as f64)
+        .number("dropped", c.dropped as f64)
+        .number("filtered", c.filtered as f64)
+        .build()
+}
+
+/// `{ p50, p90, p99, count, max }`, in microseconds.
+fn latency(p: &Percentiles) -> JsValue {
+    JsObject::new()
+        .number("p50", p.p50 as f64)
+        .number("p90", p.p90 as f64)
+        .number("p99", p.p99 as f64)
+        .number("count", p.count as f64)
+        .number("max", p.max as f64)
+        .build()
 }
 
 /// One subscription: configuration, gauges, counters (`subscriptions()` and `stats()`).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SubscriptionView {
-    id: f64,
-    pattern: String,
-    name: Option<String>,
-    priority: i32,
-    group: Option<String>,
-    paused: bool,
-    capacity: f64,
-    overflow: &'static str,
-    /// `'immediate'` or `'batched'`.
-    delivery: &'static str,
-    /// The batch settings when `delivery` is `'batched'`.
-    batch: Option<BatchView>,
-    ordering: &'static str,
-    depth: f64,
-    high_water: f64,
-    in_flight: f64,
-    /// When the oldest queued message was enqueued.
-    oldest_queued_at: Option<f64>,
-    /// Age of the oldest queued message (ms), 0 when nothing is queued.
-    lag_ms: f64,
-    /// `'closed'`, `'open'` or `'half-open'`.
-    breaker: &'static str,
-    breaker_opened: f64,
-    created_at: f64,
-    weak: bool,
-    has_owner: bool,
-    counters: CountersView,
-    latency: LatencyView,
-    handler: LatencyView,
+pub struct SubscriptionView<'a> {
+    info: &'a SubscriptionInfo,
+    now: Instant,
 }
 
-impl SubscriptionView {
-    /// The view of `info` at `now`.
-    pub fn new(info: &SubscriptionInfo, now: Instant) -> Self {
+impl<'a> SubscriptionView<'a> {
+    /// The view of `info` at `now` (which dates `lagMs`).
+    pub fn new(info: &'a SubscriptionInfo, now: Instant) -> Self {
+        SubscriptionView { info, now }
+    }
+}
+
+impl ToJs for SubscriptionView<'_> {
+    fn to_js(&self) -> JsValue {
+        let info = self.info;
+        // `delivery` is 'immediate' or 'batched'; `batch` holds the batch settings or null.
         let (delivery, batch) = match info.delivery {
-            DeliveryStrategy::Immediate => ("immediate", None),
+            DeliveryStrategy::Immediate => ("immediate", JsValue::NULL),
             DeliveryStrategy::Batched { size, max_wait } => (
                 "batched",
-                Some(BatchView {
-                    size: size as f64,
-                    max_wait_ms: (max_wait != core::time::Duration::MAX)
-                        .then_some(max_wait.as_secs_f64() * 1000.0),
-                }),
+                JsObject::new()
+                    .number("size", size as f64)
+                    .optional_number(
+                        "maxWaitMs",
+                        (max_wait != core::time::Duration::MAX).then_some(millis(max_wait)),
+                    )
+                    .build(),
             ),
         };
         let SubscriptionStats {
-            counters,
+            counters: subscription_counters,
             high_water,
-            latency,
+            latency: delivery_latency,
             handler,
             breaker_opened,
         } = &info.stats;
-        SubscriptionView {
-            id: info.id.to_bits() as f64,
-            pattern: info.pattern.clone(),
-            name: info.name.clone(),
-            priority: info.priority,
-            group: info.group.clone(),
-            paused: info.paused,
-            capacity: info.capacity as f64,
-            overflow: overflow_name(info.overflow),
-            delivery,
-            batch,
-            ordering: match info.ordering {
-                OrderingMode::Strict => "strict",
-                OrderingMode::Relaxed => "relaxed",
-            },
-            depth: info.depth as f64,
-            high_water: (*high_water).max(info.high_water) as f64,
-            in_flight: info.in_flight as f64,
-            oldest_queued_at: info.oldest_queued_at.map(Instant::as_millis_f64),
-            lag_ms: info.oldest_queued_at.map_or(0.0, |at| {
-                now.saturating_duration_since(at).as_secs_f64() * 1000.0
-            }),
-            breaker: match info.breaker {
-                BreakerState::Closed => "closed",
-                BreakerState::Open { .. } => "open",
-                BreakerState::HalfOpen => "half-open",
-            },
-            breaker_opened: *breaker_opened as f64,
-            created_at: info.created_at.as_millis_f64(),
-            weak: info.weak,
-            has_owner: info.owner.is_some(),
-            counters: counters.into(),
-            latency: latency.into(),
-            handler: handler.into(),
-        }
+        JsObject::new()
+            .number("id", info.id.to_bits() as f64)
+            .string("pattern", &info.pattern)
+            .optional_string("name", info.name.as_deref())
+            .number("priority", f64::from(info.priority))
+            .optional_string("group", info.group.as_deref())
+            .bool("paused", info.paused)
+            .number("capacity", info.capacity as f64)
+            .string("overflow", overflow_name(info.overflow))
+            .string("delivery", delivery)
+            .value("batch", &batch)
+            .string(
+                "ordering",
+                match info.ordering {
+                    OrderingMode::Strict => "strict",
+                    OrderingMode::Relaxed => "relaxed",
+                },
+            )
+            .number("depth", info.depth as f64)
+            .number("highWater", (*high_water).max(info.high_water) as f64)
+            .number("inFlight", info.in_flight as f64)
+            // When the oldest queued message was enqueued, and its age (0 when none).
+            .optional_number(
+                "oldestQueuedAt",
+                info.oldest_queued_at.map(Instant::as_millis_f64),
+            )
+            .number(
+                "lagMs",
+                info.oldest_queued_at
+                    .map_or(0.0, |at| millis(self.now.saturating_duration_since(at))),
+            )
+            .string(
+                "breaker",
+                match info.breaker {
+                    BreakerState::Closed => "closed",
+                    BreakerState::Open { .. } => "open",
+                    BreakerState::HalfOpen => "half-open",
+                },
+            )
+            .number("breakerOpened", *breaker_opened as f64)
+            .number("createdAt", info.created_at.as_millis_f64())
+            .bool("weak", info.weak)
+            .bool("hasOwner", info.owner.is_some())
+            .value("counters", &counters(subscription_counters))
+            .value("latency", &latency(delivery_latency))
+            .value("handler", &latency(handler))
+            .build()
     }
 }
 
-/// One topic's counters.
-#[derive(Serialize)]
-pub struct TopicView {
-    topic: String,
-    counters: CountersView,
-    latency: LatencyView,
-}
+/// Everything `metrics()` reports: totals, per-topic counters and the bus gauges.
+pub struct MetricsView<'a>(&'a BusMetrics);
 
-/// Everything `metrics()` reports.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MetricsView {
-    totals: CountersView,
-    topics: Vec<TopicView>,
-    active_subscriptions: f64,
-    queued: f64,
-    in_flight: f64,
-    dead_letters: f64,
-    dead_letters_evicted: f64,
-    late_settles: f64,
-    cascades_refused: f64,
-    publishes_rejected: f64,
-    reclaimed: f64,
-    leaks_suspected: f64,
-    expired: f64,
-    breakers_open: f64,
-}
-
-impl From<&BusMetrics> for MetricsView {
-    fn from(m: &BusMetrics) -> Self {
-        MetricsView {
-            totals: (&m.totals).into(),
-            topics: m
-                .topics
-                .iter()
-                .map(|t| TopicView {
-                    topic: t.topic.clone(),
-                    counters: (&t.counters).into(),
-                    latency: (&t.latency).into(),
-                })
-                .collect(),
-            active_subscriptions: m.active_subscriptions as f64,
-            queued: m.queued as f64,
-            in_flight: m.in_flight as f64,
-            dead_letters: m.dead_letters as f64,
-            dead_letters_evicted: m.dead_letters_evicted as f64,
-            late_settles: m.late_settles as f64,
-            cascades_refused: m.cascades_refused as f64,
-            publishes_rejected: m.publishes_rejected as f64,
-            reclaimed: m.reclaimed as f64,
-            leaks_suspected: m.leaks_suspected as f64,
-            expired: m.expired as f64,
-            breakers_open: m.breakers_open as f64,
-        }
+impl<'a> From<&'a BusMetrics> for MetricsView<'a> {
+    fn from(metrics: &'a BusMetrics) -> Self {
+        MetricsView(metrics)
     }
 }
 
-/// One dead letter, payload included.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeadLetterView {
-    id: f64,
-    message: f64,
-    topic: String,
-    subscription: f64,
-    subscription_name: Option<String>,
-    pattern: String,
-    attempts: u32,
-    last_error: Option<String>,
-    /// `'handler_error'`, `'timeout'`, `'expired'` or `'rejected'`.
-    reason: &'static str,
-    first_failure_at: f64,
-    dead_lettered_at: f64,
-    published_at: f64,
-    correlation_id: Option<String>,
-    #[serde(with = "serde_wasm_bindgen::preserve")]
-    payload: JsValue,
-}
-
-impl From<&DeadLetter<JsValue>> for DeadLetterView {
-    fn from(d: &DeadLetter<JsValue>) -> Self {
-        DeadLetterView {
-            id: d.id.0 as f64,
-            message: d.message.id.0 as f64,
-            topic: d.message.topic.to_string(),
-            subscription: d.subscription.to_bits() as f64,
-            subscription_name: d.subscription_name.clone(),
-            pattern: d.pattern.clone(),
-            attempts: d.attempts,
-            last_error: d.last_error.clone(),
-            reason: d.reason.as_str(),
-            first_failure_at: d.first_failure_at.as_millis_f64(),
-            dead_lettered_at: d.dead_lettered_at.as_millis_f64(),
-            published_at: d.message.published_at.as_millis_f64(),
-            correlation_id: d.message.correlation.as_deref().map(str::to_owned),
-            payload: d.message.payload.clone(),
-        }
+impl ToJs for MetricsView<'_> {
+    fn to_js(&self) -> JsValue {
+        let m = self.0;
+        let topics: Array = m
+            .topics
+            .iter()
+            .map(|t| {
+                JsObject::new()
+                    .string("topic", &t.topic)
+                    .value("counters", &counters(&t.counters))
+                    .value("latency", &latency(&t.latency))
+                    .build()
+            })
+            .collect();
+        JsObject::new()
+            .value("totals", &counters(&m.totals))
+            .value("topics", &topics)
+            .number("activeSubscriptions", m.active_subscriptions as f64)
+            .number("queued", m.queued as f64)
+            .number("inFlight", m.in_flight as f64)
+            .number("deadLetters", m.dead_letters as f64)
+            .number("deadLettersEvicted", m.dead_letters_evicted as f64)
+            .number("lateSettles", m.late_settles as f64)
+            .number("cascadesRefused", m.cascades_refused as f64)
+            .number("publishesRejected", m.publishes_rejected as f64)
+            .number("reclaimed", m.reclaimed as f64)
+            .number("leaksSuspected", m.leaks_suspected as f64)
+            .number("expired", m.expired as f64)
+            .number("breakersOpen", m.breakers_open as f64)
+            .build()
     }
 }
 
-/// One subscription named in a leak report.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LeakSuspectView {
-    subscription: f64,
-    name: Option<String>,
-    pattern: String,
-    age_ms: f64,
-    stack: Option<String>,
+/// One dead letter, payload included (the JS value itself, not a copy).
+pub struct DeadLetterView<'a>(&'a DeadLetter<JsValue>);
+
+impl<'a> From<&'a DeadLetter<JsValue>> for DeadLetterView<'a> {
+    fn from(letter: &'a DeadLetter<JsValue>) -> Self {
+        DeadLetterView(letter)
+    }
 }
 
-/// A suspected leak.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LeakView {
-    /// `'max_listeners'`, `'owner_released'`, `'idle'` or `'trend'`.
-    reason: &'static str,
-    /// The reason's numbers in words.
-    detail: String,
-    pattern: String,
-    detected_at: f64,
-    suspects: Vec<LeakSuspectView>,
+impl ToJs for DeadLetterView<'_> {
+    fn to_js(&self) -> JsValue {
+        let d = self.0;
+        JsObject::new()
+            .number("id", d.id.0 as f64)
+            .number("message", d.message.id.0 as f64)
+            .string("topic", &d.message.topic)
+            .number("subscription", d.subscription.to_bits() as f64)
+            .optional_string("subscriptionName", d.subscription_name.as_deref())
+            .string("pattern", &d.pattern)
+            .number("attempts", f64::from(d.attempts))
+            .optional_string("lastError", d.last_error.as_deref())
+            // 'handler_error', 'timeout', 'expired' or 'rejected'.
+            .string("reason", d.reason.as_str())
+            .number("firstFailureAt", d.first_failure_at.as_millis_f64())
+            .number("deadLetteredAt", d.dead_lettered_at.as_millis_f64())
+            .number("publishedAt", d.message.published_at.as_millis_f64())
+            .optional_string("correlationId", d.message.correlation.as_deref())
+            .value("payload", &d.message.payload)
+            .build()
+    }
 }
 
-impl From<&LeakReport> for LeakView {
-    fn from(r: &LeakReport) -> Self {
-        let detail = match &r.reason {
-            LeakReason::MaxListeners { count, limit } => {
-                format!("{count} listeners, limit {limit}")
-            }
-            LeakReason::OwnerReleased => "owner was garbage-collected while subscribed".to_owned(),
-            LeakReason::Idle { idle_for } => format!(
-                "idle for {} ms on a busy topic",
-                idle_for.as_secs().saturating_mul(1000) + u64::from(idle_for.subsec_millis())
-            ),
-            LeakReason::Trend { windows, growth } => {
-                format!("grew by {growth} over {windows} windows")
-            }
-        };
-        LeakView {
-            reason: r.reason.kind(),
-            detail,
-            pattern: r.pattern.clone(),
-            detected_at: r.detected_at.as_millis_f64(),
-            suspects: r
-                .suspects
-                .iter()
-                .map(|s| LeakSuspectView {
-                    subscription: s.subscription.to_bits() as f64,
-                    name: s.name.clone(),
-                    pattern: s.pattern.clone(),
-                    age_ms: s.age.as_secs_f64() * 1000.0,
-                    stack: s.stack.clone(),
-                })
-                .collect(),
+/// A suspected leak: why, on which pattern, and the subscriptions suspected.
+pub struct LeakView<'a>(&'a LeakReport);
+
+impl<'a> From<&'a LeakReport> for LeakView<'a> {
+    fn from(report: &'a LeakReport) -> Self {
+        LeakView(report)
+    }
+}
+
+impl ToJs for LeakView<'_> {
+    fn to_js(&self) -> JsValue {
+        let r = self.0;
+        let suspects: Array = r
+            .suspects
+            .iter()
+            .map(|s| {
+                JsObject::new()
+                    .number("subscription", s.subscription.to_bits() as f64)
+                    .optional_string("name", s.name.as_deref())
+                    .string("pattern", &s.pattern)
+                    .number("ageMs", millis(s.age))
+                    .optional_string("stack", s.stack.as_deref())
+                    .build()
+            })
+            .collect();
+        JsObject::new()
+            // 'max_listeners', 'owner_released', 'idle' or 'trend'.
+            .string("reason", r.reason.kind())
+            .string("detail", &leak_detail(&r.reason))
+            .string("pattern", &r.pattern)
+            .number("detectedAt", r.detected_at.as_millis_f64())
+            .value("suspects", &suspects)
+            .build()
+    }
+}
+
+/// The numbers of a leak reason in words: "23 listeners, limit 20".
+fn leak_detail(reason: &LeakReason) -> String {
+    match reason {
+        LeakReason::MaxListeners { count, limit } => concat(&[
+            &decimal(*count as u64),
+            " listeners, limit ",
+            &decimal(*limit as u64),
+        ]),
+        LeakReason::OwnerReleased => "owner was garbage-collected while subscribed".into(),
+        LeakReason::Idle { idle_for } => {
+            let whole_millis = idle_for
+                .as_secs()
+                .saturating_mul(1000)
+                .saturating_add(u64::from(idle_for.subsec_millis()));
+            concat(&["idle for ", &decimal(whole_millis), " ms on a busy topic"])
         }
+        LeakReason::Trend { windows, growth } => concat(&[
+            "grew by ",
+            &signed_decimal(*growth),
+            " over ",
+            &decimal(u64::from(*windows)),
+            " windows",
+        ]),
     }
 }

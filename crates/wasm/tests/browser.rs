@@ -319,13 +319,26 @@ fn a_snapshot_restores_queued_messages_and_reattaches_handlers_by_name() {
     bus.publish("jobs".into(), JsValue::from(1), NONE).unwrap();
     bus.publish("jobs".into(), JsValue::from(2), NONE).unwrap();
     let snapshot = bus.snapshot().unwrap();
+    assert_eq!(
+        string(&snapshot, "format").as_deref(),
+        Some("switchyard.snapshot")
+    );
+    assert_eq!(number(&snapshot, &["version"]), 1.0);
+    let field = |name: &str| js_sys::Reflect::get(&snapshot, &name.into()).unwrap();
+    let bytes: js_sys::Uint8Array = wasm_bindgen::JsCast::dyn_into(field("bytes")).unwrap();
+    assert!(bytes.length() > 0);
+    assert_eq!(number(&snapshot, &["payloads", "length"]), 2.0);
 
+    // A structured clone (what IndexedDB stores) restores like the original.
+    let clone = js_sys::Function::new_with_args("s", "return structuredClone(s);")
+        .call1(&NONE, &snapshot)
+        .unwrap();
     let mut rec = Recorder::new();
     let handlers = js_sys::Object::new();
     js_sys::Reflect::set(&handlers, &"worker".into(), &rec.handler("restored")).unwrap();
     let options = json(r#"{"clock": "manual"}"#);
     js_sys::Reflect::set(&options, &"handlers".into(), &handlers).unwrap();
-    let restored = switchyard_wasm::EventBus::restore(snapshot, options).unwrap();
+    let restored = switchyard_wasm::EventBus::restore(clone, options).unwrap();
     let info = restored.subscriptions().get(0);
     assert_eq!(number(&info, &["depth"]), 2.0);
     let handle = restored
@@ -333,5 +346,35 @@ fn a_snapshot_restores_queued_messages_and_reattaches_handlers_by_name() {
         .unwrap();
     handle.resume();
     assert_eq!(rec.entries(), ["restored:1", "restored:2"]);
-    assert!(switchyard_wasm::EventBus::restore(JsValue::from(5), NONE).is_err());
+
+    // Not an object, truncated bytes, a missing payload: refused, naming the field.
+    let refused = |value: JsValue| switchyard_wasm::EventBus::restore(value, NONE).unwrap_err();
+    assert_eq!(code(&refused(JsValue::from(5))), "E_INVALID_OPTION");
+    let truncated = js_sys::Object::assign(
+        &js_sys::Object::new(),
+        wasm_bindgen::JsCast::unchecked_ref(&snapshot),
+    );
+    js_sys::Reflect::set(
+        &truncated,
+        &"bytes".into(),
+        &bytes.subarray(0, bytes.length() - 1),
+    )
+    .unwrap();
+    let error = refused(truncated.into());
+    assert_eq!(code(&error), "E_INVALID_OPTION");
+    assert!(string(&error, "message")
+        .unwrap_or_default()
+        .contains("snapshot.bytes"));
+    let missing = js_sys::Object::assign(
+        &js_sys::Object::new(),
+        wasm_bindgen::JsCast::unchecked_ref(&snapshot),
+    );
+    js_sys::Reflect::set(&missing, &"payloads".into(), &Array::new()).unwrap();
+    let error = refused(missing.into());
+    assert!(string(&error, "message")
+        .unwrap_or_default()
+        .contains("snapshot.payloads"));
+    // The original bus is untouched and still restorable.
+    assert_eq!(number(&bus.subscriptions().get(0), &["depth"]), 2.0);
+    assert!(switchyard_wasm::EventBus::restore(snapshot, NONE).is_ok());
 }
