@@ -36,10 +36,10 @@
 //! ```
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
+use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
@@ -144,7 +144,7 @@ pub struct LeakReport {
 #[derive(Clone, Debug, Default)]
 pub struct ListenerLimit {
     limit: usize,
-    patterns: BTreeMap<Box<str>, PatternCount>,
+    patterns: HashMap<Box<str>, PatternCount>,
 }
 
 #[derive(Copy, Clone, Debug, Default)]
@@ -159,7 +159,7 @@ impl ListenerLimit {
     pub fn new(limit: usize) -> Self {
         ListenerLimit {
             limit,
-            patterns: BTreeMap::new(),
+            patterns: HashMap::default(),
         }
     }
 
@@ -210,12 +210,15 @@ impl ListenerLimit {
     }
 
     /// Patterns currently past the limit, with their counts, in pattern order.
-    pub fn over_limit(&self) -> impl Iterator<Item = (&str, usize)> {
-        let limit = self.limit;
-        self.patterns
+    pub fn over_limit(&self) -> Vec<(&str, usize)> {
+        let mut over: Vec<(&str, usize)> = self
+            .patterns
             .iter()
-            .filter(move |(_, c)| c.active > limit)
+            .filter(|(_, c)| c.active > self.limit)
             .map(|(p, c)| (&**p, c.active))
+            .collect();
+        crate::sort::sort_by(&mut over, |a, b| a.0.cmp(b.0));
+        over
     }
 }
 
@@ -555,7 +558,7 @@ mod tests {
         assert_eq!(limit.on_subscribe("a"), None);
         assert_eq!(limit.on_subscribe("b"), None);
         assert!(limit.on_subscribe("a").is_some());
-        assert_eq!(limit.over_limit().collect::<Vec<_>>(), [("a", 2)]);
+        assert_eq!(limit.over_limit(), [("a", 2)]);
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //! topics ([`crate::leak::IdleWatch`], one per subscription) and a subscription count that
 //! keeps rising ([`TrendTracker`]). Each detection is traced as `leak_suspected` and counted.
 
-use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
+
+use hashbrown::HashSet;
 
 use super::slab::Key;
 use super::subscriber::Subscriber;
@@ -24,7 +25,7 @@ use crate::trace::TraceKind;
 pub(crate) struct LeakState {
     pub(crate) listeners: ListenerLimit,
     /// Owners the host reported released while they still owned a strong subscription.
-    pub(crate) released: BTreeSet<OwnerId>,
+    pub(crate) released: HashSet<OwnerId>,
     pub(crate) trend: Option<TrendTracker>,
     /// The last trend report, kept while its streak lasts.
     pub(crate) trend_report: Option<LeakReport>,
@@ -40,7 +41,7 @@ impl LeakState {
         };
         Ok(LeakState {
             listeners: ListenerLimit::new(config.max_listeners),
-            released: BTreeSet::new(),
+            released: HashSet::default(),
             trend,
             trend_report: None,
             suspected: 0,

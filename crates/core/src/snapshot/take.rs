@@ -16,7 +16,7 @@ use super::{
 use crate::bus::slab::Key;
 use crate::bus::subscriber::{Queued, Subscriber};
 use crate::bus::{key, sid, Bus};
-use crate::id::MessageId;
+use crate::id::{MessageId, OwnerId};
 use crate::message::Envelope;
 use crate::time::Instant;
 
@@ -156,13 +156,19 @@ impl<P> Bus<P> {
             });
         }
 
+        // Hash maps iterate in no fixed order: sort, so equal buses give equal snapshots.
+        let mut groups: Vec<(String, u64)> =
+            self.groups.iter().map(|(g, c)| (g.clone(), *c)).collect();
+        crate::sort::sort_by(&mut groups, |a, b| a.0.cmp(&b.0));
+        let mut released_owners: Vec<OwnerId> = self.leaks.released.iter().copied().collect();
+        crate::sort::sort_by_key(&mut released_owners, |o| o.0);
         Ok(Snapshot {
             version: SNAPSHOT_VERSION,
             clock: self.now,
             last_message: self.next_message,
             next_order: self.next_order,
             rng: self.rng.clone(),
-            groups: self.groups.iter().map(|(g, c)| (g.clone(), *c)).collect(),
+            groups,
             topics,
             messages,
             subscriptions,
@@ -178,7 +184,7 @@ impl<P> Bus<P> {
                 leaks_suspected: self.leaks.suspected,
                 dead_letters_evicted: self.dead.evicted(),
             },
-            released_owners: self.leaks.released.iter().copied().collect(),
+            released_owners,
         })
     }
 }
