@@ -75,6 +75,9 @@ export async function launch() {
     headless: true,
     acceptDownloads: true,
     viewport: { width: 1280, height: 800 },
+    // The visualiser follows the system theme; headless Chromium reports light. Screenshots use
+    // the dark theme (a test switches to light explicitly).
+    colorScheme: 'dark',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   return context;

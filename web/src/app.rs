@@ -30,21 +30,47 @@ pub fn staggered<T>(
 where
     T: Clone + PartialEq + Send + Sync + 'static,
 {
-    let inner = Memo::new(move |previous: Option<&(u64, u64, T)>| {
+    // The inner memo owns its value: a slow tick that is not ours hands the value back
+    // untouched and reports "unchanged", so nothing downstream runs, clones or compares.
+    let inner = Memo::new_owning(move |previous: Option<(u64, u64, T)>| {
         let epoch = app.epoch.get();
         let tick = app.slow.get();
         match previous {
             // A slow tick that is not ours: keep the value. (A re-run with the same tick means
             // one of `compute`'s own inputs changed, such as a filter: recompute at once.)
             Some((seen, seen_tick, value))
-                if *seen == epoch && *seen_tick != tick && tick % PHASES != phase % PHASES =>
+                if seen == epoch && seen_tick != tick && tick % PHASES != phase % PHASES =>
             {
-                (epoch, tick, value.clone())
+                ((epoch, tick, value), false)
             }
-            _ => (epoch, tick, compute()),
+            previous => {
+                let started = performance_now();
+                let value = compute();
+                note_view_cost(phase, performance_now() - started);
+                let changed = previous.is_none_or(|(_, _, old)| old != value);
+                ((epoch, tick, value), changed)
+            }
         }
     });
-    Memo::new(move |_| inner.with(|(_, _, value)| value.clone()))
+    // Runs only when the inner value changed, so it need not compare again.
+    Memo::new_with_compare(
+        move |_| inner.with(|(_, _, value)| value.clone()),
+        |_, _| true,
+    )
+}
+
+thread_local! {
+    /// Per stagger phase: the slowest recent view computation (ms), decaying by 2 % a frame.
+    static VIEW_COST: RefCell<[f64; PHASES as usize]> = const { RefCell::new([0.0; PHASES as usize]) };
+}
+
+/// Records that a view of `phase` took `ms` to compute its data.
+fn note_view_cost(phase: u64, ms: f64) {
+    VIEW_COST.with(|costs| {
+        if let Some(slot) = costs.borrow_mut().get_mut((phase % PHASES) as usize) {
+            *slot = slot.max(ms);
+        }
+    });
 }
 
 /// What the inspector shows.
@@ -197,23 +223,32 @@ impl AppState {
         self.bump(true);
     }
 
-    /// Applies new controls: live where the engine allows, by restarting otherwise.
+    /// Applies new controls to the running scenario, live (nothing restarts): rates, latency
+    /// and failures from the next frame; delivery strategy, overflow policy and capacity on
+    /// the bus at once. The views catch up at once too, so a new capacity shows immediately.
     pub fn retune(&self, tuning: Tuning) {
         let old = self.tuning.get_untracked();
         self.tuning.set(tuning);
         if self.mode.get_untracked() != Mode::Scenario {
             return;
         }
-        if old.needs_restart(&tuning) {
-            self.start_scenario(self.scenario.get_untracked(), self.playing.get_untracked());
-            self.status
-                .set("queues changed: scenario restarted".to_string());
-        } else {
-            self.source.update_value(|s| {
-                if let Source::Scenario(driver) = s {
-                    driver.set_tuning(tuning);
-                }
-            });
+        let result = self.source.try_update_value(|s| match s {
+            Source::Scenario(driver) => {
+                let evicted = driver.set_tuning(tuning);
+                Some((evicted, driver.snapshot_now(), driver.clock()))
+            }
+            _ => None,
+        });
+        if let Some(Some((evicted, update, at))) = result {
+            self.apply(update, at);
+            self.bump(true);
+            if old.capacity != tuning.capacity || old.overflow != tuning.overflow {
+                self.status.set(match evicted {
+                    0 => "queue limits changed live".to_string(),
+                    1 => "queue limits changed live: 1 queued message dropped".to_string(),
+                    n => format!("queue limits changed live: {n} queued messages dropped"),
+                });
+            }
         }
     }
 
@@ -384,14 +419,20 @@ fn animation_loop(mut frame: impl FnMut(f64) + 'static) {
     std::mem::forget(slot);
 }
 
-/// Per-frame costs, published as `window.__switchyardPerf` (`{ frames, tickMs, applyMs,
-/// events }`, running means over the last 120 frames) for the end-to-end budget test.
+/// Per-frame costs, published as `window.__switchyardPerf` for the end-to-end budget test and
+/// the memory soak (`tests/bench/soak.mjs`): `frames`; `tickMs`, `applyMs`, `events` (means
+/// over about the last 120 frames); `tickMaxMs`, `applyMaxMs` and `viewMs` (per stagger
+/// phase: topology, backpressure, bottom tab, header and inspector) as slowest recent values,
+/// decaying by 2 % a frame; `wasmBytes`, the size of the wasm linear memory, and `heapBytes`,
+/// the live Rust heap inside it.
 #[derive(Default)]
 struct FramePerf {
     frames: u32,
     tick: f64,
     apply: f64,
     events: f64,
+    tick_max: f64,
+    apply_max: f64,
 }
 
 impl FramePerf {
@@ -401,17 +442,56 @@ impl FramePerf {
         self.tick += (tick - self.tick) * w;
         self.apply += (apply - self.apply) * w;
         self.events += (events as f64 - self.events) * w;
+        self.tick_max = (self.tick_max * 0.98).max(tick);
+        self.apply_max = (self.apply_max * 0.98).max(apply);
+        let views = VIEW_COST.with(|costs| {
+            let mut costs = costs.borrow_mut();
+            let now = *costs;
+            for cost in costs.iter_mut() {
+                *cost *= 0.98;
+            }
+            now
+        });
         if self.frames.is_multiple_of(30) {
             if let Some(window) = web_sys::window() {
                 let o = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&o, &"frames".into(), &f64::from(self.frames).into());
-                let _ = js_sys::Reflect::set(&o, &"tickMs".into(), &self.tick.into());
-                let _ = js_sys::Reflect::set(&o, &"applyMs".into(), &self.apply.into());
-                let _ = js_sys::Reflect::set(&o, &"events".into(), &self.events.into());
+                let set = |key: &str, value: &wasm_bindgen::JsValue| {
+                    let _ = js_sys::Reflect::set(&o, &key.into(), value);
+                };
+                set("frames", &f64::from(self.frames).into());
+                set("tickMs", &self.tick.into());
+                set("applyMs", &self.apply.into());
+                set("events", &self.events.into());
+                set("tickMaxMs", &self.tick_max.into());
+                set("applyMaxMs", &self.apply_max.into());
+                let view_ms = js_sys::Array::new();
+                for cost in views {
+                    view_ms.push(&cost.into());
+                }
+                set("viewMs", &view_ms);
+                set("wasmBytes", &wasm_memory_bytes().into());
+                set("heapBytes", &rust_heap_bytes().into());
                 let _ = js_sys::Reflect::set(&window, &"__switchyardPerf".into(), &o);
             }
         }
     }
+}
+
+/// Bytes the Rust heap has allocated and not freed (the wasm memory is its high-water mark).
+/// The counters are `usize` and wrap on wasm32 after 4 GiB allocated in total, so the
+/// difference is taken modulo 2^32, which is exact while less than 4 GiB is live.
+fn rust_heap_bytes() -> f64 {
+    let stats = stats_alloc::INSTRUMENTED_SYSTEM.stats();
+    stats.bytes_allocated.wrapping_sub(stats.bytes_deallocated) as f64
+}
+
+/// The size of this module's wasm linear memory in bytes (it only ever grows).
+fn wasm_memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0.0, |b| f64::from(b.byte_length()))
 }
 
 /// Starts the frame loop that moves data from the source into the model.

@@ -9,6 +9,11 @@
 //! bus, or replayed recording) produces [`model::Update`]s once per animation frame; the
 //! [`model::Model`] aggregates them into bounded histories; the views read the model.
 
+/// The system allocator, counted: the live Rust heap is published for the memory soak
+/// (`window.__switchyardPerf.heapBytes`, see [`app`]). The counters are plain adds.
+#[global_allocator]
+static ALLOCATOR: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+
 pub mod app;
 pub mod model;
 pub mod source;

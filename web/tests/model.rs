@@ -70,6 +70,61 @@ fn count(model: &Model, kind: TraceKind) -> u64 {
 }
 
 #[wasm_bindgen_test]
+fn capacity_and_overflow_controls_apply_to_the_running_bus_without_a_restart() {
+    let (mut driver, mut model) = run(ScenarioId::SlowConsumer, 4_000.0);
+    let archiver = |model: &Model| {
+        model
+            .state
+            .subscriptions
+            .iter()
+            .find(|s| s.name.as_deref() == Some("archiver"))
+            .cloned()
+            .expect("the archiver subscribes")
+    };
+    // The state as of now, not as of the last periodic snapshot.
+    model.apply(driver.snapshot_now(), driver.clock());
+    let before = archiver(&model);
+    assert!(
+        before.depth > 8,
+        "the archiver's queue builds up ({})",
+        before.depth
+    );
+    let clock = driver.clock();
+
+    let evicted = driver.set_tuning(Tuning {
+        capacity: Some(8),
+        ..Tuning::default()
+    });
+    model.apply(driver.snapshot_now(), driver.clock());
+    let shrunk = archiver(&model);
+    assert_eq!(driver.clock(), clock, "the same run continues");
+    assert_eq!(shrunk.id, before.id, "the same subscription");
+    assert_eq!(
+        (shrunk.capacity, shrunk.overflow.as_str()),
+        (8, "drop-oldest")
+    );
+    assert!(shrunk.depth <= 8);
+    assert_eq!(evicted as u64, before.depth - shrunk.depth);
+    assert_eq!(
+        shrunk.counters.dropped,
+        before.counters.dropped + evicted as u64,
+        "evictions count as drops"
+    );
+
+    // Back to the scenario's own limits, with another policy.
+    driver.set_tuning(Tuning {
+        overflow: Some(switchyard_core::Overflow::Reject),
+        ..Tuning::default()
+    });
+    model.apply(driver.snapshot_now(), driver.clock());
+    let restored = archiver(&model);
+    assert_eq!(
+        (restored.capacity, restored.overflow.as_str()),
+        (512, "reject")
+    );
+}
+
+#[wasm_bindgen_test]
 fn a_ring_forgets_its_oldest_entries_and_counts_them() {
     let mut ring = Ring::new(3);
     for i in 0..5 {
@@ -507,6 +562,22 @@ fn the_event_log_filters_by_kind_topic_and_regex_and_inverts() {
     )
     .expect("ok");
     assert_eq!(by_topic.len(), 1);
+    let topics = |text: &str| {
+        filter(
+            &model,
+            &LogFilter {
+                topic: text.into(),
+                ..LogFilter::default()
+            },
+        )
+        .map(|events| events.len())
+    };
+    // A text with `*` is a switchyard pattern over whole segments, not a substring.
+    assert_eq!(topics("orders.*"), Ok(2));
+    assert_eq!(topics("*.deleted"), Ok(1));
+    assert_eq!(topics("**"), Ok(3));
+    assert!(topics("order*").unwrap_err().starts_with("topic pattern"));
+    assert_eq!(topics("  ord "), Ok(2));
     let by_regex = filter(
         &model,
         &LogFilter {
@@ -615,6 +686,51 @@ fn a_recording_round_trips_through_ndjson_and_replays_from_its_first_event() {
         "200 ms of recording in 100 ms at 2×"
     );
     assert!(!player.finished());
+}
+
+#[wasm_bindgen_test]
+fn a_busy_recording_keeps_only_the_snapshots_its_events_need() {
+    // 2 000 events per 100 ms frame: the 50 000 kept cover the last 2.5 s, so of the
+    // snapshots (one per 250 ms at most) only the last one before that window and those
+    // inside it are worth keeping.
+    let mut recorder = Recorder::new("scenario:storm");
+    let mut cursor = 0;
+    for frame in 0..40u32 {
+        let at = f64::from(frame) * 100.0;
+        let events = (0..2_000)
+            .map(|i| {
+                cursor += 1;
+                event(
+                    cursor,
+                    at + 1.0 + f64::from(i) * 0.01,
+                    TraceKind::Delivered,
+                    Some(1),
+                    Some(cursor),
+                    Some("t"),
+                    0,
+                )
+            })
+            .collect();
+        recorder.record(&Update {
+            events,
+            state: Some(BusState {
+                at,
+                ..BusState::default()
+            }),
+            ..Update::default()
+        });
+    }
+    assert_eq!(recorder.len(), recording::RECORDED_EVENTS);
+    assert!(
+        recorder.states() <= 10,
+        "{} snapshots kept",
+        recorder.states()
+    );
+    let lines = recording::parse(&recorder.to_ndjson()).expect("parses");
+    let first = Player::new(lines).step();
+    let state = first.state.expect("the replay starts with a snapshot");
+    let first_event = first.events.first().expect("an event").at;
+    assert!(state.at <= first_event && first_event - state.at < 300.0);
 }
 
 #[wasm_bindgen_test]

@@ -139,6 +139,7 @@ mod dispatch;
 mod inflight;
 pub mod inline;
 mod leaks;
+pub mod limits;
 mod observe;
 mod ready;
 pub(crate) mod slab;
@@ -147,10 +148,12 @@ pub(crate) mod timers;
 pub(crate) mod topics;
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+
+use hashbrown::HashMap;
 
 use crate::breaker::Breaker;
 use crate::config::Config;
@@ -178,6 +181,7 @@ use timers::{Timer, Timers};
 use topics::TopicTable;
 
 pub use inline::{InlineError, InlineMessage, InlineReceipt, InlineRoute, TopicHandle};
+pub use limits::QueueLimitError;
 
 /// The public id of a slab key.
 #[inline]
@@ -231,7 +235,8 @@ impl Footprint {
 /// Method groups:
 /// * subscriptions: [`subscribe`](Bus::subscribe), [`unsubscribe`](Bus::unsubscribe),
 ///   [`pause`](Bus::pause), [`resume`](Bus::resume), [`set_delivery`](Bus::set_delivery),
-///   [`flush`](Bus::flush), [`subscription`](Bus::subscription);
+///   [`flush`](Bus::flush), [`set_capacity`](Bus::set_capacity),
+///   [`set_overflow`](Bus::set_overflow), [`subscription`](Bus::subscription);
 /// * publishing: [`publish`](Bus::publish), [`routes`](Bus::routes);
 /// * delivery: [`poll_delivery`](Bus::poll_delivery), [`complete`](Bus::complete),
 ///   [`settle`](Bus::settle), [`mark_filtered`](Bus::mark_filtered);
@@ -257,7 +262,7 @@ pub struct Bus<P> {
     pub(crate) rng: Rng,
     pub(crate) trace: TraceRing,
     /// Round-robin cursor per consumer group.
-    pub(crate) groups: BTreeMap<String, u64>,
+    pub(crate) groups: HashMap<String, u64>,
     /// Active subscriptions that belong to a consumer group.
     pub(crate) grouped: usize,
     /// Last global sequence number handed out.
@@ -340,7 +345,7 @@ impl<P> Bus<P> {
             dead: DeadLetterStore::new(config.dead_letter_capacity),
             rng: Rng::new(config.seed),
             trace: TraceRing::new(config.trace_capacity),
-            groups: BTreeMap::new(),
+            groups: HashMap::default(),
             grouped: 0,
             next_message: 0,
             next_order: 0,
@@ -878,6 +883,7 @@ impl<P> Bus<P> {
     pub fn poll_delivery(&mut self, now: Instant) -> Option<Delivery<P>> {
         self.observe(now);
         self.fire_due();
+        self.discard_stale_timers();
         self.next_delivery()
     }
 
@@ -989,16 +995,17 @@ impl<P> Bus<P> {
     // ---- time ----
 
     /// When the host must next call [`Bus::handle_timeout`] (retry due, batch window,
-    /// breaker cooldown, delivery timeout, TTL), if ever. May be early (a timer whose cause
-    /// has gone away); calling [`Bus::handle_timeout`] then is harmless.
+    /// breaker cooldown, delivery timeout, TTL), if ever. Timers whose cause has gone away
+    /// (a pending delivery that settled, a removed subscription) are not reported.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next()
+        self.next_live_timeout()
     }
 
     /// Fires everything due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.observe(now);
         self.fire_due();
+        self.discard_stale_timers();
     }
 
     /// True when nothing is queued and ready, nothing is in flight and no retry is pending.

@@ -43,7 +43,9 @@ pub mod topic;
 pub mod trace;
 
 pub use breaker::{BreakerPolicy, BreakerState};
-pub use bus::{Bus, InlineError, InlineMessage, InlineReceipt, InlineRoute, TopicHandle};
+pub use bus::{
+    Bus, InlineError, InlineMessage, InlineReceipt, InlineRoute, QueueLimitError, TopicHandle,
+};
 pub use config::Config;
 pub use dead_letter::{DeadLetter, DeadLetterReason};
 pub use delivery::{Delivery, DeliveryItem, Outcome};

@@ -31,6 +31,11 @@ impl<T> Ring<T> {
         self.items.push_back(item);
     }
 
+    /// Removes and returns the oldest entry (not counted as evicted).
+    pub fn pop_front(&mut self) -> Option<T> {
+        self.items.pop_front()
+    }
+
     /// Entries, oldest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
         self.items.iter()

@@ -30,12 +30,16 @@ use crate::source::rng::Rng;
 /// The payload type of scenario buses.
 pub type Payload = Arc<Value>;
 
-/// Longest simulated step per frame (ms): a frame after a long stall does not replay the gap.
-const MAX_STEP_MS: f64 = 100.0;
+/// Longest simulated step per frame (ms): a frame after a long stall does not replay the gap,
+/// and a slow frame does not make the next one slower (a step's work grows with its length, so
+/// a 100 ms step after a stall made the next frames stall too). At 60 fps a step is 16.7 ms.
+const MAX_STEP_MS: f64 = 50.0;
 /// Most deliveries run per frame.
 const DELIVERY_BUDGET: usize = 40_000;
-/// How often a state snapshot is taken (ms).
-const STATE_EVERY_MS: f64 = 100.0;
+/// How often a state snapshot is taken (ms): the period of the backpressure samples and of the
+/// recorder's snapshots (the views refresh about as often). A snapshot of a storm's 200
+/// subscriptions is the most expensive thing a frame does, so not more often than needed.
+const STATE_EVERY_MS: f64 = 250.0;
 /// Leaked components kept before the simulated page "reloads".
 const LEAKY_RELOAD_AT: usize = 36;
 
@@ -68,6 +72,9 @@ pub struct Driver {
     id: ScenarioId,
     bus: Bus<Payload>,
     handlers: HashMap<u64, HandlerSpec>,
+    /// Each subscription's own queue limits (before any tuning override), restored when a
+    /// control goes back to "scenario default".
+    limits: HashMap<u64, (usize, Overflow)>,
     producers: Vec<Producer>,
     behaviour: Behaviour,
     tuning: Tuning,
@@ -100,8 +107,8 @@ fn now_instant(ms: f64) -> Instant {
 }
 
 impl Driver {
-    /// Starts scenario `id` with `tuning` applied (capacity and overflow overrides are applied
-    /// to every subscription at creation).
+    /// Starts scenario `id` with `tuning` applied (capacity, overflow and delivery overrides
+    /// are applied to every subscription at creation).
     pub fn new(id: ScenarioId, tuning: Tuning) -> Result<Driver, String> {
         let def: ScenarioDef = scenarios::definition(id);
         let bus =
@@ -111,6 +118,7 @@ impl Driver {
             id,
             bus,
             handlers: HashMap::default(),
+            limits: HashMap::default(),
             producers: def
                 .producers
                 .iter()
@@ -172,6 +180,10 @@ impl Driver {
         mut options: SubscribeOptions,
         handler: HandlerSpec,
     ) -> Result<SubscriptionId, String> {
+        let own_limits = (
+            options.capacity.unwrap_or(self.bus.config().capacity),
+            options.overflow.unwrap_or(self.bus.config().overflow),
+        );
         if let Some(capacity) = self.tuning.capacity {
             options.capacity = Some(capacity);
         }
@@ -186,26 +198,53 @@ impl Driver {
             .subscribe(pattern, options, now_instant(self.clock))
             .map_err(|e| format!("subscribe {pattern}: {e}"))?;
         self.handlers.insert(id.to_bits(), handler);
+        self.limits.insert(id.to_bits(), own_limits);
         Ok(id)
     }
 
-    /// Applies new live controls. Capacity and overflow changes need a restart (the caller
-    /// rebuilds the driver); a delivery-strategy change is swapped live on every subscription,
-    /// keeping every queued message.
-    pub fn set_tuning(&mut self, tuning: Tuning) {
+    /// Applies new live controls to the running bus, keeping every queued message except
+    /// what a smaller capacity evicts:
+    ///
+    /// * a delivery-strategy change is swapped on every subscription;
+    /// * an overflow or capacity change is applied with `Bus::set_overflow` and
+    ///   `Bus::set_capacity` (policy first, so the new policy decides what a shrink evicts);
+    ///   going back to "scenario default" restores each subscription's own limits.
+    ///
+    /// Returns how many queued messages a shrink evicted (counted and traced as drops).
+    pub fn set_tuning(&mut self, tuning: Tuning) -> usize {
         let now = now_instant(self.clock);
+        let ids: Vec<SubscriptionId> = self.bus.subscriptions().iter().map(|s| s.id).collect();
         if tuning.delivery != self.tuning.delivery {
             if let Some(strategy) = tuning.delivery {
-                let ids: Vec<SubscriptionId> =
-                    self.bus.subscriptions().iter().map(|s| s.id).collect();
-                for id in ids {
+                for &id in &ids {
                     if let Err(e) = self.bus.set_delivery(id, strategy, now) {
                         self.note(format!("set_delivery: {e}"));
                     }
                 }
             }
         }
+        let mut evicted = 0;
+        if tuning.overflow != self.tuning.overflow || tuning.capacity != self.tuning.capacity {
+            for &id in &ids {
+                let (own_capacity, own_overflow) = self
+                    .limits
+                    .get(&id.to_bits())
+                    .copied()
+                    .unwrap_or((self.bus.config().capacity, self.bus.config().overflow));
+                let overflow = tuning.overflow.unwrap_or(own_overflow);
+                let capacity = tuning.capacity.unwrap_or(own_capacity);
+                let result = self
+                    .bus
+                    .set_overflow(id, overflow, now)
+                    .and_then(|()| self.bus.set_capacity(id, capacity, now));
+                match result {
+                    Ok(n) => evicted += n,
+                    Err(e) => self.note(format!("queue limits: {e}")),
+                }
+            }
+        }
         self.tuning = tuning;
+        evicted
     }
 
     /// Advances the scenario by `dt_ms` of real time and returns what happened.
@@ -484,7 +523,7 @@ impl Driver {
             }
         });
         for sub in unsubscribe {
-            self.bus.unsubscribe(sub, now);
+            self.unsubscribe(sub, now);
         }
         for owner in released {
             self.bus.owner_released(OwnerId(owner), now);
@@ -496,11 +535,18 @@ impl Driver {
             .count();
         if leaked >= LEAKY_RELOAD_AT {
             // The simulated page reloads: every component's subscription goes away.
-            for c in self.components.drain(..) {
-                self.bus.unsubscribe(c.sub, now);
-                self.handlers.remove(&c.sub.to_bits());
+            let gone: Vec<SubscriptionId> = self.components.drain(..).map(|c| c.sub).collect();
+            for sub in gone {
+                self.unsubscribe(sub, now);
             }
         }
+    }
+
+    /// Removes a subscription and what the driver keeps for it.
+    fn unsubscribe(&mut self, sub: SubscriptionId, now: Instant) {
+        self.bus.unsubscribe(sub, now);
+        self.handlers.remove(&sub.to_bits());
+        self.limits.remove(&sub.to_bits());
     }
 
     fn read_trace(&mut self) -> Update {

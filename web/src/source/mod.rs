@@ -28,9 +28,9 @@ pub struct Tuning {
     pub latency_ms: Option<f64>,
     /// Overrides every handler's failure probability.
     pub failure_rate: Option<f64>,
-    /// Overrides every queue's capacity (needs a restart).
+    /// Overrides every queue's capacity (live: a shrink applies the overflow policy).
     pub capacity: Option<usize>,
-    /// Overrides every overflow policy (needs a restart).
+    /// Overrides every overflow policy (live).
     pub overflow: Option<Overflow>,
     /// Swaps every subscription's delivery strategy (live).
     pub delivery: Option<DeliveryStrategy>,
@@ -46,13 +46,6 @@ impl Default for Tuning {
             overflow: None,
             delivery: None,
         }
-    }
-}
-
-impl Tuning {
-    /// Whether going from `self` to `next` needs the scenario rebuilt (queue shape changes).
-    pub fn needs_restart(&self, next: &Tuning) -> bool {
-        self.capacity != next.capacity || self.overflow != next.overflow
     }
 }
 

@@ -20,7 +20,9 @@ pub const FORMAT: &str = "switchyard-recording";
 pub const VERSION: u32 = 1;
 /// Events kept for export (the newest).
 pub const RECORDED_EVENTS: usize = 50_000;
-/// State snapshots kept for export (the newest, one per 250 ms).
+/// State snapshots kept for export (the newest, one per 250 ms), and never older than the
+/// last one taken before the oldest event kept: a busy bus, whose events cover a fraction of a
+/// second, holds one or two snapshots instead of two minutes of them.
 pub const RECORDED_STATES: usize = 480;
 
 #[derive(Serialize, Deserialize)]
@@ -133,6 +135,27 @@ impl Recorder {
                 self.states.push(state.clone());
             }
         }
+        self.forget_stale_states();
+    }
+
+    /// Drops snapshots that an export would not use: every one older than the last snapshot
+    /// taken at or before the oldest event kept.
+    fn forget_stale_states(&mut self) {
+        let Some(first_event) = self.events.iter().next().map(|e| e.at) else {
+            return;
+        };
+        while self
+            .states
+            .get(1)
+            .is_some_and(|next| next.at <= first_event)
+        {
+            self.states.pop_front();
+        }
+    }
+
+    /// State snapshots held.
+    pub fn states(&self) -> usize {
+        self.states.len()
     }
 
     /// Events held.

@@ -2,10 +2,13 @@
 //! over the last 60 s, lag in messages and milliseconds, drops, overflow policy, a trend arrow,
 //! and red past [`ALERT_FILL`]. The most loaded subscriptions come first.
 
+use std::fmt::Write as _;
+
 use leptos::prelude::*;
 
 use super::{ellipsize, fmt_count, use_app};
 use crate::model::event::format_millis;
+use crate::model::state::SubState;
 use crate::model::{Model, PressureSample, PRESSURE_SAMPLES, PRESSURE_SAMPLE_MS};
 
 /// Fill ratio from which a queue is drawn red.
@@ -101,18 +104,29 @@ fn points(history: &[PressureSample], now: f64, value: impl Fn(&PressureSample) 
         let x = CHART_W - ((now - s.at) / window * CHART_W).clamp(0.0, CHART_W);
         let cap = s.capacity.max(1) as f64;
         let y = CHART_H - (value(s) as f64 / cap).clamp(0.0, 1.0) * (CHART_H - 2.0) - 1.0;
-        out.push_str(&format!("{x:.1},{y:.1} "));
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{x:.1},{y:.1} ");
     }
     out
 }
 
-/// Builds the cards, most loaded first.
+/// Builds the cards, most loaded first: only the [`MAX_CARDS`] shown get their history and
+/// chart built (a storm has hundreds of subscriptions), the rest are counted.
 pub fn build(model: &Model) -> (Vec<PressureCard>, usize) {
     let now = model.state.at;
-    let mut cards: Vec<PressureCard> = model
-        .state
-        .subscriptions
-        .iter()
+    let fill = |s: &SubState| s.depth as f64 / s.capacity.max(1) as f64;
+    let mut ranked: Vec<&SubState> = model.state.subscriptions.iter().collect();
+    ranked.sort_by(|a, b| {
+        fill(b)
+            .total_cmp(&fill(a))
+            .then(b.counters.dropped.cmp(&a.counters.dropped))
+            .then(b.high_water.cmp(&a.high_water))
+            .then(a.id.cmp(&b.id))
+    });
+    let hidden = ranked.len().saturating_sub(MAX_CARDS);
+    ranked.truncate(MAX_CARDS);
+    let cards = ranked
+        .into_iter()
         .map(|s| {
             let history: Vec<PressureSample> = model
                 .pressure
@@ -145,17 +159,7 @@ pub fn build(model: &Model) -> (Vec<PressureCard>, usize) {
             }
         })
         .collect();
-    let total = cards.len();
-    cards.sort_by(|a, b| {
-        let fa = a.depth as f64 / a.capacity.max(1) as f64;
-        let fb = b.depth as f64 / b.capacity.max(1) as f64;
-        fb.total_cmp(&fa)
-            .then(b.dropped.cmp(&a.dropped))
-            .then(b.high_water.cmp(&a.high_water))
-            .then(a.id.cmp(&b.id))
-    });
-    cards.truncate(MAX_CARDS);
-    (cards, total.saturating_sub(MAX_CARDS))
+    (cards, hidden)
 }
 
 /// The backpressure view.
@@ -174,7 +178,9 @@ pub fn Backpressure() -> impl IntoView {
                 </span>
             </header>
             <div class="cards">
-                <For each=move || data.get().0 key=|c| format!("{c:?}") let:card>
+                // Rebuilt on each refresh rather than a keyed <For>, whose per-row owners stay
+                // referenced by the list's owner and leak as cards churn (see the topology view).
+                {move || data.get().0.into_iter().map(|card| view! {
                     <div class=if card.alert { "card alert" } else { "card" } data-sub=card.id.to_string()>
                         <div class="card-head">
                             <span class="name" title=card.pattern.clone()>{card.label.clone()}</span>
@@ -195,7 +201,7 @@ pub fn Backpressure() -> impl IntoView {
                             <span class={if card.dropped > 0 { "drops hot" } else { "drops" }} title="dropped by the overflow policy"><i>"drops"</i>{fmt_count(card.dropped)}</span>
                         </div>
                     </div>
-                </For>
+                }).collect_view()}
                 <Show when=move || { data.get().1 > 0 }>
                     <div class="more muted">{move || format!("+{} quieter subscriptions", data.get().1)}</div>
                 </Show>

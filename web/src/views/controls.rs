@@ -237,7 +237,7 @@ pub fn Sidebar() -> impl IntoView {
                 </label>
             </section>
             <section class="group">
-                <h3>"Queues" <span class="muted small">"(restarts)"</span></h3>
+                <h3>"Queues"</h3>
                 <label class="field"><span>"capacity"</span>
                     <select data-testid="capacity" disabled=scenario_only on:change=move |ev| {
                         let v = event_target_value(&ev);

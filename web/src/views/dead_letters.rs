@@ -64,7 +64,7 @@ pub fn DeadLetters() -> impl IntoView {
                     </colgroup>
                     <thead><tr><th>"#"</th><th>"topic"</th><th>"subscription"</th><th>"reason · tries"</th><th>"age"</th><th>"payload"</th><th></th></tr></thead>
                     <tbody>
-                        <For each=move || rows.get().0 key=|r| r.clone() let:r>
+                        {move || rows.get().0.into_iter().map(|r| view! {
                             {
                                 let (id, topic, sub, reason, attempts, error, age, preview) = r;
                                 view! {
@@ -82,7 +82,7 @@ pub fn DeadLetters() -> impl IntoView {
                                     </tr>
                                 }
                             }
-                        </For>
+                        }).collect_view()}
                     </tbody>
                 </table>
                 <Show when=move || rows.get().1 == 0>

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use switchyard_core::TraceKind;
+use switchyard_core::{Pattern, TraceKind};
 
 use super::use_app;
 use crate::app::Selection;
@@ -19,7 +19,8 @@ const OVERSCAN: usize = 6;
 /// What the log shows.
 #[derive(Clone, Debug, Default)]
 pub struct LogFilter {
-    /// Substring of the topic (empty = any).
+    /// The topic: a switchyard pattern when it contains `*` (`orders.*`, `**.failed`),
+    /// otherwise a substring (empty = any). See [`TopicFilter`].
     pub topic: String,
     /// Subscription id bits.
     pub subscription: Option<u64>,
@@ -43,21 +44,56 @@ pub fn row_text(event: &Event, subscription_label: &str) -> String {
     )
 }
 
+/// How the topic box filters: a pattern with `*` (exactly one segment) or `**` (zero or more
+/// segments) matches whole topics with the bus's own rules; any other text is a substring.
+#[derive(Clone, Debug)]
+pub enum TopicFilter {
+    /// Every event.
+    Any,
+    /// Topics containing this text.
+    Contains(String),
+    /// Topics the pattern matches.
+    Pattern(Pattern),
+}
+
+impl TopicFilter {
+    /// Reads the topic box; a text with `*` that is not a valid pattern is an error naming
+    /// the problem.
+    pub fn parse(text: &str) -> Result<TopicFilter, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            Ok(TopicFilter::Any)
+        } else if text.contains('*') {
+            Pattern::parse(text)
+                .map(TopicFilter::Pattern)
+                .map_err(|e| format!("topic pattern: {e}"))
+        } else {
+            Ok(TopicFilter::Contains(text.to_string()))
+        }
+    }
+
+    /// Whether an event with `topic` passes.
+    pub fn accepts(&self, topic: Option<&str>) -> bool {
+        match self {
+            TopicFilter::Any => true,
+            TopicFilter::Contains(text) => topic.is_some_and(|t| t.contains(text.as_str())),
+            TopicFilter::Pattern(pattern) => topic.is_some_and(|t| pattern.matches(t)),
+        }
+    }
+}
+
 /// Applies `filter` to the model's log; returns the matching events (oldest first) or the
-/// regex's error.
+/// error of the regex or the topic pattern.
 pub fn filter(model: &Model, filter: &LogFilter) -> Result<Vec<Event>, String> {
     let regex = if filter.regex.is_empty() {
         None
     } else {
         Some(regex_lite::Regex::new(&filter.regex).map_err(|e| format!("regex: {e}"))?)
     };
-    let topic = filter.topic.trim();
+    let topic = TopicFilter::parse(&filter.topic)?;
     let mut out = Vec::new();
     for event in model.log.iter() {
-        let mut hit = true;
-        if !topic.is_empty() {
-            hit &= event.topic.as_deref().is_some_and(|t| t.contains(topic));
-        }
+        let mut hit = topic.accepts(event.topic.as_deref());
         if let Some(sub) = filter.subscription {
             hit &= event.subscription == Some(sub);
         }
@@ -161,7 +197,7 @@ pub fn EventLog() -> impl IntoView {
     view! {
         <section class="view event-log" data-testid="event-log">
             <div class="toolbar filters">
-                <input data-testid="log-topic" placeholder="topic contains…" prop:value=move || topic.get() on:input=move |ev| topic.set(event_target_value(&ev))/>
+                <input data-testid="log-topic" placeholder="topic: text or orders.*" title="a switchyard pattern (* = one segment, ** = any) or text the topic contains" class=move || if rows.get().is_err() && topic.get().contains('*') { "bad" } else { "" } prop:value=move || topic.get() on:input=move |ev| topic.set(event_target_value(&ev))/>
                 <select data-testid="log-subscription" on:change=move |ev| subscription.set(event_target_value(&ev))>
                     <option value="">"any subscription"</option>
                     <For each=move || subs.get() key=|s| s.clone() let:s>
@@ -201,7 +237,7 @@ pub fn EventLog() -> impl IntoView {
                 }
             >
                 <div class="log-spacer" style:height=move || format!("{}px", count() as f64 * ROW_H)>
-                    <For each=visible key=|(i, e)| (*i, e.cursor) let:item>
+                    {move || visible().into_iter().map(|item| view! {
                         {
                             let (index, event) = item;
                             let t = (event.at - origin()) / 1_000.0;
@@ -218,7 +254,7 @@ pub fn EventLog() -> impl IntoView {
                                 </div>
                             }
                         }
-                    </For>
+                    }).collect_view()}
                 </div>
             </div>
         </section>

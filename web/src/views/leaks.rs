@@ -97,17 +97,17 @@ pub fn Leaks() -> impl IntoView {
         <section class="view leaks" data-testid="leaks">
             <div class="leak-chart">
                 <div class="legend">
-                    <For each=move || chart.get().0 key=|s| format!("{}{}{}", s.label, s.current, s.colour) let:s>
+                    {move || chart.get().0.into_iter().map(|s| view! {
                         <span class="lg-line" style:background=s.colour></span>
                         <span>{s.label.clone()}" "<b>{s.current}</b></span>
-                    </For>
+                    }).collect_view()}
                     <span class="muted">"· active subscriptions, last 60 s · y max "{move || chart.get().1}</span>
                 </div>
                 <svg class="pop" viewBox=format!("0 0 {CHART_W} {CHART_H}") preserveAspectRatio="none">
                     <line class="grid" x1="0" y1=CHART_H / 2.0 x2=CHART_W y2=CHART_H / 2.0></line>
-                    <For each=move || chart.get().0 key=|s| format!("{s:?}") let:s>
+                    {move || chart.get().0.into_iter().map(|s| view! {
                         <polyline points=s.points.clone() style:stroke=s.colour></polyline>
-                    </For>
+                    }).collect_view()}
                 </svg>
             </div>
             <div class="leak-list">

@@ -126,19 +126,19 @@ pub fn Metrics() -> impl IntoView {
     view! {
         <section class="view metrics" data-testid="metrics">
             <div class="tiles">
-                <For each=move || data.get().0 key=|t| t.clone() let:t>
+                {move || data.get().0.into_iter().map(|t| view! {
                     <div class="tile" data-metric=t.0>
                         <div class="tile-label">{t.0}</div>
                         <div class="tile-value">{t.1.clone()}</div>
                         <div class="tile-sub muted">{t.2.clone()}</div>
                     </div>
-                </For>
+                }).collect_view()}
             </div>
             <div class="tables">
                 <table class="grid">
                     <thead><tr><th>"subscription"</th><th>"rate"</th><th>"enq"</th><th>"deliv"</th><th>"fail"</th><th>"retry"</th><th>"DL"</th><th>"drop"</th><th title="publish → delivered">"lat p50"</th><th>"p90"</th><th>"p99"</th><th title="handler duration">"handler p99"</th></tr></thead>
                     <tbody>
-                        <For each=move || data.get().1 key=|r| format!("{r:?}") let:r>
+                        {move || data.get().1.into_iter().map(|r| view! {
                             <tr>
                                 <td title=r.detail.clone()>{r.name.clone()}</td>
                                 <td class="num">{fmt_rate(r.rate)}</td>
@@ -153,14 +153,14 @@ pub fn Metrics() -> impl IntoView {
                                 <td class="num">{r.latency[2].clone()}</td>
                                 <td class="num">{r.handler[2].clone()}</td>
                             </tr>
-                        </For>
+                        }).collect_view()}
                     </tbody>
                 </table>
                 <Show when=move || { data.get().2 > 0 }><div class="muted small">{move || format!("+{} more subscriptions", data.get().2)}</div></Show>
                 <table class="grid">
                     <thead><tr><th>"topic"</th><th>"rate"</th><th>"published"</th><th>"delivered"</th><th>"failed"</th><th>"DL"</th><th>"dropped"</th><th title="publish → delivered">"lat p50"</th><th>"p90"</th><th>"p99"</th></tr></thead>
                     <tbody>
-                        <For each=move || data.get().3 key=|r| format!("{r:?}") let:r>
+                        {move || data.get().3.into_iter().map(|r| view! {
                             <tr>
                                 <td class="topic">{r.name.clone()}</td>
                                 <td class="num">{fmt_rate(r.rate)}</td>
@@ -173,7 +173,7 @@ pub fn Metrics() -> impl IntoView {
                                 <td class="num">{r.latency[1].clone()}</td>
                                 <td class="num">{r.latency[2].clone()}</td>
                             </tr>
-                        </For>
+                        }).collect_view()}
                     </tbody>
                 </table>
                 <Show when=move || { data.get().4 > 0 }><div class="muted small">{move || format!("+{} more topics", data.get().4)}</div></Show>

@@ -1,6 +1,13 @@
 //! The views. Each is a component with a `data-testid`, reading the shared
 //! [`crate::app::AppState`] from context. The data each view draws is computed by a plain
 //! function of the [`crate::model::Model`] (tested without a browser), then rendered.
+//!
+//! Lists whose rows change on every refresh (graph nodes, cards, marbles, log and table rows)
+//! are rendered by a closure that rebuilds them, not by a keyed `<For>`: Leptos 0.8 gives each
+//! `<For>` row an owner and the list's owner keeps a weak reference to every row it ever had
+//! until the list itself goes away, about 80 bytes a row. With rows churning a few hundred
+//! times a second that grew the heap by megabytes a minute (found by `tests/bench/soak.mjs`).
+//! `<For>` stays where rows are stable or carry state (lanes, leak reports with open details).
 
 pub mod backpressure;
 pub mod controls;

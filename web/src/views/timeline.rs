@@ -2,8 +2,10 @@
 //! with the message's sequence number. Retries, out-of-order deliveries (relaxed ordering),
 //! drops and dead letters are marked. The view can be frozen while the bus keeps running.
 //!
-//! Marbles are placed at absolute time; only the lanes' group transform moves each frame, so a
-//! frame costs one attribute write plus the marbles that actually changed.
+//! Marbles are placed at absolute time in their own layer (`.marbles`, `will-change:
+//! transform`) over the static lanes. Only that layer's CSS transform moves each frame, which
+//! the compositor applies without repainting anything; the marbles themselves change a few
+//! times a second, and only the ones that changed are redrawn.
 
 use leptos::prelude::*;
 
@@ -260,12 +262,8 @@ pub fn Timeline() -> impl IntoView {
                 <span class="muted small">{move || { let h = data.get().1; if h > 0 { format!("+{h} quieter lanes") } else { String::new() } }}</span>
             </div>
             <div class="lanes-host" node_ref=host>
+            <div class="lanes-stack" style:height=move || format!("{}px", height())>
             <svg class="lanes" width=move || width.get() height=height viewBox=move || format!("0 0 {} {}", width.get(), height())>
-                <defs>
-                    <clipPath id="lane-clip">
-                        <rect x=LABEL_W y="0" width=move || width.get() - LABEL_W height="10000"></rect>
-                    </clipPath>
-                </defs>
                 <g class="axis">
                     {move || {
                         let w = window_ms.get();
@@ -285,40 +283,49 @@ pub fn Timeline() -> impl IntoView {
                     {
                         let (index, lane) = item;
                         let y = TOP + LANE_H * index as f64 + LANE_H / 2.0;
-                        let id = lane.id;
                         view! {
                             <g class="lane">
                                 <line class="lane-line" x1=LABEL_W y1=y x2=move || width.get() y2=y></line>
                                 <text class="lane-label" x="6" y=y + 4.0><title>{lane.title.clone()}</title>{lane.label.clone()}</text>
                                 {(lane.out_of_order > 0).then(|| view! { <text class="lane-ooo" x=LABEL_W - 6.0 y=y + 4.0 text-anchor="end">{format!("{} ooo", lane.out_of_order)}</text> })}
-                                <g clip-path="url(#lane-clip)">
-                                    <g transform=move || format!("translate({:.2},0)", shift())>
-                                        <For
-                                            each=move || data.get().0.get(index).filter(|l| l.id == id).map(|l| l.marbles.clone()).unwrap_or_default()
-                                            key=move |m| (m.message, m.attempt, m.kind, m.out_of_order, (m.at * 10.0) as i64, window_ms.get_untracked() as i64)
-                                            let:m
-                                        >
-                                            {
-                                                let label = m.message.to_string();
-                                                let w = 10.0 + 5.6 * label.len() as f64;
-                                                let x = m.at * scale();
-                                                let class = format!("marble mk-{}{}", m.kind.class(), if m.out_of_order { " ooo" } else { "" });
-                                                let message = m.message;
-                                                view! {
-                                                    <g class=class transform=format!("translate({x:.1},{y:.1})") on:click=move |_| select(id, message)>
-                                                        <rect x=-w / 2.0 y="-8" width=w height="16" rx="8"></rect>
-                                                        <text y="3.5" text-anchor="middle">{label}</text>
-                                                    </g>
-                                                }
-                                            }
-                                        </For>
-                                    </g>
-                                </g>
                             </g>
                         }
                     }
                 </For>
             </svg>
+            // The moving layer: clipped to the lane area, translated by the compositor.
+            <div class="marbles-clip" style:left=format!("{LABEL_W}px")>
+                <svg class="marbles" width="1" height=height style:transform=move || format!("translate3d({:.1}px,0,0)", shift() - LABEL_W)>
+                    <For each=indexed_lanes key=|(i, lane)| (*i, lane.id) let:item>
+                        {
+                            let (index, lane) = item;
+                            let y = TOP + LANE_H * index as f64 + LANE_H / 2.0;
+                            let id = lane.id;
+                            view! {
+                                <g class="lane-marbles">
+                                    // Redrawn on each refresh (a few times a second), not a keyed
+                                    // <For>: its per-row owners stay referenced by the lane's owner,
+                                    // so marbles churning for the life of the page would leak.
+                                    {move || data.get().0.get(index).filter(|l| l.id == id).map(|l| l.marbles.clone()).unwrap_or_default().into_iter().map(|m| {
+                                            let label = m.message.to_string();
+                                            let w = 10.0 + 5.6 * label.len() as f64;
+                                            let x = m.at * scale();
+                                            let class = format!("marble mk-{}{}", m.kind.class(), if m.out_of_order { " ooo" } else { "" });
+                                            let message = m.message;
+                                            view! {
+                                                <g class=class transform=format!("translate({x:.1},{y:.1})") on:click=move |_| select(id, message)>
+                                                    <rect x=-w / 2.0 y="-8" width=w height="16" rx="8"></rect>
+                                                    <text y="3.5" text-anchor="middle">{label}</text>
+                                                </g>
+                                            }
+                                    }).collect_view()}
+                                </g>
+                            }
+                        }
+                    </For>
+                </svg>
+            </div>
+            </div>
             </div>
             <Show when=move || data.get().0.is_empty()>
                 <div class="empty muted">"No subscriptions yet."</div>

@@ -403,13 +403,16 @@ pub fn Topology() -> impl IntoView {
                         parts.join(" · ")
                     }}
                 </text>
-                <For each=move || graph.get().edges key=|e| format!("{e:?}") let:edge>
+                // Redrawn whole on each refresh (nearly every node and edge changes anyway). Not a
+                // keyed <For>: each keyed row gets an owner that the list's own owner keeps a
+                // reference to until it is disposed, so rows that churn for the life of the page
+                // leak (see the `views` module docs); a closure's rows are freed on every re-run.
+                {move || graph.get().edges.into_iter().map(|edge| view! {
                     <path class=edge.class.clone() d=edge.path.clone() stroke-width=format!("{:.1}", edge.width)>
                         <title>{format!("{:.1} msg/s", edge.rate)}</title>
                     </path>
-                </For>
-                <For each=move || graph.get().nodes key=|n| format!("{n:?}") let:node>
-                    {
+                }).collect_view()}
+                {move || graph.get().nodes.into_iter().map(|node| {
                         let w = if node.class.contains("sub") { SUB_W } else { NODE_W };
                         let x = node.x - w / 2.0;
                         let y = node.y - NODE_H / 2.0;
@@ -427,8 +430,7 @@ pub fn Topology() -> impl IntoView {
                                 {fill}
                             </g>
                         }
-                    }
-                </For>
+                }).collect_view()}
             </svg>
             </div>
         </section>
