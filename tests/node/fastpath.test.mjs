@@ -200,4 +200,182 @@ describe('the JavaScript fast path', () => {
     ]);
     assert.deepEqual(seen, run(slow()));
   });
+
+  test('publishes alternating between topics keep exact ids, sequence numbers, order and metrics', () => {
+    const run = (bus) => {
+      const log = [];
+      for (const topic of ['x', 'y', 'z']) {
+        bus.subscribe(topic, (p, meta) => log.push([topic, p, meta.id, meta.seq, meta.topic]));
+      }
+      bus.subscribe('*', (p, meta) => log.push(['*', p, meta.id, meta.seq]));
+      const results = [];
+      const order = ['x', 'y', 'x', 'z', 'y', 'y', 'x', 'z', 'x', 'y'];
+      for (let round = 0; round < 3; round++) {
+        order.forEach((topic, i) => results.push(bus.publish(topic, round * 100 + i)));
+      }
+      const { totals, topics } = bus.metrics();
+      return { log, results, totals, topics: topics.map((t) => [t.topic, t.counters]) };
+    };
+    const observed = run(fast());
+    assert.deepEqual(observed.results.map((r) => r.id), Array.from({ length: 30 }, (_, i) => i + 1));
+    const seqOf = (topic) => observed.log.filter((entry) => entry[0] === topic).map((entry) => entry[3]);
+    assert.deepEqual(seqOf('x'), Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.deepEqual(seqOf('y'), Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.deepEqual(seqOf('z'), Array.from({ length: 6 }, (_, i) => i + 1));
+    assert.equal(observed.totals.published, 30);
+    assert.equal(observed.totals.delivered, 60);
+    assert.deepEqual(observed, run(slow()));
+    // The next publish after the batch continues both numberings.
+    const bus = fast();
+    bus.subscribe('x', () => {});
+    bus.subscribe('y', () => {});
+    for (let i = 0; i < 5; i++) {
+      bus.publish('x', i);
+      bus.publish('y', i);
+    }
+    assert.deepEqual(bus.publish('y', 'last'), { id: 11, seq: 6, matched: 1 });
+  });
+
+  test('a burst over many topics crosses into the engine once per batch, not once per topic switch', async () => {
+    const bus = fast();
+    const topics = Array.from({ length: 50 }, (_, i) => `svc${i}.eu.created`);
+    let sink = 0;
+    for (let i = 0; i < topics.length; i++) bus.subscribe(`svc${i}.*.created`, () => { sink++; });
+    for (const topic of topics) bus.publish(topic, 0); // fills every route
+    await Promise.resolve();
+    const record = EventBus.prototype.__inlineRecord;
+    const route = EventBus.prototype.__inlineRoute;
+    let records = 0;
+    let routes = 0;
+    EventBus.prototype.__inlineRecord = function (...args) {
+      records++;
+      return record.apply(this, args);
+    };
+    EventBus.prototype.__inlineRoute = function (...args) {
+      routes++;
+      return route.apply(this, args);
+    };
+    try {
+      for (let round = 0; round < 3; round++) for (const topic of topics) bus.publish(topic, round);
+      assert.equal(records, 0);
+      assert.equal(routes, 0);
+      await Promise.resolve();
+      assert.equal(records, 1);
+    } finally {
+      EventBus.prototype.__inlineRecord = record;
+      EventBus.prototype.__inlineRoute = route;
+    }
+    assert.equal(sink, 200);
+    const { totals, topics: perTopic } = bus.metrics();
+    assert.equal(totals.published, 200);
+    assert.equal(totals.delivered, 200);
+    assert.ok(perTopic.every((t) => t.counters.published === 4), 'every topic counted 4 publishes');
+  });
+
+  test('more topics and publishes than one batch holds are all recorded, in order', () => {
+    const run = (bus) => {
+      const seen = [];
+      for (let i = 0; i < 300; i++) bus.subscribe(`t${i}`, (p, meta) => seen.push(meta.id - p));
+      const last = [];
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < 300; i++) last.push(bus.publish(`t${i}`, round * 300 + i).id);
+      }
+      return { offsets: [...new Set(seen)], last: last.at(-1), totals: bus.metrics().totals };
+    };
+    const observed = run(fast());
+    assert.deepEqual(observed.offsets, [1]); // meta.id is always payload + 1
+    assert.equal(observed.last, 600);
+    assert.equal(observed.totals.published, 600);
+    assert.equal(observed.totals.delivered, 600);
+    assert.deepEqual(observed, run(slow()));
+  });
+
+  test('a subscription added between publishes of a cached route receives the next one', () => {
+    const bus = fast();
+    const seen = [];
+    bus.subscribe('t', (p) => seen.push(['first', p]));
+    bus.publish('t', 1);
+    bus.publish('t', 2);
+    const second = bus.subscribe('t', (p) => seen.push(['second', p]));
+    assert.equal(bus.publish('t', 3).matched, 2);
+    second.unsubscribe();
+    assert.equal(bus.publish('t', 4).matched, 1);
+    assert.deepEqual(seen, [['first', 1], ['first', 2], ['first', 3], ['second', 3], ['first', 4]]);
+  });
+
+  test('reading metrics or stats between publishes keeps cached routes and counts every publish', () => {
+    const bus = fast();
+    const sub = bus.subscribe('a', () => {});
+    bus.subscribe('b', () => {});
+    bus.publish('a', 0);
+    bus.publish('b', 0);
+    const route = EventBus.prototype.__inlineRoute;
+    let routes = 0;
+    EventBus.prototype.__inlineRoute = function (...args) {
+      routes++;
+      return route.apply(this, args);
+    };
+    try {
+      for (let i = 1; i <= 10; i++) {
+        bus.publish('a', i);
+        bus.publish('b', i);
+        assert.equal(bus.metrics().totals.published, 2 + 2 * i);
+        assert.equal(sub.stats().counters.delivered, 1 + i);
+        assert.equal(sub.active, true);
+      }
+      assert.equal(routes, 0);
+    } finally {
+      EventBus.prototype.__inlineRoute = route;
+    }
+  });
+
+  test('an on() listener added after fast publishes sees the following ones with their ids', () => {
+    const bus = fast();
+    bus.subscribe('a', () => {});
+    bus.subscribe('b', () => {});
+    for (let i = 0; i < 4; i++) {
+      bus.publish('a', i);
+      bus.publish('b', i);
+    }
+    const published = [];
+    const off = bus.on('published', (event) => published.push([event.topic, event.message]));
+    bus.publish('b', 'seen');
+    bus.publish('a', 'seen');
+    off();
+    assert.deepEqual(published, [['b', 9], ['a', 10]]);
+    assert.equal(bus.metrics().totals.published, 10);
+    // With the listener gone the fast path resumes and the numbering continues.
+    assert.deepEqual(bus.publish('a', 'after'), { id: 11, seq: 6, matched: 1 });
+  });
+
+  test('a throw or a follow-up publish inside an alternating run keeps ids consistent', () => {
+    const run = (bus) => {
+      const seen = [];
+      let thrown = false;
+      bus.subscribe('x', (p, meta) => {
+        seen.push(['x', p, meta.id, meta.seq, meta.attempt]);
+        if (p === 2 && !thrown) {
+          thrown = true;
+          throw new Error('once');
+        }
+      });
+      bus.subscribe('y', (p, meta) => {
+        seen.push(['y', p, meta.id, meta.seq]);
+        if (p === 3) bus.publish('z', `from ${meta.id}`);
+      });
+      bus.subscribe('z', (p, meta) => seen.push(['z', p, meta.id, meta.causationId]));
+      const ids = [];
+      for (let i = 0; i < 6; i++) ids.push(bus.publish(i % 2 === 0 ? 'x' : 'y', i).id);
+      bus.advance(10);
+      ids.push(bus.publish('x', 'end').id);
+      return { seen, ids, totals: bus.metrics().totals, dead: bus.deadLetters().length };
+    };
+    const options = { retry: { attempts: 2, backoffMs: 10 } };
+    const observed = run(fast(options));
+    assert.deepEqual(observed.ids, [1, 2, 3, 4, 6, 7, 8]);
+    assert.ok(observed.seen.some(([who, p, id, , attempt]) => who === 'x' && p === 2 && id === 3 && attempt === 2));
+    assert.ok(observed.seen.some(([who, p, id, causation]) => who === 'z' && p === 'from 4' && id === 5 && causation === 4));
+    assert.deepEqual(observed, run(slow(options)));
+  });
 });
+

@@ -59,14 +59,29 @@ function abortReason(signal) {
 /** Headers of a message published without any (shared, so metas stay cheap). */
 const NO_HEADERS = Object.freeze({});
 
+/** Whether a handler's return value makes its delivery pending (a callable `then`). */
+function isThenable(returned) {
+  if (returned === null || (typeof returned !== 'object' && typeof returned !== 'function')) return false;
+  try {
+    return typeof returned.then === 'function';
+  } catch {
+    return false;
+  }
+}
+
+/** The thenable the `deliver` hook saw last, until the engine takes it (`takeThenable`). */
+let heldThenable;
+
 /**
  * The inline fast path in JavaScript: `publish(topic, payload)` with no options, on a route the
  * engine declared inline-eligible, calls the handlers right here and counts the publish in a
- * batch that is recorded with one engine call (`__inlineRecord`) when the batch ends: a publish
- * on another topic, any other bus or subscription method, a handler that throws, returns a
- * thenable or publishes, or a microtask at the end of the current task. Routes are cached per
- * topic and checked, with no call, against the inline cell the engine writes in wasm memory
- * (its inline epoch and whether it is dispatching) and a generation every other method bumps.
+ * batch that is recorded with one engine call (`__inlineRecord`) when the batch ends: any other
+ * bus or subscription method, a handler that throws, returns a thenable or publishes, a full
+ * batch, or a microtask at the end of the current task. A batch may span several topics (each
+ * cached route counts its own publishes), so publishes that alternate between topics stay in
+ * JavaScript too. Routes are cached per topic and checked, with no call, against the inline cell
+ * the engine writes in wasm memory (its inline epoch, or -1 while the fast path must not run)
+ * and a generation that every method able to change the bus bumps.
  */
 function installFastPath(wasm, EventBus, Subscription) {
   const memory = wasm.__inlineMemory();
@@ -79,7 +94,16 @@ function installFastPath(wasm, EventBus, Subscription) {
    * engine records a run at one instant), so batches are kept short.
    */
   const MAX_BATCH = 256;
-  /** Bumped by every method other than a fast publish: cached routes must be re-read. */
+  /** Most topics in one batch (the engine reads `(handle, count)` pairs from the cell). */
+  const MAX_BATCH_TOPICS = MAX_BATCH;
+  /** Inline cell layout (see `InlineCell` in inline.rs). */
+  const CELL_STAMP = 0;
+  const CELL_MANUAL_NOW = 1;
+  const CELL_BATCH = 4;
+  const CELL_SLOTS = CELL_BATCH + 2 * MAX_BATCH_TOPICS;
+  /** Most topics whose routes are cached per bus (the cache is cleared past this). */
+  const MAX_ROUTES = 1024;
+  /** Bumped by every method that may change a bus: cached routes must be re-read. */
   let generation = 0;
 
   const slowPublish = EventBus.prototype.publish;
@@ -91,44 +115,75 @@ function installFastPath(wasm, EventBus, Subscription) {
       state = {
         bus,
         address,
-        cell: new Float64Array(memory.buffer, address, 4),
+        cell: new Float64Array(memory.buffer, address, CELL_SLOTS),
         routes: new Map(),
+        // The route filled last (what a loop over one topic hits).
+        lastTopic: undefined,
+        lastEntry: undefined,
         nextId: 0,
-        pending: null, // { entry, count, at }
+        // Routes with publishes not yet recorded, in order of their first publish.
+        batch: [],
+        // Publishes in `batch`, and the bus-clock instant they share.
+        batched: 0,
+        at: 0,
         scheduled: false,
         dispatching: false,
-        // The message being dispatched (one object per bus, reused: nested publishes take
-        // the slow path, so there is never more than one).
-        message: { entry: null, id: 0, seq: 0, at: 0, payload: undefined, handedBack: false },
+        // The id of the message being dispatched (nested publishes take the slow path, so
+        // there is never more than one).
+        currentId: 0,
         entered: false,
       };
       state.flushAtTaskEnd = () => flushAtTaskEnd(state);
       Object.defineProperty(bus, STATE, { value: state });
     }
-    if (state.cell.length === 0) state.cell = new Float64Array(memory.buffer, state.address, 4);
+    cellOf(state);
     return state;
   }
 
+  /** The inline cell, re-viewed when wasm memory grew (which detaches the old view). */
+  function cellOf(state) {
+    if (state.cell.length === 0) state.cell = new Float64Array(memory.buffer, state.address, CELL_SLOTS);
+    return state.cell;
+  }
+
+  /** Records every batched publish with one engine call. */
   function flush(state) {
-    const pending = state.pending;
-    if (pending === null) return;
-    state.pending = null;
-    pending.entry.seq += pending.count;
-    state.bus.__inlineRecord(pending.entry.handle, pending.count, pending.at);
+    const batch = state.batch;
+    const topics = batch.length;
+    if (topics === 0) return;
+    const cell = cellOf(state);
+    for (let i = 0; i < topics; i++) {
+      const entry = batch[i];
+      cell[CELL_BATCH + 2 * i] = entry.handle;
+      cell[CELL_BATCH + 2 * i + 1] = entry.count;
+      entry.seq += entry.count;
+      entry.count = 0;
+    }
+    // Reset before calling in: the engine may run handlers that publish.
+    batch.length = 0;
+    state.batched = 0;
+    state.bus.__inlineRecord(topics, state.at);
   }
 
   /** Before any other engine call: handlers running here become the engine's dispatch. */
   function sync(state) {
     if (state.dispatching && !state.entered) {
       state.entered = true;
-      state.bus.__inlineEnter(state.message.id);
+      state.bus.__inlineEnter(state.currentId);
     }
     flush(state);
     if (!state.dispatching) live.delete(state);
   }
 
+  /** Before a method that may change a bus: record every batch, invalidate every route. */
   function syncAll() {
     generation++;
+    if (live.size === 0) return;
+    for (const state of live) sync(state);
+  }
+
+  /** Before a method that only reads: record every batch (cached routes stay valid). */
+  function syncAllForRead() {
     if (live.size === 0) return;
     for (const state of live) sync(state);
   }
@@ -141,104 +196,134 @@ function installFastPath(wasm, EventBus, Subscription) {
     }
   }
 
-  function fill(state, topic) {
+  /** A cached route for `topic` that is valid now, or `null` for the slow path. */
+  function refill(state, topic) {
+    // The engine answers with the next id: everything batched must be recorded first.
+    flush(state);
+    const cell = cellOf(state);
+    if (cell[CELL_STAMP] < 0) return null;
     const answer = state.bus.__inlineRoute(topic);
     if (answer === null) {
       state.routes.delete(topic);
+      state.lastTopic = undefined;
+      state.lastEntry = undefined;
       return null;
     }
-    if (state.routes.size >= 1024) state.routes.clear();
-    if (state.cell.length === 0) state.cell = new Float64Array(memory.buffer, state.address, 4);
+    if (state.routes.size >= MAX_ROUTES) state.routes.clear();
     const entry = {
       handle: answer[0],
+      // The last sequence number recorded on the topic, and publishes batched since.
       seq: answer[2],
+      count: 0,
       handlers: answer[3],
-      epoch: state.cell[0],
+      epoch: cellOf(state)[CELL_STAMP],
       generation,
     };
     state.nextId = answer[1];
     state.routes.set(topic, entry);
+    state.lastTopic = topic;
+    state.lastEntry = entry;
     return entry;
   }
 
   function clockNow(state) {
-    const manual = state.cell[2];
+    const manual = state.cell[CELL_MANUAL_NOW];
     const ms = manual >= 0 ? manual : performance.now();
     // The engine keeps whole microseconds.
     return ms > 0 ? Math.floor(ms * 1000) / 1000 : 0;
   }
 
-  function handBack(state, index, outcome, value) {
-    const message = state.message;
-    sync(state);
-    state.bus.__inlineHandBack(
-      message.entry.handle,
-      index,
-      message.id,
-      message.seq,
-      message.at,
-      message.payload,
-      outcome,
-      value,
-    );
-    message.handedBack = true;
-  }
-
-  function publish(topic, payload, options) {
-    if (options !== undefined || typeof topic !== 'string') {
-      return publishSlow(this, topic, payload, options);
-    }
-    const state = stateOf(this);
-    if (state.dispatching) return publishSlow(this, topic, payload, options);
-    let entry = state.routes.get(topic);
-    let pending = state.pending;
-    if (pending !== null && (pending.entry !== entry || pending.count >= MAX_BATCH)) {
-      flush(state);
-      pending = null;
-    }
-    let cell = state.cell;
-    if (entry === undefined || entry.generation !== generation || entry.epoch !== cell[0] || cell[1] !== 0) {
-      if (pending !== null) {
-        flush(state);
-        pending = null;
-      }
-      cell = stateOf(this).cell;
-      if (cell[1] !== 0) return publishSlow(this, topic, payload, options);
-      entry = fill(state, topic);
-      if (entry === null) return publishSlow(this, topic, payload, options);
-    }
-    if (pending === null) {
-      pending = state.pending = { entry, count: 0, at: clockNow(state) };
+  /**
+   * Adds `entry` to the batch (a new batch starts with a clock read and a microtask). Never
+   * calls into the engine, so a route validated just before stays valid: the batch always
+   * has room, because every route in it has at least one publish and a batch of
+   * `MAX_BATCH` publishes is recorded before the next publish is looked at.
+   */
+  function join(state, entry) {
+    const batch = state.batch;
+    if (batch.length === 0) {
+      state.at = clockNow(state);
       live.add(state);
       if (!state.scheduled) {
         state.scheduled = true;
         queueMicrotask(state.flushAtTaskEnd);
       }
     }
-    pending.count++;
+    batch.push(entry);
+  }
+
+  /** Hands delivery `index` of message `id` back to the engine; see `__inlineHandBack`. */
+  function handBack(state, entry, index, id, seq, at, payload, outcome, value) {
+    sync(state);
+    state.bus.__inlineHandBack(entry.handle, index, id, seq, at, payload, outcome, value);
+    return true;
+  }
+
+  /**
+   * `bus.publish`. Kept small so that JIT compilers inline it into the caller's loop: the
+   * common case (a cached route already in the current batch) is a few loads and stores, and
+   * the result object can then be optimised away when the caller ignores it.
+   */
+  function publish(topic, payload, options) {
+    const state = this[STATE];
+    if (options === undefined && state !== undefined && !state.dispatching && state.batched !== MAX_BATCH) {
+      // Only string topics are ever cached, so any other key misses. A loop publishing one
+      // topic finds its route without a hash lookup.
+      const entry = topic === state.lastTopic ? state.lastEntry : state.routes.get(topic);
+      if (entry !== undefined && entry.generation === generation && entry.epoch === state.cell[CELL_STAMP]) {
+        if (entry.count === 0) join(state, entry);
+        state.batched++;
+        const seq = entry.seq + ++entry.count;
+        const id = state.nextId++;
+        dispatch(state, entry, topic, payload, id, seq);
+        return { id, seq, matched: entry.handlers.length };
+      }
+    }
+    return publishOther(this, topic, payload, options);
+  }
+
+  /** Every publish the short path of `publish` does not take. */
+  function publishOther(bus, topic, payload, options) {
+    if (options !== undefined || typeof topic !== 'string') return publishSlow(bus, topic, payload, options);
+    const state = stateOf(bus);
+    if (state.dispatching) return publishSlow(bus, topic, payload, options);
+    // Record a full batch before validating the route: recording may fire timers (a retry
+    // falling due) that make the route ineligible.
+    if (state.batched === MAX_BATCH) flush(state);
+    let entry = state.routes.get(topic);
+    // A stamp read from a detached view (wasm memory grew) is `undefined`: a refill.
+    if (entry === undefined || entry.generation !== generation || entry.epoch !== state.cell[CELL_STAMP]) {
+      entry = refill(state, topic);
+      if (entry === null) return publishSlow(bus, topic, payload, options);
+    }
+    if (entry.count === 0) join(state, entry);
+    state.batched++;
+    const seq = entry.seq + ++entry.count;
     const id = state.nextId++;
-    const seq = entry.seq + pending.count;
-    const at = pending.at;
+    dispatch(state, entry, topic, payload, id, seq);
+    return { id, seq, matched: entry.handlers.length };
+  }
+
+  /** Calls the handlers of `entry` for message `id` (already counted in the batch). */
+  function dispatch(state, entry, topic, payload, id, seq) {
     const handlers = entry.handlers;
     const epoch = entry.epoch;
-    const message = state.message;
-    message.entry = entry;
-    message.id = id;
-    message.seq = seq;
-    message.at = at;
-    message.payload = payload;
-    message.handedBack = false;
+    const at = state.at;
+    let handedBack = false;
+    state.currentId = id;
     state.dispatching = true;
-    const startGeneration = generation;
     try {
       for (let i = 0; i < handlers.length; i++) {
-        if ((generation !== startGeneration || state.cell[0] !== epoch) && !state.bus.__inlineActive(entry.handle, i)) {
-          handBack(state, i, 0, undefined);
+        // A handler that called into the bus may have removed a later subscription. Any call
+        // in moves the stamp: the engine's epoch changes, or the glue enters the engine's
+        // dispatch first (`sync`), which writes -1.
+        if (state.cell[CELL_STAMP] !== epoch && !state.bus.__inlineActive(entry.handle, i)) {
+          handedBack = handBack(state, entry, i, id, seq, at, payload, 0, undefined);
           continue;
         }
         let returned;
         try {
-          // A fresh meta per delivery, as the slow path gives.
+          // A fresh meta per delivery, as the slow path gives (handlers may keep or change it).
           returned = handlers[i](payload, {
             id,
             topic,
@@ -250,72 +335,60 @@ function installFastPath(wasm, EventBus, Subscription) {
             headers: NO_HEADERS,
           });
         } catch (thrown) {
-          handBack(state, i, 1, thrown);
+          handedBack = handBack(state, entry, i, id, seq, at, payload, 1, thrown);
           continue;
         }
-        if (returned !== undefined) checkReturned(state, i, returned);
+        if (returned !== undefined && isThenable(returned)) {
+          handedBack = handBack(state, entry, i, id, seq, at, payload, 2, returned);
+        }
       }
     } finally {
       state.dispatching = false;
-      message.payload = undefined;
-      message.entry = null;
       if (state.entered) {
         state.entered = false;
         state.bus.__inlineExit();
         generation++;
-      } else if (message.handedBack) {
+      } else if (handedBack) {
         state.bus.__inlineFinish();
         generation++;
       }
-      if (state.pending === null) live.delete(state);
     }
-    return { id, seq, matched: handlers.length };
-  }
-
-  /** A handler returned `returned`: a thenable makes its delivery pending in the engine. */
-  function checkReturned(state, index, returned) {
-    if (returned === null || (typeof returned !== 'object' && typeof returned !== 'function')) return;
-    let then;
-    try {
-      then = returned.then;
-    } catch {
-      return;
-    }
-    if (typeof then === 'function') handBack(state, index, 2, returned);
   }
 
   function publishSlow(bus, topic, payload, options) {
     const state = bus[STATE];
-    if (state !== undefined) {
-      if (state.dispatching && !state.entered) {
-        state.entered = true;
-        bus.__inlineEnter(state.message.id);
-      }
-      flush(state);
-    }
+    if (state !== undefined) sync(state);
     generation++;
     return slowPublish.call(bus, topic, payload, options);
   }
 
   Object.defineProperty(EventBus.prototype, 'publish', { value: publish, configurable: true, writable: true });
 
-  /** Every other method and getter records pending batches first and invalidates routes. */
-  function wrapAll(proto, skip) {
+  /**
+   * Every other method and getter records pending batches first; those that may change the
+   * bus also invalidate cached routes. Readers (they only borrow the engine) leave them valid.
+   */
+  const READERS = {
+    bus: ['closed', 'deadLetters', 'getSubscription', 'isIdle', 'metrics', 'now', 'snapshot', 'subscriptions', 'trace'],
+    subscription: ['active', 'id', 'name', 'pattern', 'stats'],
+  };
+  function wrapAll(proto, skip, readers) {
     for (const name of Object.getOwnPropertyNames(proto)) {
       if (skip.includes(name) || name.startsWith('__inline')) continue;
+      const before = readers.includes(name) ? syncAllForRead : syncAll;
       const descriptor = Object.getOwnPropertyDescriptor(proto, name);
       if (typeof descriptor.value === 'function') {
         const original = descriptor.value;
         descriptor.value = {
           [name](...args) {
-            syncAll();
+            before();
             return original.apply(this, args);
           },
         }[name];
       } else if (typeof descriptor.get === 'function') {
         const original = descriptor.get;
         descriptor.get = function () {
-          syncAll();
+          before();
           return original.call(this);
         };
         if (typeof descriptor.set === 'function') {
@@ -331,8 +404,25 @@ function installFastPath(wasm, EventBus, Subscription) {
       Object.defineProperty(proto, name, descriptor);
     }
   }
-  wrapAll(EventBus.prototype, ['constructor', 'publish', 'waitFor', 'stream']);
-  wrapAll(Subscription.prototype, ['constructor']);
+  wrapAll(EventBus.prototype, ['constructor', 'publish', 'waitFor', 'stream'], READERS.bus);
+  // A freed bus's cell is freed memory: forget its routes and read the cell as "slow path"
+  // from then on, so a later publish reaches the bindings (and their error), never a handler.
+  const freeBus = EventBus.prototype.free;
+  Object.defineProperty(EventBus.prototype, 'free', {
+    configurable: true,
+    writable: true,
+    value: function free() {
+      const state = this[STATE];
+      if (state !== undefined) {
+        state.routes.clear();
+        state.lastTopic = undefined;
+        state.lastEntry = undefined;
+        state.cell = new Float64Array(CELL_SLOTS).fill(-1);
+      }
+      return freeBus.call(this);
+    },
+  });
+  wrapAll(Subscription.prototype, ['constructor'], READERS.subscription);
   const restore = EventBus.restore;
   if (typeof restore === 'function') {
     EventBus.restore = function (...args) {
@@ -357,8 +447,10 @@ function install(wasm) {
       headers: headers === undefined ? NO_HEADERS : headers,
     }),
     // The common delivery in one crossing: build meta and call the handler (throws propagate).
-    deliver: (handler, payload, id, topic, seq, attempt, publishedAt, causationId, correlationId, headers) =>
-      handler(payload, {
+    // Answers a number (1: it returned a thenable, kept for `takeThenable`), which crosses
+    // back into wasm without a handle to allocate.
+    deliver: (handler, payload, id, topic, seq, attempt, publishedAt, causationId, correlationId, headers) => {
+      const returned = handler(payload, {
         id,
         topic,
         seq,
@@ -367,7 +459,16 @@ function install(wasm) {
         causationId,
         correlationId,
         headers: headers === undefined ? NO_HEADERS : headers,
-      }),
+      });
+      if (returned === undefined || !isThenable(returned)) return 0;
+      heldThenable = returned;
+      return 1;
+    },
+    takeThenable: () => {
+      const returned = heldThenable;
+      heldThenable = undefined;
+      return returned;
+    },
     published: (id, seq, matched) => ({ id, seq, matched }),
     event: (cursor, at, kind, subscription, message, topic, detail) => ({
       cursor,

@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::error::describe_thrown;
-use crate::hooks::{deliver, make_meta};
+use crate::hooks::{deliver, make_meta, Returned};
 use crate::state::Shared;
 
 impl Shared {
@@ -112,6 +112,7 @@ impl Shared {
             handler.call2(&JsValue::UNDEFINED, &payloads[0], &metas[0])
         };
         self.current.set(previous);
+        let result = result.map(|returned| Returned::of(&returned));
 
         self.conclude(token, subscription, limited, result)
     }
@@ -123,7 +124,7 @@ impl Shared {
         handler: &Function,
         message: &Envelope<JsValue>,
         attempt: u32,
-    ) -> Option<Result<JsValue, JsValue>> {
+    ) -> Option<Result<Returned, JsValue>> {
         let topic = self.topic_value(&message.topic);
         let headers = if message.headers.is_empty() {
             JsValue::UNDEFINED
@@ -158,17 +159,15 @@ impl Shared {
         token: DeliveryToken,
         subscription: SubscriptionId,
         limited: bool,
-        result: Result<JsValue, JsValue>,
+        result: Result<Returned, JsValue>,
     ) -> Instant {
         let completed = match result {
-            Ok(returned) => match thenable(&returned) {
-                Some(promise) => {
-                    let at = self.report(token, Outcome::Pending);
-                    self.await_settle(token, promise);
-                    at
-                }
-                None => self.report(token, Outcome::Delivered),
-            },
+            Ok(Returned::Thenable(promise)) => {
+                let at = self.report(token, Outcome::Pending);
+                self.await_settle(token, promise);
+                at
+            }
+            Ok(Returned::Value) => self.report(token, Outcome::Delivered),
             Err(thrown) => self.report(token, Outcome::Failed(describe_thrown(&thrown))),
         };
         if limited {

@@ -7,12 +7,14 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
+
+use crate::dispatch::thenable;
 
 #[wasm_bindgen]
 extern "C" {
-    /// `{ error, meta, deliver, published, event }`, registered by the entry file.
+    /// `{ error, meta, deliver, takeThenable, published, event }`, registered by the entry file.
     #[derive(Clone)]
     pub type Hooks;
     #[wasm_bindgen(method, js_name = error)]
@@ -30,6 +32,8 @@ extern "C" {
         correlation_id: JsValue,
         headers: JsValue,
     ) -> JsValue;
+    /// Calls the handler; `1` if it returned a thenable (then held for `takeThenable`),
+    /// else `0`. A number crosses the boundary without a handle to allocate and free.
     #[wasm_bindgen(method, catch, js_name = deliver)]
     #[allow(clippy::too_many_arguments)]
     fn deliver(
@@ -44,7 +48,9 @@ extern "C" {
         causation_id: JsValue,
         correlation_id: JsValue,
         headers: JsValue,
-    ) -> Result<JsValue, JsValue>;
+    ) -> Result<u32, JsValue>;
+    #[wasm_bindgen(method, js_name = takeThenable)]
+    fn take_thenable(this: &Hooks) -> JsValue;
     #[wasm_bindgen(method, js_name = published)]
     fn published(this: &Hooks, id: f64, seq: f64, matched: f64) -> JsValue;
     #[wasm_bindgen(method, js_name = event)]
@@ -134,8 +140,24 @@ pub fn make_meta(
     })
 }
 
-/// Calls `handler(payload, meta)` through the `deliver` hook: one crossing builds `meta` and
-/// makes the call. `Err` is what the handler threw; `None` when no hooks are registered.
+/// What a handler returned, as far as delivery cares.
+pub enum Returned {
+    /// Anything but a thenable: the delivery is done.
+    Value,
+    /// A thenable (as a promise): the delivery is pending until it settles.
+    Thenable(Promise),
+}
+
+impl Returned {
+    /// Classifies a value a handler returned.
+    pub fn of(value: &JsValue) -> Returned {
+        thenable(value).map_or(Returned::Value, Returned::Thenable)
+    }
+}
+
+/// Calls `handler(payload, meta)` through the `deliver` hook: one crossing builds `meta`, makes
+/// the call and tells whether a thenable came back. `Err` is what the handler threw; `None`
+/// when no hooks are registered.
 #[allow(clippy::too_many_arguments)]
 pub fn deliver(
     handler: &Function,
@@ -148,9 +170,9 @@ pub fn deliver(
     causation_id: JsValue,
     correlation_id: JsValue,
     headers: JsValue,
-) -> Option<Result<JsValue, JsValue>> {
+) -> Option<Result<Returned, JsValue>> {
     with_hooks(|h| {
-        h.deliver(
+        let code = h.deliver(
             handler,
             payload,
             id,
@@ -161,7 +183,12 @@ pub fn deliver(
             causation_id,
             correlation_id,
             headers,
-        )
+        )?;
+        Ok(if code == 0 {
+            Returned::Value
+        } else {
+            Returned::of(&h.take_thenable())
+        })
     })
 }
 

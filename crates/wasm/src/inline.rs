@@ -7,17 +7,20 @@
 //! `switchyard_core::bus::inline`).
 //!
 //! Routes are cached per topic together with the handler of each routed subscription, and
-//! re-queried whenever [`Bus::inline_epoch`] moves. A handler that throws, or returns a
-//! promise, hands its delivery back to the engine (`inline_failed` / `inline_pending`), which
-//! then applies retries, dead letters and timeouts as usual. A subscription removed by an
-//! earlier handler of the same message is reported as skipped and not called.
+//! re-queried whenever [`Bus::inline_epoch`] moves. A bus that records a trace or retains
+//! messages never delivers inline, and does not even look a route up. A handler that throws,
+//! or returns a promise, hands its delivery back to the engine (`inline_failed` /
+//! `inline_pending`), which then applies retries, dead letters and timeouts as usual. A
+//! subscription removed by an earlier handler of the same message is reported as skipped and
+//! not called.
 //!
 //! The package's JavaScript glue goes one step further (see the second half of this file and
 //! `js/glue.js`): it calls the handlers of an eligible route itself, with **no** wasm call per
-//! publish, and records each run of publishes on one topic with one `__inlineRecord` call
-//! before anything else touches the engine. It validates its cached routes against an
-//! [`InlineCell`] the bindings rewrite after every operation. This Rust path remains for the
-//! publishes the glue hands over (a route it could not cache) and for Rust callers.
+//! publish, and records a batch of publishes (on one topic or several) with one
+//! `__inlineRecord` call before anything else touches the engine. It validates its cached
+//! routes against an [`InlineCell`] the bindings rewrite after every operation, and writes the
+//! batch into the same cell. This Rust path remains for the publishes the glue hands over (a
+//! route it could not cache) and for Rust callers.
 //!
 //! [`Bus::record_inline`]: switchyard_core::Bus::record_inline
 //! [`Bus::inline_epoch`]: switchyard_core::Bus::inline_epoch
@@ -32,8 +35,8 @@ use wasm_bindgen::prelude::*;
 use crate::bus::EventBus;
 use crate::dispatch::thenable;
 use crate::error::describe_thrown;
-use crate::hooks::{deliver, make_meta};
-use crate::state::Shared;
+use crate::hooks::{deliver, make_meta, Returned};
+use crate::state::{Engine, Shared};
 
 /// Most topics whose routes are cached (the cache is cleared when it grows past this).
 const MAX_CACHED_TOPICS: usize = 1024;
@@ -197,14 +200,15 @@ impl Shared {
                     JsValue::NULL,
                     JsValue::UNDEFINED,
                 );
-                handler.call2(&JsValue::UNDEFINED, payload, &meta)
+                handler
+                    .call2(&JsValue::UNDEFINED, payload, &meta)
+                    .map(|returned| Returned::of(&returned))
             }
         };
         match result {
-            Ok(returned) => {
-                if let Some(promise) = thenable(&returned) {
-                    self.hand_back_pending(message, subscription, payload, promise);
-                }
+            Ok(Returned::Value) => {}
+            Ok(Returned::Thenable(promise)) => {
+                self.hand_back_pending(message, subscription, payload, promise);
             }
             Err(thrown) => {
                 let reason = describe_thrown(&thrown);
@@ -243,18 +247,24 @@ impl Shared {
 // tells it, with no call, whether what it cached may still be used.
 // ---------------------------------------------------------------------------------------------
 
-/// Slots of the inline cell (`f64`s JavaScript reads from wasm memory).
-const CELL_EPOCH: usize = 0;
-const CELL_BUSY: usize = 1;
-const CELL_MANUAL_NOW: usize = 2;
-const CELL_SLOTS: usize = 4;
+/// Slots of the inline cell (`f64`s JavaScript reads, and writes batches into, in wasm memory).
+/// `STAMP` is the inline epoch, or `-1` while the glue must not deliver inline (a dispatch
+/// loop runs, events are being emitted, the bus is closed, or it traces or retains messages):
+/// one comparison tells the glue whether a cached route is still good.
+const CELL_STAMP: usize = 0;
+const CELL_MANUAL_NOW: usize = 1;
+/// Where the glue writes the `(topic handle, publishes)` pairs `__inlineRecord` reads.
+const CELL_BATCH: usize = 4;
+/// Most topics one `__inlineRecord` call records (the glue's `MAX_BATCH_TOPICS`).
+const MAX_BATCH_TOPICS: usize = 256;
+const CELL_SLOTS: usize = CELL_BATCH + 2 * MAX_BATCH_TOPICS;
 
 /// The largest integer an `f64` holds exactly (epochs are reported modulo this).
 const EXACT_F64: u64 = (1 << 53) - 1;
 
-/// A few numbers the engine writes after every operation so the JS glue can validate its
-/// cached routes without calling in: the inline epoch, whether a dispatch loop runs (or the
-/// bus is closed), and the manual clock (`-1` for the real clock).
+/// Numbers shared with the JS glue in wasm memory, so it can validate its cached routes
+/// without calling in: the engine writes the stamp and the manual clock (`-1` for the real
+/// clock) after every operation; the glue writes the batch it asks `__inlineRecord` to record.
 pub struct InlineCell {
     slots: Box<[std::cell::Cell<f64>; CELL_SLOTS]>,
 }
@@ -272,12 +282,39 @@ impl InlineCell {
     fn address(&self) -> u32 {
         self.slots.as_ptr() as usize as u32
     }
+
+    /// The `(topic handle, publishes)` pairs the glue wrote for `topics` topics (at most
+    /// [`MAX_BATCH_TOPICS`]; the `as` casts saturate, so junk cannot index anything).
+    fn batch(&self, topics: u32) -> Vec<(u32, u32)> {
+        self.slots[CELL_BATCH..]
+            .chunks_exact(2)
+            .take(topics as usize)
+            .map(|pair| (pair[0].get() as u32, pair[1].get() as u32))
+            .collect()
+    }
 }
 
-/// Routes the JS glue delivers itself, by topic handle (what `__inlineRecord` records).
+/// Routes the JS glue delivers itself, indexed by topic handle (what `__inlineRecord`
+/// records). Handles are the engine's dense topic indices, so a vector is the map.
 #[derive(Default)]
 pub struct JsRoutes {
-    by_handle: HashMap<u32, InlineRoute>,
+    by_handle: Vec<Option<InlineRoute>>,
+}
+
+impl JsRoutes {
+    fn get(&self, handle: u32) -> Option<&InlineRoute> {
+        self.by_handle.get(handle as usize)?.as_ref()
+    }
+
+    fn insert(&mut self, route: InlineRoute) {
+        let index = route.topic.0 as usize;
+        if self.by_handle.len() <= index {
+            self.by_handle.resize(index + 1, None);
+        }
+        if let Some(slot) = self.by_handle.get_mut(index) {
+            *slot = Some(route);
+        }
+    }
 }
 
 impl Shared {
@@ -289,9 +326,15 @@ impl Shared {
         };
         let routes = self.routes.borrow();
         let slots = &routes.cell.slots;
-        slots[CELL_EPOCH].set((engine.bus.inline_epoch() & EXACT_F64) as f64);
-        let busy = self.dispatching.get() || self.emitting.get() || self.closed.get();
-        slots[CELL_BUSY].set(if busy { 1.0 } else { 0.0 });
+        let busy = self.dispatching.get()
+            || self.emitting.get()
+            || self.closed.get()
+            || !inline_possible(&engine);
+        slots[CELL_STAMP].set(if busy {
+            -1.0
+        } else {
+            (engine.bus.inline_epoch() & EXACT_F64) as f64
+        });
         let manual = match engine.clock {
             crate::clock::Clock::Manual { now_ms } => now_ms,
             crate::clock::Clock::Real => -1.0,
@@ -299,12 +342,25 @@ impl Shared {
         slots[CELL_MANUAL_NOW].set(manual);
     }
 
+    /// Whether any publish may be delivered inline now (see [`inline_possible`]).
+    pub fn inline_possible(&self) -> bool {
+        inline_possible(&self.engine.borrow())
+    }
+
     /// The route the glue cached under `handle` and the subscription at `index` of it.
     fn js_route_subscription(&self, handle: u32, index: u32) -> Option<SubscriptionId> {
         let routes = self.routes.borrow();
-        let route = routes.js.by_handle.get(&handle)?;
+        let route = routes.js.get(handle)?;
         route.subscriptions.get(index as usize).copied()
     }
+}
+
+/// Whether any route can be inline-eligible: not while the trace ring records (someone
+/// listens with `on()`, a visualiser is attached, or `traceCapacity` is set) or messages are
+/// retained for replay. Checking this first spares such a bus a route query per publish
+/// that would only answer "not eligible".
+fn inline_possible(engine: &Engine) -> bool {
+    engine.trace_capacity == 0 && engine.trace_observers == 0 && engine.bus.config().retain == 0
 }
 
 /// The wasm memory (the glue reads the inline cell through it).
@@ -359,12 +415,7 @@ impl EventBus {
                     &JsValue::from_f64(first.topic_seq.saturating_sub(1) as f64),
                     &handlers,
                 );
-                shared
-                    .routes
-                    .borrow_mut()
-                    .js
-                    .by_handle
-                    .insert(route.topic.0, route);
+                shared.routes.borrow_mut().js.insert(route);
                 return Some(answer.into());
             }
             None
@@ -373,29 +424,37 @@ impl EventBus {
         answer.unwrap_or(JsValue::NULL)
     }
 
-    /// Records `count` publishes the glue delivered on the route cached under `handle`, at
-    /// `at_ms` on the bus clock; returns the first id recorded (`-1` if nothing was).
+    /// Records the batch the glue wrote into the inline cell: for each of its first `topics`
+    /// pairs, `publishes` messages it delivered on the route cached under `handle`, all at
+    /// `at_ms` on the bus clock, in the order written. Returns how many messages were recorded.
     ///
-    /// The deliveries have already happened: a route whose epoch moved since (a promise
-    /// settled, a signal aborted) is recorded anyway, under the current epoch.
+    /// The glue numbered the messages itself (ids in publish order across topics, sequence
+    /// numbers per topic), so only the totals must match: the engine's next id and each
+    /// topic's next sequence number, which they do once the whole batch is recorded. That is
+    /// why one call records every topic before anything (a timer, a drain) can run. The
+    /// deliveries have already happened: a route whose epoch moved since (a promise settled, a
+    /// signal aborted) is recorded anyway, under the current epoch.
     #[wasm_bindgen(js_name = __inlineRecord)]
-    pub fn inline_record(&self, handle: u32, count: u32, at_ms: f64) -> f64 {
+    pub fn inline_record(&self, topics: u32, at_ms: f64) -> u32 {
         let shared = &self.shared;
-        let Some(mut route) = shared.routes.borrow().js.by_handle.get(&handle).cloned() else {
-            return -1.0;
-        };
+        let batch = shared.routes.borrow().cell.batch(topics);
         let now = Instant::from_millis_f64(at_ms);
-        let mut recorded = -1.0;
-        for _ in 0..3 {
-            let mut engine = shared.engine.borrow_mut();
-            route.epoch = engine.bus.inline_epoch();
-            match engine.bus.record_inline(&route, count, now) {
-                Ok(receipt) => {
-                    recorded = receipt.first.id.0 as f64;
-                    break;
+        let mut recorded = 0u32;
+        for (handle, count) in batch {
+            let Some(mut route) = shared.routes.borrow().js.get(handle).cloned() else {
+                continue;
+            };
+            for _ in 0..3 {
+                let mut engine = shared.engine.borrow_mut();
+                route.epoch = engine.bus.inline_epoch();
+                match engine.bus.record_inline(&route, count, now) {
+                    Ok(receipt) => {
+                        recorded = recorded.saturating_add(receipt.count);
+                        break;
+                    }
+                    Err(InlineError::Stale) => continue,
+                    Err(_) => break,
                 }
-                Err(InlineError::Stale) => continue,
-                Err(_) => break,
             }
         }
         shared.finish();

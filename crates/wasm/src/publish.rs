@@ -119,7 +119,8 @@ impl EventBus {
                 )
             })?,
         };
-        if options.is_undefined() && !self.shared.dispatching.get() {
+        if options.is_undefined() && !self.shared.dispatching.get() && self.shared.inline_possible()
+        {
             if let Inline::Done(id, seq, matched) =
                 self.shared.publish_inline(&topic_text, &topic, &payload)
             {
