@@ -6,19 +6,15 @@
 // page need no network.
 
 import assert from 'node:assert/strict';
-import { cpSync, createReadStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { build } from 'vite';
 
+import { collectErrors, launchChromium, serveStatic } from './helpers/browser.mjs';
 import { installDir } from './helpers/package.mjs';
-
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
 
 const INDEX_HTML = `<!doctype html>
 <html>
@@ -53,19 +49,9 @@ document.querySelector('#waited').textContent = (await waited).text;
 document.body.dataset.ready = 'yes';
 `;
 
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-};
-
 let project;
 let outDir;
-let profile;
 let server;
-let origin;
 let warnings = [];
 
 before(async () => {
@@ -103,27 +89,12 @@ before(async () => {
     build: { outDir, emptyOutDir: true },
   });
 
-  server = createServer((req, res) => {
-    let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    if (path.endsWith('/')) path += 'index.html';
-    const file = normalize(join(outDir, path));
-    if (!file.startsWith(outDir + sep) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404);
-      res.end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    createReadStream(file).pipe(res);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${server.address().port}`;
-  profile = mkdtempSync(join(tmpdir(), 'switchyard-chromium-'));
+  server = await serveStatic(outDir);
 });
 
 after(() => {
   server?.close();
-  server?.closeAllConnections?.();
-  for (const dir of [profile, project]) if (dir) rmSync(dir, { recursive: true, force: true });
+  if (project) rmSync(project, { recursive: true, force: true });
 });
 
 describe('vite', () => {
@@ -137,26 +108,11 @@ describe('vite', () => {
   });
 
   test('the built app imports EventBus with no init call, delivers, and logs no console errors', async () => {
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchChromium();
     try {
-      const page = await browser.newPage();
-      const errors = [];
+      const page = await browser.context.newPage();
+      const errors = collectErrors(page);
       const wasmResponses = [];
-      page.on('console', (message) => {
-        if (message.type() === 'error') errors.push(message.text());
-      });
-      page.on('pageerror', (error) => errors.push(String(error)));
       page.on('response', (response) => {
         if (new URL(response.url()).pathname.endsWith('.wasm')) {
           wasmResponses.push([new URL(response.url()).pathname, response.status(), response.headers()['content-type']]);
@@ -165,7 +121,7 @@ describe('vite', () => {
       // An uncaught error (a .wasm that does not load, say) fails at once rather than at the timeout.
       const crashed = new Promise((_, reject) => page.on('pageerror', (error) => reject(error)));
       crashed.catch(() => {});
-      await page.goto(`${origin}/`);
+      await page.goto(`${server.origin}/`);
       await Promise.race([
         page.waitForFunction(() => document.body.dataset.ready === 'yes', null, { timeout: 20_000 }),
         crashed,
