@@ -25,7 +25,11 @@ impl ConfigError {
     }
     /// Prefixes the field path with `outer.`.
     pub fn within(mut self, outer: &str) -> Self {
-        self.field = alloc::format!("{outer}.{}", self.field);
+        let mut field = String::with_capacity(outer.len() + 1 + self.field.len());
+        field.push_str(outer);
+        field.push('.');
+        field.push_str(&self.field);
+        self.field = field;
         self
     }
 }

@@ -52,7 +52,7 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::fmt;
+use core::fmt::{self, Write as _};
 
 /// Most segments a topic or pattern may have.
 pub const MAX_SEGMENTS: usize = 32;
@@ -115,10 +115,11 @@ impl fmt::Display for TopicError {
                 f,
                 "has an invalid wildcard at segment {index}; use `*` or `**` as a whole segment"
             ),
-            TopicError::InvalidCharacter { index, character } => write!(
-                f,
-                "has the whitespace or control character {character:?} in segment {index}"
-            ),
+            TopicError::InvalidCharacter { index, character } => {
+                f.write_str("has the whitespace or control character ")?;
+                write_escaped(f, *character)?;
+                write!(f, " in segment {index}")
+            }
             TopicError::TooManySegments { count } => {
                 write!(
                     f,
@@ -131,6 +132,38 @@ impl fmt::Display for TopicError {
             ),
         }
     }
+}
+
+/// Lower-case hexadecimal digits, for `\u{..}` escapes.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// `character` between single quotes, escaped like Rust's `{:?}` (`'\n'`, `'\u{a0}'`): every
+/// character a topic refuses is invisible in a log, so all but the ASCII space are escaped.
+/// Written by hand because `char`'s `Debug` links Unicode tables into the `.wasm`.
+fn write_escaped(f: &mut fmt::Formatter<'_>, character: char) -> fmt::Result {
+    let named = match character {
+        '\n' => "\\n",
+        '\r' => "\\r",
+        '\t' => "\\t",
+        '\0' => "\\0",
+        _ => "",
+    };
+    f.write_str("'")?;
+    if !named.is_empty() {
+        f.write_str(named)?;
+    } else if character == ' ' || character.is_ascii_graphic() {
+        f.write_str(character.encode_utf8(&mut [0; 4]))?;
+    } else {
+        f.write_str("\\u{")?;
+        let code = u32::from(character);
+        let digits = (32 - code.leading_zeros()).div_ceil(4).max(1);
+        for shift in (0..digits).rev() {
+            let digit = (code >> (shift * 4)) & 0xf;
+            f.write_char(char::from(HEX_DIGITS[digit as usize]))?;
+        }
+        f.write_str("}")?;
+    }
+    f.write_str("'")
 }
 
 #[cfg(feature = "std")]
@@ -554,6 +587,29 @@ mod tests {
             Pattern::parse(&over),
             Err(TopicError::TooManySegments { count: 33 })
         );
+    }
+
+    #[test]
+    fn refused_characters_are_shown_quoted_and_escaped() {
+        for character in [' ', '\t', '\r', '\n', '\0', '\u{7f}', '\u{a0}', '\u{3000}'] {
+            let shown = format!(
+                "{}",
+                TopicError::InvalidCharacter {
+                    index: 0,
+                    character,
+                }
+            );
+            let debug = format!("{character:?}");
+            let expected = if character.is_ascii() {
+                debug
+            } else {
+                format!("'\\u{{{:x}}}'", u32::from(character))
+            };
+            assert_eq!(
+                shown,
+                format!("has the whitespace or control character {expected} in segment 0")
+            );
+        }
     }
 
     #[test]

@@ -82,24 +82,37 @@ pub(crate) fn config_from(options: &Options) -> JsResult<(Config, Clock, bool)> 
     Ok((config, clock, capture_stacks))
 }
 
-/// A core `ConfigError` field (`retry.max_attempts`) in JS spelling (`retry.maxAttempts`).
+/// A core `ConfigError` field (`retry.max_attempts`) in JS spelling (`retry.attempts`):
+/// each dotted segment camel-cased, then renamed where the JS option differs.
 pub fn js_field(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
-    let mut upper = false;
-    for c in field.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            // Field names are ASCII identifiers; `char::to_uppercase` would link core's
-            // Unicode case tables (14 KB of the .wasm).
-            out.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
+    let mut out = String::with_capacity(field.len() + 2);
+    for (index, segment) in field.split('.').enumerate() {
+        if index > 0 {
+            out.push('.');
         }
+        let mut camel = String::with_capacity(segment.len());
+        let mut upper = false;
+        for c in segment.chars() {
+            if c == '_' {
+                upper = true;
+            } else if upper {
+                // Field names are ASCII identifiers; `char::to_uppercase` would link core's
+                // Unicode case tables (14 KB of the .wasm).
+                camel.push(c.to_ascii_uppercase());
+                upper = false;
+            } else {
+                camel.push(c);
+            }
+        }
+        // A match rather than `str::replace`, whose slicing links the panic formatting.
+        out.push_str(match camel.as_str() {
+            "maxAttempts" => "attempts",
+            "backoff" => "backoffMs",
+            "maxBackoff" => "maxBackoffMs",
+            other => other,
+        });
     }
-    out.replace("maxAttempts", "attempts")
-        .replace("backoff", "backoffMs")
+    out
 }
 
 impl core::fmt::Debug for EventBus {
@@ -454,5 +467,24 @@ impl Shared {
         };
         self.finish();
         Ok(u32::try_from(moved).unwrap_or(u32::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::js_field;
+
+    #[test]
+    fn js_field_camel_cases_each_segment_and_uses_the_js_option_names() {
+        assert_eq!(js_field("capacity"), "capacity");
+        assert_eq!(js_field("max_deliveries"), "maxDeliveries");
+        assert_eq!(js_field("retry.max_attempts"), "retry.attempts");
+        assert_eq!(js_field("retry.backoff"), "retry.backoffMs");
+        assert_eq!(js_field("retry.max_backoff"), "retry.maxBackoffMs");
+        assert_eq!(
+            js_field("breaker.failure_ratio.window"),
+            "breaker.failureRatio.window"
+        );
+        assert_eq!(js_field("delivery.size"), "delivery.size");
     }
 }

@@ -196,17 +196,22 @@ impl Options {
         let Some(value) = self.get(key)? else {
             return Ok(None);
         };
+        let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+        let index = self.choice_index(key, &value, &names)?;
+        Ok(choices.get(index).map(|(_, choice)| *choice))
+    }
+
+    /// The position of `value` in `names`: the one copy of the lookup and its error path,
+    /// whatever type `choice` maps the names to.
+    fn choice_index(&self, key: &str, value: &JsValue, names: &[&str]) -> JsResult<usize> {
         let text = value.as_string();
-        for (name, choice) in choices {
-            if text.as_deref() == Some(*name) {
-                return Ok(Some(*choice));
-            }
-        }
-        let names = join_names(&mut choices.iter().map(|(name, _)| *name), "'");
-        Err(invalid_option(
-            &self.name(key),
-            &concat(&["must be one of ", &names]),
-        ))
+        names
+            .iter()
+            .position(|name| text.as_deref() == Some(*name))
+            .ok_or_else(|| {
+                let joined = join_names(&mut names.iter().copied(), "'");
+                invalid_option(&self.name(key), &concat(&["must be one of ", &joined]))
+            })
     }
 
     /// A nested option object under `key`.
