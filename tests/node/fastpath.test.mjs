@@ -1,7 +1,8 @@
 // The inline fast path in the JavaScript glue: a plain `publish(topic, payload)` on an eligible
 // route calls the handlers from JavaScript and records runs of publishes with one engine call.
-// Everything observable must be exactly what the slow path gives; a bus with `traceCapacity`
-// never takes the fast path, so it is the reference.
+// Everything observable must be exactly what the slow path gives; a bus with an `on()` listener
+// never takes the fast path (listeners see each event before `publish` returns), so it is the
+// reference.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -12,7 +13,27 @@ const { EventBus } = await importPackage();
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 const fast = (options = {}) => new EventBus({ clock: 'manual', ...options });
-const slow = (options = {}) => new EventBus({ clock: 'manual', traceCapacity: 64, ...options });
+const slow = (options = {}) => {
+  const bus = new EventBus({ clock: 'manual', ...options });
+  bus.on('*', () => {});
+  return bus;
+};
+
+/** Counts `__inlineRecord` calls (fast-path batches recorded) while `body` runs. */
+function countRecords(body) {
+  const record = EventBus.prototype.__inlineRecord;
+  let calls = 0;
+  EventBus.prototype.__inlineRecord = function (...args) {
+    calls++;
+    return record.apply(this, args);
+  };
+  try {
+    body();
+  } finally {
+    EventBus.prototype.__inlineRecord = record;
+  }
+  return calls;
+}
 
 /** A scripted run mixing fast and slow publishes on two topics; returns what it observed. */
 function script(bus) {
@@ -377,5 +398,130 @@ describe('the JavaScript fast path', () => {
     assert.ok(observed.seen.some(([who, p, id, causation]) => who === 'z' && p === 'from 4' && id === 5 && causation === 4));
     assert.deepEqual(observed, run(slow(options)));
   });
-});
 
+  test('with traceCapacity the fast path runs and bus.trace() reads exactly the slow path events', () => {
+    const run = (bus) => {
+      for (const topic of ['x', 'y', 'z']) bus.subscribe(topic, () => {});
+      bus.subscribe('*', () => {}, { priority: 2 });
+      const order = ['x', 'y', 'x', 'x', 'z', 'y', 'y', 'x', 'q'];
+      const records = countRecords(() => {
+        for (let round = 0; round < 3; round++) {
+          order.forEach((topic, i) => bus.publish(topic, round * 100 + i));
+          bus.advance(1);
+        }
+      });
+      const { events, cursor, missed } = bus.trace();
+      return { records, events, cursor, missed, totals: bus.metrics().totals };
+    };
+    const observed = run(fast({ traceCapacity: 4096 }));
+    const reference = run(slow({ traceCapacity: 4096 }));
+    assert.ok(observed.records > 0, 'the traced bus took the fast path');
+    assert.equal(reference.records, 0, 'the bus with a listener took the slow path');
+    const kinds = (events) => [...new Set(events.map((e) => e.kind))].sort();
+    assert.deepEqual(kinds(observed.events), ['delivered', 'delivering', 'message_enqueued', 'published', 'subscriber_added']);
+    assert.equal(observed.events.filter((e) => e.kind === 'published').length, 27);
+    assert.deepEqual(
+      observed.events.filter((e) => e.kind === 'published').map((e) => e.message),
+      Array.from({ length: 27 }, (_, i) => i + 1),
+    );
+    assert.deepEqual({ ...observed, records: 0 }, reference);
+  });
+
+  test('a small trace ring keeps the newest events and counts the rest as missed, as the slow path does', () => {
+    const run = (bus) => {
+      bus.subscribe('t', () => {});
+      bus.subscribe('t', () => {});
+      for (let i = 0; i < 100; i++) bus.publish('t', i);
+      return bus.trace(5);
+    };
+    const observed = run(fast({ traceCapacity: 10 }));
+    assert.equal(observed.events.length, 10);
+    assert.equal(observed.cursor, 2 + 100 * 7);
+    assert.equal(observed.missed, observed.cursor - 10 - 5);
+    // A listener grows the reference's ring: it holds the whole history, of which the fast
+    // ring must hold exactly the newest 10 events.
+    const reference = run(slow({ traceCapacity: 10 }));
+    assert.equal(reference.cursor, observed.cursor);
+    assert.deepEqual(observed.events, reference.events.slice(-10));
+  });
+
+  test('an on() listener added mid-stream on a traced bus receives every later event before publish returns', () => {
+    const bus = fast({ traceCapacity: 256 });
+    bus.subscribe('a', () => {});
+    bus.subscribe('b', () => {});
+    for (let i = 0; i < 5; i++) {
+      bus.publish('a', i);
+      bus.publish('b', i);
+    }
+    const seen = [];
+    const off = bus.on('*', (event) => seen.push([event.kind, event.message]));
+    for (let i = 0; i < 3; i++) {
+      const { id } = bus.publish(i % 2 ? 'b' : 'a', 'seen');
+      // Synchronously, before publish returned: published, enqueued, delivering, delivered.
+      assert.deepEqual(seen.splice(0), [
+        ['published', id],
+        ['message_enqueued', id],
+        ['delivering', id],
+        ['delivered', id],
+      ]);
+    }
+    off();
+    // With the listener gone the fast path resumes, and the ring keeps recording.
+    const before = bus.trace().cursor;
+    assert.equal(countRecords(() => bus.publish('a', 'after')), 0); // recorded at the batch end
+    const after = bus.trace(before); // reading records the batch first
+    assert.deepEqual(after.events.map((e) => [e.kind, e.message]), [
+      ['published', 14],
+      ['message_enqueued', 14],
+      ['delivering', 14],
+      ['delivered', 14],
+    ]);
+    assert.equal(seen.length, 0);
+  });
+
+  test('a throw on a traced fast bus traces no delivered event for the failed handler', () => {
+    const bus = fast({ traceCapacity: 256 });
+    const ok = bus.subscribe('t', () => {});
+    const bad = bus.subscribe('t', () => {
+      throw new Error('boom');
+    });
+    bus.publish('t', 1);
+    const events = bus.trace().events.filter((e) => e.kind !== 'subscriber_added');
+    const of = (sub) => events.filter((e) => e.subscription === sub.id).map((e) => e.kind);
+    assert.deepEqual(of(ok), ['message_enqueued', 'delivering', 'delivered']);
+    assert.deepEqual(of(bad), ['message_enqueued', 'delivering', 'failed', 'dead_letter']);
+    assert.deepEqual(events.map((e) => e.cursor), events.map((_, i) => events[0].cursor + i));
+  });
+
+  test('an on() listener added by a handler of a fast traced publish misses no event when a later handler throws', () => {
+    const bus = fast({ traceCapacity: 256 });
+    const seen = [];
+    let off;
+    bus.subscribe('t', () => {
+      off ??= bus.on('*', (event) => seen.push([event.kind, event.message]));
+    });
+    bus.subscribe('t', (p) => {
+      if (p === 1) throw new Error('boom');
+    });
+    bus.publish('t', 1);
+    // The inline delivery was recorded before the listener came: it sees the failure only.
+    assert.deepEqual(seen.splice(0), [
+      ['failed', 1],
+      ['dead_letter', 1],
+    ]);
+    bus.publish('t', 2);
+    assert.deepEqual(seen.splice(0), [
+      ['published', 2],
+      ['message_enqueued', 2],
+      ['message_enqueued', 2],
+      ['delivering', 2],
+      ['delivered', 2],
+      ['delivering', 2],
+      ['delivered', 2],
+    ]);
+    off();
+    const events = bus.trace().events;
+    assert.deepEqual(events.map((e) => e.cursor), events.map((_, i) => events[0].cursor + i));
+    assert.equal(events.filter((e) => e.kind === 'delivered' && e.message === 1).length, 1);
+  });
+});

@@ -146,6 +146,7 @@ pub(crate) mod slab;
 pub(crate) mod subscriber;
 pub(crate) mod timers;
 pub(crate) mod topics;
+mod waiting;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -261,6 +262,8 @@ pub struct Bus<P> {
     pub(crate) dead: DeadLetterStore<P>,
     pub(crate) rng: Rng,
     pub(crate) trace: TraceRing,
+    /// Subscriptions holding a retry that is not yet due (for [`Bus::is_idle`]).
+    pub(crate) waiting: waiting::WaitingSet,
     /// Round-robin cursor per consumer group.
     pub(crate) groups: HashMap<String, u64>,
     /// Active subscriptions that belong to a consumer group.
@@ -345,6 +348,7 @@ impl<P> Bus<P> {
             dead: DeadLetterStore::new(config.dead_letter_capacity),
             rng: Rng::new(config.seed),
             trace: TraceRing::new(config.trace_capacity),
+            waiting: waiting::WaitingSet::default(),
             groups: HashMap::default(),
             grouped: 0,
             next_message: 0,
@@ -495,6 +499,7 @@ impl<P> Bus<P> {
         let Some(sub) = self.subs.remove(key) else {
             return false;
         };
+        self.waiting.set(key.index, false);
         self.router.remove(&sub.pattern, sid(key));
         self.ready.forget(sub.ready_key);
         if sub.profile.group.is_some() {
@@ -1009,13 +1014,17 @@ impl<P> Bus<P> {
     }
 
     /// True when nothing is queued and ready, nothing is in flight and no retry is pending.
+    /// O(1): the subscriptions holding a retry are counted as they change.
     pub fn is_idle(&self) -> bool {
-        self.ready.is_empty()
-            && self.in_flight.len() == 0
-            && !self
-                .subs
+        debug_assert_eq!(
+            self.waiting.count(),
+            self.subs
                 .iter()
-                .any(|(_, s)| s.retry_at.is_some() || !s.delayed.is_empty())
+                .filter(|(_, s)| s.retry_at.is_some() || !s.delayed.is_empty())
+                .count(),
+            "the waiting count follows every retry scheduled or released"
+        );
+        self.ready.is_empty() && self.in_flight.len() == 0 && self.waiting.count() == 0
     }
 
     // ---- reliability ----
@@ -1115,6 +1124,15 @@ impl<P> Bus<P> {
     /// Trace events at or after `cursor`.
     pub fn trace_since(&self, cursor: u64) -> TraceBatch {
         self.trace.since(cursor)
+    }
+
+    /// How many trace events inline hand-backs took back so far: [`Bus::inline_failed`],
+    /// [`Bus::inline_pending`] and [`Bus::inline_skipped`] remove the `delivering` /
+    /// `delivered` events [`Bus::record_inline`] wrote for a delivery that did not succeed,
+    /// and renumber the later events. A reader whose cursor was at the end of the trace when
+    /// the run was recorded moves it back by the increase of this count.
+    pub fn trace_retracted(&self) -> u64 {
+        self.trace.retracted()
     }
 
     /// Resizes the trace ring (0 turns tracing off and clears it).

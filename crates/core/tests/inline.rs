@@ -6,6 +6,7 @@ mod common;
 use core::time::Duration;
 
 use common::{bus_with, drain, ms, publish, sub, sub_with};
+use switchyard_core::trace::{TraceEvent, TraceKind};
 use switchyard_core::{
     BreakerPolicy, Bus, Config, DeliveryStrategy, InlineError, Instant, MessageId, Outcome,
     PublishOptions, RetryPolicy, SettleError, SubscribeOptions, SubscriptionId,
@@ -112,7 +113,7 @@ fn a_paused_subscription_makes_its_routes_ineligible_until_resumed() {
 }
 
 #[test]
-fn retaining_or_tracing_makes_every_route_ineligible() {
+fn retaining_makes_every_route_ineligible_but_tracing_does_not() {
     let mut retaining = bus_with(Config {
         retain: 1,
         ..Config::default()
@@ -123,8 +124,6 @@ fn retaining_or_tracing_makes_every_route_ineligible() {
     let mut bus = plain();
     sub(&mut bus, "a");
     bus.set_trace_capacity(16);
-    assert!(!bus.inline_route("a").unwrap().eligible);
-    bus.set_trace_capacity(0);
     assert!(bus.inline_route("a").unwrap().eligible);
 }
 
@@ -429,7 +428,7 @@ fn a_stale_or_ineligible_route_is_refused_and_records_nothing() {
     let route = bus.inline_route("a").unwrap();
     sub(&mut bus, "a");
     assert_eq!(bus.record_inline(&route, 1, ms(0)), Err(InlineError::Stale));
-    bus.set_trace_capacity(8);
+    bus.pause(route.subscriptions[0], ms(0)).unwrap();
     let ineligible = bus.inline_route("a").unwrap();
     assert_eq!(
         bus.record_inline(&ineligible, 1, ms(0)),
@@ -506,4 +505,176 @@ fn bad_hand_backs_are_typed_errors_that_change_nothing() {
         Err(InlineError::UnknownSubscription(gone))
     );
     assert_eq!(bus.metrics(), before);
+}
+
+/// Every event of `bus`'s trace ring, oldest first.
+fn trace_of(bus: &Bus<u32>) -> Vec<TraceEvent> {
+    bus.trace_since(0).events
+}
+
+/// Two buses with the same subscriptions and a trace ring of `capacity` events.
+fn traced_pair(capacity: usize) -> (Bus<u32>, Bus<u32>) {
+    let build = || {
+        let mut bus = bus_with(Config {
+            trace_capacity: capacity,
+            ..Config::default()
+        });
+        sub(&mut bus, "orders.*");
+        sub_with(
+            &mut bus,
+            "orders.eu",
+            SubscribeOptions {
+                priority: 3,
+                ..Default::default()
+            },
+        );
+        sub(&mut bus, "**");
+        bus
+    };
+    (build(), build())
+}
+
+#[test]
+fn inline_publishes_write_the_slow_paths_trace_events_and_metrics() {
+    let (mut slow, mut fast) = traced_pair(4096);
+    let topics = [
+        "orders.eu",
+        "orders.us",
+        "orders.eu",
+        "audit",
+        "nobody.listens.here",
+    ];
+    for (n, topic) in topics.iter().enumerate() {
+        let now = ms(n as u64 * 3);
+        slow.publish(topic, n as u32, PublishOptions::default(), now)
+            .unwrap();
+        drain(&mut slow, now);
+        emit_inline(&mut fast, topic, now);
+    }
+    let (s, f) = (trace_of(&slow), trace_of(&fast));
+    // 3 subscribed, 5 published, (3 + 2 + 3 + 1 + 1) pairs × (enqueued, delivering, delivered).
+    assert_eq!(s.len(), 3 + 5 + 10 * 3);
+    assert_eq!(s, f);
+    assert_eq!(slow.trace_since(0).cursor, fast.trace_since(0).cursor);
+    let (sm, fm) = (slow.metrics(), fast.metrics());
+    assert_eq!(sm.totals, fm.totals);
+    assert_eq!(sm.topics, fm.topics);
+    assert_eq!(sm.subscriptions, fm.subscriptions);
+}
+
+#[test]
+fn a_run_recorded_with_one_call_traces_like_the_same_publishes_one_by_one() {
+    for capacity in [4096, 40, 7] {
+        let (mut slow, mut fast) = traced_pair(capacity);
+        let now = ms(2);
+        for n in 0..12 {
+            slow.publish("orders.eu", n, PublishOptions::default(), now)
+                .unwrap();
+            drain(&mut slow, now);
+        }
+        let route = fast.inline_route("orders.eu").unwrap();
+        let receipt = fast.record_inline(&route, 12, now).unwrap();
+        assert_eq!(receipt.count, 12);
+        assert_eq!(
+            slow.trace_since(0),
+            fast.trace_since(0),
+            "capacity {capacity}"
+        );
+        assert_eq!(slow.metrics().totals, fast.metrics().totals);
+    }
+}
+
+#[test]
+fn a_failed_inline_delivery_traces_no_delivered_event_but_the_failure() {
+    let (mut slow, mut fast) = traced_pair(4096);
+    let now = ms(1);
+    slow.publish("orders.eu", 7, PublishOptions::default(), now)
+        .unwrap();
+    let mut failed = None;
+    while let Some(delivery) = slow.poll_delivery(now) {
+        let outcome = if failed.is_none() {
+            failed = Some(delivery.subscription);
+            Outcome::Failed("boom".into())
+        } else {
+            Outcome::Delivered
+        };
+        slow.complete(delivery.token, outcome, now).unwrap();
+    }
+    let message = emit_inline(&mut fast, "orders.eu", now).first;
+    let failed = failed.expect("one delivery");
+    fast.inline_failed(message, failed, 7, "boom".into(), now)
+        .unwrap();
+
+    let kinds = |bus: &Bus<u32>| {
+        let mut events: Vec<(TraceKind, Option<SubscriptionId>, Option<MessageId>)> = trace_of(bus)
+            .into_iter()
+            .map(|e| (e.kind, e.subscription, e.message))
+            .collect();
+        events.sort_by_key(|(kind, sub, _)| (kind.as_str(), *sub));
+        events
+    };
+    // Same events; the failure's come after the other deliveries instead of between them.
+    assert_eq!(kinds(&slow), kinds(&fast));
+    let fast_trace = trace_of(&fast);
+    assert!(!fast_trace
+        .iter()
+        .any(|e| e.kind == TraceKind::Delivered && e.subscription == Some(failed)));
+    let cursors: Vec<u64> = fast_trace.iter().map(|e| e.cursor).collect();
+    assert_eq!(cursors, (0..fast_trace.len() as u64).collect::<Vec<_>>());
+    assert_eq!(slow.metrics().totals, fast.metrics().totals);
+}
+
+#[test]
+fn a_pending_inline_delivery_traces_its_settlement_not_an_early_delivered() {
+    let (_, mut fast) = traced_pair(4096);
+    let message = emit_inline(&mut fast, "audit", ms(0)).first;
+    let only = fast.inline_route("audit").unwrap().subscriptions[0];
+    let token = fast.inline_pending(message, only, 1, ms(0)).unwrap();
+    let kinds = |bus: &Bus<u32>| -> Vec<TraceKind> {
+        trace_of(bus)
+            .into_iter()
+            .map(|e| e.kind)
+            .filter(|kind| *kind != TraceKind::Subscribed)
+            .collect()
+    };
+    assert_eq!(
+        kinds(&fast),
+        [
+            TraceKind::Published,
+            TraceKind::Enqueued,
+            TraceKind::Delivering
+        ]
+    );
+    fast.settle(token, Ok(()), ms(4)).unwrap();
+    let events = trace_of(&fast);
+    let last = events.last().expect("settled");
+    assert_eq!((last.kind, last.detail), (TraceKind::Delivered, 4000));
+    assert_eq!(last.message, Some(message.id));
+}
+
+#[test]
+fn a_skipped_inline_delivery_traces_a_dropped_event_instead_of_its_delivery() {
+    let (_, mut fast) = traced_pair(4096);
+    let route = fast.inline_route("orders.us").unwrap();
+    let [first, second] = route.subscriptions[..] else {
+        panic!("two subscriptions");
+    };
+    let message = fast.record_inline(&route, 1, ms(0)).unwrap().first;
+    let before = trace_of(&fast).len();
+    fast.unsubscribe(second, ms(0));
+    fast.inline_skipped(message, second).unwrap();
+    let events = trace_of(&fast);
+    assert!(!events.iter().any(|e| e.subscription == Some(second)
+        && matches!(e.kind, TraceKind::Delivering | TraceKind::Delivered)));
+    let last = events.last().expect("dropped");
+    assert_eq!(
+        (last.kind, last.subscription, last.message, last.detail),
+        (TraceKind::Dropped, Some(second), Some(message.id), 2)
+    );
+    assert!(events
+        .iter()
+        .any(|e| e.kind == TraceKind::Delivered && e.subscription == Some(first)));
+    // Two taken back, the unsubscription and the drop added.
+    assert_eq!(events.len(), before - 2 + 2);
+    assert!(conserved(&fast));
 }

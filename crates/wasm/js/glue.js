@@ -94,7 +94,10 @@ function installFastPath(wasm, EventBus, Subscription) {
    * engine records a run at one instant), so batches are kept short.
    */
   const MAX_BATCH = 256;
-  /** Most topics in one batch (the engine reads `(handle, count)` pairs from the cell). */
+  /**
+   * Most runs in one batch (the engine reads a `(handle, count)` pair per run of publishes on
+   * one topic from the cell; every run has at least one publish).
+   */
   const MAX_BATCH_TOPICS = MAX_BATCH;
   /** Inline cell layout (see `InlineCell` in inline.rs). */
   const CELL_STAMP = 0;
@@ -123,6 +126,11 @@ function installFastPath(wasm, EventBus, Subscription) {
         nextId: 0,
         // Routes with publishes not yet recorded, in order of their first publish.
         batch: [],
+        // The batch as runs of publishes on one topic, in publish order: `(handle, count)`
+        // pairs of the runs before the current one, whose route and length follow.
+        runs: [],
+        lastRun: undefined,
+        runCount: 0,
         // Publishes in `batch`, and the bus-clock instant they share.
         batched: 0,
         at: 0,
@@ -146,23 +154,37 @@ function installFastPath(wasm, EventBus, Subscription) {
     return state.cell;
   }
 
-  /** Records every batched publish with one engine call. */
+  /**
+   * Records every batched publish with one engine call, as runs in publish order, so the
+   * engine gives each message the id its handlers saw (and traces it under that id).
+   */
   function flush(state) {
     const batch = state.batch;
-    const topics = batch.length;
-    if (topics === 0) return;
+    if (batch.length === 0) return;
     const cell = cellOf(state);
-    for (let i = 0; i < topics; i++) {
+    const runs = state.runs;
+    runs.push(state.lastRun.handle, state.runCount);
+    const pairs = runs.length / 2;
+    for (let i = 0; i < runs.length; i++) cell[CELL_BATCH + i] = runs[i];
+    for (let i = 0; i < batch.length; i++) {
       const entry = batch[i];
-      cell[CELL_BATCH + 2 * i] = entry.handle;
-      cell[CELL_BATCH + 2 * i + 1] = entry.count;
       entry.seq += entry.count;
       entry.count = 0;
     }
     // Reset before calling in: the engine may run handlers that publish.
     batch.length = 0;
+    runs.length = 0;
+    state.lastRun = undefined;
+    state.runCount = 0;
     state.batched = 0;
-    state.bus.__inlineRecord(topics, state.at);
+    state.bus.__inlineRecord(pairs, state.at);
+  }
+
+  /** Starts a run of publishes on `entry`'s topic (the previous run is complete). */
+  function openRun(state, entry) {
+    if (state.lastRun !== undefined) state.runs.push(state.lastRun.handle, state.runCount);
+    state.lastRun = entry;
+    state.runCount = 1;
   }
 
   /** Before any other engine call: handlers running here become the engine's dispatch. */
@@ -272,6 +294,8 @@ function installFastPath(wasm, EventBus, Subscription) {
       const entry = topic === state.lastTopic ? state.lastEntry : state.routes.get(topic);
       if (entry !== undefined && entry.generation === generation && entry.epoch === state.cell[CELL_STAMP]) {
         if (entry.count === 0) join(state, entry);
+        if (state.lastRun === entry) state.runCount++;
+        else openRun(state, entry);
         state.batched++;
         const seq = entry.seq + ++entry.count;
         const id = state.nextId++;
@@ -297,6 +321,8 @@ function installFastPath(wasm, EventBus, Subscription) {
       if (entry === null) return publishSlow(bus, topic, payload, options);
     }
     if (entry.count === 0) join(state, entry);
+    if (state.lastRun === entry) state.runCount++;
+    else openRun(state, entry);
     state.batched++;
     const seq = entry.seq + ++entry.count;
     const id = state.nextId++;

@@ -1,14 +1,17 @@
 //! The fast path: a publish whose route the engine declares *inline-eligible* (every matched
-//! subscription immediate, idle, unpaused, without filter, group, `once` or breaker; tracing
-//! off; nothing queued anywhere) is delivered by calling the handlers right here, in route
+//! subscription immediate, idle, unpaused, without filter, group, `once` or breaker; no
+//! `on()` listener or visualiser; nothing queued anywhere) is delivered by calling the handlers right here, in route
 //! order, and recorded with **one** engine call ([`Bus::record_inline`]) instead of a
 //! poll and a completion per subscription. Ids, sequence numbers, counters, conservation and
 //! run-to-completion are the engine's, exactly as on the slow path (see
 //! `switchyard_core::bus::inline`).
 //!
 //! Routes are cached per topic together with the handler of each routed subscription, and
-//! re-queried whenever [`Bus::inline_epoch`] moves. A bus that records a trace or retains
-//! messages never delivers inline, and does not even look a route up. A handler that throws,
+//! re-queried whenever [`Bus::inline_epoch`] moves. A bus with `traceCapacity` delivers
+//! inline too: the engine writes the same trace events as the slow path, read later by
+//! `bus.trace()`. A bus with an `on()` listener or an attached visualiser (they must see each
+//! event before `publish` returns), or that retains messages, never delivers inline, and does
+//! not even look a route up. A handler that throws,
 //! or returns a promise, hands its delivery back to the engine (`inline_failed` /
 //! `inline_pending`), which then applies retries, dead letters and timeouts as usual. A
 //! subscription removed by an earlier handler of the same message is reported as skipped and
@@ -166,11 +169,12 @@ impl Shared {
         now: Instant,
     ) {
         if !self.engine.borrow().bus.is_active(subscription) {
-            let _ = self
-                .engine
-                .borrow_mut()
-                .bus
-                .inline_skipped(message, subscription);
+            let _ = self.following_retractions(|| {
+                self.engine
+                    .borrow_mut()
+                    .bus
+                    .inline_skipped(message, subscription)
+            });
             return;
         }
         let id = message.id.0 as f64;
@@ -207,18 +211,35 @@ impl Shared {
         };
         match result {
             Ok(Returned::Value) => {}
-            Ok(Returned::Thenable(promise)) => {
+            Ok(Returned::Thenable(promise)) => self.following_retractions(|| {
                 self.hand_back_pending(message, subscription, payload, promise);
-            }
+            }),
             Err(thrown) => {
                 let reason = describe_thrown(&thrown);
-                let mut engine = self.engine.borrow_mut();
-                let _ =
-                    engine
-                        .bus
-                        .inline_failed(message, subscription, payload.clone(), reason, now);
+                let _ = self.following_retractions(|| {
+                    self.engine.borrow_mut().bus.inline_failed(
+                        message,
+                        subscription,
+                        payload.clone(),
+                        reason,
+                        now,
+                    )
+                });
             }
         }
+    }
+
+    /// Runs a hand-back. It takes back the inline trace events of the delivery it replaces
+    /// (recorded before any `on()` listener an earlier handler of this message added, so
+    /// before the listeners' cursor) and renumbers the later ones: the listeners' cursor
+    /// moves back with them, so they skip no event.
+    fn following_retractions<R>(&self, hand_back: impl FnOnce() -> R) -> R {
+        let before = self.engine.borrow().bus.trace_retracted();
+        let result = hand_back();
+        let mut engine = self.engine.borrow_mut();
+        let taken_back = engine.bus.trace_retracted().saturating_sub(before);
+        engine.events_cursor = engine.events_cursor.saturating_sub(taken_back);
+        result
     }
 
     fn hand_back_pending(
@@ -249,7 +270,8 @@ impl Shared {
 
 /// Slots of the inline cell (`f64`s JavaScript reads, and writes batches into, in wasm memory).
 /// `STAMP` is the inline epoch, or `-1` while the glue must not deliver inline (a dispatch
-/// loop runs, events are being emitted, the bus is closed, or it traces or retains messages):
+/// loop runs, events are being emitted, the bus is closed, has an `on()` listener or a
+/// visualiser, or retains messages):
 /// one comparison tells the glue whether a cached route is still good.
 const CELL_STAMP: usize = 0;
 const CELL_MANUAL_NOW: usize = 1;
@@ -355,12 +377,14 @@ impl Shared {
     }
 }
 
-/// Whether any route can be inline-eligible: not while the trace ring records (someone
-/// listens with `on()`, a visualiser is attached, or `traceCapacity` is set) or messages are
-/// retained for replay. Checking this first spares such a bus a route query per publish
-/// that would only answer "not eligible".
+/// Whether any route can be inline-eligible: not while trace events are passed on as they
+/// happen (someone listens with `on()` or a visualiser is attached: they are emitted after
+/// each engine call, interleaved with the handlers) or messages are retained for replay.
+/// A `traceCapacity` alone does not stop it: inline deliveries write the slow path's trace
+/// events into the ring (see `switchyard_core::bus::inline`). Checking this first spares a
+/// bus a route query per publish that would only answer "not eligible".
 fn inline_possible(engine: &Engine) -> bool {
-    engine.trace_capacity == 0 && engine.trace_observers == 0 && engine.bus.config().retain == 0
+    engine.trace_observers == 0 && engine.bus.config().retain == 0
 }
 
 /// The wasm memory (the glue reads the inline cell through it).
@@ -390,6 +414,9 @@ impl EventBus {
             }
             for _ in 0..2 {
                 let mut engine = shared.engine.borrow_mut();
+                if !inline_possible(&engine) {
+                    return None;
+                }
                 let route = engine.bus.inline_route(topic).ok()?;
                 if !route.eligible {
                     return None;
@@ -425,13 +452,16 @@ impl EventBus {
     }
 
     /// Records the batch the glue wrote into the inline cell: for each of its first `topics`
-    /// pairs, `publishes` messages it delivered on the route cached under `handle`, all at
-    /// `at_ms` on the bus clock, in the order written. Returns how many messages were recorded.
+    /// `(handle, publishes)` pairs, a run of `publishes` consecutive messages it delivered on
+    /// the route cached under `handle`, all at `at_ms` on the bus clock, in the order written.
+    /// Returns how many messages were recorded.
     ///
     /// The glue numbered the messages itself (ids in publish order across topics, sequence
-    /// numbers per topic), so only the totals must match: the engine's next id and each
-    /// topic's next sequence number, which they do once the whole batch is recorded. That is
-    /// why one call records every topic before anything (a timer, a drain) can run. The
+    /// numbers per topic) and writes one pair per run of publishes on one topic, so the
+    /// engine assigns every message the id its handlers saw (which the trace ring shows).
+    /// Each topic's next sequence number and the next id match once the whole batch is
+    /// recorded; that is why one call records every run before anything (a timer, a drain)
+    /// can run. The
     /// deliveries have already happened: a route whose epoch moved since (a promise settled, a
     /// signal aborted) is recorded anyway, under the current epoch.
     #[wasm_bindgen(js_name = __inlineRecord)]
@@ -524,7 +554,7 @@ impl EventBus {
             topic_seq: seq as u64,
             published_at: Instant::from_millis_f64(at_ms),
         };
-        let accepted = match outcome {
+        let accepted = shared.following_retractions(|| match outcome {
             0 => shared
                 .engine
                 .borrow_mut()
@@ -547,7 +577,7 @@ impl EventBus {
                 }
                 None => false,
             },
-        };
+        });
         shared.write_inline_cell();
         accepted
     }

@@ -109,6 +109,7 @@ impl<P> Bus<P> {
         };
         let transition = sub.breaker.as_mut().and_then(|b| b.poll(now));
         sub.release_due_retries(now);
+        let waiting = sub.retry_at.is_some() || !sub.delayed.is_empty();
         if sub.queue.is_empty() {
             sub.flush_requested = false;
         }
@@ -127,6 +128,7 @@ impl<P> Bus<P> {
                 self.timers.arm(at, Timer::Wake(key));
             }
         }
+        self.waiting.set(key.index, waiting);
         if refiled {
             self.ready.compact(&self.subs);
         }

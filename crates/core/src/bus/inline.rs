@@ -15,13 +15,26 @@
 //! hand the message to every matched subscription at once, in route order, with nothing the
 //! engine must decide per delivery:
 //!
-//! * the bus retains nothing (`Config::retain == 0`) and tracing is off (inline deliveries
-//!   emit **no** trace events: a host that wants the trace ring uses the slow path);
+//! * the bus retains nothing (`Config::retain == 0`);
 //! * no subscription anywhere is ready (nothing queued that must go first) and no delivery
 //!   is in flight that is not pending (the host is not inside a slow-path handler);
 //! * every matched subscription is immediate, not paused, has an empty queue, no retry
 //!   waiting, nothing in flight, no circuit breaker, no consumer group, no `max_deliveries`
 //!   (`once`) and no filter.
+//!
+//! # Tracing
+//!
+//! With the trace ring on, [`Bus::record_inline`] writes exactly the events the slow path
+//! writes for the same publishes delivered successfully by a host draining
+//! [`Bus::poll_delivery`] / [`Bus::complete`] at the same instant: per message `published`,
+//! `enqueued` per subscription, then `delivering` and `delivered` per subscription in route
+//! order. A hand-back takes back what did not happen: [`Bus::inline_failed`] and
+//! [`Bus::inline_pending`] remove the pair's `delivered` (the engine then traces the failure,
+//! or the settlement, as usual), [`Bus::inline_skipped`] replaces its `delivering` and
+//! `delivered` with `dropped` (detail 2). Events of publishes a handler makes, and of its
+//! subscribe / unsubscribe calls, follow the whole inline message rather than sitting
+//! between its deliveries, and `delivered` reports 0 µs: the host recorded the run at one
+//! instant.
 //!
 //! Inline publishes carry no headers, TTL, correlation or causation (depth 0): a publish
 //! with options goes through [`Bus::publish`].
@@ -124,6 +137,7 @@ use crate::message::Envelope;
 use crate::subscription::DeliveryStrategy;
 use crate::time::Instant;
 use crate::topic::{validate_topic, TopicError};
+use crate::trace::TraceKind;
 
 /// A published topic's interned index on one bus: cheaper to pass than the topic string.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -259,7 +273,6 @@ impl<P> Bus<P> {
         let subscriptions = self.router.route(topic);
         let epoch = self.inline_epoch();
         let eligible = self.config.retain == 0
-            && !self.trace.enabled()
             && self.ready.is_empty()
             && self.in_flight.iter().all(|(_, entry)| entry.pending)
             && subscriptions
@@ -284,7 +297,8 @@ impl<P> Bus<P> {
     /// Counts exactly what [`Bus::publish`] followed by a successful [`Bus::complete`] per
     /// subscription would: published and matched on the bus, the topic and each
     /// subscription, delivered for each pair, latency and handler-duration samples of 0 µs
-    /// (the handler ran at `now`), the idle watch.
+    /// (the handler ran at `now`), the idle watch; with the trace ring on, it also writes the
+    /// slow path's trace events for those deliveries (see [Tracing](self#tracing)).
     ///
     /// Timers due at `now` fire first (as in [`Bus::poll_delivery`]). Errors, with nothing
     /// recorded: [`InlineError::NotEligible`] for an ineligible route, [`InlineError::Stale`]
@@ -364,7 +378,70 @@ impl<P> Bus<P> {
             latencies.latency.record_many(0, n);
             latencies.handler.record_many(0, n);
         }
+        if self.trace.enabled() {
+            self.trace_inline(route, first, count);
+        }
         Ok(InlineReceipt { first, count })
+    }
+
+    /// Writes the trace events the slow path writes for `count` messages from `first` on
+    /// `route`, each published and then delivered successfully to every subscription of the
+    /// route by a host draining `poll_delivery` / `complete`: per message `published`
+    /// (detail: matched), an `enqueued` per subscription (depth 1), then per subscription in
+    /// route order `delivering` (attempt 1) and `delivered` (0 µs), all at the bus clock.
+    ///
+    /// Messages whose events would all be overwritten within this run are only counted
+    /// (their cursors are consumed), so a long run costs at most one ring's worth of events.
+    fn trace_inline(&mut self, route: &InlineRoute, first: InlineMessage, count: u32) {
+        let Some(topic) = self
+            .topics
+            .entries
+            .get(route.topic.0 as usize)
+            .map(|entry| Arc::clone(&entry.name))
+        else {
+            return;
+        };
+        let now = self.now;
+        let fanout = route.subscriptions.len() as u64;
+        let per_message = fanout.saturating_mul(3).saturating_add(1);
+        let total = per_message.saturating_mul(u64::from(count));
+        let capacity = self.trace.capacity() as u64;
+        let hidden = total.saturating_sub(capacity) / per_message;
+        self.trace
+            .skip_overwritten(hidden.saturating_mul(per_message));
+        for n in hidden..u64::from(count) {
+            let id = Some(MessageId(first.id.0.saturating_add(n)));
+            let topic = || Some(Arc::clone(&topic));
+            self.trace
+                .push(now, TraceKind::Published, None, id, topic(), fanout);
+            for sub in route.subscriptions.iter() {
+                self.trace
+                    .push(now, TraceKind::Enqueued, Some(*sub), id, topic(), 1);
+            }
+            for sub in route.subscriptions.iter() {
+                self.trace
+                    .push(now, TraceKind::Delivering, Some(*sub), id, topic(), 1);
+                self.trace
+                    .push(now, TraceKind::Delivered, Some(*sub), id, topic(), 0);
+            }
+        }
+    }
+
+    /// Takes back the trace event of `kind` that [`Bus::record_inline`] wrote for the pair,
+    /// if it is still held (see [`TraceRing::retract`](crate::trace::TraceRing)).
+    fn retract_inline_event(
+        &mut self,
+        kind: TraceKind,
+        message: &InlineMessage,
+        subscription: SubscriptionId,
+    ) {
+        if self.trace.enabled() {
+            self.trace.retract(|event| {
+                event.kind == kind
+                    && event.message == Some(message.id)
+                    && event.subscription == Some(subscription)
+            });
+        }
     }
 
     /// The inline handler of `subscription` failed on `message` (threw): the delivery is
@@ -381,6 +458,7 @@ impl<P> Bus<P> {
     ) -> Result<(), InlineError> {
         self.check_hand_back(&message, subscription)?;
         self.observe(now);
+        self.retract_inline_event(TraceKind::Delivered, &message, subscription);
         let entry = self.hand_back(message, subscription, payload, message.published_at, false);
         self.finish_failure(entry, reason, DeadLetterReason::HandlerError);
         Ok(())
@@ -408,6 +486,7 @@ impl<P> Bus<P> {
             return Err(InlineError::UnknownSubscription(subscription));
         };
         let token = token_of(slot);
+        self.retract_inline_event(TraceKind::Delivered, &message, subscription);
         let timeout = self.subs.get_mut(k).and_then(|sub| {
             sub.in_flight.push(token.0);
             sub.profile.timeout
@@ -440,6 +519,23 @@ impl<P> Bus<P> {
         }
         self.totals.delivered = self.totals.delivered.saturating_sub(1);
         self.totals.dropped = self.totals.dropped.saturating_add(1);
+        if self.trace.enabled() {
+            self.retract_inline_event(TraceKind::Delivered, &message, subscription);
+            self.retract_inline_event(TraceKind::Delivering, &message, subscription);
+            let topic = self
+                .topics
+                .entries
+                .get(topic as usize)
+                .map(|entry| Arc::clone(&entry.name));
+            self.trace.push(
+                self.now,
+                TraceKind::Dropped,
+                Some(subscription),
+                Some(message.id),
+                topic,
+                2,
+            );
+        }
         Ok(())
     }
 
