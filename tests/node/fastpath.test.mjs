@@ -59,6 +59,42 @@ function script(bus) {
 }
 
 describe('the JavaScript fast path', () => {
+  test('a handler that frees the bus ends the dispatch quietly: later handlers do not run', () => {
+    const bus = new EventBus();
+    const calls = [];
+    bus.subscribe('a', () => {
+      calls.push('first');
+      bus.free();
+    });
+    bus.subscribe('a', () => calls.push('second'));
+    const result = bus.publish('a', 1);
+    assert.equal(result.matched, 2);
+    assert.deepEqual(calls, ['first']);
+  });
+
+  test('freeing a bus records its pending batch, not a stale one', async () => {
+    const bus = new EventBus();
+    bus.subscribe('a', () => {});
+    bus.subscribe('b', () => {});
+    for (let i = 0; i < 5; i++) bus.publish('a', i);
+    await Promise.resolve(); // the batch of five on 'a' is recorded at the end of the task
+    const record = EventBus.prototype.__inlineRecord;
+    const recorded = [];
+    EventBus.prototype.__inlineRecord = function (...args) {
+      const count = record.apply(this, args);
+      recorded.push(count);
+      return count;
+    };
+    try {
+      bus.publish('b', 1);
+      bus.publish('b', 2);
+      bus.free();
+    } finally {
+      EventBus.prototype.__inlineRecord = record;
+    }
+    assert.deepEqual(recorded, [2], 'the two publishes on b, recorded before the memory is released');
+  });
+
   test('ids and sequence numbers stay exactly sequential across fast and slow publishes', () => {
     const { log, results } = script(fast());
     assert.deepEqual(results.map((r) => r.id), [1, 2, 3, 4, 5, 6, 7, 8, 9]);

@@ -140,6 +140,8 @@ function installFastPath(wasm, EventBus, Subscription) {
         // there is never more than one).
         currentId: 0,
         entered: false,
+        // `free()` was called (its memory is gone: no more calls into the engine).
+        freed: false,
       };
       state.flushAtTaskEnd = () => flushAtTaskEnd(state);
       Object.defineProperty(bus, STATE, { value: state });
@@ -343,9 +345,13 @@ function installFastPath(wasm, EventBus, Subscription) {
         // A handler that called into the bus may have removed a later subscription. Any call
         // in moves the stamp: the engine's epoch changes, or the glue enters the engine's
         // dispatch first (`sync`), which writes -1.
-        if (state.cell[CELL_STAMP] !== epoch && !state.bus.__inlineActive(entry.handle, i)) {
-          handedBack = handBack(state, entry, i, id, seq, at, payload, 0, undefined);
-          continue;
+        if (state.cell[CELL_STAMP] !== epoch) {
+          // A handler freed the bus: it is gone, so its later handlers do not run.
+          if (state.freed) break;
+          if (!state.bus.__inlineActive(entry.handle, i)) {
+            handedBack = handBack(state, entry, i, id, seq, at, payload, 0, undefined);
+            continue;
+          }
         }
         let returned;
         try {
@@ -370,7 +376,9 @@ function installFastPath(wasm, EventBus, Subscription) {
       }
     } finally {
       state.dispatching = false;
-      if (state.entered) {
+      if (state.freed) {
+        state.entered = false;
+      } else if (state.entered) {
         state.entered = false;
         state.bus.__inlineExit();
         generation++;
@@ -440,6 +448,9 @@ function installFastPath(wasm, EventBus, Subscription) {
     value: function free() {
       const state = this[STATE];
       if (state !== undefined) {
+        // Record the pending batch while the cell is still this bus's memory.
+        sync(state);
+        state.freed = true;
         state.routes.clear();
         state.lastTopic = undefined;
         state.lastEntry = undefined;
