@@ -4,8 +4,11 @@
 //! A timer goes stale when its cause goes away first (a pending delivery settles before its
 //! timeout, a subscription is removed). Stale timers are never reported as the next deadline
 //! ([`Bus::next_live_timeout`]), are discarded from the front of the queue as the bus runs,
-//! and are swept out whenever the queue has doubled since the last sweep, so the queue stays
-//! within twice the live timers (plus a small floor) however many deliveries settle early.
+//! and are swept out whenever the queue has doubled since the last sweep, so delivery
+//! timeouts of deliveries that settled early do not pile up. Staleness is judged
+//! conservatively (only a vanished subscription or delivery makes a timer stale): a TTL
+//! (`Expiry`) timer stays until it fires even if its message was delivered long before, so
+//! long TTLs at a high publish rate still grow the queue until they fall due.
 
 use alloc::collections::BinaryHeap;
 use core::cmp::Reverse;
