@@ -5,7 +5,7 @@ mod common;
 
 use core::time::Duration;
 
-use common::{bus_with, drain, ms, publish, sub, sub_with};
+use common::{bus_with, conserved, drain, ms, publish, sub, sub_with};
 use switchyard_core::trace::{TraceEvent, TraceKind};
 use switchyard_core::{
     BreakerPolicy, Bus, Config, DeliveryStrategy, InlineError, Instant, MessageId, Outcome,
@@ -21,18 +21,6 @@ fn emit_inline(bus: &mut Bus<u32>, topic: &str, now: Instant) -> switchyard_core
     let route = bus.inline_route(topic).expect("valid topic");
     assert!(route.eligible, "{topic} should be eligible");
     bus.record_inline(&route, 1, now).expect("fresh route")
-}
-
-fn conserved(bus: &Bus<u32>) -> bool {
-    let m = bus.metrics();
-    let t = m.totals;
-    t.matched + t.redriven
-        == t.delivered
-            + t.filtered
-            + t.dropped
-            + t.dead_lettered
-            + m.queued as u64
-            + m.in_flight_messages as u64
 }
 
 #[test]

@@ -23,20 +23,6 @@ fn queue(bus: &mut Bus<u32>, capacity: usize, overflow: Overflow) -> Subscriptio
     )
 }
 
-/// Every routed (message, subscription) pair is delivered, filtered, dropped, dead-lettered,
-/// queued or in flight.
-fn conserved(bus: &Bus<u32>) -> bool {
-    let m = bus.metrics();
-    let t = m.totals;
-    t.matched + t.redriven
-        == t.delivered
-            + t.filtered
-            + t.dropped
-            + t.dead_lettered
-            + m.queued as u64
-            + m.in_flight_messages as u64
-}
-
 /// (message id, detail) of every `dropped` trace event.
 fn drops(bus: &Bus<u32>) -> Vec<(u64, u64)> {
     bus.trace_since(0)

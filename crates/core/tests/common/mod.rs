@@ -9,6 +9,20 @@ pub fn ms(millis: u64) -> Instant {
     Instant::from_millis(millis)
 }
 
+/// Every routed (message, subscription) pair is delivered, filtered, dropped, dead-lettered,
+/// queued or in flight.
+pub fn conserved(bus: &Bus<u32>) -> bool {
+    let m = bus.metrics();
+    let t = m.totals;
+    t.matched + t.redriven
+        == t.delivered
+            + t.filtered
+            + t.dropped
+            + t.dead_lettered
+            + m.queued as u64
+            + m.in_flight_messages as u64
+}
+
 pub fn bus() -> Bus<u32> {
     Bus::new(Config {
         trace_capacity: 4096,
