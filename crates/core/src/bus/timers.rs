@@ -5,12 +5,14 @@
 //! timeout, a subscription is removed). Stale timers are never reported as the next deadline
 //! ([`Bus::next_live_timeout`]), are discarded from the front of the queue as the bus runs,
 //! and are swept out whenever the queue has doubled since the last sweep, so delivery
-//! timeouts of deliveries that settled early do not pile up. Staleness is judged
-//! conservatively (only a vanished subscription or delivery makes a timer stale): a TTL
-//! (`Expiry`) timer stays until it fires even if its message was delivered long before, so
-//! long TTLs at a high publish rate still grow the queue until they fall due.
+//! timeouts of deliveries that settled early do not pile up. Between sweeps staleness is
+//! judged in O(1) and conservatively (a vanished subscription or delivery, or a TTL timer
+//! whose subscription has nothing waiting); a sweep also drops every TTL (`Expiry`) timer
+//! whose message no longer waits in its subscription (delivered, dropped, expired), so long
+//! TTLs at a high publish rate keep the queue within twice the messages actually waiting.
 
 use alloc::collections::BinaryHeap;
+use alloc::vec::Vec;
 use core::cmp::Reverse;
 
 use super::inflight::{key_of, InFlight};
@@ -77,19 +79,26 @@ impl Timers {
             .min()
     }
 
-    /// Drops the stale timers at the front of the queue, and every stale timer when the
-    /// queue has doubled since the last sweep (amortised O(log n) per armed timer).
-    pub(crate) fn discard_stale(&mut self, is_live: impl Fn(&Timer) -> bool) {
+    /// Drops the stale timers at the front of the queue.
+    pub(crate) fn discard_stale_front(&mut self, is_live: impl Fn(&Timer) -> bool) {
         while let Some(Reverse((_, timer))) = self.heap.peek() {
             if is_live(timer) {
                 break;
             }
             self.heap.pop();
         }
-        if self.heap.len() >= SWEEP_FLOOR.max(self.swept_len.saturating_mul(2)) {
-            self.heap.retain(|Reverse((_, timer))| is_live(timer));
-            self.swept_len = self.heap.len();
-        }
+    }
+
+    /// Whether the queue has doubled since the last sweep (so a sweep, which visits every
+    /// timer, costs amortised O(1) per armed timer).
+    pub(crate) fn sweep_due(&self) -> bool {
+        self.heap.len() >= SWEEP_FLOOR.max(self.swept_len.saturating_mul(2))
+    }
+
+    /// Keeps only the timers `keep` accepts.
+    pub(crate) fn sweep(&mut self, mut keep: impl FnMut(&Timer) -> bool) {
+        self.heap.retain(|Reverse((_, timer))| keep(timer));
+        self.swept_len = self.heap.len();
     }
 
     /// Removes and returns the earliest timer if it is due at `now`.
@@ -102,11 +111,13 @@ impl Timers {
     }
 }
 
-/// Whether `timer` can still do something when it fires. Conservative: only timers whose
-/// subscription or delivery is gone are stale; anything else is re-checked when it fires.
+/// Whether `timer` can still do something when it fires, judged in O(1) and conservatively:
+/// only timers whose subscription or delivery is gone, and TTL timers of a subscription with
+/// nothing waiting, are stale; anything else is re-checked when it fires.
 fn is_live<P>(subs: &Slab<Subscriber<P>>, in_flight: &Slab<InFlight<P>>, timer: &Timer) -> bool {
     match *timer {
-        Timer::Wake(key) | Timer::Idle(key) | Timer::Expiry(key, _) => subs.get(key).is_some(),
+        Timer::Wake(key) | Timer::Idle(key) => subs.get(key).is_some(),
+        Timer::Expiry(key, _) => subs.get(key).is_some_and(|sub| sub.depth() > 0),
         Timer::Deadline(bits) => in_flight.get(key_of(DeliveryToken(bits))).is_some(),
         Timer::Trend => true,
     }
@@ -119,12 +130,39 @@ impl<P> Bus<P> {
             .next_live(|timer| is_live(&self.subs, &self.in_flight, timer))
     }
 
-    /// Discards stale timers (see [`Timers::discard_stale`]).
+    /// Discards the stale timers at the front of the queue and, when the queue has doubled
+    /// since the last sweep, every stale timer, TTL timers of messages no longer waiting
+    /// included.
     pub(crate) fn discard_stale_timers(&mut self) {
         let (subs, in_flight) = (&self.subs, &self.in_flight);
         self.timers
-            .discard_stale(|timer| is_live(subs, in_flight, timer));
+            .discard_stale_front(|timer| is_live(subs, in_flight, timer));
+        if !self.timers.sweep_due() {
+            return;
+        }
+        let waiting = waiting_with_ttl(subs);
+        self.timers.sweep(|timer| match *timer {
+            Timer::Expiry(key, id) => waiting.binary_search(&(key, id)).is_ok(),
+            _ => is_live(subs, in_flight, timer),
+        });
     }
+}
+
+/// Every `(subscription, message id)` whose message waits (queued or delayed for a retry)
+/// with a TTL, sorted.
+fn waiting_with_ttl<P>(subs: &Slab<Subscriber<P>>) -> Vec<(Key, u64)> {
+    let mut waiting = Vec::new();
+    for (key, sub) in subs.iter() {
+        let queued = sub.queue.iter();
+        let delayed = sub.delayed.iter().map(|(_, item)| item);
+        for item in queued.chain(delayed) {
+            if item.message.expires_at.is_some() {
+                waiting.push((key, item.message.id.0));
+            }
+        }
+    }
+    crate::sort::sort_by_key(&mut waiting, |entry| *entry);
+    waiting
 }
 
 #[cfg(test)]
@@ -178,7 +216,7 @@ mod tests {
         timers.arm(Instant::from_millis(10), wake(1));
         timers.arm(Instant::from_millis(20), wake(2));
         timers.arm(Instant::from_millis(30), wake(3));
-        timers.discard_stale(|timer| *timer != wake(1) && *timer != wake(3));
+        timers.discard_stale_front(|timer| *timer != wake(1) && *timer != wake(3));
         assert_eq!(timers.next(), Some(Instant::from_millis(20)));
         assert_eq!(timers.len(), 2, "wake(3) is not at the front: no sweep yet");
     }
@@ -190,8 +228,71 @@ mod tests {
         for n in 1..SWEEP_FLOOR as u32 {
             timers.arm(Instant::from_millis(1_000 + u64::from(n)), wake(n));
         }
-        timers.discard_stale(|timer| matches!(timer, Timer::Wake(key) if key.index % 2 == 0));
+        assert!(timers.sweep_due());
+        timers.sweep(|timer| matches!(timer, Timer::Wake(key) if key.index % 2 == 0));
+        assert!(!timers.sweep_due());
         assert_eq!(timers.len(), SWEEP_FLOOR / 2);
         assert_eq!(timers.next(), Some(Instant::from_millis(1)));
+    }
+
+    mod ttl {
+        use core::time::Duration;
+
+        use crate::{Bus, Config, Instant, Outcome, PublishOptions, SubscribeOptions};
+
+        fn publish_with_ttl(bus: &mut Bus<u32>, payload: u32, ttl_ms: u64, now: Instant) {
+            let options = PublishOptions {
+                ttl: Some(Duration::from_millis(ttl_ms)),
+                ..Default::default()
+            };
+            bus.publish("t", payload, options, now).expect("publish");
+        }
+
+        #[test]
+        fn ttl_timers_of_delivered_messages_do_not_pile_up() {
+            let mut bus = Bus::new(Config::default()).expect("config");
+            bus.subscribe("t", SubscribeOptions::default(), Instant::from_millis(0))
+                .expect("subscribe");
+            // A backlog of one keeps the subscription's queue from ever being empty, so only
+            // the sweep's exact check can tell the delivered messages' timers are stale.
+            publish_with_ttl(&mut bus, 0, 86_400_000, Instant::from_millis(0));
+            for n in 1..10_000 {
+                let now = Instant::from_millis(u64::from(n));
+                publish_with_ttl(&mut bus, n, 86_400_000, now);
+                let delivery = bus.poll_delivery(now).expect("a delivery");
+                bus.complete(delivery.token, Outcome::Delivered, now)
+                    .expect("outstanding");
+            }
+            assert_eq!(bus.metrics().queued, 1);
+            assert!(
+                bus.timers.len() <= 2 * super::SWEEP_FLOOR,
+                "{} timers queued for one waiting message",
+                bus.timers.len()
+            );
+        }
+
+        #[test]
+        fn a_sweep_keeps_the_ttl_timer_of_a_message_still_waiting() {
+            let mut bus = Bus::new(Config::default()).expect("config");
+            let paused = bus
+                .subscribe("t", SubscribeOptions::default(), Instant::from_millis(0))
+                .expect("subscribe");
+            bus.pause(paused, Instant::from_millis(0)).expect("pause");
+            publish_with_ttl(&mut bus, 1, 50, Instant::from_millis(0));
+            // Enough other timers that the queue doubles and is swept.
+            for n in 0..(4 * super::SWEEP_FLOOR as u32) {
+                bus.timers.arm(
+                    Instant::from_millis(10_000),
+                    super::Timer::Wake(super::Key {
+                        index: 1_000 + n,
+                        generation: 0,
+                    }),
+                );
+            }
+            bus.handle_timeout(Instant::from_millis(1));
+            assert_eq!(bus.timers.len(), 1, "only the TTL timer survives the sweep");
+            bus.handle_timeout(Instant::from_millis(50));
+            assert_eq!(bus.metrics().totals.dead_lettered, 1, "expired on time");
+        }
     }
 }
