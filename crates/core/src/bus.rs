@@ -181,7 +181,9 @@ use subscriber::{Profile, Queued, Subscriber};
 use timers::{Timer, Timers};
 use topics::TopicTable;
 
-pub use inline::{InlineError, InlineMessage, InlineReceipt, InlineRoute, TopicHandle};
+pub use inline::{
+    InlineAdoption, InlineError, InlineMessage, InlineReceipt, InlineRoute, TopicHandle,
+};
 pub use limits::QueueLimitError;
 
 /// The public id of a slab key.

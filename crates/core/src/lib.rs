@@ -44,7 +44,8 @@ pub mod trace;
 
 pub use breaker::{BreakerPolicy, BreakerState};
 pub use bus::{
-    Bus, InlineError, InlineMessage, InlineReceipt, InlineRoute, QueueLimitError, TopicHandle,
+    Bus, InlineAdoption, InlineError, InlineMessage, InlineReceipt, InlineRoute, QueueLimitError,
+    TopicHandle,
 };
 pub use config::Config;
 pub use dead_letter::{DeadLetter, DeadLetterReason};

@@ -76,12 +76,20 @@ let heldThenable;
  * The inline fast path in JavaScript: `publish(topic, payload)` with no options, on a route the
  * engine declared inline-eligible, calls the handlers right here and counts the publish in a
  * batch that is recorded with one engine call (`__inlineRecord`) when the batch ends: any other
- * bus or subscription method, a handler that throws, returns a thenable or publishes, a full
- * batch, or a microtask at the end of the current task. A batch may span several topics (each
- * cached route counts its own publishes), so publishes that alternate between topics stay in
- * JavaScript too. Routes are cached per topic and checked, with no call, against the inline cell
- * the engine writes in wasm memory (its inline epoch, or -1 while the fast path must not run)
- * and a generation that every method able to change the bus bumps.
+ * bus or subscription method, a full batch, or a microtask at the end of the current task. A
+ * batch may span several topics (each cached route counts its own publishes), so publishes that
+ * alternate between topics stay in JavaScript too. Routes are cached per topic and checked, with
+ * no call, against the inline cell the engine writes in wasm memory (its inline epoch, or -1
+ * while the fast path must not run) and a generation that every method able to change the bus
+ * bumps.
+ *
+ * While a handler runs, the engine does not know about its message yet. If the handler calls any
+ * bus or subscription method (publish, subscribe, metrics, snapshot...), throws or returns a
+ * thenable, the glue first hands the message over (`__inlineEnter`): recorded as delivered to the
+ * subscriptions whose handlers returned, in flight to the running one, queued for the rest,
+ * exactly the slow path's state at that point, so whatever the method reads or writes sees the
+ * truth. The glue then reports how the running handler ended (`__inlineOutcome`) and leaves the
+ * rest of the message to the engine's dispatch loop (`__inlineExit`).
  */
 function installFastPath(wasm, EventBus, Subscription) {
   const memory = wasm.__inlineMemory();
@@ -136,9 +144,11 @@ function installFastPath(wasm, EventBus, Subscription) {
         at: 0,
         scheduled: false,
         dispatching: false,
-        // The id of the message being dispatched (nested publishes take the slow path, so
-        // there is never more than one).
-        currentId: 0,
+        // While dispatching: the payload, and the index in its route of the handler running
+        // (nested publishes take the slow path, so there is one message at a time).
+        payload: undefined,
+        running: 0,
+        // The message was handed over to the engine (`__inlineEnter`).
         entered: false,
         // `free()` was called (its memory is gone: no more calls into the engine).
         freed: false,
@@ -161,8 +171,29 @@ function installFastPath(wasm, EventBus, Subscription) {
    * engine gives each message the id its handlers saw (and traces it under that id).
    */
   function flush(state) {
+    if (state.batch.length === 0) return;
+    const pairs = writeRuns(state);
+    state.bus.__inlineRecord(pairs, state.at);
+  }
+
+  /**
+   * Hands the message being dispatched over to the engine, with the batch before it: the
+   * handlers before `state.running` returned, that one runs (or just ended), the rest have not
+   * run. From here on the engine dispatches (see `installFastPath`).
+   */
+  function enter(state) {
+    state.entered = true;
+    const pairs = writeRuns(state);
+    state.bus.__inlineEnter(pairs, state.at, state.running, state.payload);
+  }
+
+  /**
+   * Writes the batch into the cell as `(handle, count)` runs in publish order, empties it and
+   * returns how many runs there are. The caller records them at once: the engine may run
+   * handlers that publish.
+   */
+  function writeRuns(state) {
     const batch = state.batch;
-    if (batch.length === 0) return;
     const cell = cellOf(state);
     const runs = state.runs;
     runs.push(state.lastRun.handle, state.runCount);
@@ -173,13 +204,12 @@ function installFastPath(wasm, EventBus, Subscription) {
       entry.seq += entry.count;
       entry.count = 0;
     }
-    // Reset before calling in: the engine may run handlers that publish.
     batch.length = 0;
     runs.length = 0;
     state.lastRun = undefined;
     state.runCount = 0;
     state.batched = 0;
-    state.bus.__inlineRecord(pairs, state.at);
+    return pairs;
   }
 
   /** Starts a run of publishes on `entry`'s topic (the previous run is complete). */
@@ -189,14 +219,14 @@ function installFastPath(wasm, EventBus, Subscription) {
     state.runCount = 1;
   }
 
-  /** Before any other engine call: handlers running here become the engine's dispatch. */
+  /** Before any other engine call: record the batch; a message being dispatched is handed over. */
   function sync(state) {
-    if (state.dispatching && !state.entered) {
-      state.entered = true;
-      state.bus.__inlineEnter(state.currentId);
+    if (state.dispatching) {
+      if (!state.entered) enter(state);
+    } else {
+      flush(state);
+      live.delete(state);
     }
-    flush(state);
-    if (!state.dispatching) live.delete(state);
   }
 
   /** Before a method that may change a bus: record every batch, invalidate every route. */
@@ -276,11 +306,15 @@ function installFastPath(wasm, EventBus, Subscription) {
     batch.push(entry);
   }
 
-  /** Hands delivery `index` of message `id` back to the engine; see `__inlineHandBack`. */
-  function handBack(state, entry, index, id, seq, at, payload, outcome, value) {
-    sync(state);
-    state.bus.__inlineHandBack(entry.handle, index, id, seq, at, payload, outcome, value);
-    return true;
+  /**
+   * The running handler ended with `outcome` (0 returned, 1 threw `value`, 2 returned the
+   * thenable `value`) and the engine must know: the message is handed over (if a method call
+   * did not already) and the engine completes the handler's delivery. Nothing for a freed bus.
+   */
+  function handOver(state, outcome, value) {
+    if (state.freed) return;
+    if (!state.entered) enter(state);
+    state.bus.__inlineOutcome(outcome, value);
   }
 
   /**
@@ -332,27 +366,19 @@ function installFastPath(wasm, EventBus, Subscription) {
     return { id, seq, matched: entry.handlers.length };
   }
 
-  /** Calls the handlers of `entry` for message `id` (already counted in the batch). */
+  /**
+   * Calls the handlers of `entry` for message `id` (already counted in the batch). Once the
+   * message was handed over to the engine (see `handOver`), the engine delivers it to the
+   * subscriptions whose handlers have not run (a subscription removed meanwhile gets nothing).
+   */
   function dispatch(state, entry, topic, payload, id, seq) {
     const handlers = entry.handlers;
-    const epoch = entry.epoch;
     const at = state.at;
-    let handedBack = false;
-    state.currentId = id;
+    state.payload = payload;
     state.dispatching = true;
     try {
       for (let i = 0; i < handlers.length; i++) {
-        // A handler that called into the bus may have removed a later subscription. Any call
-        // in moves the stamp: the engine's epoch changes, or the glue enters the engine's
-        // dispatch first (`sync`), which writes -1.
-        if (state.cell[CELL_STAMP] !== epoch) {
-          // A handler freed the bus: it is gone, so its later handlers do not run.
-          if (state.freed) break;
-          if (!state.bus.__inlineActive(entry.handle, i)) {
-            handedBack = handBack(state, entry, i, id, seq, at, payload, 0, undefined);
-            continue;
-          }
-        }
+        state.running = i;
         let returned;
         try {
           // A fresh meta per delivery, as the slow path gives (handlers may keep or change it).
@@ -367,23 +393,27 @@ function installFastPath(wasm, EventBus, Subscription) {
             headers: NO_HEADERS,
           });
         } catch (thrown) {
-          handedBack = handBack(state, entry, i, id, seq, at, payload, 1, thrown);
-          continue;
+          handOver(state, 1, thrown);
+          break;
         }
         if (returned !== undefined && isThenable(returned)) {
-          handedBack = handBack(state, entry, i, id, seq, at, payload, 2, returned);
+          handOver(state, 2, returned);
+          break;
+        }
+        // The handler called the bus: the engine owns the rest of this message.
+        if (state.entered) {
+          handOver(state, 0, undefined);
+          break;
         }
       }
     } finally {
       state.dispatching = false;
+      state.payload = undefined;
       if (state.freed) {
         state.entered = false;
       } else if (state.entered) {
         state.entered = false;
         state.bus.__inlineExit();
-        generation++;
-      } else if (handedBack) {
-        state.bus.__inlineFinish();
         generation++;
       }
     }

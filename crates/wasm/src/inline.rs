@@ -1,272 +1,61 @@
 //! The fast path: a publish whose route the engine declares *inline-eligible* (every matched
-//! subscription immediate, idle, unpaused, without filter, group, `once` or breaker; no
-//! `on()` listener or visualiser; nothing queued anywhere) is delivered by calling the handlers right here, in route
-//! order, and recorded with **one** engine call ([`Bus::record_inline`]) instead of a
-//! poll and a completion per subscription. Ids, sequence numbers, counters, conservation and
-//! run-to-completion are the engine's, exactly as on the slow path (see
-//! `switchyard_core::bus::inline`).
-//!
-//! Routes are cached per topic together with the handler of each routed subscription, and
-//! re-queried whenever [`Bus::inline_epoch`] moves. A bus with `traceCapacity` delivers
-//! inline too: the engine writes the same trace events as the slow path, read later by
-//! `bus.trace()`. A bus with an `on()` listener or an attached visualiser (they must see each
-//! event before `publish` returns), or that retains messages, never delivers inline, and does
-//! not even look a route up. A handler that throws,
-//! or returns a promise, hands its delivery back to the engine (`inline_failed` /
-//! `inline_pending`), which then applies retries, dead letters and timeouts as usual. A
-//! subscription removed by an earlier handler of the same message is reported as skipped and
-//! not called.
-//!
-//! The package's JavaScript glue goes one step further (see the second half of this file and
-//! `js/glue.js`): it calls the handlers of an eligible route itself, with **no** wasm call per
+//! subscription immediate, idle, unpaused, without filter, group, `once` or breaker; no `on()`
+//! listener or visualiser; nothing queued anywhere; `retain` 0) is delivered by the package's
+//! JavaScript glue (`js/glue.js`), which calls the handlers itself, with **no** wasm call per
 //! publish, and records a batch of publishes (on one topic or several) with one
-//! `__inlineRecord` call before anything else touches the engine. It validates its cached
-//! routes against an [`InlineCell`] the bindings rewrite after every operation, and writes the
-//! batch into the same cell. This Rust path remains for the publishes the glue hands over (a
-//! route it could not cache) and for Rust callers.
+//! `__inlineRecord` call before anything else touches the engine. Ids, sequence numbers,
+//! counters, conservation and run-to-completion are the engine's, exactly as on the slow path
+//! (see `switchyard_core::bus::inline`).
 //!
-//! [`Bus::record_inline`]: switchyard_core::Bus::record_inline
-//! [`Bus::inline_epoch`]: switchyard_core::Bus::inline_epoch
+//! # The entry points the glue uses
+//!
+//! * `__inlineCell` / `__inlineMemory`: an [`InlineCell`] in wasm memory that the bindings
+//!   rewrite after every operation, so the glue validates its cached routes with one load and
+//!   no call, and into which it writes the batch to record.
+//! * `__inlineRoute(topic)`: an eligible route with the handler of each subscription, the next
+//!   id and the topic's last sequence number (the glue numbers its publishes itself).
+//! * `__inlineRecord(runs, at)`: records a batch whose handlers have all returned, with
+//!   [`Bus::record_inline_delivered`], which is never refused: the deliveries happened.
+//! * `__inlineEnter(runs, at, running, payload)`: something is about to read or change the bus
+//!   from inside a handler (the glue's wrappers of every other method call it first), or a
+//!   handler threw or returned a thenable. Records the batch except its last message, the one
+//!   being dispatched, and hands that one to the engine with [`Bus::inline_adopt`]: delivered
+//!   to the subscriptions whose handlers returned, **in flight** to the one whose handler runs,
+//!   **queued** for the rest. A snapshot, `metrics()`, `stats()`, `trace()` or `deadLetters()`
+//!   read from now on is what the slow path shows at the same point, and the engine's
+//!   dispatch loop delivers the message to the remaining subscriptions.
+//! * `__inlineOutcome(outcome, value)`: how the running handler ended (returned, threw,
+//!   returned a thenable), reported as the slow path reports a delivery.
+//! * `__inlineExit()`: the glue's dispatch ended; the engine's dispatch loop runs what is
+//!   queued (the rest of the message, then what its handlers published).
+//!
+//! Publishes through the bindings themselves (with options, from inside a handler, or on a
+//! route the glue could not cache) take the engine's slow path.
+//!
+//! [`Bus::record_inline_delivered`]: switchyard_core::Bus::record_inline_delivered
+//! [`Bus::inline_adopt`]: switchyard_core::Bus::inline_adopt
 
-use std::collections::HashMap;
-use std::rc::Rc;
+use std::cell::Cell;
 
-use js_sys::{Function, Promise};
-use switchyard_core::{InlineError, InlineMessage, InlineRoute, Instant, SubscriptionId};
+use switchyard_core::{DeliveryToken, InlineError, InlineRoute, Instant, Outcome, TopicHandle};
 use wasm_bindgen::prelude::*;
 
 use crate::bus::EventBus;
 use crate::dispatch::thenable;
 use crate::error::describe_thrown;
-use crate::hooks::{deliver, make_meta, Returned};
 use crate::state::{Engine, Shared};
 
-/// Most topics whose routes are cached (the cache is cleared when it grows past this).
-const MAX_CACHED_TOPICS: usize = 1024;
-
-/// A topic's inline route and the handler of each of its subscriptions.
-pub struct CachedRoute {
-    route: InlineRoute,
-    handlers: Vec<Option<Function>>,
-}
-
-/// Inline routes per topic.
+/// The fast path's state on one bus.
 #[derive(Default)]
-pub struct RouteCache {
-    routes: HashMap<String, Rc<CachedRoute>>,
+pub struct InlineState {
     /// What the JS glue reads to validate its own route cache.
     cell: InlineCell,
     /// Routes the JS glue delivers itself.
     js: JsRoutes,
+    /// The delivery [`Bus::inline_adopt`](switchyard_core::Bus::inline_adopt) put in flight
+    /// for the handler running when the glue entered the engine's dispatch.
+    running: Cell<Option<DeliveryToken>>,
 }
-
-/// What the inline path did with a publish.
-pub enum Inline {
-    /// Delivered and recorded: `(id, seq, matched)`.
-    Done(f64, f64, f64),
-    /// Not eligible (or the topic is invalid): use the slow path.
-    SlowPath,
-}
-
-impl Shared {
-    /// The cached route of `topic`, re-queried when the inline epoch moved.
-    fn cached_route(&self, topic: &str, fresh: bool) -> Option<Rc<CachedRoute>> {
-        let epoch = self.engine.borrow().bus.inline_epoch();
-        if !fresh {
-            if let Some(cached) = self.routes.borrow().routes.get(topic) {
-                if cached.route.epoch == epoch {
-                    return Some(Rc::clone(cached));
-                }
-            }
-        }
-        let route = self.engine.borrow_mut().bus.inline_route(topic).ok()?;
-        let handlers = {
-            let table = self.handlers.borrow();
-            route
-                .subscriptions
-                .iter()
-                .map(|id| table.get(*id).map(|entry| entry.handler.clone()))
-                .collect()
-        };
-        let cached = Rc::new(CachedRoute { route, handlers });
-        let mut cache = self.routes.borrow_mut();
-        if cache.routes.len() >= MAX_CACHED_TOPICS {
-            cache.routes.clear();
-        }
-        cache.routes.insert(topic.to_owned(), Rc::clone(&cached));
-        Some(cached)
-    }
-
-    /// Tries to deliver a publish of `payload` on `topic` inline (see the module docs).
-    /// Only for a publish with no options made outside any handler.
-    pub fn publish_inline(
-        self: &Rc<Self>,
-        topic: &str,
-        topic_value: &JsValue,
-        payload: &JsValue,
-    ) -> Inline {
-        let Some(mut cached) = self.cached_route(topic, false) else {
-            return Inline::SlowPath;
-        };
-        if !cached.route.eligible || cached.handlers.iter().any(Option::is_none) {
-            return Inline::SlowPath;
-        }
-        let now = self.now();
-        let mut receipt = self
-            .engine
-            .borrow_mut()
-            .bus
-            .record_inline(&cached.route, 1, now);
-        if matches!(receipt, Err(InlineError::Stale)) {
-            match self.cached_route(topic, true) {
-                Some(fresh)
-                    if fresh.route.eligible && fresh.handlers.iter().all(Option::is_some) =>
-                {
-                    cached = fresh;
-                    receipt = self
-                        .engine
-                        .borrow_mut()
-                        .bus
-                        .record_inline(&cached.route, 1, now);
-                }
-                _ => return Inline::SlowPath,
-            }
-        }
-        let Ok(receipt) = receipt else {
-            return Inline::SlowPath;
-        };
-        let message = receipt.first;
-
-        self.dispatching.set(true);
-        let previous = self.current.replace(Some(message.id));
-        for (id, handler) in cached
-            .route
-            .subscriptions
-            .iter()
-            .zip(cached.handlers.iter())
-        {
-            let Some(handler) = handler else { continue };
-            self.deliver_inline(message, *id, handler, topic_value, payload, now);
-        }
-        self.current.set(previous);
-        self.dispatching.set(false);
-        self.finish_at(Some(now));
-        Inline::Done(
-            message.id.0 as f64,
-            message.topic_seq as f64,
-            cached.route.subscriptions.len() as f64,
-        )
-    }
-
-    /// Calls one handler of an inline publish and hands failures and promises back.
-    fn deliver_inline(
-        self: &Rc<Self>,
-        message: InlineMessage,
-        subscription: SubscriptionId,
-        handler: &Function,
-        topic: &JsValue,
-        payload: &JsValue,
-        now: Instant,
-    ) {
-        if !self.engine.borrow().bus.is_active(subscription) {
-            let _ = self.following_retractions(|| {
-                self.engine
-                    .borrow_mut()
-                    .bus
-                    .inline_skipped(message, subscription)
-            });
-            return;
-        }
-        let id = message.id.0 as f64;
-        let seq = message.topic_seq as f64;
-        let at = message.published_at.as_millis_f64();
-        let result = match deliver(
-            handler,
-            payload,
-            id,
-            topic,
-            seq,
-            1,
-            at,
-            JsValue::NULL,
-            JsValue::NULL,
-            JsValue::UNDEFINED,
-        ) {
-            Some(result) => result,
-            None => {
-                let meta = make_meta(
-                    id,
-                    topic,
-                    seq,
-                    1,
-                    at,
-                    JsValue::NULL,
-                    JsValue::NULL,
-                    JsValue::UNDEFINED,
-                );
-                handler
-                    .call2(&JsValue::UNDEFINED, payload, &meta)
-                    .map(|returned| Returned::of(&returned))
-            }
-        };
-        match result {
-            Ok(Returned::Value) => {}
-            Ok(Returned::Thenable(promise)) => self.following_retractions(|| {
-                self.hand_back_pending(message, subscription, payload, promise);
-            }),
-            Err(thrown) => {
-                let reason = describe_thrown(&thrown);
-                let _ = self.following_retractions(|| {
-                    self.engine.borrow_mut().bus.inline_failed(
-                        message,
-                        subscription,
-                        payload.clone(),
-                        reason,
-                        now,
-                    )
-                });
-            }
-        }
-    }
-
-    /// Runs a hand-back. It takes back the inline trace events of the delivery it replaces
-    /// (recorded before any `on()` listener an earlier handler of this message added, so
-    /// before the listeners' cursor) and renumbers the later ones: the listeners' cursor
-    /// moves back with them, so they skip no event.
-    fn following_retractions<R>(&self, hand_back: impl FnOnce() -> R) -> R {
-        let before = self.engine.borrow().bus.trace_retracted();
-        let result = hand_back();
-        let mut engine = self.engine.borrow_mut();
-        let taken_back = engine.bus.trace_retracted().saturating_sub(before);
-        engine.events_cursor = engine.events_cursor.saturating_sub(taken_back);
-        result
-    }
-
-    fn hand_back_pending(
-        self: &Rc<Self>,
-        message: InlineMessage,
-        subscription: SubscriptionId,
-        payload: &JsValue,
-        promise: Promise,
-    ) {
-        let token = {
-            let mut engine = self.engine.borrow_mut();
-            let now = engine.now();
-            engine
-                .bus
-                .inline_pending(message, subscription, payload.clone(), now)
-        };
-        if let Ok(token) = token {
-            self.await_settle(token, promise);
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The JavaScript fast path (glue.js): the glue calls handlers itself and records runs of
-// publishes with one call. These entry points are its only contact with the engine; the cell
-// tells it, with no call, whether what it cached may still be used.
-// ---------------------------------------------------------------------------------------------
 
 /// Slots of the inline cell (`f64`s JavaScript reads, and writes batches into, in wasm memory).
 /// `STAMP` is the inline epoch, or `-1` while the glue must not deliver inline (a dispatch
@@ -288,13 +77,13 @@ const EXACT_F64: u64 = (1 << 53) - 1;
 /// without calling in: the engine writes the stamp and the manual clock (`-1` for the real
 /// clock) after every operation; the glue writes the batch it asks `__inlineRecord` to record.
 pub struct InlineCell {
-    slots: Box<[std::cell::Cell<f64>; CELL_SLOTS]>,
+    slots: Box<[Cell<f64>; CELL_SLOTS]>,
 }
 
 impl Default for InlineCell {
     fn default() -> Self {
         InlineCell {
-            slots: Box::new(std::array::from_fn(|_| std::cell::Cell::new(0.0))),
+            slots: Box::new(std::array::from_fn(|_| Cell::new(0.0))),
         }
     }
 }
@@ -346,8 +135,8 @@ impl Shared {
         let Ok(engine) = self.engine.try_borrow() else {
             return;
         };
-        let routes = self.routes.borrow();
-        let slots = &routes.cell.slots;
+        let inline = self.inline.borrow();
+        let slots = &inline.cell.slots;
         let busy = self.dispatching.get()
             || self.emitting.get()
             || self.closed.get()
@@ -364,16 +153,48 @@ impl Shared {
         slots[CELL_MANUAL_NOW].set(manual);
     }
 
-    /// Whether any publish may be delivered inline now (see [`inline_possible`]).
-    pub fn inline_possible(&self) -> bool {
-        inline_possible(&self.engine.borrow())
+    /// Records the runs of publishes the glue wrote into the cell for `topics` topics (see
+    /// `__inlineRecord`), all delivered at `now`; with `adopt`, the last message of the last
+    /// run is the one being dispatched and is left out. Returns how many were recorded.
+    fn record_runs(&self, topics: u32, now: Instant, adopt: bool) -> u32 {
+        let mut batch = self.inline.borrow().cell.batch(topics);
+        if adopt {
+            if let Some((_, count)) = batch.last_mut() {
+                *count = count.saturating_sub(1);
+            }
+        }
+        let mut recorded = 0u32;
+        for (handle, count) in batch {
+            let route = self.route_for(handle);
+            let receipt = self
+                .engine
+                .borrow_mut()
+                .bus
+                .record_inline_delivered(&route, count, now);
+            // A handle the engine does not know is not one `__inlineRoute` gave out: the
+            // glue only writes those. Nothing can be recorded against it.
+            if let Ok(receipt) = receipt {
+                recorded = recorded.saturating_add(receipt.count);
+            }
+        }
+        recorded
     }
 
-    /// The route the glue cached under `handle` and the subscription at `index` of it.
-    fn js_route_subscription(&self, handle: u32, index: u32) -> Option<SubscriptionId> {
-        let routes = self.routes.borrow();
-        let route = routes.js.get(handle)?;
-        route.subscriptions.get(index as usize).copied()
+    /// The route the glue cached under `handle`. Every handle the glue writes came from
+    /// `__inlineRoute`, which keeps its route; were one missing, its publishes are still
+    /// numbered (recorded against no subscription) so later ids stay what handlers see.
+    fn route_for(&self, handle: u32) -> InlineRoute {
+        self.inline
+            .borrow()
+            .js
+            .get(handle)
+            .cloned()
+            .unwrap_or_else(|| InlineRoute {
+                topic: TopicHandle(handle),
+                subscriptions: std::sync::Arc::from(Vec::new()),
+                eligible: false,
+                epoch: 0,
+            })
     }
 }
 
@@ -399,7 +220,7 @@ impl EventBus {
     #[wasm_bindgen(js_name = __inlineCell)]
     pub fn inline_cell(&self) -> u32 {
         self.shared.write_inline_cell();
-        self.shared.routes.borrow().cell.address()
+        self.shared.inline.borrow().cell.address()
     }
 
     /// The inline route of `topic` for the glue: `[handle, nextId, lastSeq, handlers]`, or
@@ -422,7 +243,8 @@ impl EventBus {
                     return None;
                 }
                 let now = engine.now();
-                // Zero publishes records nothing and reports the next id and sequence number.
+                // Zero publishes records nothing and reports the next id and sequence number
+                // (after firing the timers due now: a retry falling due makes it stale).
                 let first = match engine.bus.record_inline(&route, 0, now) {
                     Ok(receipt) => receipt.first,
                     Err(InlineError::Stale) => continue,
@@ -442,7 +264,7 @@ impl EventBus {
                     &JsValue::from_f64(first.topic_seq.saturating_sub(1) as f64),
                     &handlers,
                 );
-                shared.routes.borrow_mut().js.insert(route);
+                shared.inline.borrow_mut().js.insert(route);
                 return Some(answer.into());
             }
             None
@@ -454,131 +276,102 @@ impl EventBus {
     /// Records the batch the glue wrote into the inline cell: for each of its first `topics`
     /// `(handle, publishes)` pairs, a run of `publishes` consecutive messages it delivered on
     /// the route cached under `handle`, all at `at_ms` on the bus clock, in the order written.
-    /// Returns how many messages were recorded.
+    /// Returns how many messages were recorded: all of them.
     ///
     /// The glue numbered the messages itself (ids in publish order across topics, sequence
     /// numbers per topic) and writes one pair per run of publishes on one topic, so the
     /// engine assigns every message the id its handlers saw (which the trace ring shows).
-    /// Each topic's next sequence number and the next id match once the whole batch is
-    /// recorded; that is why one call records every run before anything (a timer, a drain)
-    /// can run. The
-    /// deliveries have already happened: a route whose epoch moved since (a promise settled, a
-    /// signal aborted) is recorded anyway, under the current epoch.
+    /// The deliveries have already happened, so nothing refuses them: a route whose epoch
+    /// moved since (a promise settled, a signal aborted) is recorded as it was delivered
+    /// ([`Bus::record_inline_delivered`](switchyard_core::Bus::record_inline_delivered)).
     #[wasm_bindgen(js_name = __inlineRecord)]
     pub fn inline_record(&self, topics: u32, at_ms: f64) -> u32 {
         let shared = &self.shared;
-        let batch = shared.routes.borrow().cell.batch(topics);
-        let now = Instant::from_millis_f64(at_ms);
-        let mut recorded = 0u32;
-        for (handle, count) in batch {
-            let Some(mut route) = shared.routes.borrow().js.get(handle).cloned() else {
-                continue;
-            };
-            for _ in 0..3 {
-                let mut engine = shared.engine.borrow_mut();
-                route.epoch = engine.bus.inline_epoch();
-                match engine.bus.record_inline(&route, count, now) {
-                    Ok(receipt) => {
-                        recorded = recorded.saturating_add(receipt.count);
-                        break;
-                    }
-                    Err(InlineError::Stale) => continue,
-                    Err(_) => break,
-                }
-            }
-        }
+        let recorded = shared.record_runs(topics, Instant::from_millis_f64(at_ms), false);
         shared.finish();
         shared.write_inline_cell();
         recorded
     }
 
-    /// The glue runs handlers of message `id`: publishes they make are its follow-ups
-    /// (enqueued, delivered after it reached everyone, caused by it).
+    /// The glue must hand the message it is dispatching to the engine (see the module docs):
+    /// records the batch in the cell (`topics` runs delivered at `at_ms`) except its last
+    /// message, which is the one being dispatched: the handlers of the subscriptions before
+    /// `running` in its route returned, the one at `running` is running now (or has just
+    /// thrown or returned a thenable: `__inlineOutcome` follows), the later ones have not run.
+    /// `payload` is the message's payload. From now on this is the engine's dispatch: what
+    /// handlers publish is queued behind the message, which reaches everyone first.
     #[wasm_bindgen(js_name = __inlineEnter)]
-    pub fn inline_enter(&self, id: f64) {
-        self.shared.dispatching.set(true);
-        self.shared
-            .current
-            .set(Some(switchyard_core::MessageId(id as u64)));
-        self.shared.write_inline_cell();
+    pub fn inline_enter(&self, topics: u32, at_ms: f64, running: u32, payload: JsValue) {
+        let shared = &self.shared;
+        let now = Instant::from_millis_f64(at_ms);
+        shared.record_runs(topics, now, true);
+        let last = shared.inline.borrow().cell.batch(topics).last().copied();
+        if let Some((handle, _)) = last {
+            let route = shared.route_for(handle);
+            let adopted = shared.engine.borrow_mut().bus.inline_adopt(
+                &route,
+                running as usize,
+                true,
+                payload,
+                now,
+            );
+            match adopted {
+                Ok(adopted) => {
+                    shared.inline.borrow().running.set(adopted.running);
+                    shared.current.set(Some(adopted.message.id));
+                }
+                // Only for a route `__inlineRoute` never gave out (see `route_for`): keep the
+                // numbering the handlers saw.
+                Err(_) => {
+                    let _ = shared
+                        .engine
+                        .borrow_mut()
+                        .bus
+                        .record_inline_delivered(&route, 1, now);
+                }
+            }
+        }
+        shared.dispatching.set(true);
+        shared.write_inline_cell();
     }
 
-    /// The glue's dispatch ended: deliver what its handlers published, run housekeeping.
+    /// How the handler running when the glue called `__inlineEnter` ended: `outcome` 0 =
+    /// returned, 1 = threw `value`, 2 = returned the thenable `value` (pending until it
+    /// settles). Reported to the engine as the slow path reports a delivery; a delivery whose
+    /// subscription was removed meanwhile is unknown to the engine by then, as on the slow
+    /// path.
+    #[wasm_bindgen(js_name = __inlineOutcome)]
+    pub fn inline_outcome(&self, outcome: u32, value: JsValue) {
+        let shared = &self.shared;
+        let Some(token) = shared.inline.borrow().running.take() else {
+            return;
+        };
+        let promise = if outcome == 2 { thenable(&value) } else { None };
+        let reported = match (outcome, &promise) {
+            (1, _) => Outcome::Failed(describe_thrown(&value)),
+            (_, Some(_)) => Outcome::Pending,
+            _ => Outcome::Delivered,
+        };
+        let accepted = {
+            let mut engine = shared.engine.borrow_mut();
+            let now = engine.now();
+            engine.bus.complete(token, reported, now).is_ok()
+        };
+        if let (true, Some(promise)) = (accepted, promise) {
+            shared.await_settle(token, promise);
+        }
+        shared.write_inline_cell();
+    }
+
+    /// The glue's dispatch ended: deliver what is queued (the rest of the message handed over
+    /// with `__inlineEnter`, then what its handlers published), run housekeeping.
     #[wasm_bindgen(js_name = __inlineExit)]
     pub fn inline_exit(&self) {
-        self.shared.current.set(None);
-        self.shared.dispatching.set(false);
-        self.shared.finish();
-        self.shared.write_inline_cell();
-    }
-
-    /// Runs housekeeping after hand-backs (timers for retries, idle watches).
-    #[wasm_bindgen(js_name = __inlineFinish)]
-    pub fn inline_finish(&self) {
-        self.shared.finish();
-        self.shared.write_inline_cell();
-    }
-
-    /// Whether the subscription at `index` of the route under `handle` is still active.
-    #[wasm_bindgen(js_name = __inlineActive)]
-    pub fn inline_active(&self, handle: u32, index: u32) -> bool {
-        self.shared
-            .js_route_subscription(handle, index)
-            .is_some_and(|id| self.shared.engine.borrow().bus.is_active(id))
-    }
-
-    /// Hands a delivery of a recorded message back to the engine: `outcome` 0 = skipped (the
-    /// subscription was removed before its handler ran), 1 = failed (`value` was thrown),
-    /// 2 = pending (`value` is the thenable the handler returned). Returns whether the engine
-    /// accepted it.
-    #[wasm_bindgen(js_name = __inlineHandBack)]
-    #[allow(clippy::too_many_arguments)]
-    pub fn inline_hand_back(
-        &self,
-        handle: u32,
-        index: u32,
-        id: f64,
-        seq: f64,
-        at_ms: f64,
-        payload: JsValue,
-        outcome: u32,
-        value: JsValue,
-    ) -> bool {
         let shared = &self.shared;
-        let Some(subscription) = shared.js_route_subscription(handle, index) else {
-            return false;
-        };
-        let message = InlineMessage {
-            id: switchyard_core::MessageId(id as u64),
-            topic: switchyard_core::TopicHandle(handle),
-            topic_seq: seq as u64,
-            published_at: Instant::from_millis_f64(at_ms),
-        };
-        let accepted = shared.following_retractions(|| match outcome {
-            0 => shared
-                .engine
-                .borrow_mut()
-                .bus
-                .inline_skipped(message, subscription)
-                .is_ok(),
-            1 => {
-                let reason = describe_thrown(&value);
-                let mut engine = shared.engine.borrow_mut();
-                let now = engine.now();
-                engine
-                    .bus
-                    .inline_failed(message, subscription, payload, reason, now)
-                    .is_ok()
-            }
-            _ => match thenable(&value) {
-                Some(promise) => {
-                    shared.hand_back_pending(message, subscription, &payload, promise);
-                    true
-                }
-                None => false,
-            },
-        });
+        shared.inline.borrow().running.set(None);
+        shared.current.set(None);
+        shared.dispatching.set(false);
+        shared.finish();
         shared.write_inline_cell();
-        accepted
     }
 }

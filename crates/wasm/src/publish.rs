@@ -14,7 +14,6 @@ use wasm_bindgen::prelude::*;
 use crate::bus::{js_field, EventBus};
 use crate::error::{error, error_with, invalid_option, ErrorCode, JsResult};
 use crate::hooks::make_published;
-use crate::inline::Inline;
 use crate::options::Options;
 
 /// Option names `publish` accepts.
@@ -119,15 +118,6 @@ impl EventBus {
                 )
             })?,
         };
-        if options.is_undefined() && !self.shared.dispatching.get() && self.shared.inline_possible()
-        {
-            if let Inline::Done(id, seq, matched) =
-                self.shared.publish_inline(&topic_text, &topic, &payload)
-            {
-                self.shared.remember_topic(topic_text, topic);
-                return Ok(make_published(id, seq, matched));
-            }
-        }
         let mut publish = if options.is_undefined() {
             PublishOptions::default()
         } else {

@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::events::Listeners;
 use crate::expose::Exposure;
 use crate::handlers::HandlerTable;
-use crate::inline::RouteCache;
+use crate::inline::InlineState;
 use crate::owners::Owners;
 use crate::timer::{HostTimers, TimerSlot};
 
@@ -100,8 +100,8 @@ pub struct Shared {
     pub exposure: RefCell<Option<Exposure>>,
     /// The last topic turned into a JS string, and that string.
     pub topic_cache: RefCell<Option<(String, JsValue)>>,
-    /// Inline routes per topic (the fast path).
-    pub routes: RefCell<RouteCache>,
+    /// The fast path's cell, routes and adopted delivery (see `inline`).
+    pub inline: RefCell<InlineState>,
 }
 
 impl Shared {
@@ -121,7 +121,7 @@ impl Shared {
             owners: RefCell::new(None),
             exposure: RefCell::new(None),
             topic_cache: RefCell::new(None),
-            routes: RefCell::new(RouteCache::default()),
+            inline: RefCell::new(InlineState::default()),
         })
     }
 

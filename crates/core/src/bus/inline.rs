@@ -4,10 +4,27 @@
 //! ([`Bus::publish`], [`Bus::poll_delivery`], [`Bus::complete`]). For a JavaScript host each
 //! call crosses the JS↔wasm boundary, which dwarfs the handler itself. Inline dispatch lets
 //! the host deliver a publish to every subscription of a cached route **itself** and tell the
-//! engine with **one** call per publish, [`Bus::record_inline`], which keeps every invariant
-//! of the slow path: global ids and per-topic sequence numbers, published / matched /
-//! delivered counters on the bus, the topic and each subscription (so conservation holds),
-//! latency histograms, idle watches and run-to-completion ordering.
+//! engine with **one** call per publish (or per run of publishes), keeping every invariant of
+//! the slow path: global ids and per-topic sequence numbers, published / matched / delivered
+//! counters on the bus, the topic and each subscription (so conservation holds), latency
+//! histograms, idle watches and run-to-completion ordering.
+//!
+//! Three ways to tell the engine, by when the host does it:
+//!
+//! * **before** delivering: [`Bus::record_inline`] checks the route (eligible, epoch current)
+//!   and may refuse it, so the host can still take the slow path. Deliveries that then fail
+//!   or go pending are handed back ([`Bus::inline_failed`], [`Bus::inline_pending`],
+//!   [`Bus::inline_skipped`]);
+//! * **after** every handler returned: [`Bus::record_inline_delivered`] records what already
+//!   happened and is never refused for a route of this bus (stale or not): the handlers saw
+//!   their ids, so the engine must count them;
+//! * **in the middle** of a message: [`Bus::inline_adopt`] records it in the state the slow
+//!   path would be in at that point (delivered to the handlers that returned, in flight to
+//!   the running one, queued for the rest) and the host's slow-path loop finishes it. A host
+//!   that records after the fact calls it as soon as anything may observe the bus from inside
+//!   a handler (a read, a publish, a subscribe, a throw, a promise): then a snapshot, the
+//!   metrics or the trace read mid-dispatch are exactly the slow path's, and nothing is lost
+//!   for the subscriptions whose handlers had not run.
 //!
 //! # When a route is eligible
 //!
@@ -24,8 +41,8 @@
 //!
 //! # Tracing
 //!
-//! With the trace ring on, [`Bus::record_inline`] writes exactly the events the slow path
-//! writes for the same publishes delivered successfully by a host draining
+//! With the trace ring on, [`Bus::record_inline`] (and [`Bus::record_inline_delivered`])
+//! writes exactly the events the slow path writes for the same publishes delivered successfully by a host draining
 //! [`Bus::poll_delivery`] / [`Bus::complete`] at the same instant: per message `published`,
 //! `enqueued` per subscription, then `delivering` and `delivered` per subscription in route
 //! order. A hand-back takes back what did not happen: [`Bus::inline_failed`] and
@@ -34,7 +51,11 @@
 //! `delivered` with `dropped` (detail 2). Events of publishes a handler makes, and of its
 //! subscribe / unsubscribe calls, follow the whole inline message rather than sitting
 //! between its deliveries, and `delivered` reports 0 µs: the host recorded the run at one
-//! instant.
+//! instant. [`Bus::inline_adopt`] writes the slow path's events up to the point it records
+//! (`published`, `enqueued` for everyone, `delivering` and `delivered` for the handlers that
+//! returned, `delivering` for the running one); what follows is traced as it happens, so a
+//! host that adopts takes nothing back and the handlers' own events sit where the slow path
+//! puts them.
 //!
 //! Inline publishes carry no headers, TTL, correlation or causation (depth 0): a publish
 //! with options goes through [`Bus::publish`].
@@ -47,55 +68,53 @@
 //! breaker changing state, the trace capacity changing. [`Bus::record_inline`] checks the
 //! route's epoch itself and refuses a stale route with [`InlineError::Stale`] (recording
 //! nothing), so a host may cache routes per topic and simply re-query on that error.
+//! [`Bus::record_inline_delivered`] and [`Bus::inline_adopt`] do not check it: they record
+//! deliveries that happened, whatever changed since.
 //!
 //! # Payload ownership
 //!
 //! The inline path never stores a payload: the host keeps it and hands its handlers its own
 //! value. Only when a delivery goes back to the engine ([`Bus::inline_failed`],
-//! [`Bus::inline_pending`]) does the host pass a payload `P` (a clone of its own, e.g. a
+//! [`Bus::inline_pending`], [`Bus::inline_adopt`]) does the host pass a payload `P` (a clone of its own, e.g. a
 //! `JsValue` handle), from which the engine builds the message envelope exactly as
 //! [`Bus::publish`] would have.
 //!
-//! # Integration note for the JavaScript glue (H5): the exact call sequence
+//! # The call sequence of a host that records after the fact (the JavaScript glue)
 //!
 //! ```text
 //! emit(topic, payload)                       // no options, not inside a handler
-//!   if dispatching: publish(topic, payload, {causation: current id}); drain(); return
-//!   route = cache[topic]
-//!   if !route: route = cache[topic] = bus.inline_route(topic)   // TopicError → throw
-//!   if !route.eligible: publish(topic, payload); drain(); return  // slow path
-//!   receipt = bus.record_inline(route, 1, now)
-//!     on InlineError::Stale: route = cache[topic] = bus.inline_route(topic); retry once,
-//!                            then fall back to the slow path
-//!   msg = receipt.first                      // meta.id = msg.id, meta.seq = msg.topic_seq
+//!   if dispatching: publish(topic, payload, {causation: current id}); return  // slow path
+//!   route = cache[topic] (re-queried with inline_route when inline_epoch moved)
+//!   if !route.eligible: publish(topic, payload); drain(); return            // slow path
+//!   id, seq = next numbers (from record_inline(route, 0, now), then counted by the host)
+//!   batch += (route, 1)                      // recorded later, in publish order
 //!   dispatching = true
-//!   for sub of route.subscriptions (in order):
-//!     if sub was unsubscribed meanwhile: bus.inline_skipped(msg, sub); continue
-//!     try r = handler[sub](payload, meta)
-//!       if r is a thenable: token = bus.inline_pending(msg, sub, payload, now)
-//!                           r.then(() => bus.settle(token, Ok), e => bus.settle(token, Err(e)))
-//!     catch e: bus.inline_failed(msg, sub, payload, String(e), now)
+//!   for i, sub of route.subscriptions:
+//!     running = i
+//!     r = handler[sub](payload, {id, seq, ...})      // a throw: outcome Failed
+//!     if r is a thenable or threw, or the handler called the bus (see below):
+//!       hand_over(); complete(token, Delivered | Failed | Pending); break
 //!   dispatching = false
-//!   drain()     // poll_delivery/complete loop: runs whatever the handlers published
+//!   if handed over: drain()                  // the engine delivers the rest, then follow-ups
+//!
+//! hand_over():                               // before any engine call from inside a handler
+//!   record_inline_delivered(run, k, now) for each run of the batch but the last message
+//!   token = inline_adopt(route, running, true, payload, now).running
+//!
+//! end of batch (any other engine call, a full batch, end of task):
+//!   record_inline_delivered(run, k, now) for each run of the batch, in publish order
 //! ```
 //!
-//! Fewer calls (optional): the receipt tells the host the next id (`first.id + count`) and
-//! the topic's next sequence number, and both stay consecutive as long as the engine sees no
-//! other call. So a host that emits a run of `k` consecutive messages on **one** topic may
-//! assign their ids and sequence numbers itself and record the whole run with one
-//! `record_inline(route, k, now)` **before any other engine call** (an emit on another topic
-//! ends the run); the receipt's `first` must equal what it assigned, which it can assert.
+//! The host numbers its publishes itself (ids across topics, sequence numbers per topic) and
+//! must record the whole batch, runs in publish order, **before any other engine call**, so
+//! the engine assigns each message the id its handlers saw. After [`Bus::inline_adopt`] the
+//! dispatch is the engine's: publishes the handlers make go through [`Bus::publish`] with the
+//! adopted message as causation and are delivered after it reached every subscriber (run to
+//! completion, no recursion); a subscription removed meanwhile gets nothing (its queued copy
+//! is counted dropped, as on the slow path).
 //!
 //! A route, message or handle belongs to the bus that issued it; hand-backs name a
 //! subscription from the message's route.
-//!
-//! Handlers that emit while `dispatching` must use [`Bus::publish`] (slow path) so the
-//! follow-up is delivered after the current message has reached every subscriber (run to
-//! completion, no recursion). `subscribe`, `unsubscribe`, `pause`, ... from a handler are
-//! ordinary engine calls; they change the epoch, so the next emit re-queries its route. A
-//! subscription paused by a handler during an inline dispatch still receives the message
-//! being dispatched (the dispatch of that message has started); unsubscribed ones do not
-//! (report them with [`Bus::inline_skipped`]).
 //!
 //! # Example
 //!
@@ -120,6 +139,37 @@
 //! bus.pause(b, now).unwrap();
 //! assert!(bus.record_inline(&route, 1, now).is_err());
 //! assert!(!bus.inline_route("orders.eu").unwrap().eligible);
+//!
+//! // Recording after the fact is never refused: these handlers already ran.
+//! let receipt = bus.record_inline_delivered(&route, 2, now).unwrap();
+//! assert_eq!(receipt.first.id.0, 2);
+//! assert_eq!(bus.metrics().totals.delivered, 6);
+//! ```
+//!
+//! A handler reads the bus while the host delivers inline: the message is adopted first, so
+//! the read sees what the slow path shows, and the host's poll loop finishes the message.
+//!
+//! ```
+//! use switchyard_core::{Bus, Config, Instant, Outcome, SubscribeOptions};
+//!
+//! let mut bus: Bus<&str> = Bus::new(Config::default()).unwrap();
+//! let now = Instant::from_millis(0);
+//! let a = bus.subscribe("jobs", SubscribeOptions::default(), now).unwrap();
+//! let b = bus.subscribe("jobs", SubscribeOptions::default(), now).unwrap();
+//! let route = bus.inline_route("jobs").unwrap();
+//!
+//! // `a`'s handler is running and asks for the metrics: hand the message over first.
+//! let adopted = bus.inline_adopt(&route, 0, true, "job 1", now).unwrap();
+//! let metrics = bus.metrics();
+//! assert_eq!((metrics.in_flight_messages, metrics.queued), (1, 1));
+//!
+//! // `a`'s handler returned; the engine delivers the rest.
+//! bus.complete(adopted.running.unwrap(), Outcome::Delivered, now).unwrap();
+//! let next = bus.poll_delivery(now).unwrap();
+//! assert_eq!((next.subscription, next.items[0].message.payload), (b, "job 1"));
+//! bus.complete(next.token, Outcome::Delivered, now).unwrap();
+//! assert_eq!(bus.subscription(a).unwrap().stats.counters.delivered, 1);
+//! assert_eq!(bus.metrics().totals.delivered, 2);
 //! ```
 
 use alloc::string::String;
@@ -127,6 +177,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
+use super::dispatch::Count;
 use super::inflight::{token_of, InFlight};
 use super::subscriber::{Queued, Subscriber};
 use super::timers::Timer;
@@ -192,6 +243,16 @@ impl InlineReceipt {
     }
 }
 
+/// What [`Bus::inline_adopt`] recorded.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct InlineAdoption {
+    /// The message, with the id and sequence number its handlers were shown.
+    pub message: InlineMessage,
+    /// The delivery in flight to the subscription whose handler is running, to report with
+    /// [`Bus::complete`]; `None` when none was running, or that subscription is gone.
+    pub running: Option<DeliveryToken>,
+}
+
 /// Why an inline call was refused. Nothing changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InlineError {
@@ -211,6 +272,16 @@ pub enum InlineError {
     NotRouted(SubscriptionId),
     /// [`Bus::inline_skipped`] on a subscription that is still active.
     StillActive(SubscriptionId),
+    /// [`Bus::inline_adopt`] was told more handlers ran (or run) than the route has
+    /// subscriptions.
+    BeyondRoute {
+        /// Handlers said to have returned.
+        delivered: usize,
+        /// Whether one more was said to be running.
+        running: bool,
+        /// Subscriptions in the route.
+        subscriptions: usize,
+    },
 }
 
 impl fmt::Display for InlineError {
@@ -227,6 +298,15 @@ impl fmt::Display for InlineError {
                 write!(f, "subscription {s:?} does not match the message's topic")
             }
             InlineError::StillActive(s) => write!(f, "subscription {s:?} is still active"),
+            InlineError::BeyondRoute {
+                delivered,
+                running,
+                subscriptions,
+            } => write!(
+                f,
+                "{delivered} handlers returned{} but the route has {subscriptions} subscriptions",
+                if *running { " and one runs" } else { "" }
+            ),
         }
     }
 }
@@ -316,8 +396,7 @@ impl<P> Bus<P> {
         if route.epoch != self.inline_epoch() {
             return Err(InlineError::Stale);
         }
-        let index = route.topic.0;
-        if self.topics.entries.get(index as usize).is_none() {
+        if self.topics.entries.get(route.topic.0 as usize).is_none() {
             return Err(InlineError::UnknownTopic(route.topic));
         }
         self.observe(now);
@@ -327,6 +406,42 @@ impl<P> Bus<P> {
                 return Err(InlineError::Stale);
             }
         }
+        self.commit_inline(route, publishes)
+    }
+
+    /// Records that `publishes` messages on `route`'s topic **were already delivered** inline
+    /// to every subscription of the route, and returns their ids and sequence numbers. Never
+    /// refused for a route this bus issued, however stale: the handlers ran, so the engine's
+    /// ids, sequence numbers and counters must follow what they saw.
+    ///
+    /// Counts exactly what [`Bus::record_inline`] counts. A subscription of the route that
+    /// was removed since (its handler ran before) counts its deliveries on the bus and the
+    /// topic only, as a slow-path delivery whose subscription is removed after completing
+    /// would. Eligibility and the epoch are not checked and no timer fires first (what fell
+    /// due is handled by the next [`Bus::poll_delivery`] or [`Bus::handle_timeout`]): the
+    /// deliveries are history, not a decision. The only error is
+    /// [`InlineError::UnknownTopic`] for a route of another bus.
+    pub fn record_inline_delivered(
+        &mut self,
+        route: &InlineRoute,
+        publishes: u32,
+        now: Instant,
+    ) -> Result<InlineReceipt, InlineError> {
+        if self.topics.entries.get(route.topic.0 as usize).is_none() {
+            return Err(InlineError::UnknownTopic(route.topic));
+        }
+        self.observe(now);
+        self.commit_inline(route, publishes)
+    }
+
+    /// Counts `publishes` messages delivered inline to every subscription of `route` at the
+    /// bus clock (see [`Bus::record_inline`]); the topic was checked by the caller.
+    fn commit_inline(
+        &mut self,
+        route: &InlineRoute,
+        publishes: u32,
+    ) -> Result<InlineReceipt, InlineError> {
+        let index = route.topic.0;
         let now = self.now;
         let n = u64::from(publishes);
         let fanout = route.subscriptions.len() as u64;
@@ -359,29 +474,226 @@ impl<P> Bus<P> {
         t.published = t.published.saturating_add(n);
         t.matched = t.matched.saturating_add(pairs);
         t.delivered = t.delivered.saturating_add(pairs);
-        let count = publishes;
         for id in route.subscriptions.iter() {
-            let Some(sub) = self.subs.get_mut(key(*id)) else {
-                continue;
-            };
-            let c = &mut sub.counters;
-            c.published = c.published.saturating_add(n);
-            c.matched = c.matched.saturating_add(n);
-            c.delivered = c.delivered.saturating_add(n);
-            sub.accepted = sub.accepted.saturating_add(count);
-            sub.successes = sub.successes.saturating_add(count);
-            // The slow path enqueues each message before handing it out: depth 1.
-            sub.high_water = sub.high_water.max(1);
-            sub.idle.on_received(now);
-            sub.idle_flagged = false;
-            let latencies = sub.latencies_mut();
-            latencies.latency.record_many(0, n);
-            latencies.handler.record_many(0, n);
+            self.count_delivered_inline(*id, publishes, now);
         }
         if self.trace.enabled() {
-            self.trace_inline(route, first, count);
+            self.trace_inline(route, first, publishes);
         }
-        Ok(InlineReceipt { first, count })
+        Ok(InlineReceipt {
+            first,
+            count: publishes,
+        })
+    }
+
+    /// Counts `count` messages delivered inline on subscription `id` (if it is still active):
+    /// published, matched and delivered, 0 µs latency and handler samples, the idle watch.
+    fn count_delivered_inline(&mut self, id: SubscriptionId, count: u32, now: Instant) {
+        let Some(sub) = self.subs.get_mut(key(id)) else {
+            return;
+        };
+        let n = u64::from(count);
+        let c = &mut sub.counters;
+        c.published = c.published.saturating_add(n);
+        c.matched = c.matched.saturating_add(n);
+        c.delivered = c.delivered.saturating_add(n);
+        sub.accepted = sub.accepted.saturating_add(count);
+        sub.successes = sub.successes.saturating_add(count);
+        // The slow path enqueues each message before handing it out: depth 1.
+        sub.high_water = sub.high_water.max(1);
+        sub.idle.on_received(now);
+        sub.idle_flagged = false;
+        let latencies = sub.latencies_mut();
+        latencies.latency.record_many(0, n);
+        latencies.handler.record_many(0, n);
+    }
+
+    /// The host must hand the engine a message it is in the middle of delivering inline:
+    /// something is about to read or change the bus from inside a handler (a publish, a
+    /// subscribe, `metrics`, a snapshot...), or a handler threw or returned a promise. Records
+    /// one publish on `route`'s topic (the next id and sequence number, published at `now`)
+    /// in the state the slow path would be in at this point of its dispatch:
+    ///
+    /// * `route.subscriptions[..delivered]` (their handlers returned) are delivered, counted
+    ///   and traced exactly as [`Bus::record_inline`] would;
+    /// * with `running`, `route.subscriptions[delivered]` has the message **in flight** (a
+    ///   delivery handed out at `now`, as [`Bus::poll_delivery`] hands one out): the host
+    ///   reports how its handler ended with [`Bus::complete`] and the returned
+    ///   [`InlineAdoption::running`] token;
+    /// * the later subscriptions have it **queued**, as [`Bus::publish`] enqueues it: the
+    ///   host's [`Bus::poll_delivery`] loop delivers it to them, in route order, after the
+    ///   running delivery completes (and before anything published meanwhile).
+    ///
+    /// So a snapshot, metrics, stats or trace read from now on show what the slow path would
+    /// show, and a bus restored from a snapshot taken now still delivers the message to every
+    /// subscription whose handler had not run. `payload` is the host's copy of the payload
+    /// (the engine keeps it for the queued and in-flight deliveries).
+    ///
+    /// Never refused for a route this bus issued: the earlier handlers ran. A subscription of
+    /// the route removed since counts its delivery as delivered if its handler returned, and
+    /// as dropped (trace `dropped`, detail 2) otherwise, as the slow path counts a removed
+    /// subscription's queued or in-flight message. Errors, with nothing recorded:
+    /// [`InlineError::UnknownTopic`] for a route of another bus,
+    /// [`InlineError::BeyondRoute`] if `delivered` (plus the running one) exceeds the route.
+    pub fn inline_adopt(
+        &mut self,
+        route: &InlineRoute,
+        delivered: usize,
+        running: bool,
+        payload: P,
+        now: Instant,
+    ) -> Result<InlineAdoption, InlineError> {
+        let topic = route.topic.0;
+        let fanout = route.subscriptions.len();
+        if delivered.saturating_add(usize::from(running)) > fanout {
+            return Err(InlineError::BeyondRoute {
+                delivered,
+                running,
+                subscriptions: fanout,
+            });
+        }
+        self.observe(now);
+        let now = self.now;
+        let id = MessageId(self.next_message.saturating_add(1));
+        let Some(entry) = self.topics.entries.get_mut(topic as usize) else {
+            return Err(InlineError::UnknownTopic(route.topic));
+        };
+        // The publish, as `Bus::publish` commits it.
+        self.next_message = id.0;
+        entry.seq = entry.seq.saturating_add(1);
+        entry.counters.published = entry.counters.published.saturating_add(1);
+        entry.counters.matched = entry.counters.matched.saturating_add(fanout as u64);
+        self.totals.published = self.totals.published.saturating_add(1);
+        self.totals.matched = self.totals.matched.saturating_add(fanout as u64);
+        let message = Arc::new(Envelope {
+            id,
+            topic: Arc::clone(&entry.name),
+            topic_seq: entry.seq,
+            published_at: now,
+            causation: None,
+            correlation: None,
+            depth: 0,
+            headers: Vec::new(),
+            expires_at: None,
+            payload,
+        });
+        let recorded = InlineMessage {
+            id,
+            topic: route.topic,
+            topic_seq: message.topic_seq,
+            published_at: now,
+        };
+        self.emit(TraceKind::Published, None, Some(&message), fanout as u64);
+
+        // Enqueued for everyone, in route order: the handed-out ones were enqueued at depth 1
+        // before their delivery; the rest really are. A removed subscription whose handler
+        // had not returned loses the message (dropped, as its queue would be).
+        for (n, id) in route.subscriptions.iter().enumerate() {
+            let k = key(*id);
+            self.note_matched(k);
+            let active = self.is_active(*id);
+            if n < delivered {
+                self.emit(TraceKind::Enqueued, Some(k), Some(&message), 1);
+            } else if !active {
+                self.count(None, topic, Count::Dropped);
+                self.emit(TraceKind::Dropped, Some(k), Some(&message), 2);
+            } else if n == delivered && running {
+                if let Some(sub) = self.subs.get_mut(k) {
+                    sub.counters.published = sub.counters.published.saturating_add(1);
+                    sub.counters.matched = sub.counters.matched.saturating_add(1);
+                }
+                self.emit(TraceKind::Enqueued, Some(k), Some(&message), 1);
+            } else {
+                self.enqueue(k, topic, Arc::clone(&message));
+            }
+        }
+
+        // Delivered by the handlers that returned.
+        for id in route.subscriptions.iter().take(delivered) {
+            let k = key(*id);
+            self.count_delivered_inline(*id, 1, now);
+            self.count(None, topic, Count::Delivered);
+            if let Some(entry) = self.topics.entries.get_mut(topic as usize) {
+                entry.latency.get_or_insert_with(Default::default).record(0);
+            }
+            self.emit(TraceKind::Delivering, Some(k), Some(&message), 1);
+            self.emit(TraceKind::Delivered, Some(k), Some(&message), 0);
+        }
+
+        // In flight to the one running.
+        let mut token = None;
+        if let Some(id) = route
+            .subscriptions
+            .get(delivered)
+            .filter(|id| running && self.is_active(**id))
+        {
+            token = self.hand_out_adopted(key(*id), &message, topic);
+        }
+        Ok(InlineAdoption {
+            message: recorded,
+            running: token,
+        })
+    }
+
+    /// Hands `message` out to `k` as [`Bus::poll_delivery`] would (in flight, not pending);
+    /// the subscription was counted matched already. `None` if it is gone (counted dropped
+    /// already) or the in-flight table is full (then counted dropped here).
+    fn hand_out_adopted(
+        &mut self,
+        k: super::slab::Key,
+        message: &Arc<Envelope<P>>,
+        topic: u32,
+    ) -> Option<DeliveryToken> {
+        let now = self.now;
+        let sub = self.subs.get_mut(k)?;
+        sub.accepted = sub.accepted.saturating_add(1);
+        sub.high_water = sub.high_water.max(1);
+        let items = alloc::vec![Queued {
+            message: Arc::clone(message),
+            enqueued_at: now,
+            first_failure_at: now,
+            attempt: 1,
+            topic,
+        }];
+        let Some(slot) = self.in_flight.insert(InFlight {
+            subscription: k,
+            items,
+            filtered: Vec::new(),
+            started_at: now,
+            pending: false,
+        }) else {
+            if let Some(sub) = self.subs.get_mut(k) {
+                sub.accepted = sub.accepted.saturating_sub(1);
+            }
+            self.count(Some(k), topic, Count::Dropped);
+            self.emit(TraceKind::Dropped, Some(k), Some(message), 2);
+            return None;
+        };
+        let token = token_of(slot);
+        if let Some(sub) = self.subs.get_mut(k) {
+            sub.in_flight.push(token.0);
+            sub.idle.on_received(now);
+            sub.idle_flagged = false;
+        }
+        self.refresh(k);
+        self.emit(TraceKind::Delivering, Some(k), Some(message), 1);
+        Some(token)
+    }
+
+    /// A publish matched subscription `k`: starts its idle wait as [`Bus::publish`] does.
+    fn note_matched(&mut self, k: super::slab::Key) {
+        let now = self.now;
+        let Some(idle_after) = self.config.idle_after else {
+            return;
+        };
+        let Some(sub) = self.subs.get_mut(k) else {
+            return;
+        };
+        let before = sub.idle.deadline(idle_after);
+        sub.idle.on_matched(now);
+        if let (None, Some(at)) = (before, sub.idle.deadline(idle_after)) {
+            self.timers.arm(at, Timer::Idle(k));
+        }
     }
 
     /// Writes the trace events the slow path writes for `count` messages from `first` on
