@@ -131,13 +131,13 @@ pub enum Transition {
 /// The breaker of one subscription.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Breaker {
-    policy: BreakerPolicy,
-    state: BreakerState,
-    consecutive_failures: u32,
+    pub(crate) policy: BreakerPolicy,
+    pub(crate) state: BreakerState,
+    pub(crate) consecutive_failures: u32,
     /// Recent outcomes for the ratio window, as a bit ring (1 = failure), newest in bit 0.
-    window_bits: u64,
-    window_len: u32,
-    trial_in_flight: bool,
+    pub(crate) window_bits: u64,
+    pub(crate) window_len: u32,
+    pub(crate) trial_in_flight: bool,
 }
 
 impl Breaker {

@@ -419,10 +419,10 @@ impl TrendTracker {
 /// [`deadline`](IdleWatch::deadline) joins `poll_timeout`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdleWatch {
-    last_received: Instant,
+    pub(crate) last_received: Instant,
     /// First matching publish since `last_received`, if any.
-    waiting_since: Option<Instant>,
-    reported: bool,
+    pub(crate) waiting_since: Option<Instant>,
+    pub(crate) reported: bool,
 }
 
 impl IdleWatch {

@@ -63,9 +63,9 @@ pub struct Counters {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Histogram {
-    buckets: Vec<u64>,
-    count: u64,
-    max: u64,
+    pub(crate) buckets: Vec<u64>,
+    pub(crate) count: u64,
+    pub(crate) max: u64,
 }
 
 /// p50 / p90 / p99 in microseconds (upper bound of the bucket holding the percentile, capped

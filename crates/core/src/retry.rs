@@ -232,7 +232,7 @@ fn nanos_to_duration(nanos: f64) -> Duration {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rng {
-    state: u64,
+    pub(crate) state: u64,
 }
 
 impl Rng {

@@ -8,13 +8,13 @@
 //! { format: 'switchyard.snapshot', version: 1, bytes: Uint8Array, payloads: unknown[] }
 //! ```
 //!
-//! `bytes` is the engine's versioned [`Snapshot`] encoded with [postcard] (compact, no
-//! self-description, so its size is what the state needs), in which each payload is a `u32`
-//! index into `payloads`. `payloads` holds each message's payload once, as the JS value itself
-//! (never copied or encoded, so a `Map`, a `Date`, a `BigInt` or a typed array survives a
-//! structured clone). Everything in the object is structured-clonable: store it with
-//! IndexedDB, `structuredClone`, `postMessage` or Node's `v8.serialize`. (`JSON.stringify`
-//! cannot hold a `Uint8Array` or most payloads.)
+//! `bytes` is the engine's versioned [`Snapshot`] in its binary form ([`Snapshot::to_bytes`]:
+//! postcard's layout, compact, no self-description, so its size is what the state needs), in
+//! which each payload is a `u32` index into `payloads`. `payloads` holds each message's
+//! payload once, as the JS value itself (never copied or encoded, so a `Map`, a `Date`, a
+//! `BigInt` or a typed array survives a structured clone). Everything in the object is
+//! structured-clonable: store it with IndexedDB, `structuredClone`, `postMessage` or Node's
+//! `v8.serialize`. (`JSON.stringify` cannot hold a `Uint8Array` or most payloads.)
 //!
 //! `version` is [`SNAPSHOT_VERSION`], the engine format the bytes were written in; the bytes
 //! repeat it and must agree. A newer version is refused, naming `snapshot.version`.
@@ -26,15 +26,13 @@
 //! the engine snapshot to [`Bus::restore`], which validates everything (a payload index
 //! outside `payloads` is refused naming `snapshot.payloads`) before building the new bus. Any
 //! problem is an `E_INVALID_OPTION` `SwitchyardError` and no bus is built. Decoding never
-//! panics: postcard checks every length against the bytes left, and the engine re-checks every
-//! value it relies on.
+//! panics: [`Snapshot::from_bytes`] checks every length against the bytes left, and the engine
+//! re-checks every value it relies on.
 //!
 //! Handlers are code and are not in the snapshot. `restore` re-attaches them from
 //! `options.handlers`, keyed by subscription name (or by the old subscription id as a string);
 //! a value is a handler function or `{ handler, filter }`. A restored subscription with no
 //! handler is paused, so its messages wait in its queue instead of failing.
-//!
-//! [postcard]: https://docs.rs/postcard
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -133,34 +131,32 @@ fn read_snapshot(snapshot: &JsValue) -> JsResult<(Snapshot<u32>, PayloadList)> {
     let payloads = PayloadList {
         values: RefCell::new(payloads.unchecked_into::<Array>().to_vec()),
     };
-    let (engine, rest) = postcard::take_from_bytes::<Snapshot<u32>>(&bytes).map_err(|e| {
-        invalid_option(
+    let engine = Snapshot::<u32>::from_bytes(&bytes).map_err(|e| match e {
+        // `version` is at most SNAPSHOT_VERSION here: bytes of a newer one disagree with it.
+        SnapshotError::NewerVersion { found, .. } => version_mismatch(found, version),
+        SnapshotError::Corrupt(reason) => invalid_option(
             "snapshot.bytes",
-            &concat(&["is truncated or corrupt (", &e.to_string(), ")"]),
-        )
+            &concat(&["is truncated or corrupt: ", &reason]),
+        ),
+        other => invalid_option("snapshot.bytes", &other.to_string()),
     })?;
-    if !rest.is_empty() {
-        return Err(invalid_option(
-            "snapshot.bytes",
-            &concat(&[
-                "is corrupt: ",
-                &decimal(rest.len() as u64),
-                " bytes follow the snapshot",
-            ]),
-        ));
-    }
     if engine.version != version {
-        return Err(invalid_option(
-            "snapshot.bytes",
-            &concat(&[
-                "is corrupt: it holds format version ",
-                &decimal(u64::from(engine.version)),
-                ", not snapshot.version ",
-                &decimal(u64::from(version)),
-            ]),
-        ));
+        return Err(version_mismatch(engine.version, version));
     }
     Ok((engine, payloads))
+}
+
+/// The bytes hold format version `found`, the object says `version`.
+fn version_mismatch(found: u32, version: u32) -> JsValue {
+    invalid_option(
+        "snapshot.bytes",
+        &concat(&[
+            "is corrupt: it holds format version ",
+            &decimal(u64::from(found)),
+            ", not snapshot.version ",
+            &decimal(u64::from(version)),
+        ]),
+    )
 }
 
 /// A refused restore as the `E_INVALID_OPTION` naming the part at fault.
@@ -230,8 +226,7 @@ impl EventBus {
                     &concat(&["cannot be saved in a snapshot: ", &e.to_string()]),
                 )
             })?;
-        let bytes = postcard::to_allocvec(&snapshot)
-            .map_err(|_| invalid_option("snapshot", "could not be encoded"))?;
+        let bytes = snapshot.to_bytes();
         let values = payloads.values.into_inner();
         let list = Array::new_with_length(values.len() as u32);
         for (index, value) in values.iter().enumerate() {

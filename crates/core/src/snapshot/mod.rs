@@ -41,6 +41,12 @@
 //! [`Restored`]: the new bus plus the mapping from each old [`SubscriptionId`] to its new one,
 //! so the host can re-attach its handlers.
 //!
+//! # Binary form
+//!
+//! [`Snapshot::to_bytes`] and [`Snapshot::from_bytes`] write and read the snapshot as compact,
+//! versioned bytes (postcard's layout, see [`wire`]) without serde, which is how the
+//! WebAssembly build stores it; any serde format works too, as below.
+//!
 //! # Example
 //!
 //! ```
@@ -88,6 +94,7 @@ mod take;
 #[cfg(test)]
 mod tests;
 mod validate;
+pub mod wire;
 
 /// The snapshot format this build writes, and the newest it reads.
 pub const SNAPSHOT_VERSION: u32 = 1;

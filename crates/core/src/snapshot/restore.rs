@@ -176,18 +176,17 @@ impl<P> Bus<P> {
         for snap in subscriptions {
             let pattern = Pattern::parse(&snap.pattern)
                 .map_err(|e| corrupt(format!("subscription pattern `{}` {e}", snap.pattern)))?;
-            let queue = snap
-                .queue
-                .iter()
-                .map(&queued)
-                .collect::<Result<VecDeque<_>, _>>()?;
+            // Plain loops rather than `collect` into a `Result`: one adapter less per element
+            // type in the WebAssembly build.
+            let mut queue = VecDeque::with_capacity(snap.queue.len());
+            for q in &snap.queue {
+                queue.push_back(queued(q)?);
+            }
             // By due time; equal times keep their snapshot order (the position is in the key).
-            let mut delayed = snap
-                .delayed
-                .iter()
-                .enumerate()
-                .map(|(position, (due, q))| Ok((shift(*due), position, queued(q)?)))
-                .collect::<Result<Vec<_>, SnapshotError>>()?;
+            let mut delayed = Vec::with_capacity(snap.delayed.len());
+            for (position, (due, q)) in snap.delayed.iter().enumerate() {
+                delayed.push((shift(*due), position, queued(q)?));
+            }
             crate::sort::sort_by_key(&mut delayed, |(due, position, _)| (*due, *position));
             let delayed = delayed.into_iter().map(|(due, _, q)| (due, q)).collect();
             let latencies = match (snap.latency, snap.handler_latency) {

@@ -1,5 +1,6 @@
-//! Snapshot tests: round trips (in memory and through JSON), what a restored bus owes and
-//! delivers, time rebasing, and every kind of inconsistent snapshot being refused.
+//! Snapshot tests: round trips (in memory, through JSON and through the binary form), what a
+//! restored bus owes and delivers, time rebasing, and every kind of inconsistent snapshot
+//! being refused.
 
 use super::*;
 use crate::breaker::BreakerPolicy;
@@ -20,7 +21,7 @@ fn ms(millis: u64) -> Instant {
     Instant::from_millis(millis)
 }
 
-fn config() -> Config {
+pub(super) fn config() -> Config {
     Config {
         retain: 2,
         retry: RetryPolicy {
@@ -76,7 +77,7 @@ fn drain(bus: &mut Bus<String>, mut now: Instant) -> Vec<(SubscriptionId, String
 /// A bus with something in every corner: queued messages, an in-flight delivery, a strict
 /// retry wait, a relaxed retry, an open breaker, a paused subscription, dead letters
 /// (one of a removed subscription), retained messages and counters.
-fn busy_bus() -> (Bus<String>, Vec<SubscriptionId>) {
+pub(super) fn busy_bus() -> (Bus<String>, Vec<SubscriptionId>) {
     let t0 = ms(1_000);
     let mut bus: Bus<String> = Bus::new(config()).unwrap();
     let gone = bus
@@ -794,7 +795,7 @@ mod restore_is_invisible {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
         #[test]
-        fn a_restored_bus_behaves_exactly_like_the_original(ops in prop::collection::vec(op(), 1..60), through_json in any::<bool>()) {
+        fn a_restored_bus_behaves_exactly_like_the_original(ops in prop::collection::vec(op(), 1..60), through in 0u8..3) {
             let mut bus: Bus<u32> = Bus::new(config()).unwrap();
             let mut now = Instant::from_millis(1);
             let mut payload = 0u32;
@@ -830,10 +831,11 @@ mod restore_is_invisible {
                 }
             }
             let snapshot = bus.snapshot(&SerdeCodec).unwrap();
-            let snapshot = if through_json {
-                serde_json::from_str(&serde_json::to_string(&snapshot).unwrap()).unwrap()
-            } else {
-                snapshot
+            // Kept in memory, through JSON (serde), or through the binary form.
+            let snapshot = match through {
+                0 => snapshot,
+                1 => serde_json::from_str(&serde_json::to_string(&snapshot).unwrap()).unwrap(),
+                _ => Snapshot::from_bytes(&snapshot.to_bytes()).unwrap(),
             };
             let mut restored = Bus::restore(config(), snapshot, &SerdeCodec, bus.now).unwrap();
             let clock = bus.now;
