@@ -1,5 +1,6 @@
 //! Engine benchmarks: publish → deliver with 1, 10 and 100 subscriptions, the same through
-//! inline dispatch (`inline_deliver/N`: cached route + one `record_inline` per publish),
+//! inline dispatch (`inline_deliver/N`: cached route + one `record_inline` per publish;
+//! `inline_rotating/N`: the same with publishes rotating over N topics),
 //! subscribe + unsubscribe churn, and the bytes per subscription and per queued message.
 //!
 //! Run: `cargo bench -p switchyard-core --bench bus`. The `publish_deliver/N` groups report
@@ -86,6 +87,59 @@ fn inline_deliver(c: &mut Criterion) {
     group.finish();
 }
 
+/// What the JavaScript glue's batches cost the engine when publishes rotate over many topics
+/// (the `wildcard-1-of-1000` JS case): `topics` patterns `svc<i>.*.created`, one subscription
+/// each, every route cached once, then each iteration records one already-delivered publish
+/// on the next topic (`record_inline_delivered`, a run of one, as `__inlineRecord` does for a
+/// batch that never repeats a topic). With one topic the state stays in cache; with 1 000
+/// every record touches cold topic and subscription state, which is the per-publish engine
+/// cost of the rotating case.
+fn inline_rotating(c: &mut Criterion) {
+    let mut group = c.benchmark_group("inline_rotating");
+    for topics in [1usize, 1000] {
+        let mut bus: Bus<u64> = Bus::new(Config {
+            max_listeners: 0,
+            ..Config::default()
+        })
+        .expect("valid config");
+        for n in 0..topics {
+            bus.subscribe(
+                &format!("svc{n}.*.created"),
+                SubscribeOptions::default(),
+                Instant::ZERO,
+            )
+            .expect("valid pattern");
+        }
+        let now = Instant::ZERO;
+        // The scrambled order of the JS case (a stride coprime with the count).
+        let routes: Vec<_> = (0..topics)
+            .map(|n| {
+                let route = bus
+                    .inline_route(&format!("svc{}.eu.created", (n * 11) % topics))
+                    .expect("valid topic");
+                assert!(route.eligible && route.subscriptions.len() == 1);
+                route
+            })
+            .collect();
+        group.throughput(Throughput::Elements(1));
+        group.bench_with_input(BenchmarkId::from_parameter(topics), &topics, |b, _| {
+            let mut next = 0;
+            b.iter(|| {
+                let receipt = bus
+                    .record_inline_delivered(&routes[next], 1, now)
+                    .expect("a route of this bus");
+                next = if next + 1 == routes.len() {
+                    0
+                } else {
+                    next + 1
+                };
+                black_box(receipt.first.id)
+            });
+        });
+    }
+    group.finish();
+}
+
 fn churn(c: &mut Criterion) {
     let mut bus = bus_with_subscribers(100);
     c.bench_function("subscribe_unsubscribe", |b| {
@@ -111,5 +165,12 @@ fn footprint(_: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, footprint, publish_deliver, inline_deliver, churn);
+criterion_group!(
+    benches,
+    footprint,
+    publish_deliver,
+    inline_deliver,
+    inline_rotating,
+    churn
+);
 criterion_main!(benches);

@@ -47,7 +47,10 @@ pub struct Counters {
 ///
 /// [`Histogram::new`] allocates its [`Histogram::BUCKETS`] counters once (about 1.3 KB);
 /// [`Histogram::record`] is a handful of integer operations and never allocates. All counts
-/// saturate instead of overflowing.
+/// saturate instead of overflowing. Samples of 0 µs (every delivery the inline path records)
+/// only count: bucket 0 holds what is stored there plus every sample `count` has beyond the
+/// buckets' sum, so recording them touches no bucket memory (a bus recording thousands of
+/// topics in turn would otherwise miss the cache on each histogram's buckets).
 ///
 /// ```
 /// use switchyard_core::Histogram;
@@ -61,7 +64,7 @@ pub struct Counters {
 /// assert!(p.p50 >= 50 && p.p50 <= 50 + 50 / 4);
 /// assert!(p.p99 >= 99 && p.p99 <= 100);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Histogram {
     pub(crate) buckets: Vec<u64>,
     pub(crate) count: u64,
@@ -113,6 +116,11 @@ impl Histogram {
     /// Records one sample in microseconds.
     #[inline]
     pub fn record(&mut self, micros: u64) {
+        if micros == 0 {
+            // Counted in bucket 0 by `count` alone (see the type's docs).
+            self.count = self.count.saturating_add(1);
+            return;
+        }
         let index = bucket_index(micros);
         if self.buckets.len() != Self::BUCKETS {
             // Only a histogram deserialised from foreign data can get here.
@@ -130,6 +138,11 @@ impl Histogram {
     #[inline]
     pub fn record_many(&mut self, micros: u64, times: u64) {
         if times == 0 {
+            return;
+        }
+        if micros == 0 {
+            // Counted in bucket 0 by `count` alone (see the type's docs).
+            self.count = self.count.saturating_add(times);
             return;
         }
         let index = bucket_index(micros);
@@ -183,13 +196,28 @@ impl Histogram {
         self.max = 0;
     }
 
+    /// The samples in each bucket, bucket 0 including the zeros only `count` holds.
+    fn bucket_counts(&self) -> impl Iterator<Item = u64> + '_ {
+        let stored = self
+            .buckets
+            .iter()
+            .fold(0u64, |sum, bucket| sum.saturating_add(*bucket));
+        let zeros = self.count.saturating_sub(stored);
+        let first = self
+            .buckets
+            .first()
+            .copied()
+            .unwrap_or(0)
+            .saturating_add(zeros);
+        core::iter::once(first).chain(self.buckets.iter().skip(1).copied())
+    }
+
     /// The value at quantile `numerator / denominator`: the upper bound of the bucket holding
     /// the sample of rank `ceil(quantile × count)`, capped at `max`.
     fn value_at(&self, numerator: u64, denominator: u64) -> u64 {
         let total: u64 = self
-            .buckets
-            .iter()
-            .fold(0, |sum, bucket| sum.saturating_add(*bucket));
+            .bucket_counts()
+            .fold(0, |sum, bucket| sum.saturating_add(bucket));
         if total == 0 {
             return 0;
         }
@@ -197,8 +225,8 @@ impl Histogram {
             .div_ceil(u128::from(denominator))
             .max(1);
         let mut seen: u128 = 0;
-        for (index, bucket) in self.buckets.iter().enumerate() {
-            seen += u128::from(*bucket);
+        for (index, bucket) in self.bucket_counts().enumerate() {
+            seen += u128::from(bucket);
             if seen >= wanted {
                 return bucket_upper_bound(index).min(self.max);
             }
@@ -206,6 +234,17 @@ impl Histogram {
         self.max
     }
 }
+
+/// Two histograms are equal when they hold the same samples, however their zeros are stored.
+impl PartialEq for Histogram {
+    fn eq(&self, other: &Histogram) -> bool {
+        self.count == other.count
+            && self.max == other.max
+            && self.bucket_counts().eq(other.bucket_counts())
+    }
+}
+
+impl Eq for Histogram {}
 
 /// The bucket a sample falls into.
 #[inline]
@@ -447,6 +486,27 @@ mod tests {
         assert_eq!(p.count, 2);
         assert_eq!(p.max, 1 << 30);
         assert_eq!(p.p99, 1 << 30);
+    }
+
+    #[test]
+    fn zeros_counted_without_their_bucket_read_as_bucket_zero() {
+        let (mut counted, mut stored) = (Histogram::new(), Histogram::new());
+        counted.record_many(0, 18);
+        counted.record(0);
+        counted.record(900);
+        // The same samples with the zeros stored in bucket 0 (as an older snapshot holds them).
+        stored.record(900);
+        stored.buckets[0] = 19;
+        stored.count = 20;
+        assert_eq!(counted, stored);
+        assert_eq!(counted.percentiles(), stored.percentiles());
+        let p = counted.percentiles();
+        assert_eq!((p.p50, p.p90, p.p99, p.count, p.max), (0, 0, 900, 20, 900));
+        let mut merged = Histogram::new();
+        merged.merge(&counted);
+        merged.merge(&stored);
+        let both = merged.percentiles();
+        assert_eq!((both.p50, both.p90, both.count, both.max), (0, 0, 40, 900));
     }
 
     #[test]

@@ -132,14 +132,14 @@ function installFastPath(wasm, EventBus, Subscription) {
         lastTopic: undefined,
         lastEntry: undefined,
         nextId: 0,
-        // Routes with publishes not yet recorded, in order of their first publish.
-        batch: [],
-        // The batch as runs of publishes on one topic, in publish order: `(handle, count)`
-        // pairs of the runs before the current one, whose route and length follow.
+        // The batch as runs of publishes on one topic, in publish order: `(route, count)`
+        // pairs of the runs before the current one, whose route and length follow (no
+        // current route: the batch is empty). A route may have several runs; its `count`
+        // is its publishes over all of them.
         runs: [],
         lastRun: undefined,
         runCount: 0,
-        // Publishes in `batch`, and the bus-clock instant they share.
+        // Publishes in the batch, and the bus-clock instant they share.
         batched: 0,
         at: 0,
         scheduled: false,
@@ -171,7 +171,7 @@ function installFastPath(wasm, EventBus, Subscription) {
    * engine gives each message the id its handlers saw (and traces it under that id).
    */
   function flush(state) {
-    if (state.batch.length === 0) return;
+    if (state.lastRun === undefined) return;
     const pairs = writeRuns(state);
     state.bus.__inlineRecord(pairs, state.at);
   }
@@ -193,18 +193,18 @@ function installFastPath(wasm, EventBus, Subscription) {
    * handlers that publish.
    */
   function writeRuns(state) {
-    const batch = state.batch;
     const cell = cellOf(state);
     const runs = state.runs;
-    runs.push(state.lastRun.handle, state.runCount);
+    runs.push(state.lastRun, state.runCount);
     const pairs = runs.length / 2;
-    for (let i = 0; i < runs.length; i++) cell[CELL_BATCH + i] = runs[i];
-    for (let i = 0; i < batch.length; i++) {
-      const entry = batch[i];
+    for (let i = 0; i < runs.length; i += 2) {
+      const entry = runs[i];
+      cell[CELL_BATCH + i] = entry.handle;
+      cell[CELL_BATCH + i + 1] = runs[i + 1];
+      // The route's first run takes all its publishes in the batch; later runs add none.
       entry.seq += entry.count;
       entry.count = 0;
     }
-    batch.length = 0;
     runs.length = 0;
     state.lastRun = undefined;
     state.runCount = 0;
@@ -212,9 +212,13 @@ function installFastPath(wasm, EventBus, Subscription) {
     return pairs;
   }
 
-  /** Starts a run of publishes on `entry`'s topic (the previous run is complete). */
-  function openRun(state, entry) {
-    if (state.lastRun !== undefined) state.runs.push(state.lastRun.handle, state.runCount);
+  /**
+   * Starts a run of publishes on `entry`'s topic: the previous run is complete, or this is the
+   * first publish of a batch (see `startBatch`).
+   */
+  function startRun(state, entry) {
+    if (state.lastRun === undefined) startBatch(state);
+    else state.runs.push(state.lastRun, state.runCount);
     state.lastRun = entry;
     state.runCount = 1;
   }
@@ -288,22 +292,18 @@ function installFastPath(wasm, EventBus, Subscription) {
   }
 
   /**
-   * Adds `entry` to the batch (a new batch starts with a clock read and a microtask). Never
+   * Starts a batch: a clock read and a microtask that records it at the end of the task. Never
    * calls into the engine, so a route validated just before stays valid: the batch always
-   * has room, because every route in it has at least one publish and a batch of
-   * `MAX_BATCH` publishes is recorded before the next publish is looked at.
+   * has room, because every run in it has at least one publish and a batch of `MAX_BATCH`
+   * publishes is recorded before the next publish is looked at.
    */
-  function join(state, entry) {
-    const batch = state.batch;
-    if (batch.length === 0) {
-      state.at = clockNow(state);
-      live.add(state);
-      if (!state.scheduled) {
-        state.scheduled = true;
-        queueMicrotask(state.flushAtTaskEnd);
-      }
+  function startBatch(state) {
+    state.at = clockNow(state);
+    live.add(state);
+    if (!state.scheduled) {
+      state.scheduled = true;
+      queueMicrotask(state.flushAtTaskEnd);
     }
-    batch.push(entry);
   }
 
   /**
@@ -329,9 +329,9 @@ function installFastPath(wasm, EventBus, Subscription) {
       // topic finds its route without a hash lookup.
       const entry = topic === state.lastTopic ? state.lastEntry : state.routes.get(topic);
       if (entry !== undefined && entry.generation === generation && entry.epoch === state.cell[CELL_STAMP]) {
-        if (entry.count === 0) join(state, entry);
+        // The route of the run in progress is already in the batch.
         if (state.lastRun === entry) state.runCount++;
-        else openRun(state, entry);
+        else startRun(state, entry);
         state.batched++;
         const seq = entry.seq + ++entry.count;
         const id = state.nextId++;
@@ -356,9 +356,8 @@ function installFastPath(wasm, EventBus, Subscription) {
       entry = refill(state, topic);
       if (entry === null) return publishSlow(bus, topic, payload, options);
     }
-    if (entry.count === 0) join(state, entry);
     if (state.lastRun === entry) state.runCount++;
-    else openRun(state, entry);
+    else startRun(state, entry);
     state.batched++;
     const seq = entry.seq + ++entry.count;
     const id = state.nextId++;
@@ -367,45 +366,60 @@ function installFastPath(wasm, EventBus, Subscription) {
   }
 
   /**
-   * Calls the handlers of `entry` for message `id` (already counted in the batch). Once the
-   * message was handed over to the engine (see `handOver`), the engine delivers it to the
-   * subscriptions whose handlers have not run (a subscription removed meanwhile gets nothing).
+   * Calls the handlers of `entry` for message `id` (already counted in the batch). This is the
+   * common case, kept small (no `finally`) so that JIT compilers inline it into `publish`:
+   * every handler returns normally and none calls the bus. The first handler that throws,
+   * returns a thenable or called the bus ends the fast dispatch in `endDispatch`: the message
+   * is handed over to the engine (see `handOver`), which delivers it to the subscriptions whose
+   * handlers have not run (a subscription removed meanwhile gets nothing). Nothing in the loop
+   * but a handler can throw, and handler throws are caught.
    */
   function dispatch(state, entry, topic, payload, id, seq) {
     const handlers = entry.handlers;
     const at = state.at;
     state.payload = payload;
     state.dispatching = true;
-    try {
-      for (let i = 0; i < handlers.length; i++) {
-        state.running = i;
-        let returned;
-        try {
-          // A fresh meta per delivery, as the slow path gives (handlers may keep or change it).
-          returned = handlers[i](payload, {
-            id,
-            topic,
-            seq,
-            attempt: 1,
-            publishedAt: at,
-            causationId: null,
-            correlationId: null,
-            headers: NO_HEADERS,
-          });
-        } catch (thrown) {
-          handOver(state, 1, thrown);
-          break;
-        }
-        if (returned !== undefined && isThenable(returned)) {
-          handOver(state, 2, returned);
-          break;
-        }
-        // The handler called the bus: the engine owns the rest of this message.
-        if (state.entered) {
-          handOver(state, 0, undefined);
-          break;
-        }
+    for (let i = 0; i < handlers.length; i++) {
+      state.running = i;
+      let returned;
+      try {
+        // A fresh meta per delivery, as the slow path gives (handlers may keep or change it).
+        returned = handlers[i](payload, {
+          id,
+          topic,
+          seq,
+          attempt: 1,
+          publishedAt: at,
+          causationId: null,
+          correlationId: null,
+          headers: NO_HEADERS,
+        });
+      } catch (thrown) {
+        endDispatch(state, 1, thrown);
+        return;
       }
+      if (returned !== undefined && isThenable(returned)) {
+        endDispatch(state, 2, returned);
+        return;
+      }
+      // The handler called the bus: the engine owns the rest of this message.
+      if (state.entered) {
+        endDispatch(state, 0, undefined);
+        return;
+      }
+    }
+    // No handler called the bus (that would have entered), so it was not freed either.
+    state.dispatching = false;
+    state.payload = undefined;
+  }
+
+  /**
+   * Ends a dispatch whose running handler ended with `outcome` (see `handOver`) or called the
+   * bus (outcome 0): the engine completes that delivery and the rest of the message.
+   */
+  function endDispatch(state, outcome, value) {
+    try {
+      handOver(state, outcome, value);
     } finally {
       state.dispatching = false;
       state.payload = undefined;

@@ -96,12 +96,11 @@ impl InlineCell {
 
     /// The `(topic handle, publishes)` pairs the glue wrote for `topics` topics (at most
     /// [`MAX_BATCH_TOPICS`]; the `as` casts saturate, so junk cannot index anything).
-    fn batch(&self, topics: u32) -> Vec<(u32, u32)> {
+    fn batch(&self, topics: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.slots[CELL_BATCH..]
             .chunks_exact(2)
             .take(topics as usize)
             .map(|pair| (pair[0].get() as u32, pair[1].get() as u32))
-            .collect()
     }
 }
 
@@ -157,20 +156,24 @@ impl Shared {
     /// `__inlineRecord`), all delivered at `now`; with `adopt`, the last message of the last
     /// run is the one being dispatched and is left out. Returns how many were recorded.
     fn record_runs(&self, topics: u32, now: Instant, adopt: bool) -> u32 {
-        let mut batch = self.inline.borrow().cell.batch(topics);
-        if adopt {
-            if let Some((_, count)) = batch.last_mut() {
-                *count = count.saturating_sub(1);
-            }
-        }
+        // Recording runs no JavaScript: the routes and the engine stay borrowed for the whole
+        // batch, and each run is recorded against the cached route itself (no clone).
+        let inline = self.inline.borrow();
+        let mut engine = self.engine.borrow_mut();
+        let runs = topics.min(MAX_BATCH_TOPICS as u32) as usize;
         let mut recorded = 0u32;
-        for (handle, count) in batch {
-            let route = self.route_for(handle);
-            let receipt = self
-                .engine
-                .borrow_mut()
-                .bus
-                .record_inline_delivered(&route, count, now);
+        for (index, (handle, count)) in inline.cell.batch(topics).enumerate() {
+            let count = if adopt && index + 1 == runs {
+                count.saturating_sub(1)
+            } else {
+                count
+            };
+            let receipt = match inline.js.get(handle) {
+                Some(route) => engine.bus.record_inline_delivered(route, count, now),
+                None => engine
+                    .bus
+                    .record_inline_delivered(&unknown_route(handle), count, now),
+            };
             // A handle the engine does not know is not one `__inlineRoute` gave out: the
             // glue only writes those. Nothing can be recorded against it.
             if let Ok(receipt) = receipt {
@@ -189,12 +192,17 @@ impl Shared {
             .js
             .get(handle)
             .cloned()
-            .unwrap_or_else(|| InlineRoute {
-                topic: TopicHandle(handle),
-                subscriptions: std::sync::Arc::from(Vec::new()),
-                eligible: false,
-                epoch: 0,
-            })
+            .unwrap_or_else(|| unknown_route(handle))
+    }
+}
+
+/// What a handle `__inlineRoute` never gave out is recorded against: no subscription.
+fn unknown_route(handle: u32) -> InlineRoute {
+    InlineRoute {
+        topic: TopicHandle(handle),
+        subscriptions: std::sync::Arc::from(Vec::new()),
+        eligible: false,
+        epoch: 0,
     }
 }
 
@@ -305,7 +313,7 @@ impl EventBus {
         let shared = &self.shared;
         let now = Instant::from_millis_f64(at_ms);
         shared.record_runs(topics, now, true);
-        let last = shared.inline.borrow().cell.batch(topics).last().copied();
+        let last = shared.inline.borrow().cell.batch(topics).last();
         if let Some((handle, _)) = last {
             let route = shared.route_for(handle);
             let adopted = shared.engine.borrow_mut().bus.inline_adopt(
