@@ -24,6 +24,8 @@ const gzipSize = (bytes) => gzipSync(bytes, { level: 9 }).length;
 async function bundle(contents, resolveDir) {
   const result = await esbuild.build({
     stdin: { contents, resolveDir, loader: 'js' },
+    // The metafile names inputs relative to the working directory: make that `resolveDir`.
+    absWorkingDir: resolveDir,
     bundle: true,
     minify: true,
     format: 'esm',
