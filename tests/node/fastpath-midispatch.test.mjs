@@ -236,4 +236,70 @@ describe('the fast path, read from inside a handler', () => {
     assert.deepEqual(observed.next, { id: 7, seq: 5, matched: 1 });
     assert.deepEqual(observed, await run(slow()));
   });
+
+  test('a handler that aborts a later subscription\'s signal keeps that handler from running, as on the slow path', () => {
+    const run = (bus) => {
+      const log = [];
+      const controller = new AbortController();
+      const subs = [];
+      subs.push(bus.subscribe('t', (p) => {
+        log.push(['first', p]);
+        if (p === 1) controller.abort();
+      }));
+      subs.push(bus.subscribe('t', (p) => log.push(['aborted', p]), { signal: controller.signal }));
+      subs.push(bus.subscribe('t', (p) => log.push(['last', p])));
+      const { calls } = countRecords(() => {
+        for (let i = 0; i < 3; i++) bus.publish('t', i);
+      });
+      return { log, end: observe(bus, subs), calls };
+    };
+    const observed = run(fast());
+    const reference = run(slow());
+    assert.ok(observed.calls > 0, 'the fast bus took the fast path');
+    assert.deepEqual(observed.log, [
+      ['first', 0], ['aborted', 0], ['last', 0],
+      ['first', 1], ['last', 1],
+      ['first', 2], ['last', 2],
+    ]);
+    assert.equal(observed.end.totals.dropped, 1, 'the aborted delivery is counted as dropped');
+    assert.deepEqual({ ...observed, calls: 0 }, { ...reference, calls: 0 });
+  });
+
+  test('an abort between publishes is traced after the publishes before it', () => {
+    const run = (bus) => {
+      const controller = new AbortController();
+      bus.subscribe('t', () => {}, { signal: controller.signal, name: 'watched' });
+      bus.publish('t', 1);
+      bus.publish('t', 2);
+      controller.abort();
+      bus.publish('t', 3);
+      return bus.trace().events.map((e) => [e.kind, e.message]);
+    };
+    const options = { traceCapacity: 256 };
+    const observed = run(fast(options));
+    assert.deepEqual(observed, run(slow(options)));
+    const removed = observed.findIndex(([kind]) => kind === 'subscriber_removed');
+    const lastDelivered = observed.findLastIndex(([kind]) => kind === 'delivered');
+    assert.ok(removed > lastDelivered, 'removed after both deliveries');
+  });
+
+  test('handlers are called as plain functions, never as methods of an internal array', () => {
+    const run = (bus) => {
+      const receivers = [];
+      bus.subscribe('t', function first() {
+        receivers.push(this);
+        // A sloppy handler writing through `this` must not reach the bus's handlers.
+        if (this) this[1] = () => receivers.push('hijacked');
+      });
+      bus.subscribe('t', function second() {
+        receivers.push(this === undefined ? 'second' : this);
+      });
+      bus.publish('t', 1);
+      bus.publish('t', 2);
+      return receivers;
+    };
+    const observed = run(fast());
+    assert.deepEqual(observed, [undefined, 'second', undefined, 'second']);
+    assert.deepEqual(observed, run(slow()));
+  });
 });

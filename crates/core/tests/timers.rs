@@ -5,8 +5,8 @@ mod common;
 
 use core::time::Duration;
 
-use common::{bus, ms, publish, sub_with};
-use switchyard_core::{Outcome, RetryPolicy, SubscribeOptions};
+use common::{bus, conserved, ms, publish, sub_with};
+use switchyard_core::{Jitter, Outcome, PublishOptions, RetryPolicy, SubscribeOptions};
 
 fn with_timeout(millis: u64) -> SubscribeOptions {
     SubscribeOptions {
@@ -99,4 +99,44 @@ fn many_early_settles_leave_no_deadline_behind() {
     }
     assert_eq!(bus.poll_timeout(), None);
     assert_eq!(bus.metrics().totals.delivered, 10_000);
+}
+
+#[test]
+fn a_message_that_fails_after_a_sweep_while_in_flight_still_expires_on_time() {
+    let mut bus = bus();
+    let retry = RetryPolicy {
+        max_attempts: 5,
+        backoff: Duration::from_millis(5_000),
+        jitter: Jitter::None,
+        ..Default::default()
+    };
+    sub_with(
+        &mut bus,
+        "t",
+        SubscribeOptions {
+            retry: Some(retry),
+            ..Default::default()
+        },
+    );
+    let ttl = PublishOptions {
+        ttl: Some(Duration::from_millis(1_000)),
+        ..Default::default()
+    };
+    bus.publish("t", 1, ttl, ms(0)).unwrap();
+    let delivery = bus.poll_delivery(ms(0)).expect("a delivery");
+    bus.complete(delivery.token, Outcome::Pending, ms(0))
+        .unwrap();
+    // Timers are discarded while the message is in flight (its queue is empty).
+    bus.handle_timeout(ms(1));
+    assert!(bus.poll_delivery(ms(2)).is_none());
+    bus.settle(delivery.token, Err("boom".into()), ms(10))
+        .unwrap();
+    assert_eq!(
+        bus.poll_timeout(),
+        Some(ms(1_000)),
+        "the TTL, not the retry"
+    );
+    bus.handle_timeout(ms(1_000));
+    assert_eq!(bus.metrics().totals.dead_lettered, 1, "expired at its TTL");
+    assert!(conserved(&bus));
 }

@@ -49,6 +49,21 @@ function checkSignal(signal) {
   }
 }
 
+/**
+ * The AbortSignal in subscribe options, if any, read without side effects escaping: a throwing
+ * getter or a non-signal is left for the bindings to report as the named option error.
+ */
+function signalOf(options) {
+  if (typeof options !== 'object' || options === null) return undefined;
+  try {
+    const signal = options.signal;
+    if (typeof signal?.addEventListener === 'function' && signal.aborted === false) return signal;
+  } catch {
+    // Reported by the bindings, which read the option again.
+  }
+  return undefined;
+}
+
 function abortReason(signal) {
   if (signal.reason !== undefined) return signal.reason;
   const error = new Error('The operation was aborted');
@@ -382,9 +397,12 @@ function installFastPath(wasm, EventBus, Subscription) {
     for (let i = 0; i < handlers.length; i++) {
       state.running = i;
       let returned;
+      // Called as a plain function (`this` undefined, as on the slow path), never as a method
+      // of the cached array.
+      const handler = handlers[i];
       try {
         // A fresh meta per delivery, as the slow path gives (handlers may keep or change it).
-        returned = handlers[i](payload, {
+        returned = handler(payload, {
           id,
           topic,
           seq,
@@ -483,6 +501,20 @@ function installFastPath(wasm, EventBus, Subscription) {
     }
   }
   wrapAll(EventBus.prototype, ['constructor', 'publish', 'waitFor', 'stream'], READERS.bus);
+  // A subscription's AbortSignal unsubscribes from inside the bindings, not through a wrapped
+  // method. This listener is added before theirs, so on abort the pending batches are recorded
+  // and a message being dispatched is handed to the engine first: a later subscription aborted
+  // by a running handler is not called, and the trace keeps publish order.
+  const wrappedSubscribe = EventBus.prototype.subscribe;
+  Object.defineProperty(EventBus.prototype, 'subscribe', {
+    configurable: true,
+    writable: true,
+    value: function subscribe(...args) {
+      const signal = signalOf(args[2]);
+      if (signal !== undefined) signal.addEventListener('abort', syncAll, { once: true });
+      return wrappedSubscribe.apply(this, args);
+    },
+  });
   // A freed bus's cell is freed memory: forget its routes and read the cell as "slow path"
   // from then on, so a later publish reaches the bindings (and their error), never a handler.
   const freeBus = EventBus.prototype.free;

@@ -7,9 +7,11 @@
 //! and are swept out whenever the queue has doubled since the last sweep, so delivery
 //! timeouts of deliveries that settled early do not pile up. Between sweeps staleness is
 //! judged in O(1) and conservatively (a vanished subscription or delivery, or a TTL timer
-//! whose subscription has nothing waiting); a sweep also drops every TTL (`Expiry`) timer
-//! whose message no longer waits in its subscription (delivered, dropped, expired), so long
-//! TTLs at a high publish rate keep the queue within twice the messages actually waiting.
+//! whose subscription has nothing queued, delayed or in flight); a sweep also drops every TTL
+//! (`Expiry`) timer whose message is no longer queued, delayed or in flight in its
+//! subscription (delivered, dropped, expired), so long TTLs at a high publish rate keep the
+//! queue within twice the messages actually waiting. A message in flight keeps its TTL timer:
+//! if its delivery fails, it waits again (for a retry) and its TTL still applies.
 
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
@@ -17,7 +19,7 @@ use core::cmp::Reverse;
 
 use super::inflight::{key_of, InFlight};
 use super::slab::{Key, Slab};
-use super::subscriber::Subscriber;
+use super::subscriber::{Queued, Subscriber};
 use super::Bus;
 use crate::id::DeliveryToken;
 use crate::time::Instant;
@@ -113,11 +115,13 @@ impl Timers {
 
 /// Whether `timer` can still do something when it fires, judged in O(1) and conservatively:
 /// only timers whose subscription or delivery is gone, and TTL timers of a subscription with
-/// nothing waiting, are stale; anything else is re-checked when it fires.
+/// nothing queued, delayed or in flight, are stale; anything else is re-checked when it fires.
 fn is_live<P>(subs: &Slab<Subscriber<P>>, in_flight: &Slab<InFlight<P>>, timer: &Timer) -> bool {
     match *timer {
         Timer::Wake(key) | Timer::Idle(key) => subs.get(key).is_some(),
-        Timer::Expiry(key, _) => subs.get(key).is_some_and(|sub| sub.depth() > 0),
+        Timer::Expiry(key, _) => subs
+            .get(key)
+            .is_some_and(|sub| sub.depth() > 0 || !sub.in_flight.is_empty()),
         Timer::Deadline(bits) => in_flight.get(key_of(DeliveryToken(bits))).is_some(),
         Timer::Trend => true,
     }
@@ -140,7 +144,7 @@ impl<P> Bus<P> {
         if !self.timers.sweep_due() {
             return;
         }
-        let waiting = waiting_with_ttl(subs);
+        let waiting = waiting_with_ttl(subs, in_flight);
         self.timers.sweep(|timer| match *timer {
             Timer::Expiry(key, id) => waiting.binary_search(&(key, id)).is_ok(),
             _ => is_live(subs, in_flight, timer),
@@ -148,17 +152,26 @@ impl<P> Bus<P> {
     }
 }
 
-/// Every `(subscription, message id)` whose message waits (queued or delayed for a retry)
-/// with a TTL, sorted.
-fn waiting_with_ttl<P>(subs: &Slab<Subscriber<P>>) -> Vec<(Key, u64)> {
+/// Every `(subscription, message id)` whose message has a TTL and is queued, delayed for a
+/// retry or in flight (it may fail and wait again), sorted.
+fn waiting_with_ttl<P>(
+    subs: &Slab<Subscriber<P>>,
+    in_flight: &Slab<InFlight<P>>,
+) -> Vec<(Key, u64)> {
     let mut waiting = Vec::new();
+    let mut note = |key: Key, item: &Queued<P>| {
+        if item.message.expires_at.is_some() {
+            waiting.push((key, item.message.id.0));
+        }
+    };
     for (key, sub) in subs.iter() {
         let queued = sub.queue.iter();
         let delayed = sub.delayed.iter().map(|(_, item)| item);
-        for item in queued.chain(delayed) {
-            if item.message.expires_at.is_some() {
-                waiting.push((key, item.message.id.0));
-            }
+        queued.chain(delayed).for_each(|item| note(key, item));
+    }
+    for (_, delivery) in in_flight.iter() {
+        for item in &delivery.items {
+            note(delivery.subscription, item);
         }
     }
     crate::sort::sort_by_key(&mut waiting, |entry| *entry);

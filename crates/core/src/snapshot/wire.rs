@@ -5,8 +5,9 @@
 //! serde format: one small encoder and one validating decoder instead of a derived
 //! `Serialize`/`Deserialize` pair per type. The bytes are exactly what
 //! `postcard::to_allocvec(&snapshot)` writes, and the decoder accepts exactly what
-//! `postcard::from_bytes` accepts (both are tested against postcard), so there is one format
-//! whichever way a native host writes it.
+//! `postcard::take_from_bytes` accepts with nothing left over (postcard's `from_bytes`
+//! ignores trailing bytes; this decoder refuses them). Both directions are tested against
+//! postcard, so there is one format whichever way a native host writes it.
 //!
 //! # Layout
 //!
@@ -339,6 +340,9 @@ impl Wire for String {
     }
 }
 
+/// The most memory a list reserves before its elements decode (postcard reserves up to 1 MiB).
+const MAX_PREALLOC_BYTES: usize = 64 * 1024;
+
 impl<T: Wire> Wire for Vec<T> {
     fn put(&self, out: &mut Vec<u8>) {
         self.len().put(out);
@@ -348,9 +352,13 @@ impl<T: Wire> Wire for Vec<T> {
     }
     fn take(reader: &mut Reader<'_>) -> Self {
         let len = reader.len();
-        // Every element takes at least one byte: never reserve more than the input backs,
-        // and stop at the first error.
-        let mut items = Vec::with_capacity(len.min(reader.left()));
+        // Every element takes at least one byte, so `len` is capped by the bytes left; but an
+        // element may be hundreds of bytes in memory, so a forged length followed by filler
+        // could still reserve far more than the input's size: reserve at most
+        // `MAX_PREALLOC_BYTES` up front and let the vector grow as elements really decode.
+        // Stop at the first error.
+        let fits = MAX_PREALLOC_BYTES / core::mem::size_of::<T>().max(1);
+        let mut items = Vec::with_capacity(len.min(reader.left()).min(fits));
         for _ in 0..len {
             if reader.error.is_some() {
                 break;
