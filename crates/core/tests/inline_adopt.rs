@@ -271,20 +271,24 @@ fn adopting_beyond_the_route_or_with_a_foreign_topic_is_a_typed_error_that_chang
     assert!(fast.inline_adopt(&r, 4, false, 0, ms(0)).is_err());
     let mut foreign = r.clone();
     foreign.topic = switchyard_core::TopicHandle(99);
+    // Later instants: a refused call must not move the bus clock either.
     assert!(matches!(
-        fast.inline_adopt(&foreign, 0, true, 0, ms(0)),
+        fast.inline_adopt(&foreign, 0, true, 0, ms(500)),
         Err(InlineError::UnknownTopic(_))
     ));
     assert!(matches!(
-        fast.record_inline_delivered(&foreign, 1, ms(0)),
+        fast.record_inline_delivered(&foreign, 1, ms(500)),
         Err(InlineError::UnknownTopic(_))
     ));
     assert_eq!(fast.metrics(), before);
+    // A message adopted at 0 ms is stamped with the bus clock: still 0 ms.
+    fast.inline_adopt(&r, 0, false, 0, ms(0)).unwrap();
+    let delivery = fast.poll_delivery(ms(0)).expect("a delivery");
+    assert_eq!(delivery.items[0].message.id, MessageId(1));
     assert_eq!(
-        fast.publish("t", 0, PublishOptions::default(), ms(0))
-            .unwrap()
-            .id,
-        MessageId(1)
+        delivery.items[0].message.published_at,
+        ms(0),
+        "the bus clock did not move"
     );
 }
 

@@ -552,6 +552,10 @@ impl<P> Bus<P> {
                 subscriptions: fanout,
             });
         }
+        // Refused before anything moves, the bus clock included.
+        if self.topics.entries.get(topic as usize).is_none() {
+            return Err(InlineError::UnknownTopic(route.topic));
+        }
         self.observe(now);
         let now = self.now;
         let id = MessageId(self.next_message.saturating_add(1));
