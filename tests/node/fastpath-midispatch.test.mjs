@@ -9,15 +9,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { importPackage } from './helpers/package.mjs';
+import { busesOnBothPaths } from './helpers/paths.mjs';
 
 const { EventBus } = await importPackage();
 
-const fast = (options = {}) => new EventBus({ clock: 'manual', ...options });
-const slow = (options = {}) => {
-  const bus = new EventBus({ clock: 'manual', ...options });
-  bus.on('*', () => {});
-  return bus;
-};
+const { fast, slow } = busesOnBothPaths(EventBus);
 
 /** Runs `body` and counts fast-path batches recorded meanwhile (0 on the slow path). */
 function countRecords(body) {

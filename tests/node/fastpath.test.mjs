@@ -8,16 +8,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { importPackage } from './helpers/package.mjs';
+import { busesOnBothPaths } from './helpers/paths.mjs';
 
 const { EventBus } = await importPackage();
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
-const fast = (options = {}) => new EventBus({ clock: 'manual', ...options });
-const slow = (options = {}) => {
-  const bus = new EventBus({ clock: 'manual', ...options });
-  bus.on('*', () => {});
-  return bus;
-};
+const { fast, slow } = busesOnBothPaths(EventBus);
 
 /** Counts `__inlineRecord` calls (fast-path batches recorded) while `body` runs. */
 function countRecords(body) {

@@ -371,6 +371,7 @@ function installFastPath(wasm, EventBus, Subscription) {
       entry = refill(state, topic);
       if (entry === null) return publishSlow(bus, topic, payload, options);
     }
+    // The same steps as the short path in `publish`, which keeps them inline for speed.
     if (state.lastRun === entry) state.runCount++;
     else startRun(state, entry);
     state.batched++;
