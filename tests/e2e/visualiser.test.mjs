@@ -343,10 +343,30 @@ window.ready = true;
     await eventually(async () => (await count(viz.page, '[data-testid=timeline] .marble')) > 0, 'timeline shows marbles');
     await tab(viz.page, 'dead-letters');
     await eventually(async () => (await count(viz.page, '[data-testid=dead-letter-row]')) > 0, 'dead letters arrive');
+    await eventually(async () => (await count(viz.page, '[data-testid=dead-letter-row]')) >= 5, 'several dead letters arrive');
     const before = await app.page.evaluate(() => window.bus.metrics().totals.delivered);
+    // When the purge shows, the header's DLQ chip and the dead-letter list must drop in the same
+    // frame (views otherwise refresh in turn, up to 150 ms apart).
+    await viz.page.evaluate(() => {
+      const firstNumber = (el) => Number(/\d+/.exec(el.textContent)?.[0] ?? NaN);
+      window.__drops = {};
+      const watch = (key, el) => {
+        const start = firstNumber(el);
+        new MutationObserver(() => {
+          if (!(key in window.__drops) && firstNumber(el) < start) window.__drops[key] = performance.now();
+        }).observe(el, { subtree: true, childList: true, characterData: true });
+      };
+      watch('header', document.querySelector('[data-testid=totals] .chip[title="dead letters"]'));
+      watch('list', document.querySelector('[data-testid=dead-letter-count]'));
+    });
     await viz.page.getByTestId('purge').click();
     await eventually(async () => /purge sent/.test(await text(viz.page, 'status')), 'purge is sent');
     await eventually(async () => (await app.page.evaluate(() => window.bus.deadLetters().length)) < 30, 'the bus purged');
+    const drops = await eventually(
+      () => viz.page.evaluate(() => ('header' in window.__drops && 'list' in window.__drops ? window.__drops : null)),
+      'the header and the list show the purge',
+    );
+    assert.ok(Math.abs(drops.header - drops.list) < 20, `header and list dropped ${Math.abs(drops.header - drops.list).toFixed(1)} ms apart`);
     assert.ok(before > 0);
     await shot(viz.page, 'attach');
     assert.deepEqual(viz.problems, []);

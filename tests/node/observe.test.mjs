@@ -48,6 +48,27 @@ describe('observability', () => {
     ]);
   });
 
+  test('dead_letter_evicted names the dead letter a full store dropped, and metrics count it', () => {
+    const bus = new EventBus({ deadLetterCapacity: 1 });
+    const evicted = [];
+    bus.on('dead_letter_evicted', (e) => evicted.push(e));
+    const failing = bus.subscribe('t', () => {
+      throw new Error('x');
+    });
+    const first = bus.publish('t', 1);
+    const [letter] = bus.deadLetters();
+    assert.deepEqual(evicted, []);
+    bus.publish('t', 2);
+    assert.equal(evicted.length, 1);
+    assert.equal(evicted[0].kind, 'dead_letter_evicted');
+    assert.equal(evicted[0].message, first.id);
+    assert.equal(evicted[0].subscription, failing.id);
+    assert.equal(evicted[0].topic, 't');
+    assert.equal(evicted[0].detail, letter.id);
+    assert.equal(bus.metrics().deadLettersEvicted, 1);
+    assert.deepEqual(bus.deadLetters().map((d) => d.payload), [2]);
+  });
+
   test('a listener that throws does not break the bus; a listener may publish', () => {
     const bus = new EventBus();
     const seen = [];

@@ -18,6 +18,9 @@ use crate::views;
 pub const SLOW_TICK_MS: f64 = 50.0;
 /// Views take turns over this many slow ticks.
 pub const PHASES: u64 = 4;
+/// How long after a command to an attached bus its reported states refresh every view at once
+/// (ms): a round trip over the `BroadcastChannel` takes a frame or two.
+const ATTACH_COMMAND_SETTLE_MS: f64 = 250.0;
 
 /// A memo of `compute` that refreshes only on the slow ticks of its `phase` (and at once
 /// whenever the source is replaced), so heavy views update at a few hertz, each on its own
@@ -144,6 +147,11 @@ pub struct AppState {
     pub attach_status: RwSignal<String>,
     /// Events in the last frame (header).
     pub frame_events: RwSignal<usize>,
+    /// Until this wall-clock instant (ms), every state the attached bus reports refreshes every
+    /// view at once: a command was just sent to it, and the header and the lists must show its
+    /// effect in the same frame (states already in flight arrive first, so a short window, not
+    /// just the next state).
+    pub refresh_until: StoredValue<f64>,
 }
 
 impl AppState {
@@ -166,6 +174,7 @@ impl AppState {
             tab: RwSignal::new(Tab::Timeline),
             attach_status: RwSignal::new(String::new()),
             frame_events: RwSignal::new(0),
+            refresh_until: StoredValue::new(f64::NEG_INFINITY),
         }
     }
 
@@ -317,14 +326,19 @@ impl AppState {
                 Err(e) => e,
             });
         }
-        // show the effect immediately, even while paused
+        // show the effect immediately, even while paused (an attached bus reports it later)
         let update = self.source.try_update_value(|s| match s {
             Source::Scenario(driver) => Some((driver.snapshot_now(), driver.clock())),
             _ => None,
         });
-        if let Some(Some((update, at))) = update {
-            self.apply(update, at);
-            self.bump(true);
+        match update {
+            Some(Some((update, at))) => {
+                self.apply(update, at);
+                self.bump(true);
+            }
+            _ => self
+                .refresh_until
+                .set_value(performance_now() + ATTACH_COMMAND_SETTLE_MS),
         }
     }
 
@@ -536,11 +550,14 @@ pub fn run_frames(app: AppState) {
             }
         }
         if let Some((update, at)) = result {
-            let changed = !update.events.is_empty() || update.state.is_some();
+            let fresh_state = update.state.is_some();
+            let changed = !update.events.is_empty() || fresh_state;
             let events = update.events.len();
             app.apply(update, at);
             perf.record(ticked - wall, performance_now() - ticked, events);
-            if changed {
+            if fresh_state && wall < app.refresh_until.get_value() {
+                app.bump(true);
+            } else if changed {
                 app.rev.update(|r| *r = r.wrapping_add(1));
                 if wall - last_slow >= SLOW_TICK_MS {
                     last_slow = wall;

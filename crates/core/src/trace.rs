@@ -96,11 +96,14 @@ pub enum TraceKind {
     TimedOut,
     /// A publish was refused by the cascade limit.
     CascadeRefused,
+    /// The dead-letter store was full: its oldest entry was dropped to make room (`detail` =
+    /// that entry's dead-letter id; `message` and `subscription` are the entry's).
+    DeadLetterEvicted,
 }
 
 impl TraceKind {
     /// Every kind, in declaration order.
-    pub const ALL: [TraceKind; 23] = [
+    pub const ALL: [TraceKind; 24] = [
         TraceKind::Subscribed,
         TraceKind::Unsubscribed,
         TraceKind::Published,
@@ -124,6 +127,7 @@ impl TraceKind {
         TraceKind::Redriven,
         TraceKind::TimedOut,
         TraceKind::CascadeRefused,
+        TraceKind::DeadLetterEvicted,
     ];
 
     /// The snake_case name (as used in JS and the recording format; equal to the serde name).
@@ -152,6 +156,7 @@ impl TraceKind {
             TraceKind::Redriven => "redriven",
             TraceKind::TimedOut => "timed_out",
             TraceKind::CascadeRefused => "cascade_refused",
+            TraceKind::DeadLetterEvicted => "dead_letter_evicted",
         }
     }
 

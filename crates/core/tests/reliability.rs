@@ -408,6 +408,40 @@ fn a_full_dead_letter_store_evicts_the_oldest_and_counts_it() {
 }
 
 #[test]
+fn a_dead_letter_evicted_from_the_full_store_is_traced_with_its_message_and_id() {
+    let mut bus = bus_with(Config {
+        dead_letter_capacity: 1,
+        trace_capacity: 256,
+        ..Config::default()
+    });
+    let s = sub(&mut bus, "t");
+    publish(&mut bus, "t", 1);
+    fail(&mut bus, ms(0));
+    let first = bus.dead_letters().next().expect("dead-lettered").message.id;
+    let first_letter = bus.dead_letters().next().expect("still held").id;
+    let trace = bus.trace_since(0);
+    assert!(trace
+        .events
+        .iter()
+        .all(|e| e.kind != TraceKind::DeadLetterEvicted));
+
+    publish(&mut bus, "t", 2);
+    fail(&mut bus, ms(0));
+    let evictions: Vec<_> = bus
+        .trace_since(trace.cursor)
+        .events
+        .into_iter()
+        .filter(|e| e.kind == TraceKind::DeadLetterEvicted)
+        .collect();
+    assert_eq!(evictions.len(), 1);
+    let evicted = &evictions[0];
+    assert_eq!(evicted.message, Some(first));
+    assert_eq!(evicted.subscription, Some(s));
+    assert_eq!(evicted.topic.as_deref(), Some("t"));
+    assert_eq!(evicted.detail, first_letter.0);
+}
+
+#[test]
 fn releasing_an_owner_reclaims_weak_subscriptions_and_reports_strong_ones() {
     let mut bus = bus();
     let owner = OwnerId(9);

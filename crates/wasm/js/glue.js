@@ -605,6 +605,16 @@ function install(wasm) {
     writable: true,
   });
 
+  // `using bus = new EventBus()`: leaving the scope closes the bus (later calls throw
+  // E_CLOSED); `free()` also releases its memory.
+  Object.defineProperty(EventBus.prototype, disposeSymbol, {
+    value: function dispose() {
+      this.close();
+    },
+    configurable: true,
+    writable: true,
+  });
+
   Object.defineProperty(EventBus.prototype, 'waitFor', {
     configurable: true,
     writable: true,

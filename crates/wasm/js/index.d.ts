@@ -248,7 +248,8 @@ export type LifecycleKind =
   | 'leak_suspected'
   | 'redriven'
   | 'timed_out'
-  | 'cascade_refused';
+  | 'cascade_refused'
+  | 'dead_letter_evicted';
 
 export interface LifecycleEvent<K extends LifecycleKind = LifecycleKind> {
   cursor: number;
@@ -391,6 +392,9 @@ export class EventBus<Events extends Record<string, unknown> = Record<string, un
     options?: EventBusOptions & { handlers?: Record<string, Handler<any> | { handler: Handler<any>; filter?: (payload: any, meta: MessageMeta) => unknown }> },
   ): EventBus<E>;
   close(): void;
+  /** Closes the bus (`using bus = new EventBus()`). */
+  [Symbol.dispose](): void;
+  /** Closes the bus and releases its memory; any later call throws. */
   free(): void;
 }
 

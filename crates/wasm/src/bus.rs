@@ -123,6 +123,16 @@ impl core::fmt::Debug for EventBus {
     }
 }
 
+/// Freeing the bus (`free()` in JavaScript) closes it first: subscription objects that outlive
+/// it keep the engine's memory alive, and without the close its retry and timeout timers would
+/// go on calling their handlers on a bus nobody can reach.
+impl Drop for EventBus {
+    fn drop(&mut self) {
+        self.abandon_inline_dispatch();
+        self.close();
+    }
+}
+
 impl EventBus {
     /// Fails with `E_CLOSED` once `close()` was called.
     pub(crate) fn ensure_open(&self, operation: &str) -> JsResult<()> {

@@ -17,7 +17,7 @@ use crate::hooks::make_event;
 use crate::state::Shared;
 
 /// Every trace kind with its JS event name.
-pub const KINDS: [(TraceKind, &str); 23] = [
+pub const KINDS: [(TraceKind, &str); 24] = [
     (TraceKind::Subscribed, "subscriber_added"),
     (TraceKind::Unsubscribed, "subscriber_removed"),
     (TraceKind::Published, "published"),
@@ -41,6 +41,7 @@ pub const KINDS: [(TraceKind, &str); 23] = [
     (TraceKind::Redriven, "redriven"),
     (TraceKind::TimedOut, "timed_out"),
     (TraceKind::CascadeRefused, "cascade_refused"),
+    (TraceKind::DeadLetterEvicted, "dead_letter_evicted"),
 ];
 
 /// The JS event name of `kind`.

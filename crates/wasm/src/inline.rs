@@ -383,3 +383,17 @@ impl EventBus {
         shared.write_inline_cell();
     }
 }
+
+impl EventBus {
+    /// The bus is being freed in the middle of a glue dispatch it entered (a handler called
+    /// `free()`): the glue can no longer call `__inlineOutcome` or `__inlineExit`, so the
+    /// running delivery is forgotten and the dispatch ends here. The caller closes the bus,
+    /// which removes every subscription, so nothing is left waiting for that delivery.
+    pub(crate) fn abandon_inline_dispatch(&self) {
+        let shared = &self.shared;
+        if shared.inline.borrow().running.take().is_some() {
+            shared.current.set(None);
+            shared.dispatching.set(false);
+        }
+    }
+}

@@ -65,6 +65,7 @@ pub fn describe_detail(event: &Event) -> String {
         }
         TraceKind::Dropped => (if d == 0 { "oldest" } else { "newest" }).to_string(),
         TraceKind::BatchFlushed => format!("size {d}"),
+        TraceKind::DeadLetterEvicted => format!("dead letter #{d} dropped (store full)"),
         TraceKind::Unsubscribed => match d {
             1 => "weak owner reclaimed".to_string(),
             2 => "once / max reached".to_string(),

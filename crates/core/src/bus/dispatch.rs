@@ -555,7 +555,7 @@ impl<P> Bus<P> {
         };
         let id = self.dead.next_id();
         let attempts = item.attempt;
-        let _evicted = self.dead.push(DeadLetter {
+        let evicted = self.dead.push(DeadLetter {
             id,
             message: item.message,
             subscription: sid(key),
@@ -567,5 +567,22 @@ impl<P> Bus<P> {
             first_failure_at,
             dead_lettered_at: self.now,
         });
+        if let Some(evicted) = evicted {
+            self.emit_dead_letter_evicted(&evicted);
+        }
+    }
+
+    /// Traces a dead letter the full store dropped (counted by the store itself).
+    pub(crate) fn emit_dead_letter_evicted(&mut self, letter: &DeadLetter<P>) {
+        if self.trace.enabled() {
+            self.trace.push(
+                self.now,
+                TraceKind::DeadLetterEvicted,
+                Some(letter.subscription),
+                Some(letter.message.id),
+                Some(Arc::clone(&letter.message.topic)),
+                letter.id.0,
+            );
+        }
     }
 }
