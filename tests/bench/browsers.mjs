@@ -50,7 +50,10 @@ export async function bundleBrowserRunner() {
  * `exports` conditions for browsers), relative to the package's own folder.
  */
 export async function resolveBrowserEntry(installDir) {
+  installDir = resolve(installDir);
   const result = await esbuild.build({
+    // Metafile paths are relative to the working directory: make that the install folder.
+    absWorkingDir: installDir,
     stdin: { contents: "import 'switchyard';", resolveDir: installDir, loader: 'js' },
     bundle: true,
     platform: 'browser',

@@ -1,7 +1,9 @@
 //! Engine benchmarks: publish → deliver with 1, 10 and 100 subscriptions, the same through
 //! inline dispatch (`inline_deliver/N`: cached route + one `record_inline` per publish;
 //! `inline_rotating/N`: the same with publishes rotating over N topics),
-//! subscribe + unsubscribe churn, and the bytes per subscription and per queued message.
+//! subscribe + unsubscribe churn (`subscribe_unsubscribe`: 100 subscriptions on two patterns;
+//! `subscribe_unsubscribe_with/N`: N on the churned pattern), and the bytes per subscription
+//! and per queued message.
 //!
 //! Run: `cargo bench -p switchyard-core --bench bus`. The `publish_deliver/N` groups report
 //! throughput in deliveries, so criterion's time per element is the cost of one immediate
@@ -92,8 +94,9 @@ fn inline_deliver(c: &mut Criterion) {
 /// each, every route cached once, then each iteration records one already-delivered publish
 /// on the next topic (`record_inline_delivered`, a run of one, as `__inlineRecord` does for a
 /// batch that never repeats a topic). With one topic the state stays in cache; with 1 000
-/// every record touches cold topic and subscription state, which is the per-publish engine
-/// cost of the rotating case.
+/// every record touches cold topic and subscription state: the cost of one record. With the
+/// trace ring off the glue sums a batch (up to 4 096 publishes) per route, so in the rotating
+/// case a topic is recorded once per batch, not once per publish.
 fn inline_rotating(c: &mut Criterion) {
     let mut group = c.benchmark_group("inline_rotating");
     for topics in [1usize, 1000] {
@@ -156,6 +159,32 @@ fn churn(c: &mut Criterion) {
     });
 }
 
+/// The JS `churn` case natively: one subscription added and removed on a pattern that already
+/// has N (3 as in the JS benchmark, then many), as a component does on mount and unmount.
+fn churn_same_pattern(c: &mut Criterion) {
+    let mut group = c.benchmark_group("subscribe_unsubscribe_with");
+    for existing in [3usize, 1000] {
+        let mut bus: Bus<u64> = Bus::new(Config {
+            max_listeners: 0,
+            ..Config::default()
+        })
+        .expect("valid config");
+        for _ in 0..existing {
+            bus.subscribe("orders.created", SubscribeOptions::default(), Instant::ZERO)
+                .expect("valid pattern");
+        }
+        group.bench_with_input(BenchmarkId::from_parameter(existing), &existing, |b, _| {
+            b.iter(|| {
+                let id = bus
+                    .subscribe("orders.created", SubscribeOptions::default(), Instant::ZERO)
+                    .expect("valid");
+                black_box(bus.unsubscribe(id, Instant::ZERO));
+            });
+        });
+    }
+    group.finish();
+}
+
 fn footprint(_: &mut Criterion) {
     let f = Footprint::of::<u64>();
     println!(
@@ -171,6 +200,7 @@ criterion_group!(
     publish_deliver,
     inline_deliver,
     inline_rotating,
-    churn
+    churn,
+    churn_same_pattern
 );
 criterion_main!(benches);

@@ -125,7 +125,8 @@
 //   (`message`, `enqueued_at`, `first_failure_at`, `attempt`, `topic` index), relaxed
 //   retries in `delayed` (due instant, item), a strict retry wait in `retry_at`, and its
 //   counters. `ready_key`, `batch_timer` and `in_flight` are derived/transient;
-// * `topics`: a `topics::TopicTable` (per-topic sequence, counters, retained messages);
+// * `topics`: a `topics::TopicTable` (per-topic sequence, counters, retained messages;
+//   idle topics past `Config::max_topics` are evicted, see its module docs);
 // * `dead`: the dead-letter store; `totals` and the bus-wide counters (`late_settles`,
 //   `cascades_refused`, `publishes_rejected`, `reclaimed`, `expired`); `leaks` (listener
 //   counts, released owners, trend tracker; each subscription also has an `idle` watch);
@@ -171,15 +172,15 @@ use crate::retry::Rng;
 use crate::router::{Rank, Router};
 use crate::subscription::{DeliveryStrategy, Overflow, SubscribeOptions, SubscriptionInfo};
 use crate::time::Instant;
-use crate::topic::{validate_topic, Pattern, TopicError};
+use crate::topic::{validate_topic, TopicError};
 use crate::trace::{TraceBatch, TraceKind, TraceRing};
 
 use dispatch::Count;
 use inflight::{key_of, InFlight, TimedOutTokens};
 use slab::{Key, Slab};
-use subscriber::{Profile, Queued, Subscriber};
+use subscriber::{PatternCache, Profile, Queued, Subscriber};
 use timers::{Timer, Timers};
-use topics::TopicTable;
+use topics::{Birth, TopicTable};
 
 pub use inline::{
     InlineAdoption, InlineError, InlineMessage, InlineReceipt, InlineRoute, TopicHandle,
@@ -286,6 +287,8 @@ pub struct Bus<P> {
     /// Bumped whenever inline eligibility could change (see [`Bus::inline_epoch`], which
     /// adds the router's epoch).
     pub(crate) inline_epoch: u64,
+    /// The pattern subscribed last, shared by the next subscription to the same pattern.
+    patterns: PatternCache,
     /// Publish scratch space: the subscriptions a message goes to.
     scratch: Vec<Key>,
     /// Emptied in-flight item buffers, reused so steady-state dispatch does not allocate.
@@ -296,7 +299,7 @@ impl<P> core::fmt::Debug for Bus<P> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Bus")
             .field("subscriptions", &self.subs.len())
-            .field("topics", &self.topics.entries.len())
+            .field("topics", &self.topics.len())
             .field("in_flight", &self.in_flight.len())
             .field("dead_letters", &self.dead.len())
             .field("now", &self.now)
@@ -342,7 +345,7 @@ impl<P> Bus<P> {
             now: Instant::ZERO,
             subs: Slab::default(),
             router: Router::new(config.route_cache_capacity),
-            topics: TopicTable::default(),
+            topics: TopicTable::new(config.max_topics),
             ready: ready::ReadyIndex::default(),
             in_flight: Slab::default(),
             timed_out: TimedOutTokens::default(),
@@ -364,6 +367,7 @@ impl<P> Bus<P> {
             leaks: leaks::LeakState::new(&config)?,
             last_routes: Arc::from(Vec::new()),
             inline_epoch: 0,
+            patterns: PatternCache::default(),
             scratch: Vec::new(),
             spare_items: Vec::new(),
             config,
@@ -388,7 +392,10 @@ impl<P> Bus<P> {
         options: SubscribeOptions,
         now: Instant,
     ) -> Result<SubscriptionId, SubscribeError> {
-        let pattern = Pattern::parse(pattern).map_err(SubscribeError::InvalidPattern)?;
+        let pattern = self
+            .patterns
+            .parse(pattern)
+            .map_err(SubscribeError::InvalidPattern)?;
         validate_options(&options).map_err(SubscribeError::InvalidOption)?;
         self.observe(now);
         let order = self.next_order;
@@ -431,7 +438,7 @@ impl<P> Bus<P> {
             latencies: None,
             breaker_opened: 0,
         };
-        let pattern = subscriber.pattern.clone();
+        let pattern = Arc::clone(&subscriber.pattern);
         let grouped = subscriber.profile.group.is_some();
         let Some(key) = self.subs.insert(subscriber) else {
             return Err(SubscribeError::InvalidOption(ConfigError::new(
@@ -443,7 +450,8 @@ impl<P> Bus<P> {
         if grouped {
             self.grouped += 1;
         }
-        self.router.insert(
+        // The key is fresh (the slab bumps a slot's generation on every removal).
+        self.router.insert_new(
             &pattern,
             sid(key),
             Rank {
@@ -470,9 +478,9 @@ impl<P> Bus<P> {
             None => limit,
         };
         let mut retained: Vec<(u32, Arc<Envelope<P>>)> = Vec::new();
-        for (index, topic) in self.topics.entries.iter().enumerate() {
+        for (index, topic) in self.topics.iter() {
             if !topic.retained.is_empty() && sub.pattern.matches(&topic.name) {
-                retained.extend(topic.retained.iter().map(|m| (index as u32, Arc::clone(m))));
+                retained.extend(topic.retained.iter().map(|m| (index, Arc::clone(m))));
             }
         }
         crate::sort::sort_by_key(&mut retained, |(_, m)| m.id);
@@ -507,17 +515,20 @@ impl<P> Bus<P> {
         if sub.profile.group.is_some() {
             self.grouped = self.grouped.saturating_sub(1);
         }
-        let mut dropped: Vec<Queued<P>> = Vec::new();
-        for token in &sub.in_flight {
-            if let Some(entry) = self.in_flight.remove(key_of(DeliveryToken(*token))) {
-                dropped.extend(entry.items);
+        // Usually nothing is queued or in flight: skip gathering the (empty) drops.
+        if !(sub.in_flight.is_empty() && sub.queue.is_empty() && sub.delayed.is_empty()) {
+            let mut dropped: Vec<Queued<P>> = Vec::new();
+            for token in &sub.in_flight {
+                if let Some(entry) = self.in_flight.remove(key_of(DeliveryToken(*token))) {
+                    dropped.extend(entry.items);
+                }
             }
-        }
-        dropped.extend(sub.queue);
-        dropped.extend(sub.delayed.into_iter().map(|(_, q)| q));
-        for item in dropped {
-            self.count(None, item.topic, Count::Dropped);
-            self.emit(TraceKind::Dropped, Some(key), Some(&item.message), 2);
+            dropped.extend(sub.queue);
+            dropped.extend(sub.delayed.into_iter().map(|(_, q)| q));
+            for item in dropped {
+                self.count(None, item.topic, Count::Dropped);
+                self.emit(TraceKind::Dropped, Some(key), Some(&item.message), 2);
+            }
         }
         self.emit(TraceKind::Unsubscribed, Some(key), None, detail);
         self.on_unsubscribed(&sub.pattern);
@@ -624,6 +635,9 @@ impl<P> Bus<P> {
     /// flight (handed out and not yet finished) for its depth and correlation to be known.
     /// A publish more than `Config::max_cascade_depth` hops from its root is refused with
     /// [`PublishError::Cascade`].
+    ///
+    /// The first publish on a topic creates its per-topic entry; past `Config::max_topics`
+    /// that evicts the least recently used idle topic (see [`Config::max_topics`]).
     pub fn publish(
         &mut self,
         topic: &str,
@@ -632,7 +646,8 @@ impl<P> Bus<P> {
         now: Instant,
     ) -> Result<Published, PublishError> {
         // A topic already in the table was validated when first published.
-        if !self.topics.by_name.contains_key(topic) {
+        let known = self.topics.find(topic).is_some();
+        if !known {
             validate_topic(topic).map_err(PublishError::InvalidTopic)?;
         }
         self.observe(now);
@@ -664,9 +679,14 @@ impl<P> Bus<P> {
         self.select_targets(&routes);
         self.check_backpressure(topic)?;
 
-        // Committed from here on.
+        // Committed from here on. A new topic may evict idle ones past `Config::max_topics`.
+        let born = if known {
+            Birth::default()
+        } else {
+            self.make_topic_room()
+        };
+        let (topic_index, entry) = self.topics.intern(topic, born);
         self.next_message = self.next_message.saturating_add(1);
-        let (topic_index, entry) = self.topics.intern(topic);
         entry.seq = entry.seq.saturating_add(1);
         let targets = self.scratch.len() as u64;
         entry.counters.published = entry.counters.published.saturating_add(1);
@@ -1053,7 +1073,8 @@ impl<P> Bus<P> {
         let Some(entry) = self.dead.remove(id) else {
             return Err(RedriveError::UnknownDeadLetter);
         };
-        let (topic, _) = self.topics.intern(&entry.message.topic);
+        // The dead letter's message keeps its topic in the table: this finds it.
+        let (topic, _) = self.intern_topic(&entry.message.topic);
         let k = key(subscription);
         self.count_redriven(k, topic);
         self.emit(

@@ -39,6 +39,19 @@ pub struct Config {
     pub trend_windows: u32,
     /// Most distinct topics kept in the route cache (default 4096).
     pub route_cache_capacity: usize,
+    /// Most *idle* topics the bus keeps per-topic state for (default 10 000, at least 1).
+    ///
+    /// Each topic published to gets an entry: its sequence number, counters and latency
+    /// histogram (about 1.5 KB once delivered to). Past this bound a new topic evicts the least
+    /// recently used idle one, approximately: one with no message queued, delayed, in flight,
+    /// dead-lettered or retained anywhere. Busy topics are never evicted (so with `retain > 0`
+    /// every topic that retains a message is kept), and neither are topics named by an event
+    /// the trace ring still holds (at most one per event of `trace_capacity`) or by an envelope
+    /// the host still holds. An evicted topic's per-topic metrics
+    /// disappear (the bus totals keep everything) and the eviction is counted in
+    /// [`BusMetrics::topics_evicted`](crate::BusMetrics::topics_evicted); published again, it
+    /// starts a new lifetime whose sequence numbers restart at 1.
+    pub max_topics: usize,
 }
 
 impl Default for Config {
@@ -58,6 +71,7 @@ impl Default for Config {
             trend_window: None,
             trend_windows: 5,
             route_cache_capacity: 4096,
+            max_topics: 10_000,
         }
     }
 }
@@ -67,6 +81,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.capacity == 0 {
             return Err(ConfigError::new("capacity", "must be at least 1"));
+        }
+        if self.max_topics == 0 {
+            return Err(ConfigError::new("max_topics", "must be at least 1"));
         }
         self.retry.validate().map_err(|e| e.within("retry"))?;
         Ok(())

@@ -305,7 +305,8 @@ pub struct TopicStats {
 pub struct BusMetrics {
     /// Bus-wide counters.
     pub totals: Counters,
-    /// Per topic, in topic order.
+    /// Per topic in the table, in topic order (an evicted topic is not listed: see
+    /// [`Config::max_topics`](crate::Config::max_topics)).
     pub topics: Vec<TopicStats>,
     /// Per active subscription, in creation order.
     pub subscriptions: Vec<(SubscriptionId, SubscriptionStats)>,
@@ -335,6 +336,11 @@ pub struct BusMetrics {
     pub expired: u64,
     /// Subscriptions with an open breaker.
     pub breakers_open: usize,
+    /// Idle topics evicted from the topic table past
+    /// [`Config::max_topics`](crate::Config::max_topics) (their per-topic metrics went with
+    /// them; the totals keep everything). Counted since the bus was created or restored.
+    #[serde(default)]
+    pub topics_evicted: u64,
 }
 
 #[cfg(test)]

@@ -65,6 +65,7 @@
 //! ```
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::{Ordering, Reverse};
@@ -124,14 +125,7 @@ impl Router {
     /// Inserting an id already under `pattern` updates its rank (bumping the epoch only if
     /// the rank changed); it is never listed twice.
     pub fn insert(&mut self, pattern: &Pattern, id: SubscriptionId, rank: Rank) {
-        let mut node = &mut self.root;
-        for segment in pattern.segments() {
-            node = match segment {
-                Segment::Literal(text) => node.literals.entry(text.clone()).or_default(),
-                Segment::Star => node.star.get_or_insert_with(Box::default),
-                Segment::GlobStar => node.globstar.get_or_insert_with(Box::default),
-            };
-        }
+        let node = self.root.path_to(pattern.segments());
         match node
             .subscribers
             .iter_mut()
@@ -144,6 +138,17 @@ impl Router {
                 self.len += 1;
             }
         }
+        self.bump_epoch();
+    }
+
+    /// [`insert`](Router::insert) for an `id` the caller knows is not under `pattern` yet
+    /// (the bus's ids are never reused): skips the search for it, which costs a comparison
+    /// per subscription already on the pattern. Bumps the epoch.
+    pub(crate) fn insert_new(&mut self, pattern: &Pattern, id: SubscriptionId, rank: Rank) {
+        let node = self.root.path_to(pattern.segments());
+        debug_assert!(node.subscribers.iter().all(|(existing, _)| *existing != id));
+        node.subscribers.push((id, rank));
+        self.len += 1;
         self.bump_epoch();
     }
 
@@ -244,7 +249,9 @@ impl Router {
 /// One trie node: the path from the root spells a pattern prefix.
 #[derive(Debug, Default)]
 struct Node {
-    literals: HashMap<Box<str>, Node>,
+    /// Keyed by `String` (not `Box<str>`) so that `entry_ref` finds an existing child by
+    /// `&str` and copies the key only when it creates one.
+    literals: HashMap<String, Node>,
     star: Option<Box<Node>>,
     globstar: Option<Box<Node>>,
     /// Subscriptions whose pattern ends here, in insertion order (unsorted: routes sort).
@@ -264,7 +271,7 @@ impl Node {
         segments
             .iter()
             .try_fold(self, |node, segment| match segment {
-                Segment::Literal(text) => node.literals.get(text),
+                Segment::Literal(text) => node.literals.get(&**text),
                 Segment::Star => node.star.as_deref(),
                 Segment::GlobStar => node.globstar.as_deref(),
             })
@@ -272,12 +279,27 @@ impl Node {
 
     /// Removes `id` from the node spelled by `segments`, pruning nodes that become empty.
     /// Recursion depth is bounded by the pattern's segment count (at most 32).
+    /// The node where `segments` end, creating the missing ones. An existing literal child
+    /// is found by reference: its key is copied only when the child is created.
+    fn path_to(&mut self, segments: &[Segment]) -> &mut Node {
+        let mut node = self;
+        for segment in segments {
+            node = match segment {
+                Segment::Literal(text) => node.literals.entry_ref(&**text).or_default(),
+                Segment::Star => node.star.get_or_insert_with(Box::default),
+                Segment::GlobStar => node.globstar.get_or_insert_with(Box::default),
+            };
+        }
+        node
+    }
+
     fn remove(&mut self, segments: &[Segment], id: SubscriptionId) -> bool {
         let Some((segment, rest)) = segments.split_first() else {
+            // From the end: the subscription removed is most often the one added last.
             let Some(position) = self
                 .subscribers
                 .iter()
-                .position(|(existing, _)| *existing == id)
+                .rposition(|(existing, _)| *existing == id)
             else {
                 return false;
             };
@@ -286,12 +308,12 @@ impl Node {
         };
         match segment {
             Segment::Literal(text) => {
-                let Some(child) = self.literals.get_mut(text) else {
+                let Some(child) = self.literals.get_mut(&**text) else {
                     return false;
                 };
                 let removed = child.remove(rest, id);
                 if removed && child.is_empty() {
-                    self.literals.remove(text);
+                    self.literals.remove(&**text);
                 }
                 removed
             }
@@ -570,6 +592,31 @@ mod tests {
         assert!(router.remove(&p, id(0)));
         assert_ne!(router.epoch(), after_rerank);
         assert!(router.is_empty());
+    }
+
+    #[test]
+    fn insert_new_adds_the_id_ranked_and_bumps_the_epoch() {
+        let mut router = router_with(&["orders.*"]);
+        let before = router.epoch();
+        router.insert_new(&pattern("orders.*"), id(7), rank(5, 7));
+        assert_ne!(router.epoch(), before);
+        assert_eq!(router.len(), 2);
+        assert_eq!(router.count_for(&pattern("orders.*")), 2);
+        assert_eq!(routed(&mut router, "orders.eu"), [7, 0]);
+    }
+
+    #[test]
+    fn churning_one_pattern_reuses_its_trie_path_and_removes_the_newest_first() {
+        let mut router = router_with(&["a.b", "a.b", "a.c"]);
+        for n in 10..20 {
+            router.insert_new(&pattern("a.b"), id(n), rank(0, u64::from(n)));
+            assert_eq!(router.count_for(&pattern("a.b")), 3);
+            assert!(router.remove(&pattern("a.b"), id(n)));
+        }
+        assert_eq!(routed(&mut router, "a.b"), [0, 1]);
+        assert_eq!(routed(&mut router, "a.c"), [2]);
+        assert!(router.remove(&pattern("a.b"), id(0)));
+        assert_eq!(routed(&mut router, "a.b"), [1]);
     }
 
     #[test]

@@ -106,29 +106,47 @@ let heldThenable;
  * truth. The glue then reports how the running handler ended (`__inlineOutcome`) and leaves the
  * rest of the message to the engine's dispatch loop (`__inlineExit`).
  */
-function installFastPath(wasm, EventBus, Subscription) {
+function installFastPath(wasm, EventBus) {
   const memory = wasm.__inlineMemory();
   /** Each bus's fast-path state, under a symbol (one inline-cached property load). */
   const STATE = Symbol('switchyard.inline');
   /** Buses with a batch to record or a dispatch running (usually none or one). */
   const live = new Set();
   /**
-   * Most publishes recorded by one call. A batch's messages share one `publishedAt` (the
-   * engine records a run at one instant), so batches are kept short.
+   * Publishes that share one clock reading (their `publishedAt`): the clock is read again after
+   * this many. With the trace ring on, this is also the most publishes recorded by one call
+   * (the engine traces a batch at one instant).
    */
-  const MAX_BATCH = 256;
+  const SEGMENT = 256;
   /**
-   * Most runs in one batch (the engine reads a `(handle, count)` pair per run of publishes on
-   * one topic from the cell; every run has at least one publish).
+   * Most publishes recorded by one call with the trace ring off, when the batch is summed per
+   * route (see `writeRuns`). Longer batches are cheaper: a publish to a topic already in the
+   * batch costs the engine nothing more. What waits for the batch: a timer falling due in a
+   * long synchronous run of fast publishes fires when it is recorded.
    */
-  const MAX_BATCH_TOPICS = MAX_BATCH;
+  const MAX_BATCH = 16 * SEGMENT;
+  /**
+   * Most `(handle, count)` pairs in one batch: runs of publishes on one topic (trace ring on) or
+   * routes (off). A batch whose pairs are all used is recorded before the next publish.
+   */
+  const MAX_BATCH_TOPICS = 1024;
   /** Inline cell layout (see `InlineCell` in inline.rs). */
   const CELL_STAMP = 0;
   const CELL_MANUAL_NOW = 1;
+  const CELL_ORDERED = 2;
   const CELL_BATCH = 4;
   const CELL_SLOTS = CELL_BATCH + 2 * MAX_BATCH_TOPICS;
   /** Most topics whose routes are cached per bus (the cache is cleared past this). */
   const MAX_ROUTES = 1024;
+  /**
+   * An empty route cache: topic → route entry. A prototype-less object rather than a `Map`:
+   * V8 creates it in dictionary mode, and using a string as a property key internalizes it
+   * (the caller's string then forwards to the internalized copy), so a lookup hashes nothing
+   * and compares keys by identity. A `Map` of many string keys hashes and compares characters
+   * on every `get` (with 1 000 topics it was the largest JavaScript cost of a publish that
+   * changes topic). Only strings are ever used as keys (see `publish`).
+   */
+  const noRoutes = () => Object.create(null);
   /** Bumped by every method that may change a bus: cached routes must be re-read. */
   let generation = 0;
 
@@ -142,19 +160,28 @@ function installFastPath(wasm, EventBus, Subscription) {
         bus,
         address,
         cell: new Float64Array(memory.buffer, address, CELL_SLOTS),
-        routes: new Map(),
+        routes: noRoutes(),
+        routeCount: 0,
         // The route filled last (what a loop over one topic hits).
         lastTopic: undefined,
         lastEntry: undefined,
         nextId: 0,
-        // The batch as runs of publishes on one topic, in publish order: `(route, count)`
-        // pairs of the runs before the current one, whose route and length follow (no
-        // current route: the batch is empty). A route may have several runs; its `count`
-        // is its publishes over all of them.
-        runs: [],
+        // The batch (see `writeRuns`). The route of the current run of publishes on one topic
+        // and its length (no current route: the batch is empty).
         lastRun: undefined,
         runCount: 0,
-        // Publishes in the batch, and the bus-clock instant they share.
+        // Whether the batch keeps publish order (the trace ring is on): then the runs before
+        // the current one are in the cell as `(handle, count)` pairs, `pairs` of them.
+        // Otherwise `touched[..pairs]` are the routes published to (each counting its
+        // publishes before the current run in `pending`), the current one included.
+        ordered: false,
+        pairs: 0,
+        touched: [],
+        // Publishes the short path of `publish` may still add before `publishOther` must look
+        // (the segment ends, or the batch is full), publishes up to the end of the segment,
+        // and the bus-clock instant of the segment (`publishedAt`; the batch is recorded at the
+        // last one).
+        room: 0,
         batched: 0,
         at: 0,
         scheduled: false,
@@ -182,8 +209,8 @@ function installFastPath(wasm, EventBus, Subscription) {
   }
 
   /**
-   * Records every batched publish with one engine call, as runs in publish order, so the
-   * engine gives each message the id its handlers saw (and traces it under that id).
+   * Records every batched publish with one engine call (see `writeRuns` for what the cell holds:
+   * the engine's ids, sequence numbers and trace follow what the handlers saw).
    */
   function flush(state) {
     if (state.lastRun === undefined) return;
@@ -203,37 +230,81 @@ function installFastPath(wasm, EventBus, Subscription) {
   }
 
   /**
-   * Writes the batch into the cell as `(handle, count)` runs in publish order, empties it and
-   * returns how many runs there are. The caller records them at once: the engine may run
-   * handlers that publish.
+   * Completes the batch in the cell as `(handle, count)` pairs, empties it and returns how many
+   * pairs there are. The caller records them at once: the engine may run handlers that publish.
+   *
+   * With the trace ring on, a pair is a run of publishes on one topic, in publish order, so
+   * the engine gives each message the id its handlers saw and traces it under that id. With
+   * it off, a pair sums a route's publishes over the whole batch (the engine's counters, next
+   * id and sequence numbers come out the same: see `Bus::inline_runs_ordered`), so a batch
+   * costs the engine one record per topic, however often each was published. Either way the
+   * message being dispatched is the last publish of the last pair, as `__inlineEnter` expects.
    */
   function writeRuns(state) {
-    const cell = cellOf(state);
-    const runs = state.runs;
-    runs.push(state.lastRun, state.runCount);
-    const pairs = runs.length / 2;
-    for (let i = 0; i < runs.length; i += 2) {
-      const entry = runs[i];
-      cell[CELL_BATCH + i] = entry.handle;
-      cell[CELL_BATCH + i + 1] = runs[i + 1];
-      // The route's first run takes all its publishes in the batch; later runs add none.
-      entry.seq += entry.count;
-      entry.count = 0;
+    let pairs;
+    if (state.ordered) {
+      pairs = endRun(state);
+    } else {
+      const cell = cellOf(state);
+      const current = state.lastRun;
+      const last = current.pending + state.runCount;
+      const touched = state.touched;
+      let at = CELL_BATCH;
+      for (let i = 0; i < state.pairs; i++) {
+        const entry = touched[i];
+        if (entry !== current) {
+          cell[at] = entry.handle;
+          cell[at + 1] = entry.pending;
+          at += 2;
+        }
+        entry.pending = 0;
+      }
+      cell[at] = current.handle;
+      cell[at + 1] = last;
+      pairs = state.pairs;
     }
-    runs.length = 0;
+    state.pairs = 0;
     state.lastRun = undefined;
     state.runCount = 0;
+    state.room = 0;
     state.batched = 0;
     return pairs;
   }
 
   /**
+   * Writes the current run into the cell as the batch's next `(handle, count)` pair (trace ring
+   * on) and returns the pairs written. Through `cellOf`: a method call between two publishes
+   * (a new bus, say) may have grown wasm memory, which detaches the old view (the pairs already
+   * written are in the memory, not the view).
+   */
+  function endRun(state) {
+    const cell = cellOf(state);
+    const at = CELL_BATCH + 2 * state.pairs;
+    cell[at] = state.lastRun.handle;
+    cell[at + 1] = state.runCount;
+    return ++state.pairs;
+  }
+
+  /**
    * Starts a run of publishes on `entry`'s topic: the previous run is complete, or this is the
-   * first publish of a batch (see `startBatch`).
+   * first publish of a batch (see `startBatch`). When this takes the batch's last pair, the
+   * publish being counted is its last one (`room` drops to 0 once the caller counts it).
    */
   function startRun(state, entry) {
-    if (state.lastRun === undefined) startBatch(state);
-    else state.runs.push(state.lastRun, state.runCount);
+    const previous = state.lastRun;
+    if (previous === undefined) {
+      startBatch(state, entry);
+    } else if (state.ordered) {
+      // The pairs written and this run's, which is written when it ends.
+      if (endRun(state) + 1 === MAX_BATCH_TOPICS) state.room = 1;
+    } else {
+      previous.pending += state.runCount;
+      // A route not yet in the batch (none of its runs ended, and it is not the current one).
+      if (entry.pending === 0) {
+        state.touched[state.pairs] = entry;
+        if (++state.pairs === MAX_BATCH_TOPICS) state.room = 1;
+      }
+    }
     state.lastRun = entry;
     state.runCount = 1;
   }
@@ -277,26 +348,51 @@ function installFastPath(wasm, EventBus, Subscription) {
     if (cell[CELL_STAMP] < 0) return null;
     const answer = state.bus.__inlineRoute(topic);
     if (answer === null) {
-      state.routes.delete(topic);
+      if (state.routes[topic] !== undefined) {
+        delete state.routes[topic];
+        state.routeCount--;
+      }
       state.lastTopic = undefined;
       state.lastEntry = undefined;
       return null;
     }
-    if (state.routes.size >= MAX_ROUTES) state.routes.clear();
+    if (state.routes[topic] === undefined) {
+      if (state.routeCount >= MAX_ROUTES) {
+        state.routes = noRoutes();
+        state.routeCount = 0;
+      }
+      state.routeCount++;
+    }
     const entry = {
       handle: answer[0],
-      // The last sequence number recorded on the topic, and publishes batched since.
+      // The last sequence number handed out on the topic (recorded, or in the batch).
       seq: answer[2],
-      count: 0,
+      // Its publishes in the batch before the current run (see `touched` in `stateOf`).
+      pending: 0,
       handlers: answer[3],
       epoch: cellOf(state)[CELL_STAMP],
       generation,
     };
     state.nextId = answer[1];
-    state.routes.set(topic, entry);
+    state.routes[topic] = entry;
     state.lastTopic = topic;
     state.lastEntry = entry;
     return entry;
+  }
+
+  /**
+   * The segment of `SEGMENT` publishes ended: with the trace ring on, or when the batch is full,
+   * it is recorded (the caller then validates its route, as recording may fire timers);
+   * otherwise the batch goes on under a fresh clock reading.
+   */
+  function endSegment(state) {
+    if (state.ordered || state.batched >= MAX_BATCH || state.pairs >= MAX_BATCH_TOPICS) {
+      flush(state);
+    } else {
+      state.at = clockNow(state);
+      state.room = Math.min(SEGMENT, MAX_BATCH - state.batched);
+      state.batched += state.room;
+    }
   }
 
   function clockNow(state) {
@@ -307,13 +403,20 @@ function installFastPath(wasm, EventBus, Subscription) {
   }
 
   /**
-   * Starts a batch: a clock read and a microtask that records it at the end of the task. Never
-   * calls into the engine, so a route validated just before stays valid: the batch always
-   * has room, because every run in it has at least one publish and a batch of `MAX_BATCH`
-   * publishes is recorded before the next publish is looked at.
+   * Starts a batch with a publish on `entry`: a clock read and a microtask that records it at
+   * the end of the task. Never calls into the engine, so a route validated just before stays
+   * valid: the batch always has room, because a full batch (`MAX_BATCH` publishes, or every
+   * pair used) is recorded before the next publish is looked at.
    */
-  function startBatch(state) {
+  function startBatch(state, entry) {
+    state.ordered = cellOf(state)[CELL_ORDERED] !== 0;
     state.at = clockNow(state);
+    state.room = SEGMENT;
+    state.batched = SEGMENT;
+    if (!state.ordered) {
+      state.touched[0] = entry;
+      state.pairs = 1;
+    }
     live.add(state);
     if (!state.scheduled) {
       state.scheduled = true;
@@ -339,16 +442,22 @@ function installFastPath(wasm, EventBus, Subscription) {
    */
   function publish(topic, payload, options) {
     const state = this[STATE];
-    if (options === undefined && state !== undefined && !state.dispatching && state.batched !== MAX_BATCH) {
-      // Only string topics are ever cached, so any other key misses. A loop publishing one
-      // topic finds its route without a hash lookup.
-      const entry = topic === state.lastTopic ? state.lastEntry : state.routes.get(topic);
+    if (options === undefined && state !== undefined && !state.dispatching && state.room !== 0) {
+      // Only string topics are ever cached (and only strings may be used as keys: another
+      // value would be converted, which can run user code). A loop publishing one topic finds
+      // its route without a lookup.
+      const entry =
+        topic === state.lastTopic
+          ? state.lastEntry
+          : typeof topic === 'string'
+            ? state.routes[topic]
+            : undefined;
       if (entry !== undefined && entry.generation === generation && entry.epoch === state.cell[CELL_STAMP]) {
         // The route of the run in progress is already in the batch.
         if (state.lastRun === entry) state.runCount++;
         else startRun(state, entry);
-        state.batched++;
-        const seq = entry.seq + ++entry.count;
+        state.room--;
+        const seq = ++entry.seq;
         const id = state.nextId++;
         dispatch(state, entry, topic, payload, id, seq);
         return { id, seq, matched: entry.handlers.length };
@@ -364,8 +473,8 @@ function installFastPath(wasm, EventBus, Subscription) {
     if (state.dispatching) return publishSlow(bus, topic, payload, options);
     // Record a full batch before validating the route: recording may fire timers (a retry
     // falling due) that make the route ineligible.
-    if (state.batched === MAX_BATCH) flush(state);
-    let entry = state.routes.get(topic);
+    if (state.room === 0 && state.lastRun !== undefined) endSegment(state);
+    let entry = state.routes[topic];
     // A stamp read from a detached view (wasm memory grew) is `undefined`: a refill.
     if (entry === undefined || entry.generation !== generation || entry.epoch !== state.cell[CELL_STAMP]) {
       entry = refill(state, topic);
@@ -374,8 +483,8 @@ function installFastPath(wasm, EventBus, Subscription) {
     // The same steps as the short path in `publish`, which keeps them inline for speed.
     if (state.lastRun === entry) state.runCount++;
     else startRun(state, entry);
-    state.batched++;
-    const seq = entry.seq + ++entry.count;
+    state.room--;
+    const seq = ++entry.seq;
     const id = state.nextId++;
     dispatch(state, entry, topic, payload, id, seq);
     return { id, seq, matched: entry.handlers.length };
@@ -467,7 +576,6 @@ function installFastPath(wasm, EventBus, Subscription) {
    */
   const READERS = {
     bus: ['closed', 'deadLetters', 'getSubscription', 'isIdle', 'metrics', 'now', 'snapshot', 'subscriptions', 'trace'],
-    subscription: ['active', 'id', 'name', 'pattern', 'stats'],
   };
   function wrapAll(proto, skip, readers) {
     for (const name of Object.getOwnPropertyNames(proto)) {
@@ -501,19 +609,45 @@ function installFastPath(wasm, EventBus, Subscription) {
       Object.defineProperty(proto, name, descriptor);
     }
   }
-  wrapAll(EventBus.prototype, ['constructor', 'publish', 'waitFor', 'stream'], READERS.bus);
+  // `subscribe` and `getSubscription` are wrapped by hand below (subscribing is hot in apps
+  // that subscribe per component); the id-based bindings behind `Subscription` are called
+  // only by its methods, which sync themselves.
+  const proto = EventBus.prototype;
+  const bindingsSubscribe = proto.__subscribe;
+  const takeName = proto.__takeSubscriptionName;
+  const bindingsGetSubscription = proto.getSubscription;
+  const { Subscription, newSubscription } = defineSubscription(proto, syncAll, syncAllForRead);
+  wrapAll(proto, ['constructor', 'publish', 'waitFor', 'stream', 'subscribe', 'getSubscription', ...SUBSCRIPTION_BINDINGS], READERS.bus);
   // A subscription's AbortSignal unsubscribes from inside the bindings, not through a wrapped
   // method. This listener is added before theirs, so on abort the pending batches are recorded
   // and a message being dispatched is handed to the engine first: a later subscription aborted
-  // by a running handler is not called, and the trace keeps publish order.
-  const wrappedSubscribe = EventBus.prototype.subscribe;
+  // by a running handler is not called, and the trace keeps publish order. Fixed parameters
+  // (no rest array) and one wrapper, not two, keep the call cheap.
   Object.defineProperty(EventBus.prototype, 'subscribe', {
     configurable: true,
     writable: true,
-    value: function subscribe(...args) {
-      const signal = signalOf(args[2]);
-      if (signal !== undefined) signal.addEventListener('abort', syncAll, { once: true });
-      return wrappedSubscribe.apply(this, args);
+    value: function subscribe(pattern, handler, options) {
+      if (options !== undefined) {
+        const signal = signalOf(options);
+        if (signal !== undefined) signal.addEventListener('abort', syncAll, { once: true });
+      }
+      syncAll();
+      // The bindings validated `pattern` (a string) and answer the id; only options can
+      // name a subscription.
+      const id = bindingsSubscribe.call(this, pattern, handler, options);
+      return newSubscription(this, id, pattern, options === undefined ? undefined : takeName.call(this));
+    },
+  });
+  Object.defineProperty(EventBus.prototype, 'getSubscription', {
+    configurable: true,
+    writable: true,
+    value: function getSubscription(id) {
+      syncAllForRead();
+      const found = bindingsGetSubscription.call(this, id);
+      if (found === undefined) return undefined;
+      const subscription = newSubscription(this, found.id, found.pattern, found.name);
+      found.free();
+      return subscription;
     },
   });
   // A freed bus's cell is freed memory: forget its routes and read the cell as "slow path"
@@ -528,15 +662,16 @@ function installFastPath(wasm, EventBus, Subscription) {
         // Record the pending batch while the cell is still this bus's memory.
         sync(state);
         state.freed = true;
-        state.routes.clear();
+        state.routes = noRoutes();
+        state.routeCount = 0;
         state.lastTopic = undefined;
         state.lastEntry = undefined;
         state.cell = new Float64Array(CELL_SLOTS).fill(-1);
       }
+      freedBuses.add(this);
       return freeBus.call(this);
     },
   });
-  wrapAll(Subscription.prototype, ['constructor'], READERS.subscription);
   const restore = EventBus.restore;
   if (typeof restore === 'function') {
     EventBus.restore = function (...args) {
@@ -544,6 +679,128 @@ function installFastPath(wasm, EventBus, Subscription) {
       return restore.apply(this, args);
     };
   }
+  return Subscription;
+}
+
+/** The bus's id-based bindings behind `Subscription` (see `defineSubscription`). */
+const SUBSCRIPTION_BINDINGS = [
+  '__subscribe',
+  '__takeSubscriptionName',
+  '__unsubscribe',
+  '__subscriptionActive',
+  '__pause',
+  '__resume',
+  '__flush',
+  '__setDelivery',
+  '__subscriptionStats',
+];
+
+/** Buses whose `free()` was called: their memory is gone, their subscriptions are inactive. */
+const freedBuses = new WeakSet();
+
+/**
+ * The `Subscription` class: plain JavaScript over the bus's id-based bindings. Creating one
+ * allocates no wasm memory and registers no finalizer (a wasm-bindgen object per subscription
+ * did both, and the registry's bookkeeping was a quarter of a subscribe + unsubscribe). It
+ * holds its bus, so the engine lives as long as a subscription is kept. Each method records
+ * pending fast-path batches first (`syncAll`, or `syncAllForRead` for those that only read),
+ * as the bus's methods do; once the bus was freed it answers as a removed subscription.
+ */
+function defineSubscription(proto, syncAll, syncAllForRead) {
+  const unsubscribeById = proto.__unsubscribe;
+  const activeById = proto.__subscriptionActive;
+  const pauseById = proto.__pause;
+  const resumeById = proto.__resume;
+  const flushById = proto.__flush;
+  const setDeliveryById = proto.__setDelivery;
+  const statsById = proto.__subscriptionStats;
+  /** Only `newSubscription` may construct one (`new Subscription()` throws). */
+  const CONSTRUCT = Symbol('switchyard.subscription');
+
+  class Subscription {
+    #bus;
+    #id;
+    #pattern;
+    #name;
+
+    constructor(token, bus, id, pattern, name) {
+      if (token !== CONSTRUCT) throw new TypeError('Subscription objects come from bus.subscribe()');
+      this.#bus = bus;
+      this.#id = id;
+      this.#pattern = pattern;
+      this.#name = name;
+    }
+
+    /** The subscription id (as in trace events and views). */
+    get id() {
+      return this.#id;
+    }
+
+    /** The pattern it was subscribed with. */
+    get pattern() {
+      return this.#pattern;
+    }
+
+    /** Its name, or `undefined`. */
+    get name() {
+      return this.#name;
+    }
+
+    /** Whether it still receives messages. */
+    get active() {
+      if (freedBuses.has(this.#bus)) return false;
+      syncAllForRead();
+      return activeById.call(this.#bus, this.#id);
+    }
+
+    /** Removes it (queued messages are dropped and counted); false if already removed. */
+    unsubscribe() {
+      if (freedBuses.has(this.#bus)) return false;
+      syncAll();
+      return unsubscribeById.call(this.#bus, this.#id);
+    }
+
+    /** Stops deliveries; messages keep queueing under its overflow policy. False if removed. */
+    pause() {
+      if (freedBuses.has(this.#bus)) return false;
+      syncAll();
+      return pauseById.call(this.#bus, this.#id);
+    }
+
+    /** Resumes deliveries. False if removed. */
+    resume() {
+      if (freedBuses.has(this.#bus)) return false;
+      syncAll();
+      return resumeById.call(this.#bus, this.#id);
+    }
+
+    /** Swaps the delivery strategy, keeping queued messages. False if removed. */
+    setDelivery(strategy) {
+      if (freedBuses.has(this.#bus)) return false;
+      syncAll();
+      return setDeliveryById.call(this.#bus, this.#id, strategy);
+    }
+
+    /** Hands a batched subscription's queued messages out now. False if removed. */
+    flush() {
+      if (freedBuses.has(this.#bus)) return false;
+      syncAll();
+      return flushById.call(this.#bus, this.#id);
+    }
+
+    /** Configuration, gauges and counters, or `null` once removed. */
+    stats() {
+      if (freedBuses.has(this.#bus)) return null;
+      syncAllForRead();
+      return statsById.call(this.#bus, this.#id);
+    }
+
+    /** Nothing to release (kept so code written for wasm-bindgen objects still runs). */
+    free() {}
+  }
+
+  const newSubscription = (bus, id, pattern, name) => new Subscription(CONSTRUCT, bus, id, pattern, name);
+  return { Subscription, newSubscription };
 }
 
 function install(wasm) {
@@ -594,8 +851,8 @@ function install(wasm) {
       detail,
     }),
   });
-  const { EventBus, Subscription } = wasm;
-  installFastPath(wasm, EventBus, Subscription);
+  const { EventBus } = wasm;
+  const Subscription = installFastPath(wasm, EventBus);
 
   Object.defineProperty(Subscription.prototype, disposeSymbol, {
     value: function dispose() {

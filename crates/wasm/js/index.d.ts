@@ -60,6 +60,13 @@ export interface EventBusOptions {
   timeoutMs?: number;
   /** Messages kept per topic for `replay` (default 0). */
   retain?: number;
+  /**
+   * Most idle topics the bus keeps per-topic state for (default 10000, at least 1). Past it, a
+   * new topic evicts the least recently used topic with no message queued, in flight,
+   * dead-lettered or retained: its per-topic metrics go (totals keep everything, counted in
+   * `metrics().topicsEvicted`), and published again its `seq` restarts at 1.
+   */
+  maxTopics?: number;
   /** Capture `new Error().stack` at subscribe time for leak reports. */
   captureStacks?: boolean;
   /** `'manual'`: time moves only through `bus.advance(ms)`. */
@@ -74,7 +81,7 @@ export interface MessageMeta<T extends string = string> {
   /** Global sequence number of the message on this bus. */
   readonly id: number;
   readonly topic: T;
-  /** Sequence number within its topic. */
+  /** Sequence number within its topic, from 1 (restarts after the topic was evicted: see `maxTopics`). */
   readonly seq: number;
   /** 1 on the first delivery, incremented by retries. */
   readonly attempt: number;
@@ -197,6 +204,8 @@ export interface Metrics {
   leaksSuspected: number;
   expired: number;
   breakersOpen: number;
+  /** Idle topics evicted past `maxTopics` (their entries left `topics`). */
+  topicsEvicted: number;
 }
 
 export interface DeadLetter<P = unknown> {

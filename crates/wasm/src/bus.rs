@@ -26,6 +26,7 @@ pub(crate) const BUS_OPTIONS: &[&str] = &[
     "maxCascadeDepth",
     "timeoutMs",
     "retain",
+    "maxTopics",
     "captureStacks",
     "clock",
 ];
@@ -73,6 +74,9 @@ pub(crate) fn config_from(options: &Options) -> JsResult<(Config, Clock, bool)> 
     }
     if let Some(n) = options.integer("retain", 0.0, f64::from(MAX_STORE))? {
         config.retain = n as usize;
+    }
+    if let Some(n) = options.count("maxTopics", 1)? {
+        config.max_topics = n;
     }
     let capture_stacks = options.bool("captureStacks")?.unwrap_or(false);
     let clock = match options.choice("clock", &[("real", false), ("manual", true)])? {

@@ -64,10 +64,14 @@ pub struct InlineState {
 /// one comparison tells the glue whether a cached route is still good.
 const CELL_STAMP: usize = 0;
 const CELL_MANUAL_NOW: usize = 1;
+/// `1` while a batch must be recorded as runs in publish order (the trace ring is on), `0`
+/// while the glue may sum it per route
+/// ([`Bus::inline_runs_ordered`](switchyard_core::Bus::inline_runs_ordered)).
+const CELL_ORDERED: usize = 2;
 /// Where the glue writes the `(topic handle, publishes)` pairs `__inlineRecord` reads.
 const CELL_BATCH: usize = 4;
-/// Most topics one `__inlineRecord` call records (the glue's `MAX_BATCH_TOPICS`).
-const MAX_BATCH_TOPICS: usize = 256;
+/// Most pairs one `__inlineRecord` call records (the glue's `MAX_BATCH_TOPICS`).
+const MAX_BATCH_TOPICS: usize = 1024;
 const CELL_SLOTS: usize = CELL_BATCH + 2 * MAX_BATCH_TOPICS;
 
 /// The largest integer an `f64` holds exactly (epochs are reported modulo this).
@@ -94,18 +98,32 @@ impl InlineCell {
         self.slots.as_ptr() as usize as u32
     }
 
-    /// The `(topic handle, publishes)` pairs the glue wrote for `topics` topics (at most
-    /// [`MAX_BATCH_TOPICS`]; the `as` casts saturate, so junk cannot index anything).
-    fn batch(&self, topics: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
-        self.slots[CELL_BATCH..]
-            .chunks_exact(2)
-            .take(topics as usize)
-            .map(|pair| (pair[0].get() as u32, pair[1].get() as u32))
+    /// How many `(topic handle, publishes)` pairs a batch of `topics` runs has in the cell:
+    /// at most [`MAX_BATCH_TOPICS`].
+    fn runs(topics: u32) -> usize {
+        (topics as usize).min(MAX_BATCH_TOPICS)
+    }
+
+    /// The `n`th `(topic handle, publishes)` pair the glue wrote (`n` below
+    /// [`InlineCell::runs`]; the `as` casts saturate, so junk cannot index anything). Read
+    /// once per run of a batch, so it is kept to two loads.
+    #[inline(always)]
+    fn run(&self, n: usize) -> (u32, u32) {
+        let at = CELL_BATCH.saturating_add(n.saturating_mul(2));
+        match (self.slots.get(at), self.slots.get(at.saturating_add(1))) {
+            (Some(handle), Some(count)) => (handle.get() as u32, count.get() as u32),
+            _ => (u32::MAX, 0),
+        }
     }
 }
 
 /// Routes the JS glue delivers itself, indexed by topic handle (what `__inlineRecord`
-/// records). Handles are the engine's dense topic indices, so a vector is the map.
+/// records). Handles are the engine's dense topic indices, so a vector is the map. The engine
+/// reuses the index of a topic evicted past `maxTopics`, so the vector never outgrows the
+/// topic table, and a slot's route is replaced when the glue routes the topic now in it: the
+/// engine moves the inline epoch whenever a route current in the glue's cache lost its topic,
+/// and the glue records its batch before any call that could evict, so no batch names an
+/// index whose topic changed.
 #[derive(Default)]
 pub struct JsRoutes {
     by_handle: Vec<Option<InlineRoute>>,
@@ -150,6 +168,7 @@ impl Shared {
             crate::clock::Clock::Real => -1.0,
         };
         slots[CELL_MANUAL_NOW].set(manual);
+        slots[CELL_ORDERED].set(f64::from(u8::from(engine.bus.inline_runs_ordered())));
     }
 
     /// Records the runs of publishes the glue wrote into the cell for `topics` topics (see
@@ -160,9 +179,10 @@ impl Shared {
         // batch, and each run is recorded against the cached route itself (no clone).
         let inline = self.inline.borrow();
         let mut engine = self.engine.borrow_mut();
-        let runs = topics.min(MAX_BATCH_TOPICS as u32) as usize;
+        let runs = InlineCell::runs(topics);
         let mut recorded = 0u32;
-        for (index, (handle, count)) in inline.cell.batch(topics).enumerate() {
+        for index in 0..runs {
+            let (handle, count) = inline.cell.run(index);
             let count = if adopt && index + 1 == runs {
                 count.saturating_sub(1)
             } else {
@@ -196,13 +216,15 @@ impl Shared {
     }
 }
 
-/// What a handle `__inlineRoute` never gave out is recorded against: no subscription.
+/// What a handle `__inlineRoute` never gave out is recorded against: no subscription, and an
+/// epoch newer than any topic's birth, so the engine numbers the publishes on whatever topic
+/// holds the slot rather than refusing them (the ids handlers saw are what matters here).
 fn unknown_route(handle: u32) -> InlineRoute {
     InlineRoute {
         topic: TopicHandle(handle),
         subscriptions: std::sync::Arc::from(Vec::new()),
         eligible: false,
-        epoch: 0,
+        epoch: u64::MAX,
     }
 }
 
@@ -287,9 +309,11 @@ impl EventBus {
     /// Returns how many messages were recorded: all of them.
     ///
     /// The glue numbered the messages itself (ids in publish order across topics, sequence
-    /// numbers per topic) and writes one pair per run of publishes on one topic, so the
-    /// engine assigns every message the id its handlers saw (which the trace ring shows).
-    /// The deliveries have already happened, so nothing refuses them: a route whose epoch
+    /// numbers per topic). With the trace ring on it writes one pair per run of publishes on
+    /// one topic, so the engine assigns every message the id its handlers saw (which the
+    /// trace ring shows); with it off, one pair per route summing its publishes in the batch
+    /// ([`Bus::inline_runs_ordered`](switchyard_core::Bus::inline_runs_ordered): the
+    /// counters, next id and sequence numbers come out the same). The deliveries have already happened, so nothing refuses them: a route whose epoch
     /// moved since (a promise settled, a signal aborted) is recorded as it was delivered
     /// ([`Bus::record_inline_delivered`](switchyard_core::Bus::record_inline_delivered)).
     #[wasm_bindgen(js_name = __inlineRecord)]
@@ -313,7 +337,9 @@ impl EventBus {
         let shared = &self.shared;
         let now = Instant::from_millis_f64(at_ms);
         shared.record_runs(topics, now, true);
-        let last = shared.inline.borrow().cell.batch(topics).last();
+        let last = InlineCell::runs(topics)
+            .checked_sub(1)
+            .map(|n| shared.inline.borrow().cell.run(n));
         if let Some((handle, _)) = last {
             let route = shared.route_for(handle);
             let adopted = shared.engine.borrow_mut().bus.inline_adopt(

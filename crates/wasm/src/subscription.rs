@@ -1,5 +1,6 @@
 //! `bus.subscribe(pattern, handler, options?)` and the `Subscription` it returns.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Error, Function, Object, Reflect};
@@ -47,10 +48,25 @@ struct HostOptions {
     aborted: bool,
 }
 
+impl HostOptions {
+    /// No filter, owner or signal.
+    const NONE: HostOptions = HostOptions {
+        filter: None,
+        owner: None,
+        signal: None,
+        aborted: false,
+    };
+}
+
 fn parse_subscribe(
     value: &JsValue,
     bus_retry: switchyard_core::RetryPolicy,
 ) -> JsResult<(SubscribeOptions, HostOptions)> {
+    // No options (the common case): every option takes its default. Reading the seventeen
+    // names of an absent object would cost a boundary crossing each for nothing.
+    if value.is_undefined() || value.is_null() {
+        return Ok((SubscribeOptions::default(), HostOptions::NONE));
+    }
     let options = Options::new(value, "options", SUBSCRIBE_OPTIONS)?;
     let mut core = SubscribeOptions::default();
     if let Some(priority) = options.integer("priority", f64::from(i32::MIN), f64::from(i32::MAX))? {
@@ -123,6 +139,29 @@ fn parse_subscribe(
     ))
 }
 
+thread_local! {
+    /// The pattern string `subscribe` was called with last, and its text: a component that
+    /// subscribes and unsubscribes the same pattern over and over pays one `===` check instead
+    /// of copying the string into wasm memory each time.
+    static LAST_PATTERN: RefCell<Option<(JsValue, Rc<str>)>> = const { RefCell::new(None) };
+    /// The name of the subscription `__subscribe` added last, until the glue takes it.
+    static LAST_NAME: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The text of `pattern`, or `None` if it is not a string.
+fn pattern_text(pattern: &JsValue) -> Option<Rc<str>> {
+    LAST_PATTERN.with(|last| {
+        if let Some((value, text)) = &*last.borrow() {
+            if value == pattern {
+                return Some(Rc::clone(text));
+            }
+        }
+        let text: Rc<str> = pattern.as_string()?.into();
+        *last.borrow_mut() = Some((pattern.clone(), Rc::clone(&text)));
+        Some(text)
+    })
+}
+
 /// The `SubscribeError` as a `SwitchyardError`.
 fn subscribe_error(pattern: &str, e: SubscribeError) -> JsValue {
     match e {
@@ -144,8 +183,49 @@ impl EventBus {
         handler: JsValue,
         options: JsValue,
     ) -> JsResult<Subscription> {
+        let (id, pattern, name) = self.add_subscription(&pattern, handler, &options)?;
+        Ok(Subscription {
+            shared: Rc::clone(&self.shared),
+            id,
+            pattern,
+            name,
+        })
+    }
+
+    /// `subscribe` for the glue, which builds the `Subscription` object in JavaScript (no
+    /// wasm allocation and no finalizer per subscription): answers the id (as in `id`). The
+    /// name given in the options waits for [`EventBus::take_subscription_name`].
+    #[wasm_bindgen(js_name = __subscribe)]
+    pub fn subscribe_for_glue(
+        &self,
+        pattern: JsValue,
+        handler: JsValue,
+        options: JsValue,
+    ) -> JsResult<f64> {
+        let (id, _, name) = self.add_subscription(&pattern, handler, &options)?;
+        LAST_NAME.with(|last| *last.borrow_mut() = name);
+        Ok(id.to_bits() as f64)
+    }
+
+    /// The name of the subscription `__subscribe` added last (taken: a second call answers
+    /// `undefined`). Kept out of `__subscribe`'s answer so that the common unnamed case
+    /// crosses back as a plain number.
+    #[wasm_bindgen(js_name = __takeSubscriptionName)]
+    pub fn take_subscription_name(&self) -> Option<String> {
+        LAST_NAME.with(|last| last.borrow_mut().take())
+    }
+}
+
+impl EventBus {
+    /// Validates and adds a subscription; answers its id, pattern text and name.
+    fn add_subscription(
+        &self,
+        pattern: &JsValue,
+        handler: JsValue,
+        options: &JsValue,
+    ) -> JsResult<(SubscriptionId, Rc<str>, Option<String>)> {
         self.ensure_open("subscribe")?;
-        let pattern = pattern.as_string().ok_or_else(|| {
+        let pattern = pattern_text(pattern).ok_or_else(|| {
             error(
                 ErrorCode::InvalidPattern,
                 "subscribe(): `pattern` must be a string",
@@ -161,7 +241,7 @@ impl EventBus {
             let engine = self.shared.engine.borrow();
             (engine.bus.config().retry, engine.capture_stacks)
         };
-        let (mut core, host) = parse_subscribe(&options, bus_retry)?;
+        let (mut core, host) = parse_subscribe(options, bus_retry)?;
         if let Some(owner) = &host.owner {
             core.owner = Some(self.shared.owner_id(owner));
         }
@@ -173,23 +253,18 @@ impl EventBus {
         let name = core.name.clone();
         let batched = !matches!(core.delivery, switchyard_core::DeliveryStrategy::Immediate);
         let limited = core.max_deliveries.is_some();
-        let id = {
+        let (id, now) = {
             let mut engine = self.shared.engine.borrow_mut();
             let now = engine.now();
-            engine
+            let id = engine
                 .bus
                 .subscribe(&pattern, core, now)
-                .map_err(|e| subscribe_error(&pattern, e))?
-        };
-        let subscription = Subscription {
-            shared: Rc::clone(&self.shared),
-            id,
-            pattern,
-            name,
+                .map_err(|e| subscribe_error(&pattern, e))?;
+            (id, now)
         };
         let abort = match host.signal {
             Some(_) if host.aborted => {
-                subscription.remove();
+                self.shared.unsubscribe(id);
                 None
             }
             Some(signal) => Some(abort_hook(&self.shared, id, signal)),
@@ -206,8 +281,8 @@ impl EventBus {
             let previous = self.shared.handlers.borrow_mut().insert(id, entry);
             drop(previous);
         }
-        self.shared.finish();
-        Ok(subscription)
+        self.shared.finish_at(Some(now));
+        Ok((id, pattern, name))
     }
 }
 
@@ -217,17 +292,69 @@ impl EventBus {
     /// `undefined` if it is not active. Restored buses use it to manage their subscriptions.
     #[wasm_bindgen(js_name = getSubscription)]
     pub fn get_subscription(&self, id: JsValue) -> Option<Subscription> {
-        let bits = id
-            .as_f64()
-            .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0)?;
-        let id = SubscriptionId::from_bits(bits as u64);
+        let id = subscription_id(id.as_f64()?)?;
         let info = self.shared.engine.borrow().bus.subscription(id)?;
         Some(Subscription {
             shared: Rc::clone(&self.shared),
             id,
-            pattern: info.pattern,
+            pattern: info.pattern.into(),
             name: info.name,
         })
+    }
+}
+
+/// The subscription id a JS number stands for (`id` of a `Subscription`), if it can be one.
+fn subscription_id(id: f64) -> Option<SubscriptionId> {
+    (id.is_finite() && id >= 0.0 && id.fract() == 0.0).then(|| SubscriptionId::from_bits(id as u64))
+}
+
+/// The glue's `Subscription` methods: the same as the methods of [`Subscription`], by id. An id
+/// that is not a subscription id answers as a removed subscription does.
+#[wasm_bindgen]
+impl EventBus {
+    /// `subscription.unsubscribe()`.
+    #[wasm_bindgen(js_name = __unsubscribe)]
+    pub fn unsubscribe_by_id(&self, id: f64) -> bool {
+        subscription_id(id).is_some_and(|id| self.shared.unsubscribe(id))
+    }
+
+    /// `subscription.active`.
+    #[wasm_bindgen(js_name = __subscriptionActive)]
+    pub fn subscription_active(&self, id: f64) -> bool {
+        subscription_id(id).is_some_and(|id| self.shared.is_active(id))
+    }
+
+    /// `subscription.pause()`.
+    #[wasm_bindgen(js_name = __pause)]
+    pub fn pause_by_id(&self, id: f64) -> bool {
+        subscription_id(id).is_some_and(|id| self.shared.pause(id))
+    }
+
+    /// `subscription.resume()`.
+    #[wasm_bindgen(js_name = __resume)]
+    pub fn resume_by_id(&self, id: f64) -> bool {
+        subscription_id(id).is_some_and(|id| self.shared.resume(id))
+    }
+
+    /// `subscription.flush()`.
+    #[wasm_bindgen(js_name = __flush)]
+    pub fn flush_by_id(&self, id: f64) -> bool {
+        subscription_id(id).is_some_and(|id| self.shared.flush(id))
+    }
+
+    /// `subscription.setDelivery(strategy)`.
+    #[wasm_bindgen(js_name = __setDelivery)]
+    pub fn set_delivery_by_id(&self, id: f64, strategy: JsValue) -> JsResult<bool> {
+        match subscription_id(id) {
+            Some(id) => self.shared.set_delivery(id, &strategy),
+            None => options::delivery(&strategy, "strategy").map(|_| false),
+        }
+    }
+
+    /// `subscription.stats()`.
+    #[wasm_bindgen(js_name = __subscriptionStats)]
+    pub fn subscription_stats(&self, id: f64) -> JsValue {
+        subscription_id(id).map_or(JsValue::NULL, |id| self.shared.stats(id))
     }
 }
 
@@ -246,15 +373,74 @@ fn abort_hook(shared: &Rc<Shared>, id: SubscriptionId, signal: EventTarget) -> A
 impl Shared {
     /// Removes a subscription and its handler; false if it was not active.
     pub fn unsubscribe(self: &Rc<Self>, id: SubscriptionId) -> bool {
-        let removed = {
+        let (removed, now) = {
             let mut engine = self.engine.borrow_mut();
             let now = engine.now();
-            engine.bus.unsubscribe(id, now)
+            (engine.bus.unsubscribe(id, now), now)
         };
         let entry = self.handlers.borrow_mut().remove(id);
         drop(entry);
-        self.finish();
+        self.finish_at(Some(now));
         removed
+    }
+
+    /// Whether `id` still receives messages.
+    pub fn is_active(&self, id: SubscriptionId) -> bool {
+        self.engine.borrow().bus.is_active(id)
+    }
+
+    /// Stops deliveries to `id`; false if it was removed.
+    pub fn pause(self: &Rc<Self>, id: SubscriptionId) -> bool {
+        self.on_subscription(|bus, now| bus.pause(id, now)).is_ok()
+    }
+
+    /// Resumes deliveries to `id`; false if it was removed.
+    pub fn resume(self: &Rc<Self>, id: SubscriptionId) -> bool {
+        self.on_subscription(|bus, now| bus.resume(id, now)).is_ok()
+    }
+
+    /// Hands `id`'s queued messages out now; false if it was removed.
+    pub fn flush(self: &Rc<Self>, id: SubscriptionId) -> bool {
+        let flushed: Result<(), UnknownSubscription> =
+            self.on_subscription(|bus, now| bus.flush(id, now));
+        flushed.is_ok()
+    }
+
+    /// Swaps `id`'s delivery strategy; false if it was removed, an error if `strategy` is
+    /// invalid.
+    pub fn set_delivery(self: &Rc<Self>, id: SubscriptionId, strategy: &JsValue) -> JsResult<bool> {
+        let strategy = options::delivery(strategy, "strategy")?;
+        let batched = !matches!(strategy, switchyard_core::DeliveryStrategy::Immediate);
+        let changed = {
+            let mut engine = self.engine.borrow_mut();
+            if !engine.bus.is_active(id) {
+                return Ok(false);
+            }
+            let now = engine.now();
+            engine.bus.set_delivery(id, strategy, now)
+        };
+        if changed.is_ok() {
+            if let Some(entry) = self.handlers.borrow_mut().get_mut(id) {
+                entry.batched = batched;
+            }
+        }
+        self.finish();
+        match changed {
+            Ok(()) => Ok(true),
+            Err(SubscribeError::InvalidOption(e)) => {
+                Err(invalid_option(&js_field(&e.field), e.problem))
+            }
+            Err(SubscribeError::InvalidPattern(_)) => Ok(false),
+        }
+    }
+
+    /// `id`'s configuration, gauges and counters, or `null` once removed.
+    pub fn stats(&self, id: SubscriptionId) -> JsValue {
+        let engine = self.engine.borrow();
+        let now = engine.now();
+        engine.bus.subscription(id).map_or(JsValue::NULL, |info| {
+            to_js(&SubscriptionView::new(&info, now))
+        })
     }
 
     /// Runs `f` on the engine, then finishes the operation.
@@ -277,7 +463,7 @@ impl Shared {
 pub struct Subscription {
     shared: Rc<Shared>,
     id: SubscriptionId,
-    pattern: String,
+    pattern: Rc<str>,
     name: Option<String>,
 }
 
@@ -313,7 +499,7 @@ impl Subscription {
     /// The pattern it was subscribed with.
     #[wasm_bindgen(getter)]
     pub fn pattern(&self) -> String {
-        self.pattern.clone()
+        String::from(&*self.pattern)
     }
 
     /// Its name, or `undefined`.
@@ -325,7 +511,7 @@ impl Subscription {
     /// Whether it still receives messages.
     #[wasm_bindgen(getter)]
     pub fn active(&self) -> bool {
-        self.shared.engine.borrow().bus.is_active(self.id)
+        self.shared.is_active(self.id)
     }
 
     /// Removes it: it receives nothing more, not even a message being dispatched right now.
@@ -336,65 +522,29 @@ impl Subscription {
 
     /// Stops deliveries; messages keep queueing under its overflow policy. False if removed.
     pub fn pause(&self) -> bool {
-        self.shared
-            .on_subscription(|bus, now| bus.pause(self.id, now))
-            .is_ok()
+        self.shared.pause(self.id)
     }
 
     /// Resumes deliveries. False if removed.
     pub fn resume(&self) -> bool {
-        self.shared
-            .on_subscription(|bus, now| bus.resume(self.id, now))
-            .is_ok()
+        self.shared.resume(self.id)
     }
 
     /// Swaps the delivery strategy (`'immediate'` or `{ batch: { size, maxWaitMs } }`),
     /// keeping every queued message. False if removed.
     #[wasm_bindgen(js_name = setDelivery)]
     pub fn set_delivery(&self, strategy: JsValue) -> JsResult<bool> {
-        let strategy = options::delivery(&strategy, "strategy")?;
-        let batched = !matches!(strategy, switchyard_core::DeliveryStrategy::Immediate);
-        let changed = {
-            let mut engine = self.shared.engine.borrow_mut();
-            if !engine.bus.is_active(self.id) {
-                return Ok(false);
-            }
-            let now = engine.now();
-            engine.bus.set_delivery(self.id, strategy, now)
-        };
-        if changed.is_ok() {
-            if let Some(entry) = self.shared.handlers.borrow_mut().get_mut(self.id) {
-                entry.batched = batched;
-            }
-        }
-        self.shared.finish();
-        match changed {
-            Ok(()) => Ok(true),
-            Err(SubscribeError::InvalidOption(e)) => {
-                Err(invalid_option(&js_field(&e.field), e.problem))
-            }
-            Err(SubscribeError::InvalidPattern(_)) => Ok(false),
-        }
+        self.shared.set_delivery(self.id, &strategy)
     }
 
     /// Hands a batched subscription's queued messages out now. False if removed.
     pub fn flush(&self) -> bool {
-        let flushed: Result<(), UnknownSubscription> = self
-            .shared
-            .on_subscription(|bus, now| bus.flush(self.id, now));
-        flushed.is_ok()
+        self.shared.flush(self.id)
     }
 
     /// Configuration, gauges (depth, high water, lag, in flight) and counters, or `null`
     /// once removed.
     pub fn stats(&self) -> JsValue {
-        let engine = self.shared.engine.borrow();
-        let now = engine.now();
-        engine
-            .bus
-            .subscription(self.id)
-            .map_or(JsValue::NULL, |info| {
-                to_js(&SubscriptionView::new(&info, now))
-            })
+        self.shared.stats(self.id)
     }
 }

@@ -260,6 +260,7 @@ impl ToJs for MetricsView<'_> {
             .number("leaksSuspected", m.leaks_suspected as f64)
             .number("expired", m.expired as f64)
             .number("breakersOpen", m.breakers_open as f64)
+            .number("topicsEvicted", m.topics_evicted as f64)
             .build()
     }
 }

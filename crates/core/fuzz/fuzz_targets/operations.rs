@@ -33,6 +33,7 @@ struct Setup {
     idle_after: Option<u8>,
     trend_window: Option<u8>,
     max_cascade_depth: u8,
+    max_topics: u8,
     seed: u64,
 }
 
@@ -144,6 +145,8 @@ fn config(s: &Setup) -> Config {
         trend_window: s.trend_window.map(|t| ms(t % 50 + 1)),
         trend_windows: 2,
         max_cascade_depth: u32::from(s.max_cascade_depth % 4),
+        // A handful of topics, so most runs evict.
+        max_topics: usize::from(s.max_topics % 6) + 1,
         seed: s.seed,
         ..Config::default()
     }

@@ -347,7 +347,7 @@ impl<P> Bus<P> {
         let mut delivered = 0u32;
         let mut filtered_back = 0u32;
         for (index, item) in items.iter().enumerate() {
-            let topic = self.topics.entries.get_mut(item.topic as usize);
+            let topic = self.topics.get_mut(item.topic);
             let kind = if filtered.contains(&index) {
                 filtered_back += 1;
                 Count::Filtered.bump(&mut sub.counters);

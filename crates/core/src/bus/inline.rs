@@ -65,7 +65,8 @@
 //! [`Bus::inline_epoch`] changes whenever the answer of [`Bus::inline_route`] for any topic
 //! could change: subscriptions added or removed, paused or resumed, strategy swapped, a queue
 //! or the ready set changing, a delivery handed out, completed, made pending or settled, a
-//! breaker changing state, the trace capacity changing. [`Bus::record_inline`] checks the
+//! breaker changing state, the trace capacity changing, a topic evicted from the topic table
+//! while a route to it was current (see [`TopicHandle`]). [`Bus::record_inline`] checks the
 //! route's epoch itself and refuses a stale route with [`InlineError::Stale`] (recording
 //! nothing), so a host may cache routes per topic and simply re-query on that error.
 //! [`Bus::record_inline_delivered`] and [`Bus::inline_adopt`] do not check it: they record
@@ -103,11 +104,17 @@
 //!
 //! end of batch (any other engine call, a full batch, end of task):
 //!   record_inline_delivered(run, k, now) for each run of the batch, in publish order
+//!   (or, while !inline_runs_ordered(), once per route with its publishes summed)
 //! ```
 //!
 //! The host numbers its publishes itself (ids across topics, sequence numbers per topic) and
 //! must record the whole batch, runs in publish order, **before any other engine call**, so
-//! the engine assigns each message the id its handlers saw. After [`Bus::inline_adopt`] the
+//! the engine assigns each message the id its handlers saw, and so no topic of the batch is
+//! evicted before it is recorded (an engine call creating a topic may evict idle ones, and a
+//! topic whose publishes are not recorded yet looks idle). While the trace ring is off the
+//! order does not matter ([`Bus::inline_runs_ordered`]): a batch summed per route leaves the
+//! same state, and costs one record per topic however often each was published (a hand-over
+//! still records the message being dispatched last). After [`Bus::inline_adopt`] the
 //! dispatch is the engine's: publishes the handlers make go through [`Bus::publish`] with the
 //! adopted message as causation and are delivered after it reached every subscriber (run to
 //! completion, no recursion); a subscription removed meanwhile gets nothing (its queued copy
@@ -191,6 +198,11 @@ use crate::topic::{validate_topic, TopicError};
 use crate::trace::TraceKind;
 
 /// A published topic's interned index on one bus: cheaper to pass than the topic string.
+///
+/// Idle topics past [`Config::max_topics`](crate::Config::max_topics) are evicted and their
+/// index reused by a later topic; a route or message naming an evicted topic is refused with
+/// [`InlineError::UnknownTopic`] (never counted on the slot's new topic), and
+/// [`Bus::inline_epoch`] moves when a route current under it may name an evicted topic.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TopicHandle(pub u32);
 
@@ -261,7 +273,8 @@ pub enum InlineError {
     Stale,
     /// The route is not eligible for inline dispatch: use [`Bus::publish`].
     NotEligible,
-    /// The topic handle names no topic of this bus.
+    /// The topic handle names no topic of this bus (or one evicted since the route was
+    /// computed or the message recorded).
     UnknownTopic(TopicHandle),
     /// The message was never recorded on this bus (id or sequence number out of range).
     UnknownMessage(MessageId),
@@ -342,16 +355,27 @@ impl<P> Bus<P> {
         self.inline_epoch = self.inline_epoch.wrapping_add(1);
     }
 
+    /// Whether a host recording after the fact must record its publishes as runs in publish
+    /// order: only while the trace ring is on, whose events carry each message's id and
+    /// order. Otherwise [`Bus::record_inline_delivered`] calls at one instant commute and add
+    /// up: recording a route's publishes of a batch as one call, in any order among routes,
+    /// leaves the same counters, next id and per-topic sequence numbers as recording each run
+    /// as it happened (an inline message keeps no id of its own once recorded), so a host may
+    /// sum a batch per route and record each topic once.
+    #[inline]
+    pub fn inline_runs_ordered(&self) -> bool {
+        self.trace.enabled()
+    }
+
     /// The route of `topic` and whether the host may deliver it inline. An invalid topic is
     /// a [`TopicError`] and changes nothing. An eligible answer interns the topic (it then
     /// appears in the metrics with zero counts until published).
     pub fn inline_route(&mut self, topic: &str) -> Result<InlineRoute, TopicError> {
-        let known = self.topics.by_name.get(topic).copied();
+        let known = self.topics.find(topic);
         if known.is_none() {
             validate_topic(topic)?;
         }
         let subscriptions = self.router.route(topic);
-        let epoch = self.inline_epoch();
         let eligible = self.config.retain == 0
             && self.ready.is_empty()
             && self.in_flight.iter().all(|(_, entry)| entry.pending)
@@ -360,9 +384,18 @@ impl<P> Bus<P> {
                 .all(|id| self.subs.get(key(*id)).is_some_and(accepts_inline));
         let handle = match known {
             Some(index) => index,
-            None if eligible => self.topics.intern(topic).0,
+            None if eligible => {
+                let born = self.make_topic_room();
+                self.topics.intern(topic, born).0
+            }
             None => u32::MAX,
         };
+        // After any eviction making room (which may move it), and remembered by the topic: an
+        // eviction moves the epoch again if this route is still current then.
+        let epoch = self.inline_epoch();
+        if let Some(entry) = self.topics.get_mut(handle) {
+            entry.routed_epoch = Some(epoch);
+        }
         Ok(InlineRoute {
             topic: TopicHandle(handle),
             subscriptions,
@@ -396,7 +429,7 @@ impl<P> Bus<P> {
         if route.epoch != self.inline_epoch() {
             return Err(InlineError::Stale);
         }
-        if self.topics.entries.get(route.topic.0 as usize).is_none() {
+        if self.routed_topic(route).is_none() {
             return Err(InlineError::UnknownTopic(route.topic));
         }
         self.observe(now);
@@ -420,14 +453,17 @@ impl<P> Bus<P> {
     /// would. Eligibility and the epoch are not checked and no timer fires first (what fell
     /// due is handled by the next [`Bus::poll_delivery`] or [`Bus::handle_timeout`]): the
     /// deliveries are history, not a decision. The only error is
-    /// [`InlineError::UnknownTopic`] for a route of another bus.
+    /// [`InlineError::UnknownTopic`] for a route of another bus, or one whose topic was evicted
+    /// since it was computed (see [`TopicHandle`]). A host that records its publishes before
+    /// any other engine call never meets the latter: topics are evicted only by calls that
+    /// create one ([`Bus::publish`] and [`Bus::inline_route`]; a restore trims its new bus).
     pub fn record_inline_delivered(
         &mut self,
         route: &InlineRoute,
         publishes: u32,
         now: Instant,
     ) -> Result<InlineReceipt, InlineError> {
-        if self.topics.entries.get(route.topic.0 as usize).is_none() {
+        if self.routed_topic(route).is_none() {
             return Err(InlineError::UnknownTopic(route.topic));
         }
         self.observe(now);
@@ -446,7 +482,7 @@ impl<P> Bus<P> {
         let n = u64::from(publishes);
         let fanout = route.subscriptions.len() as u64;
         let pairs = n.saturating_mul(fanout);
-        let Some(entry) = self.topics.entries.get_mut(index as usize) else {
+        let Some(entry) = self.topics.get_mut(index) else {
             return Err(InlineError::UnknownTopic(route.topic));
         };
         let first = InlineMessage {
@@ -533,7 +569,8 @@ impl<P> Bus<P> {
     /// the route removed since counts its delivery as delivered if its handler returned, and
     /// as dropped (trace `dropped`, detail 2) otherwise, as the slow path counts a removed
     /// subscription's queued or in-flight message. Errors, with nothing recorded:
-    /// [`InlineError::UnknownTopic`] for a route of another bus,
+    /// [`InlineError::UnknownTopic`] for a route of another bus (or of a topic evicted since,
+    /// as for [`Bus::record_inline_delivered`]),
     /// [`InlineError::BeyondRoute`] if `delivered` (plus the running one) exceeds the route.
     pub fn inline_adopt(
         &mut self,
@@ -553,13 +590,13 @@ impl<P> Bus<P> {
             });
         }
         // Refused before anything moves, the bus clock included.
-        if self.topics.entries.get(topic as usize).is_none() {
+        if self.routed_topic(route).is_none() {
             return Err(InlineError::UnknownTopic(route.topic));
         }
         self.observe(now);
         let now = self.now;
         let id = MessageId(self.next_message.saturating_add(1));
-        let Some(entry) = self.topics.entries.get_mut(topic as usize) else {
+        let Some(entry) = self.topics.get_mut(topic) else {
             return Err(InlineError::UnknownTopic(route.topic));
         };
         // The publish, as `Bus::publish` commits it.
@@ -617,7 +654,7 @@ impl<P> Bus<P> {
             let k = key(*id);
             self.count_delivered_inline(*id, 1, now);
             self.count(None, topic, Count::Delivered);
-            if let Some(entry) = self.topics.entries.get_mut(topic as usize) {
+            if let Some(entry) = self.topics.get_mut(topic) {
                 entry.latency.get_or_insert_with(Default::default).record(0);
             }
             self.emit(TraceKind::Delivering, Some(k), Some(&message), 1);
@@ -711,8 +748,7 @@ impl<P> Bus<P> {
     fn trace_inline(&mut self, route: &InlineRoute, first: InlineMessage, count: u32) {
         let Some(topic) = self
             .topics
-            .entries
-            .get(route.topic.0 as usize)
+            .get(route.topic.0)
             .map(|entry| Arc::clone(&entry.name))
         else {
             return;
@@ -838,11 +874,7 @@ impl<P> Bus<P> {
         if self.trace.enabled() {
             self.retract_inline_event(TraceKind::Delivered, &message, subscription);
             self.retract_inline_event(TraceKind::Delivering, &message, subscription);
-            let topic = self
-                .topics
-                .entries
-                .get(topic as usize)
-                .map(|entry| Arc::clone(&entry.name));
+            let topic = self.topics.get(topic).map(|entry| Arc::clone(&entry.name));
             self.trace.push(
                 self.now,
                 TraceKind::Dropped,
@@ -858,9 +890,7 @@ impl<P> Bus<P> {
     /// Checks that `message` was recorded on this bus.
     fn check_message(&self, message: &InlineMessage) -> Result<(), InlineError> {
         let entry = self
-            .topics
-            .entries
-            .get(message.topic.0 as usize)
+            .message_topic(message)
             .ok_or(InlineError::UnknownTopic(message.topic))?;
         let id = message.id.0;
         if id == 0
@@ -885,9 +915,7 @@ impl<P> Bus<P> {
             .get(key(subscription))
             .ok_or(InlineError::UnknownSubscription(subscription))?;
         let topic = self
-            .topics
-            .entries
-            .get(message.topic.0 as usize)
+            .message_topic(message)
             .ok_or(InlineError::UnknownTopic(message.topic))?;
         if !sub.pattern.matches(&topic.name) {
             return Err(InlineError::NotRouted(subscription));
@@ -923,7 +951,7 @@ impl<P> Bus<P> {
             sub.counters.delivered = sub.counters.delivered.saturating_sub(1);
             sub.successes = sub.successes.saturating_sub(1);
         }
-        let name = match self.topics.entries.get_mut(topic as usize) {
+        let name = match self.topics.get_mut(topic) {
             Some(entry) => {
                 entry.counters.delivered = entry.counters.delivered.saturating_sub(1);
                 Arc::clone(&entry.name)

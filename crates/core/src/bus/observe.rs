@@ -55,9 +55,8 @@ impl<P> Bus<P> {
         crate::sort::sort_by_key(&mut subs, |(_, s)| s.order);
         let mut topics: Vec<TopicStats> = self
             .topics
-            .entries
             .iter()
-            .map(|t| TopicStats {
+            .map(|(_, t)| TopicStats {
                 topic: String::from(&*t.name),
                 counters: t.counters,
                 latency: t
@@ -93,6 +92,7 @@ impl<P> Bus<P> {
                     )
                 })
                 .count(),
+            topics_evicted: self.topics.evicted(),
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::metrics::{Counters, Histogram};
 use crate::retry::RetryPolicy;
 use crate::subscription::{DeliveryStrategy, OrderingMode, Overflow};
 use crate::time::Instant;
-use crate::topic::Pattern;
+use crate::topic::{Pattern, TopicError};
 
 /// One queued reference to a shared message (32 bytes on 64-bit targets).
 #[derive(Debug)]
@@ -70,7 +70,9 @@ pub(crate) struct Latencies {
 /// One subscription.
 #[derive(Debug)]
 pub(crate) struct Subscriber<P> {
-    pub(crate) pattern: Pattern,
+    /// Shared with the bus's last parsed pattern (see [`PatternCache`]) and with other
+    /// subscriptions made from it.
+    pub(crate) pattern: Arc<Pattern>,
     pub(crate) profile: Box<Profile>,
     pub(crate) priority: i32,
     pub(crate) order: u64,
@@ -211,5 +213,60 @@ impl<P> Subscriber<P> {
     /// Latency histograms, allocating them on first use.
     pub(crate) fn latencies_mut(&mut self) -> &mut Latencies {
         self.latencies.get_or_insert_with(Default::default)
+    }
+}
+
+/// The pattern parsed last, so that subscribing the same pattern again (a component that
+/// subscribes on mount and unsubscribes on unmount, a loop over one topic) shares it instead
+/// of parsing and allocating it each time.
+#[derive(Debug, Default)]
+pub(crate) struct PatternCache {
+    last: Option<Arc<Pattern>>,
+}
+
+impl PatternCache {
+    /// `source` parsed, from the cache when it is the pattern parsed last. An invalid pattern
+    /// is refused and leaves the cache as it was.
+    pub(crate) fn parse(&mut self, source: &str) -> Result<Arc<Pattern>, TopicError> {
+        if let Some(last) = &self.last {
+            if last.as_str() == source {
+                return Ok(Arc::clone(last));
+            }
+        }
+        let pattern = Arc::new(Pattern::parse(source)?);
+        self.last = Some(Arc::clone(&pattern));
+        Ok(pattern)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pattern_parsed_again_is_shared_with_the_first_parse() {
+        let mut cache = PatternCache::default();
+        let first = cache.parse("orders.*.created").unwrap();
+        let again = cache.parse("orders.*.created").unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(again.as_str(), "orders.*.created");
+    }
+
+    #[test]
+    fn a_different_pattern_is_parsed_and_replaces_the_cached_one() {
+        let mut cache = PatternCache::default();
+        let orders = cache.parse("orders.*").unwrap();
+        let invoices = cache.parse("invoices.**").unwrap();
+        assert_eq!(invoices.as_str(), "invoices.**");
+        assert_eq!(invoices.segments().len(), 2);
+        assert!(!Arc::ptr_eq(&orders, &cache.parse("orders.*").unwrap()));
+    }
+
+    #[test]
+    fn an_invalid_pattern_is_refused_and_keeps_the_cached_one() {
+        let mut cache = PatternCache::default();
+        let orders = cache.parse("orders.*").unwrap();
+        assert!(cache.parse("orders..created").is_err());
+        assert!(Arc::ptr_eq(&orders, &cache.parse("orders.*").unwrap()));
     }
 }

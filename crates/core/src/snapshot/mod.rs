@@ -20,8 +20,10 @@
 //!
 //! Deliveries in flight when the snapshot is taken are not lost: their messages are written
 //! back at the head of their subscription's queue with the same attempt number, so after a
-//! restore they are delivered again (at-least-once). The trace ring, the trend-leak window and
-//! remembered timed-out tokens are not persisted.
+//! restore they are delivered again (at-least-once). The trace ring, the trend-leak window,
+//! remembered timed-out tokens and the count of evicted topics (`BusMetrics::topics_evicted`,
+//! which describes the memory of one bus rather than its messages) are not persisted; topics
+//! evicted before the snapshot are simply not in it.
 //!
 //! # Time
 //!
@@ -206,7 +208,8 @@ pub struct Snapshot<E> {
     pub rng: Rng,
     /// Round-robin cursor per consumer group.
     pub groups: Vec<(String, u64)>,
-    /// Every topic published to.
+    /// Every topic in the table (published to and not evicted since, see
+    /// [`Config::max_topics`](crate::Config::max_topics)).
     pub topics: Vec<TopicSnapshot>,
     /// Every message referenced by a queue, a dead letter or a retained list, once.
     pub messages: Vec<MessageSnapshot<E>>,

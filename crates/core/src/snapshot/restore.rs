@@ -19,6 +19,7 @@ use super::{
 use crate::bus::slab::Key;
 use crate::bus::subscriber::{Latencies, Profile, Queued, Subscriber};
 use crate::bus::timers::Timer;
+use crate::bus::topics::Birth;
 use crate::bus::{sid, Bus};
 use crate::config::Config;
 use crate::dead_letter::{DeadLetter, DeadLetterStore};
@@ -54,7 +55,9 @@ impl<P> Bus<P> {
     /// [`Restored::subscriptions`]; dead letters of a restored subscription name its new id.
     /// Per-subscription settings (capacity, retry, ...) come from the snapshot; bus-wide ones
     /// from `config`. If `config` holds fewer dead letters or retained messages than the
-    /// snapshot, the oldest are evicted (dead letters counted as evicted).
+    /// snapshot, the oldest are evicted (dead letters counted as evicted); if it keeps fewer
+    /// topics ([`Config::max_topics`]), idle topics past the bound are evicted (counted in
+    /// [`BusMetrics::topics_evicted`](crate::BusMetrics::topics_evicted)).
     pub fn restore<C: PayloadCodec<P>>(
         config: Config,
         snapshot: Snapshot<C::Encoded>,
@@ -101,11 +104,15 @@ impl<P> Bus<P> {
         }
 
         // Topics (their bus index by snapshot position), then messages sharing their names.
+        // Nothing is evicted until every message is in place (see `trim` below): they are all
+        // idle now. Born before every message and route of the new bus.
         bus.now = now;
         let mut topic_indices: Vec<u32> = Vec::with_capacity(snapshot.topics.len());
         for topic in &snapshot.topics {
-            let (index, entry) = bus.topics.intern(&topic.name);
+            let (index, entry) = bus.topics.intern(&topic.name, Birth::default());
             entry.seq = topic.seq;
+            // Older than anything the new bus publishes: no second chance yet.
+            entry.swept_seq = topic.seq;
             entry.counters = topic.counters;
             entry.latency = topic.latency.clone();
             topic_indices.push(index);
@@ -115,7 +122,7 @@ impl<P> Bus<P> {
             let topic = index
                 .topic_of(position)
                 .and_then(|topic| topic_indices.get(topic))
-                .and_then(|&topic| Some((topic, bus.topics.entries.get(topic as usize)?)));
+                .and_then(|&topic| Some((topic, bus.topics.get(topic)?)));
             let Some((topic, entry)) = topic else {
                 return Err(corrupt(format!(
                     "message {} names unknown topic `{}`",
@@ -163,7 +170,7 @@ impl<P> Bus<P> {
             for id in kept {
                 retained.push_back(messages.get(*id)?.1);
             }
-            if let Some(entry) = bus.topics.entries.get_mut(bus_index as usize) {
+            if let Some(entry) = bus.topics.get_mut(bus_index) {
                 entry.retained = retained;
             }
         }
@@ -198,7 +205,7 @@ impl<P> Bus<P> {
             };
             let grouped = snap.group.is_some();
             let subscriber = Subscriber {
-                pattern: pattern.clone(),
+                pattern: Arc::new(pattern.clone()),
                 profile: Box::new(Profile {
                     name: snap.name,
                     group: snap.group,
@@ -318,6 +325,8 @@ impl<P> Bus<P> {
         bus.leaks.suspected = counters.leaks_suspected;
         bus.leaks.released.clear();
         bus.leaks.released.extend(snapshot.released_owners);
+        // Everything is in place: idle topics past `Config::max_topics` go (counted).
+        bus.topics.trim();
 
         Ok(Restored {
             bus,

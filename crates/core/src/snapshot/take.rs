@@ -121,9 +121,8 @@ impl<P> Bus<P> {
 
         let topics = self
             .topics
-            .entries
             .iter()
-            .map(|t| TopicSnapshot {
+            .map(|(_, t)| TopicSnapshot {
                 name: String::from(&*t.name),
                 seq: t.seq,
                 counters: t.counters,

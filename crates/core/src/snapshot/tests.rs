@@ -220,9 +220,8 @@ fn a_json_round_trip_keeps_every_queued_message_dead_letter_retained_message_and
     let retained: usize = restored
         .bus
         .topics
-        .entries
         .iter()
-        .map(|t| t.retained.len())
+        .map(|(_, t)| t.retained.len())
         .sum();
     assert_eq!(
         retained,
