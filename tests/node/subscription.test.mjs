@@ -140,6 +140,21 @@ describe('subscribing the same pattern over and over', () => {
     });
   }
 
+  test('ids stay exact numbers past two million reuses of one slot, so unsubscribe always works', () => {
+    const bus = new EventBus();
+    bus.subscribe('keep', () => {});
+    let failed = 0;
+    let largest = 0;
+    for (let i = 0; i < 2 ** 21 + 2; i++) {
+      const churned = bus.subscribe('x', () => {});
+      largest = Math.max(largest, churned.id);
+      if (!churned.unsubscribe()) failed++;
+    }
+    assert.equal(failed, 0);
+    assert.ok(Number.isSafeInteger(largest), `id ${largest} is not an exact number`);
+    assert.equal(bus.metrics().activeSubscriptions, 1);
+  });
+
   test('a pattern that differs from the one subscribed last is parsed anew', () => {
     const bus = new EventBus();
     const seen = [];

@@ -657,6 +657,9 @@ function installFastPath(wasm, EventBus) {
     configurable: true,
     writable: true,
     value: function free() {
+      // Closed first, so that a handler freeing its bus stops the dispatch on either path
+      // (the bindings drop a bus in use only when the outer call returns; see `Drop`).
+      if (!freedBuses.has(this)) this.close();
       const state = this[STATE];
       if (state !== undefined) {
         // Record the pending batch while the cell is still this bus's memory.
@@ -863,10 +866,10 @@ function install(wasm) {
   });
 
   // `using bus = new EventBus()`: leaving the scope closes the bus (later calls throw
-  // E_CLOSED); `free()` also releases its memory.
+  // E_CLOSED); `free()` also releases its memory (disposing a freed bus does nothing).
   Object.defineProperty(EventBus.prototype, disposeSymbol, {
     value: function dispose() {
-      this.close();
+      if (!freedBuses.has(this)) this.close();
     },
     configurable: true,
     writable: true,

@@ -1,7 +1,15 @@
 //! A generational slab: slots are reused, but every reuse bumps the slot's generation, so a
 //! key minted for an earlier occupant never reaches a later one.
+//!
+//! Generations stay below 2^21, so a key packed as `generation << 32 | index` (subscription ids
+//! and delivery tokens, which JavaScript holds as numbers) is at most 2^53 and exact in an
+//! `f64`. A slot whose generation reaches [`MAX_GENERATION`] is retired instead of reused: one
+//! slot per two million reuses, and no key ever comes back.
 
 use alloc::vec::Vec;
+
+/// The last generation a slot may have; a slot removed at it is never reused.
+pub(crate) const MAX_GENERATION: u32 = (1 << 21) - 1;
 
 /// A key into a [`Slab`]: slot index plus the generation it was minted under.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -100,9 +108,11 @@ impl<T> Slab<T> {
             return None;
         }
         let value = slot.value.take()?;
-        slot.generation = slot.generation.wrapping_add(1);
-        self.free.push(key.index);
         self.len -= 1;
+        if slot.generation < MAX_GENERATION {
+            slot.generation += 1;
+            self.free.push(key.index);
+        }
         Some(value)
     }
 
@@ -142,6 +152,29 @@ mod tests {
         assert_eq!(slab.get(a), None);
         assert_eq!(slab.remove(a), None);
         assert_eq!(slab.get(b), Some(&"b"));
+        assert_eq!(slab.len(), 1);
+    }
+
+    #[test]
+    fn a_slot_is_retired_at_the_last_generation_so_keys_stay_exact_javascript_numbers() {
+        let mut slab = Slab::default();
+        let mut key = slab.insert(0u32).unwrap();
+        let first = key;
+        while key.generation < MAX_GENERATION {
+            slab.remove(key);
+            key = slab.insert(0).unwrap();
+            assert_eq!(
+                key.index, first.index,
+                "the slot is reused until its last generation"
+            );
+        }
+        let packed = (u64::from(key.generation) << 32) | u64::from(key.index);
+        assert!(packed <= 1 << 53, "{packed} is not exact as an f64");
+        assert_eq!(slab.remove(key), Some(0));
+        let next = slab.insert(1).unwrap();
+        assert_ne!(next.index, key.index, "a retired slot is never reused");
+        assert_eq!(slab.get(key), None);
+        assert_eq!(slab.get(first), None);
         assert_eq!(slab.len(), 1);
     }
 
