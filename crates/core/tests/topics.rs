@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::{bus_with, conserved, drain, ms, publish, sub, sub_with};
 use proptest::prelude::*;
-use switchyard_core::snapshot::{SerdeCodec, Snapshot};
+use switchyard_core::snapshot::{Restored, SerdeCodec, Snapshot};
 use switchyard_core::{
     Bus, Config, InlineError, Outcome, PublishOptions, RetryPolicy, SubscribeOptions,
 };
@@ -18,6 +18,20 @@ fn bounded(max_topics: usize) -> Bus<u32> {
         max_topics,
         ..Config::default()
     })
+}
+
+/// `snapshot` restored into a bus keeping at most `max_topics` idle topics.
+fn restore_bounded(snapshot: Snapshot<u32>, max_topics: usize) -> Restored<u32> {
+    Bus::restore(
+        Config {
+            max_topics,
+            ..Config::default()
+        },
+        snapshot,
+        &SerdeCodec,
+        ms(0),
+    )
+    .unwrap()
 }
 
 /// The topics the bus keeps per-topic state for, by name.
@@ -412,16 +426,7 @@ fn a_snapshot_taken_after_evictions_round_trips() {
     let bytes = snapshot.to_bytes();
     let decoded = Snapshot::<u32>::from_bytes(&bytes).unwrap();
     assert_eq!(decoded, snapshot);
-    let mut restored = Bus::restore(
-        Config {
-            max_topics: 10,
-            ..Config::default()
-        },
-        decoded,
-        &SerdeCodec,
-        ms(0),
-    )
-    .unwrap();
+    let mut restored = restore_bounded(decoded, 10);
     let metrics = restored.bus.metrics();
     assert_eq!(metrics.topics, original.topics);
     assert_eq!(metrics.totals, original.totals);
@@ -456,16 +461,7 @@ fn restoring_into_a_smaller_bound_evicts_idle_topics_and_keeps_busy_ones() {
     let snapshot = bus.snapshot(&SerdeCodec).unwrap();
     assert_eq!(snapshot.topics.len(), 50);
 
-    let mut restored = Bus::restore(
-        Config {
-            max_topics: 10,
-            ..Config::default()
-        },
-        snapshot,
-        &SerdeCodec,
-        ms(0),
-    )
-    .unwrap();
+    let mut restored = restore_bounded(snapshot, 10);
     let metrics = restored.bus.metrics();
     assert_eq!(metrics.topics.len(), 10);
     assert_eq!(metrics.topics_evicted, 40);

@@ -749,53 +749,49 @@ function defineSubscription(proto, syncAll, syncAllForRead) {
       return this.#name;
     }
 
+    /**
+     * Calls the bus's by-id export `byId` for this subscription (with `argument`, if any) after
+     * `sync` recorded pending batches; `ifFreed` when its bus was freed (its memory is gone).
+     */
+    #onBus(sync, byId, ifFreed, argument) {
+      if (freedBuses.has(this.#bus)) return ifFreed;
+      sync();
+      return byId.call(this.#bus, this.#id, argument);
+    }
+
     /** Whether it still receives messages. */
     get active() {
-      if (freedBuses.has(this.#bus)) return false;
-      syncAllForRead();
-      return activeById.call(this.#bus, this.#id);
+      return this.#onBus(syncAllForRead, activeById, false);
     }
 
     /** Removes it (queued messages are dropped and counted); false if already removed. */
     unsubscribe() {
-      if (freedBuses.has(this.#bus)) return false;
-      syncAll();
-      return unsubscribeById.call(this.#bus, this.#id);
+      return this.#onBus(syncAll, unsubscribeById, false);
     }
 
     /** Stops deliveries; messages keep queueing under its overflow policy. False if removed. */
     pause() {
-      if (freedBuses.has(this.#bus)) return false;
-      syncAll();
-      return pauseById.call(this.#bus, this.#id);
+      return this.#onBus(syncAll, pauseById, false);
     }
 
     /** Resumes deliveries. False if removed. */
     resume() {
-      if (freedBuses.has(this.#bus)) return false;
-      syncAll();
-      return resumeById.call(this.#bus, this.#id);
+      return this.#onBus(syncAll, resumeById, false);
     }
 
     /** Swaps the delivery strategy, keeping queued messages. False if removed. */
     setDelivery(strategy) {
-      if (freedBuses.has(this.#bus)) return false;
-      syncAll();
-      return setDeliveryById.call(this.#bus, this.#id, strategy);
+      return this.#onBus(syncAll, setDeliveryById, false, strategy);
     }
 
     /** Hands a batched subscription's queued messages out now. False if removed. */
     flush() {
-      if (freedBuses.has(this.#bus)) return false;
-      syncAll();
-      return flushById.call(this.#bus, this.#id);
+      return this.#onBus(syncAll, flushById, false);
     }
 
     /** Configuration, gauges and counters, or `null` once removed. */
     stats() {
-      if (freedBuses.has(this.#bus)) return null;
-      syncAllForRead();
-      return statsById.call(this.#bus, this.#id);
+      return this.#onBus(syncAllForRead, statsById, null);
     }
 
     /** Nothing to release (kept so code written for wasm-bindgen objects still runs). */
