@@ -323,7 +323,7 @@ export class Subscription {
   private constructor();
   readonly id: number;
   readonly pattern: string;
-  readonly name: string | undefined;
+  readonly name: string | null;
   readonly active: boolean;
   /** False if it was already removed. */
   unsubscribe(): boolean;

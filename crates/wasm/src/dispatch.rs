@@ -8,7 +8,8 @@
 //!   with `settle` (a rejection is a failure like a throw).
 //! * A filter runs before the handler for each message; falsy means "filtered" (counted, not
 //!   delivered). A filter that throws fails the delivery like a handler would.
-//! * While a handler runs, publishes it makes carry its message as their causation.
+//! * While a handler or a filter runs, publishes it makes carry its message as their causation
+//!   (so the cascade limit refuses a filter that publishes in a loop, as it does a handler).
 
 use std::rc::Rc;
 
@@ -82,7 +83,12 @@ impl Shared {
             let payload = item.message.payload.clone();
             let meta = self.meta(&item.message, item.attempt);
             if let Some(filter) = &filter {
-                match filter.call2(&JsValue::UNDEFINED, &payload, &meta) {
+                // A filter that publishes is under the cascade limit as a handler is: its
+                // publishes are caused by the message it looks at.
+                let previous = self.current.replace(Some(item.message.id));
+                let kept = filter.call2(&JsValue::UNDEFINED, &payload, &meta);
+                self.current.set(previous);
+                match kept {
                     Ok(keep) if keep.is_truthy() => {}
                     Ok(_) => {
                         let _ = self.engine.borrow_mut().bus.mark_filtered(token, index);

@@ -91,7 +91,7 @@ fn field(snapshot: &JsValue, name: &str) -> JsResult<JsValue> {
 
 /// The engine snapshot and payloads in a snapshot object, checked down to the last byte.
 fn read_snapshot(snapshot: &JsValue) -> JsResult<(Snapshot<u32>, PayloadList)> {
-    if !snapshot.is_object() || Array::is_array(snapshot) {
+    if !snapshot.is_object() || crate::options::is_array(snapshot, "snapshot")? {
         return Err(invalid_option(
             "snapshot",
             "must be the object bus.snapshot() returned",
@@ -125,11 +125,11 @@ fn read_snapshot(snapshot: &JsValue) -> JsResult<(Snapshot<u32>, PayloadList)> {
         .map_err(|_| invalid_option("snapshot.bytes", "must be a Uint8Array"))?
         .to_vec();
     let payloads = field(snapshot, "payloads")?;
-    if !Array::is_array(&payloads) {
+    if !crate::options::is_array(&payloads, "snapshot.payloads")? {
         return Err(invalid_option("snapshot.payloads", "must be an array"));
     }
     let payloads = PayloadList {
-        values: RefCell::new(payloads.unchecked_into::<Array>().to_vec()),
+        values: RefCell::new(payload_values(&payloads, bytes.len())?),
     };
     let engine = Snapshot::<u32>::from_bytes(&bytes).map_err(|e| match e {
         // `version` is at most SNAPSHOT_VERSION here: bytes of a newer one disagree with it.
@@ -144,6 +144,24 @@ fn read_snapshot(snapshot: &JsValue) -> JsResult<(Snapshot<u32>, PayloadList)> {
         return Err(version_mismatch(engine.version, version));
     }
     Ok((engine, payloads))
+}
+
+/// The values of the `snapshot.payloads` array, read one by one (a proxy's throwing getter is
+/// an `E_INVALID_OPTION`, not an exception). Each payload the bytes refer to takes at least one
+/// byte, so values past `bytes` bytes can never be referred to and are not read: a length of
+/// 2^32 - 1 allocates nothing.
+fn payload_values(payloads: &JsValue, bytes: usize) -> JsResult<Vec<JsValue>> {
+    let unreadable = || invalid_option("snapshot.payloads", "could not be read");
+    let length = Reflect::get(payloads, &JsValue::from_str("length"))
+        .map_err(|_| unreadable())?
+        .as_f64()
+        .ok_or_else(unreadable)?;
+    let wanted = (length as usize).min(bytes);
+    let mut values = Vec::with_capacity(wanted);
+    for index in 0..wanted as u32 {
+        values.push(Reflect::get_u32(payloads, index).map_err(|_| unreadable())?);
+    }
+    Ok(values)
 }
 
 /// The bytes hold format version `found`, the object says `version`.

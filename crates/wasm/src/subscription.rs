@@ -12,7 +12,8 @@ use wasm_bindgen::prelude::*;
 use crate::bus::{js_field, EventBus};
 use crate::error::{error, invalid_option, ErrorCode, JsResult};
 use crate::handlers::{AbortHook, EventTarget, HandlerEntry};
-use crate::options::{self, Options};
+use crate::hooks::hand_back;
+use crate::options::{self, well_formed_text, Options};
 use crate::state::Shared;
 use crate::views::{to_js, SubscriptionView};
 
@@ -148,17 +149,18 @@ thread_local! {
     static LAST_NAME: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// The text of `pattern`, or `None` if it is not a string.
-fn pattern_text(pattern: &JsValue) -> Option<Rc<str>> {
+/// The text of `pattern`; `E_INVALID_PATTERN` if it is not a string or not well-formed.
+fn pattern_text(pattern: &JsValue) -> JsResult<Rc<str>> {
     LAST_PATTERN.with(|last| {
         if let Some((value, text)) = &*last.borrow() {
             if value == pattern {
-                return Some(Rc::clone(text));
+                return Ok(Rc::clone(text));
             }
         }
-        let text: Rc<str> = pattern.as_string()?.into();
+        let text: Rc<str> =
+            well_formed_text(pattern, ErrorCode::InvalidPattern, "subscribe(): `pattern`")?.into();
         *last.borrow_mut() = Some((pattern.clone(), Rc::clone(&text)));
-        Some(text)
+        Ok(text)
     })
 }
 
@@ -225,12 +227,7 @@ impl EventBus {
         options: &JsValue,
     ) -> JsResult<(SubscriptionId, Rc<str>, Option<String>)> {
         self.ensure_open("subscribe")?;
-        let pattern = pattern_text(pattern).ok_or_else(|| {
-            error(
-                ErrorCode::InvalidPattern,
-                "subscribe(): `pattern` must be a string",
-            )
-        })?;
+        let pattern = pattern_text(pattern)?;
         let handler = handler.dyn_into::<Function>().map_err(|_| {
             error(
                 ErrorCode::InvalidHandler,
@@ -242,13 +239,15 @@ impl EventBus {
             (engine.bus.config().retry, engine.capture_stacks)
         };
         let (mut core, host) = parse_subscribe(options, bus_retry)?;
-        if let Some(owner) = &host.owner {
-            core.owner = Some(self.shared.owner_id(owner));
-        }
         if capture_stacks {
             core.stack = Reflect::get(&Error::new("subscribe"), &JsValue::from_str("stack"))
                 .ok()
                 .and_then(|s| s.as_string());
+        }
+        // Reading the options (and the stack) ran JavaScript, which may have closed the bus.
+        self.ensure_open("subscribe")?;
+        if let Some(owner) = &host.owner {
+            core.owner = Some(self.shared.owner_id(owner));
         }
         let name = core.name.clone();
         let batched = !matches!(core.delivery, switchyard_core::DeliveryStrategy::Immediate);
@@ -351,10 +350,10 @@ impl EventBus {
         }
     }
 
-    /// `subscription.stats()`.
+    /// `subscription.stats()`, answered through [`hand_back`] (see there why).
     #[wasm_bindgen(js_name = __subscriptionStats)]
-    pub fn subscription_stats(&self, id: f64) -> JsValue {
-        subscription_id(id).map_or(JsValue::NULL, |id| self.shared.stats(id))
+    pub fn subscription_stats(&self, id: f64) {
+        hand_back(subscription_id(id).map_or(JsValue::NULL, |id| self.shared.stats(id)));
     }
 }
 
