@@ -378,7 +378,7 @@ impl EventBus {
             }
             // U+FFFD may stand for a lone surrogate the string conversion replaced: the slow
             // path checks the JS string itself (see `options::well_formed_text`).
-            if topic.contains('\u{FFFD}') {
+            if topic.chars().any(|c| c == '\u{FFFD}') {
                 return None;
             }
             for _ in 0..2 {

@@ -48,7 +48,8 @@ pub fn well_formed_text(value: &JsValue, code: ErrorCode, what: &str) -> JsResul
     let text = value
         .as_string()
         .ok_or_else(|| error(code, &concat(&[what, " must be a string"])))?;
-    if text.contains('\u{FFFD}') {
+    // `chars().any`, not `str::contains`, whose searcher links panic formatting into the .wasm.
+    if text.chars().any(|c| c == '\u{FFFD}') {
         let well_formed = value
             .unchecked_ref::<WellFormed>()
             .is_well_formed()

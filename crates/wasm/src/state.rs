@@ -129,9 +129,12 @@ pub struct ListenerCascade {
 impl ListenerCascade {
     /// The listener depth of message `id` (0 if no listener caused it).
     pub fn depth_of(&self, id: MessageId) -> u32 {
+        // `get`, not indexing: a bounds check would link the panic formatting into the .wasm.
         self.depths
             .binary_search_by_key(&id.0, |(message, _)| *message)
-            .map_or(0, |index| self.depths[index].1)
+            .ok()
+            .and_then(|index| self.depths.get(index))
+            .map_or(0, |(_, depth)| *depth)
     }
 
     /// Records the depth of a message just published (the newest id so far).
