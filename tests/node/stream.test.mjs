@@ -79,6 +79,14 @@ describe('waitFor', () => {
     await assert.rejects(bus.waitFor('x'), (e) => e instanceof SwitchyardError && e.code === 'E_CLOSED');
   });
 
+  test('a bad timeoutMs rejects with E_INVALID_OPTION and leaves no subscription behind', async () => {
+    const bus = new EventBus();
+    for (const timeoutMs of [-1, NaN, Infinity, '5', null]) {
+      await assert.rejects(bus.waitFor('x', { timeoutMs }), (e) => e instanceof SwitchyardError && e.code === 'E_INVALID_OPTION');
+    }
+    assert.deepEqual(bus.subscriptions(), []);
+  });
+
   test('rejects bad options', async () => {
     const bus = new EventBus();
     await assert.rejects(bus.waitFor('x', { timeout: 5 }), (e) => e.code === 'E_INVALID_OPTION');

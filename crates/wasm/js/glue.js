@@ -1046,6 +1046,13 @@ function install(wasm) {
           throw new SwitchyardError('E_INVALID_PATTERN', 'waitFor(): `pattern` must be a string');
         }
         const { signal, timeoutMs, filter } = readOptions('waitFor', options, ['signal', 'timeoutMs', 'filter']);
+        // Checked before subscribing, so that a refusal leaves no subscription behind.
+        if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0 && timeoutMs < Infinity)) {
+          throw new SwitchyardError(
+            'E_INVALID_OPTION',
+            'option `timeoutMs` must be a finite number of milliseconds, not negative',
+          );
+        }
         if (signalAborted(signal)) {
           reject(abortReason(signal));
           return;
