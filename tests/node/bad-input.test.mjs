@@ -267,5 +267,17 @@ describe('bad input', () => {
     await expectRefused(() => bus.redrive(new Proxy([], { get: () => { throw new Error('boom'); } })), ['E_INVALID_OPTION'], /ids/);
     assertWorks(bus);
   });
+
+  test('restore refuses snapshot bytes that are a proxy of a Uint8Array or a detached one, naming snapshot.bytes', async () => {
+    const bus = new EventBus();
+    bus.subscribe('a', () => {}, { name: 'a' });
+    const snapshot = bus.snapshot();
+    await expectRefused(() => EventBus.restore({ ...snapshot, bytes: new Proxy(snapshot.bytes, {}) }), ['E_INVALID_OPTION'], /snapshot\.bytes/);
+    const detached = snapshot.bytes.slice();
+    structuredClone(detached, { transfer: [detached.buffer] });
+    await expectRefused(() => EventBus.restore({ ...snapshot, bytes: detached }), ['E_INVALID_OPTION'], /snapshot\.bytes/);
+    EventBus.restore(snapshot).free();
+    assertWorks(bus);
+  });
 });
 

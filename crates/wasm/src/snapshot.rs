@@ -37,7 +37,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Reflect, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Function, Object, Reflect, Uint8Array};
 use switchyard_core::snapshot::{PayloadCodec, Snapshot, SnapshotError, SNAPSHOT_VERSION};
 use switchyard_core::{Bus, DeliveryStrategy};
 use wasm_bindgen::prelude::*;
@@ -83,6 +83,13 @@ impl PayloadCodec<JsValue> for PayloadList {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `Uint8Array.from(bytes)`: a copy, or what copying a detached view throws.
+    #[wasm_bindgen(catch, js_namespace = Uint8Array, js_name = from)]
+    fn uint8_array_copy(bytes: &JsValue) -> Result<Uint8Array, JsValue>;
+}
+
 /// Reads one field of the snapshot object; a throwing getter is an `E_INVALID_OPTION`.
 fn field(snapshot: &JsValue, name: &str) -> JsResult<JsValue> {
     Reflect::get(snapshot, &JsValue::from_str(name))
@@ -120,9 +127,19 @@ fn read_snapshot(snapshot: &JsValue) -> JsResult<(Snapshot<u32>, PayloadList)> {
             ]),
         ));
     }
-    let bytes = field(snapshot, "bytes")?
-        .dyn_into::<Uint8Array>()
-        .map_err(|_| invalid_option("snapshot.bytes", "must be a Uint8Array"))?
+    let bytes = field(snapshot, "bytes")?;
+    // `ArrayBuffer.isView` is false for a proxy of a typed array (whose methods throw when
+    // called on it); a detached buffer makes the copy throw.
+    if !ArrayBuffer::is_view(&bytes) || !bytes.is_instance_of::<Uint8Array>() {
+        return Err(invalid_option("snapshot.bytes", "must be a Uint8Array"));
+    }
+    let bytes = uint8_array_copy(&bytes)
+        .map_err(|_| {
+            invalid_option(
+                "snapshot.bytes",
+                "could not be read (is its buffer detached?)",
+            )
+        })?
         .to_vec();
     let payloads = field(snapshot, "payloads")?;
     if !crate::options::is_array(&payloads, "snapshot.payloads")? {
