@@ -226,3 +226,26 @@ impl Shared {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ListenerCascade;
+    use switchyard_core::MessageId;
+
+    #[test]
+    fn listener_cascade_knows_the_depth_of_each_recorded_message_and_zero_otherwise() {
+        let mut cascade = ListenerCascade::default();
+        assert!(cascade.is_empty());
+        assert_eq!(cascade.depth_of(MessageId(1)), 0);
+        cascade.record(MessageId(3), 1);
+        cascade.record(MessageId(4), 0);
+        cascade.record(MessageId(7), 2);
+        assert!(!cascade.is_empty());
+        assert_eq!(cascade.depth_of(MessageId(3)), 1);
+        assert_eq!(cascade.depth_of(MessageId(4)), 0, "depth 0 is not recorded");
+        assert_eq!(cascade.depth_of(MessageId(7)), 2);
+        assert_eq!(cascade.depth_of(MessageId(5)), 0);
+        cascade.clear();
+        assert_eq!(cascade.depth_of(MessageId(7)), 0);
+    }
+}
