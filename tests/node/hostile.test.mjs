@@ -43,6 +43,10 @@ describe('a hostile caller', () => {
     await expectNoFailures('methods', { count: cases(3000) });
   });
 
+  test('after close() or free(), every public method refuses with E_CLOSED or gives its documented result', async () => {
+    await expectNoFailures('afterClose', { count: METHODS.length * 4 });
+  });
+
   test('mutated snapshots (bit flips, truncations, appended bytes, wrong types) are refused with a SwitchyardError or restore to a working bus', async () => {
     await expectNoFailures('snapshots', { count: cases(1500) });
   });

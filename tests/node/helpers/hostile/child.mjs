@@ -50,6 +50,17 @@ const suites = {
     const kase = { index: i, fixture, method, src: method.call(args), effect: 'none', rng: () => 0 };
     return { src: kase.src, fixture, method: method.name, run: () => runCase(pkg, kase, extra.other) };
   },
+  /** Every method (valid arguments) on a bus closed or freed just before. */
+  afterClose(i, extra) {
+    const method = METHODS[i % METHODS.length];
+    const mode = Math.floor(i / METHODS.length) % 2 === 0 ? 'close' : 'free';
+    const fixture = Math.floor(i / (2 * METHODS.length)) % 2 === 0 ? 'fast' : 'observed';
+    const args = method.args.map((s) => s.valid[0]);
+    while (args.length > 0 && args[args.length - 1] === 'undefined') args.pop();
+    const src = `(bus.${mode}(), ${method.call(args)})`;
+    const kase = { index: i, fixture, method, src, effect: mode, rng: () => 0 };
+    return { src, fixture, method: `${method.name} after ${mode}()`, run: () => runCase(pkg, kase, extra.other) };
+  },
   scripts(i) {
     const [name, src] = SCRIPTS[i];
     return { src, method: name, run: async () => scriptFailure('script', await runScript(pkg, src)) };
@@ -87,7 +98,7 @@ function scriptFailure(check, problem) {
 
 const prepare = suites[job.suite];
 const extra = {};
-if (['methods', 'receivers', 'snapshots', 'baseline'].includes(job.suite)) {
+if (['methods', 'receivers', 'snapshots', 'baseline', 'afterClose'].includes(job.suite)) {
   extra.info = fixtureInfo(pkg);
   extra.other = makeOther(pkg);
 }

@@ -123,8 +123,12 @@ export function classOf(failure) {
     .replace(/"(?:[^"\\]|\\.)*"/g, '"…"')
     .replace(/\d+/g, 'N')
     .slice(0, 160);
-  // Wrong receivers form one class per error, whatever the method.
-  const method = /^EventBus\.prototype\./.test(failure.method ?? '') ? 'EventBus.prototype.*' : failure.method ?? '';
+  // Wrong receivers, probes of the bus after the call and calls after close() / free() form one
+  // class per error, whatever the method (the report lists the methods).
+  let method = failure.method ?? '';
+  if (/^EventBus\.prototype\./.test(method)) method = 'EventBus.prototype.*';
+  else if (/^bus\.(closed|free\(\)) at the end|^bus\.closed after/.test(detail)) method = '*';
+  else if (/ after (close|free)\(\)$/.test(method)) method = method.replace(/^.* after/, '* after');
   return `${failure.check} | ${method} | ${detail}`;
 }
 
@@ -152,8 +156,9 @@ export function report(suite, seed, result) {
   const classes = new Map();
   for (const failure of result.failures) {
     const key = classOf(failure);
-    const entry = classes.get(key) ?? { count: 0, example: failure };
+    const entry = classes.get(key) ?? { count: 0, example: failure, methods: new Set() };
     entry.count++;
+    if (failure.method) entry.methods.add(failure.method);
     if ((failure.src ?? '').length < (entry.example.src ?? '').length) entry.example = failure;
     classes.set(key, entry);
   }
@@ -164,9 +169,10 @@ export function report(suite, seed, result) {
   ];
   let n = 0;
   const fixtures = new Set();
-  for (const [key, { count, example }] of classes) {
+  for (const [key, { count, example, methods }] of classes) {
     const hint = issueHint(example);
     lines.push(`[${++n}] ${key}  (${count} case(s)${hint ? `; looks like issue #18 item ${hint}` : ''})`);
+    if (methods.size > 1) lines.push(`    in: ${[...methods].slice(0, 12).join(', ')}${methods.size > 12 ? `, … (${methods.size})` : ''}`);
     lines.push(`    ${example.detail}`);
     lines.push(`    repro (HOSTILE_SEED=${seedText}, ${suite} case ${example.i}${example.fixture ? `, after fixture '${example.fixture}'` : ''}):`);
     if (example.fixture) fixtures.add(example.fixture);

@@ -58,10 +58,14 @@ export async function runScript(pkg, src) {
 
 // ---- named regressions ---------------------------------------------------------------------
 
+/** A script: `setup`, then `trigger`, which frees the bus (`free()` records what it threw). */
 const closedAfter = (setup, trigger) => `const bus = new EventBus({ clock: 'manual' });
+const thrownByFree = [];
+const free = () => { try { bus.free() } catch (e) { thrownByFree.push(e); throw e } };
 ${setup}
 let thrown;
 try { ${trigger} } catch (e) { thrown = e }
+if (thrownByFree.length > 0) return 'free() threw ' + show(thrownByFree[0]);
 if (thrown !== undefined && !(thrown instanceof SwitchyardError)) return 'the call threw ' + show(thrown);
 return refusedWith(() => bus.publish('a', 1), 'E_CLOSED') ?? refusedWith(() => bus.metrics(), 'E_CLOSED');`;
 
@@ -110,13 +114,16 @@ return null;`],
 bus.on('published', () => bus.publish('r', 1));
 try { bus.publish('r', 0) } catch (e) { if (!(e instanceof SwitchyardError)) return 'publish threw ' + show(e) }
 return null;`],
-  ['after free() every call throws a SwitchyardError E_CLOSED', closedAfter('', 'bus.free()')],
-  ['free() from a queued handler frees the bus', closedAfter("bus.on('*', () => {});\nbus.subscribe('a', () => bus.free());", "bus.publish('a', 0)")],
-  ['free() from a filter frees the bus', closedAfter("bus.subscribe('a', () => {}, { filter: () => { bus.free(); return true } });", "bus.publish('a', 0)")],
-  ['free() from a batch handler frees the bus', closedAfter("const s = bus.subscribe('a', () => bus.free(), { delivery: { batch: { size: 5 } } });\nbus.publish('a', 0);", 's.flush()')],
-  ['free() from a retried handler frees the bus', closedAfter("let n = 0;\nbus.subscribe('a', () => { if (n++ === 0) throw new Error('first'); bus.free() }, { retry: { attempts: 2, backoffMs: 5 } });\nbus.publish('a', 0);", 'bus.advance(10)')],
-  ['free() from an option getter frees the bus', closedAfter('', "bus.subscribe('a', () => {}, { get priority() { bus.free(); return 1 } })")],
-  ['free() from a publish option getter frees the bus', closedAfter('', "bus.publish('a', 1, { get headers() { bus.free(); return {} } })")],
+  ['after free() every call throws a SwitchyardError E_CLOSED', closedAfter('', 'free()')],
+  ['free() from a queued handler frees the bus', closedAfter("bus.on('*', () => {});\nbus.subscribe('a', () => free());", "bus.publish('a', 0)")],
+  ['free() from a handler on the fast path frees the bus', closedAfter("bus.subscribe('a', () => free());", "bus.publish('a', 0)")],
+  ['free() from a filter frees the bus', closedAfter("bus.subscribe('a', () => {}, { filter: () => { free(); return true } });", "bus.publish('a', 0)")],
+  ['free() from a batch handler frees the bus', closedAfter("const s = bus.subscribe('a', () => free(), { delivery: { batch: { size: 5 } } });\nbus.publish('a', 0);", 's.flush()')],
+  ['free() from a retried handler frees the bus', closedAfter("let n = 0;\nbus.subscribe('a', () => { if (n++ === 0) throw new Error('first'); free() }, { retry: { attempts: 2, backoffMs: 5 } });\nbus.publish('a', 0);", 'bus.advance(10)')],
+  ['free() from an option getter frees the bus', closedAfter('', "bus.subscribe('a', () => {}, { get priority() { free(); return 1 } })")],
+  ['free() from a publish option getter frees the bus', closedAfter('', "bus.publish('a', 1, { get headers() { free(); return {} } })")],
+  ['free() from a waitFor filter frees the bus', closedAfter("bus.waitFor('a', { filter: () => { free(); return true } }).catch(() => {});", "bus.publish('a', 0)")],
+  ["free() from an on('delivered') listener frees the bus", closedAfter("bus.subscribe('a', () => {});\nbus.on('delivered', () => free());", "bus.publish('a', 0)")],
   ['a priority getter that closes the bus does not subscribe', `const bus = new EventBus({ clock: 'manual' });
 let sub;
 try { sub = bus.subscribe('a', () => {}, { get priority() { bus.close(); return 1 } }) } catch (e) { return e instanceof SwitchyardError && e.code === 'E_CLOSED' ? null : 'threw ' + show(e) }
