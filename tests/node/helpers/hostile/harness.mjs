@@ -3,9 +3,9 @@
 // is reported at the case it was running, and a new child goes on from the next case.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { FIXTURES } from './checks.mjs';
@@ -22,21 +22,35 @@ export function seedFromEnv() {
   return seed;
 }
 
-/** Runs cases [0, count) of `suite`; answers `{ failures, cases, children, ms }`. */
+/**
+ * `HOSTILE_ONLY=<suite>:<case>` runs that one case (to check a fix); other suites run nothing.
+ * Answers the `[from, to)` range of `suite` to run out of `count`.
+ */
+export function rangeFromEnv(suite, count) {
+  const only = process.env.HOSTILE_ONLY;
+  if (!only) return [0, count];
+  const [name, index] = only.split(':');
+  if (name !== suite) return [0, 0];
+  const i = Number(index);
+  return Number.isInteger(i) && i >= 0 ? [i, i + 1] : [0, count];
+}
+
+/** Runs the cases of `suite` in `rangeFromEnv`; answers `{ failures, cases, children, ms }`. */
 export async function runSuite(suite, { seed, count, length, hangMs = 3000 }) {
+  const [first, end] = rangeFromEnv(suite, count);
   const dir = mkdtempSync(join(tmpdir(), `hostile-${suite}-`));
   const failures = [];
   // Sources that hung once are not run again (each would cost `hangMs`), only reported.
   const hung = [];
   const started = Date.now();
-  let from = 0;
+  let from = first;
   let children = 0;
   try {
-    while (from < count) {
+    while (from < end) {
       const log = join(dir, `${from}.jsonl`);
       writeFileSync(log, '');
       children++;
-      const result = await runChild({ suite, seed, from, to: count, log, length, hung }, hangMs);
+      const result = await runChild({ suite, seed, from, to: end, log, length, hung }, hangMs);
       failures.push(...result.failures);
       if (result.done) break;
       const at = result.last ?? from;
@@ -54,7 +68,7 @@ export async function runSuite(suite, { seed, count, length, hangMs = 3000 }) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { failures, cases: count, children, ms: Date.now() - started };
+  return { failures, cases: end - first, children, ms: Date.now() - started };
 }
 
 function runChild(job, hangMs) {
@@ -151,6 +165,21 @@ export function issueHint(failure) {
 
 const indent = (text, by = '      ') => text.split('\n').map((line) => by + line).join('\n');
 
+/** Where `report` writes every failing case (one line each): target/hostile/<suite>.txt. */
+const LIST_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../target/hostile');
+
+function writeList(suite, seedText, failures) {
+  try {
+    mkdirSync(LIST_DIR, { recursive: true });
+    const file = join(LIST_DIR, `${suite}.txt`);
+    const lines = failures.map((f) => `HOSTILE_SEED=${seedText} HOSTILE_ONLY=${suite}:${f.i}\t${f.check}\t${String(f.detail).split('\n')[0]}\t${f.fixture ? `[fixture ${f.fixture}] ` : ''}${String(f.src ?? '').replace(/\n/g, ' ')}`);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The report of a suite's failures: one paragraph per class, with its shortest repro. */
 export function report(suite, seed, result) {
   const classes = new Map();
@@ -179,6 +208,8 @@ export function report(suite, seed, result) {
     lines.push(indent(example.src ?? '(no source)'));
   }
   for (const name of fixtures) lines.push(`fixture '${name}' (import { EventBus, SwitchyardError } from 'switchyard'):`, indent(FIXTURES[name]));
+  const list = writeList(suite, seedText, result.failures);
+  lines.push(`Every failing case, with its reproduction: ${list ?? '(could not write the list)'}; rerun one with HOSTILE_SEED=${seedText} HOSTILE_ONLY=${suite}:<case>.`);
   if (suite === 'scripts' || suite === 'topics' || suite === 'soak') {
     lines.push('(repros are async function bodies; `within`, `show`, `refusedWith` and `ticks` are in tests/node/helpers/hostile/scripts.mjs)');
   }
