@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { FIXTURES } from './checks.mjs';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'child.mjs');
+const STARTUP_GRACE_MS = 30000;
 /** The default seed; `HOSTILE_SEED` (decimal or 0x hex) overrides it. */
 export const DEFAULT_SEED = 0x5eed18;
 
@@ -88,7 +89,9 @@ function runChild(job, hangMs) {
     let ran = 0;
     let done = false;
     let hung = false;
-    let progressAt = Date.now();
+    // Loading the package (compiling the wasm) on a busy machine may take a while: the first
+    // case gets a grace period on top of `hangMs`.
+    let progressAt = Date.now() + STARTUP_GRACE_MS;
     const readLog = () => {
       let text;
       try {

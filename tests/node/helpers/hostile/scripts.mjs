@@ -47,8 +47,8 @@ export async function runScript(pkg, src) {
     return `test bug: does not compile: ${describeThrown(error)}`;
   }
   try {
-    const problem = await within(fn(EventBus, SwitchyardError, within, show, refusedWith, ticks), 5000);
-    if (problem.status === 'timeout') return 'the script did not finish within 5 s';
+    const problem = await within(fn(EventBus, SwitchyardError, within, show, refusedWith, ticks), 2500);
+    if (problem.status === 'timeout') return 'the script did not finish within 2.5 s';
     if (problem.status === 'rejected') return `the script threw ${describeThrown(problem.value)}`;
     return problem.value ?? null;
   } catch (error) {
