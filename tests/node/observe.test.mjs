@@ -158,4 +158,21 @@ describe('observability', () => {
     expectCode(assert, () => bus.subscribe('t', () => {}), 'E_CLOSED', SwitchyardError);
     assert.equal(bus.metrics().activeSubscriptions, 0);
   });
+  test('metrics conserve every matched message with a batch in flight: inFlight counts messages', () => {
+    const bus = new EventBus({ clock: 'manual' });
+    bus.subscribe('t', () => new Promise(() => {}), { delivery: { batch: { size: 2 } } });
+    bus.subscribe('t', () => {});
+    for (const n of [1, 2, 3]) bus.publish('t', n);
+    const m = bus.metrics();
+    const t = m.totals;
+    assert.equal(m.inFlight, 2, 'both messages of the pending batch');
+    assert.equal(m.inFlightDeliveries, 1);
+    assert.equal(t.matched, 6);
+    assert.equal(
+      t.matched + t.redriven,
+      t.delivered + t.filtered + t.dropped + t.deadLettered + m.queued + m.inFlight,
+    );
+    const batched = bus.subscriptions()[0];
+    assert.deepEqual([batched.depth, batched.inFlight, batched.inFlightDeliveries], [1, 2, 1]);
+  });
 });

@@ -122,6 +122,9 @@ pub struct SubscriptionInfo {
     pub high_water: usize,
     /// Deliveries handed out and not yet completed or settled.
     pub in_flight: usize,
+    /// Messages inside those deliveries (a batch carries several). `depth +
+    /// in_flight_messages` is what the subscription holds against its `capacity`.
+    pub in_flight_messages: usize,
     /// When the oldest queued message was enqueued, if any is queued.
     pub oldest_queued_at: Option<Instant>,
     /// Circuit breaker state (`Closed` when there is no breaker).

@@ -115,6 +115,8 @@ fn millis(duration: core::time::Duration) -> f64 {
 fn counters(c: &Counters) -> JsValue {
     JsObject::new()
         .number("published", c.published as f64)
+        .number("matched", c.matched as f64)
+        .number("redriven", c.redriven as f64)
         .number("delivered", c.delivered as f64)
         .number("failed", c.failed as f64)
         .number("retried", c.retried as f64)
@@ -192,7 +194,10 @@ impl ToJs for SubscriptionView<'_> {
             )
             .number("depth", info.depth as f64)
             .number("highWater", (*high_water).max(info.high_water) as f64)
-            .number("inFlight", info.in_flight as f64)
+            // Messages in flight (a batch counts each), so `depth + inFlight` is what the
+            // subscription holds against its capacity.
+            .number("inFlight", info.in_flight_messages as f64)
+            .number("inFlightDeliveries", info.in_flight as f64)
             // When the oldest queued message was enqueued, and its age (0 when none).
             .optional_number(
                 "oldestQueuedAt",
@@ -250,7 +255,10 @@ impl ToJs for MetricsView<'_> {
             .value("topics", &topics)
             .number("activeSubscriptions", m.active_subscriptions as f64)
             .number("queued", m.queued as f64)
-            .number("inFlight", m.in_flight as f64)
+            // Messages, so that matched + redriven = delivered + filtered + dropped +
+            // deadLettered + queued + inFlight holds for batched deliveries too.
+            .number("inFlight", m.in_flight_messages as f64)
+            .number("inFlightDeliveries", m.in_flight as f64)
             .number("deadLetters", m.dead_letters as f64)
             .number("deadLettersEvicted", m.dead_letters_evicted as f64)
             .number("lateSettles", m.late_settles as f64)

@@ -3,6 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::inflight::in_flight_items;
 use super::slab::Key;
 use super::subscriber::Subscriber;
 use super::{sid, Bus};
@@ -42,6 +43,7 @@ impl<P> Bus<P> {
             depth: sub.depth(),
             high_water: sub.high_water,
             in_flight: sub.in_flight.len(),
+            in_flight_messages: in_flight_items(sub, &self.in_flight),
             oldest_queued_at: sub.oldest_queued_at(),
             breaker: sub.breaker.as_ref().map(|b| b.state()).unwrap_or_default(),
             owner: sub.profile.owner,
