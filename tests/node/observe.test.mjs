@@ -175,4 +175,20 @@ describe('observability', () => {
     const batched = bus.subscriptions()[0];
     assert.deepEqual([batched.depth, batched.inFlight, batched.inFlightDeliveries], [1, 2, 1]);
   });
+  test('metrics() names every topic exactly, quotes, backslashes and non-ASCII included', () => {
+    const bus = new EventBus();
+    const names = ['a"quoted".topic', 'back\\slash', 'caf\u00e9.\u{1F600}', 'tab\u0001ctl'];
+    const accepted = names.filter((topic) => {
+      try {
+        bus.publish(topic, 1);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(accepted.length >= 3, `accepted ${JSON.stringify(accepted)}`);
+    const topics = bus.metrics().topics.map((t) => t.topic);
+    assert.deepEqual(topics, [...accepted].sort());
+    assert.equal(Object.getPrototypeOf(bus.metrics()), Object.prototype);
+  });
 });
