@@ -78,7 +78,7 @@ fn a_message_in_flight_counts_against_the_capacity_of_a_reject_queue() {
         "{refused:?}"
     );
     assert_eq!(held(&bus, s), 2);
-    assert!(conserved(&bus));
+    assert!(conserved(&bus) && conserved_per_subscription(&bus));
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn drop_oldest_drops_the_new_message_when_every_held_message_is_in_flight() {
     publish(&mut bus, "t", 2);
     let info = bus.subscription(s).unwrap();
     assert_eq!((info.depth, info.stats.counters.dropped), (0, 1));
-    assert!(conserved(&bus));
+    assert!(conserved(&bus) && conserved_per_subscription(&bus));
     bus.settle(token, Ok(()), ms(0)).unwrap();
     assert_eq!(bus.subscription(s).unwrap().stats.counters.delivered, 1);
 }
@@ -151,7 +151,7 @@ fn a_failed_delivery_waiting_for_its_retry_never_pushes_a_queue_over_its_capacit
                         "high water {}",
                         info.stats.high_water
                     );
-                    assert!(conserved(&bus));
+                    assert!(conserved(&bus) && conserved_per_subscription(&bus));
                 }
                 restores(&bus);
             }
@@ -192,7 +192,7 @@ fn a_batch_in_flight_counts_each_of_its_messages_against_the_capacity() {
         (info.depth, info.in_flight, info.in_flight_messages),
         (1, 1, 2)
     );
-    assert!(conserved(&bus));
+    assert!(conserved(&bus) && conserved_per_subscription(&bus));
     restores(&bus);
 }
 
@@ -219,7 +219,7 @@ fn redrive_refuses_when_the_messages_in_flight_fill_the_capacity() {
     publish(&mut bus, "t", 2);
     start_pending(&mut bus);
     assert_eq!(bus.redrive(dead, ms(0)), Err(RedriveError::QueueFull(s)));
-    assert!(conserved(&bus));
+    assert!(conserved(&bus) && conserved_per_subscription(&bus));
 }
 
 #[test]
@@ -251,10 +251,50 @@ fn an_over_full_drop_oldest_queue_is_evicted_back_under_its_capacity_by_the_next
     publish(&mut bus, "t", 5);
     let info = bus.subscription(s).unwrap();
     assert_eq!((info.depth, info.stats.counters.dropped), (2, 3));
-    assert!(conserved(&bus));
+    assert!(conserved(&bus) && conserved_per_subscription(&bus));
     assert_eq!(payloads(drain(&mut bus, ms(0))), [4, 5]);
 }
 
 fn payloads(log: Vec<(SubscriptionId, Vec<u32>)>) -> Vec<u32> {
     flat(log).into_iter().map(|(_, p)| p).collect()
+}
+
+#[test]
+fn conservation_counts_each_message_of_a_batch_in_flight_overall_and_per_subscription() {
+    let mut bus = retrying_bus();
+    let batched = sub_with(
+        &mut bus,
+        "t",
+        SubscribeOptions {
+            delivery: DeliveryStrategy::Batched {
+                size: 3,
+                max_wait: Duration::from_millis(50),
+            },
+            concurrency: 2,
+            ..Default::default()
+        },
+    );
+    sub(&mut bus, "t");
+    for n in 1..=7 {
+        publish(&mut bus, "t", n);
+    }
+    let mut batches = Vec::new();
+    while let Some(delivery) = bus.poll_delivery(ms(0)) {
+        let batch = delivery.subscription == batched;
+        bus.complete(delivery.token, Outcome::Pending, ms(0))
+            .unwrap();
+        if batch {
+            batches.push(delivery.token);
+        }
+    }
+    let metrics = bus.metrics();
+    // Two batches of 3 and the plain subscription's one delivery (concurrency 1).
+    assert_eq!((metrics.in_flight_messages, metrics.in_flight), (7, 3));
+    assert_eq!(batches.len(), 2);
+    assert!(conserved(&bus) && conserved_per_subscription(&bus));
+    bus.settle(batches[0], Err("no".into()), ms(1)).unwrap();
+    bus.settle(batches[1], Ok(()), ms(1)).unwrap();
+    assert!(conserved(&bus) && conserved_per_subscription(&bus));
+    let info = bus.subscription(batched).unwrap();
+    assert_eq!((info.depth, info.stats.counters.delivered), (4, 3));
 }
