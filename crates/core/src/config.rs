@@ -9,7 +9,10 @@ use crate::subscription::Overflow;
 /// Bus-wide settings. Per-subscription options override the defaults named here.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Default per-subscription queue bound (default 1024, at least 1).
+    /// Default per-subscription bound (default 1024, at least 1): the most messages one
+    /// subscription holds, queued, waiting for a retry or in flight (each message of a batch
+    /// counts). See [`crate::Bus::set_capacity`] and docs/ARCHITECTURE.md, "What a queue's
+    /// capacity bounds".
     pub capacity: usize,
     /// Default overflow policy (default [`Overflow::Reject`]).
     pub overflow: Overflow,

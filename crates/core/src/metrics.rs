@@ -169,7 +169,8 @@ impl Histogram {
     /// The percentiles of what was recorded.
     ///
     /// One pass over the buckets for all three (`metrics()` computes this for every topic and
-    /// subscription); each is what [`Histogram::value_at`] gives.
+    /// subscription); each is the upper bound of the bucket holding the sample of rank
+    /// `ceil(p × count)`, capped at `max`.
     pub fn percentiles(&self) -> Percentiles {
         let mut values = [0u64; 3];
         // As `bucket_counts`, without its iterator: bucket 0 also holds the zeros that only
