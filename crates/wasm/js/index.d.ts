@@ -90,7 +90,22 @@ export interface EventBusOptions {
    * `metrics().topicsEvicted`), and published again its `seq` restarts at 1.
    */
   maxTopics?: number;
-  /** Capture `new Error().stack` at subscribe time for leak reports. */
+  /**
+   * Report a subscription as `idle` in `leaks()` when a message for it has waited this long (ms,
+   * above 0) while it received nothing: a stuck consumer (default off).
+   */
+  idleAfterMs?: number;
+  /**
+   * Report a `trend` in `leaks()` when the number of subscriptions rose in each of
+   * `trendWindows` consecutive windows of this length (ms, above 0): a slow leak (default off).
+   */
+  trendWindowMs?: number;
+  /** With `trendWindowMs`: consecutive rising windows that make a trend (default 5, at least 1). */
+  trendWindows?: number;
+  /**
+   * Keep the stack of each `subscribe` call for leak reports, starting at the caller's frame
+   * (the package's own frames are cut) with `Error.stackTraceLimit` of the caller's frames.
+   */
   captureStacks?: boolean;
   /** `'manual'`: time moves only through `bus.advance(ms)`. */
   clock?: 'real' | 'manual';
@@ -142,9 +157,14 @@ export interface SubscribeOptions<P = unknown> {
   /** Deliver up to this many retained messages on subscribe. */
   replay?: number;
   name?: string;
-  /** Report a leak if `owner` is garbage-collected while subscribed. */
+  /**
+   * The object (a component) this subscription belongs to. The bus holds the handler and filter
+   * only through it, so a handler that uses `this` or closes over the owner does not keep it
+   * alive. If the owner is garbage-collected while subscribed, the subscription ends and
+   * `leaks()` reports `owner_released`.
+   */
   owner?: object;
-  /** With `owner`: unsubscribe instead of reporting. */
+  /** With `owner`: when the owner is collected, end the subscription without reporting it (counted in `metrics().reclaimed`). */
   weak?: boolean;
   /** Unsubscribes on abort. */
   signal?: AbortSignalLike;
@@ -232,7 +252,9 @@ export interface Metrics {
 }
 
 export interface DeadLetter<P = unknown> {
+  /** The dead letter's id: what `bus.redrive(ids)` takes. */
   id: number;
+  /** The id of the message (`meta.id`). */
   message: number;
   topic: string;
   subscription: number;
@@ -248,6 +270,12 @@ export interface DeadLetter<P = unknown> {
   payload: P;
 }
 
+/**
+ * A suspected leak (`bus.leaks()`). `max_listeners`: more than `maxListeners` subscriptions on
+ * one pattern; `owner_released`: a subscription whose `owner` was collected before it was
+ * unsubscribed (it ended); `idle`: a message waited `idleAfterMs` for a subscription that
+ * received nothing; `trend`: the subscription count rose in `trendWindows` consecutive windows.
+ */
 export interface LeakReport {
   reason: 'max_listeners' | 'owner_released' | 'idle' | 'trend';
   detail: string;
@@ -356,6 +384,11 @@ export class Subscription {
   flush(): boolean;
   stats(): SubscriptionInfo | null;
   [Symbol.dispose](): void;
+  /**
+   * Does nothing: a `Subscription` holds no wasm memory. Kept so code written for wasm-bindgen
+   * objects runs. It does not unsubscribe: use `unsubscribe()`.
+   * @deprecated Not needed; call `unsubscribe()` to end a subscription.
+   */
   free(): void;
 }
 
@@ -440,7 +473,12 @@ export class EventBus<Events extends object = Record<string, unknown>> {
   /** The `Subscription` with this id (from `subscriptions()` or events), if active. */
   getSubscription(id: number): Subscription | undefined;
   deadLetters(): DeadLetter<AnyPayload<Events>>[];
-  redrive(ids?: number[]): number;
+  /**
+   * Moves dead letters back to their subscription's queue (attempts reset): all, or those whose
+   * dead-letter id (`deadLetters()[i].id`, not the message id) is in `ids`. Returns how many
+   * moved; one whose subscription is gone or full stays, an unknown id is skipped.
+   */
+  redrive(ids?: readonly number[]): number;
   purgeDeadLetters(): number;
   leaks(): LeakReport[];
   trace(cursor?: number): TraceBatch;

@@ -44,7 +44,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::bus::{config_from, js_field, EventBus, BUS_OPTIONS};
 use crate::error::{concat, decimal, invalid_option, JsResult};
-use crate::handlers::HandlerEntry;
+use crate::handlers::{Functions, HandlerEntry};
 use crate::options::Options;
 use crate::state::{Engine, Shared};
 
@@ -273,8 +273,7 @@ impl EventBus {
                     entries.push((
                         *new,
                         HandlerEntry {
-                            handler,
-                            filter,
+                            functions: Functions::Strong { handler, filter },
                             batched,
                             limited: true,
                             abort: None,
