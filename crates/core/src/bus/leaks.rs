@@ -3,7 +3,6 @@
 //! topics ([`crate::leak::IdleWatch`], one per subscription) and a subscription count that
 //! keeps rising ([`TrendTracker`]). Each detection is traced as `leak_suspected` and counted.
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -34,7 +33,7 @@ pub(crate) struct LeakState {
     pub(crate) released: HashSet<OwnerId>,
     /// `owner_released` reports of subscriptions that ended with their owner, oldest first (at
     /// most [`MAX_RELEASED_REPORTS`]).
-    pub(crate) released_reports: VecDeque<LeakReport>,
+    pub(crate) released_reports: Vec<LeakReport>,
     pub(crate) trend: Option<TrendTracker>,
     /// The last trend report, kept while its streak lasts.
     pub(crate) trend_report: Option<LeakReport>,
@@ -51,7 +50,7 @@ impl LeakState {
         Ok(LeakState {
             listeners: ListenerLimit::new(config.max_listeners),
             released: HashSet::default(),
-            released_reports: VecDeque::new(),
+            released_reports: Vec::new(),
             trend,
             trend_report: None,
             suspected: 0,
@@ -186,10 +185,12 @@ impl<P> Bus<P> {
                 detected_at: now,
                 suspects: alloc::vec![suspect(key, sub, now)],
             };
-            if self.leaks.released_reports.len() == MAX_RELEASED_REPORTS {
-                self.leaks.released_reports.pop_front();
+            // A `Vec` rather than a `VecDeque`: removing the oldest of at most 256 is cheap,
+            // and the ring's code would only add to the `.wasm`.
+            if self.leaks.released_reports.len() >= MAX_RELEASED_REPORTS {
+                self.leaks.released_reports.remove(0);
             }
-            self.leaks.released_reports.push_back(report);
+            self.leaks.released_reports.push(report);
             self.raise_leak(Some(key), 0);
             self.remove_subscription(key, 3);
         }
