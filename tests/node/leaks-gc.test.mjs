@@ -11,10 +11,10 @@ import { installDir } from './helpers/package.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Runs fixtures/gc-owner.mjs from the install folder; its JSON summary. */
-function runFixture() {
-  const script = join(installDir(), 'gc-owner.mjs');
-  copyFileSync(join(here, 'fixtures/gc-owner.mjs'), script);
+/** Runs fixtures/`name` from the install folder; its JSON summary. */
+function runFixture(name = 'gc-owner.mjs') {
+  const script = join(installDir(), name);
+  copyFileSync(join(here, 'fixtures', name), script);
   const out = execFileSync(process.execPath, ['--expose-gc', script], { encoding: 'utf8', timeout: 60_000 });
   return JSON.parse(out);
 }
@@ -51,5 +51,12 @@ describe('owner leaks', () => {
     assert.equal(leaky.length, result.stackTraceLimit, result.leakyStack);
     assert.ok(leaky.every((line) => !/node_modules\/switchyard|wasm/.test(line)), result.leakyStack);
     assert.match(frames(result.widgetStack)[0], /mountWidget .*gc-owner\.mjs/, result.widgetStack);
+  });
+
+  test('a restored subscription that had an owner is not ended when a new owner of the restored bus is collected', () => {
+    const restored = runFixture('gc-restored-owner.mjs');
+    assert.deepEqual(restored.active, ['restored-owned']);
+    assert.deepEqual(restored.released, ['fresh-owned']);
+    assert.equal(restored.received, 1);
   });
 });

@@ -182,6 +182,16 @@ impl Shared {
             .hold(owner, key, handler, filter)
     }
 
+    /// Takes owner ids up to `max`: a restored bus's subscriptions keep the ids of their old
+    /// owners, whose objects are not in this bus (such a subscription is never released), so
+    /// new owners are numbered after them and releasing one never ends a restored
+    /// subscription.
+    pub fn reserve_owner_ids(self: &Rc<Self>, max: u64) {
+        let mut owners = self.owners.borrow_mut();
+        let owners = owners.get_or_insert_with(|| Owners::new(Rc::downgrade(self)));
+        owners.next = owners.next.max(max);
+    }
+
     /// The owner id for `owner` (creating the registry on first use).
     pub fn owner_id(self: &Rc<Self>, owner: &Object) -> OwnerId {
         let mut owners = self.owners.borrow_mut();
