@@ -76,9 +76,12 @@ impl OwnedFunctions {
 impl Drop for OwnedFunctions {
     fn drop(&mut self) {
         // The subscription is gone: the owner no longer needs to hold its functions.
+        // Checked with `typeof`, not `instanceof`: an owner may come from another realm.
         let owner = self.owner.deref();
-        if let Some(owner) = owner.dyn_ref::<Object>() {
-            if let Some(map) = self.held.get(owner).dyn_ref::<Map>() {
+        if owner.is_object() || owner.is_function() {
+            let map = self.held.get(owner.unchecked_ref::<Object>());
+            // The map is this bus's own (`hold` made it), so `instanceof Map` holds.
+            if let Some(map) = map.dyn_ref::<Map>() {
                 map.delete(&JsValue::from_f64(self.key));
             }
         }
