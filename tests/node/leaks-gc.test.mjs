@@ -59,4 +59,10 @@ describe('owner leaks', () => {
     assert.deepEqual(restored.released, ['fresh-owned']);
     assert.equal(restored.received, 1);
   });
+
+  test('an unsubscribed owned subscription no longer has its functions held by a live owner', () => {
+    const after = runFixture('gc-unsubscribed-owned.mjs');
+    assert.deepEqual(after.collected, ['closed-over', 'filter', 'handler']);
+    assert.equal(after.active, 0);
+  });
 });
