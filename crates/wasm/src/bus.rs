@@ -28,6 +28,9 @@ pub(crate) const BUS_OPTIONS: &[&str] = &[
     "timeoutMs",
     "retain",
     "maxTopics",
+    "idleAfterMs",
+    "trendWindowMs",
+    "trendWindows",
     "captureStacks",
     "clock",
 ];
@@ -79,12 +82,28 @@ pub(crate) fn config_from(options: &Options) -> JsResult<(Config, Clock, bool)> 
     if let Some(n) = options.count("maxTopics", 1)? {
         config.max_topics = n;
     }
+    config.idle_after = positive_millis(options, "idleAfterMs")?;
+    config.trend_window = positive_millis(options, "trendWindowMs")?;
+    if let Some(n) = options.u32("trendWindows", 1)? {
+        if config.trend_window.is_none() {
+            return Err(invalid_option("trendWindows", "needs `trendWindowMs`"));
+        }
+        config.trend_windows = n;
+    }
     let capture_stacks = options.bool("captureStacks")?.unwrap_or(false);
     let clock = match options.choice("clock", &[("real", false), ("manual", true)])? {
         Some(true) => Clock::Manual { now_ms: 0.0 },
         _ => Clock::Real,
     };
     Ok((config, clock, capture_stacks))
+}
+
+/// A duration option that must be above zero (the leak detectors' periods).
+fn positive_millis(options: &Options, key: &str) -> JsResult<Option<core::time::Duration>> {
+    match options.millis(key)? {
+        Some(d) if d.is_zero() => Err(invalid_option(key, "must be greater than 0")),
+        other => Ok(other),
+    }
 }
 
 /// A core `ConfigError` field (`retry.max_attempts`) in JS spelling (`retry.attempts`):

@@ -50,20 +50,27 @@ impl Shared {
     fn run(self: &Rc<Self>, delivery: Delivery<JsValue>) -> Instant {
         let token = delivery.token;
         let subscription = delivery.subscription;
-        let found = self.handlers.borrow().get(subscription).map(|entry| {
-            (
-                entry.handler.clone(),
-                entry.filter.clone(),
-                entry.batched,
-                entry.limited,
-            )
-        });
-        let Some((handler, filter, batched, limited)) = found else {
+        let found = self
+            .handlers
+            .borrow()
+            .get(subscription)
+            .map(|entry| (entry.functions.get(), entry.batched, entry.limited));
+        let Some((functions, batched, limited)) = found else {
             // Only reachable if the engine hands out a delivery for an id the host never
             // registered; fail it visibly rather than lose it.
             return self.report(
                 token,
                 Outcome::Failed("switchyard: no handler registered for this subscription".into()),
+            );
+        };
+        let Some((handler, filter)) = functions else {
+            // The owner was collected (taking the handler with it) and the release has not
+            // been processed yet: the subscription ends as soon as it is.
+            return self.report(
+                token,
+                Outcome::Failed(
+                    "switchyard: the subscription's owner was garbage-collected".into(),
+                ),
             );
         };
 

@@ -390,6 +390,15 @@ impl EventBus {
                 if !route.eligible {
                     return None;
                 }
+                // A subscription with an owner keeps the slow path: the glue's route cache
+                // would hold its handler strongly, and with it the owner.
+                let handlers = js_sys::Array::new();
+                {
+                    let table = shared.handlers.borrow();
+                    for id in route.subscriptions.iter() {
+                        handlers.push(table.get(*id)?.functions.strong_handler()?);
+                    }
+                }
                 let now = engine.now();
                 // Zero publishes records nothing and reports the next id and sequence number
                 // (after firing the timers due now: a retry falling due makes it stale).
@@ -399,13 +408,6 @@ impl EventBus {
                     Err(_) => return None,
                 };
                 drop(engine);
-                let handlers = js_sys::Array::new();
-                {
-                    let table = shared.handlers.borrow();
-                    for id in route.subscriptions.iter() {
-                        handlers.push(&table.get(*id)?.handler);
-                    }
-                }
                 let answer = js_sys::Array::of4(
                     &JsValue::from(route.topic.0),
                     &JsValue::from_f64(first.id.0 as f64),

@@ -32,7 +32,9 @@
 //! Handlers are code and are not in the snapshot. `restore` re-attaches them from
 //! `options.handlers`, keyed by subscription name (or by the old subscription id as a string);
 //! a value is a handler function or `{ handler, filter }`. A restored subscription with no
-//! handler is paused, so its messages wait in its queue instead of failing.
+//! handler is paused, so its messages wait in its queue instead of failing. Owner objects are
+//! not in the snapshot either: a restored subscription that had an `owner` is held by the new
+//! bus like any other (never released), and new owners are numbered after the restored ones.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -44,7 +46,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::bus::{config_from, js_field, EventBus, BUS_OPTIONS};
 use crate::error::{concat, decimal, invalid_option, JsResult};
-use crate::handlers::HandlerEntry;
+use crate::handlers::{Functions, HandlerEntry};
 use crate::options::Options;
 use crate::state::{Engine, Shared};
 
@@ -293,10 +295,12 @@ impl EventBus {
         let restored = Bus::restore(config, parsed, &payloads, now).map_err(refused)?;
         let mut bus = restored.bus;
         let mut entries = Vec::new();
+        let mut last_owner = 0;
         for (old, new) in &restored.subscriptions {
             let Some(info) = bus.subscription(*new) else {
                 continue;
             };
+            last_owner = info.owner.map_or(last_owner, |o| o.0.max(last_owner));
             let mut keys = Vec::with_capacity(2);
             if let Some(name) = &info.name {
                 keys.push(name.clone());
@@ -308,8 +312,7 @@ impl EventBus {
                     entries.push((
                         *new,
                         HandlerEntry {
-                            handler,
-                            filter,
+                            functions: Functions::Strong { handler, filter },
                             batched,
                             limited: true,
                             abort: None,
@@ -330,6 +333,9 @@ impl EventBus {
             events_cursor: 0,
         };
         let shared = Shared::new(engine);
+        if last_owner > 0 {
+            shared.reserve_owner_ids(last_owner);
+        }
         for (id, entry) in entries {
             let previous = shared.handlers.borrow_mut().insert(id, entry);
             drop(previous);

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Error, Function, Object, Reflect};
+use js_sys::{Function, Object, Reflect};
 use switchyard_core::{
     Instant, OrderingMode, SubscribeError, SubscribeOptions, SubscriptionId, UnknownSubscription,
 };
@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::bus::{js_field, EventBus};
 use crate::error::{error, invalid_option, ErrorCode, JsResult};
-use crate::handlers::{AbortHook, EventTarget, HandlerEntry};
+use crate::handlers::{AbortHook, EventTarget, Functions, HandlerEntry};
 use crate::hooks::hand_back;
 use crate::options::{self, well_formed_text, Options};
 use crate::state::Shared;
@@ -240,9 +240,7 @@ impl EventBus {
         };
         let (mut core, host) = parse_subscribe(options, bus_retry)?;
         if capture_stacks {
-            core.stack = Reflect::get(&Error::new("subscribe"), &JsValue::from_str("stack"))
-                .ok()
-                .and_then(|s| s.as_string());
+            core.stack = crate::stacks::subscribe_stack();
         }
         // Reading the options (and the stack) ran JavaScript, which may have closed the bus.
         self.ensure_open("subscribe")?;
@@ -270,9 +268,24 @@ impl EventBus {
             None => None,
         };
         if self.shared.engine.borrow().bus.is_active(id) {
+            // An owned subscription's functions are held by its owner (see `owners`).
+            let owned = host.owner.as_ref().and_then(|owner| {
+                self.shared.hold_by_owner(
+                    owner,
+                    id.to_bits() as f64,
+                    &handler,
+                    host.filter.as_ref(),
+                )
+            });
+            let functions = match owned {
+                Some(owned) => Functions::Owned(owned),
+                None => Functions::Strong {
+                    handler,
+                    filter: host.filter,
+                },
+            };
             let entry = HandlerEntry {
-                handler,
-                filter: host.filter,
+                functions,
                 batched,
                 limited,
                 abort,
