@@ -170,10 +170,24 @@ describe('bad input', () => {
     assertWorks(bus);
   });
 
-  test('methods called with a wrong `this` throw a JS error, and the module keeps working', () => {
+  test('methods called on something that is not a bus throw E_INVALID_RECEIVER, and the module keeps working', async () => {
     const bus = new EventBus();
-    assert.throws(() => EventBus.prototype.publish.call({}, 't', 1));
-    assert.throws(() => EventBus.prototype.subscribe.call(null, 't', () => {}));
+    const invalidReceiver = (e) => e instanceof SwitchyardError && e.code === 'E_INVALID_RECEIVER' && /call it on a bus/.test(e.message);
+    assert.throws(() => EventBus.prototype.publish.call({}, 't', 1), invalidReceiver);
+    assert.throws(() => EventBus.prototype.subscribe.call(null, 't', () => {}), invalidReceiver);
+    assert.throws(() => EventBus.prototype.metrics.call(Object.create(EventBus.prototype)), invalidReceiver);
+    assert.throws(() => EventBus.prototype.close.call(null), invalidReceiver);
+    assert.throws(() => EventBus.prototype.free.call({}), invalidReceiver);
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    assert.throws(() => EventBus.prototype.snapshot.call(revoked.proxy), invalidReceiver);
+    assert.throws(() => Object.getOwnPropertyDescriptor(EventBus.prototype, 'closed').get.call({}), invalidReceiver);
+    const { publish, metrics } = bus;
+    assert.throws(() => publish('t', 1), invalidReceiver);
+    assert.throws(() => metrics(), invalidReceiver);
+    await assert.rejects(EventBus.prototype.waitFor.call({}, 't'), invalidReceiver);
+    assert.throws(() => EventBus.prototype.stream.call(1, 't'), invalidReceiver);
+    assert.equal(bus.metrics().totals.published, 0, 'nothing reached the real bus');
     assertWorks(bus);
     assertWorks(new EventBus());
   });

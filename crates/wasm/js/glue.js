@@ -5,7 +5,7 @@
 class SwitchyardError extends Error {
   /**
    * @param {string} code one of E_INVALID_TOPIC, E_INVALID_PATTERN, E_INVALID_OPTION,
-   *   E_INVALID_HANDLER, E_BACKPRESSURE, E_CASCADE, E_CLOSED, E_TIMEOUT
+   *   E_INVALID_HANDLER, E_INVALID_RECEIVER, E_BACKPRESSURE, E_CASCADE, E_CLOSED, E_TIMEOUT
    * @param {string} message
    */
   constructor(code, message) {
@@ -517,7 +517,8 @@ function installFastPath(wasm, EventBus) {
    * the result object can then be optimised away when the caller ignores it.
    */
   function publish(topic, payload, options) {
-    const state = this[STATE];
+    // `?.`: a detached call (`this` undefined) reaches `publishOther` and its receiver check.
+    const state = this?.[STATE];
     if (options === undefined && state !== undefined && !state.dispatching && state.room !== 0) {
       // Only string topics are ever cached (and only strings may be used as keys: another
       // value would be converted, which can run user code). A loop publishing one topic finds
@@ -545,6 +546,7 @@ function installFastPath(wasm, EventBus) {
   /** Every publish the short path of `publish` does not take. */
   function publishOther(bus, topic, payload, options) {
     if (freedBuses.has(bus)) throw freedError('publish');
+    checkBus(bus, 'publish');
     if (options !== undefined || typeof topic !== 'string') return publishSlow(bus, topic, payload, options);
     const state = stateOf(bus);
     if (state.dispatching) return publishSlow(bus, topic, payload, options);
@@ -664,6 +666,7 @@ function installFastPath(wasm, EventBus) {
         descriptor.value = {
           [name](...args) {
             if (freedBuses.has(this)) throw freedError(name);
+            checkBus(this, name);
             before();
             return original.apply(this, args);
           },
@@ -674,12 +677,14 @@ function installFastPath(wasm, EventBus) {
         const ifFreed = name === 'closed' ? () => true : () => { throw freedError(name); };
         descriptor.get = function () {
           if (freedBuses.has(this)) return ifFreed();
+          checkBus(this, name);
           before();
           return original.call(this);
         };
         if (typeof descriptor.set === 'function') {
           const originalSet = descriptor.set;
           descriptor.set = function (value) {
+            checkBus(this, name);
             syncAll();
             originalSet.call(this, value);
           };
@@ -711,6 +716,7 @@ function installFastPath(wasm, EventBus) {
     writable: true,
     value: function subscribe(pattern, handler, options) {
       if (freedBuses.has(this)) throw freedError('subscribe');
+      checkBus(this, 'subscribe');
       if (options !== undefined) {
         const signal = signalOf(options);
         if (signal !== undefined) signal.addEventListener('abort', syncAll, { once: true });
@@ -730,6 +736,7 @@ function installFastPath(wasm, EventBus) {
     writable: true,
     value: function getSubscription(id) {
       if (freedBuses.has(this)) throw freedError('getSubscription');
+      checkBus(this, 'getSubscription');
       syncAllForRead();
       const found = bindingsGetSubscription.call(this, id);
       if (found === undefined) return undefined;
@@ -745,6 +752,7 @@ function installFastPath(wasm, EventBus) {
     writable: true,
     value: function close() {
       if (freedBuses.has(this)) return;
+      checkBus(this, 'close');
       closeBus.call(this);
       notifyClosed(this, 'the bus was closed');
     },
@@ -761,6 +769,7 @@ function installFastPath(wasm, EventBus) {
      */
     value: function free() {
       if (freedBuses.has(this)) return;
+      checkBus(this, 'free');
       // Closed first, so that a handler freeing its bus stops the dispatch on either path.
       this.close();
       const state = this[STATE];
@@ -810,6 +819,35 @@ const SUBSCRIPTION_BINDINGS = [
 
 /** Buses whose `free()` was called: their memory is gone, their subscriptions are inactive. */
 const freedBuses = new WeakSet();
+
+/** The `EventBus` class of this package (set by `install`), for `isBus`. */
+let BusClass;
+
+/**
+ * Whether `value` is an `EventBus` this package made, live or freed. No proxy trap or getter
+ * it runs can throw past it: a revoked or throwing proxy is simply not a bus.
+ */
+function isBus(value) {
+  if (freedBuses.has(value)) return true;
+  try {
+    return value instanceof BusClass && typeof value.__wbg_ptr === 'number' && value.__wbg_ptr !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Throws E_INVALID_RECEIVER unless `value` is a bus: `EventBus.prototype.metrics.call({})`
+ * and detached methods (`const { publish } = bus; publish('a')`) get an error that says so.
+ */
+function checkBus(value, method) {
+  if (!isBus(value)) {
+    const kind = typeof value;
+    const what =
+      value == null ? String(value) : kind === 'object' || kind === 'function' ? 'an object that is not an EventBus' : `a ${kind}`;
+    throw new SwitchyardError('E_INVALID_RECEIVER', `${method}() was called on ${what}; call it on a bus (\`bus.${method}(...)\`)`);
+  }
+}
 
 /** What wasm-bindgen throws when `free()` runs while the bus is borrowed by a call under way. */
 const BORROWED_FREE = 'attempted to take ownership of Rust value while it was borrowed';
@@ -960,6 +998,7 @@ function defineSubscription(proto, syncAll, syncAllForRead) {
 }
 
 function install(wasm) {
+  BusClass = wasm.EventBus;
   // Object constructors the engine calls: one call and one fixed object shape each.
   wasm.__registerHooks({
     error: (code, message) => new SwitchyardError(code, message),
@@ -1026,7 +1065,9 @@ function install(wasm) {
   // E_CLOSED); `free()` also releases its memory (disposing a freed bus does nothing).
   Object.defineProperty(EventBus.prototype, disposeSymbol, {
     value: function dispose() {
-      if (!freedBuses.has(this)) this.close();
+      if (freedBuses.has(this)) return;
+      checkBus(this, '[Symbol.dispose]');
+      this.close();
     },
     configurable: true,
     writable: true,
@@ -1042,6 +1083,7 @@ function install(wasm) {
      */
     value: function waitFor(pattern, options) {
       return new Promise((resolve, reject) => {
+        if (!freedBuses.has(this)) checkBus(this, 'waitFor');
         if (typeof pattern !== 'string') {
           throw new SwitchyardError('E_INVALID_PATTERN', 'waitFor(): `pattern` must be a string');
         }
@@ -1113,6 +1155,7 @@ function install(wasm) {
      * its subscription removed, also for a `next()` already waiting.
      */
     value: function stream(pattern, options) {
+      if (!freedBuses.has(this)) checkBus(this, 'stream');
       if (typeof pattern !== 'string') {
         throw new SwitchyardError('E_INVALID_PATTERN', 'stream(): `pattern` must be a string');
       }

@@ -29,6 +29,7 @@ export type SwitchyardErrorCode =
   | 'E_INVALID_PATTERN'
   | 'E_INVALID_OPTION'
   | 'E_INVALID_HANDLER'
+  | 'E_INVALID_RECEIVER'
   | 'E_BACKPRESSURE'
   | 'E_CASCADE'
   | 'E_CLOSED'

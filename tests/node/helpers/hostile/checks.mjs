@@ -4,7 +4,8 @@
 // settles when its bus closes; the bus's own snapshot restores.
 
 export const CODES = [
-  'E_INVALID_TOPIC', 'E_INVALID_PATTERN', 'E_INVALID_OPTION', 'E_INVALID_HANDLER', 'E_BACKPRESSURE', 'E_CASCADE',
+  'E_INVALID_TOPIC', 'E_INVALID_PATTERN', 'E_INVALID_OPTION', 'E_INVALID_HANDLER', 'E_INVALID_RECEIVER', 'E_BACKPRESSURE',
+  'E_CASCADE',
   'E_CLOSED', 'E_TIMEOUT',
 ];
 
