@@ -158,4 +158,37 @@ describe('observability', () => {
     expectCode(assert, () => bus.subscribe('t', () => {}), 'E_CLOSED', SwitchyardError);
     assert.equal(bus.metrics().activeSubscriptions, 0);
   });
+  test('metrics conserve every matched message with a batch in flight: inFlight counts messages', () => {
+    const bus = new EventBus({ clock: 'manual' });
+    bus.subscribe('t', () => new Promise(() => {}), { delivery: { batch: { size: 2 } } });
+    bus.subscribe('t', () => {});
+    for (const n of [1, 2, 3]) bus.publish('t', n);
+    const m = bus.metrics();
+    const t = m.totals;
+    assert.equal(m.inFlight, 2, 'both messages of the pending batch');
+    assert.equal(m.inFlightDeliveries, 1);
+    assert.equal(t.matched, 6);
+    assert.equal(
+      t.matched + t.redriven,
+      t.delivered + t.filtered + t.dropped + t.deadLettered + m.queued + m.inFlight,
+    );
+    const batched = bus.subscriptions()[0];
+    assert.deepEqual([batched.depth, batched.inFlight, batched.inFlightDeliveries], [1, 2, 1]);
+  });
+  test('metrics() names every topic exactly, quotes, backslashes and non-ASCII included', () => {
+    const bus = new EventBus();
+    const names = ['a"quoted".topic', 'back\\slash', 'caf\u00e9.\u{1F600}', 'tab\u0001ctl'];
+    const accepted = names.filter((topic) => {
+      try {
+        bus.publish(topic, 1);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(accepted.length >= 3, `accepted ${JSON.stringify(accepted)}`);
+    const topics = bus.metrics().topics.map((t) => t.topic);
+    assert.deepEqual(topics, [...accepted].sort());
+    assert.equal(Object.getPrototypeOf(bus.metrics()), Object.prototype);
+  });
 });

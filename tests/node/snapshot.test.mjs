@@ -280,4 +280,47 @@ describe('snapshot and restore', () => {
     const restored = EventBus.restore({ ...good, payloads: [...good.payloads, 'unused'] });
     assert.equal(restored.subscriptions()[0].depth, 2);
   });
+  test('a full queue behind a handler that never settles restores from its own snapshot', () => {
+    // Capacity counts the message in flight: the third publish is refused, not over-queued.
+    const bus = new EventBus({ clock: 'manual' });
+    bus.subscribe('t', () => new Promise(() => {}), { name: 's', capacity: 2 });
+    bus.publish('t', 1);
+    bus.publish('t', 2);
+    expectCode(assert, () => bus.publish('t', 3), 'E_BACKPRESSURE', SwitchyardError);
+    const info = bus.subscriptions()[0];
+    assert.deepEqual([info.depth, info.inFlight], [1, 1]);
+
+    const dropping = new EventBus({ clock: 'manual' });
+    dropping.subscribe('t', () => new Promise(() => {}), { name: 's', capacity: 2, overflow: 'drop-oldest' });
+    for (const n of [1, 2, 3]) dropping.publish('t', n);
+    for (const source of [bus, dropping]) {
+      const seen = [];
+      const restored = EventBus.restore(structuredClone(source.snapshot()), {
+        clock: 'manual',
+        handlers: { s: (p) => seen.push(p) },
+      });
+      assert.equal(seen.length, 2, 'the written-back delivery and the queued message run');
+      restored.close();
+    }
+  });
+
+  test('a failed async delivery waiting for its retry never holds more than the capacity', async () => {
+    const bus = new EventBus({ clock: 'manual', retry: { attempts: 5, backoffMs: 1000 } });
+    const sub = bus.subscribe('t', () => Promise.reject(new Error('down')), {
+      name: 'flaky',
+      capacity: 3,
+      concurrency: 2,
+      overflow: 'drop-oldest',
+    });
+    for (let round = 0; round < 4; round++) {
+      for (let n = 0; n < 5; n++) bus.publish('t', round * 10 + n);
+      await new Promise((resolve) => setImmediate(resolve));
+      const { depth, inFlight, capacity } = sub.stats();
+      assert.ok(depth + inFlight <= capacity, `round ${round}: depth ${depth} + in flight ${inFlight}`);
+      assert.ok(depth <= capacity);
+      const restored = EventBus.restore(structuredClone(bus.snapshot()), { clock: 'manual' });
+      restored.close();
+      bus.advance(1000);
+    }
+  });
 });

@@ -164,4 +164,17 @@ describe('maxTopics', () => {
     assert.equal(after.topics.length, 5);
     assert.equal(after.topicsEvicted, 15);
   });
+  test('with retain > 0, order.<uuid> topics stay within maxTopics; retained messages evicted are counted', () => {
+    const bus = new EventBus({ maxTopics: 50, retain: 1 });
+    for (let i = 0; i < 2000; i++) bus.publish(`order.${i}-${(i * 2654435761) >>> 0}`, { i });
+    const m = bus.metrics();
+    assert.ok(m.topics.length <= 50, `${m.topics.length} topics kept`);
+    assert.equal(m.topicsEvicted, 2000 - m.topics.length);
+    assert.equal(m.retainedEvicted, m.topicsEvicted, 'each evicted topic took its one retained message');
+    // The topics still kept replay their retained message.
+    const seen = [];
+    bus.subscribe('order.*', (p) => seen.push(p.i), { replay: 100 });
+    assert.equal(seen.length, m.topics.length);
+    assert.equal(seen.at(-1), 1999);
+  });
 });

@@ -151,7 +151,7 @@ pub fn run(root: &Path) -> Result<PathBuf> {
 }
 
 /// `$CARGO_TARGET_DIR` (relative to `root` when relative), else `root/target`.
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => {
             let dir = PathBuf::from(dir);

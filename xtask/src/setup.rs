@@ -7,6 +7,7 @@
 //! ok rustc 1.95.0
 //! ok wasm32-unknown-unknown target (already installed)
 //! ok trunk 0.21.14 (already installed)
+//! ok cargo-fuzz 0.13.2 (already installed)
 //! installed geckodriver 0.37.1
 //! ```
 //!
@@ -56,6 +57,8 @@ pub fn run(root: &Path, needs: Needs) -> Result<()> {
         })?;
     }
     if needs == Needs::Everything {
+        no_std_target()?;
+        cargo_fuzz()?;
         browsers()?;
         cargo_install(&CargoTool {
             name: "geckodriver",
@@ -91,24 +94,47 @@ fn rust_components() -> Result<()> {
 }
 
 fn wasm_target() -> Result<()> {
+    rust_target(tools::WASM_TARGET)
+}
+
+/// The bare-metal target the `no-std` suite builds the core for: a Cortex-M4/M7 without an
+/// operating system or `std` (what rustls's CI checks with `thumbv7em-none-eabi` too).
+pub const NO_STD_TARGET: &str = "thumbv7em-none-eabi";
+
+/// The no-std target's standard library (`core` + `alloc`), for the `no-std` suite.
+pub fn no_std_target() -> Result<()> {
+    rust_target(NO_STD_TARGET)
+}
+
+/// Adds `target` with rustup unless its standard library is already in the sysroot.
+fn rust_target(target: &str) -> Result<()> {
     let sysroot = process::capture(Command::new("rustc").args(["--print", "sysroot"]))?;
-    let target_dir = Path::new(sysroot.trim())
-        .join("lib/rustlib")
-        .join(tools::WASM_TARGET);
+    let target_dir = Path::new(sysroot.trim()).join("lib/rustlib").join(target);
     if target_dir.is_dir() {
-        println!("ok {} target (already installed)", tools::WASM_TARGET);
+        println!("ok {target} target (already installed)");
         return Ok(());
     }
-    process::run(Command::new("rustup").args(["target", "add", tools::WASM_TARGET])).with_context(
-        || {
-            format!(
-                "adding the {0} target failed; run `rustup target add {0}`",
-                tools::WASM_TARGET
-            )
-        },
-    )?;
-    println!("installed {} target", tools::WASM_TARGET);
+    process::run(Command::new("rustup").args(["target", "add", target])).with_context(|| {
+        format!("adding the {target} target failed; run `rustup target add {target}`")
+    })?;
+    println!("installed {target} target");
     Ok(())
+}
+
+/// cargo-fuzz, which builds and runs the core's libFuzzer targets (the `fuzz` suite). It
+/// works on the stable toolchain with `RUSTC_BOOTSTRAP=1` and `--sanitizer none`.
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// Installs cargo-fuzz [`CARGO_FUZZ_VERSION`] unless `cargo-fuzz --version` reports it.
+pub fn cargo_fuzz() -> Result<()> {
+    cargo_install(&CargoTool {
+        name: "cargo-fuzz",
+        krate: "cargo-fuzz",
+        version: CARGO_FUZZ_VERSION,
+        locked: true,
+        // Measured: 5 min 26 s on two busy cores.
+        minutes: 6,
+    })
 }
 
 fn node_and_npm() -> Result<()> {

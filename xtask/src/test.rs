@@ -15,6 +15,11 @@
 //!   wasm crates on `wasm32-unknown-unknown` (their `cfg(target_arch = "wasm32")` code);
 //! - `native`: `cargo test --workspace`, doc-tests included; a wasm crate is left out when it has
 //!   no plain `#[test]` (its `#[wasm_bindgen_test]`s do nothing natively);
+//! - `no-std`: `cargo build -p switchyard-core --no-default-features` for `thumbv7em-none-eabi`
+//!   (a bare-metal target without `std`: the engine must build with `core` + `alloc` only);
+//! - `fuzz`: a smoke run of each cargo-fuzz target in `crates/core/fuzz` (`operations`,
+//!   `pattern_parser`), [`FUZZ_SECONDS`] each, on the stable toolchain (`RUSTC_BOOTSTRAP=1`,
+//!   `--sanitizer none`); corpus and crash inputs under `<target dir>/fuzz`;
 //! - `wasm-node`: wasm-bindgen test binaries without `wasm_bindgen_test_configure!(run_in_browser)`,
 //!   which run in Node (shown only when such tests exist);
 //! - `wasm-chromium`, `wasm-firefox`: the browser-configured wasm-bindgen test binaries, headless
@@ -27,11 +32,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::pack;
 use crate::process::{self, Teed};
-use crate::setup::Needs;
+use crate::setup::{self, Needs};
 use crate::summary::{self, SuiteResult, Tally};
 use crate::tools;
 
@@ -41,6 +46,8 @@ pub enum Suite {
     Fmt,
     Clippy,
     Native,
+    NoStd,
+    Fuzz,
     WasmNode,
     WasmChromium,
     WasmFirefox,
@@ -50,10 +57,12 @@ pub enum Suite {
 
 impl Suite {
     /// Every suite, in running order.
-    pub const ALL: [Suite; 8] = [
+    pub const ALL: [Suite; 10] = [
         Suite::Fmt,
         Suite::Clippy,
         Suite::Native,
+        Suite::NoStd,
+        Suite::Fuzz,
         Suite::WasmNode,
         Suite::WasmChromium,
         Suite::WasmFirefox,
@@ -67,6 +76,8 @@ impl Suite {
             Suite::Fmt => "fmt",
             Suite::Clippy => "clippy",
             Suite::Native => "native",
+            Suite::NoStd => "no-std",
+            Suite::Fuzz => "fuzz",
             Suite::WasmNode => "wasm-node",
             Suite::WasmChromium => "wasm-chromium",
             Suite::WasmFirefox => "wasm-firefox",
@@ -78,7 +89,8 @@ impl Suite {
     /// What must be installed before the suite can run.
     pub fn needs(self) -> Needs {
         match self {
-            Suite::Fmt | Suite::Native => Needs::Rust,
+            // The no-std target and cargo-fuzz are checked (installed if missing) by the suite.
+            Suite::Fmt | Suite::Native | Suite::NoStd | Suite::Fuzz => Needs::Rust,
             // clippy checks the wasm crates on the wasm target too.
             Suite::Clippy | Suite::WasmNode | Suite::Node => Needs::Package,
             Suite::WasmChromium | Suite::WasmFirefox | Suite::E2e => Needs::Everything,
@@ -212,6 +224,47 @@ const WASM_CRATES: [(&str, &str); 2] = [
     ("switchyard-web", "web"),
 ];
 
+/// The fuzz targets of `crates/core/fuzz` and their libFuzzer options: `operations` decodes
+/// a sequence of bus operations, so its inputs stay long (2 KB, no length ramp-up).
+const FUZZ_TARGETS: [(&str, &[&str]); 2] = [
+    ("operations", &["-max_len=2048", "-len_control=0"]),
+    ("pattern_parser", &[]),
+];
+
+/// How long each fuzz target runs in the `fuzz` suite, unless `SWITCHYARD_FUZZ_SECONDS` says.
+pub const FUZZ_SECONDS: u64 = 30;
+
+/// How long one fuzz target may take, its build included (a cold build is ~9 min here).
+const FUZZ_TIME_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+fn fuzz_seconds() -> u64 {
+    std::env::var("SWITCHYARD_FUZZ_SECONDS")
+        .ok()
+        .and_then(|seconds| seconds.parse().ok())
+        .filter(|seconds| *seconds > 0)
+        .unwrap_or(FUZZ_SECONDS)
+}
+
+/// `N` from libFuzzer's closing `Done N runs in S second(s)`.
+fn fuzz_runs(output: &str) -> Option<u64> {
+    output.lines().rev().find_map(|line| {
+        line.trim()
+            .strip_prefix("Done ")?
+            .split(' ')
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+/// The input file libFuzzer wrote for a crash (`Test unit written to <path>`).
+fn fuzz_crash_input(output: &str) -> Option<&str> {
+    output
+        .lines()
+        .find_map(|line| line.split("Test unit written to ").nth(1))
+        .map(str::trim)
+}
+
 /// How long one `tests/node` file may run, including a hang after its tests finished.
 const NODE_FILE_TIME_LIMIT: Duration = Duration::from_secs(5 * 60);
 
@@ -236,6 +289,8 @@ impl TestRun<'_> {
             Suite::Fmt => self.fmt(),
             Suite::Clippy => self.clippy(),
             Suite::Native => self.native(),
+            Suite::NoStd => self.no_std(),
+            Suite::Fuzz => self.fuzz(),
             Suite::WasmNode => self.wasm(name, None),
             Suite::WasmChromium => self.wasm(name, Some(Browser::Chromium)),
             Suite::WasmFirefox => self.wasm(name, Some(Browser::Firefox)),
@@ -293,6 +348,76 @@ impl TestRun<'_> {
                 left_out.join(", ")
             ))
         })
+    }
+
+    /// The engine built for a target without `std` (one check).
+    fn no_std(&self) -> Result<SuiteResult> {
+        setup::no_std_target()?;
+        let mut cmd = process::cargo();
+        cmd.args([
+            "build",
+            "-p",
+            "switchyard-core",
+            "--no-default-features",
+            "--target",
+            setup::NO_STD_TARGET,
+        ])
+        .current_dir(self.root);
+        checks("no-std", &mut [cmd])
+    }
+
+    /// Each fuzz target run for [`FUZZ_SECONDS`] (one check each): it fails on a crash, a
+    /// broken invariant (the targets assert them) or a build error. Its own target dir
+    /// (`<target dir>/fuzz`, about 260 MB: a release build with coverage instrumentation)
+    /// keeps its flags from invalidating the workspace build; the corpus there grows run to
+    /// run, so each smoke starts where the last one stopped.
+    fn fuzz(&self) -> Result<SuiteResult> {
+        setup::cargo_fuzz()?;
+        let fuzz_dir = pack::target_dir(self.root).join("fuzz");
+        let seconds = fuzz_seconds();
+        let mut tally = Tally::default();
+        let mut notes = Vec::new();
+        for (target, options) in FUZZ_TARGETS {
+            let corpus = fuzz_dir.join("corpus").join(target);
+            let artifacts = fuzz_dir.join("artifacts").join(target);
+            for dir in [&corpus, &artifacts] {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("could not create {}", dir.display()))?;
+            }
+            let mut cmd = process::cargo();
+            cmd.args(["fuzz", "run", "-O", "--sanitizer", "none", target])
+                .arg(&corpus)
+                .arg("--")
+                .arg(format!("-max_total_time={seconds}"))
+                .args(options)
+                // libFuzzer wants the trailing slash: the crash file name is appended.
+                .arg(format!("-artifact_prefix={}/", artifacts.display()))
+                .current_dir(self.root.join("crates/core"))
+                .env("RUSTC_BOOTSTRAP", "1")
+                .env("CARGO_TARGET_DIR", &fuzz_dir);
+            println!("-- {target} ({seconds} s)");
+            let run = process::tee_with_limit(&mut cmd, Some(FUZZ_TIME_LIMIT))?;
+            if run.success {
+                tally.passed += 1;
+                if let Some(runs) = fuzz_runs(&run.output) {
+                    notes.push(format!("{target}: {runs} runs"));
+                }
+            } else {
+                tally.failed += 1;
+                notes.push(match fuzz_crash_input(&run.output) {
+                    Some(input) => format!(
+                        "{target} crashed on {input}; replay: cd crates/core && \
+                         RUSTC_BOOTSTRAP=1 cargo fuzz run -O --sanitizer none {target} {input}"
+                    ),
+                    None if run.timed_out => format!(
+                        "{target} stopped after {} min (build included)",
+                        FUZZ_TIME_LIMIT.as_secs() / 60
+                    ),
+                    None => format!("{target} failed ({}): a build error?", run.status),
+                });
+            }
+        }
+        Ok(SuiteResult::counted("fuzz", tally).with_note(notes.join("; ")))
     }
 
     /// The wasm-bindgen tests of every wasm crate with any: the Node-configured test binaries
@@ -746,6 +871,25 @@ mod tests {
     fn only_rejects_an_empty_list_and_stray_arguments() {
         assert!(Selection::from_args(&args(&["--only", ","])).is_err());
         assert!(Selection::from_args(&args(&["--fast"])).is_err());
+    }
+
+    #[test]
+    fn the_fuzz_and_no_std_suites_are_selectable_and_need_only_rust() {
+        let selection = Selection::from_args(&args(&["--only", "fuzz,no-std"])).unwrap();
+        assert!(selection.includes(Suite::Fuzz) && selection.includes(Suite::NoStd));
+        assert!(!selection.includes(Suite::Native));
+        assert_eq!(selection.needs(), Needs::Rust);
+    }
+
+    #[test]
+    fn a_fuzz_run_reports_its_run_count_and_a_crash_its_input() {
+        let done = "#4096 pulse cov: 12\nDone 47754 runs in 31 second(s)\n";
+        assert_eq!(fuzz_runs(done), Some(47754));
+        assert_eq!(fuzz_runs("error: could not compile"), None);
+        let crash = "==1== ERROR: libFuzzer: deadly signal\n\
+                     artifact_prefix='t/'; Test unit written to t/crash-ab12\nBase64: AA==\n";
+        assert_eq!(fuzz_crash_input(crash), Some("t/crash-ab12"));
+        assert_eq!(fuzz_crash_input(done), None);
     }
 
     #[test]

@@ -177,7 +177,7 @@ use crate::topic::{validate_topic, TopicError};
 use crate::trace::{TraceBatch, TraceKind, TraceRing};
 
 use dispatch::Count;
-use inflight::{key_of, InFlight, TimedOutTokens};
+use inflight::{held, key_of, InFlight, TimedOutTokens};
 use slab::{Key, Slab};
 use subscriber::{PatternCache, Profile, Queued, Subscriber};
 use timers::{Timer, Timers};
@@ -801,7 +801,8 @@ impl<P> Bus<P> {
     fn check_backpressure(&mut self, topic: &str) -> Result<(), PublishError> {
         let full = self.scratch.iter().find_map(|&k| {
             let sub = self.subs.get(k)?;
-            (sub.overflow == Overflow::Reject && sub.depth() >= sub.capacity).then_some((k, sub))
+            (sub.overflow == Overflow::Reject && held(sub, &self.in_flight) >= sub.capacity)
+                .then_some((k, sub))
         });
         let Some((k, sub)) = full else { return Ok(()) };
         let error = PublishError::Backpressure {
@@ -825,7 +826,10 @@ impl<P> Bus<P> {
         Err(error)
     }
 
-    /// Puts `message` on `key`'s queue under its overflow policy.
+    /// Puts `message` on `key`'s queue under its overflow policy. The queue is full when the
+    /// subscription holds `capacity` messages, counting those in flight (see
+    /// [`held`]); in-flight messages are never evicted, so when nothing is waiting the new
+    /// message is the one dropped.
     fn enqueue(&mut self, key: Key, topic: u32, message: Arc<Envelope<P>>) {
         let now = self.now;
         let Some(sub) = self.subs.get_mut(key) else {
@@ -835,29 +839,42 @@ impl<P> Bus<P> {
         sub.counters.matched = sub.counters.matched.saturating_add(1);
         // Dropping the head changes the key the ready index holds for this subscription.
         let mut dropped_head = false;
-        if sub.depth() >= sub.capacity {
-            match sub.overflow {
-                Overflow::DropNewest => {
-                    self.count(Some(key), topic, Count::Dropped);
-                    self.emit(TraceKind::Dropped, Some(key), Some(&message), 1);
-                    return;
-                }
-                Overflow::DropOldest | Overflow::Reject => {
-                    // Reject was checked before commit; a full reject queue here only arises
-                    // from replay or redrive, which drop the oldest as well.
-                    let oldest = match sub.queue.pop_front() {
-                        Some(item) => Some(item),
-                        None if !sub.delayed.is_empty() => Some(sub.delayed.remove(0).1),
-                        None => None,
-                    };
-                    if let Some(old) = oldest {
-                        dropped_head = true;
-                        sub.accepted = sub.accepted.saturating_sub(1);
-                        self.count(Some(key), old.topic, Count::Dropped);
-                        self.emit(TraceKind::Dropped, Some(key), Some(&old.message), 0);
-                    }
-                }
+        let mut evicted = Vec::new();
+        let mut full = sub.depth() >= sub.capacity
+            || (!sub.in_flight.is_empty() && held(sub, &self.in_flight) >= sub.capacity);
+        if full && sub.overflow != Overflow::DropNewest {
+            // Reject was checked before commit; a full reject queue here only arises from
+            // replay, which drops the oldest as well. An over-full queue (a shrunk capacity,
+            // a restored snapshot) is evicted back under the bound.
+            while full {
+                let oldest = match sub.queue.pop_front() {
+                    Some(item) => Some(item),
+                    None if !sub.delayed.is_empty() => Some(sub.delayed.remove(0).1),
+                    None => None,
+                };
+                let Some(old) = oldest else { break };
+                dropped_head = true;
+                sub.accepted = sub.accepted.saturating_sub(1);
+                evicted.push(old);
+                full = held(sub, &self.in_flight) >= sub.capacity;
             }
+            if sub.retry_at.is_some() && sub.queue.front().is_none_or(|head| head.attempt <= 1) {
+                // The strict-mode retry that held the queue back was evicted.
+                sub.retry_at = None;
+            }
+        }
+        for old in evicted {
+            self.count(Some(key), old.topic, Count::Dropped);
+            self.emit(TraceKind::Dropped, Some(key), Some(&old.message), 0);
+        }
+        if full {
+            // DropNewest, or every message held is in flight: the new one is dropped.
+            self.count(Some(key), topic, Count::Dropped);
+            self.emit(TraceKind::Dropped, Some(key), Some(&message), 1);
+            if dropped_head {
+                self.refresh(key);
+            }
+            return;
         }
         let Some(sub) = self.subs.get_mut(key) else {
             return;
@@ -1068,7 +1085,7 @@ impl<P> Bus<P> {
             .subs
             .get(key(subscription))
             .ok_or(RedriveError::SubscriptionGone(subscription))?;
-        if sub.depth() >= sub.capacity {
+        if held(sub, &self.in_flight) >= sub.capacity {
             return Err(RedriveError::QueueFull(subscription));
         }
         let Some(entry) = self.dead.remove(id) else {

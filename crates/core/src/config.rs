@@ -9,7 +9,10 @@ use crate::subscription::Overflow;
 /// Bus-wide settings. Per-subscription options override the defaults named here.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Default per-subscription queue bound (default 1024, at least 1).
+    /// Default per-subscription bound (default 1024, at least 1): the most messages one
+    /// subscription holds, queued, waiting for a retry or in flight (each message of a batch
+    /// counts). See [`crate::Bus::set_capacity`] and docs/ARCHITECTURE.md, "What a queue's
+    /// capacity bounds".
     pub capacity: usize,
     /// Default overflow policy (default [`Overflow::Reject`]).
     pub overflow: Overflow,
@@ -43,9 +46,12 @@ pub struct Config {
     ///
     /// Each topic published to gets an entry: its sequence number, counters and latency
     /// histogram (about 1.5 KB once delivered to). Past this bound a new topic evicts the least
-    /// recently used idle one, approximately: one with no message queued, delayed, in flight,
-    /// dead-lettered or retained anywhere. Busy topics are never evicted (so with `retain > 0`
-    /// every topic that retains a message is kept), and neither are topics named by an event
+    /// recently used idle one, approximately: one with no message queued, delayed, in flight
+    /// or dead-lettered anywhere. Retention does not make a topic busy: an evicted topic's
+    /// retained messages go with it, counted in
+    /// [`BusMetrics::retained_evicted`](crate::BusMetrics::retained_evicted) and traced
+    /// `dropped` (no subscription, detail 3). Busy topics are never evicted, and neither are
+    /// topics named by an event
     /// the trace ring still holds (at most one per event of `trace_capacity`) or by an envelope
     /// the host still holds. An evicted topic's per-topic metrics
     /// disappear (the bus totals keep everything) and the eviction is counted in

@@ -54,7 +54,8 @@ pub enum SubscribeError {
 pub enum PublishError {
     /// The topic is invalid.
     InvalidTopic(TopicError),
-    /// A matched subscription with the `reject` policy is full.
+    /// A matched subscription with the `reject` policy is full: it holds `capacity` messages,
+    /// counting those in flight.
     Backpressure {
         /// The full subscription.
         subscription: SubscriptionId,
@@ -98,7 +99,8 @@ pub enum RedriveError {
     UnknownDeadLetter,
     /// Its subscription no longer exists; the dead letter stays.
     SubscriptionGone(SubscriptionId),
-    /// The subscription's queue is full; the dead letter stays.
+    /// The subscription holds its capacity (queued, retrying and in-flight messages); the dead
+    /// letter stays.
     QueueFull(SubscriptionId),
 }
 

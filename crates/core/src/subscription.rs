@@ -64,7 +64,8 @@ pub struct SubscribeOptions {
     pub group: Option<String>,
     /// Enqueue up to this many retained messages of matching topics on subscribe.
     pub replay: usize,
-    /// Queue bound; `None` inherits `Config::capacity`.
+    /// Bound on the messages held (queued, waiting for a retry, in flight); `None` inherits
+    /// `Config::capacity`.
     pub capacity: Option<usize>,
     /// Overflow policy; `None` inherits `Config::overflow`.
     pub overflow: Option<Overflow>,
@@ -108,7 +109,7 @@ pub struct SubscriptionInfo {
     pub created_at: Instant,
     /// Paused by the host.
     pub paused: bool,
-    /// Queue bound.
+    /// Bound on `depth + in_flight_messages` (exceeded only after a shrink, until it drains).
     pub capacity: usize,
     /// Overflow policy in force.
     pub overflow: Overflow,
@@ -122,6 +123,9 @@ pub struct SubscriptionInfo {
     pub high_water: usize,
     /// Deliveries handed out and not yet completed or settled.
     pub in_flight: usize,
+    /// Messages inside those deliveries (a batch carries several). `depth +
+    /// in_flight_messages` is what the subscription holds against its `capacity`.
+    pub in_flight_messages: usize,
     /// When the oldest queued message was enqueued, if any is queued.
     pub oldest_queued_at: Option<Instant>,
     /// Circuit breaker state (`Closed` when there is no breaker).

@@ -10,7 +10,7 @@ use common::{bus_with, conserved, drain, ms, publish, sub, sub_with};
 use proptest::prelude::*;
 use switchyard_core::snapshot::{Restored, SerdeCodec, Snapshot};
 use switchyard_core::{
-    Bus, Config, InlineError, Outcome, PublishOptions, RetryPolicy, SubscribeOptions,
+    Bus, Config, InlineError, Outcome, PublishOptions, RetryPolicy, SubscribeOptions, TraceKind,
 };
 
 fn bounded(max_topics: usize) -> Bus<u32> {
@@ -246,18 +246,35 @@ fn a_topic_with_a_retry_waiting_is_never_evicted() {
 }
 
 #[test]
-fn topics_that_retain_messages_are_kept_past_the_bound() {
+fn topics_held_only_by_retained_messages_are_evicted_past_the_bound_with_them_counted_and_traced() {
     let mut bus = bus_with(Config {
         max_topics: 2,
         retain: 1,
+        // A trace event naming a topic keeps it: a small ring (16 events) lets the old ones go.
+        trace_capacity: 16,
         ..Config::default()
     });
-    churn(&mut bus, 20);
+    churn(&mut bus, 60);
     let metrics = bus.metrics();
-    assert_eq!(metrics.topics.len(), 20, "each retains a message");
-    assert_eq!(metrics.topics_evicted, 0);
-    // Replay still finds every retained message.
-    let late = sub_with(
+    assert!(
+        metrics.topics.len() <= 18,
+        "retention alone does not pin a topic"
+    );
+    assert_eq!(metrics.retained_evicted, metrics.topics_evicted);
+    assert_eq!(metrics.topics_evicted as usize, 60 - metrics.topics.len());
+    let events = bus.trace_since(0).events;
+    let last = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == TraceKind::Dropped)
+        .expect("the newest eviction is still in the ring");
+    let n = last.message.expect("names the message").0 - 1;
+    assert_eq!(
+        (last.detail, last.subscription, last.topic.as_deref()),
+        (3, None, Some(format!("noise.{n}").as_str()))
+    );
+    // Replay finds the retained messages of the topics still kept: the two newest.
+    sub_with(
         &mut bus,
         "noise.*",
         SubscribeOptions {
@@ -265,8 +282,52 @@ fn topics_that_retain_messages_are_kept_past_the_bound() {
             ..Default::default()
         },
     );
-    assert_eq!(common::flat(drain(&mut bus, ms(0))).len(), 20);
-    assert!(bus.is_active(late));
+    let replayed: Vec<u32> = common::flat(drain(&mut bus, ms(0)))
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(replayed.len(), 60 - metrics.topics_evicted as usize);
+    assert_eq!(replayed.last(), Some(&59));
+    assert!(conserved(&bus));
+}
+
+#[test]
+fn a_retained_message_that_is_also_queued_keeps_its_topic() {
+    let mut bus = bus_with(Config {
+        max_topics: 2,
+        retain: 1,
+        ..Config::default()
+    });
+    let parked = sub(&mut bus, "held");
+    bus.pause(parked, ms(0)).unwrap();
+    publish(&mut bus, "held", 7);
+    churn(&mut bus, 10);
+    assert!(kept(&bus).contains("held"), "its message is still queued");
+    bus.resume(parked, ms(0)).unwrap();
+    drain(&mut bus, ms(0));
+    churn(&mut bus, 10);
+    assert!(!kept(&bus).contains("held"), "held by retention alone now");
+    assert_eq!(bus.metrics().retained_evicted, 19);
+    assert!(conserved(&bus));
+}
+
+#[test]
+fn a_restored_bus_evicts_retained_topics_past_its_bound() {
+    let mut bus = bus_with(Config {
+        retain: 1,
+        ..Config::default()
+    });
+    churn(&mut bus, 10);
+    let snapshot = bus.snapshot(&SerdeCodec).unwrap();
+    let config = Config {
+        retain: 1,
+        max_topics: 4,
+        ..Config::default()
+    };
+    let restored = Bus::restore(config, snapshot, &SerdeCodec, ms(0)).unwrap();
+    let metrics = restored.bus.metrics();
+    assert_eq!(metrics.topics.len(), 4);
+    assert_eq!(metrics.retained_evicted, 6);
 }
 
 #[test]

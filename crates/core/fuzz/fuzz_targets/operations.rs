@@ -437,7 +437,12 @@ impl Harness {
             Op::Inspect(at) => {
                 let id = self.sub(*at);
                 if let Some(info) = self.bus.subscription(id) {
-                    assert!(info.depth <= info.capacity, "{info:?}");
+                    // The capacity bounds every message held, in flight included (no
+                    // operation here shrinks a capacity, the one way past it).
+                    assert!(
+                        info.depth + info.in_flight_messages <= info.capacity,
+                        "{info:?}"
+                    );
                 }
                 let _ = self.bus.subscriptions();
                 let _ = self.bus.is_idle();

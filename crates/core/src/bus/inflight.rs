@@ -5,8 +5,8 @@ use alloc::vec::Vec;
 
 use hashbrown::HashSet;
 
-use super::slab::Key;
-use super::subscriber::Queued;
+use super::slab::{Key, Slab};
+use super::subscriber::{Queued, Subscriber};
 use crate::id::DeliveryToken;
 use crate::time::Instant;
 
@@ -23,6 +23,27 @@ pub(crate) struct InFlight<P> {
     pub(crate) started_at: Instant,
     /// The host reported [`crate::Outcome::Pending`].
     pub(crate) pending: bool,
+}
+
+/// Messages inside `sub`'s deliveries in flight (a batch carries several).
+pub(crate) fn in_flight_items<P>(sub: &Subscriber<P>, in_flight: &Slab<InFlight<P>>) -> usize {
+    sub.in_flight
+        .iter()
+        .filter_map(|token| in_flight.get(key_of(DeliveryToken(*token))))
+        .map(|entry| entry.items.len())
+        .sum()
+}
+
+/// Every message `sub` holds against its capacity: waiting (queued or waiting for a retry)
+/// and inside its deliveries in flight. See `docs/ARCHITECTURE.md`, "What a queue's capacity
+/// bounds".
+#[inline]
+pub(crate) fn held<P>(sub: &Subscriber<P>, in_flight: &Slab<InFlight<P>>) -> usize {
+    if sub.in_flight.is_empty() {
+        sub.depth()
+    } else {
+        sub.depth() + in_flight_items(sub, in_flight)
+    }
 }
 
 /// Packs a slab key into a token (generation in the high half).

@@ -11,9 +11,12 @@
 //!   - `DropNewest` evicts the newest waiting messages (queue tail first), counted and traced
 //!     `dropped` with `detail` 1;
 //!   - `Reject` keeps every queued message and refuses new publishes that match the
-//!     subscription until its depth is below the new capacity (an over-full reject queue
+//!     subscription until what it holds is below the new capacity (an over-full reject queue
 //!     drains normally).
-//! * Deliveries already in flight are never touched: they are not part of the depth.
+//! * Messages in flight count toward the bound (a subscription holds at most `capacity`
+//!   messages: waiting, waiting for a retry, or being handled) but are never evicted: a
+//!   shrink evicts waiting messages only, so until the deliveries in flight finish, a
+//!   subscription may hold more than its new capacity.
 //! * Changing the policy never changes the queue; it governs the next overflow (or the next
 //!   shrink). To shrink under a new policy, set the policy first.
 //!
@@ -41,6 +44,7 @@
 use core::fmt;
 
 use super::dispatch::Count;
+use super::inflight::held;
 use super::subscriber::{Queued, Subscriber};
 use super::{key, Bus};
 use crate::id::SubscriptionId;
@@ -117,14 +121,15 @@ impl<P> Subscriber<P> {
 }
 
 impl<P> Bus<P> {
-    /// Sets the queue bound of subscription `id` to `capacity` (at least 1); returns how many
-    /// waiting messages were evicted to fit.
+    /// Sets the bound of subscription `id` to `capacity` (at least 1): the most messages it
+    /// holds, waiting or in flight. Returns how many waiting messages were evicted to fit.
     ///
     /// Growing only raises the bound. Shrinking below the current depth applies the
     /// subscription's overflow policy to the excess: `DropOldest` evicts the oldest waiting
     /// messages, `DropNewest` the newest (each counted as dropped and traced `dropped`, detail
     /// 0 or 1), and `Reject` keeps them all and refuses matching publishes until the depth is
-    /// below `capacity`. In-flight deliveries are never affected. See the
+    /// below `capacity`. Messages in flight count toward the bound but are never evicted.
+    /// See the
     /// [module docs](self).
     ///
     /// Errors (nothing changes): [`QueueLimitError::ZeroCapacity`],
@@ -156,7 +161,7 @@ impl<P> Bus<P> {
         };
         let mut evicted = 0;
         while let Some(sub) = self.subs.get_mut(k) {
-            if sub.depth() <= capacity {
+            if held(sub, &self.in_flight) <= capacity {
                 break;
             }
             let Some(item) = sub.evict(end) else { break };

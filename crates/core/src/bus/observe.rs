@@ -3,6 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::inflight::in_flight_items;
 use super::slab::Key;
 use super::subscriber::Subscriber;
 use super::{sid, Bus};
@@ -42,6 +43,7 @@ impl<P> Bus<P> {
             depth: sub.depth(),
             high_water: sub.high_water,
             in_flight: sub.in_flight.len(),
+            in_flight_messages: in_flight_items(sub, &self.in_flight),
             oldest_queued_at: sub.oldest_queued_at(),
             breaker: sub.breaker.as_ref().map(|b| b.state()).unwrap_or_default(),
             owner: sub.profile.owner,
@@ -53,10 +55,13 @@ impl<P> Bus<P> {
     pub(crate) fn collect_metrics(&self) -> BusMetrics {
         let mut subs: Vec<(Key, &Subscriber<P>)> = self.subs.iter().collect();
         crate::sort::sort_by_key(&mut subs, |(_, s)| s.order);
-        let mut topics: Vec<TopicStats> = self
-            .topics
-            .iter()
-            .map(|(_, t)| TopicStats {
+        // Sorted by name before anything is copied: with thousands of topics, moving
+        // references is cheaper than moving `TopicStats`.
+        let mut entries: Vec<_> = self.topics.iter().map(|(_, t)| t).collect();
+        crate::sort::sort_by(&mut entries, |a, b| a.name.cmp(&b.name));
+        let topics: Vec<TopicStats> = entries
+            .into_iter()
+            .map(|t| TopicStats {
                 topic: String::from(&*t.name),
                 counters: t.counters,
                 latency: t
@@ -66,7 +71,6 @@ impl<P> Bus<P> {
                     .unwrap_or_default(),
             })
             .collect();
-        crate::sort::sort_by(&mut topics, |a, b| a.topic.cmp(&b.topic));
         BusMetrics {
             totals: self.totals,
             topics,
@@ -93,6 +97,7 @@ impl<P> Bus<P> {
                 })
                 .count(),
             topics_evicted: self.topics.evicted(),
+            retained_evicted: self.topics.retained_evicted(),
         }
     }
 }

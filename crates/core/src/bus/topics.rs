@@ -8,12 +8,22 @@
 //!
 //! # When a topic may be evicted
 //!
-//! Only when it is **idle**: no message of it is queued, delayed, in flight, dead-lettered or
-//! retained anywhere. Every such message holds its [`Envelope`], whose `topic` is a clone of
-//! the entry's name (each place that builds an envelope takes the name from the entry), so
-//! the entry is idle exactly when its name has no other owner than the table itself (the
-//! entry and the name index: [`TABLE_OWNERS`]). Other owners only make the test more careful:
-//! trace events (bounded by the trace ring) and envelopes the host still holds keep a topic.
+//! Only when nothing but the table and its own retained messages refers to it: no message of
+//! it is queued, delayed, in flight or dead-lettered anywhere. Every such message holds its
+//! [`Envelope`], whose `topic` is a clone of the entry's name (each place that builds an
+//! envelope takes the name from the entry), so the entry is evictable exactly when its name
+//! has no other owner than the table itself (the entry and the name index: [`TABLE_OWNERS`])
+//! and one per retained message, and no retained envelope is shared. Other owners only make
+//! the test more careful: trace events (bounded by the trace ring) and envelopes the host
+//! still holds keep a topic.
+//!
+//! Retained messages (`Config::retain`) do not pin their topic: an app that retains the last
+//! message of every `order.<uuid>` topic would otherwise grow without bound, which is what
+//! `max_topics` promises to prevent. Retention is a replay cache, so, as in any bounded
+//! cache, the least recently published topics go first, taking their retained messages with
+//! them: each is counted (`BusMetrics::retained_evicted`) and traced `dropped` with no
+//! subscription and detail [`DROPPED_RETAINED`]. A later subscriber's `replay` no longer sees
+//! them. They were never owed to a subscription, so conservation is unaffected.
 //!
 //! The one reference without a name is a batch of inline publishes the host has delivered but
 //! not recorded yet. Eviction happens only when an engine call creates a topic, and a host
@@ -34,8 +44,7 @@
 //! vacant slots, so the cost is amortised O(1) per publish and nothing is allocated. When more
 //! than that many busy topics block the hand, the table briefly holds more than the bound, and
 //! the next new topics evict more than one until it is back within it. Busy topics are never
-//! evicted, so the bound counts idle topics: with `retain > 0`, every topic that retains a
-//! message is kept (its retained messages are what the application asked to keep).
+//! evicted, so the bound counts idle topics (retention alone does not make a topic busy).
 //!
 //! # What eviction forgets, and what it keeps
 //!
@@ -64,6 +73,11 @@ use super::inline::InlineRoute;
 use super::Bus;
 use crate::message::Envelope;
 use crate::metrics::{Counters, Histogram};
+use crate::trace::TraceKind;
+
+/// The `dropped` trace detail of a retained message discarded with its evicted topic (0, 1
+/// and 2 are the overflow ends and an unsubscribe).
+pub(crate) const DROPPED_RETAINED: u64 = 3;
 
 /// Owners of an idle topic's name: the entry and the key of the name index.
 pub(crate) const TABLE_OWNERS: usize = 2;
@@ -116,9 +130,12 @@ impl<P> TopicEntry<P> {
         self.seq > self.swept_seq
     }
 
-    /// Nothing but the table refers to this topic (see the [module docs](self)).
-    pub(crate) fn is_idle(&self) -> bool {
-        self.retained.is_empty() && Arc::strong_count(&self.name) == TABLE_OWNERS
+    /// Nothing but the table and the topic's own retained messages refer to it: idle, or held
+    /// only by retention (each retained envelope names the topic once, and nothing else holds
+    /// the envelope: it is not queued, in flight or dead-lettered anywhere).
+    pub(crate) fn is_evictable(&self) -> bool {
+        Arc::strong_count(&self.name) == TABLE_OWNERS + self.retained.len()
+            && self.retained.iter().all(|m| Arc::strong_count(m) == 1)
     }
 }
 
@@ -137,6 +154,10 @@ pub(crate) struct TopicTable<P> {
     limit: usize,
     /// Entries evicted so far.
     evicted: u64,
+    /// Retained messages that left with their evicted topic, so far.
+    retained_evicted: u64,
+    /// Retained messages of topics evicted since the bus last traced them.
+    dropped_retained: Vec<Arc<Envelope<P>>>,
 }
 
 impl<P> TopicTable<P> {
@@ -149,6 +170,8 @@ impl<P> TopicTable<P> {
             hand: 0,
             limit: limit.max(1),
             evicted: 0,
+            retained_evicted: 0,
+            dropped_retained: Vec::new(),
         }
     }
 
@@ -161,6 +184,16 @@ impl<P> TopicTable<P> {
     /// Entries evicted so far.
     pub(crate) fn evicted(&self) -> u64 {
         self.evicted
+    }
+
+    /// Retained messages discarded with their evicted topic so far.
+    pub(crate) fn retained_evicted(&self) -> u64 {
+        self.retained_evicted
+    }
+
+    /// The retained messages discarded by evictions since the last call (to trace them).
+    pub(crate) fn take_dropped_retained(&mut self) -> Vec<Arc<Envelope<P>>> {
+        core::mem::take(&mut self.dropped_retained)
     }
 
     /// The index of `topic`, if it is in the table.
@@ -239,7 +272,7 @@ impl<P> TopicTable<P> {
             self.hand += 1;
             match self.slots.get_mut(index).and_then(Option::as_mut) {
                 Some(entry) if entry.used_since_sweep() => entry.swept_seq = entry.seq,
-                Some(entry) if entry.is_idle() => {
+                Some(entry) if entry.is_evictable() => {
                     routed |= entry.routed_epoch == Some(live_epoch);
                     self.evict(index);
                 }
@@ -257,7 +290,7 @@ impl<P> TopicTable<P> {
             if self.by_name.len() <= self.limit {
                 break;
             }
-            if self.get(index as u32).is_some_and(TopicEntry::is_idle) {
+            if self.get(index as u32).is_some_and(TopicEntry::is_evictable) {
                 self.evict(index);
                 evicted += 1;
             }
@@ -272,6 +305,12 @@ impl<P> TopicTable<P> {
         self.by_name.remove(&*entry.name);
         self.free.push(index as u32);
         self.evicted = self.evicted.saturating_add(1);
+        if !entry.retained.is_empty() {
+            self.retained_evicted = self
+                .retained_evicted
+                .saturating_add(entry.retained.len() as u64);
+            self.dropped_retained.extend(entry.retained);
+        }
     }
 }
 
@@ -283,8 +322,19 @@ impl<P> Bus<P> {
         if self.topics.make_room(self.inline_epoch()) {
             self.bump_inline_epoch();
         }
+        self.trace_dropped_retained();
         Birth {
             epoch: self.inline_epoch(),
+        }
+    }
+
+    /// Traces the retained messages that left with evicted topics: `dropped`, no
+    /// subscription, detail 3. They were kept for replay, not routed to anyone, so they are
+    /// outside the conservation sum; `BusMetrics::retained_evicted` counts them.
+    pub(crate) fn trace_dropped_retained(&mut self) {
+        let dropped = self.topics.take_dropped_retained();
+        for message in &dropped {
+            self.emit(TraceKind::Dropped, None, Some(message), DROPPED_RETAINED);
         }
     }
 

@@ -20,7 +20,10 @@
 //!
 //! Deliveries in flight when the snapshot is taken are not lost: their messages are written
 //! back at the head of their subscription's queue with the same attempt number, so after a
-//! restore they are delivered again (at-least-once). The trace ring, the trend-leak window,
+//! restore they are delivered again (at-least-once). They counted toward the capacity while in
+//! flight, so the written-back queue fits it; a queue may still be longer than its capacity
+//! after [`Bus::set_capacity`] shrank it (a `reject` queue keeps its excess, in-flight messages
+//! are never evicted), and such a snapshot restores as it was. The trace ring, the trend-leak window,
 //! remembered timed-out tokens and the count of evicted topics (`BusMetrics::topics_evicted`,
 //! which describes the memory of one bus rather than its messages) are not persisted; topics
 //! evicted before the snapshot are simply not in it.
@@ -37,8 +40,8 @@
 //! # Restoring
 //!
 //! [`Bus::restore`] checks the version, then validates the whole snapshot (unique ids, every
-//! referenced message present, patterns and policies valid, queues within their capacity,
-//! sequence numbers consistent) and decodes every payload **before** building anything. Any
+//! referenced message present, patterns and policies valid, queued messages matching their
+//! subscription's pattern, sequence numbers consistent) and decodes every payload **before** building anything. Any
 //! problem is a [`SnapshotError`] and no bus is returned. On success it returns a
 //! [`Restored`]: the new bus plus the mapping from each old [`SubscriptionId`] to its new one,
 //! so the host can re-attach its handlers.

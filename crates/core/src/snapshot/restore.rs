@@ -325,8 +325,11 @@ impl<P> Bus<P> {
         bus.leaks.suspected = counters.leaks_suspected;
         bus.leaks.released.clear();
         bus.leaks.released.extend(snapshot.released_owners);
-        // Everything is in place: idle topics past `Config::max_topics` go (counted).
+        // Everything is in place: idle topics past `Config::max_topics` go (counted), and so
+        // do topics held only by their retained messages once the decoding table is gone.
+        drop(messages);
         bus.topics.trim();
+        bus.trace_dropped_retained();
 
         Ok(Restored {
             bus,

@@ -469,7 +469,6 @@ fn inconsistent_sequences_and_options_are_refused() {
     assert!(refused(|s| s.topics[0].seq = 0).contains("topic sequence"));
     assert!(refused(|s| s.next_order = 0).contains("creation order"));
     assert!(refused(|s| s.subscriptions[0].pattern = "a..b".into()).contains("pattern"));
-    assert!(refused(|s| s.subscriptions[0].capacity = 1).contains("over its capacity"));
     assert!(refused(|s| s.subscriptions[0].retry.max_attempts = 0).contains("retry.max_attempts"));
     assert!(refused(|s| s.subscriptions[0].queue[0].attempt = 0).contains("attempt 0"));
     assert!(refused(|s| s.next_dead_letter = 1).contains("dead letter id"));

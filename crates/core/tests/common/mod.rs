@@ -23,6 +23,22 @@ pub fn conserved(bus: &Bus<u32>) -> bool {
             + m.in_flight_messages as u64
 }
 
+/// [`conserved`] for each active subscription, counting each message of a batch in flight:
+/// everything it was routed is delivered, filtered, dropped, dead-lettered, waiting or in
+/// flight (`in_flight_messages`, not `in_flight`, which counts a batch once).
+pub fn conserved_per_subscription(bus: &Bus<u32>) -> bool {
+    bus.subscriptions().iter().all(|info| {
+        let c = info.stats.counters;
+        c.matched + c.redriven
+            == c.delivered
+                + c.filtered
+                + c.dropped
+                + c.dead_lettered
+                + info.depth as u64
+                + info.in_flight_messages as u64
+    })
+}
+
 pub fn bus() -> Bus<u32> {
     Bus::new(Config {
         trace_capacity: 4096,
