@@ -190,4 +190,94 @@ describe('bad input', () => {
     assert.deepEqual(seen.slice(1).map((p) => typeof p), exotic.map((p) => typeof p));
     assertWorks(bus);
   });
+
+  /** A revoked proxy (of an object, or of an array). */
+  const revoked = (target = {}) => {
+    const { proxy, revoke } = Proxy.revocable(target, {});
+    revoke();
+    return proxy;
+  };
+
+  /** Expects `fn` to throw (or reject with) a SwitchyardError with one of `codes`, naming `name`. */
+  async function expectRefused(fn, codes, name) {
+    let caught;
+    try {
+      await fn();
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(caught instanceof SwitchyardError, `expected a SwitchyardError, got ${caught}`);
+    assert.ok(codes.includes(caught.code), `${caught.code}: ${caught.message}`);
+    if (name !== undefined) assert.match(caught.message, name);
+  }
+
+  test('revoked proxies as options, lists or ids are refused with a SwitchyardError naming them, changing nothing', async () => {
+    const bus = new EventBus();
+    const sub = bus.subscribe('a', () => {});
+    const before = bus.metrics().totals;
+    await expectRefused(() => new EventBus(revoked()), ['E_INVALID_OPTION'], /options/);
+    await expectRefused(() => bus.subscribe('a', () => {}, revoked()), ['E_INVALID_OPTION'], /options/);
+    await expectRefused(() => bus.subscribe('a', () => {}, { retry: revoked() }), ['E_INVALID_OPTION'], /retry/);
+    await expectRefused(() => bus.publish('a', 1, revoked()), ['E_INVALID_OPTION'], /options/);
+    await expectRefused(() => bus.publish('a', 1, { headers: revoked() }), ['E_INVALID_OPTION'], /headers/);
+    await expectRefused(() => bus.redrive(revoked([])), ['E_INVALID_OPTION'], /ids/);
+    await expectRefused(() => sub.setDelivery(revoked()), ['E_INVALID_OPTION'], /strategy/);
+    await expectRefused(() => sub.setDelivery({ batch: revoked() }), ['E_INVALID_OPTION'], /batch/);
+    await expectRefused(() => EventBus.restore(revoked()), ['E_INVALID_OPTION'], /snapshot/);
+    await expectRefused(() => EventBus.restore(bus.snapshot(), revoked()), ['E_INVALID_OPTION'], /options/);
+    await expectRefused(() => EventBus.restore({ ...bus.snapshot(), payloads: revoked([]) }), ['E_INVALID_OPTION'], /payloads/);
+    await expectRefused(() => bus.waitFor('a', revoked()), ['E_INVALID_OPTION'], /options/);
+    await expectRefused(() => bus.stream('a', revoked()), ['E_INVALID_OPTION'], /options/);
+    await expectRefused(() => bus.waitFor(revoked()), ['E_INVALID_PATTERN'], /pattern/);
+    await expectRefused(() => bus.stream(revoked()), ['E_INVALID_PATTERN'], /pattern/);
+    assert.deepEqual(bus.metrics().totals, before);
+    assert.equal(bus.subscriptions().length, 1);
+    assertWorks(bus);
+  });
+
+  test('a signal whose getters throw is refused as option `signal`, not with what it throws', async () => {
+    const bus = new EventBus();
+    const hostile = new Proxy({}, {
+      get() {
+        throw new Error('proxy boom');
+      },
+    });
+    await expectRefused(() => bus.stream('x', { signal: hostile }), ['E_INVALID_OPTION'], /signal/);
+    await expectRefused(() => bus.waitFor('x', { signal: hostile }), ['E_INVALID_OPTION'], /signal/);
+    await expectRefused(() => bus.subscribe('x', () => {}, { signal: hostile }), ['E_INVALID_OPTION'], /signal/);
+    assert.equal(bus.subscriptions().length, 0);
+    assertWorks(bus);
+  });
+
+  test('waitFor and stream with a pattern that is not a string are refused with E_INVALID_PATTERN', async () => {
+    const bus = new EventBus();
+    for (const pattern of [Object.create(null), { toString: () => 'a' }, 1, undefined, Symbol('s')]) {
+      await expectRefused(() => bus.waitFor(pattern), ['E_INVALID_PATTERN'], /pattern/);
+      await expectRefused(() => bus.stream(pattern), ['E_INVALID_PATTERN'], /pattern/);
+    }
+    assert.equal(bus.subscriptions().length, 0);
+    assertWorks(bus);
+  });
+
+  test('redrive with an array of length 2**32 - 1 is refused as option `ids`, allocating nothing', async () => {
+    const bus = new EventBus();
+    const ids = [];
+    ids.length = 2 ** 32 - 1;
+    await expectRefused(() => bus.redrive(ids), ['E_INVALID_OPTION'], /ids/);
+    await expectRefused(() => bus.redrive(new Proxy([], { get: () => { throw new Error('boom'); } })), ['E_INVALID_OPTION'], /ids/);
+    assertWorks(bus);
+  });
+
+  test('restore refuses snapshot bytes that are a proxy of a Uint8Array or a detached one, naming snapshot.bytes', async () => {
+    const bus = new EventBus();
+    bus.subscribe('a', () => {}, { name: 'a' });
+    const snapshot = bus.snapshot();
+    await expectRefused(() => EventBus.restore({ ...snapshot, bytes: new Proxy(snapshot.bytes, {}) }), ['E_INVALID_OPTION'], /snapshot\.bytes/);
+    const detached = snapshot.bytes.slice();
+    structuredClone(detached, { transfer: [detached.buffer] });
+    await expectRefused(() => EventBus.restore({ ...snapshot, bytes: detached }), ['E_INVALID_OPTION'], /snapshot\.bytes/);
+    EventBus.restore(snapshot).free();
+    assertWorks(bus);
+  });
 });
+

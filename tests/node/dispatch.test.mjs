@@ -185,6 +185,94 @@ describe('dispatch', () => {
     assert.equal(bus.publish('other', 1).matched, 0);
   });
 
+  test('a filter that publishes in a loop is refused with E_CASCADE, as a handler is', () => {
+    const bus = new EventBus({ maxCascadeDepth: 5 });
+    const errors = [];
+    let publishes = 0;
+    bus.subscribe('r', () => {}, {
+      filter: () => {
+        // Bounded so that a guard that does not hold fails the test instead of hanging it.
+        if (publishes++ < 100) {
+          try {
+            bus.publish('r', 1);
+          } catch (e) {
+            errors.push(e);
+          }
+        }
+        return true;
+      },
+    });
+    bus.publish('r', 0);
+    assert.equal(errors.length, 1, `publishes made: ${publishes}`);
+    assert.ok(errors[0] instanceof SwitchyardError);
+    assert.equal(errors[0].code, 'E_CASCADE');
+    assert.equal(publishes, 6, 'depths 1 to 5 published, depth 6 refused, then the loop stopped');
+    assert.equal(bus.metrics().cascadesRefused, 1);
+  });
+
+  test('a filter that publishes unconditionally fails its delivery with E_CASCADE and publish returns', () => {
+    const bus = new EventBus({ maxCascadeDepth: 5 });
+    let calls = 0;
+    bus.subscribe('r', () => {}, {
+      filter: () => {
+        if (++calls > 100) return false;
+        bus.publish('r', 1);
+        return true;
+      },
+    });
+    bus.publish('r', 0);
+    assert.ok(calls <= 7, `the filter ran ${calls} times`);
+    const [letter] = bus.deadLetters();
+    assert.match(letter.lastError, /E_CASCADE|causation hops/);
+  });
+
+  test('an on() listener that publishes in a loop is refused with E_CASCADE', () => {
+    const bus = new EventBus({ maxCascadeDepth: 5 });
+    const errors = [];
+    let publishes = 0;
+    bus.subscribe('r', () => {});
+    bus.on('delivered', () => {
+      if (publishes++ < 100) {
+        try {
+          bus.publish('r', 1);
+        } catch (e) {
+          errors.push(e);
+        }
+      }
+    });
+    bus.publish('r', 0);
+    assert.equal(errors.length, 1, `publishes made: ${publishes}`);
+    assert.ok(errors[0] instanceof SwitchyardError);
+    assert.equal(errors[0].code, 'E_CASCADE');
+    assert.equal(publishes, 6);
+    // The bus keeps working, and a later root publish starts a new cascade.
+    errors.length = 0;
+    publishes = 0;
+    bus.publish('r', 0);
+    assert.equal(errors.length, 1);
+    assert.equal(publishes, 6);
+  });
+
+  test('a loop through a listener and a handler is refused with E_CASCADE', () => {
+    const bus = new EventBus({ maxCascadeDepth: 5 });
+    const errors = [];
+    let rounds = 0;
+    // The handler of `a` publishes `b`; a listener hearing `b` delivered publishes `a` again.
+    bus.subscribe('a', () => bus.publish('b', 1));
+    bus.subscribe('b', () => {});
+    bus.on('delivered', (event) => {
+      if (event.topic !== 'b' || rounds++ >= 100) return;
+      try {
+        bus.publish('a', 1);
+      } catch (e) {
+        errors.push(e);
+      }
+    });
+    bus.publish('a', 0);
+    assert.ok(rounds < 100, `the loop went round ${rounds} times`);
+    assert.equal(errors.at(-1)?.code, 'E_CASCADE');
+  });
+
   test('consumer groups deliver each message to one member, round-robin', () => {
     const bus = new EventBus();
     const a = [];

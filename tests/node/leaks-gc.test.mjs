@@ -11,17 +11,58 @@ import { installDir } from './helpers/package.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+/** Runs fixtures/`name` from the install folder; its JSON summary. */
+function runFixture(name = 'gc-owner.mjs') {
+  const script = join(installDir(), name);
+  copyFileSync(join(here, 'fixtures', name), script);
+  const out = execFileSync(process.execPath, ['--expose-gc', script], { encoding: 'utf8', timeout: 60_000 });
+  return JSON.parse(out);
+}
+
 describe('owner leaks', () => {
-  test('a collected owner is reported with name, pattern and stack; a weak one is removed', () => {
-    const script = join(installDir(), 'gc-owner.mjs');
-    copyFileSync(join(here, 'fixtures/gc-owner.mjs'), script);
-    const out = execFileSync(process.execPath, ['--expose-gc', script], { encoding: 'utf8', timeout: 30_000 });
-    const result = JSON.parse(out);
-    assert.equal(result.reclaimed, 1, 'the weak subscription was removed');
-    assert.deepEqual(result.active.sort(), ['kept-handler', 'leaky-handler']);
-    const owner = result.leaks.find((l) => l.reason === 'owner_released');
-    assert.ok(owner, JSON.stringify(result.leaks));
-    assert.deepEqual(owner.names, ['leaky-handler']);
-    assert.match(owner.stack, /gc-owner\.mjs/);
+  const result = runFixture();
+
+  test('owned handlers receive messages while their owners live', () => {
+    assert.deepEqual(result.before, { leaky: 6, weak: 6, widget: 3, kept: 6 });
+  });
+
+  test('a component whose handler uses `this` or closes over it is collected once unreferenced', () => {
+    assert.deepEqual(result.active, ['kept-plain', 'kept-this']);
+    assert.equal(result.after.kept, 16, 'a live component keeps receiving');
+  });
+
+  test('a collected owner\'s weak subscriptions end silently, counted as reclaimed', () => {
+    assert.equal(result.reclaimed, 2);
+    assert.ok(!result.leaks.some((l) => l.names.some((n) => n.startsWith('weak-'))), JSON.stringify(result.leaks));
+  });
+
+  test('a collected owner\'s other subscriptions end and are reported as owner_released', () => {
+    const reported = result.leaks
+      .filter((l) => l.reason === 'owner_released')
+      .flatMap((l) => l.names)
+      .sort();
+    assert.deepEqual(reported, ['leaky-plain', 'leaky-this', 'widget-closure']);
+  });
+
+  test('a leak stack starts at the user\'s subscribe call and keeps Error.stackTraceLimit user frames', () => {
+    const frames = (stack) => stack.split('\n').filter((line) => /^\s+at /.test(line));
+    const leaky = frames(result.leakyStack);
+    assert.match(leaky[0], /new Component .*gc-owner\.mjs/, result.leakyStack);
+    assert.equal(leaky.length, result.stackTraceLimit, result.leakyStack);
+    assert.ok(leaky.every((line) => !/node_modules\/switchyard|wasm/.test(line)), result.leakyStack);
+    assert.match(frames(result.widgetStack)[0], /mountWidget .*gc-owner\.mjs/, result.widgetStack);
+  });
+
+  test('a restored subscription that had an owner is not ended when a new owner of the restored bus is collected', () => {
+    const restored = runFixture('gc-restored-owner.mjs');
+    assert.deepEqual(restored.active, ['restored-owned']);
+    assert.deepEqual(restored.released, ['fresh-owned']);
+    assert.equal(restored.received, 1);
+  });
+
+  test('an unsubscribed owned subscription no longer has its functions held by a live owner', () => {
+    const after = runFixture('gc-unsubscribed-owned.mjs');
+    assert.deepEqual(after.collected, ['closed-over', 'filter', 'handler']);
+    assert.equal(after.active, 0);
   });
 });

@@ -20,15 +20,26 @@ describe('subscription objects', () => {
     assert.ok(named instanceof Subscription);
     assert.equal(named.pattern, 'orders.*');
     assert.equal(named.name, 'audit');
-    assert.equal(plain.name, undefined);
+    assert.equal(plain.name, null);
     assert.notEqual(named.id, plain.id);
     assert.deepEqual(
-      bus.subscriptions().map((s) => [s.id, s.name ?? null]),
+      bus.subscriptions().map((s) => [s.id, s.name]),
       [
         [named.id, 'audit'],
         [plain.id, null],
       ],
     );
+  });
+
+  test('an unnamed subscription has name null, as in views, whether subscribed or found by id', () => {
+    const bus = new EventBus();
+    const withoutOptions = bus.subscribe('a', () => {});
+    const withOptions = bus.subscribe('a', () => {}, { priority: 1 });
+    assert.equal(withoutOptions.name, null);
+    assert.equal(withOptions.name, null);
+    assert.equal(bus.getSubscription(withoutOptions.id).name, null);
+    assert.equal(withOptions.stats().name, null);
+    assert.equal(bus.getSubscription(bus.subscribe('b', () => {}, { name: 'n' }).id).name, 'n');
   });
 
   test('Subscription cannot be constructed directly', () => {

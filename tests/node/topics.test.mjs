@@ -178,3 +178,35 @@ describe('maxTopics', () => {
     assert.equal(seen.at(-1), 1999);
   });
 });
+
+describe('topics and patterns hold well-formed text', () => {
+  for (const [path, make] of Object.entries({ fast, slow })) {
+    test(`a topic with a lone surrogate is refused with E_INVALID_TOPIC (${path} path), nothing delivered`, () => {
+      const bus = make();
+      const seen = [];
+      bus.subscribe('s.*', (payload, meta) => seen.push(meta.topic));
+      for (const topic of ['s.\ud800', 's.\udbff', 's.\udc00x', 's.a\ud83d']) {
+        expectCode(assert, () => bus.publish(topic, 1), 'E_INVALID_TOPIC', SwitchyardError);
+      }
+      assert.deepEqual(seen, []);
+      assert.equal(bus.metrics().totals.published, 0);
+      // A real U+FFFD and a surrogate pair are well-formed.
+      bus.publish('s.\ufffd', 1);
+      bus.publish('s.\ud83d\ude00', 2);
+      assert.deepEqual(seen, ['s.\ufffd', 's.\ud83d\ude00']);
+    });
+  }
+
+  test('a pattern with a lone surrogate is refused with E_INVALID_PATTERN, so two never collide', async () => {
+    const bus = new EventBus();
+    expectCode(assert, () => bus.subscribe('s.\ud800', () => {}), 'E_INVALID_PATTERN', SwitchyardError);
+    expectCode(assert, () => bus.stream('s.\udfff'), 'E_INVALID_PATTERN', SwitchyardError);
+    await assert.rejects(bus.waitFor('\ud800.*'), (e) => e instanceof SwitchyardError && e.code === 'E_INVALID_PATTERN');
+    assert.equal(bus.subscriptions().length, 0);
+    const seen = [];
+    bus.subscribe('s.\ufffd', (p) => seen.push(p));
+    expectCode(assert, () => bus.publish('s.\udbff', 1), 'E_INVALID_TOPIC', SwitchyardError);
+    bus.publish('s.\ufffd', 2);
+    assert.deepEqual(seen, [2]);
+  });
+});

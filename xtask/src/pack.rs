@@ -8,7 +8,10 @@
 //! 3. `wasm-opt -Oz` from npm binaryen 132 (`tests/node_modules/.bin`; never Debian's, which
 //!    breaks wasm-bindgen 0.2.130 output);
 //! 4. the entry files from `crates/wasm/js/` with the shared glue pasted in, `package.json`
-//!    with the workspace version, `index.d.ts` and the README;
+//!    with the workspace version, `index.d.ts`, and the documents written for npm users
+//!    ([`PACKAGE_DOCS`]: the package README `crates/wasm/js/README.md`, not the repository's,
+//!    and the API reference as `API.md`), whose relative links must all resolve inside the
+//!    package (checked: a dead link fails the pack);
 //! 5. `npm pack` into `<target>/npm/switchyard-<version>.tgz`.
 //!
 //! It reports the size of what a browser loads against the 40 KB budget and writes it to
@@ -35,6 +38,13 @@ const BUDGET_BYTES: u64 = 40 * 1024;
 const BUNDLE_TARGET: &str = "es2022";
 /// Where pack.rs pastes `glue.js` into each entry file.
 const GLUE_MARKER: &str = "/* @glue */";
+/// Markdown shipped in the package: (source in the repository, name in the package). Listed
+/// in `files` of `crates/wasm/js/package.json` too.
+const PACKAGE_DOCS: &[(&str, &str)] = &[
+    ("crates/wasm/js/README.md", "README.md"),
+    ("docs/API.md", "API.md"),
+    ("docs/ATTACH_PROTOCOL.md", "ATTACH_PROTOCOL.md"),
+];
 
 /// Builds the npm tarball and returns its path, `<target>/npm/switchyard-<version>.tgz`.
 pub fn run(root: &Path) -> Result<PathBuf> {
@@ -130,9 +140,15 @@ pub fn run(root: &Path) -> Result<PathBuf> {
     fs::copy(js.join("index.d.ts"), staging.join("index.d.ts"))?;
     let manifest = read(&js.join("package.json"))?.replace("@VERSION@", version);
     fs::write(staging.join("package.json"), manifest)?;
-    let readme = root.join("README.md");
-    if readme.exists() {
-        fs::copy(&readme, staging.join("README.md"))?;
+    for (source, name) in PACKAGE_DOCS {
+        fs::copy(root.join(source), staging.join(name))
+            .with_context(|| format!("copying {source} into the package as {name}"))?;
+    }
+    for (_, name) in PACKAGE_DOCS {
+        let text = read(&staging.join(name))?;
+        if let Some(dead) = dead_links(&text, |target| staging.join(target).is_file()).first() {
+            bail!("{name} in the package links to `{dead}`, which the package does not ship");
+        }
     }
 
     report_size(&esbuild, &staging, &out)?;
@@ -218,6 +234,24 @@ fn run_checked(cmd: &mut Command) -> Result<()> {
 
 fn read(path: &Path) -> Result<String> {
     fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// The relative link targets of markdown `text` (`[text](target)`, without `#fragment`) that
+/// `exists` says are missing. Absolute URLs (`scheme:`) and in-page anchors are not checked.
+fn dead_links(text: &str, exists: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut dead = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("](") {
+        rest = &rest[at + 2..];
+        let Some(end) = rest.find(')') else { break };
+        let target = rest[..end].split('#').next().unwrap_or("").trim();
+        let absolute = target.contains(':');
+        if !target.is_empty() && !absolute && !exists(target) {
+            dead.push(target.to_string());
+        }
+        rest = &rest[end..];
+    }
+    dead
 }
 
 /// Copies an entry template to `to`, pasting the glue at its marker.
@@ -339,4 +373,17 @@ fn report_size(esbuild: &Path, staging: &Path, out: &Path) -> Result<()> {
     );
     fs::write(out.join("size.json"), size.to_json())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dead_links;
+
+    #[test]
+    fn relative_links_to_missing_files_are_dead_and_urls_and_anchors_are_not_checked() {
+        let text = "[api](API.md#limits), [here](#usage), [web](https://example.org/x.md), \
+                    [dev](docs/DEVELOPING.md), [bench](../BENCHMARKS.md)";
+        let dead = dead_links(text, |target| target == "API.md");
+        assert_eq!(dead, ["docs/DEVELOPING.md", "../BENCHMARKS.md"]);
+    }
 }

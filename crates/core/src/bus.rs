@@ -186,6 +186,7 @@ use topics::{Birth, TopicTable};
 pub use inline::{
     InlineAdoption, InlineError, InlineMessage, InlineReceipt, InlineRoute, TopicHandle,
 };
+pub use leaks::MAX_RELEASED_REPORTS;
 pub use limits::QueueLimitError;
 
 /// The public id of a slab key.
@@ -505,7 +506,7 @@ impl<P> Bus<P> {
     }
 
     /// Removes subscription `key` (trace `detail`: 0 by the host, 1 weak owner released,
-    /// 2 `max_deliveries` reached).
+    /// 2 `max_deliveries` reached, 3 owner released while it was not weak: a reported leak).
     pub(crate) fn remove_subscription(&mut self, key: Key, detail: u64) -> bool {
         let Some(sub) = self.subs.remove(key) else {
             return false;
@@ -1140,9 +1141,13 @@ impl<P> Bus<P> {
         self.dead.purge()
     }
 
-    /// The host's owner object was released (garbage-collected). Its `weak` subscriptions are
-    /// removed (counted as reclaimed); any other active subscription it owned is reported as
-    /// a leak ([`crate::LeakReason::OwnerReleased`]).
+    /// The host's owner object was released (garbage-collected). Every subscription it owned
+    /// ends, since the host can no longer reach its handler: `weak` ones are removed and
+    /// counted as reclaimed (the owner ending them was intended); any other is reported as a
+    /// leak ([`crate::LeakReason::OwnerReleased`]: it was never unsubscribed), then removed.
+    /// Those reports stay in [`Bus::leaks`] (the latest
+    /// [`MAX_RELEASED_REPORTS`](crate::bus::MAX_RELEASED_REPORTS)); snapshots do not carry
+    /// them.
     pub fn owner_released(&mut self, owner: OwnerId, now: Instant) {
         self.observe(now);
         self.release_owner(owner);

@@ -272,6 +272,8 @@ pub struct TrendTracker {
     streak_growth: i64,
     /// The current streak was reported.
     reported: bool,
+    /// Start of the first window of the latest streak (kept after the streak ends).
+    streak_start: Option<Instant>,
 }
 
 impl TrendTracker {
@@ -297,6 +299,7 @@ impl TrendTracker {
             streak: 0,
             streak_growth: 0,
             reported: false,
+            streak_start: None,
         })
     }
 
@@ -340,6 +343,12 @@ impl TrendTracker {
         self.streak
     }
 
+    /// When the first window of the latest rising streak began (the one a report describes:
+    /// still known after the streak ended), or `None` before any window rose.
+    pub fn streak_start(&self) -> Option<Instant> {
+        self.streak_start
+    }
+
     fn advance(&mut self, now: Instant) -> Option<LeakReason> {
         let Some(start) = self.current_start else {
             self.current_start = Some(now);
@@ -352,6 +361,9 @@ impl TrendTracker {
         }
         let mut report = None;
         if self.current_net > 0 {
+            if self.streak == 0 {
+                self.streak_start = Some(start);
+            }
             self.streak = self.streak.saturating_add(1);
             self.streak_growth = self.streak_growth.saturating_add(self.current_net);
             if self.streak >= self.windows && !self.reported {

@@ -442,7 +442,7 @@ fn a_dead_letter_evicted_from_the_full_store_is_traced_with_its_message_and_id()
 }
 
 #[test]
-fn releasing_an_owner_reclaims_weak_subscriptions_and_reports_strong_ones() {
+fn releasing_an_owner_reclaims_weak_subscriptions_and_ends_and_reports_strong_ones() {
     let mut bus = bus();
     let owner = OwnerId(9);
     let weak = sub_with(
@@ -464,15 +464,22 @@ fn releasing_an_owner_reclaims_weak_subscriptions_and_reports_strong_ones() {
     );
     bus.owner_released(owner, ms(10));
     assert!(!bus.is_active(weak));
-    assert!(bus.is_active(strong));
+    // The host can no longer call a released owner's handlers: the strong one ends too, and
+    // stays reported (it was never unsubscribed).
+    assert!(!bus.is_active(strong));
     let leaks = bus.leaks(ms(10));
     assert_eq!(leaks.len(), 1);
     assert_eq!(leaks[0].reason, LeakReason::OwnerReleased);
     assert_eq!(leaks[0].suspects[0].subscription, strong);
     let metrics = bus.metrics();
     assert_eq!((metrics.reclaimed, metrics.leaks_suspected), (1, 1));
-    bus.unsubscribe(strong, ms(11));
-    assert!(bus.leaks(ms(11)).is_empty());
+    assert_eq!(metrics.active_subscriptions, 0);
+    assert!(!bus.unsubscribe(strong, ms(11)));
+    assert_eq!(
+        bus.leaks(ms(11)).len(),
+        1,
+        "the report outlives the subscription"
+    );
 }
 
 #[test]

@@ -21,11 +21,19 @@ const asyncDisposeSymbol = Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispos
 /** Checks an options object of `method` against `known` names (the Rust side does the rest). */
 function readOptions(method, options, known) {
   if (options === undefined || options === null) return {};
-  if (typeof options !== 'object' || Array.isArray(options)) {
+  let keys;
+  try {
+    if (typeof options !== 'object' || Array.isArray(options)) keys = undefined;
+    else keys = Object.keys(options);
+  } catch {
+    // A revoked proxy (Array.isArray and Object.keys throw) or a proxy whose `ownKeys` throws.
+    throw new SwitchyardError('E_INVALID_OPTION', `${method}(): options could not be read (a revoked proxy?)`);
+  }
+  if (keys === undefined) {
     throw new SwitchyardError('E_INVALID_OPTION', `${method}(): options must be a plain object`);
   }
   const out = {};
-  for (const key of Object.keys(options)) {
+  for (const key of keys) {
     if (!known.includes(key)) {
       throw new SwitchyardError(
         'E_INVALID_OPTION',
@@ -41,11 +49,40 @@ function readOptions(method, options, known) {
   return out;
 }
 
-function checkSignal(signal) {
-  if (signal === undefined) return;
-  if (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function' ||
-      typeof signal.aborted !== 'boolean') {
-    throw new SwitchyardError('E_INVALID_OPTION', 'option `signal` must be an AbortSignal');
+/**
+ * Whether the `signal` option is absent (`undefined`), already aborted (`true`) or live
+ * (`false`). Anything that is not an AbortSignal, including an object whose getters throw, is
+ * refused with E_INVALID_OPTION (nothing the object throws escapes).
+ */
+function signalAborted(signal) {
+  if (signal === undefined) return undefined;
+  try {
+    if (typeof signal === 'object' && signal !== null && typeof signal.addEventListener === 'function') {
+      const aborted = signal.aborted;
+      if (typeof aborted === 'boolean') return aborted;
+    }
+  } catch {
+    // Reported below.
+  }
+  throw new SwitchyardError('E_INVALID_OPTION', 'option `signal` must be an AbortSignal');
+}
+
+/** `signal.addEventListener('abort', listener, { once: true })`; false if the signal threw. */
+function listenAbort(signal, listener) {
+  try {
+    signal.addEventListener('abort', listener, { once: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `signal.removeEventListener('abort', listener)`, ignoring what a hostile signal throws. */
+function unlistenAbort(signal, listener) {
+  try {
+    signal?.removeEventListener('abort', listener);
+  } catch {
+    // Nothing to undo.
   }
 }
 
@@ -65,7 +102,13 @@ function signalOf(options) {
 }
 
 function abortReason(signal) {
-  if (signal.reason !== undefined) return signal.reason;
+  let reason;
+  try {
+    reason = signal.reason;
+  } catch (thrown) {
+    reason = thrown;
+  }
+  if (reason !== undefined) return reason;
   const error = new Error('The operation was aborted');
   error.name = 'AbortError';
   return error;
@@ -86,6 +129,39 @@ function isThenable(returned) {
 
 /** The thenable the `deliver` hook saw last, until the engine takes it (`takeThenable`). */
 let heldThenable;
+
+/** The object an export handed back through the `hold` hook, until `takeHeld`. */
+let heldResult;
+
+function takeHeld() {
+  const result = heldResult;
+  heldResult = undefined;
+  return result;
+}
+
+/**
+ * The exports that answer an object and may run JavaScript return nothing and hand the object
+ * back through the `hold` hook (`hand_back` in hooks.rs says why: Node 20's V8 aborts the
+ * process when it deoptimises a caller inside an inlined wasm call returning an object). Their
+ * methods are wrapped here to return it.
+ */
+const HELD_RESULTS = ['idle', 'metrics', 'subscriptions', 'deadLetters', 'leaks', '__subscriptionStats', '__inlineRoute'];
+
+function returnHeldResults(proto) {
+  for (const name of HELD_RESULTS) {
+    const exported = proto[name];
+    Object.defineProperty(proto, name, {
+      configurable: true,
+      writable: true,
+      value: {
+        [name](argument) {
+          exported.call(this, argument);
+          return takeHeld();
+        },
+      }[name],
+    });
+  }
+}
 
 /**
  * The inline fast path in JavaScript: `publish(topic, payload)` with no options, on a route the
@@ -468,6 +544,7 @@ function installFastPath(wasm, EventBus) {
 
   /** Every publish the short path of `publish` does not take. */
   function publishOther(bus, topic, payload, options) {
+    if (freedBuses.has(bus)) throw freedError('publish');
     if (options !== undefined || typeof topic !== 'string') return publishSlow(bus, topic, payload, options);
     const state = stateOf(bus);
     if (state.dispatching) return publishSlow(bus, topic, payload, options);
@@ -586,13 +663,17 @@ function installFastPath(wasm, EventBus) {
         const original = descriptor.value;
         descriptor.value = {
           [name](...args) {
+            if (freedBuses.has(this)) throw freedError(name);
             before();
             return original.apply(this, args);
           },
         }[name];
       } else if (typeof descriptor.get === 'function') {
         const original = descriptor.get;
+        // A freed bus is closed (`closed`); its other getters throw as its methods do.
+        const ifFreed = name === 'closed' ? () => true : () => { throw freedError(name); };
         descriptor.get = function () {
+          if (freedBuses.has(this)) return ifFreed();
           before();
           return original.call(this);
         };
@@ -617,7 +698,9 @@ function installFastPath(wasm, EventBus) {
   const takeName = proto.__takeSubscriptionName;
   const bindingsGetSubscription = proto.getSubscription;
   const { Subscription, newSubscription } = defineSubscription(proto, syncAll, syncAllForRead);
-  wrapAll(proto, ['constructor', 'publish', 'waitFor', 'stream', 'subscribe', 'getSubscription', ...SUBSCRIPTION_BINDINGS], READERS.bus);
+  // `free` is wrapped by hand below (`close`, which it calls first, records the batches).
+  const freeBus = proto.free;
+  wrapAll(proto, ['constructor', '__destroy_into_raw', 'free', 'publish', 'waitFor', 'stream', 'subscribe', 'getSubscription', ...SUBSCRIPTION_BINDINGS], READERS.bus);
   // A subscription's AbortSignal unsubscribes from inside the bindings, not through a wrapped
   // method. This listener is added before theirs, so on abort the pending batches are recorded
   // and a message being dispatched is handed to the engine first: a later subscription aborted
@@ -627,6 +710,7 @@ function installFastPath(wasm, EventBus) {
     configurable: true,
     writable: true,
     value: function subscribe(pattern, handler, options) {
+      if (freedBuses.has(this)) throw freedError('subscribe');
       if (options !== undefined) {
         const signal = signalOf(options);
         if (signal !== undefined) signal.addEventListener('abort', syncAll, { once: true });
@@ -635,13 +719,17 @@ function installFastPath(wasm, EventBus) {
       // The bindings validated `pattern` (a string) and answer the id; only options can
       // name a subscription.
       const id = bindingsSubscribe.call(this, pattern, handler, options);
-      return newSubscription(this, id, pattern, options === undefined ? undefined : takeName.call(this));
+      // A handler run by the subscribe (replay) may have freed the bus: the name is then lost
+      // with the subscription, which is inactive.
+      const name = options === undefined || freedBuses.has(this) ? null : takeName.call(this);
+      return newSubscription(this, id, pattern, name);
     },
   });
   Object.defineProperty(EventBus.prototype, 'getSubscription', {
     configurable: true,
     writable: true,
     value: function getSubscription(id) {
+      if (freedBuses.has(this)) throw freedError('getSubscription');
       syncAllForRead();
       const found = bindingsGetSubscription.call(this, id);
       if (found === undefined) return undefined;
@@ -650,16 +738,31 @@ function installFastPath(wasm, EventBus) {
       return subscription;
     },
   });
+  // Closing ends what waits on the bus's subscriptions (`waitFor`, `stream`).
+  const closeBus = proto.close;
+  Object.defineProperty(EventBus.prototype, 'close', {
+    configurable: true,
+    writable: true,
+    value: function close() {
+      if (freedBuses.has(this)) return;
+      closeBus.call(this);
+      notifyClosed(this, 'the bus was closed');
+    },
+  });
   // A freed bus's cell is freed memory: forget its routes and read the cell as "slow path"
   // from then on, so a later publish reaches the bindings (and their error), never a handler.
-  const freeBus = EventBus.prototype.free;
   Object.defineProperty(EventBus.prototype, 'free', {
     configurable: true,
     writable: true,
+    /**
+     * Closes the bus, then releases it: at once, or, when called from inside one of its own
+     * calls (a handler, a filter, an option getter...), as soon as that call returns. Every
+     * later call throws E_CLOSED; freeing again does nothing.
+     */
     value: function free() {
-      // Closed first, so that a handler freeing its bus stops the dispatch on either path
-      // (the bindings drop a bus in use only when the outer call returns; see `Drop`).
-      if (!freedBuses.has(this)) this.close();
+      if (freedBuses.has(this)) return;
+      // Closed first, so that a handler freeing its bus stops the dispatch on either path.
+      this.close();
       const state = this[STATE];
       if (state !== undefined) {
         // Record the pending batch while the cell is still this bus's memory.
@@ -672,7 +775,14 @@ function installFastPath(wasm, EventBus) {
         state.cell = new Float64Array(CELL_SLOTS).fill(-1);
       }
       freedBuses.add(this);
-      return freeBus.call(this);
+      try {
+        freeBus.call(this);
+      } catch (error) {
+        // wasm-bindgen gave up JavaScript's reference to a bus still borrowed by a call on the
+        // stack (this `free()` runs inside it) and reports it; the bus is dropped when that
+        // call returns. That is the deferred free asked for.
+        if (error?.message !== BORROWED_FREE) throw error;
+      }
     },
   });
   const restore = EventBus.restore;
@@ -700,6 +810,51 @@ const SUBSCRIPTION_BINDINGS = [
 
 /** Buses whose `free()` was called: their memory is gone, their subscriptions are inactive. */
 const freedBuses = new WeakSet();
+
+/** What wasm-bindgen throws when `free()` runs while the bus is borrowed by a call under way. */
+const BORROWED_FREE = 'attempted to take ownership of Rust value while it was borrowed';
+
+/** The error of a call on a freed bus. */
+function freedError(method) {
+  return new SwitchyardError('E_CLOSED', `${method}: the bus was freed`);
+}
+
+/**
+ * Per bus: subscription id → what to call (with the reason, as text) when that subscription is
+ * removed or the bus closed. `waitFor` and `stream` watch their subscriptions this way, so a
+ * promise waiting on one settles when it can no longer receive anything.
+ */
+const removalWatchers = new WeakMap();
+
+function watchRemoval(bus, subscription, onRemoved) {
+  let watchers = removalWatchers.get(bus);
+  if (watchers === undefined) {
+    watchers = new Map();
+    removalWatchers.set(bus, watchers);
+  }
+  watchers.set(subscription.id, onRemoved);
+}
+
+function unwatchRemoval(bus, subscription) {
+  if (subscription !== undefined) removalWatchers.get(bus)?.delete(subscription.id);
+}
+
+/** Subscription `id` of `bus` was removed (`unsubscribe()` answered true). */
+function notifyRemoved(bus, id) {
+  const watchers = removalWatchers.get(bus);
+  const onRemoved = watchers?.get(id);
+  if (onRemoved === undefined) return;
+  watchers.delete(id);
+  onRemoved('its subscription was removed');
+}
+
+/** `bus` was closed: every watched subscription is gone. */
+function notifyClosed(bus, why) {
+  const watchers = removalWatchers.get(bus);
+  if (watchers === undefined) return;
+  removalWatchers.delete(bus);
+  for (const onRemoved of watchers.values()) onRemoved(why);
+}
 
 /**
  * The `Subscription` class: plain JavaScript over the bus's id-based bindings. Creating one
@@ -744,7 +899,7 @@ function defineSubscription(proto, syncAll, syncAllForRead) {
       return this.#pattern;
     }
 
-    /** Its name, or `undefined`. */
+    /** Its name, or `null`. */
     get name() {
       return this.#name;
     }
@@ -766,7 +921,9 @@ function defineSubscription(proto, syncAll, syncAllForRead) {
 
     /** Removes it (queued messages are dropped and counted); false if already removed. */
     unsubscribe() {
-      return this.#onBus(syncAll, unsubscribeById, false);
+      const removed = this.#onBus(syncAll, unsubscribeById, false);
+      if (removed) notifyRemoved(this.#bus, this.#id);
+      return removed;
     }
 
     /** Stops deliveries; messages keep queueing under its overflow policy. False if removed. */
@@ -798,7 +955,7 @@ function defineSubscription(proto, syncAll, syncAllForRead) {
     free() {}
   }
 
-  const newSubscription = (bus, id, pattern, name) => new Subscription(CONSTRUCT, bus, id, pattern, name);
+  const newSubscription = (bus, id, pattern, name) => new Subscription(CONSTRUCT, bus, id, pattern, name ?? null);
   return { Subscription, newSubscription };
 }
 
@@ -840,6 +997,9 @@ function install(wasm) {
       return returned;
     },
     published: (id, seq, matched) => ({ id, seq, matched }),
+    hold: (value) => {
+      heldResult = value;
+    },
     event: (cursor, at, kind, subscription, message, topic, detail) => ({
       cursor,
       at,
@@ -851,6 +1011,7 @@ function install(wasm) {
     }),
   });
   const { EventBus } = wasm;
+  returnHeldResults(EventBus.prototype);
   const Subscription = installFastPath(wasm, EventBus);
 
   Object.defineProperty(Subscription.prototype, disposeSymbol, {
@@ -876,13 +1037,23 @@ function install(wasm) {
     writable: true,
     /**
      * Resolves with the payload of the next message on `pattern` that passes `filter`;
-     * rejects with E_TIMEOUT after `timeoutMs` (bus clock) or with the signal's reason.
+     * rejects with E_TIMEOUT after `timeoutMs` (bus clock), with the signal's reason, or with
+     * E_CLOSED when the bus is closed (or freed) or its subscription removed first.
      */
     value: function waitFor(pattern, options) {
       return new Promise((resolve, reject) => {
+        if (typeof pattern !== 'string') {
+          throw new SwitchyardError('E_INVALID_PATTERN', 'waitFor(): `pattern` must be a string');
+        }
         const { signal, timeoutMs, filter } = readOptions('waitFor', options, ['signal', 'timeoutMs', 'filter']);
-        checkSignal(signal);
-        if (signal?.aborted) {
+        // Checked before subscribing, so that a refusal leaves no subscription behind.
+        if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0 && timeoutMs < Infinity)) {
+          throw new SwitchyardError(
+            'E_INVALID_OPTION',
+            'option `timeoutMs` must be a finite number of milliseconds, not negative',
+          );
+        }
+        if (signalAborted(signal)) {
           reject(abortReason(signal));
           return;
         }
@@ -893,26 +1064,41 @@ function install(wasm) {
         const finish = (then) => {
           if (settled) return;
           settled = true;
-          subscription?.unsubscribe();
-          if (timer !== undefined) this.__clearTimer(timer);
-          signal?.removeEventListener('abort', onAbort);
+          unwatchRemoval(this, subscription);
+          if (!freedBuses.has(this)) {
+            subscription?.unsubscribe();
+            if (timer !== undefined) this.__clearTimer(timer);
+          }
+          unlistenAbort(signal, onAbort);
           then();
         };
-        const subscribeOptions = { once: true, name: `waitFor(${String(pattern)})` };
+        // The name shows the pattern while it fits the 256-byte limit on names.
+        const name = pattern.length <= 64 ? `waitFor(${pattern})` : 'waitFor';
+        const subscribeOptions = { once: true, name };
         if (filter !== undefined) subscribeOptions.filter = filter;
         subscription = this.subscribe(pattern, (payload) => finish(() => resolve(payload)), subscribeOptions);
         if (settled) {
           subscription.unsubscribe();
           return;
         }
+        watchRemoval(this, subscription, (why) =>
+          finish(() => reject(new SwitchyardError('E_CLOSED', `waitFor('${pattern}'): ${why} before a message matched`))),
+        );
         if (timeoutMs !== undefined) {
-          timer = this.__setTimer(timeoutMs, () =>
-            finish(() =>
-              reject(new SwitchyardError('E_TIMEOUT', `waitFor('${pattern}') timed out after ${timeoutMs} ms`)),
-            ),
-          );
+          try {
+            timer = this.__setTimer(timeoutMs, () =>
+              finish(() =>
+                reject(new SwitchyardError('E_TIMEOUT', `waitFor('${pattern}') timed out after ${timeoutMs} ms`)),
+              ),
+            );
+          } catch (error) {
+            finish(() => reject(error));
+            return;
+          }
         }
-        signal?.addEventListener('abort', onAbort, { once: true });
+        if (signal !== undefined && !listenAbort(signal, onAbort)) {
+          finish(() => reject(new SwitchyardError('E_INVALID_OPTION', 'option `signal` must be an AbortSignal')));
+        }
       });
     },
   });
@@ -923,11 +1109,16 @@ function install(wasm) {
     /**
      * A pull-based async iterator of `{ payload, meta }`. At most one message waits in
      * JavaScript; the rest wait in the subscription's bounded queue under its overflow policy.
+     * It ends (`done: true`) on `return()`, on abort, and when the bus is closed (or freed) or
+     * its subscription removed, also for a `next()` already waiting.
      */
     value: function stream(pattern, options) {
+      if (typeof pattern !== 'string') {
+        throw new SwitchyardError('E_INVALID_PATTERN', 'stream(): `pattern` must be a string');
+      }
       const known = ['capacity', 'overflow', 'filter', 'priority', 'name', 'group', 'replay', 'signal'];
       const { signal, ...rest } = readOptions('stream', options, known);
-      checkSignal(signal);
+      const aborted = signalAborted(signal);
       const consumers = [];
       let handoff = null;
       let done = false;
@@ -947,16 +1138,21 @@ function install(wasm) {
       const close = () => {
         if (done) return;
         done = true;
+        unwatchRemoval(this, subscription);
         subscription.unsubscribe();
-        signal?.removeEventListener('abort', close);
+        unlistenAbort(signal, close);
         for (const consumer of consumers.splice(0)) consumer({ value: undefined, done: true });
         if (handoff) {
           handoff.release();
           handoff = null;
         }
       };
-      if (signal?.aborted) close();
-      else signal?.addEventListener('abort', close, { once: true });
+      watchRemoval(this, subscription, close);
+      if (aborted) close();
+      else if (signal !== undefined && !listenAbort(signal, close)) {
+        close();
+        throw new SwitchyardError('E_INVALID_OPTION', 'option `signal` must be an AbortSignal');
+      }
       const iterator = {
         next() {
           if (handoff) {

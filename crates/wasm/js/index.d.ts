@@ -1,4 +1,27 @@
-// Types of the npm package `switchyard`. See docs/API.md for the semantics.
+// Types of the npm package `switchyard`. See API.md (shipped beside this file) for the semantics.
+//
+// They compile under any `lib` setting from es2022 on, with or without `dom` or `@types/node`:
+// nothing here needs a global the chosen libs may lack (`Symbol.dispose` is declared below as
+// TypeScript's own `esnext.disposable` lib and `@types/node` declare it, and an `AbortSignal` is
+// taken structurally).
+
+declare global {
+  interface SymbolConstructor {
+    /** The `using` statement's disposal method (declared the same way by lib `esnext.disposable`). */
+    readonly dispose: unique symbol;
+  }
+}
+
+/**
+ * What `signal` options accept: an `AbortSignal` (DOM or Node), or anything with the same
+ * `aborted` flag and `abort` event.
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
 
 /** Every `code` a {@link SwitchyardError} can carry. */
 export type SwitchyardErrorCode =
@@ -67,7 +90,22 @@ export interface EventBusOptions {
    * `metrics().topicsEvicted`), and published again its `seq` restarts at 1.
    */
   maxTopics?: number;
-  /** Capture `new Error().stack` at subscribe time for leak reports. */
+  /**
+   * Report a subscription as `idle` in `leaks()` when a message for it has waited this long (ms,
+   * above 0) while it received nothing: a stuck consumer (default off).
+   */
+  idleAfterMs?: number;
+  /**
+   * Report a `trend` in `leaks()` when the number of subscriptions rose in each of
+   * `trendWindows` consecutive windows of this length (ms, above 0): a slow leak (default off).
+   */
+  trendWindowMs?: number;
+  /** With `trendWindowMs`: consecutive rising windows that make a trend (default 5, at least 1). */
+  trendWindows?: number;
+  /**
+   * Keep the stack of each `subscribe` call for leak reports, starting at the caller's frame
+   * (the package's own frames are cut) with `Error.stackTraceLimit` of the caller's frames.
+   */
   captureStacks?: boolean;
   /** `'manual'`: time moves only through `bus.advance(ms)`. */
   clock?: 'real' | 'manual';
@@ -119,12 +157,17 @@ export interface SubscribeOptions<P = unknown> {
   /** Deliver up to this many retained messages on subscribe. */
   replay?: number;
   name?: string;
-  /** Report a leak if `owner` is garbage-collected while subscribed. */
+  /**
+   * The object (a component) this subscription belongs to. The bus holds the handler and filter
+   * only through it, so a handler that uses `this` or closes over the owner does not keep it
+   * alive. If the owner is garbage-collected while subscribed, the subscription ends and
+   * `leaks()` reports `owner_released`.
+   */
   owner?: object;
-  /** With `owner`: unsubscribe instead of reporting. */
+  /** With `owner`: when the owner is collected, end the subscription without reporting it (counted in `metrics().reclaimed`). */
   weak?: boolean;
   /** Unsubscribes on abort. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 export interface PublishOptions {
@@ -209,7 +252,9 @@ export interface Metrics {
 }
 
 export interface DeadLetter<P = unknown> {
+  /** The dead letter's id: what `bus.redrive(ids)` takes. */
   id: number;
+  /** The id of the message (`meta.id`). */
   message: number;
   topic: string;
   subscription: number;
@@ -225,6 +270,12 @@ export interface DeadLetter<P = unknown> {
   payload: P;
 }
 
+/**
+ * A suspected leak (`bus.leaks()`). `max_listeners`: more than `maxListeners` subscriptions on
+ * one pattern; `owner_released`: a subscription whose `owner` was collected before it was
+ * unsubscribed (it ended); `idle`: a message waited `idleAfterMs` for a subscription that
+ * received nothing; `trend`: the subscription count rose in `trendWindows` consecutive windows.
+ */
 export interface LeakReport {
   reason: 'max_listeners' | 'owner_released' | 'idle' | 'trend';
   detail: string;
@@ -278,7 +329,7 @@ export interface TraceBatch {
 }
 
 export interface WaitForOptions<P = unknown> {
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   timeoutMs?: number;
   filter?: (payload: P, meta: MessageMeta) => unknown;
 }
@@ -291,7 +342,7 @@ export interface StreamOptions<P = unknown> {
   name?: string;
   group?: string;
   replay?: number;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 export interface StreamItem<P, T extends string = string> {
@@ -323,7 +374,7 @@ export class Subscription {
   private constructor();
   readonly id: number;
   readonly pattern: string;
-  readonly name: string | undefined;
+  readonly name: string | null;
   readonly active: boolean;
   /** False if it was already removed. */
   unsubscribe(): boolean;
@@ -333,6 +384,11 @@ export class Subscription {
   flush(): boolean;
   stats(): SubscriptionInfo | null;
   [Symbol.dispose](): void;
+  /**
+   * Does nothing: a `Subscription` holds no wasm memory. Kept so code written for wasm-bindgen
+   * objects runs. It does not unsubscribe: use `unsubscribe()`.
+   * @deprecated Not needed; call `unsubscribe()` to end a subscription.
+   */
   free(): void;
 }
 
@@ -348,6 +404,13 @@ type AnyPayload<Events> = [Extract<KnownKeys<Events>, string>] extends [never]
 type PayloadFor<Events, P extends string> = P extends Extract<KnownKeys<Events>, string> ? Events[P] : AnyPayload<Events>;
 /** The payload of `publish(topic, ...)`. */
 type PublishPayload<Events, T extends string> = T extends Extract<KnownKeys<Events>, string> ? Events[T] : unknown;
+/**
+ * The arguments of `publish(topic, ...)` after the topic: the payload may be left out when the
+ * topic's payload type accepts `undefined` (`void`, `undefined`, `unknown`, `X | undefined`).
+ */
+type PublishArgs<Events, T extends string> = undefined extends PublishPayload<Events, T>
+  ? [payload?: PublishPayload<Events, T>, options?: PublishOptions]
+  : [payload: PublishPayload<Events, T>, options?: PublishOptions];
 /** `meta.topic` for a pattern: the topic itself when exact, else any declared topic. */
 type MetaTopic<Events, P extends string> = P extends Extract<KnownKeys<Events>, string> ? P : TopicOf<Events>;
 /** A pattern with a wildcard segment. */
@@ -355,7 +418,31 @@ type WildcardPattern = `${string}*${string}`;
 /** Patterns `subscribe` accepts: the declared topics of `Events`, or any wildcard pattern. */
 type PatternOf<Events> = TopicOf<Events> | WildcardPattern;
 
-export class EventBus<Events extends Record<string, unknown> = Record<string, unknown>> {
+/**
+ * A restored subscription's handler in `EventBus.restore(snapshot, { handlers })`, keyed by
+ * subscription name (or old id). Names do not say which topic a subscription was on, so the
+ * payload is any declared payload (`P`, the union). A batched subscription's handler receives
+ * arrays: give it as `{ handler: (payloads: P[], metas: MessageMeta[]) => ... }` with its
+ * parameters annotated.
+ */
+export type RestoreHandler<P = unknown> =
+  | Handler<P>
+  | {
+      handler: Handler<P> | BatchHandler<P>;
+      filter?: (payload: P, meta: MessageMeta) => unknown;
+    };
+
+/** `EventBus.restore(snapshot, options)`: the bus options plus the handlers to re-attach. */
+export interface RestoreOptions<P = unknown> extends EventBusOptions {
+  handlers?: Record<string, RestoreHandler<P>>;
+}
+
+/**
+ * `Events` maps each topic to its payload type: a `type` alias or an `interface`
+ * (`interface Events { 'order.paid': { id: string }; tick: void }`). A topic whose payload
+ * type accepts `undefined` (`void`) is published without a payload: `bus.publish('tick')`.
+ */
+export class EventBus<Events extends object = Record<string, unknown>> {
   constructor(options?: EventBusOptions);
   /** The bus clock, ms. */
   now(): number;
@@ -370,7 +457,7 @@ export class EventBus<Events extends Record<string, unknown> = Record<string, un
     handler: BatchHandler<PayloadFor<Events, P>, MetaTopic<Events, P>>,
     options: SubscribeOptions<PayloadFor<Events, P>> & { delivery: { batch: { size: number; maxWaitMs?: number } } },
   ): Subscription;
-  publish<T extends TopicOf<Events>>(topic: T, payload: PublishPayload<Events, T>, options?: PublishOptions): PublishResult;
+  publish<T extends TopicOf<Events>>(topic: T, ...args: PublishArgs<Events, T>): PublishResult;
   waitFor<P extends PatternOf<Events>>(pattern: P, options?: WaitForOptions<PayloadFor<Events, P>>): Promise<PayloadFor<Events, P>>;
   stream<P extends PatternOf<Events>>(
     pattern: P,
@@ -386,7 +473,12 @@ export class EventBus<Events extends Record<string, unknown> = Record<string, un
   /** The `Subscription` with this id (from `subscriptions()` or events), if active. */
   getSubscription(id: number): Subscription | undefined;
   deadLetters(): DeadLetter<AnyPayload<Events>>[];
-  redrive(ids?: number[]): number;
+  /**
+   * Moves dead letters back to their subscription's queue (attempts reset): all, or those whose
+   * dead-letter id (`deadLetters()[i].id`, not the message id) is in `ids`. Returns how many
+   * moved; one whose subscription is gone or full stays, an unknown id is skipped.
+   */
+  redrive(ids?: readonly number[]): number;
   purgeDeadLetters(): number;
   leaks(): LeakReport[];
   trace(cursor?: number): TraceBatch;
@@ -396,9 +488,9 @@ export class EventBus<Events extends Record<string, unknown> = Record<string, un
   /** The whole bus as a structured-clonable object (store it in IndexedDB, post it, clone it). */
   snapshot(): BusSnapshot;
   /** A bus rebuilt from `snapshot()`; handlers are re-attached by subscription name (or old id). */
-  static restore<E extends Record<string, unknown> = Record<string, unknown>>(
+  static restore<E extends object = Record<string, unknown>>(
     snapshot: BusSnapshot,
-    options?: EventBusOptions & { handlers?: Record<string, Handler<any> | { handler: Handler<any>; filter?: (payload: any, meta: MessageMeta) => unknown }> },
+    options?: RestoreOptions<AnyPayload<E>>,
   ): EventBus<E>;
   close(): void;
   /** Closes the bus (`using bus = new EventBus()`). */

@@ -4,13 +4,14 @@
 
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Promise};
+use js_sys::{Array, Function, Promise, Reflect};
 use switchyard_core::{Bus, Config, DeadLetterId, RetryPolicy};
 use wasm_bindgen::prelude::*;
 
 use crate::clock::Clock;
-use crate::error::{error, invalid_option, ErrorCode, JsResult};
+use crate::error::{concat, decimal, error, invalid_option, ErrorCode, JsResult};
 use crate::events::{event_object, from_js_name, js_name};
+use crate::hooks::hand_back;
 use crate::options::{self, Options};
 use crate::state::{Engine, Shared};
 use crate::views::{to_js, DeadLetterView, LeakView, MetricsView, SubscriptionView};
@@ -27,6 +28,9 @@ pub(crate) const BUS_OPTIONS: &[&str] = &[
     "timeoutMs",
     "retain",
     "maxTopics",
+    "idleAfterMs",
+    "trendWindowMs",
+    "trendWindows",
     "captureStacks",
     "clock",
 ];
@@ -78,12 +82,28 @@ pub(crate) fn config_from(options: &Options) -> JsResult<(Config, Clock, bool)> 
     if let Some(n) = options.count("maxTopics", 1)? {
         config.max_topics = n;
     }
+    config.idle_after = positive_millis(options, "idleAfterMs")?;
+    config.trend_window = positive_millis(options, "trendWindowMs")?;
+    if let Some(n) = options.u32("trendWindows", 1)? {
+        if config.trend_window.is_none() {
+            return Err(invalid_option("trendWindows", "needs `trendWindowMs`"));
+        }
+        config.trend_windows = n;
+    }
     let capture_stacks = options.bool("captureStacks")?.unwrap_or(false);
     let clock = match options.choice("clock", &[("real", false), ("manual", true)])? {
         Some(true) => Clock::Manual { now_ms: 0.0 },
         _ => Clock::Real,
     };
     Ok((config, clock, capture_stacks))
+}
+
+/// A duration option that must be above zero (the leak detectors' periods).
+fn positive_millis(options: &Options, key: &str) -> JsResult<Option<core::time::Duration>> {
+    match options.millis(key)? {
+        Some(d) if d.is_zero() => Err(invalid_option(key, "must be greater than 0")),
+        other => Ok(other),
+    }
 }
 
 /// A core `ConfigError` field (`retry.max_attempts`) in JS spelling (`retry.attempts`):
@@ -205,51 +225,41 @@ impl EventBus {
         Ok(())
     }
 
-    /// A promise that resolves when nothing is queued and ready, nothing is in flight and no
-    /// retry is pending.
-    pub fn idle(&self) -> Promise {
-        if self.shared.closed.get() || self.shared.engine.borrow().bus.is_idle() {
-            return Promise::resolve(&JsValue::UNDEFINED);
-        }
-        let shared = Rc::clone(&self.shared);
-        Promise::new(&mut |resolve, _reject| shared.idle_waiters.borrow_mut().push(resolve))
-    }
-
     /// Whether the bus is idle right now (see `idle()`).
     #[wasm_bindgen(js_name = isIdle)]
     pub fn is_idle(&self) -> bool {
         self.shared.engine.borrow().bus.is_idle()
     }
 
-    /// Counters, gauges and latency percentiles.
-    pub fn metrics(&self) -> JsValue {
-        to_js(&MetricsView::from(
-            &self.shared.engine.borrow().bus.metrics(),
-        ))
+    /// `idle()` for JavaScript: [`EventBus::idle`], answered through [`hand_back`] (exports
+    /// that answer an object and may run JavaScript return nothing; see there why).
+    #[wasm_bindgen(js_name = idle)]
+    pub fn idle_for_js(&self) {
+        hand_back(self.idle().into());
     }
 
-    /// Every active subscription, in creation order.
-    pub fn subscriptions(&self) -> Array {
-        let engine = self.shared.engine.borrow();
-        let now = engine.now();
-        engine
-            .bus
-            .subscriptions()
-            .iter()
-            .map(|info| to_js(&SubscriptionView::new(info, now)))
-            .collect()
+    /// `metrics()` for JavaScript: [`EventBus::metrics`] through [`hand_back`].
+    #[wasm_bindgen(js_name = metrics)]
+    pub fn metrics_for_js(&self) {
+        hand_back(self.metrics());
     }
 
-    /// Dead letters, oldest first.
+    /// `subscriptions()` for JavaScript: [`EventBus::subscriptions`] through [`hand_back`].
+    #[wasm_bindgen(js_name = subscriptions)]
+    pub fn subscriptions_for_js(&self) {
+        hand_back(self.subscriptions().into());
+    }
+
+    /// `deadLetters()` for JavaScript: [`EventBus::dead_letters`] through [`hand_back`].
     #[wasm_bindgen(js_name = deadLetters)]
-    pub fn dead_letters(&self) -> Array {
-        self.shared
-            .engine
-            .borrow()
-            .bus
-            .dead_letters()
-            .map(|d| to_js(&DeadLetterView::from(d)))
-            .collect()
+    pub fn dead_letters_for_js(&self) {
+        hand_back(self.dead_letters().into());
+    }
+
+    /// `leaks()` for JavaScript: [`EventBus::leaks`] through [`hand_back`].
+    #[wasm_bindgen(js_name = leaks)]
+    pub fn leaks_for_js(&self) {
+        hand_back(self.leaks().into());
     }
 
     /// Moves dead letters back to their subscriptions' queues (all of them, or those whose
@@ -264,17 +274,6 @@ impl EventBus {
         let purged = self.shared.engine.borrow_mut().bus.purge_dead_letters();
         self.shared.finish();
         u32::try_from(purged).unwrap_or(u32::MAX)
-    }
-
-    /// Current leak reports.
-    pub fn leaks(&self) -> Array {
-        let reports = {
-            let mut engine = self.shared.engine.borrow_mut();
-            let now = engine.now();
-            engine.bus.leaks(now)
-        };
-        self.shared.finish();
-        reports.iter().map(|r| to_js(&LeakView::from(r))).collect()
     }
 
     /// Trace events at or after `cursor` (default 0): `{ events, cursor, missed }`. Needs
@@ -451,6 +450,61 @@ impl EventBus {
     }
 }
 
+/// The object-answering methods as Rust sees them (JavaScript calls the `*_for_js` exports,
+/// which answer through [`hand_back`]).
+impl EventBus {
+    /// A promise that resolves when nothing is queued and ready, nothing is in flight and no
+    /// retry is pending.
+    pub fn idle(&self) -> Promise {
+        if self.shared.closed.get() || self.shared.engine.borrow().bus.is_idle() {
+            return Promise::resolve(&JsValue::UNDEFINED);
+        }
+        let shared = Rc::clone(&self.shared);
+        Promise::new(&mut |resolve, _reject| shared.idle_waiters.borrow_mut().push(resolve))
+    }
+
+    /// Counters, gauges and latency percentiles.
+    pub fn metrics(&self) -> JsValue {
+        to_js(&MetricsView::from(
+            &self.shared.engine.borrow().bus.metrics(),
+        ))
+    }
+
+    /// Every active subscription, in creation order.
+    pub fn subscriptions(&self) -> Array {
+        let engine = self.shared.engine.borrow();
+        let now = engine.now();
+        engine
+            .bus
+            .subscriptions()
+            .iter()
+            .map(|info| to_js(&SubscriptionView::new(info, now)))
+            .collect()
+    }
+
+    /// Dead letters, oldest first.
+    pub fn dead_letters(&self) -> Array {
+        self.shared
+            .engine
+            .borrow()
+            .bus
+            .dead_letters()
+            .map(|d| to_js(&DeadLetterView::from(d)))
+            .collect()
+    }
+
+    /// Current leak reports.
+    pub fn leaks(&self) -> Array {
+        let reports = {
+            let mut engine = self.shared.engine.borrow_mut();
+            let now = engine.now();
+            engine.bus.leaks(now)
+        };
+        self.shared.finish();
+        reports.iter().map(|r| to_js(&LeakView::from(r))).collect()
+    }
+}
+
 impl Shared {
     /// `redrive(ids?)`.
     pub fn redrive(self: &Rc<Self>, ids: &JsValue) -> JsResult<u32> {
@@ -459,12 +513,29 @@ impl Shared {
             let now = engine.now();
             engine.bus.redrive_all(now)
         } else {
-            if !Array::is_array(ids) {
+            if !options::is_array(ids, "ids")? {
                 return Err(invalid_option("ids", "must be an array of dead-letter ids"));
             }
-            let mut parsed = Vec::new();
-            for id in Array::from(ids).iter() {
-                let id = id
+            // Read through `length` and `Reflect.get`, never `Array.from`: a proxy's getters
+            // may throw and a length near 2^32 must be refused, not allocated.
+            let length = Reflect::get(ids, &JsValue::from_str("length"))
+                .ok()
+                .and_then(|n| n.as_f64())
+                .ok_or_else(|| invalid_option("ids", "could not be read"))?;
+            if length > f64::from(MAX_STORE) {
+                return Err(invalid_option(
+                    "ids",
+                    &concat(&[
+                        "must hold at most ",
+                        &decimal(u64::from(MAX_STORE)),
+                        " ids (the most dead letters a bus keeps)",
+                    ]),
+                ));
+            }
+            let mut parsed = Vec::with_capacity(length as usize);
+            for index in 0..length as u32 {
+                let id = Reflect::get_u32(ids, index)
+                    .map_err(|_| invalid_option("ids", "could not be read"))?
                     .as_f64()
                     .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0)
                     .ok_or_else(|| {

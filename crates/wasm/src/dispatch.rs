@@ -8,7 +8,8 @@
 //!   with `settle` (a rejection is a failure like a throw).
 //! * A filter runs before the handler for each message; falsy means "filtered" (counted, not
 //!   delivered). A filter that throws fails the delivery like a handler would.
-//! * While a handler runs, publishes it makes carry its message as their causation.
+//! * While a handler or a filter runs, publishes it makes carry its message as their causation
+//!   (so the cascade limit refuses a filter that publishes in a loop, as it does a handler).
 
 use std::rc::Rc;
 
@@ -49,20 +50,27 @@ impl Shared {
     fn run(self: &Rc<Self>, delivery: Delivery<JsValue>) -> Instant {
         let token = delivery.token;
         let subscription = delivery.subscription;
-        let found = self.handlers.borrow().get(subscription).map(|entry| {
-            (
-                entry.handler.clone(),
-                entry.filter.clone(),
-                entry.batched,
-                entry.limited,
-            )
-        });
-        let Some((handler, filter, batched, limited)) = found else {
+        let found = self
+            .handlers
+            .borrow()
+            .get(subscription)
+            .map(|entry| (entry.functions.get(), entry.batched, entry.limited));
+        let Some((functions, batched, limited)) = found else {
             // Only reachable if the engine hands out a delivery for an id the host never
             // registered; fail it visibly rather than lose it.
             return self.report(
                 token,
                 Outcome::Failed("switchyard: no handler registered for this subscription".into()),
+            );
+        };
+        let Some((handler, filter)) = functions else {
+            // The owner was collected (taking the handler with it) and the release has not
+            // been processed yet: the subscription ends as soon as it is.
+            return self.report(
+                token,
+                Outcome::Failed(
+                    "switchyard: the subscription's owner was garbage-collected".into(),
+                ),
             );
         };
 
@@ -82,7 +90,12 @@ impl Shared {
             let payload = item.message.payload.clone();
             let meta = self.meta(&item.message, item.attempt);
             if let Some(filter) = &filter {
-                match filter.call2(&JsValue::UNDEFINED, &payload, &meta) {
+                // A filter that publishes is under the cascade limit as a handler is: its
+                // publishes are caused by the message it looks at.
+                let previous = self.current.replace(Some(item.message.id));
+                let kept = filter.call2(&JsValue::UNDEFINED, &payload, &meta);
+                self.current.set(previous);
+                match kept {
                     Ok(keep) if keep.is_truthy() => {}
                     Ok(_) => {
                         let _ = self.engine.borrow_mut().bus.mark_filtered(token, index);

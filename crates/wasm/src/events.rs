@@ -164,13 +164,20 @@ impl Shared {
                     continue;
                 }
                 let object = event_object(event, js_name(event.kind));
+                // Publishes by the listener are one cascade hop past the event's message.
+                let cause = event
+                    .message
+                    .map_or(0, |id| self.listener_cascade.borrow().depth_of(id));
+                self.listener_depth.set(Some(cause.saturating_add(1)));
                 for listener in targets {
                     if let Err(thrown) = listener.call1(&JsValue::UNDEFINED, &object) {
                         console_error("switchyard: an on() listener threw:", &thrown);
                     }
                 }
+                self.listener_depth.set(None);
             }
         }
+        self.listener_cascade.borrow_mut().clear();
         self.emitting.set(false);
     }
 }

@@ -1,5 +1,9 @@
 //! The JS side of each subscription: its handler, filter and abort hook, keyed by
 //! `SubscriptionId`. The engine only knows ids; the functions live here.
+//!
+//! A subscription with an `owner` is held through its owner (see [`crate::owners`]): the
+//! table keeps only weak references to its functions, so a handler that uses `this` or
+//! closes over its owner does not keep the owner alive.
 
 use js_sys::Function;
 use switchyard_core::SubscriptionId;
@@ -39,12 +43,44 @@ extern "C" {
     ) -> Result<(), JsValue>;
 }
 
+/// A subscription's handler and filter, held strongly, or through their owner.
+pub enum Functions {
+    /// Held by the table (no owner).
+    Strong {
+        /// The handler.
+        handler: Function,
+        /// The filter, if any.
+        filter: Option<Function>,
+    },
+    /// Held by the owner; the table keeps weak references (see [`crate::owners::OwnedFunctions`]).
+    Owned(crate::owners::OwnedFunctions),
+}
+
+impl Functions {
+    /// The handler and filter, or `None` once the owner (and with it the handler) was
+    /// collected and the release is not processed yet.
+    pub fn get(&self) -> Option<(Function, Option<Function>)> {
+        match self {
+            Functions::Strong { handler, filter } => Some((handler.clone(), filter.clone())),
+            Functions::Owned(owned) => owned.get(),
+        }
+    }
+
+    /// The handler when the table holds it strongly: only such handlers may be cached by the
+    /// glue's inline routes (a cached owned handler would keep its owner alive).
+    pub fn strong_handler(&self) -> Option<&Function> {
+        match self {
+            Functions::Strong { handler, .. } => Some(handler),
+            Functions::Owned(_) => None,
+        }
+    }
+}
+
 /// What the host holds for one subscription.
 pub struct HandlerEntry {
-    /// Called as `handler(payload, meta)`, or `handler(payloads, metas)` when batched.
-    pub handler: Function,
-    /// `filter(payload, meta)`: falsy means "not for me" (counted as filtered).
-    pub filter: Option<Function>,
+    /// `handler(payload, meta)` (or `handler(payloads, metas)` when batched) and
+    /// `filter(payload, meta)` (falsy means "not for me", counted as filtered).
+    pub functions: Functions,
     /// Whether deliveries come in batches (arrays).
     pub batched: bool,
     /// Whether the engine removes it after its deliveries run out (`once`).

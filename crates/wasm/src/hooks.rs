@@ -14,7 +14,8 @@ use crate::dispatch::thenable;
 
 #[wasm_bindgen]
 extern "C" {
-    /// `{ error, meta, deliver, takeThenable, published, event }`, registered by the entry file.
+    /// `{ error, meta, deliver, takeThenable, published, hold, event }`, registered by the
+    /// entry file.
     #[derive(Clone)]
     pub type Hooks;
     #[wasm_bindgen(method, js_name = error)]
@@ -53,6 +54,8 @@ extern "C" {
     fn take_thenable(this: &Hooks) -> JsValue;
     #[wasm_bindgen(method, js_name = published)]
     fn published(this: &Hooks, id: f64, seq: f64, matched: f64) -> JsValue;
+    #[wasm_bindgen(method, js_name = hold)]
+    fn hold(this: &Hooks, value: &JsValue);
     #[wasm_bindgen(method, js_name = event)]
     #[allow(clippy::too_many_arguments)]
     fn event(
@@ -190,6 +193,22 @@ pub fn deliver(
             Returned::of(&h.take_thenable())
         })
     })
+}
+
+/// Hands an export's result object to the glue, which returns it to the caller (`takeHeld` in
+/// glue.js), so that the export itself returns nothing.
+///
+/// Why: V8 inlines a call from optimised JavaScript into a wasm export whose signature is
+/// simple (one result of a number type or `externref`). When JavaScript that runs during such a
+/// call (a handler, a `Promise` executor, or just building objects, which adds map transitions)
+/// invalidates the optimised caller, V8 lazily deoptimises it on return, and Node 20's V8
+/// (11.3) cannot rebuild the frame of an inlined call returning `externref`: it aborts the
+/// process (`unreachable code` in `Deoptimizer::DoComputeBuiltinContinuation`). A void (or
+/// number) result is rebuilt correctly, so every export that answers an object and may run
+/// JavaScript answers through here. (Exports returning a `Result` cross as several values, which
+/// V8 does not inline.)
+pub fn hand_back(value: JsValue) {
+    with_hooks(|h| h.hold(&value));
 }
 
 /// `publish`'s result `{ id, seq, matched }`.

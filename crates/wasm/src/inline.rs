@@ -255,52 +255,10 @@ impl EventBus {
 
     /// The inline route of `topic` for the glue: `[handle, nextId, lastSeq, handlers]`, or
     /// `null` when it must use the slow path (ineligible, invalid topic, closed, dispatching,
-    /// a handler missing).
+    /// a handler missing). Answered through [`crate::hooks::hand_back`] (see there why).
     #[wasm_bindgen(js_name = __inlineRoute)]
-    pub fn inline_route_for_js(&self, topic: &str) -> JsValue {
-        let shared = &self.shared;
-        let answer = (|| {
-            if shared.closed.get() || shared.dispatching.get() || shared.emitting.get() {
-                return None;
-            }
-            for _ in 0..2 {
-                let mut engine = shared.engine.borrow_mut();
-                if !inline_possible(&engine) {
-                    return None;
-                }
-                let route = engine.bus.inline_route(topic).ok()?;
-                if !route.eligible {
-                    return None;
-                }
-                let now = engine.now();
-                // Zero publishes records nothing and reports the next id and sequence number
-                // (after firing the timers due now: a retry falling due makes it stale).
-                let first = match engine.bus.record_inline(&route, 0, now) {
-                    Ok(receipt) => receipt.first,
-                    Err(InlineError::Stale) => continue,
-                    Err(_) => return None,
-                };
-                drop(engine);
-                let handlers = js_sys::Array::new();
-                {
-                    let table = shared.handlers.borrow();
-                    for id in route.subscriptions.iter() {
-                        handlers.push(&table.get(*id)?.handler);
-                    }
-                }
-                let answer = js_sys::Array::of4(
-                    &JsValue::from(route.topic.0),
-                    &JsValue::from_f64(first.id.0 as f64),
-                    &JsValue::from_f64(first.topic_seq.saturating_sub(1) as f64),
-                    &handlers,
-                );
-                shared.inline.borrow_mut().js.insert(route);
-                return Some(answer.into());
-            }
-            None
-        })();
-        shared.write_inline_cell();
-        answer.unwrap_or(JsValue::NULL)
+    pub fn inline_route_for_js(&self, topic: &str) {
+        crate::hooks::hand_back(self.inline_route(topic));
     }
 
     /// Records the batch the glue wrote into the inline cell: for each of its first `topics`
@@ -411,6 +369,60 @@ impl EventBus {
 }
 
 impl EventBus {
+    /// [`EventBus::inline_route_for_js`]'s answer.
+    fn inline_route(&self, topic: &str) -> JsValue {
+        let shared = &self.shared;
+        let answer = (|| {
+            if shared.closed.get() || shared.dispatching.get() || shared.emitting.get() {
+                return None;
+            }
+            // U+FFFD may stand for a lone surrogate the string conversion replaced: the slow
+            // path checks the JS string itself (see `options::well_formed_text`).
+            if topic.chars().any(|c| c == '\u{FFFD}') {
+                return None;
+            }
+            for _ in 0..2 {
+                let mut engine = shared.engine.borrow_mut();
+                if !inline_possible(&engine) {
+                    return None;
+                }
+                let route = engine.bus.inline_route(topic).ok()?;
+                if !route.eligible {
+                    return None;
+                }
+                // A subscription with an owner keeps the slow path: the glue's route cache
+                // would hold its handler strongly, and with it the owner.
+                let handlers = js_sys::Array::new();
+                {
+                    let table = shared.handlers.borrow();
+                    for id in route.subscriptions.iter() {
+                        handlers.push(table.get(*id)?.functions.strong_handler()?);
+                    }
+                }
+                let now = engine.now();
+                // Zero publishes records nothing and reports the next id and sequence number
+                // (after firing the timers due now: a retry falling due makes it stale).
+                let first = match engine.bus.record_inline(&route, 0, now) {
+                    Ok(receipt) => receipt.first,
+                    Err(InlineError::Stale) => continue,
+                    Err(_) => return None,
+                };
+                drop(engine);
+                let answer = js_sys::Array::of4(
+                    &JsValue::from(route.topic.0),
+                    &JsValue::from_f64(first.id.0 as f64),
+                    &JsValue::from_f64(first.topic_seq.saturating_sub(1) as f64),
+                    &handlers,
+                );
+                shared.inline.borrow_mut().js.insert(route);
+                return Some(answer.into());
+            }
+            None
+        })();
+        shared.write_inline_cell();
+        answer.unwrap_or(JsValue::NULL)
+    }
+
     /// The bus is being freed in the middle of a glue dispatch it entered (a handler called
     /// `free()`): the glue can no longer call `__inlineOutcome` or `__inlineExit`, so the
     /// running delivery is forgotten and the dispatch ends here. The caller closes the bus,

@@ -48,6 +48,7 @@ pub mod options;
 pub mod owners;
 pub mod publish;
 pub mod snapshot;
+pub mod stacks;
 pub mod state;
 pub mod subscription;
 pub mod timer;

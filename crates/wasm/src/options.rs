@@ -10,16 +10,61 @@
 
 use core::time::Duration;
 
-use js_sys::{Array, Function, Reflect};
+use js_sys::{Array, Function, JsString, Reflect};
 use switchyard_core::{BreakerPolicy, DeliveryStrategy, Jitter, Overflow, RetryPolicy};
 use wasm_bindgen::prelude::*;
 
-use crate::error::{concat, decimal, invalid_option, signed_decimal, JsResult};
+use crate::error::{concat, decimal, error, invalid_option, signed_decimal, ErrorCode, JsResult};
 
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(catch, js_namespace = Object, js_name = keys)]
     fn object_keys(object: &JsValue) -> Result<Array, JsValue>;
+    /// `Array.isArray(value)`, which throws for a revoked proxy.
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
+    fn array_is_array(value: &JsValue) -> Result<bool, JsValue>;
+    /// A JS string, for `String.prototype.isWellFormed`.
+    type WellFormed;
+    /// `string.isWellFormed()` (throws where the engine lacks it).
+    #[wasm_bindgen(method, catch, js_name = isWellFormed)]
+    fn is_well_formed(this: &WellFormed) -> Result<bool, JsValue>;
+}
+
+/// `Array.isArray(value)` for an argument or option named `name`: a revoked proxy (which makes
+/// `Array.isArray` throw) is refused as `E_INVALID_OPTION` naming it, never a raw `TypeError`.
+pub fn is_array(value: &JsValue, name: &str) -> JsResult<bool> {
+    if !value.is_object() {
+        return Ok(false);
+    }
+    array_is_array(value).map_err(|_| invalid_option(name, "is a revoked proxy"))
+}
+
+/// The text of a topic or pattern argument, refused with `code` when it is not a string or is
+/// not well-formed UTF-16 (a lone surrogate). `what` names the argument in the message
+/// (`` publish(): `topic` ``). Every topic and pattern from JavaScript goes through here:
+/// converting a lone surrogate to UTF-8 replaces it with U+FFFD, so `'s.\ud800'` and
+/// `'s.\udbff'` would otherwise be one topic. Costs nothing more for text without U+FFFD.
+pub fn well_formed_text(value: &JsValue, code: ErrorCode, what: &str) -> JsResult<String> {
+    let text = value
+        .as_string()
+        .ok_or_else(|| error(code, &concat(&[what, " must be a string"])))?;
+    // `chars().any`, not `str::contains`, whose searcher links panic formatting into the .wasm.
+    if text.chars().any(|c| c == '\u{FFFD}') {
+        let well_formed = value
+            .unchecked_ref::<WellFormed>()
+            .is_well_formed()
+            .unwrap_or_else(|_| value.unchecked_ref::<JsString>().is_valid_utf16());
+        if !well_formed {
+            return Err(error(
+                code,
+                &concat(&[
+                    what,
+                    " must be well-formed UTF-16: it holds a lone surrogate (\\ud800-\\udfff without its pair)",
+                ]),
+            ));
+        }
+    }
+    Ok(text)
 }
 
 /// Largest integer a JS number holds exactly.
@@ -43,7 +88,7 @@ impl Options {
                 path,
             });
         }
-        if !value.is_object() || value.is_function() || Array::is_array(value) {
+        if !value.is_object() || value.is_function() || is_array(value, &path)? {
             return Err(invalid_option(&path, "must be a plain object"));
         }
         let keys =

@@ -3,12 +3,24 @@
 //! Each owner object gets a number (kept in a `WeakMap`, so the bus never keeps an owner
 //! alive) and is registered once with a `FinalizationRegistry`. When the garbage collector
 //! reclaims it, the registry calls back with the number and the engine is told
-//! (`owner_released`): a subscription still active is reported by `leaks()`, or removed if it
-//! was subscribed with `weak: true`.
+//! (`owner_released`): every subscription it still had ends; one subscribed with `weak: true`
+//! is counted as reclaimed, any other is reported by `leaks()` (it was never unsubscribed).
+//!
+//! # Holding handlers through their owner
+//!
+//! The usual handler of a component uses `this` or closes over the component. Held by the
+//! bus, it would keep the component alive, so the component would never be collected nor
+//! reported. So an owned subscription's handler and filter are held **by the owner**: in a
+//! `WeakMap` keyed by the owner object (an ephemeron: the value lives exactly as long as its
+//! key, whatever the value refers to), whose value maps the subscription id to its functions.
+//! The handler table keeps only `WeakRef`s to them ([`OwnedFunctions`]), which resolve while
+//! the owner lives. Unsubscribing deletes the subscription's functions from the owner's map.
+//! The glue's inline route cache would hold handlers strongly, so routes with an owned
+//! subscription take the slow path (see `__inlineRoute`).
 
 use std::rc::{Rc, Weak};
 
-use js_sys::{Function, Object, WeakMap};
+use js_sys::{Array, Function, Map, Object, WeakMap};
 use switchyard_core::OwnerId;
 use wasm_bindgen::prelude::*;
 
@@ -22,6 +34,58 @@ extern "C" {
     fn new(cleanup: &Function) -> Result<FinalizationRegistry, JsValue>;
     #[wasm_bindgen(method, catch)]
     fn register(this: &FinalizationRegistry, target: &JsValue, held: f64) -> Result<(), JsValue>;
+
+    /// The standard `WeakRef`.
+    #[wasm_bindgen(js_name = WeakRef)]
+    type JsWeakRef;
+    #[wasm_bindgen(constructor, catch, js_class = "WeakRef")]
+    fn new(target: &JsValue) -> Result<JsWeakRef, JsValue>;
+    #[wasm_bindgen(method, js_class = "WeakRef")]
+    fn deref(this: &JsWeakRef) -> JsValue;
+}
+
+/// A weak reference to `target`, or `None` where `WeakRef` does not exist.
+fn weak_ref(target: &JsValue) -> Option<JsWeakRef> {
+    JsWeakRef::new(target).ok()
+}
+
+/// An owned subscription's handler and filter, held by its owner: weak references to them
+/// and to the owner, plus what is needed to drop them from the owner's map on removal.
+pub struct OwnedFunctions {
+    owner: JsWeakRef,
+    handler: JsWeakRef,
+    filter: Option<JsWeakRef>,
+    /// The bus's map from owner to `Map(subscription id → [handler, filter])`.
+    held: WeakMap,
+    /// The key of this subscription in the owner's map.
+    key: f64,
+}
+
+impl OwnedFunctions {
+    /// The handler and filter while the owner lives.
+    pub fn get(&self) -> Option<(Function, Option<Function>)> {
+        let handler = self.handler.deref().dyn_into::<Function>().ok()?;
+        let filter = match &self.filter {
+            Some(filter) => Some(filter.deref().dyn_into::<Function>().ok()?),
+            None => None,
+        };
+        Some((handler, filter))
+    }
+}
+
+impl Drop for OwnedFunctions {
+    fn drop(&mut self) {
+        // The subscription is gone: the owner no longer needs to hold its functions.
+        // Checked with `typeof`, not `instanceof`: an owner may come from another realm.
+        let owner = self.owner.deref();
+        if owner.is_object() || owner.is_function() {
+            let map = self.held.get(owner.unchecked_ref::<Object>());
+            // The map is this bus's own (`hold` made it), so `instanceof Map` holds.
+            if let Some(map) = map.dyn_ref::<Map>() {
+                map.delete(&JsValue::from_f64(self.key));
+            }
+        }
+    }
 }
 
 /// Owner bookkeeping for one bus.
@@ -29,6 +93,9 @@ pub struct Owners {
     ids: WeakMap,
     next: u64,
     registry: Option<FinalizationRegistry>,
+    /// Owner object → `Map(subscription id → [handler, filter])`: an owned subscription's
+    /// functions, held by its owner (see the module docs).
+    held: WeakMap,
 }
 
 impl Owners {
@@ -50,7 +117,41 @@ impl Owners {
             ids: WeakMap::new(),
             next: 0,
             registry,
+            held: WeakMap::new(),
         }
+    }
+
+    /// Hands `handler` and `filter` of subscription `key` to `owner` to hold, and answers the
+    /// weak view the handler table keeps; `None` (hold them strongly) where `WeakRef` is
+    /// missing.
+    pub fn hold(
+        &self,
+        owner: &Object,
+        key: f64,
+        handler: &Function,
+        filter: Option<&Function>,
+    ) -> Option<OwnedFunctions> {
+        let owned = OwnedFunctions {
+            owner: weak_ref(owner)?,
+            handler: weak_ref(handler)?,
+            filter: match filter {
+                Some(filter) => Some(weak_ref(filter)?),
+                None => None,
+            },
+            held: self.held.clone(),
+            key,
+        };
+        let map = match self.held.get(owner).dyn_into::<Map>() {
+            Ok(map) => map,
+            Err(_) => {
+                let map = Map::new();
+                self.held.set(owner, &map);
+                map
+            }
+        };
+        let pair = Array::of2(handler, filter.map_or(&JsValue::UNDEFINED, |f| f.as_ref()));
+        map.set(&JsValue::from_f64(key), &pair);
+        Some(owned)
     }
 
     /// The id of `owner`, registering it on first use.
@@ -69,6 +170,31 @@ impl Owners {
 }
 
 impl Shared {
+    /// `handler` and `filter` of subscription `key`, handed to `owner` to hold (see
+    /// [`Owners::hold`]); `None` if the bus has no owner bookkeeping yet or lacks `WeakRef`.
+    pub fn hold_by_owner(
+        &self,
+        owner: &Object,
+        key: f64,
+        handler: &Function,
+        filter: Option<&Function>,
+    ) -> Option<OwnedFunctions> {
+        self.owners
+            .borrow()
+            .as_ref()?
+            .hold(owner, key, handler, filter)
+    }
+
+    /// Takes owner ids up to `max`: a restored bus's subscriptions keep the ids of their old
+    /// owners, whose objects are not in this bus (such a subscription is never released), so
+    /// new owners are numbered after them and releasing one never ends a restored
+    /// subscription.
+    pub fn reserve_owner_ids(self: &Rc<Self>, max: u64) {
+        let mut owners = self.owners.borrow_mut();
+        let owners = owners.get_or_insert_with(|| Owners::new(Rc::downgrade(self)));
+        owners.next = owners.next.max(max);
+    }
+
     /// The owner id for `owner` (creating the registry on first use).
     pub fn owner_id(self: &Rc<Self>, owner: &Object) -> OwnerId {
         let mut owners = self.owners.borrow_mut();
@@ -84,7 +210,7 @@ impl Shared {
             let now = engine.now();
             engine.bus.owner_released(owner, now);
         }
-        // Weak subscriptions of this owner are gone now: drop their handlers.
+        // This owner's subscriptions are gone now: drop their handler entries.
         let removed = {
             let engine = self.engine.borrow();
             self.handlers

@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use crate::bus::{js_field, EventBus};
 use crate::error::{error, error_with, invalid_option, ErrorCode, JsResult};
 use crate::hooks::make_published;
-use crate::options::Options;
+use crate::options::{well_formed_text, Options};
 
 /// Option names `publish` accepts.
 const PUBLISH_OPTIONS: &[&str] = &["headers", "correlationId", "ttlMs"];
@@ -33,7 +33,7 @@ fn parse_publish(value: &JsValue) -> JsResult<PublishOptions> {
     let options = Options::new(value, "options", PUBLISH_OPTIONS)?;
     let mut publish = PublishOptions::default();
     if let Some(headers) = options.get("headers")? {
-        if !headers.is_object() || Array::is_array(&headers) {
+        if !headers.is_object() || crate::options::is_array(&headers, "headers")? {
             return Err(invalid_option(
                 "headers",
                 "must be an object of string values",
@@ -111,19 +111,30 @@ impl EventBus {
         self.ensure_open("publish")?;
         let topic_text = match self.shared.cached_topic(&topic) {
             Some(text) => text,
-            None => topic.as_string().ok_or_else(|| {
-                error(
-                    ErrorCode::InvalidTopic,
-                    "publish(): `topic` must be a string",
-                )
-            })?,
+            None => well_formed_text(&topic, ErrorCode::InvalidTopic, "publish(): `topic`")?,
         };
         let mut publish = if options.is_undefined() {
             PublishOptions::default()
         } else {
-            parse_publish(&options)?
+            let parsed = parse_publish(&options)?;
+            // Reading the options ran JavaScript, which may have closed the bus.
+            self.ensure_open("publish")?;
+            parsed
         };
         publish.causation = self.shared.current.get();
+        let listener_depth = self.shared.listener_depth_now();
+        if listener_depth > 0 {
+            let limit = self.shared.engine.borrow().bus.config().max_cascade_depth;
+            if listener_depth > limit {
+                return Err(publish_error(
+                    &topic_text,
+                    PublishError::Cascade {
+                        depth: listener_depth,
+                        limit,
+                    },
+                ));
+            }
+        }
         self.shared.remember_topic(topic_text.clone(), topic);
         let now = self.shared.now();
         let published =
@@ -132,6 +143,12 @@ impl EventBus {
                 .borrow_mut()
                 .bus
                 .publish(&topic_text, payload, publish, now);
+        if let Ok(published) = &published {
+            self.shared
+                .listener_cascade
+                .borrow_mut()
+                .record(published.id, listener_depth);
+        }
         self.shared.finish_at(Some(now));
         let published = published.map_err(|e| publish_error(&topic_text, e))?;
         Ok(make_published(

@@ -32,19 +32,21 @@
 //! Handlers are code and are not in the snapshot. `restore` re-attaches them from
 //! `options.handlers`, keyed by subscription name (or by the old subscription id as a string);
 //! a value is a handler function or `{ handler, filter }`. A restored subscription with no
-//! handler is paused, so its messages wait in its queue instead of failing.
+//! handler is paused, so its messages wait in its queue instead of failing. Owner objects are
+//! not in the snapshot either: a restored subscription that had an `owner` is held by the new
+//! bus like any other (never released), and new owners are numbered after the restored ones.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Reflect, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Function, Object, Reflect, Uint8Array};
 use switchyard_core::snapshot::{PayloadCodec, Snapshot, SnapshotError, SNAPSHOT_VERSION};
 use switchyard_core::{Bus, DeliveryStrategy};
 use wasm_bindgen::prelude::*;
 
 use crate::bus::{config_from, js_field, EventBus, BUS_OPTIONS};
 use crate::error::{concat, decimal, invalid_option, JsResult};
-use crate::handlers::HandlerEntry;
+use crate::handlers::{Functions, HandlerEntry};
 use crate::options::Options;
 use crate::state::{Engine, Shared};
 
@@ -83,6 +85,13 @@ impl PayloadCodec<JsValue> for PayloadList {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `Uint8Array.from(bytes)`: a copy, or what copying a detached view throws.
+    #[wasm_bindgen(catch, js_namespace = Uint8Array, js_name = from)]
+    fn uint8_array_copy(bytes: &JsValue) -> Result<Uint8Array, JsValue>;
+}
+
 /// Reads one field of the snapshot object; a throwing getter is an `E_INVALID_OPTION`.
 fn field(snapshot: &JsValue, name: &str) -> JsResult<JsValue> {
     Reflect::get(snapshot, &JsValue::from_str(name))
@@ -91,7 +100,7 @@ fn field(snapshot: &JsValue, name: &str) -> JsResult<JsValue> {
 
 /// The engine snapshot and payloads in a snapshot object, checked down to the last byte.
 fn read_snapshot(snapshot: &JsValue) -> JsResult<(Snapshot<u32>, PayloadList)> {
-    if !snapshot.is_object() || Array::is_array(snapshot) {
+    if !snapshot.is_object() || crate::options::is_array(snapshot, "snapshot")? {
         return Err(invalid_option(
             "snapshot",
             "must be the object bus.snapshot() returned",
@@ -120,16 +129,26 @@ fn read_snapshot(snapshot: &JsValue) -> JsResult<(Snapshot<u32>, PayloadList)> {
             ]),
         ));
     }
-    let bytes = field(snapshot, "bytes")?
-        .dyn_into::<Uint8Array>()
-        .map_err(|_| invalid_option("snapshot.bytes", "must be a Uint8Array"))?
+    let bytes = field(snapshot, "bytes")?;
+    // `ArrayBuffer.isView` is false for a proxy of a typed array (whose methods throw when
+    // called on it); a detached buffer makes the copy throw.
+    if !ArrayBuffer::is_view(&bytes) || !bytes.is_instance_of::<Uint8Array>() {
+        return Err(invalid_option("snapshot.bytes", "must be a Uint8Array"));
+    }
+    let bytes = uint8_array_copy(&bytes)
+        .map_err(|_| {
+            invalid_option(
+                "snapshot.bytes",
+                "could not be read (is its buffer detached?)",
+            )
+        })?
         .to_vec();
     let payloads = field(snapshot, "payloads")?;
-    if !Array::is_array(&payloads) {
+    if !crate::options::is_array(&payloads, "snapshot.payloads")? {
         return Err(invalid_option("snapshot.payloads", "must be an array"));
     }
     let payloads = PayloadList {
-        values: RefCell::new(payloads.unchecked_into::<Array>().to_vec()),
+        values: RefCell::new(payload_values(&payloads, bytes.len())?),
     };
     let engine = Snapshot::<u32>::from_bytes(&bytes).map_err(|e| match e {
         // `version` is at most SNAPSHOT_VERSION here: bytes of a newer one disagree with it.
@@ -144,6 +163,24 @@ fn read_snapshot(snapshot: &JsValue) -> JsResult<(Snapshot<u32>, PayloadList)> {
         return Err(version_mismatch(engine.version, version));
     }
     Ok((engine, payloads))
+}
+
+/// The values of the `snapshot.payloads` array, read one by one (a proxy's throwing getter is
+/// an `E_INVALID_OPTION`, not an exception). Each payload the bytes refer to takes at least one
+/// byte, so values past `bytes` bytes can never be referred to and are not read: a length of
+/// 2^32 - 1 allocates nothing.
+fn payload_values(payloads: &JsValue, bytes: usize) -> JsResult<Vec<JsValue>> {
+    let unreadable = || invalid_option("snapshot.payloads", "could not be read");
+    let length = Reflect::get(payloads, &JsValue::from_str("length"))
+        .map_err(|_| unreadable())?
+        .as_f64()
+        .ok_or_else(unreadable)?;
+    let wanted = (length as usize).min(bytes);
+    let mut values = Vec::with_capacity(wanted);
+    for index in 0..wanted as u32 {
+        values.push(Reflect::get_u32(payloads, index).map_err(|_| unreadable())?);
+    }
+    Ok(values)
 }
 
 /// The bytes hold format version `found`, the object says `version`.
@@ -258,10 +295,12 @@ impl EventBus {
         let restored = Bus::restore(config, parsed, &payloads, now).map_err(refused)?;
         let mut bus = restored.bus;
         let mut entries = Vec::new();
+        let mut last_owner = 0;
         for (old, new) in &restored.subscriptions {
             let Some(info) = bus.subscription(*new) else {
                 continue;
             };
+            last_owner = info.owner.map_or(last_owner, |o| o.0.max(last_owner));
             let mut keys = Vec::with_capacity(2);
             if let Some(name) = &info.name {
                 keys.push(name.clone());
@@ -273,8 +312,7 @@ impl EventBus {
                     entries.push((
                         *new,
                         HandlerEntry {
-                            handler,
-                            filter,
+                            functions: Functions::Strong { handler, filter },
                             batched,
                             limited: true,
                             abort: None,
@@ -295,6 +333,9 @@ impl EventBus {
             events_cursor: 0,
         };
         let shared = Shared::new(engine);
+        if last_owner > 0 {
+            shared.reserve_owner_ids(last_owner);
+        }
         for (id, entry) in entries {
             let previous = shared.handlers.borrow_mut().insert(id, entry);
             drop(previous);

@@ -102,6 +102,57 @@ pub struct Shared {
     pub topic_cache: RefCell<Option<(String, JsValue)>>,
     /// The fast path's cell, routes and adopted delivery (see `inline`).
     pub inline: RefCell<InlineState>,
+    /// Cascade depth of publishes made by the `on()` listener running now (see
+    /// [`ListenerCascade`]); `None` while no listener runs.
+    pub listener_depth: Cell<Option<u32>>,
+    /// Listener cascade depths of the messages published, directly or through handlers, by
+    /// `on()` listeners during the outermost `emit_events` (emptied when it ends).
+    pub listener_cascade: RefCell<ListenerCascade>,
+}
+
+/// The cascade limit for publishes made by `on()` listeners.
+///
+/// The engine counts causation hops through messages in flight, so a handler (or a filter) that
+/// publishes in a loop is refused with `E_CASCADE`. A listener runs after the message it hears
+/// about left flight, so the engine would see each of its publishes as a new root, and a
+/// listener publishing on every `delivered` event would never stop. The host counts those hops
+/// itself: a listener's publish is one hop deeper than the event's message (a message that no
+/// listener caused is at depth 0), publishes by handlers of that message inherit its depth, and a
+/// publish deeper than `maxCascadeDepth` is refused with `E_CASCADE`. Every hop of such a loop
+/// happens inside one outermost `emit_events` call, so the table lives only that long.
+#[derive(Default)]
+pub struct ListenerCascade {
+    /// `(message id, depth)`, in publish order, so sorted by id (ids only grow).
+    depths: Vec<(u64, u32)>,
+}
+
+impl ListenerCascade {
+    /// The listener depth of message `id` (0 if no listener caused it).
+    pub fn depth_of(&self, id: MessageId) -> u32 {
+        // `get`, not indexing: a bounds check would link the panic formatting into the .wasm.
+        self.depths
+            .binary_search_by_key(&id.0, |(message, _)| *message)
+            .ok()
+            .and_then(|index| self.depths.get(index))
+            .map_or(0, |(_, depth)| *depth)
+    }
+
+    /// Records the depth of a message just published (the newest id so far).
+    pub fn record(&mut self, id: MessageId, depth: u32) {
+        if depth > 0 {
+            self.depths.push((id.0, depth));
+        }
+    }
+
+    /// Whether nothing is recorded (the common case: no listener published).
+    pub fn is_empty(&self) -> bool {
+        self.depths.is_empty()
+    }
+
+    /// Forgets every depth (the outermost `emit_events` ended).
+    pub fn clear(&mut self) {
+        self.depths.clear();
+    }
 }
 
 impl Shared {
@@ -122,12 +173,28 @@ impl Shared {
             exposure: RefCell::new(None),
             topic_cache: RefCell::new(None),
             inline: RefCell::new(InlineState::default()),
+            listener_depth: Cell::new(None),
+            listener_cascade: RefCell::new(ListenerCascade::default()),
         })
     }
 
     /// The current time on the bus clock.
     pub fn now(&self) -> Instant {
         self.engine.borrow().now()
+    }
+
+    /// The listener cascade depth of a publish made now (see [`ListenerCascade`]): from an
+    /// `on()` listener, one more than its event's message; from a handler, its message's.
+    /// 0 when no listener is involved.
+    pub fn listener_depth_now(&self) -> u32 {
+        if let Some(message) = self.current.get() {
+            let cascade = self.listener_cascade.borrow();
+            if !cascade.is_empty() {
+                return cascade.depth_of(message);
+            }
+            return 0;
+        }
+        self.listener_depth.get().unwrap_or(0)
     }
 
     /// Completes an outermost operation (see the module docs). Cheap when there is nothing to do.
@@ -157,5 +224,28 @@ impl Shared {
         for resolve in waiters {
             let _ = resolve.call0(&JsValue::UNDEFINED);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ListenerCascade;
+    use switchyard_core::MessageId;
+
+    #[test]
+    fn listener_cascade_knows_the_depth_of_each_recorded_message_and_zero_otherwise() {
+        let mut cascade = ListenerCascade::default();
+        assert!(cascade.is_empty());
+        assert_eq!(cascade.depth_of(MessageId(1)), 0);
+        cascade.record(MessageId(3), 1);
+        cascade.record(MessageId(4), 0);
+        cascade.record(MessageId(7), 2);
+        assert!(!cascade.is_empty());
+        assert_eq!(cascade.depth_of(MessageId(3)), 1);
+        assert_eq!(cascade.depth_of(MessageId(4)), 0, "depth 0 is not recorded");
+        assert_eq!(cascade.depth_of(MessageId(7)), 2);
+        assert_eq!(cascade.depth_of(MessageId(5)), 0);
+        cascade.clear();
+        assert_eq!(cascade.depth_of(MessageId(7)), 0);
     }
 }

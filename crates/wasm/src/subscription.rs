@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Error, Function, Object, Reflect};
+use js_sys::{Function, Object, Reflect};
 use switchyard_core::{
     Instant, OrderingMode, SubscribeError, SubscribeOptions, SubscriptionId, UnknownSubscription,
 };
@@ -11,8 +11,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::bus::{js_field, EventBus};
 use crate::error::{error, invalid_option, ErrorCode, JsResult};
-use crate::handlers::{AbortHook, EventTarget, HandlerEntry};
-use crate::options::{self, Options};
+use crate::handlers::{AbortHook, EventTarget, Functions, HandlerEntry};
+use crate::hooks::hand_back;
+use crate::options::{self, well_formed_text, Options};
 use crate::state::Shared;
 use crate::views::{to_js, SubscriptionView};
 
@@ -148,17 +149,18 @@ thread_local! {
     static LAST_NAME: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// The text of `pattern`, or `None` if it is not a string.
-fn pattern_text(pattern: &JsValue) -> Option<Rc<str>> {
+/// The text of `pattern`; `E_INVALID_PATTERN` if it is not a string or not well-formed.
+fn pattern_text(pattern: &JsValue) -> JsResult<Rc<str>> {
     LAST_PATTERN.with(|last| {
         if let Some((value, text)) = &*last.borrow() {
             if value == pattern {
-                return Some(Rc::clone(text));
+                return Ok(Rc::clone(text));
             }
         }
-        let text: Rc<str> = pattern.as_string()?.into();
+        let text: Rc<str> =
+            well_formed_text(pattern, ErrorCode::InvalidPattern, "subscribe(): `pattern`")?.into();
         *last.borrow_mut() = Some((pattern.clone(), Rc::clone(&text)));
-        Some(text)
+        Ok(text)
     })
 }
 
@@ -225,12 +227,7 @@ impl EventBus {
         options: &JsValue,
     ) -> JsResult<(SubscriptionId, Rc<str>, Option<String>)> {
         self.ensure_open("subscribe")?;
-        let pattern = pattern_text(pattern).ok_or_else(|| {
-            error(
-                ErrorCode::InvalidPattern,
-                "subscribe(): `pattern` must be a string",
-            )
-        })?;
+        let pattern = pattern_text(pattern)?;
         let handler = handler.dyn_into::<Function>().map_err(|_| {
             error(
                 ErrorCode::InvalidHandler,
@@ -242,13 +239,13 @@ impl EventBus {
             (engine.bus.config().retry, engine.capture_stacks)
         };
         let (mut core, host) = parse_subscribe(options, bus_retry)?;
+        if capture_stacks {
+            core.stack = crate::stacks::subscribe_stack();
+        }
+        // Reading the options (and the stack) ran JavaScript, which may have closed the bus.
+        self.ensure_open("subscribe")?;
         if let Some(owner) = &host.owner {
             core.owner = Some(self.shared.owner_id(owner));
-        }
-        if capture_stacks {
-            core.stack = Reflect::get(&Error::new("subscribe"), &JsValue::from_str("stack"))
-                .ok()
-                .and_then(|s| s.as_string());
         }
         let name = core.name.clone();
         let batched = !matches!(core.delivery, switchyard_core::DeliveryStrategy::Immediate);
@@ -271,9 +268,24 @@ impl EventBus {
             None => None,
         };
         if self.shared.engine.borrow().bus.is_active(id) {
+            // An owned subscription's functions are held by its owner (see `owners`).
+            let owned = host.owner.as_ref().and_then(|owner| {
+                self.shared.hold_by_owner(
+                    owner,
+                    id.to_bits() as f64,
+                    &handler,
+                    host.filter.as_ref(),
+                )
+            });
+            let functions = match owned {
+                Some(owned) => Functions::Owned(owned),
+                None => Functions::Strong {
+                    handler,
+                    filter: host.filter,
+                },
+            };
             let entry = HandlerEntry {
-                handler,
-                filter: host.filter,
+                functions,
                 batched,
                 limited,
                 abort,
@@ -351,10 +363,10 @@ impl EventBus {
         }
     }
 
-    /// `subscription.stats()`.
+    /// `subscription.stats()`, answered through [`hand_back`] (see there why).
     #[wasm_bindgen(js_name = __subscriptionStats)]
-    pub fn subscription_stats(&self, id: f64) -> JsValue {
-        subscription_id(id).map_or(JsValue::NULL, |id| self.shared.stats(id))
+    pub fn subscription_stats(&self, id: f64) {
+        hand_back(subscription_id(id).map_or(JsValue::NULL, |id| self.shared.stats(id)));
     }
 }
 

@@ -20,12 +20,20 @@ use crate::time::Instant;
 use crate::topic::Pattern;
 use crate::trace::TraceKind;
 
+/// Most `owner_released` reports kept for `leaks()`; past it the oldest is forgotten (every
+/// one was counted in `leaks_suspected` and traced as `leak_suspected` when it happened).
+pub const MAX_RELEASED_REPORTS: usize = 256;
+
 /// What the bus remembers for leak detection.
 #[derive(Debug)]
 pub(crate) struct LeakState {
     pub(crate) listeners: ListenerLimit,
-    /// Owners the host reported released while they still owned a strong subscription.
+    /// Owners of still-active subscriptions reported released (only restored from snapshots
+    /// written before released owners ended their subscriptions).
     pub(crate) released: HashSet<OwnerId>,
+    /// `owner_released` reports of subscriptions that ended with their owner, oldest first (at
+    /// most [`MAX_RELEASED_REPORTS`]).
+    pub(crate) released_reports: Vec<LeakReport>,
     pub(crate) trend: Option<TrendTracker>,
     /// The last trend report, kept while its streak lasts.
     pub(crate) trend_report: Option<LeakReport>,
@@ -42,6 +50,7 @@ impl LeakState {
         Ok(LeakState {
             listeners: ListenerLimit::new(config.max_listeners),
             released: HashSet::default(),
+            released_reports: Vec::new(),
             trend,
             trend_report: None,
             suspected: 0,
@@ -109,8 +118,14 @@ impl<P> Bus<P> {
         }
         let Some(reason) = report else { return };
         let now = self.now;
-        let mut suspects: Vec<LeakSuspect> =
-            self.subs.iter().map(|(k, s)| suspect(k, s, now)).collect();
+        // The suspects are the subscriptions made during the streak and still active.
+        let since = trend.streak_start().unwrap_or(Instant::ZERO);
+        let mut suspects: Vec<LeakSuspect> = self
+            .subs
+            .iter()
+            .filter(|(_, s)| s.profile.created_at >= since)
+            .map(|(k, s)| suspect(k, s, now))
+            .collect();
         crate::sort::sort_by_key(&mut suspects, |s| s.order);
         let growth = match reason {
             LeakReason::Trend { growth, .. } => growth.max(0) as u64,
@@ -143,8 +158,11 @@ impl<P> Bus<P> {
         }
     }
 
-    /// Removes the owner's weak subscriptions and reports its strong ones as leaks.
+    /// Ends every subscription of `owner` (the host can no longer reach their handlers): weak
+    /// ones are counted as reclaimed (trace detail 1); the others are reported as leaks
+    /// (`owner_released`, kept for `leaks()`) and removed (trace detail 3).
     pub(crate) fn release_owner(&mut self, owner: OwnerId) {
+        let now = self.now;
         let owned: Vec<(Key, bool)> = self
             .subs
             .iter()
@@ -156,10 +174,25 @@ impl<P> Bus<P> {
                 if self.remove_subscription(key, 1) {
                     self.reclaimed = self.reclaimed.saturating_add(1);
                 }
-            } else {
-                self.leaks.released.insert(owner);
-                self.raise_leak(Some(key), 0);
+                continue;
             }
+            let Some(sub) = self.subs.get(key) else {
+                continue;
+            };
+            let report = LeakReport {
+                reason: LeakReason::OwnerReleased,
+                pattern: String::from(sub.pattern.as_str()),
+                detected_at: now,
+                suspects: alloc::vec![suspect(key, sub, now)],
+            };
+            // A `Vec` rather than a `VecDeque`: removing the oldest of at most 256 is cheap,
+            // and the ring's code would only add to the `.wasm`.
+            if self.leaks.released_reports.len() >= MAX_RELEASED_REPORTS {
+                self.leaks.released_reports.remove(0);
+            }
+            self.leaks.released_reports.push(report);
+            self.raise_leak(Some(key), 0);
+            self.remove_subscription(key, 3);
         }
     }
 
@@ -199,6 +232,7 @@ impl<P> Bus<P> {
                 });
             }
         }
+        reports.extend(self.leaks.released_reports.iter().cloned());
         for (k, s) in &by_order {
             if s.idle_flagged {
                 reports.push(LeakReport {

@@ -464,6 +464,35 @@ fn duplicate_messages_and_dead_letter_ids_are_refused() {
 }
 
 #[test]
+fn a_dead_letter_its_pattern_does_not_match_is_refused() {
+    let reason = refused(|s| s.dead_letters[0].pattern = "elsewhere.*".into());
+    assert!(reason.contains("does not match"), "{reason}");
+}
+
+#[test]
+fn a_dead_letter_whose_subscription_has_another_pattern_is_refused() {
+    // One flipped bit in a subscription's pattern (`orders.*` -> `orders/*`) left its dead
+    // letters restorable; a redrive then queued them where the bus's own snapshot was refused.
+    let reason = refused(|s| {
+        let live: Vec<_> = s.subscriptions.iter().map(|sub| sub.id).collect();
+        let letter = s
+            .dead_letters
+            .iter()
+            .find(|d| live.contains(&d.subscription));
+        let letter = letter
+            .expect("a dead letter of a live subscription")
+            .subscription;
+        let owner = s
+            .subscriptions
+            .iter_mut()
+            .find(|sub| sub.id == letter)
+            .unwrap();
+        owner.pattern.push_str(".**");
+    });
+    assert!(reason.contains("that subscription's pattern"), "{reason}");
+}
+
+#[test]
 fn inconsistent_sequences_and_options_are_refused() {
     assert!(refused(|s| s.last_message = 1).contains("outside the sequence"));
     assert!(refused(|s| s.topics[0].seq = 0).contains("topic sequence"));

@@ -186,7 +186,9 @@ pub(super) fn validate<E>(snapshot: &Snapshot<E>) -> Result<MessageIndex, Snapsh
         )));
     }
 
-    // Dead letters: increasing ids below the counter.
+    // Dead letters: increasing ids below the counter, each on a topic its pattern matches, and
+    // with its subscription's pattern while that subscription exists (a redrive queues the
+    // letter there, and the queue check above would then refuse the bus's own snapshot).
     let mut previous = 0u64;
     for d in &snapshot.dead_letters {
         if d.id.0 <= previous || d.id.0 >= snapshot.next_dead_letter {
@@ -196,7 +198,30 @@ pub(super) fn validate<E>(snapshot: &Snapshot<E>) -> Result<MessageIndex, Snapsh
             )));
         }
         previous = d.id.0;
-        reference(d.message, &format_args!("dead letter {}", d.id.0))?;
+        let topic = reference(d.message, &format_args!("dead letter {}", d.id.0))?;
+        let pattern = Pattern::parse(&d.pattern).map_err(|e| {
+            corrupt(format!(
+                "dead letter {} pattern `{}` {e}",
+                d.id.0, d.pattern
+            ))
+        })?;
+        if !pattern.matches(topic) {
+            return Err(corrupt(format!(
+                "dead letter {} holds message {} on topic `{topic}`, which its pattern `{}` does not match",
+                d.id.0, d.message.0, d.pattern
+            )));
+        }
+        let owner = lookup(&ids, d.subscription.to_bits())
+            .and_then(|position| snapshot.subscriptions.get(position));
+        if let Some(owner) = owner.filter(|owner| owner.pattern != d.pattern) {
+            return Err(corrupt(format!(
+                "dead letter {} names {} with pattern `{}`, but that subscription's pattern is `{}`",
+                d.id.0,
+                SubscriptionName(d.subscription),
+                d.pattern,
+                owner.pattern
+            )));
+        }
     }
 
     if let Some(unused) = referenced.iter().position(|seen| !seen) {

@@ -35,6 +35,9 @@ const BUS_KEYS = {
   timeoutMs: ms(),
   retain: count('0', '1', '8'),
   maxTopics: count('1', '10', '10000'),
+  idleAfterMs: slot(['1', '10', '1000'], strs('0', '-1', "'10'", '[10]', '10n', 'true')),
+  trendWindowMs: slot(['1', '10', '1000'], strs('0', '-1', "'10'", '[10]', '10n', 'true')),
+  trendWindows: count('1', '5'),
   captureStacks: bool(),
   clock: oneOf('manual', 'real'),
 };
