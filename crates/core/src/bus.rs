@@ -962,7 +962,7 @@ impl<P> Bus<P> {
                     .and_then(|s| s.profile.timeout);
                 if let Some(timeout) = timeout {
                     self.timers
-                        .arm(started_at.saturating_add(timeout), Timer::Deadline(token.0));
+                        .arm_deadline(started_at.saturating_add(timeout), token);
                 }
             }
             Outcome::Delivered => self.finish(token, |bus, entry| bus.finish_success(entry)),

@@ -655,3 +655,46 @@ fn a_subscription_removed_mid_dispatch_traces_a_dropped_event_instead_of_its_del
     assert_eq!(cursors, (0..events.len() as u64).collect::<Vec<_>>());
     assert!(conserved(&fast));
 }
+
+#[test]
+fn promises_timing_out_together_time_out_in_the_order_they_went_pending_on_both_paths() {
+    let build = || {
+        let mut bus = bus_with(Config {
+            trace_capacity: 4096,
+            timeout: Some(Duration::from_millis(40)),
+            ..Config::default()
+        });
+        let subs = [sub(&mut bus, "**"), sub(&mut bus, "**")];
+        (bus, subs)
+    };
+    let (mut slow, subs) = build();
+    let (mut fast, _) = build();
+    // A first message both handlers return from, then one both answer with a promise.
+    publish(&mut slow, "a", 1);
+    drain(&mut slow, ms(0));
+    publish(&mut slow, "a", 2);
+    while let Some(delivery) = slow.poll_delivery(ms(0)) {
+        slow.complete(delivery.token, Outcome::Pending, ms(0))
+            .unwrap();
+    }
+    emit_inline(&mut fast, "a", ms(0));
+    let (_, _, token) = interrupted(&mut fast, "a", 0, 2, ms(0));
+    fast.complete(token, Outcome::Pending, ms(0)).unwrap();
+    while let Some(delivery) = fast.poll_delivery(ms(0)) {
+        fast.complete(delivery.token, Outcome::Pending, ms(0))
+            .unwrap();
+    }
+
+    slow.handle_timeout(ms(40));
+    fast.handle_timeout(ms(40));
+    let timed_out = |bus: &Bus<u32>| -> Vec<_> {
+        trace_of(bus)
+            .into_iter()
+            .filter(|e| e.kind == TraceKind::TimedOut)
+            .map(|e| e.subscription.unwrap())
+            .collect()
+    };
+    assert_eq!(timed_out(&slow), subs);
+    assert_eq!(timed_out(&fast), subs);
+    assert_eq!(trace_of(&slow), trace_of(&fast));
+}
