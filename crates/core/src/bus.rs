@@ -31,11 +31,12 @@
 //!
 //! A host that calls plain synchronous handlers itself (the JavaScript glue) may skip the
 //! three calls per delivery: [`Bus::inline_route`] tells whether a topic's route is
-//! *eligible* (nothing queued that must go first, plain subscriptions), and
-//! [`Bus::record_inline`] records a publish delivered inline with one call, keeping ids,
-//! sequence numbers, counters and conservation exactly as the slow path would. Failures and
-//! promises are handed back with [`Bus::inline_failed`] and [`Bus::inline_pending`]. See
-//! the [`inline`] module docs for the eligibility rules, the epoch and the host's exact
+//! *eligible* (nothing queued that must go first, plain subscriptions), the host delivers
+//! the publishes itself and records them afterwards with one call per run
+//! ([`Bus::record_inline_delivered`]), keeping ids, sequence numbers, counters, trace and
+//! conservation exactly as the slow path would; a message a handler interrupts (it throws,
+//! returns a promise or calls the bus) is handed over mid-dispatch with [`Bus::inline_adopt`].
+//! See the [`inline`] module docs for the eligibility rules, the epoch and the host's exact
 //! call sequence.
 //!
 //! # Example
@@ -961,7 +962,7 @@ impl<P> Bus<P> {
                     .and_then(|s| s.profile.timeout);
                 if let Some(timeout) = timeout {
                     self.timers
-                        .arm(started_at.saturating_add(timeout), Timer::Deadline(token.0));
+                        .arm_deadline(started_at.saturating_add(timeout), token);
                 }
             }
             Outcome::Delivered => self.finish(token, |bus, entry| bus.finish_success(entry)),
@@ -1169,15 +1170,6 @@ impl<P> Bus<P> {
     /// Trace events at or after `cursor`.
     pub fn trace_since(&self, cursor: u64) -> TraceBatch {
         self.trace.since(cursor)
-    }
-
-    /// How many trace events inline hand-backs took back so far: [`Bus::inline_failed`],
-    /// [`Bus::inline_pending`] and [`Bus::inline_skipped`] remove the `delivering` /
-    /// `delivered` events [`Bus::record_inline`] wrote for a delivery that did not succeed,
-    /// and renumber the later events. A reader whose cursor was at the end of the trace when
-    /// the run was recorded moves it back by the increase of this count.
-    pub fn trace_retracted(&self) -> u64 {
-        self.trace.retracted()
     }
 
     /// Resizes the trace ring (0 turns tracing off and clears it).

@@ -214,7 +214,6 @@ pub struct TraceRing {
     capacity: usize,
     events: VecDeque<TraceEvent>,
     next_cursor: u64,
-    retracted: u64,
 }
 
 impl TraceRing {
@@ -225,7 +224,6 @@ impl TraceRing {
             capacity,
             events: VecDeque::new(),
             next_cursor: 0,
-            retracted: 0,
         }
     }
     /// Whether recording is on.
@@ -248,12 +246,6 @@ impl TraceRing {
     /// The cursor the next recorded event will get (= events recorded so far).
     pub fn next_cursor(&self) -> u64 {
         self.next_cursor
-    }
-    /// How many events were taken back so far (see [`Bus::trace_retracted`]).
-    ///
-    /// [`Bus::trace_retracted`]: crate::Bus::trace_retracted
-    pub fn retracted(&self) -> u64 {
-        self.retracted
     }
     /// Records an event (no-op when off); overwrites the oldest when full.
     #[allow(clippy::too_many_arguments)]
@@ -295,26 +287,6 @@ impl TraceRing {
         }
         self.events.clear();
         self.next_cursor = self.next_cursor.saturating_add(count);
-    }
-
-    /// Removes the newest held event `matches` accepts, renumbering the events after it so
-    /// cursors stay dense, and returns whether one was found. The bus uses it to take back
-    /// the `delivering` / `delivered` events of an inline delivery the host then hands back
-    /// (it threw, returned a promise or was skipped) in the same turn: the trace then reads
-    /// as the slow path's. A reader that read past the removed event in between resumes one
-    /// event later than it should (its cursor is one beyond where the renumbered events are)
-    /// unless it moves its cursor back by the change in [`TraceRing::retracted`].
-    pub(crate) fn retract(&mut self, matches: impl Fn(&TraceEvent) -> bool) -> bool {
-        let Some(index) = self.events.iter().rposition(matches) else {
-            return false;
-        };
-        self.events.remove(index);
-        for event in self.events.iter_mut().skip(index) {
-            event.cursor = event.cursor.saturating_sub(1);
-        }
-        self.next_cursor = self.next_cursor.saturating_sub(1);
-        self.retracted = self.retracted.saturating_add(1);
-        true
     }
 
     /// Resizes (0 = off and cleared); keeps the newest events that fit and the cursor.
@@ -538,22 +510,6 @@ mod tests {
         ring.set_capacity(10);
         ring.push(Instant::ZERO, TraceKind::Resumed, None, None, None, 0);
         assert_eq!(cursors(&ring.since(0)), [2, 3, 4]);
-    }
-
-    #[test]
-    fn retract_removes_the_newest_match_and_renumbers_the_events_after_it() {
-        let mut ring = ring_with(8, 5);
-        assert!(ring.retract(|event| event.detail == 2));
-        assert_eq!(ring.retracted(), 1);
-        let batch = ring.since(0);
-        assert_eq!(cursors(&batch), [0, 1, 2, 3]);
-        let details: Vec<u64> = batch.events.iter().map(|event| event.detail).collect();
-        assert_eq!(details, [0, 1, 3, 4]);
-        assert_eq!((batch.cursor, batch.missed), (4, 0));
-        assert!(!ring.retract(|event| event.detail == 2));
-        assert_eq!(ring.retracted(), 1);
-        ring.push(Instant::ZERO, TraceKind::Paused, None, None, None, 9);
-        assert_eq!(cursors(&ring.since(0)), [0, 1, 2, 3, 4]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Inline dispatch: eligibility, ids, counters and conservation against the slow path, and
-//! the failure / pending / skip hand-backs.
+//! Inline dispatch: eligibility, the epoch, ids, counters, trace and conservation against the
+//! slow path, and what happens to a message whose handler throws, returns a promise or
+//! unsubscribes another subscription (the host hands it over with `inline_adopt`).
 
 mod common;
 
@@ -8,19 +9,54 @@ use core::time::Duration;
 use common::{bus_with, conserved, drain, ms, publish, sub, sub_with};
 use switchyard_core::trace::{TraceEvent, TraceKind};
 use switchyard_core::{
-    BreakerPolicy, Bus, Config, DeliveryStrategy, InlineError, Instant, MessageId, Outcome,
-    PublishOptions, RetryPolicy, SettleError, SubscribeOptions, SubscriptionId,
+    BreakerPolicy, Bus, Config, DeliveryStrategy, DeliveryToken, InlineError, InlineReceipt,
+    InlineRoute, Instant, MessageId, Outcome, PublishOptions, RetryPolicy, SettleError,
+    SubscribeOptions,
 };
 
 fn plain() -> Bus<u32> {
     bus_with(Config::default())
 }
 
-/// Records one inline publish on `topic`, re-querying the route once.
-fn emit_inline(bus: &mut Bus<u32>, topic: &str, now: Instant) -> switchyard_core::InlineReceipt {
+/// Delivers one publish on `topic` inline as the glue does: the route and the next numbers
+/// first (`record_inline` with 0 publishes), then, every handler having returned, the record.
+fn emit_inline(bus: &mut Bus<u32>, topic: &str, now: Instant) -> InlineReceipt {
     let route = bus.inline_route(topic).expect("valid topic");
     assert!(route.eligible, "{topic} should be eligible");
-    bus.record_inline(&route, 1, now).expect("fresh route")
+    let next = bus
+        .record_inline(&route, 0, now)
+        .expect("fresh route")
+        .first;
+    let receipt = bus
+        .record_inline_delivered(&route, 1, now)
+        .expect("a route of this bus");
+    assert_eq!(receipt.first, next, "the numbers the handlers saw");
+    receipt
+}
+
+/// Starts an inline publish on `topic` whose handler at `running` in the route is
+/// interrupted (it threw, returned a promise or calls the bus): the handlers before it
+/// returned, and the message is handed over. Returns the route, the message's id and the
+/// running delivery.
+fn interrupted(
+    bus: &mut Bus<u32>,
+    topic: &str,
+    running: usize,
+    payload: u32,
+    now: Instant,
+) -> (InlineRoute, MessageId, DeliveryToken) {
+    let route = bus.inline_route(topic).expect("valid topic");
+    assert!(route.eligible, "{topic} should be eligible");
+    let next = bus
+        .record_inline(&route, 0, now)
+        .expect("fresh route")
+        .first;
+    let adopted = bus
+        .inline_adopt(&route, running, true, payload, now)
+        .expect("a route of this bus");
+    assert_eq!(adopted.message.id, next.id);
+    let token = adopted.running.expect("the running handler's delivery");
+    (route, next.id, token)
 }
 
 #[test]
@@ -208,7 +244,7 @@ fn counters_and_conservation_equal_the_slow_path_for_the_same_sequence() {
 }
 
 #[test]
-fn a_failed_inline_delivery_retries_like_a_failed_first_attempt() {
+fn a_handler_throwing_inline_retries_like_a_failed_first_attempt() {
     let retry = RetryPolicy {
         max_attempts: 2,
         backoff: Duration::from_millis(10),
@@ -220,9 +256,11 @@ fn a_failed_inline_delivery_retries_like_a_failed_first_attempt() {
     });
     let ok = sub(&mut bus, "a");
     let flaky = sub(&mut bus, "a");
-    let message = emit_inline(&mut bus, "a", ms(0)).first;
-    bus.inline_failed(message, flaky, 7, "boom".into(), ms(0))
+    // `ok`'s handler returned, `flaky`'s threw.
+    let (_, id, token) = interrupted(&mut bus, "a", 1, 7, ms(0));
+    bus.complete(token, Outcome::Failed("boom".into()), ms(0))
         .unwrap();
+    assert!(drain(&mut bus, ms(0)).is_empty());
     assert!(conserved(&bus));
     let c = bus.subscription(flaky).unwrap().stats.counters;
     assert_eq!((c.delivered, c.failed, c.retried), (0, 1, 1));
@@ -236,7 +274,7 @@ fn a_failed_inline_delivery_retries_like_a_failed_first_attempt() {
     let item = &retry.items[0];
     assert_eq!(
         (item.attempt, item.message.id, item.message.payload),
-        (2, message.id, 7)
+        (2, id, 7)
     );
     assert_eq!(&*item.message.topic, "a");
     bus.complete(retry.token, Outcome::Failed("again".into()), ms(10))
@@ -250,7 +288,7 @@ fn a_failed_inline_delivery_retries_like_a_failed_first_attempt() {
 }
 
 #[test]
-fn a_failed_inline_delivery_without_retries_is_dead_lettered_at_once() {
+fn a_handler_throwing_inline_without_retries_is_dead_lettered_at_once() {
     let mut bus = bus_with(Config {
         retry: RetryPolicy {
             max_attempts: 1,
@@ -259,8 +297,8 @@ fn a_failed_inline_delivery_without_retries_is_dead_lettered_at_once() {
         ..Config::default()
     });
     let s = sub(&mut bus, "a");
-    let message = emit_inline(&mut bus, "a", ms(0)).first;
-    bus.inline_failed(message, s, 1, "no".into(), ms(3))
+    let (_, _, token) = interrupted(&mut bus, "a", 0, 1, ms(0));
+    bus.complete(token, Outcome::Failed("no".into()), ms(3))
         .unwrap();
     let dead: Vec<_> = bus.dead_letters().collect();
     assert_eq!(dead.len(), 1);
@@ -272,11 +310,11 @@ fn a_failed_inline_delivery_without_retries_is_dead_lettered_at_once() {
 }
 
 #[test]
-fn a_pending_inline_delivery_settles_like_a_slow_path_pending_delivery() {
+fn a_handler_returning_a_promise_inline_settles_like_a_slow_path_pending_delivery() {
     let mut bus = plain();
     let s = sub(&mut bus, "a");
-    let message = emit_inline(&mut bus, "a", ms(0)).first;
-    let token = bus.inline_pending(message, s, 4, ms(0)).unwrap();
+    let (_, _, token) = interrupted(&mut bus, "a", 0, 4, ms(0));
+    bus.complete(token, Outcome::Pending, ms(0)).unwrap();
     assert_eq!(bus.metrics().in_flight_messages, 1);
     assert_eq!(bus.metrics().totals.delivered, 0);
     assert!(conserved(&bus));
@@ -291,7 +329,7 @@ fn a_pending_inline_delivery_settles_like_a_slow_path_pending_delivery() {
 }
 
 #[test]
-fn a_pending_inline_delivery_times_out_under_the_subscription_timeout() {
+fn a_promise_returned_inline_times_out_under_the_subscription_timeout() {
     let mut bus = bus_with(Config {
         timeout: Some(Duration::from_millis(50)),
         retry: RetryPolicy {
@@ -300,9 +338,9 @@ fn a_pending_inline_delivery_times_out_under_the_subscription_timeout() {
         },
         ..Config::default()
     });
-    let s = sub(&mut bus, "a");
-    let message = emit_inline(&mut bus, "a", ms(0)).first;
-    let token = bus.inline_pending(message, s, 4, ms(10)).unwrap();
+    sub(&mut bus, "a");
+    let (_, _, token) = interrupted(&mut bus, "a", 0, 4, ms(10));
+    bus.complete(token, Outcome::Pending, ms(10)).unwrap();
     assert_eq!(bus.poll_timeout(), Some(ms(60)));
     bus.handle_timeout(ms(60));
     assert_eq!(
@@ -314,20 +352,19 @@ fn a_pending_inline_delivery_times_out_under_the_subscription_timeout() {
 }
 
 #[test]
-fn a_subscription_removed_during_dispatch_is_recounted_as_dropped() {
+fn a_subscription_a_running_handler_removes_gets_nothing_and_is_counted_dropped() {
     let mut bus = plain();
     let first = sub(&mut bus, "a");
     let second = sub(&mut bus, "a");
-    let message = emit_inline(&mut bus, "a", ms(0)).first;
-    // `first`'s handler unsubscribes `second` before its turn.
+    // `first`'s handler unsubscribes `second` before its turn: a bus call, so the message
+    // is handed over first.
+    let (_, _, token) = interrupted(&mut bus, "a", 0, 1, ms(0));
     bus.unsubscribe(second, ms(0));
-    assert_eq!(
-        bus.inline_skipped(message, first),
-        Err(InlineError::StillActive(first))
-    );
-    bus.inline_skipped(message, second).unwrap();
+    bus.complete(token, Outcome::Delivered, ms(0)).unwrap();
+    assert!(drain(&mut bus, ms(0)).is_empty());
     let t = bus.metrics().totals;
     assert_eq!((t.delivered, t.dropped), (1, 1));
+    assert_eq!(bus.subscription(first).unwrap().stats.counters.delivered, 1);
     assert!(conserved(&bus));
 }
 
@@ -376,9 +413,9 @@ fn the_epoch_changes_on_each_eligibility_affecting_event() {
     let mut bus = plain();
     sub(&mut bus, "a");
     let route = bus.inline_route("a").unwrap();
-    bus.record_inline(&route, 5, ms(0)).unwrap();
+    bus.record_inline_delivered(&route, 5, ms(0)).unwrap();
     assert_eq!(bus.inline_epoch(), route.epoch);
-    bus.record_inline(&route, 1, ms(1)).unwrap();
+    bus.record_inline(&route, 0, ms(1)).unwrap();
 }
 
 #[test]
@@ -415,11 +452,11 @@ fn a_stale_or_ineligible_route_is_refused_and_records_nothing() {
     sub(&mut bus, "a");
     let route = bus.inline_route("a").unwrap();
     sub(&mut bus, "a");
-    assert_eq!(bus.record_inline(&route, 1, ms(0)), Err(InlineError::Stale));
+    assert_eq!(bus.record_inline(&route, 0, ms(0)), Err(InlineError::Stale));
     bus.pause(route.subscriptions[0], ms(0)).unwrap();
     let ineligible = bus.inline_route("a").unwrap();
     assert_eq!(
-        bus.record_inline(&ineligible, 1, ms(0)),
+        bus.record_inline(&ineligible, 0, ms(0)),
         Err(InlineError::NotEligible)
     );
     let t = bus.metrics().totals;
@@ -453,46 +490,12 @@ fn a_retry_falling_due_makes_a_cached_route_stale_so_it_cannot_overtake() {
     assert!(route.eligible);
     // At 10 ms the retry is due and must go before a new message on "b".
     assert_eq!(
-        bus.record_inline(&route, 1, ms(10)),
+        bus.record_inline(&route, 0, ms(10)),
         Err(InlineError::Stale)
     );
     assert_eq!(bus.metrics().totals.published, 1);
     publish(&mut bus, "b", 2);
     assert_eq!(drain(&mut bus, ms(10)), [(a, vec![1]), (b, vec![2])]);
-}
-
-#[test]
-fn bad_hand_backs_are_typed_errors_that_change_nothing() {
-    let mut bus = plain();
-    let s = sub(&mut bus, "a");
-    let other = sub(&mut bus, "b");
-    let message = emit_inline(&mut bus, "a", ms(0)).first;
-    let before = bus.metrics();
-    let mut forged = message;
-    forged.id = MessageId(99);
-    assert_eq!(
-        bus.inline_failed(forged, s, 0, "x".into(), ms(0)),
-        Err(InlineError::UnknownMessage(MessageId(99)))
-    );
-    let mut unknown_topic = message;
-    unknown_topic.topic = switchyard_core::TopicHandle(42);
-    assert!(matches!(
-        bus.inline_pending(unknown_topic, s, 0, ms(0)),
-        Err(InlineError::UnknownTopic(_))
-    ));
-    assert_eq!(
-        bus.inline_failed(message, other, 0, "x".into(), ms(0)),
-        Err(InlineError::NotRouted(other))
-    );
-    let gone = SubscriptionId {
-        index: 7,
-        generation: 0,
-    };
-    assert_eq!(
-        bus.inline_pending(message, gone, 0, ms(0)),
-        Err(InlineError::UnknownSubscription(gone))
-    );
-    assert_eq!(bus.metrics(), before);
 }
 
 /// Every event of `bus`'s trace ring, oldest first.
@@ -561,7 +564,7 @@ fn a_run_recorded_with_one_call_traces_like_the_same_publishes_one_by_one() {
             drain(&mut slow, now);
         }
         let route = fast.inline_route("orders.eu").unwrap();
-        let receipt = fast.record_inline(&route, 12, now).unwrap();
+        let receipt = fast.record_inline_delivered(&route, 12, now).unwrap();
         assert_eq!(receipt.count, 12);
         assert_eq!(
             slow.trace_since(0),
@@ -573,51 +576,37 @@ fn a_run_recorded_with_one_call_traces_like_the_same_publishes_one_by_one() {
 }
 
 #[test]
-fn a_failed_inline_delivery_traces_no_delivered_event_but_the_failure() {
+fn a_handler_throwing_inline_traces_exactly_what_the_slow_path_traces() {
     let (mut slow, mut fast) = traced_pair(4096);
     let now = ms(1);
+    // The second subscription of the route throws.
     slow.publish("orders.eu", 7, PublishOptions::default(), now)
         .unwrap();
-    let mut failed = None;
+    let mut n = 0;
     while let Some(delivery) = slow.poll_delivery(now) {
-        let outcome = if failed.is_none() {
-            failed = Some(delivery.subscription);
+        let outcome = if n == 1 {
             Outcome::Failed("boom".into())
         } else {
             Outcome::Delivered
         };
+        n += 1;
         slow.complete(delivery.token, outcome, now).unwrap();
     }
-    let message = emit_inline(&mut fast, "orders.eu", now).first;
-    let failed = failed.expect("one delivery");
-    fast.inline_failed(message, failed, 7, "boom".into(), now)
+    let (_, _, token) = interrupted(&mut fast, "orders.eu", 1, 7, now);
+    fast.complete(token, Outcome::Failed("boom".into()), now)
         .unwrap();
+    drain(&mut fast, now);
 
-    let kinds = |bus: &Bus<u32>| {
-        let mut events: Vec<(TraceKind, Option<SubscriptionId>, Option<MessageId>)> = trace_of(bus)
-            .into_iter()
-            .map(|e| (e.kind, e.subscription, e.message))
-            .collect();
-        events.sort_by_key(|(kind, sub, _)| (kind.as_str(), *sub));
-        events
-    };
-    // Same events; the failure's come after the other deliveries instead of between them.
-    assert_eq!(kinds(&slow), kinds(&fast));
-    let fast_trace = trace_of(&fast);
-    assert!(!fast_trace
-        .iter()
-        .any(|e| e.kind == TraceKind::Delivered && e.subscription == Some(failed)));
-    let cursors: Vec<u64> = fast_trace.iter().map(|e| e.cursor).collect();
-    assert_eq!(cursors, (0..fast_trace.len() as u64).collect::<Vec<_>>());
+    assert_eq!(trace_of(&slow), trace_of(&fast));
+    assert_eq!(slow.trace_since(0).cursor, fast.trace_since(0).cursor);
     assert_eq!(slow.metrics().totals, fast.metrics().totals);
 }
 
 #[test]
-fn a_pending_inline_delivery_traces_its_settlement_not_an_early_delivered() {
+fn a_promise_returned_inline_traces_its_settlement_not_an_early_delivered() {
     let (_, mut fast) = traced_pair(4096);
-    let message = emit_inline(&mut fast, "audit", ms(0)).first;
-    let only = fast.inline_route("audit").unwrap().subscriptions[0];
-    let token = fast.inline_pending(message, only, 1, ms(0)).unwrap();
+    let (_, id, token) = interrupted(&mut fast, "audit", 0, 1, ms(0));
+    fast.complete(token, Outcome::Pending, ms(0)).unwrap();
     let kinds = |bus: &Bus<u32>| -> Vec<TraceKind> {
         trace_of(bus)
             .into_iter()
@@ -637,32 +626,75 @@ fn a_pending_inline_delivery_traces_its_settlement_not_an_early_delivered() {
     let events = trace_of(&fast);
     let last = events.last().expect("settled");
     assert_eq!((last.kind, last.detail), (TraceKind::Delivered, 4000));
-    assert_eq!(last.message, Some(message.id));
+    assert_eq!(last.message, Some(id));
 }
 
 #[test]
-fn a_skipped_inline_delivery_traces_a_dropped_event_instead_of_its_delivery() {
+fn a_subscription_removed_mid_dispatch_traces_a_dropped_event_instead_of_its_delivery() {
     let (_, mut fast) = traced_pair(4096);
     let route = fast.inline_route("orders.us").unwrap();
     let [first, second] = route.subscriptions[..] else {
         panic!("two subscriptions");
     };
-    let message = fast.record_inline(&route, 1, ms(0)).unwrap().first;
-    let before = trace_of(&fast).len();
+    // `first`'s handler unsubscribes `second`.
+    let (_, id, token) = interrupted(&mut fast, "orders.us", 0, 0, ms(0));
     fast.unsubscribe(second, ms(0));
-    fast.inline_skipped(message, second).unwrap();
+    fast.complete(token, Outcome::Delivered, ms(0)).unwrap();
+    assert!(drain(&mut fast, ms(0)).is_empty());
     let events = trace_of(&fast);
     assert!(!events.iter().any(|e| e.subscription == Some(second)
         && matches!(e.kind, TraceKind::Delivering | TraceKind::Delivered)));
-    let last = events.last().expect("dropped");
-    assert_eq!(
-        (last.kind, last.subscription, last.message, last.detail),
-        (TraceKind::Dropped, Some(second), Some(message.id), 2)
-    );
+    assert!(events
+        .iter()
+        .any(|e| (e.kind, e.subscription, e.message, e.detail)
+            == (TraceKind::Dropped, Some(second), Some(id), 2)));
     assert!(events
         .iter()
         .any(|e| e.kind == TraceKind::Delivered && e.subscription == Some(first)));
-    // Two taken back, the unsubscription and the drop added.
-    assert_eq!(events.len(), before - 2 + 2);
+    let cursors: Vec<u64> = events.iter().map(|e| e.cursor).collect();
+    assert_eq!(cursors, (0..events.len() as u64).collect::<Vec<_>>());
     assert!(conserved(&fast));
+}
+
+#[test]
+fn promises_timing_out_together_time_out_in_the_order_they_went_pending_on_both_paths() {
+    let build = || {
+        let mut bus = bus_with(Config {
+            trace_capacity: 4096,
+            timeout: Some(Duration::from_millis(40)),
+            ..Config::default()
+        });
+        let subs = [sub(&mut bus, "**"), sub(&mut bus, "**")];
+        (bus, subs)
+    };
+    let (mut slow, subs) = build();
+    let (mut fast, _) = build();
+    // A first message both handlers return from, then one both answer with a promise.
+    publish(&mut slow, "a", 1);
+    drain(&mut slow, ms(0));
+    publish(&mut slow, "a", 2);
+    while let Some(delivery) = slow.poll_delivery(ms(0)) {
+        slow.complete(delivery.token, Outcome::Pending, ms(0))
+            .unwrap();
+    }
+    emit_inline(&mut fast, "a", ms(0));
+    let (_, _, token) = interrupted(&mut fast, "a", 0, 2, ms(0));
+    fast.complete(token, Outcome::Pending, ms(0)).unwrap();
+    while let Some(delivery) = fast.poll_delivery(ms(0)) {
+        fast.complete(delivery.token, Outcome::Pending, ms(0))
+            .unwrap();
+    }
+
+    slow.handle_timeout(ms(40));
+    fast.handle_timeout(ms(40));
+    let timed_out = |bus: &Bus<u32>| -> Vec<_> {
+        trace_of(bus)
+            .into_iter()
+            .filter(|e| e.kind == TraceKind::TimedOut)
+            .map(|e| e.subscription.unwrap())
+            .collect()
+    };
+    assert_eq!(timed_out(&slow), subs);
+    assert_eq!(timed_out(&fast), subs);
+    assert_eq!(trace_of(&slow), trace_of(&fast));
 }

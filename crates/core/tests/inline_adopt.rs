@@ -221,10 +221,10 @@ fn adopting_before_any_handler_ran_queues_the_message_for_everyone() {
 }
 
 #[test]
-fn adopting_after_every_handler_returned_records_what_record_inline_records() {
+fn adopting_after_every_handler_returned_records_what_a_delivered_record_records() {
     let (mut recorded, mut adopted, _) = pair(traced());
     let r = route(&mut recorded, "t");
-    recorded.record_inline(&r, 1, ms(2)).unwrap();
+    recorded.record_inline_delivered(&r, 1, ms(2)).unwrap();
     let r = route(&mut adopted, "t");
     let answer = adopted.inline_adopt(&r, 3, false, 0, ms(2)).unwrap();
     assert_eq!(answer.running, None);

@@ -401,34 +401,6 @@ fn a_stale_inline_route_to_an_evicted_topic_is_refused_and_counts_nothing_on_the
 }
 
 #[test]
-fn an_inline_message_of_an_evicted_topic_is_refused_on_hand_back() {
-    let mut bus = bounded(1);
-    let s = sub(&mut bus, "**");
-    let route = bus.inline_route("a").unwrap();
-    let message = bus.record_inline(&route, 1, ms(0)).unwrap().first;
-    publish(&mut bus, "b", 2);
-    drain(&mut bus, ms(0));
-    assert!(!kept(&bus).contains("a"));
-    let before = bus.metrics();
-    assert_eq!(
-        bus.inline_failed(message, s, 1, "late".into(), ms(0)),
-        Err(InlineError::UnknownTopic(message.topic))
-    );
-    assert_eq!(
-        bus.inline_pending(message, s, 1, ms(0)),
-        Err(InlineError::UnknownTopic(message.topic))
-    );
-    bus.unsubscribe(s, ms(0));
-    assert_eq!(
-        bus.inline_skipped(message, s),
-        Err(InlineError::UnknownTopic(message.topic))
-    );
-    let after = bus.metrics();
-    assert_eq!(after.totals, before.totals);
-    assert_eq!(after.topics, before.topics);
-}
-
-#[test]
 fn the_inline_epoch_moves_only_when_an_evicted_topic_had_a_current_route() {
     let mut bus = bounded(2);
     sub(&mut bus, "**");

@@ -1,6 +1,11 @@
 //! Fuzzes arbitrary sequences of bus operations, as a host would make them, including bad
 //! input, stale ids and tokens, failures, timeouts, breakers, TTLs, redrive, purge, owners,
-//! leak checks and snapshot/restore (through JSON or not) at random points.
+//! leak checks and snapshot/restore (through JSON or not) at random points; and publishes
+//! delivered inline with the protocol of the JavaScript glue (cached route and numbers from
+//! `inline_route` / `record_inline(route, 0)`, batches recorded with
+//! `record_inline_delivered` before any other call, in publish order or summed per route, a
+//! handler that throws, returns a promise or calls the bus handed over with `inline_adopt`),
+//! plus late records and adoptions on stale, foreign or evicted routes.
 //!
 //! After every operation it checks that nothing panicked and that conservation holds: every
 //! (message, subscription) pair routed (plus every redrive) is delivered, filtered, dropped,
@@ -9,13 +14,15 @@
 #![no_main]
 
 use core::time::Duration;
+use std::collections::BTreeMap;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use switchyard_core::snapshot::{SerdeCodec, Snapshot};
 use switchyard_core::{
-    BreakerPolicy, Bus, Config, Delivery, DeliveryStrategy, Instant, Jitter, OrderingMode, Outcome,
-    Overflow, OwnerId, PublishOptions, RetryPolicy, SubscribeOptions, SubscriptionId,
+    BreakerPolicy, Bus, Config, DeliveryStrategy, DeliveryToken, InlineError, InlineRoute, Instant,
+    Jitter, MessageId, OrderingMode, Outcome, Overflow, OwnerId, PublishOptions, RetryPolicy,
+    SubscribeOptions, SubscriptionId,
 };
 
 const PATTERNS: [&str; 8] = ["a", "a.*", "a.**", "**", "b.c", "*.c", "**.c", "a.*.**"];
@@ -110,6 +117,28 @@ enum Op {
         remove: bool,
         ops_after: Vec<u8>,
     },
+    /// A top-level publish the host delivers inline when its route is eligible (else the
+    /// slow path). `acts[n]` is what the handler of the route's `n`th subscription does:
+    /// returns (most values), throws, returns a promise, or calls the bus (a publish or an
+    /// unsubscribe). Consecutive inline publishes form one batch.
+    InlinePublish {
+        topic: u8,
+        payload: u32,
+        acts: Vec<u8>,
+    },
+    /// Records publishes against a route seen earlier (perhaps stale, ineligible, or of an
+    /// evicted topic): never refused unless the topic is gone, never breaks conservation.
+    InlineLateRecord {
+        pick: u8,
+        publishes: u8,
+    },
+    /// Adopts a message on a route seen earlier, at any point of its dispatch.
+    InlineLateAdopt {
+        pick: u8,
+        delivered: u8,
+        running: bool,
+        payload: u32,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -203,8 +232,23 @@ fn strategy(batched: Option<(u8, u8)>) -> DeliveryStrategy {
 }
 
 struct Outstanding {
-    delivery: Delivery<u32>,
+    token: DeliveryToken,
+    /// The message (of the first item) being delivered: what a handler's publish is caused by.
+    message: MessageId,
     pending: bool,
+}
+
+/// The inline host's own state, as the glue keeps it.
+#[derive(Default)]
+struct InlineHost {
+    /// Cached routes by topic index, valid while their epoch is the bus's.
+    cached: BTreeMap<usize, InlineRoute>,
+    /// The next id the host hands out (from `record_inline(route, 0)`, then counted).
+    next_id: u64,
+    /// The batch: runs of publishes on one route, with the id of each run's first publish.
+    batch: Vec<(InlineRoute, u32, u64)>,
+    /// Routes seen lately, for late records and adoptions.
+    seen: Vec<InlineRoute>,
 }
 
 struct Harness {
@@ -214,6 +258,7 @@ struct Harness {
     subs: Vec<SubscriptionId>,
     outstanding: Vec<Outstanding>,
     purged: u64,
+    inline: InlineHost,
 }
 
 fn pick<T>(items: &[T], at: u8) -> Option<usize> {
@@ -234,6 +279,12 @@ impl Harness {
 
     fn apply(&mut self, op: &Op) {
         let now = self.now;
+        // Any engine call but an inline publish on a cached route: the batch is recorded
+        // first (an inline publish whose route must be queried records it itself).
+        if !matches!(op, Op::InlinePublish { .. }) {
+            self.flush_inline();
+            self.inline.cached.clear();
+        }
         match op {
             Op::Subscribe(args) => {
                 if let Ok(id) = self.bus.subscribe(
@@ -264,7 +315,7 @@ impl Harness {
             } => {
                 let causation = caused_by
                     .and_then(|c| pick(&self.outstanding, c))
-                    .map(|i| self.outstanding[i].delivery.items[0].message.id);
+                    .map(|i| self.outstanding[i].message);
                 let options = PublishOptions {
                     ttl: ttl.map(|t| ms(t % 60)),
                     causation,
@@ -288,7 +339,8 @@ impl Harness {
                         "a delivery carries at least one item"
                     );
                     self.outstanding.push(Outstanding {
-                        delivery,
+                        token: delivery.token,
+                        message: delivery.items[0].message.id,
                         pending: false,
                     });
                 }
@@ -297,7 +349,7 @@ impl Harness {
                 let Some(i) = pick(&self.outstanding, *at) else {
                     return;
                 };
-                let token = self.outstanding[i].delivery.token;
+                let token = self.outstanding[i].token;
                 let outcome = match outcome % 5 {
                     0 => Outcome::Delivered,
                     1 => Outcome::Filtered,
@@ -317,7 +369,7 @@ impl Harness {
                 let Some(i) = pick(&self.outstanding, *at) else {
                     return;
                 };
-                let token = self.outstanding[i].delivery.token;
+                let token = self.outstanding[i].token;
                 let result = if *ok { Ok(()) } else { Err("late boom".into()) };
                 let settled = self.bus.settle(token, result, now);
                 if settled.is_ok() || self.outstanding[i].pending {
@@ -328,7 +380,7 @@ impl Harness {
                 let Some(i) = pick(&self.outstanding, *at) else {
                     return;
                 };
-                let token = self.outstanding[i].delivery.token;
+                let token = self.outstanding[i].token;
                 let _ = self.bus.mark_filtered(token, usize::from(*index % 4));
             }
             Op::Advance(by) => {
@@ -402,7 +454,198 @@ impl Harness {
                 remove,
                 ops_after,
             } => self.corrupt_restore(*leaf, *value, *remove, ops_after),
+            Op::InlinePublish {
+                topic,
+                payload,
+                acts,
+            } => self.inline_publish(usize::from(*topic) % TOPICS.len(), *payload, acts),
+            Op::InlineLateRecord {
+                pick: at,
+                publishes,
+            } => {
+                if let Some(i) = pick(&self.inline.seen, *at) {
+                    let route = self.inline.seen[i].clone();
+                    match self
+                        .bus
+                        .record_inline_delivered(&route, u32::from(*publishes % 4), now)
+                    {
+                        Ok(_) | Err(InlineError::UnknownTopic(_)) => {}
+                        Err(error) => {
+                            panic!("a late record is only refused for its topic: {error}")
+                        }
+                    }
+                }
+            }
+            Op::InlineLateAdopt {
+                pick: at,
+                delivered,
+                running,
+                payload,
+            } => {
+                if let Some(i) = pick(&self.inline.seen, *at) {
+                    let route = self.inline.seen[i].clone();
+                    let adopted = self.bus.inline_adopt(
+                        &route,
+                        usize::from(*delivered % 4),
+                        *running,
+                        *payload,
+                        now,
+                    );
+                    if let Ok(adopted) = adopted {
+                        if let Some(token) = adopted.running {
+                            self.outstanding.push(Outstanding {
+                                token,
+                                message: adopted.message.id,
+                                pending: false,
+                            });
+                        }
+                    }
+                }
+            }
         }
+    }
+
+    /// The glue's cached route for `topic`, re-queried (after recording the batch: the
+    /// engine answers with the next id) when the epoch moved; `None` for the slow path.
+    fn inline_route(&mut self, topic: usize) -> Option<InlineRoute> {
+        if let Some(route) = self.inline.cached.get(&topic) {
+            if route.epoch == self.bus.inline_epoch() {
+                return Some(route.clone());
+            }
+        }
+        self.flush_inline();
+        self.inline.cached.remove(&topic);
+        let route = self.bus.inline_route(TOPICS[topic]).expect("a valid topic");
+        if self.inline.seen.len() >= 8 {
+            self.inline.seen.remove(0);
+        }
+        self.inline.seen.push(route.clone());
+        if !route.eligible {
+            return None;
+        }
+        match self.bus.record_inline(&route, 0, self.now) {
+            Ok(receipt) => {
+                assert_eq!(receipt.count, 0, "0 publishes record nothing");
+                self.inline.next_id = receipt.first.id.0;
+                self.inline.cached.insert(topic, route.clone());
+                Some(route)
+            }
+            // A timer fell due and changed the epoch: the slow path.
+            Err(InlineError::Stale) => None,
+            Err(error) => panic!("a fresh eligible route was refused: {error}"),
+        }
+    }
+
+    /// One top-level publish, inline when its route is eligible.
+    fn inline_publish(&mut self, topic: usize, payload: u32, acts: &[u8]) {
+        let Some(route) = self.inline_route(topic) else {
+            self.flush_inline();
+            self.inline.cached.clear();
+            let _ = self
+                .bus
+                .publish(TOPICS[topic], payload, PublishOptions::default(), self.now);
+            return;
+        };
+        let id = self.inline.next_id;
+        self.inline.next_id += 1;
+        match self.inline.batch.last_mut() {
+            Some((last, count, _)) if last.topic == route.topic => *count += 1,
+            _ => self.inline.batch.push((route.clone(), 1, id)),
+        }
+        for n in 0..route.subscriptions.len() {
+            let act = acts.get(n).copied().unwrap_or(0) % 12;
+            if act < 8 {
+                continue; // returned
+            }
+            // Throws, returns a promise or calls the bus: hand the message over first, with
+            // the batch before it.
+            let mut pairs = self.batch_pairs();
+            if let Some((_, count, _)) = pairs.last_mut() {
+                *count -= 1;
+            }
+            self.record_pairs(&pairs);
+            let adopted = self
+                .bus
+                .inline_adopt(&route, n, true, payload, self.now)
+                .expect("a route recorded before any other call is never refused");
+            assert_eq!(adopted.message.id.0, id, "the id the handlers saw");
+            self.inline.cached.clear();
+            let outcome = match act {
+                8 => Outcome::Failed("thrown".into()),
+                9 => Outcome::Pending,
+                10 => {
+                    let options = PublishOptions {
+                        causation: Some(adopted.message.id),
+                        ..PublishOptions::default()
+                    };
+                    let topic = TOPICS[usize::from(payload as u8) % TOPICS.len()];
+                    let _ = self.bus.publish(topic, payload, options, self.now);
+                    Outcome::Delivered
+                }
+                _ => {
+                    let victim = self.sub(payload as u8);
+                    self.bus.unsubscribe(victim, self.now);
+                    Outcome::Delivered
+                }
+            };
+            if let Some(token) = adopted.running {
+                let pending = outcome == Outcome::Pending;
+                // Refused only when the handler removed its own subscription.
+                if self.bus.complete(token, outcome, self.now).is_ok() && pending {
+                    self.outstanding.push(Outstanding {
+                        token,
+                        message: adopted.message.id,
+                        pending: true,
+                    });
+                }
+            }
+            return;
+        }
+    }
+
+    /// The batch as the glue writes it: runs in publish order while the trace ring is on,
+    /// else one pair per route summing its publishes, the last publish's route last.
+    fn batch_pairs(&mut self) -> Vec<(InlineRoute, u32, u64)> {
+        let runs = std::mem::take(&mut self.inline.batch);
+        if self.bus.inline_runs_ordered() || runs.is_empty() {
+            return runs;
+        }
+        let current = runs[runs.len() - 1].0.topic;
+        let mut summed: Vec<(InlineRoute, u32, u64)> = Vec::new();
+        for (route, count, first) in runs {
+            match summed.iter_mut().find(|(r, _, _)| r.topic == route.topic) {
+                Some((_, total, _)) => *total += count,
+                None => summed.push((route, count, first)),
+            }
+        }
+        let at = summed
+            .iter()
+            .position(|(r, _, _)| r.topic == current)
+            .expect("the current route is in the batch");
+        let last = summed.remove(at);
+        summed.push(last);
+        summed
+    }
+
+    /// Records `pairs` with `record_inline_delivered`; in publish order, each run gets the ids
+    /// its handlers saw.
+    fn record_pairs(&mut self, pairs: &[(InlineRoute, u32, u64)]) {
+        let ordered = self.bus.inline_runs_ordered();
+        for (route, count, first) in pairs {
+            let receipt = self
+                .bus
+                .record_inline_delivered(route, *count, self.now)
+                .expect("a batch recorded before any other call is never refused");
+            if ordered && *count > 0 {
+                assert_eq!(receipt.first.id.0, *first, "the ids the handlers saw");
+            }
+        }
+    }
+
+    /// Records the batch (before any other engine call).
+    fn flush_inline(&mut self) {
+        let pairs = self.batch_pairs();
+        self.record_pairs(&pairs);
     }
 
     fn snapshot_restore(&mut self, through_json: bool) {
@@ -432,8 +675,10 @@ impl Harness {
             .map(|old| restored.new_id(*old).unwrap_or(*old))
             .collect();
         self.bus = restored.bus;
-        // Deliveries in flight died with the old bus; their messages are queued again.
+        // Deliveries in flight died with the old bus; their messages are queued again. Its
+        // routes belong to it.
         self.outstanding.clear();
+        self.inline.seen.clear();
     }
 
     fn corrupt_restore(&mut self, leaf: u16, value: u64, remove: bool, ops_after: &[u8]) {
@@ -460,6 +705,7 @@ impl Harness {
             subs: restored.subscriptions.iter().map(|(_, new)| *new).collect(),
             outstanding: Vec::new(),
             purged: 0,
+            inline: InlineHost::default(),
         };
         for (i, byte) in ops_after.iter().take(32).enumerate() {
             let op = match byte % 8 {
@@ -563,9 +809,12 @@ fuzz_target!(|input: Input| {
         subs: Vec::new(),
         outstanding: Vec::new(),
         purged: 0,
+        inline: InlineHost::default(),
     };
     for op in input.ops.iter().take(256) {
         harness.apply(op);
         harness.check_conservation();
     }
+    harness.flush_inline();
+    harness.check_conservation();
 });

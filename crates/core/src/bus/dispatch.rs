@@ -168,7 +168,7 @@ impl<P> Bus<P> {
                     }
                     self.refresh(key);
                 }
-                Timer::Deadline(bits) => self.time_out(DeliveryToken(bits)),
+                Timer::Deadline(_, bits) => self.time_out(DeliveryToken(bits)),
                 Timer::Expiry(key, id) => self.expire(key, MessageId(id)),
                 Timer::Idle(key) => self.check_idle(key),
                 Timer::Trend => self.poll_trend(),

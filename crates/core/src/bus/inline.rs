@@ -4,27 +4,69 @@
 //! ([`Bus::publish`], [`Bus::poll_delivery`], [`Bus::complete`]). For a JavaScript host each
 //! call crosses the JS↔wasm boundary, which dwarfs the handler itself. Inline dispatch lets
 //! the host deliver a publish to every subscription of a cached route **itself** and tell the
-//! engine with **one** call per publish (or per run of publishes), keeping every invariant of
-//! the slow path: global ids and per-topic sequence numbers, published / matched / delivered
+//! engine **afterwards**, with one call per run of publishes, keeping every invariant of the
+//! slow path: global ids and per-topic sequence numbers, published / matched / delivered
 //! counters on the bus, the topic and each subscription (so conservation holds), latency
-//! histograms, idle watches and run-to-completion ordering.
+//! histograms, idle watches, the trace ring and run-to-completion ordering.
 //!
-//! Three ways to tell the engine, by when the host does it:
+//! # The protocol
 //!
-//! * **before** delivering: [`Bus::record_inline`] checks the route (eligible, epoch current)
-//!   and may refuse it, so the host can still take the slow path. Deliveries that then fail
-//!   or go pending are handed back ([`Bus::inline_failed`], [`Bus::inline_pending`],
-//!   [`Bus::inline_skipped`]);
-//! * **after** every handler returned: [`Bus::record_inline_delivered`] records what already
-//!   happened and is never refused for a route of this bus (stale or not): the handlers saw
-//!   their ids, so the engine must count them;
-//! * **in the middle** of a message: [`Bus::inline_adopt`] records it in the state the slow
-//!   path would be in at that point (delivered to the handlers that returned, in flight to
-//!   the running one, queued for the rest) and the host's slow-path loop finishes it. A host
-//!   that records after the fact calls it as soon as anything may observe the bus from inside
-//!   a handler (a read, a publish, a subscribe, a throw, a promise): then a snapshot, the
-//!   metrics or the trace read mid-dispatch are exactly the slow path's, and nothing is lost
-//!   for the subscriptions whose handlers had not run.
+//! There is one protocol, the one the JavaScript glue uses (`crates/wasm/src/inline.rs`,
+//! `crates/wasm/js/glue.js`). The host records only what already happened, so nothing it
+//! records is ever taken back:
+//!
+//! * [`Bus::inline_route`] answers a topic's route and whether it is eligible; the host caches
+//!   it while [`Bus::inline_epoch`] stays put. [`Bus::record_inline`] with **0** publishes
+//!   checks the cached route is still current (firing the timers due first) and tells the next
+//!   id and sequence number, from which the host numbers its publishes itself;
+//! * when every handler of a message returned, the message is **delivered**: the host adds it
+//!   to its batch and records the batch later with [`Bus::record_inline_delivered`], one call
+//!   per run of publishes on one topic (in publish order while [`Bus::inline_runs_ordered`],
+//!   else summed per route). Never refused: the handlers saw their ids, so the engine counts
+//!   them, however stale the route became meanwhile;
+//! * when a handler is interrupted (it throws, returns a promise, or calls the bus: a read, a
+//!   publish, a subscribe...), the host first records the batch before the message, then
+//!   hands the message over with [`Bus::inline_adopt`]: delivered to the handlers that
+//!   returned, **in flight** to the one running (reported with [`Bus::complete`]), **queued**
+//!   for the rest. From there on it is the slow path's dispatch: the host's
+//!   [`Bus::poll_delivery`] loop delivers the rest, then what the handlers published.
+//!
+//! ```text
+//!  host (glue)                                   engine (Bus)
+//!  ───────────                                   ────────────
+//!  first emit on a topic, or epoch moved:
+//!    flush batch ──────────────────────────────▶ record_inline_delivered(run, k, at) per run
+//!    ─────────────────────────────────────────▶ inline_route(topic)        → route, epoch
+//!    ─────────────────────────────────────────▶ record_inline(route, 0, now) → next id, seq
+//!  emit(topic, payload), route cached, epoch same:
+//!    id, seq = host's counters; batch += (route, 1)
+//!    for sub in route: handler(payload, {id, seq})
+//!    ├─ all returned ──────── (no engine call; the batch is recorded at its end)
+//!    └─ handler i throws / returns a promise / calls the bus:
+//!         ───────────────────────────────────▶ record_inline_delivered(run, k, at) per run
+//!                                                 of the batch but this message
+//!         ───────────────────────────────────▶ inline_adopt(route, i, true, payload, at)
+//!                                                 → running token
+//!         (the handler's own engine calls run now, as on the slow path)
+//!         ───────────────────────────────────▶ complete(token, Delivered | Failed | Pending)
+//!         ───────────────────────────────────▶ poll_delivery / complete until empty
+//!  end of batch (any other engine call, a full batch, end of task):
+//!    ─────────────────────────────────────────▶ record_inline_delivered(run, k, at) per run
+//! ```
+//!
+//! The host must record the whole batch, runs in publish order, **before any other engine
+//! call**, so the engine assigns each message the id its handlers saw, and so no topic of the
+//! batch is evicted before it is recorded (an engine call creating a topic may evict idle
+//! ones, and a topic whose publishes are not recorded yet looks idle). While the trace ring
+//! is off the order does not matter ([`Bus::inline_runs_ordered`]): a batch summed per route
+//! leaves the same state, and costs one record per topic however often each was published (a
+//! hand-over still records the message being dispatched last). After [`Bus::inline_adopt`]
+//! the dispatch is the engine's: publishes the handlers make go through [`Bus::publish`] and
+//! are delivered after the adopted message reached every subscriber (run to completion, no
+//! recursion); a subscription removed meanwhile gets nothing (its queued copy is counted
+//! dropped, as on the slow path).
+//!
+//! A route belongs to the bus that issued it.
 //!
 //! # When a route is eligible
 //!
@@ -41,21 +83,17 @@
 //!
 //! # Tracing
 //!
-//! With the trace ring on, [`Bus::record_inline`] (and [`Bus::record_inline_delivered`])
-//! writes exactly the events the slow path writes for the same publishes delivered successfully by a host draining
+//! With the trace ring on, [`Bus::record_inline_delivered`] writes exactly the events the
+//! slow path writes for the same publishes delivered successfully by a host draining
 //! [`Bus::poll_delivery`] / [`Bus::complete`] at the same instant: per message `published`,
 //! `enqueued` per subscription, then `delivering` and `delivered` per subscription in route
-//! order. A hand-back takes back what did not happen: [`Bus::inline_failed`] and
-//! [`Bus::inline_pending`] remove the pair's `delivered` (the engine then traces the failure,
-//! or the settlement, as usual), [`Bus::inline_skipped`] replaces its `delivering` and
-//! `delivered` with `dropped` (detail 2). Events of publishes a handler makes, and of its
-//! subscribe / unsubscribe calls, follow the whole inline message rather than sitting
-//! between its deliveries, and `delivered` reports 0 µs: the host recorded the run at one
-//! instant. [`Bus::inline_adopt`] writes the slow path's events up to the point it records
+//! order. [`Bus::inline_adopt`] writes the slow path's events up to the point it records
 //! (`published`, `enqueued` for everyone, `delivering` and `delivered` for the handlers that
-//! returned, `delivering` for the running one); what follows is traced as it happens, so a
-//! host that adopts takes nothing back and the handlers' own events sit where the slow path
-//! puts them.
+//! returned, `delivering` for the running one); what follows is traced as it happens, so the
+//! handlers' own events sit where the slow path puts them. What differs from a slow-path
+//! trace: every event of a batch carries the instant the batch is recorded at, and
+//! `delivered` reports 0 µs (the slow path measures the handler); a host recording at the
+//! publish instant reproduces the slow path's trace exactly.
 //!
 //! Inline publishes carry no headers, TTL, correlation or causation (depth 0): a publish
 //! with options goes through [`Bus::publish`].
@@ -75,53 +113,9 @@
 //! # Payload ownership
 //!
 //! The inline path never stores a payload: the host keeps it and hands its handlers its own
-//! value. Only when a delivery goes back to the engine ([`Bus::inline_failed`],
-//! [`Bus::inline_pending`], [`Bus::inline_adopt`]) does the host pass a payload `P` (a clone of its own, e.g. a
-//! `JsValue` handle), from which the engine builds the message envelope exactly as
-//! [`Bus::publish`] would have.
-//!
-//! # The call sequence of a host that records after the fact (the JavaScript glue)
-//!
-//! ```text
-//! emit(topic, payload)                       // no options, not inside a handler
-//!   if dispatching: publish(topic, payload, {causation: current id}); return  // slow path
-//!   route = cache[topic] (re-queried with inline_route when inline_epoch moved)
-//!   if !route.eligible: publish(topic, payload); drain(); return            // slow path
-//!   id, seq = next numbers (from record_inline(route, 0, now), then counted by the host)
-//!   batch += (route, 1)                      // recorded later, in publish order
-//!   dispatching = true
-//!   for i, sub of route.subscriptions:
-//!     running = i
-//!     r = handler[sub](payload, {id, seq, ...})      // a throw: outcome Failed
-//!     if r is a thenable or threw, or the handler called the bus (see below):
-//!       hand_over(); complete(token, Delivered | Failed | Pending); break
-//!   dispatching = false
-//!   if handed over: drain()                  // the engine delivers the rest, then follow-ups
-//!
-//! hand_over():                               // before any engine call from inside a handler
-//!   record_inline_delivered(run, k, now) for each run of the batch but the last message
-//!   token = inline_adopt(route, running, true, payload, now).running
-//!
-//! end of batch (any other engine call, a full batch, end of task):
-//!   record_inline_delivered(run, k, now) for each run of the batch, in publish order
-//!   (or, while !inline_runs_ordered(), once per route with its publishes summed)
-//! ```
-//!
-//! The host numbers its publishes itself (ids across topics, sequence numbers per topic) and
-//! must record the whole batch, runs in publish order, **before any other engine call**, so
-//! the engine assigns each message the id its handlers saw, and so no topic of the batch is
-//! evicted before it is recorded (an engine call creating a topic may evict idle ones, and a
-//! topic whose publishes are not recorded yet looks idle). While the trace ring is off the
-//! order does not matter ([`Bus::inline_runs_ordered`]): a batch summed per route leaves the
-//! same state, and costs one record per topic however often each was published (a hand-over
-//! still records the message being dispatched last). After [`Bus::inline_adopt`] the
-//! dispatch is the engine's: publishes the handlers make go through [`Bus::publish`] with the
-//! adopted message as causation and are delivered after it reached every subscriber (run to
-//! completion, no recursion); a subscription removed meanwhile gets nothing (its queued copy
-//! is counted dropped, as on the slow path).
-//!
-//! A route, message or handle belongs to the bus that issued it; hand-backs name a
-//! subscription from the message's route.
+//! value. Only a message handed over with [`Bus::inline_adopt`] takes a payload `P` from the
+//! host (a clone of its own, e.g. a `JsValue` handle), from which the engine builds the
+//! message envelope exactly as [`Bus::publish`] would have.
 //!
 //! # Example
 //!
@@ -136,21 +130,18 @@
 //! let route = bus.inline_route("orders.eu").unwrap();
 //! assert!(route.eligible);
 //! assert_eq!(&route.subscriptions[..], &[a, b]);
+//! let next = bus.record_inline(&route, 0, now).unwrap().first;
+//! assert_eq!((next.id.0, next.topic_seq), (1, 1));
 //!
-//! // The host calls both handlers itself, then records the publish with one call.
-//! let receipt = bus.record_inline(&route, 1, now).unwrap();
-//! assert_eq!(receipt.first.id.0, 1);
-//! assert_eq!(bus.metrics().totals.delivered, 2);
-//!
-//! // A pause changes the epoch; the cached route is refused and re-queried.
-//! bus.pause(b, now).unwrap();
-//! assert!(bus.record_inline(&route, 1, now).is_err());
-//! assert!(!bus.inline_route("orders.eu").unwrap().eligible);
-//!
-//! // Recording after the fact is never refused: these handlers already ran.
+//! // The host calls both handlers of two publishes itself, then records them with one call.
 //! let receipt = bus.record_inline_delivered(&route, 2, now).unwrap();
-//! assert_eq!(receipt.first.id.0, 2);
-//! assert_eq!(bus.metrics().totals.delivered, 6);
+//! assert_eq!((receipt.first.id.0, receipt.count), (1, 2));
+//! assert_eq!(bus.metrics().totals.delivered, 4);
+//!
+//! // A pause changes the epoch: the cached route is refused and re-queried.
+//! bus.pause(b, now).unwrap();
+//! assert!(bus.record_inline(&route, 0, now).is_err());
+//! assert!(!bus.inline_route("orders.eu").unwrap().eligible);
 //! ```
 //!
 //! A handler reads the bus while the host delivers inline: the message is adopted first, so
@@ -179,7 +170,6 @@
 //! assert_eq!(bus.metrics().totals.delivered, 2);
 //! ```
 
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
@@ -189,7 +179,6 @@ use super::inflight::{token_of, InFlight};
 use super::subscriber::{Queued, Subscriber};
 use super::timers::Timer;
 use super::{key, Bus};
-use crate::dead_letter::DeadLetterReason;
 use crate::id::{DeliveryToken, MessageId, SubscriptionId};
 use crate::message::Envelope;
 use crate::subscription::DeliveryStrategy;
@@ -220,8 +209,8 @@ pub struct InlineRoute {
     pub epoch: u64,
 }
 
-/// One message delivered inline: what the host shows as its metadata, and what it hands
-/// back with [`Bus::inline_failed`], [`Bus::inline_pending`] or [`Bus::inline_skipped`].
+/// One message delivered inline: the id, sequence number and publish instant the engine
+/// recorded for it (what the host showed its handlers as metadata).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct InlineMessage {
     /// Its global id (sequence number).
@@ -234,8 +223,9 @@ pub struct InlineMessage {
     pub published_at: Instant,
 }
 
-/// The messages one [`Bus::record_inline`] call recorded: `count` consecutive ids and
-/// per-topic sequence numbers starting at `first`.
+/// The messages one [`Bus::record_inline_delivered`] (or [`Bus::record_inline`]) call
+/// recorded: `count` consecutive ids and per-topic sequence numbers starting at `first`
+/// (with `count == 0`, `first` is the next message's numbers: nothing was recorded).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct InlineReceipt {
     /// The first message recorded (when `count > 0`).
@@ -274,17 +264,8 @@ pub enum InlineError {
     /// The route is not eligible for inline dispatch: use [`Bus::publish`].
     NotEligible,
     /// The topic handle names no topic of this bus (or one evicted since the route was
-    /// computed or the message recorded).
+    /// computed).
     UnknownTopic(TopicHandle),
-    /// The message was never recorded on this bus (id or sequence number out of range).
-    UnknownMessage(MessageId),
-    /// The subscription is not active (use [`Bus::inline_skipped`] for one removed during
-    /// the dispatch).
-    UnknownSubscription(SubscriptionId),
-    /// The subscription's pattern does not match the message's topic.
-    NotRouted(SubscriptionId),
-    /// [`Bus::inline_skipped`] on a subscription that is still active.
-    StillActive(SubscriptionId),
     /// [`Bus::inline_adopt`] was told more handlers ran (or run) than the route has
     /// subscriptions.
     BeyondRoute {
@@ -305,12 +286,6 @@ impl fmt::Display for InlineError {
                 f.write_str("the route is not eligible for inline dispatch")
             }
             InlineError::UnknownTopic(t) => write!(f, "no topic with handle {}", t.0),
-            InlineError::UnknownMessage(id) => write!(f, "message {} was never recorded", id.0),
-            InlineError::UnknownSubscription(s) => write!(f, "subscription {s:?} is not active"),
-            InlineError::NotRouted(s) => {
-                write!(f, "subscription {s:?} does not match the message's topic")
-            }
-            InlineError::StillActive(s) => write!(f, "subscription {s:?} is still active"),
             InlineError::BeyondRoute {
                 delivered,
                 running,
@@ -404,19 +379,20 @@ impl<P> Bus<P> {
         })
     }
 
-    /// Records that `publishes` messages on `route`'s topic were delivered inline, at `now`,
-    /// to every subscription of the route, and returns their ids and sequence numbers.
+    /// Checks that `route` is still current and, with `publishes > 0`, records that many
+    /// messages on its topic whose handlers **all returned**, at `now`; returns their ids and
+    /// sequence numbers. With `publishes == 0` (what the JavaScript glue calls when it caches
+    /// a route) it records nothing and returns the next message's id and sequence number on
+    /// the topic in a receipt with `count == 0`, from which the host numbers its publishes.
     ///
-    /// Counts exactly what [`Bus::publish`] followed by a successful [`Bus::complete`] per
-    /// subscription would: published and matched on the bus, the topic and each
-    /// subscription, delivered for each pair, latency and handler-duration samples of 0 µs
-    /// (the handler ran at `now`), the idle watch; with the trace ring on, it also writes the
-    /// slow path's trace events for those deliveries (see [Tracing](self#tracing)).
-    ///
-    /// Timers due at `now` fire first (as in [`Bus::poll_delivery`]). Errors, with nothing
-    /// recorded: [`InlineError::NotEligible`] for an ineligible route, [`InlineError::Stale`]
-    /// if the epoch moved since the route was computed (including because a timer just
-    /// fired). `publishes == 0` records nothing and returns a receipt with `count == 0`.
+    /// Timers due at `now` fire first (as in [`Bus::poll_delivery`]), so a retry falling due
+    /// makes the route stale instead of being overtaken. Errors, with nothing recorded:
+    /// [`InlineError::NotEligible`] for an ineligible route, [`InlineError::Stale`] if the
+    /// epoch moved since the route was computed (including because a timer just fired),
+    /// [`InlineError::UnknownTopic`] for a route of another bus. Once checked, it counts
+    /// exactly what [`Bus::record_inline_delivered`] counts. A delivery recorded here cannot
+    /// be taken back: a handler that throws or returns a promise is handed over with
+    /// [`Bus::inline_adopt`] instead (see the [module docs](self)).
     pub fn record_inline(
         &mut self,
         route: &InlineRoute,
@@ -443,16 +419,21 @@ impl<P> Bus<P> {
     }
 
     /// Records that `publishes` messages on `route`'s topic **were already delivered** inline
-    /// to every subscription of the route, and returns their ids and sequence numbers. Never
-    /// refused for a route this bus issued, however stale: the handlers ran, so the engine's
-    /// ids, sequence numbers and counters must follow what they saw.
+    /// to every subscription of the route (every handler returned), at `now`, and returns
+    /// their ids and sequence numbers. Never refused for a route this bus issued, however
+    /// stale: the handlers ran, so the engine's ids, sequence numbers and counters must follow
+    /// what they saw.
     ///
-    /// Counts exactly what [`Bus::record_inline`] counts. A subscription of the route that
-    /// was removed since (its handler ran before) counts its deliveries on the bus and the
-    /// topic only, as a slow-path delivery whose subscription is removed after completing
-    /// would. Eligibility and the epoch are not checked and no timer fires first (what fell
-    /// due is handled by the next [`Bus::poll_delivery`] or [`Bus::handle_timeout`]): the
-    /// deliveries are history, not a decision. The only error is
+    /// Counts exactly what [`Bus::publish`] followed by a successful [`Bus::complete`] per
+    /// subscription would: published and matched on the bus, the topic and each
+    /// subscription, delivered for each pair, latency and handler-duration samples of 0 µs
+    /// (the handler ran at `now`), the idle watch; with the trace ring on, it also writes the
+    /// slow path's trace events for those deliveries (see [Tracing](self#tracing)). A
+    /// subscription of the route that was removed since (its handler ran before) counts its
+    /// deliveries on the bus and the topic only, as a slow-path delivery whose subscription is
+    /// removed after completing would. Eligibility and the epoch are not checked and no timer
+    /// fires first (what fell due is handled by the next [`Bus::poll_delivery`] or
+    /// [`Bus::handle_timeout`]): the deliveries are history, not a decision. The only error is
     /// [`InlineError::UnknownTopic`] for a route of another bus, or one whose topic was evicted
     /// since it was computed (see [`TopicHandle`]). A host that records its publishes before
     /// any other engine call never meets the latter: topics are evicted only by calls that
@@ -471,7 +452,7 @@ impl<P> Bus<P> {
     }
 
     /// Counts `publishes` messages delivered inline to every subscription of `route` at the
-    /// bus clock (see [`Bus::record_inline`]); the topic was checked by the caller.
+    /// bus clock (see [`Bus::record_inline_delivered`]); the topic was checked by the caller.
     fn commit_inline(
         &mut self,
         route: &InlineRoute,
@@ -551,7 +532,7 @@ impl<P> Bus<P> {
     /// in the state the slow path would be in at this point of its dispatch:
     ///
     /// * `route.subscriptions[..delivered]` (their handlers returned) are delivered, counted
-    ///   and traced exactly as [`Bus::record_inline`] would;
+    ///   and traced exactly as [`Bus::record_inline_delivered`] would;
     /// * with `running`, `route.subscriptions[delivered]` has the message **in flight** (a
     ///   delivery handed out at `now`, as [`Bus::poll_delivery`] hands one out): the host
     ///   reports how its handler ended with [`Bus::complete`] and the returned
@@ -776,214 +757,6 @@ impl<P> Bus<P> {
                 self.trace
                     .push(now, TraceKind::Delivered, Some(*sub), id, topic(), 0);
             }
-        }
-    }
-
-    /// Takes back the trace event of `kind` that [`Bus::record_inline`] wrote for the pair,
-    /// if it is still held (see [`TraceRing::retract`](crate::trace::TraceRing)).
-    fn retract_inline_event(
-        &mut self,
-        kind: TraceKind,
-        message: &InlineMessage,
-        subscription: SubscriptionId,
-    ) {
-        if self.trace.enabled() {
-            self.trace.retract(|event| {
-                event.kind == kind
-                    && event.message == Some(message.id)
-                    && event.subscription == Some(subscription)
-            });
-        }
-    }
-
-    /// The inline handler of `subscription` failed on `message` (threw): the delivery is
-    /// handed back to the engine and follows the retry policy exactly as a slow-path attempt
-    /// 1 reported [`crate::Outcome::Failed`] would (counted failed, then retry scheduled or
-    /// dead-lettered with `reason`). `payload` is the host's copy of the message payload.
-    pub fn inline_failed(
-        &mut self,
-        message: InlineMessage,
-        subscription: SubscriptionId,
-        payload: P,
-        reason: String,
-        now: Instant,
-    ) -> Result<(), InlineError> {
-        self.check_hand_back(&message, subscription)?;
-        self.observe(now);
-        self.retract_inline_event(TraceKind::Delivered, &message, subscription);
-        let entry = self.hand_back(message, subscription, payload, message.published_at, false);
-        self.finish_failure(entry, reason, DeadLetterReason::HandlerError);
-        Ok(())
-    }
-
-    /// The inline handler of `subscription` returned a promise for `message`: the delivery
-    /// becomes a pending delivery in flight, exactly as a slow-path delivery completed with
-    /// [`crate::Outcome::Pending`] at `now`. Settle it with [`Bus::settle`]; the
-    /// subscription's timeout applies from `now`. `payload` is the host's copy.
-    pub fn inline_pending(
-        &mut self,
-        message: InlineMessage,
-        subscription: SubscriptionId,
-        payload: P,
-        now: Instant,
-    ) -> Result<DeliveryToken, InlineError> {
-        self.check_hand_back(&message, subscription)?;
-        self.observe(now);
-        let started_at = self.now;
-        let entry = self.hand_back(message, subscription, payload, started_at, true);
-        let k = key(subscription);
-        let Some(slot) = self.in_flight.insert(entry) else {
-            // The in-flight table is full (2^32 deliveries): undo the hand-back.
-            self.recount_delivered(&message, subscription);
-            return Err(InlineError::UnknownSubscription(subscription));
-        };
-        let token = token_of(slot);
-        self.retract_inline_event(TraceKind::Delivered, &message, subscription);
-        let timeout = self.subs.get_mut(k).and_then(|sub| {
-            sub.in_flight.push(token.0);
-            sub.profile.timeout
-        });
-        if let Some(timeout) = timeout {
-            self.timers
-                .arm(started_at.saturating_add(timeout), Timer::Deadline(token.0));
-        }
-        self.bump_inline_epoch();
-        self.refresh(k);
-        Ok(token)
-    }
-
-    /// `subscription` was removed while `message` was being dispatched inline, before its
-    /// handler ran: it receives nothing more, so the pair is recounted from delivered to
-    /// dropped (as the slow path drops a removed subscription's queued messages).
-    pub fn inline_skipped(
-        &mut self,
-        message: InlineMessage,
-        subscription: SubscriptionId,
-    ) -> Result<(), InlineError> {
-        self.check_message(&message)?;
-        if self.is_active(subscription) {
-            return Err(InlineError::StillActive(subscription));
-        }
-        let topic = message.topic.0;
-        if let Some(c) = self.topics.counters_mut(topic) {
-            c.delivered = c.delivered.saturating_sub(1);
-            c.dropped = c.dropped.saturating_add(1);
-        }
-        self.totals.delivered = self.totals.delivered.saturating_sub(1);
-        self.totals.dropped = self.totals.dropped.saturating_add(1);
-        if self.trace.enabled() {
-            self.retract_inline_event(TraceKind::Delivered, &message, subscription);
-            self.retract_inline_event(TraceKind::Delivering, &message, subscription);
-            let topic = self.topics.get(topic).map(|entry| Arc::clone(&entry.name));
-            self.trace.push(
-                self.now,
-                TraceKind::Dropped,
-                Some(subscription),
-                Some(message.id),
-                topic,
-                2,
-            );
-        }
-        Ok(())
-    }
-
-    /// Checks that `message` was recorded on this bus.
-    fn check_message(&self, message: &InlineMessage) -> Result<(), InlineError> {
-        let entry = self
-            .message_topic(message)
-            .ok_or(InlineError::UnknownTopic(message.topic))?;
-        let id = message.id.0;
-        if id == 0
-            || id > self.next_message
-            || message.topic_seq == 0
-            || message.topic_seq > entry.seq
-        {
-            return Err(InlineError::UnknownMessage(message.id));
-        }
-        Ok(())
-    }
-
-    /// Checks a failure or pending hand-back before anything changes.
-    fn check_hand_back(
-        &self,
-        message: &InlineMessage,
-        subscription: SubscriptionId,
-    ) -> Result<(), InlineError> {
-        self.check_message(message)?;
-        let sub = self
-            .subs
-            .get(key(subscription))
-            .ok_or(InlineError::UnknownSubscription(subscription))?;
-        let topic = self
-            .message_topic(message)
-            .ok_or(InlineError::UnknownTopic(message.topic))?;
-        if !sub.pattern.matches(&topic.name) {
-            return Err(InlineError::NotRouted(subscription));
-        }
-        Ok(())
-    }
-
-    /// Undoes the uncounting of [`Bus::hand_back`].
-    fn recount_delivered(&mut self, message: &InlineMessage, subscription: SubscriptionId) {
-        if let Some(sub) = self.subs.get_mut(key(subscription)) {
-            sub.counters.delivered = sub.counters.delivered.saturating_add(1);
-            sub.successes = sub.successes.saturating_add(1);
-        }
-        if let Some(c) = self.topics.counters_mut(message.topic.0) {
-            c.delivered = c.delivered.saturating_add(1);
-        }
-        self.totals.delivered = self.totals.delivered.saturating_add(1);
-    }
-
-    /// Takes back a pair counted delivered by [`Bus::record_inline`]: uncounts the delivery
-    /// and rebuilds the message as the slow path would have stored it.
-    fn hand_back(
-        &mut self,
-        message: InlineMessage,
-        subscription: SubscriptionId,
-        payload: P,
-        started_at: Instant,
-        pending: bool,
-    ) -> InFlight<P> {
-        let k = key(subscription);
-        let topic = message.topic.0;
-        if let Some(sub) = self.subs.get_mut(k) {
-            sub.counters.delivered = sub.counters.delivered.saturating_sub(1);
-            sub.successes = sub.successes.saturating_sub(1);
-        }
-        let name = match self.topics.get_mut(topic) {
-            Some(entry) => {
-                entry.counters.delivered = entry.counters.delivered.saturating_sub(1);
-                Arc::clone(&entry.name)
-            }
-            None => Arc::from(""),
-        };
-        self.totals.delivered = self.totals.delivered.saturating_sub(1);
-        let envelope = Envelope {
-            id: message.id,
-            topic: name,
-            topic_seq: message.topic_seq,
-            published_at: message.published_at,
-            causation: None,
-            correlation: None,
-            depth: 0,
-            headers: Vec::new(),
-            expires_at: None,
-            payload,
-        };
-        let items = alloc::vec![Queued {
-            message: Arc::new(envelope),
-            enqueued_at: message.published_at,
-            first_failure_at: message.published_at,
-            attempt: 1,
-            topic,
-        }];
-        InFlight {
-            subscription: k,
-            items,
-            filtered: Vec::new(),
-            started_at,
-            pending,
         }
     }
 }

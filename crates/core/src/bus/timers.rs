@@ -30,8 +30,12 @@ pub(crate) enum Timer {
     /// Re-evaluate a subscription: a retry became due, a batch window closed, or a breaker
     /// cooldown ended.
     Wake(Key),
-    /// A pending delivery (by token bits) reaches its timeout.
-    Deadline(u64),
+    /// A pending delivery reaches its timeout: `(arming order, token bits)`. Deadlines due
+    /// at the same instant fire in the order they were armed (by [`Timers::arm_deadline`]),
+    /// not by token bits, which depend on the in-flight table's history: two deliveries
+    /// timing out together then time out in the order they went pending, on the slow path
+    /// and with inline dispatch alike.
+    Deadline(u64, u64),
     /// A queued message (by id) reaches its TTL in a subscription's queue.
     Expiry(Key, u64),
     /// A subscription may have become idle (leak detection).
@@ -46,6 +50,8 @@ pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(Instant, Timer)>>,
     /// The queue's length after the last sweep; the next sweep runs once it has doubled.
     swept_len: usize,
+    /// How many delivery deadlines were armed so far (their tie-break).
+    deadlines: u64,
 }
 
 /// Below this many queued timers there is no sweep (a sweep visits every timer).
@@ -54,6 +60,13 @@ const SWEEP_FLOOR: usize = 64;
 impl Timers {
     pub(crate) fn arm(&mut self, at: Instant, timer: Timer) {
         self.heap.push(Reverse((at, timer)));
+    }
+
+    /// Arms the timeout of the pending delivery `token` (see [`Timer::Deadline`]).
+    pub(crate) fn arm_deadline(&mut self, at: Instant, token: DeliveryToken) {
+        let order = self.deadlines;
+        self.deadlines = order.wrapping_add(1);
+        self.arm(at, Timer::Deadline(order, token.0));
     }
 
     /// The earliest due instant.
@@ -122,7 +135,7 @@ fn is_live<P>(subs: &Slab<Subscriber<P>>, in_flight: &Slab<InFlight<P>>, timer: 
         Timer::Expiry(key, _) => subs
             .get(key)
             .is_some_and(|sub| sub.depth() > 0 || !sub.in_flight.is_empty()),
-        Timer::Deadline(bits) => in_flight.get(key_of(DeliveryToken(bits))).is_some(),
+        Timer::Deadline(_, bits) => in_flight.get(key_of(DeliveryToken(bits))).is_some(),
         Timer::Trend => true,
     }
 }
@@ -190,12 +203,12 @@ mod tests {
         };
         let mut timers = Timers::default();
         timers.arm(Instant::from_millis(20), Timer::Wake(key));
-        timers.arm(Instant::from_millis(10), Timer::Deadline(1));
+        timers.arm(Instant::from_millis(10), Timer::Deadline(0, 1));
         assert_eq!(timers.next(), Some(Instant::from_millis(10)));
         assert_eq!(timers.pop_due(Instant::from_millis(9)), None);
         assert_eq!(
             timers.pop_due(Instant::from_millis(20)),
-            Some(Timer::Deadline(1))
+            Some(Timer::Deadline(0, 1))
         );
         assert_eq!(
             timers.pop_due(Instant::from_millis(20)),

@@ -57,9 +57,8 @@
 //!
 //! A slot freed by an eviction is reused by the next new topic, so a handle held across an
 //! eviction could name another topic. Each entry remembers its [`Birth`]: a route computed
-//! before the entry existed carries an older inline epoch, and a message recorded on an older
-//! occupant of the slot a smaller id, so both are refused as naming an unknown topic (see
-//! `Bus::routed_topic` and `Bus::message_topic`). A host that caches routes (the JavaScript
+//! before the entry existed carries an older inline epoch, so it is refused as naming an
+//! unknown topic (see `Bus::routed_topic`). A host that caches routes (the JavaScript
 //! glue) sees the inline epoch move when an evicted topic had a route handed out under the
 //! current epoch; otherwise every cached route to it is stale already, and the epoch stays,
 //! so the routes of the topics still in use stay cached.
@@ -70,7 +69,7 @@ use alloc::vec::Vec;
 
 use hashbrown::HashMap;
 
-use super::inline::{InlineMessage, InlineRoute};
+use super::inline::InlineRoute;
 use super::Bus;
 use crate::message::Envelope;
 use crate::metrics::{Counters, Histogram};
@@ -87,11 +86,9 @@ pub(crate) const TABLE_OWNERS: usize = 2;
 /// than the bound until a later sweep evicts enough).
 pub(crate) const SWEEP_SKIPS: usize = 32;
 
-/// When a topic entry was created, so handles to an earlier occupant of its slot are refused.
+/// When a topic entry was created, so routes to an earlier occupant of its slot are refused.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Birth {
-    /// The last message id handed out before the entry existed: its messages have larger ids.
-    pub(crate) after_message: u64,
     /// [`Bus::inline_epoch`] once the entry existed: its routes carry this epoch or a later one.
     pub(crate) epoch: u64,
 }
@@ -327,7 +324,6 @@ impl<P> Bus<P> {
         }
         self.trace_dropped_retained();
         Birth {
-            after_message: self.next_message,
             epoch: self.inline_epoch(),
         }
     }
@@ -359,14 +355,6 @@ impl<P> Bus<P> {
     pub(crate) fn routed_topic(&self, route: &InlineRoute) -> Option<&TopicEntry<P>> {
         let entry = self.topics.get(route.topic.0)?;
         (route.epoch == self.inline_epoch() || route.epoch >= entry.born.epoch).then_some(entry)
-    }
-
-    /// The entry `message` was recorded on: `None` if its handle names no topic, or a topic
-    /// created in the slot after the message (the message's topic was evicted).
-    pub(crate) fn message_topic(&self, message: &InlineMessage) -> Option<&TopicEntry<P>> {
-        self.topics
-            .get(message.topic.0)
-            .filter(|entry| message.id.0 > entry.born.after_message)
     }
 }
 
