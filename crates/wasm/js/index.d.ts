@@ -187,6 +187,11 @@ export interface PublishResult {
   matched: number;
 }
 
+/**
+ * Message counts. For a subscription (or summed over them) every matched or redriven message is
+ * exactly one of delivered, filtered, dropped, dead-lettered, queued or in flight:
+ * `matched + redriven = delivered + filtered + dropped + deadLettered + depth + inFlight`.
+ */
 export interface Counters {
   published: number;
   delivered: number;
@@ -195,6 +200,10 @@ export interface Counters {
   deadLettered: number;
   dropped: number;
   filtered: number;
+  /** Messages routed to the subscription(s) by a publish. */
+  matched: number;
+  /** Dead letters put back into a queue by `redrive`. */
+  redriven: number;
 }
 
 /** Microseconds. */
@@ -218,9 +227,13 @@ export interface SubscriptionInfo {
   delivery: 'immediate' | 'batched';
   batch: { size: number; maxWaitMs: number | null } | null;
   ordering: 'strict' | 'relaxed';
+  /** Messages waiting in the queue (retries waiting for their backoff included). */
   depth: number;
   highWater: number;
+  /** Messages handed to the handler and not yet settled (each message of a batch counts). `depth + inFlight <= capacity`. */
   inFlight: number;
+  /** Handler calls not yet settled (a batch is one). */
+  inFlightDeliveries: number;
   oldestQueuedAt: number | null;
   lagMs: number;
   breaker: 'closed' | 'open' | 'half-open';
@@ -238,7 +251,10 @@ export interface Metrics {
   topics: { topic: string; counters: Counters; latency: Latency }[];
   activeSubscriptions: number;
   queued: number;
+  /** Messages in flight over every subscription (each message of a batch counts). */
   inFlight: number;
+  /** Handler calls in flight (a batch is one). */
+  inFlightDeliveries: number;
   deadLetters: number;
   deadLettersEvicted: number;
   lateSettles: number;
@@ -250,6 +266,8 @@ export interface Metrics {
   breakersOpen: number;
   /** Idle topics evicted past `maxTopics` (their entries left `topics`). */
   topicsEvicted: number;
+  /** Retained messages dropped with their topic when only retention kept it past `maxTopics`. */
+  retainedEvicted: number;
 }
 
 export interface DeadLetter<P = unknown> {

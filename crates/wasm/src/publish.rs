@@ -84,7 +84,7 @@ fn publish_error(topic: &str, e: PublishError) -> JsValue {
             error_with(
                 ErrorCode::Backpressure,
                 &format!(
-                    "publish to `{topic}` refused: {who} is full ({capacity} queued, overflow 'reject'); nothing was enqueued"
+                    "publish to `{topic}` refused: {who} is full (it holds its capacity of {capacity} messages, queued or in flight; overflow 'reject'); nothing was enqueued"
                 ),
                 &[
                     ("subscription", JsValue::from_f64(subscription.to_bits() as f64)),

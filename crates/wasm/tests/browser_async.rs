@@ -333,16 +333,18 @@ async fn an_unpulled_stream_keeps_a_bounded_queue_and_drop_oldest_counts_what_it
         publish(&bus, "t", JsValue::from(n));
     }
     sleep(0).await;
-    // Message 1 was handed to the stream (waiting for a pull); 2..6 went through the queue of
-    // capacity 2, which evicted 2, 3 and 4.
+    // Message 1 was handed to the stream (in flight, waiting for a pull) and counts against
+    // the capacity of 2, which every message held includes: one place is left for the queue,
+    // where each of 3..6 evicted the one before it.
     let stats = call(&get(&stream, "subscription"), "stats", &[]).unwrap();
-    assert_eq!(number(&stats, &["depth"]), 2.0);
-    assert_eq!(number(&stats, &["counters", "dropped"]), 3.0);
+    assert_eq!(number(&stats, &["depth"]), 1.0);
+    assert_eq!(number(&stats, &["inFlight"]), 1.0);
+    assert_eq!(number(&stats, &["counters", "dropped"]), 4.0);
     let mut pulled = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..2 {
         pulled.push(next_payload(&stream).await.as_f64().unwrap_or(f64::NAN));
     }
-    assert_eq!(pulled, [1.0, 5.0, 6.0]);
+    assert_eq!(pulled, [1.0, 6.0]);
     settle(call(&stream, "return", &[]).unwrap()).await.unwrap();
 }
 
@@ -355,23 +357,26 @@ async fn an_unpulled_stream_with_reject_refuses_publishes_past_capacity_and_lose
         &["t".into(), json(r#"{"capacity": 2, "overflow": "reject"}"#)],
     )
     .unwrap();
-    for n in 1..=3 {
+    // Message 1 goes to the stream (in flight until pulled), 2 waits in the queue: the
+    // subscription holds 2 messages, its capacity, so 3 is refused.
+    for n in 1..=2 {
         publish(&bus, "t", JsValue::from(n));
     }
-    let refused = call(&bus, "publish", &["t".into(), JsValue::from(4)]).unwrap_err();
+    let refused = call(&bus, "publish", &["t".into(), JsValue::from(3)]).unwrap_err();
     assert!(
         is_switchyard_error(&refused),
         "a SwitchyardError: {refused:?}"
     );
     assert_eq!(code(&refused), "E_BACKPRESSURE");
     let stats = call(&get(&stream, "subscription"), "stats", &[]).unwrap();
-    assert_eq!(number(&stats, &["depth"]), 2.0);
+    assert_eq!(number(&stats, &["depth"]), 1.0);
+    assert_eq!(number(&stats, &["inFlight"]), 1.0);
     assert_eq!(number(&stats, &["counters", "dropped"]), 0.0);
     let mut pulled = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..2 {
         pulled.push(next_payload(&stream).await.as_f64().unwrap_or(f64::NAN));
     }
-    assert_eq!(pulled, [1.0, 2.0, 3.0]);
+    assert_eq!(pulled, [1.0, 2.0]);
     sleep(0).await;
     publish(&bus, "t", JsValue::from(5));
     assert_eq!(next_payload(&stream).await, JsValue::from(5));
