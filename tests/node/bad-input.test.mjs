@@ -259,6 +259,11 @@ describe('bad input', () => {
     await expectRefused(() => bus.stream('x', { signal: hostile }), ['E_INVALID_OPTION'], /signal/);
     await expectRefused(() => bus.waitFor('x', { signal: hostile }), ['E_INVALID_OPTION'], /signal/);
     await expectRefused(() => bus.subscribe('x', () => {}, { signal: hostile }), ['E_INVALID_OPTION'], /signal/);
+    // A live signal whose addEventListener throws.
+    const refusing = { aborted: false, addEventListener() { throw new Error('listener boom'); }, removeEventListener() {} };
+    await expectRefused(() => bus.subscribe('x', () => {}, { signal: refusing }), ['E_INVALID_OPTION'], /signal/);
+    await expectRefused(() => bus.stream('x', { signal: refusing }), ['E_INVALID_OPTION'], /signal/);
+    await expectRefused(() => bus.waitFor('x', { signal: refusing }), ['E_INVALID_OPTION'], /signal/);
     assert.equal(bus.subscriptions().length, 0);
     assertWorks(bus);
   });

@@ -719,7 +719,8 @@ function installFastPath(wasm, EventBus) {
       checkBus(this, 'subscribe');
       if (options !== undefined) {
         const signal = signalOf(options);
-        if (signal !== undefined) signal.addEventListener('abort', syncAll, { once: true });
+        // A signal whose addEventListener throws is refused by the bindings, which call it too.
+        if (signal !== undefined) listenAbort(signal, syncAll);
       }
       syncAll();
       // The bindings validated `pattern` (a string) and answer the id; only options can

@@ -1,6 +1,6 @@
 //! `bus.subscribe(pattern, handler, options?)` and the `Subscription` it returns.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Reflect};
@@ -250,6 +250,15 @@ impl EventBus {
         let name = core.name.clone();
         let batched = !matches!(core.delivery, switchyard_core::DeliveryStrategy::Immediate);
         let limited = core.max_deliveries.is_some();
+        // The abort listener goes on before the subscription exists: a signal that refuses it
+        // is refused as an option with nothing subscribed (the hook's drop removes it again if
+        // the engine refuses the subscription).
+        let aborted = host.signal.is_some() && host.aborted;
+        let subscribed = Rc::new(Cell::new(None));
+        let abort = match host.signal {
+            Some(signal) if !aborted => Some(abort_hook(&self.shared, &subscribed, signal)?),
+            _ => None,
+        };
         let (id, now) = {
             let mut engine = self.shared.engine.borrow_mut();
             let now = engine.now();
@@ -259,14 +268,10 @@ impl EventBus {
                 .map_err(|e| subscribe_error(&pattern, e))?;
             (id, now)
         };
-        let abort = match host.signal {
-            Some(_) if host.aborted => {
-                self.shared.unsubscribe(id);
-                None
-            }
-            Some(signal) => Some(abort_hook(&self.shared, id, signal)),
-            None => None,
-        };
+        subscribed.set(Some(id));
+        if aborted {
+            self.shared.unsubscribe(id);
+        }
         if self.shared.engine.borrow().bus.is_active(id) {
             // An owned subscription's functions are held by its owner (see `owners`).
             let owned = host.owner.as_ref().and_then(|owner| {
@@ -370,16 +375,24 @@ impl EventBus {
     }
 }
 
-/// Unsubscribes `id` when `signal` aborts.
-fn abort_hook(shared: &Rc<Shared>, id: SubscriptionId, signal: EventTarget) -> AbortHook {
+/// Unsubscribes the subscription `subscribed` names (once set) when `signal` aborts; refuses a
+/// signal whose `addEventListener` throws.
+fn abort_hook(
+    shared: &Rc<Shared>,
+    subscribed: &Rc<Cell<Option<SubscriptionId>>>,
+    signal: EventTarget,
+) -> JsResult<AbortHook> {
     let weak = Rc::downgrade(shared);
+    let subscribed = Rc::clone(subscribed);
     let listener = Closure::<dyn FnMut()>::new(move || {
-        if let Some(shared) = weak.upgrade() {
+        if let (Some(shared), Some(id)) = (weak.upgrade(), subscribed.get()) {
             shared.unsubscribe(id);
         }
     });
-    let _ = signal.add_event_listener("abort", listener.as_ref().unchecked_ref());
-    AbortHook { signal, listener }
+    signal
+        .add_event_listener("abort", listener.as_ref().unchecked_ref())
+        .map_err(|_| invalid_option("signal", "must be an AbortSignal"))?;
+    Ok(AbortHook { signal, listener })
 }
 
 impl Shared {
