@@ -192,6 +192,36 @@ describe('bad input', () => {
     assertWorks(new EventBus());
   });
 
+  test('Subscription members used on something that is not a Subscription throw E_INVALID_RECEIVER', () => {
+    const bus = new EventBus();
+    const sub = bus.subscribe('t', () => {});
+    const proto = Object.getPrototypeOf(sub);
+    const invalidReceiver = (e) => e instanceof SwitchyardError && e.code === 'E_INVALID_RECEIVER' && /not a Subscription/.test(e.message);
+    for (const receiver of [{}, null, 1, Object.create(proto), bus]) {
+      for (const method of ['unsubscribe', 'pause', 'resume', 'flush', 'stats']) {
+        assert.throws(() => proto[method].call(receiver), invalidReceiver, `${method} on ${String(receiver)}`);
+      }
+      for (const getter of ['id', 'pattern', 'name', 'active']) {
+        assert.throws(() => Object.getOwnPropertyDescriptor(proto, getter).get.call(receiver), invalidReceiver, getter);
+      }
+    }
+    const { unsubscribe } = sub;
+    assert.throws(() => unsubscribe(), invalidReceiver);
+    assert.equal(sub.active, true, 'the real subscription is untouched');
+    assertWorks(bus);
+  });
+
+  test('names and groups with lone surrogates are refused, so two names never collide', () => {
+    const bus = new EventBus();
+    for (const key of ['name', 'group']) {
+      expectCode(assert, () => bus.subscribe('t', () => {}, { [key]: 'a\ud800' }), 'E_INVALID_OPTION', SwitchyardError);
+    }
+    assert.equal(bus.subscriptions().length, 0);
+    bus.subscribe('t', () => {}, { name: 'emoji \ud83d\ude00' });
+    assert.equal(bus.subscriptions()[0].name, 'emoji \ud83d\ude00', 'a surrogate pair is fine');
+    assertWorks(bus);
+  });
+
   test('huge and exotic payloads pass through untouched', () => {
     const bus = new EventBus();
     const seen = [];

@@ -920,6 +920,16 @@ function defineSubscription(proto, syncAll, syncAllForRead) {
     #pattern;
     #name;
 
+    /**
+     * Throws E_INVALID_RECEIVER unless `value` is a Subscription (a detached method or
+     * `Subscription.prototype.x.call(other)` would otherwise fail on a private field).
+     */
+    static #check(value, member) {
+      if (typeof value !== 'object' || value === null || !(#bus in value)) {
+        throw new SwitchyardError('E_INVALID_RECEIVER', `${member} was called on something that is not a Subscription; call it on one (\`sub.${member}\`)`);
+      }
+    }
+
     constructor(token, bus, id, pattern, name) {
       if (token !== CONSTRUCT) throw new TypeError('Subscription objects come from bus.subscribe()');
       this.#bus = bus;
@@ -930,16 +940,19 @@ function defineSubscription(proto, syncAll, syncAllForRead) {
 
     /** The subscription id (as in trace events and views). */
     get id() {
+      Subscription.#check(this, 'id');
       return this.#id;
     }
 
     /** The pattern it was subscribed with. */
     get pattern() {
+      Subscription.#check(this, 'pattern');
       return this.#pattern;
     }
 
     /** Its name, or `null`. */
     get name() {
+      Subscription.#check(this, 'name');
       return this.#name;
     }
 
@@ -955,11 +968,13 @@ function defineSubscription(proto, syncAll, syncAllForRead) {
 
     /** Whether it still receives messages. */
     get active() {
+      Subscription.#check(this, 'active');
       return this.#onBus(syncAllForRead, activeById, false);
     }
 
     /** Removes it (queued messages are dropped and counted); false if already removed. */
     unsubscribe() {
+      Subscription.#check(this, 'unsubscribe');
       const removed = this.#onBus(syncAll, unsubscribeById, false);
       if (removed) notifyRemoved(this.#bus, this.#id);
       return removed;
@@ -967,26 +982,31 @@ function defineSubscription(proto, syncAll, syncAllForRead) {
 
     /** Stops deliveries; messages keep queueing under its overflow policy. False if removed. */
     pause() {
+      Subscription.#check(this, 'pause');
       return this.#onBus(syncAll, pauseById, false);
     }
 
     /** Resumes deliveries. False if removed. */
     resume() {
+      Subscription.#check(this, 'resume');
       return this.#onBus(syncAll, resumeById, false);
     }
 
     /** Swaps the delivery strategy, keeping queued messages. False if removed. */
     setDelivery(strategy) {
+      Subscription.#check(this, 'setDelivery');
       return this.#onBus(syncAll, setDeliveryById, false, strategy);
     }
 
     /** Hands a batched subscription's queued messages out now. False if removed. */
     flush() {
+      Subscription.#check(this, 'flush');
       return this.#onBus(syncAll, flushById, false);
     }
 
     /** Configuration, gauges and counters, or `null` once removed. */
     stats() {
+      Subscription.#check(this, 'stats');
       return this.#onBus(syncAllForRead, statsById, null);
     }
 

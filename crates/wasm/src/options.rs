@@ -213,9 +213,10 @@ impl Options {
         let Some(value) = self.get(key)? else {
             return Ok(None);
         };
-        let text = value
-            .as_string()
-            .ok_or_else(|| invalid_option(&self.name(key), "must be a string"))?;
+        // Well-formed: two names differing only in lone surrogates would otherwise become the
+        // same text (U+FFFD), and `restore` matches handlers to subscriptions by name.
+        let what = concat(&["option `", &self.name(key), "`"]);
+        let text = well_formed_text(&value, ErrorCode::InvalidOption, &what)?;
         if text.len() > max_len {
             return Err(invalid_option(
                 &self.name(key),
