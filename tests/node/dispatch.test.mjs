@@ -273,6 +273,53 @@ describe('dispatch', () => {
     assert.equal(errors.at(-1)?.code, 'E_CASCADE');
   });
 
+  for (const kind of ['subscriber_added', 'subscriber_removed']) {
+    test(`a listener on ${kind} that publishes to a handler which subscribes is refused with E_CASCADE instead of looping`, () => {
+      const bus = new EventBus({ maxCascadeDepth: 8 });
+      const errors = [];
+      let published = 0;
+      let rounds = 0;
+      // The handler's subscriber_added / subscriber_removed events carry no message: they are
+      // as deep as the message whose handler caused them, so the chain does not restart.
+      bus.subscribe('job', () => {
+        bus.subscribe('tmp', () => {}).unsubscribe();
+      });
+      bus.on(kind, () => {
+        if (rounds++ >= 100) return;
+        try {
+          bus.publish('job', 1);
+          published++;
+        } catch (e) {
+          errors.push(e);
+        }
+      });
+      bus.publish('job', 0);
+      assert.ok(rounds < 100, `the loop went round ${rounds} times`);
+      assert.equal(errors.length, 1);
+      assert.ok(errors[0] instanceof SwitchyardError);
+      assert.equal(errors[0].code, 'E_CASCADE');
+      assert.equal(published, 8, 'depths 1 to 8 published, depth 9 refused');
+      assert.equal(bus.metrics().cascadesRefused, 1);
+    });
+  }
+
+  test('a listener publish refused with E_CASCADE is counted in metrics().cascadesRefused', () => {
+    const bus = new EventBus({ maxCascadeDepth: 3 });
+    bus.subscribe('r', () => {});
+    let refused = 0;
+    bus.on('delivered', () => {
+      try {
+        bus.publish('r', 1);
+      } catch (e) {
+        if (e.code === 'E_CASCADE') refused++;
+      }
+    });
+    bus.publish('r', 0);
+    bus.publish('r', 0);
+    assert.equal(refused, 2);
+    assert.equal(bus.metrics().cascadesRefused, 2);
+  });
+
   test('consumer groups deliver each message to one member, round-robin', () => {
     const bus = new EventBus();
     const a = [];

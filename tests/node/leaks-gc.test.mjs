@@ -60,6 +60,21 @@ describe('owner leaks', () => {
     assert.equal(restored.received, 1);
   });
 
+  test('a subscription whose owner was collected ends at its next delivery, before the registry calls back: dropped, not failed or dead-lettered', () => {
+    const run = runFixture('gc-owner-before-callback.mjs');
+    assert.equal(run.collectedInTask, true, 'the owners were collected while their subscriptions were still active');
+    assert.equal(run.received, 0);
+    const ended = {
+      counters: { delivered: 0, failed: 0, retried: 0, deadLettered: 0, dropped: 2 },
+      deadLetters: [],
+      active: [],
+      reclaimed: 1,
+      released: ['plain'],
+    };
+    assert.deepEqual(run.sameTask, ended);
+    assert.deepEqual(run.later, ended, 'the registry callback, coming later, changed nothing');
+  });
+
   test('an unsubscribed owned subscription no longer has its functions held by a live owner', () => {
     const after = runFixture('gc-unsubscribed-owned.mjs');
     assert.deepEqual(after.collected, ['closed-over', 'filter', 'handler']);

@@ -1,6 +1,8 @@
 //! The host half of the sans-IO delivery loop: take the next delivery from the engine, run the
 //! handler with nothing borrowed, report the outcome.
 //!
+//! * A subscription whose `owner` was collected before the `FinalizationRegistry` called back
+//!   is released on the spot (as the callback would), so its delivery is dropped, not failed.
 //! * A handler that returns normally is `Delivered`; one that throws (anything, including
 //!   non-`Error` values) is `Failed` with a description of what was thrown, and the engine's
 //!   retry policy decides between a retry and a dead letter. Other subscribers are unaffected.
@@ -50,12 +52,15 @@ impl Shared {
     fn run(self: &Rc<Self>, delivery: Delivery<JsValue>) -> Instant {
         let token = delivery.token;
         let subscription = delivery.subscription;
-        let found = self
-            .handlers
-            .borrow()
-            .get(subscription)
-            .map(|entry| (entry.functions.get(), entry.batched, entry.limited));
-        let Some((functions, batched, limited)) = found else {
+        let found = self.handlers.borrow().get(subscription).map(|entry| {
+            (
+                entry.functions.get(),
+                entry.functions.owner_id(),
+                entry.batched,
+                entry.limited,
+            )
+        });
+        let Some((functions, owner, batched, limited)) = found else {
             // Only reachable if the engine hands out a delivery for an id the host never
             // registered; fail it visibly rather than lose it.
             return self.report(
@@ -64,8 +69,19 @@ impl Shared {
             );
         };
         let Some((handler, filter)) = functions else {
-            // The owner was collected (taking the handler with it) and the release has not
-            // been processed yet: the subscription ends as soon as it is.
+            // The owner was collected (taking the handler with it) and the
+            // `FinalizationRegistry` has not called back yet: release it now, as the callback
+            // would. The subscription ends (reclaimed or reported as `owner_released`) and this
+            // delivery, in flight to it, is dropped with the rest of its queue: not a failure.
+            drop(delivery);
+            if let Some(owner) = owner {
+                self.release_owner(owner);
+            }
+            if !self.engine.borrow().bus.is_active(subscription) {
+                return self.now();
+            }
+            // Unreachable in practice (the owner's release ends the subscription); fail the
+            // delivery visibly rather than lose it.
             return self.report(
                 token,
                 Outcome::Failed(
@@ -92,9 +108,9 @@ impl Shared {
             if let Some(filter) = &filter {
                 // A filter that publishes is under the cascade limit as a handler is: its
                 // publishes are caused by the message it looks at.
-                let previous = self.current.replace(Some(item.message.id));
+                let previous = self.set_current(Some(item.message.id));
                 let kept = filter.call2(&JsValue::UNDEFINED, &payload, &meta);
-                self.current.set(previous);
+                self.set_current(previous);
                 match kept {
                     Ok(keep) if keep.is_truthy() => {}
                     Ok(_) => {
@@ -116,7 +132,7 @@ impl Shared {
             return self.report(token, Outcome::Filtered);
         }
 
-        let previous = self.current.replace(last_message);
+        let previous = self.set_current(last_message);
         let result = if batched {
             let payloads: Array = payloads.into_iter().collect();
             let metas: Array = metas.into_iter().collect();
@@ -124,7 +140,7 @@ impl Shared {
         } else {
             handler.call2(&JsValue::UNDEFINED, &payloads[0], &metas[0])
         };
-        self.current.set(previous);
+        self.set_current(previous);
         let result = result.map(|returned| Returned::of(&returned));
 
         self.conclude(token, subscription, limited, result)
@@ -144,7 +160,7 @@ impl Shared {
         } else {
             headers(&message.headers).into()
         };
-        let previous = self.current.replace(Some(message.id));
+        let previous = self.set_current(Some(message.id));
         let result = deliver(
             handler,
             &message.payload,
@@ -162,7 +178,7 @@ impl Shared {
                 .map_or(JsValue::NULL, JsValue::from_str),
             headers,
         );
-        self.current.set(previous);
+        self.set_current(previous);
         result
     }
 

@@ -164,17 +164,26 @@ impl Shared {
                     continue;
                 }
                 let object = event_object(event, js_name(event.kind));
-                // Publishes by the listener are one cascade hop past the event's message.
-                let cause = event
-                    .message
-                    .map_or(0, |id| self.listener_cascade.borrow().depth_of(id));
+                // Publishes by the listener are one cascade hop past the event: past its
+                // message, or past the code that traced it if that ran deeper (an event without
+                // a message, such as `subscriber_added` from a handler, is as deep as the
+                // handler's message; see `ListenerCascade`).
+                let cause = {
+                    let cascade = self.listener_cascade.borrow();
+                    let traced = cascade.depth_traced_at(event.cursor);
+                    event
+                        .message
+                        .map_or(traced, |id| cascade.depth_of(id).max(traced))
+                };
                 self.listener_depth.set(Some(cause.saturating_add(1)));
+                self.mark_trace_depth();
                 for listener in targets {
                     if let Err(thrown) = listener.call1(&JsValue::UNDEFINED, &object) {
                         console_error("switchyard: an on() listener threw:", &thrown);
                     }
                 }
                 self.listener_depth.set(None);
+                self.mark_trace_depth();
             }
         }
         self.listener_cascade.borrow_mut().clear();

@@ -66,6 +66,14 @@ impl Functions {
         }
     }
 
+    /// The owner's number, for functions held by an owner.
+    pub fn owner_id(&self) -> Option<switchyard_core::OwnerId> {
+        match self {
+            Functions::Strong { .. } => None,
+            Functions::Owned(owned) => Some(owned.owner_id()),
+        }
+    }
+
     /// The handler when the table holds it strongly: only such handlers may be cached by the
     /// glue's inline routes (a cached owned handler would keep its owner alive).
     pub fn strong_handler(&self) -> Option<&Function> {

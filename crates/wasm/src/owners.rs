@@ -53,6 +53,8 @@ fn weak_ref(target: &JsValue) -> Option<JsWeakRef> {
 /// and to the owner, plus what is needed to drop them from the owner's map on removal.
 pub struct OwnedFunctions {
     owner: JsWeakRef,
+    /// The owner's number (what the `FinalizationRegistry` reports when it is collected).
+    owner_id: OwnerId,
     handler: JsWeakRef,
     filter: Option<JsWeakRef>,
     /// The bus's map from owner to `Map(subscription id → [handler, filter])`.
@@ -70,6 +72,11 @@ impl OwnedFunctions {
             None => None,
         };
         Some((handler, filter))
+    }
+
+    /// The owner's number.
+    pub fn owner_id(&self) -> OwnerId {
+        self.owner_id
     }
 }
 
@@ -121,18 +128,20 @@ impl Owners {
         }
     }
 
-    /// Hands `handler` and `filter` of subscription `key` to `owner` to hold, and answers the
-    /// weak view the handler table keeps; `None` (hold them strongly) where `WeakRef` is
-    /// missing.
+    /// Hands `handler` and `filter` of subscription `key` to `owner` (numbered `owner_id`) to
+    /// hold, and answers the weak view the handler table keeps; `None` (hold them strongly)
+    /// where `WeakRef` is missing.
     pub fn hold(
         &self,
         owner: &Object,
+        owner_id: OwnerId,
         key: f64,
         handler: &Function,
         filter: Option<&Function>,
     ) -> Option<OwnedFunctions> {
         let owned = OwnedFunctions {
             owner: weak_ref(owner)?,
+            owner_id,
             handler: weak_ref(handler)?,
             filter: match filter {
                 Some(filter) => Some(weak_ref(filter)?),
@@ -175,6 +184,7 @@ impl Shared {
     pub fn hold_by_owner(
         &self,
         owner: &Object,
+        owner_id: OwnerId,
         key: f64,
         handler: &Function,
         filter: Option<&Function>,
@@ -182,7 +192,7 @@ impl Shared {
         self.owners
             .borrow()
             .as_ref()?
-            .hold(owner, key, handler, filter)
+            .hold(owner, owner_id, key, handler, filter)
     }
 
     /// Takes owner ids up to `max`: a restored bus's subscriptions keep the ids of their old
@@ -203,8 +213,18 @@ impl Shared {
             .id_of(owner)
     }
 
-    /// The garbage collector reclaimed an owner.
+    /// The garbage collector reclaimed an owner (the `FinalizationRegistry` callback).
     fn owner_released(self: &Rc<Self>, owner: OwnerId) {
+        self.release_owner(owner);
+        self.finish();
+    }
+
+    /// Ends the subscriptions of a collected owner: the engine removes them (a `weak` one is
+    /// counted as reclaimed, any other reported as `owner_released`; what they had queued or in
+    /// flight is dropped) and their handler entries go. Called by the `FinalizationRegistry`
+    /// callback, or earlier by the dispatch loop when it finds an owned handler already
+    /// collected; whichever comes second finds nothing left to do.
+    pub fn release_owner(&self, owner: OwnerId) {
         {
             let mut engine = self.engine.borrow_mut();
             let now = engine.now();
@@ -218,6 +238,5 @@ impl Shared {
                 .remove_where(|id| !engine.bus.is_active(id))
         };
         drop(removed);
-        self.finish();
     }
 }

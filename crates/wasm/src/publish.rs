@@ -124,8 +124,12 @@ impl EventBus {
         publish.causation = self.shared.current.get();
         let listener_depth = self.shared.listener_depth_now();
         if listener_depth > 0 {
-            let limit = self.shared.engine.borrow().bus.config().max_cascade_depth;
+            let mut engine = self.shared.engine.borrow_mut();
+            let limit = engine.bus.config().max_cascade_depth;
             if listener_depth > limit {
+                // Counted like the engine's own refusals (`metrics().cascadesRefused`).
+                engine.bus.note_cascade_refused();
+                drop(engine);
                 return Err(publish_error(
                     &topic_text,
                     PublishError::Cascade {

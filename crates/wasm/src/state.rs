@@ -120,10 +120,20 @@ pub struct Shared {
 /// listener caused is at depth 0), publishes by handlers of that message inherit its depth, and a
 /// publish deeper than `maxCascadeDepth` is refused with `E_CASCADE`. Every hop of such a loop
 /// happens inside one outermost `emit_events` call, so the table lives only that long.
+///
+/// Events without a message (`subscriber_added`, `subscriber_removed`, `paused`...) would
+/// otherwise restart the count: a handler that subscribes and a listener on
+/// `subscriber_added` that publishes to that handler would loop forever. So the table also
+/// records, by trace cursor, the depth of the code running while each event was traced (a
+/// *mark* at every switch between handlers, filters and listeners during `emit_events`), and an
+/// event counts at the deeper of its message's depth and the depth it was traced at.
 #[derive(Default)]
 pub struct ListenerCascade {
     /// `(message id, depth)`, in publish order, so sorted by id (ids only grow).
     depths: Vec<(u64, u32)>,
+    /// `(trace cursor, depth)`: events from that cursor on were traced by code at that depth
+    /// (until the next mark). Sorted by cursor (cursors only grow).
+    marks: Vec<(u64, u32)>,
 }
 
 impl ListenerCascade {
@@ -144,14 +154,41 @@ impl ListenerCascade {
         }
     }
 
-    /// Whether nothing is recorded (the common case: no listener published).
+    /// Whether no message depth is recorded (the common case: no listener published).
     pub fn is_empty(&self) -> bool {
         self.depths.is_empty()
     }
 
-    /// Forgets every depth (the outermost `emit_events` ended).
+    /// Records that events traced from `cursor` on are traced by code at `depth`.
+    pub fn mark(&mut self, cursor: u64, depth: u32) {
+        if let Some(last) = self.marks.last_mut() {
+            if last.1 == depth {
+                return;
+            }
+            if last.0 == cursor {
+                last.1 = depth;
+                return;
+            }
+        } else if depth == 0 {
+            return;
+        }
+        self.marks.push((cursor, depth));
+    }
+
+    /// The depth of the code that was running when the event at trace `cursor` was traced
+    /// (0 before the first mark).
+    pub fn depth_traced_at(&self, cursor: u64) -> u32 {
+        let after = self.marks.partition_point(|(from, _)| *from <= cursor);
+        after
+            .checked_sub(1)
+            .and_then(|index| self.marks.get(index))
+            .map_or(0, |(_, depth)| *depth)
+    }
+
+    /// Forgets every depth and mark (the outermost `emit_events` ended).
     pub fn clear(&mut self) {
         self.depths.clear();
+        self.marks.clear();
     }
 }
 
@@ -195,6 +232,26 @@ impl Shared {
             return 0;
         }
         self.listener_depth.get().unwrap_or(0)
+    }
+
+    /// Makes `message` the one whose handler or filter runs now (`None`: none), returning the
+    /// previous one. While listeners are being called (`emit_events`), also marks the trace
+    /// with the depth of the code that runs from now on (see [`ListenerCascade`]).
+    pub fn set_current(&self, message: Option<MessageId>) -> Option<MessageId> {
+        let previous = self.current.replace(message);
+        self.mark_trace_depth();
+        previous
+    }
+
+    /// Marks the trace with [`Shared::listener_depth_now`] while `emit_events` runs (no-op
+    /// otherwise: outside it, everything is at depth 0).
+    pub fn mark_trace_depth(&self) {
+        if !self.emitting.get() {
+            return;
+        }
+        let depth = self.listener_depth_now();
+        let head = self.engine.borrow().trace_head();
+        self.listener_cascade.borrow_mut().mark(head, depth);
     }
 
     /// Completes an outermost operation (see the module docs). Cheap when there is nothing to do.
@@ -247,5 +304,36 @@ mod tests {
         assert_eq!(cascade.depth_of(MessageId(5)), 0);
         cascade.clear();
         assert_eq!(cascade.depth_of(MessageId(7)), 0);
+    }
+
+    #[test]
+    fn listener_cascade_gives_an_event_the_depth_of_the_last_mark_at_or_before_its_cursor() {
+        let mut cascade = ListenerCascade::default();
+        assert_eq!(cascade.depth_traced_at(5), 0);
+        cascade.mark(2, 0);
+        assert_eq!(
+            cascade.depth_traced_at(2),
+            0,
+            "depth 0 before any mark is not recorded"
+        );
+        cascade.mark(4, 1);
+        cascade.mark(6, 1);
+        cascade.mark(9, 3);
+        cascade.mark(9, 2);
+        cascade.mark(12, 0);
+        assert_eq!(cascade.depth_traced_at(3), 0);
+        assert_eq!(cascade.depth_traced_at(4), 1);
+        assert_eq!(cascade.depth_traced_at(8), 1);
+        assert_eq!(
+            cascade.depth_traced_at(9),
+            2,
+            "a later mark at the same cursor wins"
+        );
+        assert_eq!(cascade.depth_traced_at(11), 2);
+        assert_eq!(cascade.depth_traced_at(12), 0);
+        assert_eq!(cascade.depth_traced_at(u64::MAX), 0);
+        assert!(cascade.is_empty(), "marks are not message depths");
+        cascade.clear();
+        assert_eq!(cascade.depth_traced_at(10), 0);
     }
 }

@@ -244,9 +244,8 @@ impl EventBus {
         }
         // Reading the options (and the stack) ran JavaScript, which may have closed the bus.
         self.ensure_open("subscribe")?;
-        if let Some(owner) = &host.owner {
-            core.owner = Some(self.shared.owner_id(owner));
-        }
+        let owner_id = host.owner.as_ref().map(|owner| self.shared.owner_id(owner));
+        core.owner = owner_id.or(core.owner);
         let name = core.name.clone();
         let batched = !matches!(core.delivery, switchyard_core::DeliveryStrategy::Immediate);
         let limited = core.max_deliveries.is_some();
@@ -274,14 +273,19 @@ impl EventBus {
         }
         if self.shared.engine.borrow().bus.is_active(id) {
             // An owned subscription's functions are held by its owner (see `owners`).
-            let owned = host.owner.as_ref().and_then(|owner| {
-                self.shared.hold_by_owner(
-                    owner,
-                    id.to_bits() as f64,
-                    &handler,
-                    host.filter.as_ref(),
-                )
-            });
+            let owned = host
+                .owner
+                .as_ref()
+                .zip(owner_id)
+                .and_then(|(owner, owner_id)| {
+                    self.shared.hold_by_owner(
+                        owner,
+                        owner_id,
+                        id.to_bits() as f64,
+                        &handler,
+                        host.filter.as_ref(),
+                    )
+                });
             let functions = match owned {
                 Some(owned) => Functions::Owned(owned),
                 None => Functions::Strong {

@@ -101,3 +101,14 @@ impl<P> Bus<P> {
         }
     }
 }
+
+impl<P> Bus<P> {
+    /// Counts a publish the host refused for going past `max_cascade_depth` by its own count of
+    /// causation hops (hops the engine cannot see, such as publishes made by the host's
+    /// lifecycle-event listeners), so [`BusMetrics::cascades_refused`] covers every refusal.
+    /// Nothing else changes and no trace event is recorded (a listener of such events could
+    /// otherwise feed itself refusals forever).
+    pub fn note_cascade_refused(&mut self) {
+        self.cascades_refused = self.cascades_refused.saturating_add(1);
+    }
+}
