@@ -267,6 +267,7 @@ impl<P> Bus<P> {
                 attempt: q.attempt,
             })
             .collect();
+        let carried = items.len();
         let slot = self.in_flight.insert(InFlight {
             subscription: key,
             items,
@@ -277,6 +278,7 @@ impl<P> Bus<P> {
         let token = token_of(slot);
         if let Some(sub) = self.subs.get_mut(key) {
             sub.in_flight.push(token.0);
+            sub.in_flight_messages += carried;
             sub.idle.on_received(now);
             sub.idle_flagged = false;
         }
@@ -322,6 +324,7 @@ impl<P> Bus<P> {
         if let Some(sub) = self.subs.get_mut(entry.subscription) {
             if let Some(pos) = sub.in_flight.iter().position(|t| *t == token.0) {
                 sub.in_flight.swap_remove(pos);
+                sub.in_flight_messages = sub.in_flight_messages.saturating_sub(entry.items.len());
             }
         }
         Some(entry)

@@ -36,14 +36,10 @@ pub(crate) fn in_flight_items<P>(sub: &Subscriber<P>, in_flight: &Slab<InFlight<
 
 /// Every message `sub` holds against its capacity: waiting (queued or waiting for a retry)
 /// and inside its deliveries in flight. See `docs/ARCHITECTURE.md`, "What a queue's capacity
-/// bounds".
+/// bounds". O(1): reads the subscription's in-flight message count, not the deliveries.
 #[inline]
-pub(crate) fn held<P>(sub: &Subscriber<P>, in_flight: &Slab<InFlight<P>>) -> usize {
-    if sub.in_flight.is_empty() {
-        sub.depth()
-    } else {
-        sub.depth() + in_flight_items(sub, in_flight)
-    }
+pub(crate) fn held<P>(sub: &Subscriber<P>) -> usize {
+    sub.depth() + sub.in_flight_messages
 }
 
 /// Packs a slab key into a token (generation in the high half).

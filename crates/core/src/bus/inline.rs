@@ -176,7 +176,7 @@ use core::fmt;
 
 use super::dispatch::Count;
 use super::inflight::{token_of, InFlight};
-use super::subscriber::{Queued, Subscriber};
+use super::subscriber::Subscriber;
 use super::timers::Timer;
 use super::{key, Bus};
 use crate::id::{DeliveryToken, MessageId, SubscriptionId};
@@ -697,6 +697,7 @@ impl<P> Bus<P> {
         let token = token_of(slot);
         if let Some(sub) = self.subs.get_mut(k) {
             sub.in_flight.push(token.0);
+            sub.in_flight_messages += 1;
             sub.idle.on_received(now);
             sub.idle_flagged = false;
         }

@@ -27,6 +27,11 @@ impl<P> Bus<P> {
     }
 
     pub(crate) fn info(&self, key: Key, sub: &Subscriber<P>) -> SubscriptionInfo {
+        debug_assert_eq!(
+            sub.in_flight_messages,
+            in_flight_items(sub, &self.in_flight),
+            "the in-flight message count follows every delivery started and finished"
+        );
         SubscriptionInfo {
             id: sid(key),
             pattern: String::from(sub.pattern.as_str()),
@@ -43,7 +48,7 @@ impl<P> Bus<P> {
             depth: sub.depth(),
             high_water: sub.high_water,
             in_flight: sub.in_flight.len(),
-            in_flight_messages: in_flight_items(sub, &self.in_flight),
+            in_flight_messages: sub.in_flight_messages,
             oldest_queued_at: sub.oldest_queued_at(),
             breaker: sub.breaker.as_ref().map(|b| b.state()).unwrap_or_default(),
             owner: sub.profile.owner,
