@@ -23,6 +23,9 @@ pub(crate) struct InFlight<P> {
     pub(crate) started_at: Instant,
     /// The host reported [`crate::Outcome::Pending`].
     pub(crate) pending: bool,
+    /// Where its token sits in its subscription's `in_flight` list, so finishing it is O(1)
+    /// (kept when another token is swapped into its place).
+    pub(crate) position: usize,
 }
 
 /// Messages inside `sub`'s deliveries in flight (a batch carries several).

@@ -679,12 +679,14 @@ impl<P> Bus<P> {
             return None;
         }
         let item = sub.queue.pop_back()?;
+        let position = sub.in_flight.len();
         let Some(slot) = self.in_flight.insert(InFlight {
             subscription: k,
             items: alloc::vec![item],
             filtered: Vec::new(),
             started_at: now,
             pending: false,
+            position,
         }) else {
             if let Some(sub) = self.subs.get_mut(k) {
                 sub.accepted = sub.accepted.saturating_sub(1);

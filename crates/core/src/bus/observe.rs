@@ -3,11 +3,12 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::inflight::in_flight_items;
+use super::inflight::{in_flight_items, key_of};
 use super::slab::Key;
 use super::subscriber::Subscriber;
 use super::{sid, Bus};
 use crate::breaker::BreakerState;
+use crate::id::DeliveryToken;
 use crate::metrics::{BusMetrics, Percentiles, SubscriptionStats, TopicStats};
 use crate::subscription::SubscriptionInfo;
 
@@ -31,6 +32,13 @@ impl<P> Bus<P> {
             sub.in_flight_messages,
             in_flight_items(sub, &self.in_flight),
             "the in-flight message count follows every delivery started and finished"
+        );
+        debug_assert!(
+            sub.in_flight.iter().enumerate().all(|(at, token)| self
+                .in_flight
+                .get(key_of(DeliveryToken(*token)))
+                .is_some_and(|entry| entry.position == at)),
+            "each delivery knows where its token sits in its subscription's list"
         );
         SubscriptionInfo {
             id: sid(key),
