@@ -430,6 +430,7 @@ impl<P> Bus<P> {
             retry_at: None,
             batch_timer: None,
             in_flight: Vec::new(),
+            in_flight_messages: 0,
             accepted: 0,
             successes: 0,
             ready_key: None,
@@ -802,8 +803,7 @@ impl<P> Bus<P> {
     fn check_backpressure(&mut self, topic: &str) -> Result<(), PublishError> {
         let full = self.scratch.iter().find_map(|&k| {
             let sub = self.subs.get(k)?;
-            (sub.overflow == Overflow::Reject && held(sub, &self.in_flight) >= sub.capacity)
-                .then_some((k, sub))
+            (sub.overflow == Overflow::Reject && held(sub) >= sub.capacity).then_some((k, sub))
         });
         let Some((k, sub)) = full else { return Ok(()) };
         let error = PublishError::Backpressure {
@@ -841,8 +841,7 @@ impl<P> Bus<P> {
         // Dropping the head changes the key the ready index holds for this subscription.
         let mut dropped_head = false;
         let mut evicted = Vec::new();
-        let mut full = sub.depth() >= sub.capacity
-            || (!sub.in_flight.is_empty() && held(sub, &self.in_flight) >= sub.capacity);
+        let mut full = held(sub) >= sub.capacity;
         if full && sub.overflow != Overflow::DropNewest {
             // Reject was checked before commit; a full reject queue here only arises from
             // replay, which drops the oldest as well. An over-full queue (a shrunk capacity,
@@ -857,7 +856,7 @@ impl<P> Bus<P> {
                 dropped_head = true;
                 sub.accepted = sub.accepted.saturating_sub(1);
                 evicted.push(old);
-                full = held(sub, &self.in_flight) >= sub.capacity;
+                full = held(sub) >= sub.capacity;
             }
             if sub.retry_at.is_some() && sub.queue.front().is_none_or(|head| head.attempt <= 1) {
                 // The strict-mode retry that held the queue back was evicted.
@@ -1086,7 +1085,7 @@ impl<P> Bus<P> {
             .subs
             .get(key(subscription))
             .ok_or(RedriveError::SubscriptionGone(subscription))?;
-        if held(sub, &self.in_flight) >= sub.capacity {
+        if held(sub) >= sub.capacity {
             return Err(RedriveError::QueueFull(subscription));
         }
         let Some(entry) = self.dead.remove(id) else {

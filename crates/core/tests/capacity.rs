@@ -298,3 +298,79 @@ fn conservation_counts_each_message_of_a_batch_in_flight_overall_and_per_subscri
     let info = bus.subscription(batched).unwrap();
     assert_eq!((info.depth, info.stats.counters.delivered), (4, 3));
 }
+
+/// A route taken while `t`'s queue was empty, made stale by a slow-path publish that fills
+/// the queue; then the host hands a message over on it (a late `inline_adopt`, running on the
+/// full subscription).
+fn adopt_late_on_a_full_queue(
+    overflow: Overflow,
+    delivery: DeliveryStrategy,
+) -> (
+    Bus<u32>,
+    SubscriptionId,
+    Option<switchyard_core::DeliveryToken>,
+) {
+    let mut bus = bus_with(Config {
+        trace_capacity: 64,
+        ..Config::default()
+    });
+    let s = sub_with(
+        &mut bus,
+        "t",
+        SubscribeOptions {
+            capacity: Some(1),
+            overflow: Some(overflow),
+            delivery,
+            ..Default::default()
+        },
+    );
+    // The topic exists (a route of a topic never published is ineligible and unusable).
+    publish(&mut bus, "t", 0);
+    assert_eq!(payloads(drain(&mut bus, ms(100))), vec![0]);
+    let route = bus.inline_route("t").expect("valid topic");
+    publish(&mut bus, "t", 1);
+    assert_eq!(held(&bus, s), 1);
+    let adopted = bus
+        .inline_adopt(&route, 0, true, 2, ms(0))
+        .expect("a route of this bus is never refused");
+    assert!(conserved(&bus));
+    (bus, s, adopted.running)
+}
+
+#[test]
+fn a_message_handed_over_late_to_a_full_drop_oldest_queue_evicts_its_oldest_waiting_message() {
+    // The fuzzer's case: a batched (so never inline-eligible) subscription on a route seen
+    // earlier.
+    let batched = DeliveryStrategy::Batched {
+        size: 3,
+        max_wait: Duration::from_millis(14),
+    };
+    for delivery in [DeliveryStrategy::Immediate, batched] {
+        let (mut bus, s, running) = adopt_late_on_a_full_queue(Overflow::DropOldest, delivery);
+        let info = bus.subscription(s).expect("active");
+        assert_eq!((info.depth, info.in_flight_messages), (0, 1), "{info:?}");
+        assert_eq!(info.stats.counters.dropped, 1);
+        let token = running.expect("the running handler holds a delivery");
+        bus.complete(token, Outcome::Delivered, ms(0))
+            .expect("outstanding");
+        assert_eq!(payloads(drain(&mut bus, ms(100))), Vec::<u32>::new());
+        let info = bus.subscription(s).expect("active");
+        assert_eq!(info.stats.counters.delivered, 2);
+        assert!(conserved(&bus));
+    }
+}
+
+#[test]
+fn a_message_handed_over_late_to_a_full_drop_newest_queue_is_dropped_and_not_in_flight() {
+    let (mut bus, s, running) =
+        adopt_late_on_a_full_queue(Overflow::DropNewest, DeliveryStrategy::Immediate);
+    assert_eq!(
+        running, None,
+        "no delivery for a message the queue had no room for"
+    );
+    let info = bus.subscription(s).expect("active");
+    assert_eq!((info.depth, info.in_flight_messages), (1, 0), "{info:?}");
+    assert_eq!(info.stats.counters.dropped, 1);
+    assert_eq!(payloads(drain(&mut bus, ms(100))), vec![1]);
+    assert!(conserved(&bus));
+}

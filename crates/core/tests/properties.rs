@@ -116,6 +116,14 @@ fn check_conservation(bus: &Bus<u32>) -> Result<(), TestCaseError> {
         m.dead_letters as u64 + m.dead_letters_evicted + t.redriven,
         t.dead_lettered
     );
+    // Each subscription's in-flight message count (kept as deliveries start and finish)
+    // adds up to the messages inside the bus's whole in-flight table.
+    let counted: usize = m
+        .subscriptions
+        .iter()
+        .map(|(id, _)| bus.subscription(*id).unwrap().in_flight_messages)
+        .sum();
+    prop_assert_eq!(counted, m.in_flight_messages);
     for (id, stats) in &m.subscriptions {
         let c = stats.counters;
         let info = bus.subscription(*id).unwrap();

@@ -747,6 +747,15 @@ impl Harness {
             m.queued,
             m.in_flight_messages
         );
+        // Each subscription's in-flight message count (kept as deliveries start and finish)
+        // adds up to the messages in the bus's in-flight table.
+        let counted: usize = self
+            .bus
+            .subscriptions()
+            .iter()
+            .map(|info| info.in_flight_messages)
+            .sum();
+        assert_eq!(counted, m.in_flight_messages, "in-flight message counts");
         assert_eq!(
             m.dead_letters as u64 + m.dead_letters_evicted + t.redriven + self.purged,
             t.dead_lettered,

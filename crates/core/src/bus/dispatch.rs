@@ -267,16 +267,20 @@ impl<P> Bus<P> {
                 attempt: q.attempt,
             })
             .collect();
+        let carried = items.len();
+        let position = sub.in_flight.len();
         let slot = self.in_flight.insert(InFlight {
             subscription: key,
             items,
             filtered: Vec::new(),
             started_at: now,
             pending: false,
+            position,
         })?;
         let token = token_of(slot);
         if let Some(sub) = self.subs.get_mut(key) {
             sub.in_flight.push(token.0);
+            sub.in_flight_messages += carried;
             sub.idle.on_received(now);
             sub.idle_flagged = false;
         }
@@ -320,8 +324,21 @@ impl<P> Bus<P> {
         let entry = self.in_flight.remove(key_of(token))?;
         self.bump_inline_epoch();
         if let Some(sub) = self.subs.get_mut(entry.subscription) {
-            if let Some(pos) = sub.in_flight.iter().position(|t| *t == token.0) {
+            // Where it was put, else (never expected) found by a walk.
+            let at = if sub.in_flight.get(entry.position) == Some(&token.0) {
+                Some(entry.position)
+            } else {
+                sub.in_flight.iter().position(|t| *t == token.0)
+            };
+            if let Some(pos) = at {
                 sub.in_flight.swap_remove(pos);
+                // The last token took its place.
+                if let Some(moved) = sub.in_flight.get(pos) {
+                    if let Some(other) = self.in_flight.get_mut(key_of(DeliveryToken(*moved))) {
+                        other.position = pos;
+                    }
+                }
+                sub.in_flight_messages = sub.in_flight_messages.saturating_sub(entry.items.len());
             }
         }
         Some(entry)

@@ -23,6 +23,9 @@ pub(crate) struct InFlight<P> {
     pub(crate) started_at: Instant,
     /// The host reported [`crate::Outcome::Pending`].
     pub(crate) pending: bool,
+    /// Where its token sits in its subscription's `in_flight` list, so finishing it is O(1)
+    /// (kept when another token is swapped into its place).
+    pub(crate) position: usize,
 }
 
 /// Messages inside `sub`'s deliveries in flight (a batch carries several).
@@ -36,14 +39,10 @@ pub(crate) fn in_flight_items<P>(sub: &Subscriber<P>, in_flight: &Slab<InFlight<
 
 /// Every message `sub` holds against its capacity: waiting (queued or waiting for a retry)
 /// and inside its deliveries in flight. See `docs/ARCHITECTURE.md`, "What a queue's capacity
-/// bounds".
+/// bounds". O(1): reads the subscription's in-flight message count, not the deliveries.
 #[inline]
-pub(crate) fn held<P>(sub: &Subscriber<P>, in_flight: &Slab<InFlight<P>>) -> usize {
-    if sub.in_flight.is_empty() {
-        sub.depth()
-    } else {
-        sub.depth() + in_flight_items(sub, in_flight)
-    }
+pub(crate) fn held<P>(sub: &Subscriber<P>) -> usize {
+    sub.depth() + sub.in_flight_messages
 }
 
 /// Packs a slab key into a token (generation in the high half).

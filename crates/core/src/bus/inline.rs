@@ -176,7 +176,7 @@ use core::fmt;
 
 use super::dispatch::Count;
 use super::inflight::{token_of, InFlight};
-use super::subscriber::{Queued, Subscriber};
+use super::subscriber::Subscriber;
 use super::timers::Timer;
 use super::{key, Bus};
 use crate::id::{DeliveryToken, MessageId, SubscriptionId};
@@ -251,7 +251,8 @@ pub struct InlineAdoption {
     /// The message, with the id and sequence number its handlers were shown.
     pub message: InlineMessage,
     /// The delivery in flight to the subscription whose handler is running, to report with
-    /// [`Bus::complete`]; `None` when none was running, or that subscription is gone.
+    /// [`Bus::complete`]; `None` when none was running, that subscription is gone, or it was
+    /// full and its overflow policy dropped the message (a late hand-over on a stale route).
     pub running: Option<DeliveryToken>,
 }
 
@@ -536,7 +537,12 @@ impl<P> Bus<P> {
     /// * with `running`, `route.subscriptions[delivered]` has the message **in flight** (a
     ///   delivery handed out at `now`, as [`Bus::poll_delivery`] hands one out): the host
     ///   reports how its handler ended with [`Bus::complete`] and the returned
-    ///   [`InlineAdoption::running`] token;
+    ///   [`InlineAdoption::running`] token. Its message is enqueued first, like the others:
+    ///   on a route that went stale (or was never eligible) the subscription may already hold
+    ///   its `capacity`, and then its overflow policy applies as for any enqueue (the oldest
+    ///   waiting message is evicted, except under `drop-newest`, or when everything held is
+    ///   in flight, where this message is dropped and no delivery is running), so a
+    ///   hand-over never takes a subscription past its capacity;
     /// * the later subscriptions have it **queued**, as [`Bus::publish`] enqueues it: the
     ///   host's [`Bus::poll_delivery`] loop delivers it to them, in route order, after the
     ///   running delivery completes (and before anything published meanwhile).
@@ -620,11 +626,9 @@ impl<P> Bus<P> {
                 self.count(None, topic, Count::Dropped);
                 self.emit(TraceKind::Dropped, Some(k), Some(&message), 2);
             } else if n == delivered && running {
-                if let Some(sub) = self.subs.get_mut(k) {
-                    sub.counters.published = sub.counters.published.saturating_add(1);
-                    sub.counters.matched = sub.counters.matched.saturating_add(1);
-                }
-                self.emit(TraceKind::Enqueued, Some(k), Some(&message), 1);
+                // Enqueued like the rest (under its overflow policy, so a late hand-over on
+                // a stale route never takes it past its capacity), then handed out below.
+                self.enqueue(k, topic, Arc::clone(&message));
             } else {
                 self.enqueue(k, topic, Arc::clone(&message));
             }
@@ -657,9 +661,12 @@ impl<P> Bus<P> {
         })
     }
 
-    /// Hands `message` out to `k` as [`Bus::poll_delivery`] would (in flight, not pending);
-    /// the subscription was counted matched already. `None` if it is gone (counted dropped
-    /// already) or the in-flight table is full (then counted dropped here).
+    /// Hands `message` out to `k` as [`Bus::poll_delivery`] would (in flight, not pending),
+    /// taking it back from the tail of its queue, where [`Bus::inline_adopt`] enqueued it
+    /// under the subscription's overflow policy. `None` if it is gone (counted dropped
+    /// already), if its queue had no room for the message (a late hand-over on a stale route;
+    /// dropped by the overflow policy already), or if the in-flight table is full (then
+    /// counted dropped here).
     fn hand_out_adopted(
         &mut self,
         k: super::slab::Key,
@@ -668,32 +675,31 @@ impl<P> Bus<P> {
     ) -> Option<DeliveryToken> {
         let now = self.now;
         let sub = self.subs.get_mut(k)?;
-        sub.accepted = sub.accepted.saturating_add(1);
-        sub.high_water = sub.high_water.max(1);
-        let items = alloc::vec![Queued {
-            message: Arc::clone(message),
-            enqueued_at: now,
-            first_failure_at: now,
-            attempt: 1,
-            topic,
-        }];
+        if sub.queue.back().map(|q| q.message.id) != Some(message.id) {
+            return None;
+        }
+        let item = sub.queue.pop_back()?;
+        let position = sub.in_flight.len();
         let Some(slot) = self.in_flight.insert(InFlight {
             subscription: k,
-            items,
+            items: alloc::vec![item],
             filtered: Vec::new(),
             started_at: now,
             pending: false,
+            position,
         }) else {
             if let Some(sub) = self.subs.get_mut(k) {
                 sub.accepted = sub.accepted.saturating_sub(1);
             }
             self.count(Some(k), topic, Count::Dropped);
             self.emit(TraceKind::Dropped, Some(k), Some(message), 2);
+            self.refresh(k);
             return None;
         };
         let token = token_of(slot);
         if let Some(sub) = self.subs.get_mut(k) {
             sub.in_flight.push(token.0);
+            sub.in_flight_messages += 1;
             sub.idle.on_received(now);
             sub.idle_flagged = false;
         }

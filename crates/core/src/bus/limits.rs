@@ -161,7 +161,7 @@ impl<P> Bus<P> {
         };
         let mut evicted = 0;
         while let Some(sub) = self.subs.get_mut(k) {
-            if held(sub, &self.in_flight) <= capacity {
+            if held(sub) <= capacity {
                 break;
             }
             let Some(item) = sub.evict(end) else { break };

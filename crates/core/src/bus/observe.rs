@@ -3,11 +3,12 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::inflight::in_flight_items;
+use super::inflight::{in_flight_items, key_of};
 use super::slab::Key;
 use super::subscriber::Subscriber;
 use super::{sid, Bus};
 use crate::breaker::BreakerState;
+use crate::id::DeliveryToken;
 use crate::metrics::{BusMetrics, Percentiles, SubscriptionStats, TopicStats};
 use crate::subscription::SubscriptionInfo;
 
@@ -27,6 +28,18 @@ impl<P> Bus<P> {
     }
 
     pub(crate) fn info(&self, key: Key, sub: &Subscriber<P>) -> SubscriptionInfo {
+        debug_assert_eq!(
+            sub.in_flight_messages,
+            in_flight_items(sub, &self.in_flight),
+            "the in-flight message count follows every delivery started and finished"
+        );
+        debug_assert!(
+            sub.in_flight.iter().enumerate().all(|(at, token)| self
+                .in_flight
+                .get(key_of(DeliveryToken(*token)))
+                .is_some_and(|entry| entry.position == at)),
+            "each delivery knows where its token sits in its subscription's list"
+        );
         SubscriptionInfo {
             id: sid(key),
             pattern: String::from(sub.pattern.as_str()),
@@ -43,7 +56,7 @@ impl<P> Bus<P> {
             depth: sub.depth(),
             high_water: sub.high_water,
             in_flight: sub.in_flight.len(),
-            in_flight_messages: in_flight_items(sub, &self.in_flight),
+            in_flight_messages: sub.in_flight_messages,
             oldest_queued_at: sub.oldest_queued_at(),
             breaker: sub.breaker.as_ref().map(|b| b.state()).unwrap_or_default(),
             owner: sub.profile.owner,

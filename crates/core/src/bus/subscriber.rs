@@ -97,6 +97,12 @@ pub(crate) struct Subscriber<P> {
     pub(crate) batch_timer: Option<Instant>,
     /// Tokens of deliveries handed out and not finished.
     pub(crate) in_flight: Vec<u64>,
+    /// Messages inside those deliveries (a batch carries several): kept as deliveries start
+    /// (`take_delivery`, an inline hand-over) and leave the in-flight table (complete,
+    /// settle, timeout: `take_in_flight`), so what the subscription holds against its
+    /// capacity is O(1) to read. Zero after a restore (in-flight messages are written back
+    /// to the queue). Equals the walk over `in_flight` ([`super::inflight::in_flight_items`]).
+    pub(crate) in_flight_messages: usize,
     /// Messages accepted toward `max_deliveries` (queued, in flight or delivered).
     pub(crate) accepted: u32,
     /// Messages delivered successfully.

@@ -233,6 +233,8 @@ impl<P> Bus<P> {
                 retry_at: snap.retry_at.map(shift),
                 batch_timer: None,
                 in_flight: Vec::new(),
+                // In-flight messages were written back to the queue by the snapshot.
+                in_flight_messages: 0,
                 accepted: snap.accepted,
                 successes: snap.successes,
                 ready_key: None,
