@@ -11,6 +11,26 @@ const { EventBus, SwitchyardError } = await importPackage();
 const MINUTE = 60_000;
 
 describe('leak detectors', () => {
+  test('a leak stack of a waitFor or stream subscription starts at the user\'s call, not inside the package', () => {
+    const bus = new EventBus({ captureStacks: true, maxListeners: 2 });
+    function waitsForTheUser() {
+      return bus.waitFor('user.ready');
+    }
+    function streamsTheUser() {
+      return bus.stream('user.ready');
+    }
+    const pending = [waitsForTheUser(), waitsForTheUser()];
+    const stream = streamsTheUser();
+    const [leak] = bus.leaks();
+    assert.equal(leak?.reason, 'max_listeners', JSON.stringify(bus.leaks()));
+    const firstFrames = leak.suspects.map((s) => s.stack.split('\n').find((line) => /^\s+at /.test(line)));
+    assert.match(firstFrames[0], /waitsForTheUser .*leak-detectors\.test\.mjs/, leak.suspects[0].stack);
+    assert.match(firstFrames[2], /streamsTheUser .*leak-detectors\.test\.mjs/, leak.suspects[2].stack);
+    for (const suspect of leak.suspects) assert.doesNotMatch(suspect.stack, /node_modules\/switchyard/, suspect.stack);
+    bus.close();
+    return Promise.allSettled([...pending, stream.next()]);
+  });
+
   test('a consumer stuck for an idle hour is reported idle once idleAfterMs passed', () => {
     const bus = new EventBus({ clock: 'manual', idleAfterMs: 5 * MINUTE });
     bus.subscribe('jobs.run', () => new Promise(() => {}), { name: 'stuck-worker' });

@@ -794,3 +794,37 @@ fn attach_names_are_checked() {
     assert!(validate_name("a/b").is_err());
     assert!(validate_name(&"x".repeat(65)).is_err());
 }
+
+#[wasm_bindgen_test]
+fn the_event_log_names_every_drop_and_removal_reason_the_engine_traces() {
+    use switchyard_web::model::event::describe_detail;
+    let drop = |detail| {
+        describe_detail(&event(
+            1,
+            0.0,
+            TraceKind::Dropped,
+            Some(0),
+            Some(1),
+            Some("t"),
+            detail,
+        ))
+    };
+    let removal = |detail| {
+        describe_detail(&event(
+            1,
+            0.0,
+            TraceKind::Unsubscribed,
+            Some(0),
+            None,
+            None,
+            detail,
+        ))
+    };
+    assert_eq!(drop(0), "oldest");
+    assert_eq!(drop(1), "newest");
+    assert_eq!(drop(2), "subscription removed");
+    assert_eq!(drop(3), "retained, topic evicted");
+    assert_eq!(removal(0), "");
+    assert_eq!(removal(1), "weak owner reclaimed");
+    assert_eq!(removal(3), "owner collected while subscribed (leak)");
+}

@@ -51,7 +51,8 @@ use crate::time::Instant;
 pub enum TraceKind {
     /// A subscription was added.
     Subscribed,
-    /// A subscription was removed (`detail` 1 = reclaimed weak, 2 = once/max reached).
+    /// A subscription was removed (`detail` 0 = by the host, 1 = reclaimed weak, 2 = once/max
+    /// reached, 3 = its owner was released while it was not weak: a reported leak).
     Unsubscribed,
     /// A message was published (`detail` = matched count).
     Published,
@@ -69,8 +70,10 @@ pub enum TraceKind {
     RetryScheduled,
     /// A message was dead-lettered (`detail` = reason index in DeadLetterReason order).
     DeadLettered,
-    /// A message was dropped (`detail` 0 = oldest by overflow, 1 = newest by overflow,
-    /// 2 = its subscription was removed while it was queued or in flight).
+    /// A message was dropped (`detail` 0 = oldest by overflow, 1 = newest by overflow, or the
+    /// new one when in-flight messages fill the capacity, 2 = its subscription was removed while
+    /// it was queued or in flight, 3 = a retained message evicted with its topic past
+    /// `max_topics`, with no subscription).
     Dropped,
     /// A publish was refused because a `reject` queue was full.
     Backpressure,

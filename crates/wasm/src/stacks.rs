@@ -54,13 +54,26 @@ pub fn trim(stack: &JsString, keep: Option<u32>) -> JsString {
     let line = |i: u32| lines.get(i).unchecked_into::<JsString>();
     let header = u32::from(len > 0 && line(0).starts_with("Error", 0));
     let names = |i: &u32, what: &str| line(*i).includes(what, 0);
-    let first_user = match (header..len).find(|i| names(i, "__subscribe")) {
+    let mut first_user = match (header..len).find(|i| names(i, "__subscribe")) {
         Some(at) if at + 1 < len && names(&(at + 1), "subscribe") => at + 2,
         Some(at) => at + 1,
         None => (header..len)
             .find(|i| names(i, "subscribe"))
             .map_or(header, |at| at + 1),
     };
+    // `waitFor` and `stream` subscribe from inside the glue: their frames (a promise executor,
+    // `new Promise`, the method itself) name the glue's own script, as its `subscribe` does.
+    if first_user > header {
+        let glue = script_of(&line(first_user - 1));
+        if glue.length() > 0 {
+            let glue_at = |i: u32| i < len && script_of(&line(i)) == glue;
+            // A native frame between two of the glue's (`new Promise`) goes with them.
+            let native_at = |i: u32| i < len && script_of(&line(i)).length() == 0;
+            while glue_at(first_user) || (native_at(first_user) && glue_at(first_user + 1)) {
+                first_user += 1;
+            }
+        }
+    }
     let kept = Array::new();
     if header == 1 {
         kept.push(&lines.get(0));
@@ -77,4 +90,31 @@ pub fn trim(stack: &JsString, keep: Option<u32>) -> JsString {
         }
     }
     kept.join("\n")
+}
+
+/// The script a stack frame names, without its `:line:column`: `file` in V8's
+/// `at f (file:1:2)` and `at file:1:2`, and in SpiderMonkey's and JavaScriptCore's `f@file:1:2`;
+/// empty when the line names none (`at new Promise (<anonymous>)`).
+fn script_of(frame: &JsString) -> JsString {
+    let len = frame.length();
+    let end = if frame.ends_with(")", len as i32) {
+        len.saturating_sub(1)
+    } else {
+        len
+    };
+    let body = frame.slice(0, end);
+    // Two colons from the end: `:line:column`.
+    let mut cut = body.length() as i32;
+    for _ in 0..2 {
+        cut = body.last_index_of(":", cut - 1);
+        if cut <= 0 {
+            return JsString::from("");
+        }
+    }
+    let start = ["(", "@", " "]
+        .iter()
+        .map(|mark| body.last_index_of(mark, cut))
+        .max()
+        .unwrap_or(-1);
+    body.slice((start + 1) as u32, cut as u32)
 }

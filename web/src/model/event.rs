@@ -63,12 +63,20 @@ pub fn describe_detail(event: &Event) -> String {
             };
             format!("reason {reason}")
         }
-        TraceKind::Dropped => (if d == 0 { "oldest" } else { "newest" }).to_string(),
+        TraceKind::Dropped => match d {
+            0 => "oldest",
+            1 => "newest",
+            2 => "subscription removed",
+            3 => "retained, topic evicted",
+            _ => "unknown",
+        }
+        .to_string(),
         TraceKind::BatchFlushed => format!("size {d}"),
         TraceKind::DeadLetterEvicted => format!("dead letter #{d} dropped (store full)"),
         TraceKind::Unsubscribed => match d {
             1 => "weak owner reclaimed".to_string(),
             2 => "once / max reached".to_string(),
+            3 => "owner collected while subscribed (leak)".to_string(),
             _ => String::new(),
         },
         _ if d == 0 => String::new(),
