@@ -27,6 +27,7 @@ const INDEX_HTML = `<!doctype html>
     <p id="delivered"></p>
     <p id="matched"></p>
     <p id="waited"></p>
+    <p id="stack"></p>
     <script type="module" src="/main.js"></script>
   </body>
 </html>
@@ -46,6 +47,16 @@ const { matched } = bus.publish('greetings.vite', { text: 'hello from vite' });
 document.querySelector('#matched').textContent = String(matched);
 bus.publish('greetings.done', { text: 'bye', last: true });
 document.querySelector('#waited').textContent = (await waited).text;
+// A leak stack in a one-file production bundle: the app's frames share the package's script,
+// and must survive the trimming of the package's own frames.
+const probe = new EventBus({ captureStacks: true, maxListeners: 1 });
+function userSubscribes() {
+  return probe.subscribe('probe.t', () => {});
+}
+userSubscribes();
+userSubscribes();
+const frames = probe.leaks()[0].suspects[0].stack.split('\\n').filter((line) => /^\\s+at /.test(line));
+document.querySelector('#stack').textContent = JSON.stringify(frames);
 document.body.dataset.ready = 'yes';
 `;
 
@@ -132,7 +143,15 @@ describe('vite', () => {
         delivered: document.querySelector('#delivered').textContent,
         matched: document.querySelector('#matched').textContent,
         waited: document.querySelector('#waited').textContent,
+        stack: JSON.parse(document.querySelector('#stack').textContent),
       }));
+      // The first kept frame is the app's call, inside the app's bundle; the package's own
+      // frames (the wasm, the bindings, the glue's subscribe) are cut.
+      const stack = shown.stack;
+      delete shown.stack;
+      assert.ok(stack.length >= 2, JSON.stringify(stack));
+      assert.match(stack[0], /\/assets\/[^/]+\.js:\d+:\d+\)?$/, JSON.stringify(stack));
+      assert.ok(stack.every((line) => !/wasm|switchyard/.test(line)), JSON.stringify(stack));
       assert.deepEqual(shown, {
         delivered: 'greetings.vite: hello from vite | greetings.done: bye',
         matched: '2',

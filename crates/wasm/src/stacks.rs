@@ -15,6 +15,8 @@
 use js_sys::{Array, Error, JsString, Reflect};
 use wasm_bindgen::prelude::*;
 
+use crate::error::concat;
+
 /// Frames allowed for the package's own frames on top of `Error.stackTraceLimit`.
 pub const INTERNAL_FRAMES: f64 = 12.0;
 
@@ -61,17 +63,27 @@ pub fn trim(stack: &JsString, keep: Option<u32>) -> JsString {
             .find(|i| names(i, "subscribe"))
             .map_or(header, |at| at + 1),
     };
-    // `waitFor` and `stream` subscribe from inside the glue: their frames (a promise executor,
-    // `new Promise`, the method itself) name the glue's own script, as its `subscribe` does.
+    // `waitFor` and `stream` subscribe from inside the glue, so their own frames come next:
+    // `stream` itself, or `waitFor`'s promise executor, `new Promise` and `waitFor`. They are cut
+    // only in exactly that shape, in the script of the glue's `subscribe` frame, and by name
+    // (`.stream (` in V8, `stream@` elsewhere): in a one-file bundle the user's frames share the
+    // glue's script, so the script alone must never decide.
     if first_user > header {
         let glue = script_of(&line(first_user - 1));
-        if glue.length() > 0 {
-            let glue_at = |i: u32| i < len && script_of(&line(i)) == glue;
-            // A native frame between two of the glue's (`new Promise`) goes with them.
-            let native_at = |i: u32| i < len && script_of(&line(i)).length() == 0;
-            while glue_at(first_user) || (native_at(first_user) && glue_at(first_user + 1)) {
-                first_user += 1;
-            }
+        let in_glue = |i: u32| i < len && glue.length() > 0 && script_of(&line(i)) == glue;
+        let method = |i: u32, name: &str| {
+            in_glue(i)
+                && (names(&i, &concat(&[".", name, " ("])) || names(&i, &concat(&[name, "@"])))
+        };
+        let native = |i: u32| i < len && script_of(&line(i)).length() == 0;
+        if method(first_user, "stream") {
+            first_user += 1;
+        } else if in_glue(first_user) && native(first_user + 1) && method(first_user + 2, "waitFor")
+        {
+            first_user += 3;
+        } else if in_glue(first_user) && method(first_user + 1, "waitFor") {
+            // SpiderMonkey lists no native frame for `new Promise`.
+            first_user += 2;
         }
     }
     let kept = Array::new();
