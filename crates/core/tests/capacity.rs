@@ -32,18 +32,6 @@ fn queue(
     )
 }
 
-fn retrying_bus() -> Bus<u32> {
-    bus_with(Config {
-        trace_capacity: 4096,
-        retry: RetryPolicy {
-            max_attempts: 5,
-            backoff: Duration::from_secs(10),
-            ..RetryPolicy::default()
-        },
-        ..Config::default()
-    })
-}
-
 /// Messages `id` holds: waiting plus inside its deliveries in flight.
 fn held(bus: &Bus<u32>, id: SubscriptionId) -> usize {
     let info = bus.subscription(id).expect("active");
@@ -117,7 +105,7 @@ fn drop_oldest_drops_the_new_message_when_every_held_message_is_in_flight() {
 fn a_failed_delivery_waiting_for_its_retry_never_pushes_a_queue_over_its_capacity() {
     for ordering in [OrderingMode::Strict, OrderingMode::Relaxed] {
         for overflow in [Overflow::DropOldest, Overflow::DropNewest] {
-            let mut bus = retrying_bus();
+            let mut bus = traced_bus_retrying_after_10_s(5);
             let s = queue(&mut bus, 3, overflow, 2, ordering);
             let mut next = 0;
             for round in 0..6u64 {
@@ -198,7 +186,7 @@ fn a_batch_in_flight_counts_each_of_its_messages_against_the_capacity() {
 
 #[test]
 fn redrive_refuses_when_the_messages_in_flight_fill_the_capacity() {
-    let mut bus = retrying_bus();
+    let mut bus = traced_bus_retrying_after_10_s(5);
     let s = sub_with(
         &mut bus,
         "t",
@@ -261,7 +249,7 @@ fn payloads(log: Vec<(SubscriptionId, Vec<u32>)>) -> Vec<u32> {
 
 #[test]
 fn conservation_counts_each_message_of_a_batch_in_flight_overall_and_per_subscription() {
-    let mut bus = retrying_bus();
+    let mut bus = traced_bus_retrying_after_10_s(5);
     let batched = sub_with(
         &mut bus,
         "t",

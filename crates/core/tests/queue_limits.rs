@@ -37,19 +37,6 @@ fn payloads(log: Vec<(SubscriptionId, Vec<u32>)>) -> Vec<u32> {
     flat(log).into_iter().map(|(_, p)| p).collect()
 }
 
-/// A traced bus whose failed deliveries are retried (3 attempts) after 10 s.
-fn traced_bus_retrying_after_10_s() -> Bus<u32> {
-    bus_with(Config {
-        trace_capacity: 4096,
-        retry: RetryPolicy {
-            max_attempts: 3,
-            backoff: Duration::from_secs(10),
-            ..RetryPolicy::default()
-        },
-        ..Config::default()
-    })
-}
-
 #[test]
 fn growing_the_capacity_only_raises_the_bound() {
     let mut bus = bus();
@@ -238,7 +225,7 @@ fn setting_the_policy_first_makes_it_govern_the_shrink() {
 
 #[test]
 fn evicting_a_strict_retry_that_holds_the_queue_lifts_the_hold() {
-    let mut bus = traced_bus_retrying_after_10_s();
+    let mut bus = traced_bus_retrying_after_10_s(3);
     let s = queue(&mut bus, 8, Overflow::DropOldest);
     publish(&mut bus, "t", 1);
     publish(&mut bus, "t", 2);
@@ -257,7 +244,7 @@ fn evicting_a_strict_retry_that_holds_the_queue_lifts_the_hold() {
 
 #[test]
 fn a_shrink_that_keeps_the_strict_retry_at_the_head_keeps_its_hold() {
-    let mut bus = traced_bus_retrying_after_10_s();
+    let mut bus = traced_bus_retrying_after_10_s(3);
     let s = queue(&mut bus, 8, Overflow::DropNewest);
     for n in 1..=3 {
         publish(&mut bus, "t", n);

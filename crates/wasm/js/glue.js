@@ -1104,7 +1104,7 @@ function install(wasm) {
      */
     value: function waitFor(pattern, options) {
       return new Promise((resolve, reject) => {
-        if (!freedBuses.has(this)) checkBus(this, 'waitFor');
+        checkBus(this, 'waitFor');
         if (typeof pattern !== 'string') {
           throw new SwitchyardError('E_INVALID_PATTERN', 'waitFor(): `pattern` must be a string');
         }
@@ -1176,7 +1176,7 @@ function install(wasm) {
      * its subscription removed, also for a `next()` already waiting.
      */
     value: function stream(pattern, options) {
-      if (!freedBuses.has(this)) checkBus(this, 'stream');
+      checkBus(this, 'stream');
       if (typeof pattern !== 'string') {
         throw new SwitchyardError('E_INVALID_PATTERN', 'stream(): `pattern` must be a string');
       }

@@ -1,8 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use core::time::Duration;
+
 use switchyard_core::{
-    Bus, Config, Instant, Outcome, PublishOptions, SubscribeOptions, SubscriptionId,
+    Bus, Config, Instant, Outcome, PublishOptions, RetryPolicy, SubscribeOptions, SubscriptionId,
 };
 
 pub fn ms(millis: u64) -> Instant {
@@ -49,6 +51,19 @@ pub fn bus() -> Bus<u32> {
 
 pub fn bus_with(config: Config) -> Bus<u32> {
     Bus::new(config).expect("test config is valid")
+}
+
+/// A traced bus whose failed deliveries are retried after 10 s, `max_attempts` attempts in all.
+pub fn traced_bus_retrying_after_10_s(max_attempts: u32) -> Bus<u32> {
+    bus_with(Config {
+        trace_capacity: 4096,
+        retry: RetryPolicy {
+            max_attempts,
+            backoff: Duration::from_secs(10),
+            ..RetryPolicy::default()
+        },
+        ..Config::default()
+    })
 }
 
 pub fn sub(bus: &mut Bus<u32>, pattern: &str) -> SubscriptionId {
