@@ -26,36 +26,31 @@ pub type JsResult<T> = Result<T, JsValue>;
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
     /// A published topic is not a string or not a valid concrete topic.
-    InvalidTopic,
+    InvalidTopic = 0,
     /// A subscription pattern is not a string or not a valid pattern.
-    InvalidPattern,
+    InvalidPattern = 1,
     /// An option (or a positional number such as `advance(ms)`) is unknown or has a bad value.
-    InvalidOption,
+    InvalidOption = 2,
     /// A handler, filter or listener is not a function.
-    InvalidHandler,
+    InvalidHandler = 3,
+    /// A method was called on something that is not a bus or a subscription (thrown by the
+    /// package's JavaScript only).
+    InvalidReceiver = 4,
     /// A publish was refused because a `reject` subscription queue is full; nothing was enqueued.
-    Backpressure,
+    Backpressure = 5,
     /// A publish was refused because it is too many causation hops deep.
-    Cascade,
+    Cascade = 6,
     /// The bus was closed.
-    Closed,
+    Closed = 7,
     /// A `waitFor` timed out.
-    Timeout,
+    Timeout = 8,
 }
 
 impl ErrorCode {
-    /// The `code` string seen by JavaScript.
+    /// The `code` string seen by JavaScript (from [`ERROR_CODES`](crate::shared::ERROR_CODES),
+    /// indexed by the discriminant).
     pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidTopic => "E_INVALID_TOPIC",
-            ErrorCode::InvalidPattern => "E_INVALID_PATTERN",
-            ErrorCode::InvalidOption => "E_INVALID_OPTION",
-            ErrorCode::InvalidHandler => "E_INVALID_HANDLER",
-            ErrorCode::Backpressure => "E_BACKPRESSURE",
-            ErrorCode::Cascade => "E_CASCADE",
-            ErrorCode::Closed => "E_CLOSED",
-            ErrorCode::Timeout => "E_TIMEOUT",
-        }
+        crate::shared::ERROR_CODES[self as usize]
     }
 }
 

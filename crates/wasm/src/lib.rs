@@ -11,7 +11,8 @@
 //! `BroadcastChannel`.
 //!
 //! One module per job: [`bus`] (the `EventBus` class), [`subscription`] (`subscribe` and the
-//! `Subscription` class), [`publish`], [`dispatch`] (the delivery loop), [`inline`] (the fast
+//! by-id methods behind the JavaScript `Subscription` class), [`shared`] (what the JavaScript
+//! shares: error codes, option and trace names, the inline cell layout), [`publish`], [`dispatch`] (the delivery loop), [`inline`] (the fast
 //! path), [`timer`] and
 //! [`clock`] (time), [`events`] (`on`), [`expose`] (attach protocol), [`owners`] (leaks),
 //! [`snapshot`] (persist and restore), [`views`] (the JSON shapes returned), [`options`]
@@ -27,9 +28,9 @@
 //! let handler = Closure::<dyn FnMut(JsValue, JsValue)>::new(|payload: JsValue, _meta: JsValue| {
 //!     let _ = payload;
 //! });
-//! let sub = bus.subscribe("orders.*".into(), handler.as_ref().clone(), JsValue::UNDEFINED).unwrap();
+//! let id = bus.subscribe_by_id("orders.*".into(), handler.as_ref().clone(), JsValue::UNDEFINED).unwrap();
 //! bus.publish("orders.created".into(), JsValue::from(42), JsValue::UNDEFINED).unwrap();
-//! sub.unsubscribe();
+//! bus.unsubscribe_by_id(id);
 //! ```
 //!
 //! No Rust panic is reachable from JavaScript: every argument arrives as a `JsValue` and is
@@ -47,6 +48,7 @@ pub mod inline;
 pub mod options;
 pub mod owners;
 pub mod publish;
+pub mod shared;
 pub mod snapshot;
 pub mod stacks;
 pub mod state;
@@ -56,4 +58,3 @@ pub mod views;
 
 pub use bus::EventBus;
 pub use error::{ErrorCode, JsResult};
-pub use subscription::Subscription;
