@@ -34,7 +34,7 @@ commands:
                         trunk, geckodriver, tests/node_modules (a second run only checks)
   test [--only LIST]    setup (what the suites need), then run the suites and print one
                         summary line each;
-                        LIST is comma-separated, from: fmt, clippy, native, wasm-node,
+                        LIST is comma-separated, from: fmt, clippy, js, native, wasm-node,
                         wasm-chromium, wasm-firefox, node, e2e
   demo [--port N] [--scenario NAME]
                         setup, then serve the visualiser on http://127.0.0.1:N (default 8080)

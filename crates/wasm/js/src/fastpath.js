@@ -24,6 +24,22 @@ import { NO_HEADERS, isThenable } from './hooks.js';
 import { checkBus, freedBuses, freedError } from './receiver.js';
 
 /**
+ * A cached route (see `refill`).
+ * @typedef {{ handle: number, seq: number, pending: number, handlers: Function[], epoch: number,
+ *   generation: number }} Route
+ */
+
+/**
+ * One bus's fast-path state (see `stateOf`).
+ * @typedef {{ bus: any, address: number, cell: Float64Array, routes: Record<string, Route>,
+ *   routeCount: number, lastTopic: string | undefined, lastEntry: Route | undefined,
+ *   nextId: number, lastRun: Route | undefined, runCount: number, ordered: boolean,
+ *   pairs: number, touched: Route[], room: number, batched: number, at: number,
+ *   scheduled: boolean, dispatching: boolean, payload: unknown, running: number,
+ *   entered: boolean, freed: boolean, generation: number, flushAtTaskEnd: () => void }} State
+ */
+
+/**
  * Installs `publish` on the bindings' `EventBus` prototype and answers what the other methods
  * call before they reach the engine (see facade.js).
  * @param {import('./bindings.js').Bindings} wasm
@@ -33,7 +49,7 @@ export function installFastPath(wasm, EventBus) {
   const memory = wasm.__inlineMemory();
   /** Each bus's fast-path state, under a symbol (one inline-cached property load). */
   const STATE = Symbol('switchyard.inline');
-  /** Buses with a batch to record or a dispatch running (usually none or one). */
+  /** @type {Set<State>} Buses with a batch to record or a dispatch running (usually none or one). */
   const live = new Set();
   /**
    * Publishes that share one clock reading (their `publishedAt`): the clock is read again after
@@ -69,15 +85,19 @@ export function installFastPath(wasm, EventBus) {
    * on every `get` (with 1 000 topics it was the largest JavaScript cost of a publish that
    * changes topic). Only strings are ever used as keys (see `publish`).
    */
-  const noRoutes = () => Object.create(null);
+  const noRoutes = () => /** @type {Record<string, Route>} */ (Object.create(null));
 
   const slowPublish = EventBus.prototype.publish;
 
+  /**
+   * @param {any} bus
+   * @returns {State}
+   */
   function stateOf(bus) {
     let state = bus[STATE];
     if (state === undefined) {
       const address = bus.__inlineCell();
-      state = {
+      state = /** @type {State} */ (/** @type {unknown} */ ({
         bus,
         address,
         cell: new Float64Array(memory.buffer, address, CELL_SLOTS),
@@ -117,7 +137,7 @@ export function installFastPath(wasm, EventBus) {
         freed: false,
         // Bumped by every method that may change this bus: its cached routes must be re-read.
         generation: 0,
-      };
+      }));
       state.flushAtTaskEnd = () => flushAtTaskEnd(state);
       Object.defineProperty(bus, STATE, { value: state });
     }
@@ -126,6 +146,9 @@ export function installFastPath(wasm, EventBus) {
   }
 
   /** The inline cell, re-viewed when wasm memory grew (which detaches the old view). */
+  /**
+   * @param {State} state
+   */
   function cellOf(state) {
     if (state.cell.length === 0) state.cell = new Float64Array(memory.buffer, state.address, CELL_SLOTS);
     return state.cell;
@@ -134,6 +157,7 @@ export function installFastPath(wasm, EventBus) {
   /**
    * Records every batched publish with one engine call (see `writeRuns` for what the cell holds:
    * the engine's ids, sequence numbers and trace follow what the handlers saw).
+   * @param {State} state
    */
   function flush(state) {
     if (state.lastRun === undefined) return;
@@ -145,6 +169,7 @@ export function installFastPath(wasm, EventBus) {
    * Hands the message being dispatched over to the engine, with the batch before it: the
    * handlers before `state.running` returned, that one runs (or just ended), the rest have not
    * run. From here on the engine dispatches (see `installFastPath`).
+   * @param {State} state
    */
   function enter(state) {
     state.entered = true;
@@ -162,6 +187,8 @@ export function installFastPath(wasm, EventBus) {
    * id and sequence numbers come out the same: see `Bus::inline_runs_ordered`), so a batch
    * costs the engine one record per topic, however often each was published. Either way the
    * message being dispatched is the last publish of the last pair, as `__inlineEnter` expects.
+   * @param {State} state
+   * @returns {number}
    */
   function writeRuns(state) {
     let pairs;
@@ -169,7 +196,7 @@ export function installFastPath(wasm, EventBus) {
       pairs = endRun(state);
     } else {
       const cell = cellOf(state);
-      const current = state.lastRun;
+      const current = /** @type {Route} */ (state.lastRun);
       const last = current.pending + state.runCount;
       const touched = state.touched;
       let at = CELL_BATCH;
@@ -199,11 +226,12 @@ export function installFastPath(wasm, EventBus) {
    * on) and returns the pairs written. Through `cellOf`: a method call between two publishes
    * (a new bus, say) may have grown wasm memory, which detaches the old view (the pairs already
    * written are in the memory, not the view).
+   * @param {State} state
    */
   function endRun(state) {
     const cell = cellOf(state);
     const at = CELL_BATCH + 2 * state.pairs;
-    cell[at] = state.lastRun.handle;
+    cell[at] = /** @type {Route} */ (state.lastRun).handle;
     cell[at + 1] = state.runCount;
     return ++state.pairs;
   }
@@ -212,6 +240,8 @@ export function installFastPath(wasm, EventBus) {
    * Starts a run of publishes on `entry`'s topic: the previous run is complete, or this is the
    * first publish of a batch (see `startBatch`). When this takes the batch's last pair, the
    * publish being counted is its last one (`room` drops to 0 once the caller counts it).
+   * @param {State} state
+   * @param {Route} entry
    */
   function startRun(state, entry) {
     const previous = state.lastRun;
@@ -233,6 +263,9 @@ export function installFastPath(wasm, EventBus) {
   }
 
   /** Before any other engine call: record the batch; a message being dispatched is handed over. */
+  /**
+   * @param {State} state
+   */
   function sync(state) {
     if (state.dispatching) {
       if (!state.entered) enter(state);
@@ -245,6 +278,7 @@ export function installFastPath(wasm, EventBus) {
   /**
    * Before a method that may change `bus` (undefined for a static method): record every batch,
    * invalidate the routes cached for `bus`.
+   * @param {any} bus
    */
   function syncAll(bus) {
     const own = bus?.[STATE];
@@ -254,11 +288,17 @@ export function installFastPath(wasm, EventBus) {
   }
 
   /** Before a method that only reads: record every batch (cached routes stay valid). */
+  /**
+   * @param {any} _bus
+   */
   function syncAllForRead(_bus) {
     if (live.size === 0) return;
     for (const state of live) sync(state);
   }
 
+  /**
+   * @param {State} state
+   */
   function flushAtTaskEnd(state) {
     state.scheduled = false;
     if (!state.dispatching) {
@@ -268,6 +308,11 @@ export function installFastPath(wasm, EventBus) {
   }
 
   /** A cached route for `topic` that is valid now, or `null` for the slow path. */
+  /**
+   * @param {State} state
+   * @param {string} topic
+   * @returns {Route | null}
+   */
   function refill(state, topic) {
     // The engine answers with the next id: everything batched must be recorded first.
     flush(state);
@@ -311,6 +356,7 @@ export function installFastPath(wasm, EventBus) {
    * The segment of `SEGMENT` publishes ended: with the trace ring on, or when the batch is full,
    * it is recorded (the caller then validates its route, as recording may fire timers);
    * otherwise the batch goes on under a fresh clock reading.
+   * @param {State} state
    */
   function endSegment(state) {
     if (state.ordered || state.batched >= MAX_BATCH || state.pairs >= MAX_BATCH_TOPICS) {
@@ -322,6 +368,9 @@ export function installFastPath(wasm, EventBus) {
     }
   }
 
+  /**
+   * @param {State} state
+   */
   function clockNow(state) {
     const manual = state.cell[CELL_MANUAL_NOW];
     const ms = manual >= 0 ? manual : performance.now();
@@ -334,6 +383,8 @@ export function installFastPath(wasm, EventBus) {
    * the end of the task. Never calls into the engine, so a route validated just before stays
    * valid: the batch always has room, because a full batch (`MAX_BATCH` publishes, or every
    * pair used) is recorded before the next publish is looked at.
+   * @param {State} state
+   * @param {Route} entry
    */
   function startBatch(state, entry) {
     state.ordered = cellOf(state)[CELL_ORDERED] !== 0;
@@ -355,6 +406,9 @@ export function installFastPath(wasm, EventBus) {
    * The running handler ended with `outcome` (0 returned, 1 threw `value`, 2 returned the
    * thenable `value`) and the engine must know: the message is handed over (if a method call
    * did not already) and the engine completes the handler's delivery. Nothing for a freed bus.
+   * @param {State} state
+   * @param {number} outcome
+   * @param {unknown} value
    */
   function handOver(state, outcome, value) {
     if (state.freed) return;
@@ -366,6 +420,10 @@ export function installFastPath(wasm, EventBus) {
    * `bus.publish`. Kept small so that JIT compilers inline it into the caller's loop: the
    * common case (a cached route already in the current batch) is a few loads and stores, and
    * the result object can then be optimised away when the caller ignores it.
+   * @this {any}
+   * @param {unknown} topic
+   * @param {unknown} [payload]
+   * @param {unknown} [options]
    */
   function publish(topic, payload, options) {
     // `?.`: a detached call (`this` undefined) reaches `publishOther` and its receiver check.
@@ -387,7 +445,7 @@ export function installFastPath(wasm, EventBus) {
         state.room--;
         const seq = ++entry.seq;
         const id = state.nextId++;
-        dispatch(state, entry, topic, payload, id, seq);
+        dispatch(state, entry, /** @type {string} */ (topic), payload, id, seq);
         return { id, seq, matched: entry.handlers.length };
       }
     }
@@ -395,6 +453,12 @@ export function installFastPath(wasm, EventBus) {
   }
 
   /** Every publish the short path of `publish` does not take. */
+  /**
+   * @param {any} bus
+   * @param {unknown} topic
+   * @param {unknown} payload
+   * @param {unknown} options
+   */
   function publishOther(bus, topic, payload, options) {
     if (freedBuses.has(bus)) throw freedError('publish');
     checkBus(bus, 'publish');
@@ -404,6 +468,7 @@ export function installFastPath(wasm, EventBus) {
     // Record a full batch before validating the route: recording may fire timers (a retry
     // falling due) that make the route ineligible.
     if (state.room === 0 && state.lastRun !== undefined) endSegment(state);
+    /** @type {Route | null | undefined} */
     let entry = state.routes[topic];
     // A stamp read from a detached view (wasm memory grew) is `undefined`: a refill.
     if (entry === undefined || entry.generation !== state.generation || entry.epoch !== state.cell[CELL_STAMP]) {
@@ -428,6 +493,12 @@ export function installFastPath(wasm, EventBus) {
    * is handed over to the engine (see `handOver`), which delivers it to the subscriptions whose
    * handlers have not run (a subscription removed meanwhile gets nothing). Nothing in the loop
    * but a handler can throw, and handler throws are caught.
+   * @param {State} state
+   * @param {Route} entry
+   * @param {string} topic
+   * @param {unknown} payload
+   * @param {number} id
+   * @param {number} seq
    */
   function dispatch(state, entry, topic, payload, id, seq) {
     const handlers = entry.handlers;
@@ -474,6 +545,9 @@ export function installFastPath(wasm, EventBus) {
   /**
    * Ends a dispatch whose running handler ended with `outcome` (see `handOver`) or called the
    * bus (outcome 0): the engine completes that delivery and the rest of the message.
+   * @param {State} state
+   * @param {number} outcome
+   * @param {unknown} value
    */
   function endDispatch(state, outcome, value) {
     try {
@@ -491,6 +565,12 @@ export function installFastPath(wasm, EventBus) {
     }
   }
 
+  /**
+   * @param {any} bus
+   * @param {unknown} topic
+   * @param {unknown} payload
+   * @param {unknown} options
+   */
   function publishSlow(bus, topic, payload, options) {
     const state = bus[STATE];
     if (state !== undefined) {
@@ -504,6 +584,7 @@ export function installFastPath(wasm, EventBus) {
    * `bus` is being freed (its `close()` ran): records its pending batch while the cell is still
    * its memory, then forgets its routes and reads the cell as "slow path" from then on, so a
    * later publish reaches the bindings (and their error), never a handler.
+   * @param {any} bus
    */
   function forget(bus) {
     const state = bus[STATE];

@@ -28,6 +28,10 @@ export function installStreams(proto) {
      * Resolves with the payload of the next message on `pattern` that passes `filter`;
      * rejects with E_TIMEOUT after `timeoutMs` (bus clock), with the signal's reason, or with
      * E_CLOSED when the bus is closed (or freed) or its subscription removed first.
+     * @this {any}
+     * @param {unknown} pattern
+     * @param {unknown} [options]
+     * @returns {Promise<unknown>}
      */
     value: function waitFor(pattern, options) {
       return new Promise((resolve, reject) => {
@@ -42,10 +46,13 @@ export function installStreams(proto) {
           reject(abortReason(signal));
           return;
         }
+        /** @type {any} */
         let subscription;
+        /** @type {number | undefined} */
         let timer;
         let settled = false;
         const onAbort = () => finish(() => reject(abortReason(signal)));
+        /** @param {() => void} then */
         const finish = (then) => {
           if (settled) return;
           settled = true;
@@ -59,9 +66,10 @@ export function installStreams(proto) {
         };
         // The name shows the pattern while it fits the 256-byte limit on names.
         const name = pattern.length <= 64 ? `waitFor(${pattern})` : 'waitFor';
+        /** @type {Record<string, unknown>} */
         const subscribeOptions = { once: true, name };
         if (filter !== undefined) subscribeOptions.filter = filter;
-        subscription = this.subscribe(pattern, (payload) => finish(() => resolve(payload)), subscribeOptions);
+        subscription = this.subscribe(pattern, (/** @type {unknown} */ payload) => finish(() => resolve(payload)), subscribeOptions);
         if (settled) {
           subscription.unsubscribe();
           return;
@@ -96,6 +104,9 @@ export function installStreams(proto) {
      * JavaScript; the rest wait in the subscription's bounded queue under its overflow policy.
      * It ends (`done: true`) on `return()`, on abort, and when the bus is closed (or freed) or
      * its subscription removed, also for a `next()` already waiting.
+     * @this {any}
+     * @param {unknown} pattern
+     * @param {unknown} [options]
      */
     value: function stream(pattern, options) {
       checkBus(this, 'stream');
@@ -104,9 +115,13 @@ export function installStreams(proto) {
       }
       const { signal, ...rest } = readOptions('stream', options, STREAM_OPTIONS);
       const aborted = signalAborted(signal);
+      /** @typedef {{ payload: unknown, meta: unknown }} Item */
+      /** @type {((result: IteratorResult<Item | undefined>) => void)[]} */
       const consumers = [];
+      /** @type {{ item: Item, release: () => void } | null} */
       let handoff = null;
       let done = false;
+      /** @type {(payload: unknown, meta: unknown) => Promise<void>} */
       const handler = (payload, meta) =>
         new Promise((release) => {
           const item = { payload, meta };
@@ -152,6 +167,7 @@ export function installStreams(proto) {
           }
           return new Promise((resolve) => consumers.push(resolve));
         },
+        /** @param {unknown} [value] */
         return(value) {
           close();
           return Promise.resolve({ value, done: true });
