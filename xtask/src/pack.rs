@@ -268,6 +268,28 @@ fn bundle(
     cmd
 }
 
+/// Bundles `crates/wasm/js/src/install.js` (and the modules it imports) as a script defining
+/// `SwitchyardGlue.install(bindings)`, for the wasm-bindgen tests that install the package's
+/// JavaScript over the crate's exports (`crates/wasm/tests/browser_async.rs`). Answers its
+/// path, `<target>/glue-test/glue.js`.
+pub fn bundle_glue_script(root: &Path) -> Result<PathBuf> {
+    let esbuild = node_tool(root, "esbuild", "esbuild")?;
+    let outfile = target_dir(root).join("glue-test/glue.js");
+    let mut cmd = Command::new(esbuild);
+    cmd.arg(root.join("crates/wasm/js/src/install.js"))
+        .args([
+            "--bundle",
+            "--format=iife",
+            "--global-name=SwitchyardGlue",
+            "--platform=browser",
+            "--log-level=warning",
+        ])
+        .arg(format!("--target={BUNDLE_TARGET}"))
+        .arg(format!("--outfile={}", outfile.display()));
+    run_checked(&mut cmd)?;
+    Ok(outfile)
+}
+
 /// `node/<name>.mjs`: the entry for Node ESM, over the CommonJS bundle, so that `import` and
 /// `require` in one process share one instance (and one `SwitchyardError` class).
 fn node_esm_wrapper(name: &str) -> String {

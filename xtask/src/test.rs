@@ -483,7 +483,10 @@ impl TestRun<'_> {
                 )),
             );
         }
+        // tests/browser_async.rs runs the package's JavaScript (see crates/wasm/build.rs).
+        let glue = pack::bundle_glue_script(self.root)?;
         let mut cmd = process::cargo();
+        cmd.env("SWITCHYARD_GLUE", &glue);
         // No `-q`: the runner rejects `--quiet`. `--tests`: unit and integration tests, not
         // doc-tests (cross-compiled doc-tests have no wasm-bindgen tests in them; the runner would
         // report each as passed without running anything).

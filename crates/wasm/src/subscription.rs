@@ -347,7 +347,15 @@ impl EventBus {
     /// `subscription.stats()`, answered through [`hand_back`] (see there why).
     #[wasm_bindgen(js_name = __subscriptionStats)]
     pub fn subscription_stats(&self, id: f64) {
-        hand_back(subscription_id(id).map_or(JsValue::NULL, |id| self.shared.stats(id)));
+        hand_back(self.stats_by_id(id));
+    }
+}
+
+impl EventBus {
+    /// `subscription.stats()` for Rust callers: configuration, gauges and counters, or `null`
+    /// once removed (JavaScript gets it through `__subscriptionStats`).
+    pub fn stats_by_id(&self, id: f64) -> JsValue {
+        subscription_id(id).map_or(JsValue::NULL, |id| self.shared.stats(id))
     }
 }
 
