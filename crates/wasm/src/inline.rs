@@ -1,7 +1,7 @@
 //! The fast path: a publish whose route the engine declares *inline-eligible* (every matched
 //! subscription immediate, idle, unpaused, without filter, group, `once` or breaker; no `on()`
 //! listener or visualiser; nothing queued anywhere; `retain` 0) is delivered by the package's
-//! JavaScript glue (`js/glue.js`), which calls the handlers itself, with **no** wasm call per
+//! JavaScript (`js/src/fastpath.js`), which calls the handlers itself, with **no** wasm call per
 //! publish, and records a batch of publishes (on one topic or several) with one
 //! `__inlineRecord` call before anything else touches the engine. Ids, sequence numbers,
 //! counters, conservation and run-to-completion are the engine's, exactly as on the slow path
