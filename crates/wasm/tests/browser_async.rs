@@ -45,6 +45,16 @@ fn install_glue() -> JsValue {
     );
     set(
         &namespace,
+        "__readOptions",
+        &Closure::<dyn Fn(String, JsValue) -> Result<(), JsValue>>::new(
+            |method: String, options: JsValue| {
+                switchyard_wasm::options::read_method_options(&method, &options)
+            },
+        )
+        .into_js_value(),
+    );
+    set(
+        &namespace,
         "__inlineMemory",
         &Closure::<dyn Fn() -> JsValue>::new(switchyard_wasm::inline::inline_memory)
             .into_js_value(),

@@ -10,6 +10,7 @@ import { installFacade } from './facade.js';
 import { installFastPath } from './fastpath.js';
 import { returnHeldResults } from './held.js';
 import { registerHooks } from './hooks.js';
+import { setOptionsReader } from './options.js';
 import { setBusClass } from './receiver.js';
 import { installStreams } from './streams.js';
 
@@ -20,6 +21,7 @@ export function install(wasm) {
   setBusClass(wasm.EventBus);
   // Object constructors the engine calls: one call and one fixed object shape each.
   registerHooks(wasm);
+  setOptionsReader(wasm.__readOptions);
   const { EventBus } = wasm;
   returnHeldResults(EventBus.prototype);
   const fastPath = installFastPath(wasm, EventBus);

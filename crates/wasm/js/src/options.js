@@ -1,49 +1,33 @@
 // @ts-check
 /**
- * Option objects of the methods written in JavaScript (`waitFor`, `stream`). Their names come
- * from generated.js (written from the Rust side, which checks the options of every other
- * method with the same rules and codes in `crates/wasm/src/options.rs`).
+ * Option objects of the methods written in JavaScript (`waitFor`, `stream`). They are checked
+ * where every other method's are, on the Rust side (`read_method_options` in
+ * crates/wasm/src/options.rs, with the names in shared.rs): same rules, codes and messages.
  */
 
 import { SwitchyardError } from './errors.js';
+import { takeHeld } from './held.js';
+
+/** @type {((method: string, options: unknown) => void) | undefined} */
+let readByBindings;
 
 /**
- * Checks an options object of `method` against `known` names (the Rust side does the rest) and
- * answers a copy, each property read once.
- * @param {string} method
+ * Connects the bindings' `__readOptions` (at install).
+ * @param {(method: string, options: unknown) => void} read
+ */
+export function setOptionsReader(read) {
+  readByBindings = read;
+}
+
+/**
+ * Checks the options object of `method` and answers a plain copy, each property read once.
+ * @param {'waitFor' | 'stream'} method
  * @param {unknown} options
- * @param {readonly string[]} known
  * @returns {Record<string, any>}
  */
-export function readOptions(method, options, known) {
-  if (options === undefined || options === null) return {};
-  let keys;
-  try {
-    if (typeof options !== 'object' || Array.isArray(options)) keys = undefined;
-    else keys = Object.keys(options);
-  } catch {
-    // A revoked proxy (Array.isArray and Object.keys throw) or a proxy whose `ownKeys` throws.
-    throw new SwitchyardError('E_INVALID_OPTION', `${method}(): options could not be read (a revoked proxy?)`);
-  }
-  if (keys === undefined) {
-    throw new SwitchyardError('E_INVALID_OPTION', `${method}(): options must be a plain object`);
-  }
-  /** @type {Record<string, any>} */
-  const out = {};
-  for (const key of keys) {
-    if (!known.includes(key)) {
-      throw new SwitchyardError(
-        'E_INVALID_OPTION',
-        `option \`${key}\` is not a known option (expected one of: ${known.join(', ')})`,
-      );
-    }
-    try {
-      out[key] = /** @type {Record<string, unknown>} */ (options)[key];
-    } catch {
-      throw new SwitchyardError('E_INVALID_OPTION', `option \`${key}\` threw when read`);
-    }
-  }
-  return out;
+export function readOptions(method, options) {
+  /** @type {NonNullable<typeof readByBindings>} */ (readByBindings)(method, options);
+  return /** @type {Record<string, any>} */ (takeHeld());
 }
 
 /**

@@ -6,7 +6,6 @@
  */
 
 import { SwitchyardError } from './errors.js';
-import { STREAM_OPTIONS, WAIT_FOR_OPTIONS } from './generated.js';
 import { checkTimeout, readOptions } from './options.js';
 import { checkBus, freedBuses } from './receiver.js';
 import { unwatchRemoval, watchRemoval } from './removal.js';
@@ -39,7 +38,7 @@ export function installStreams(proto) {
         if (typeof pattern !== 'string') {
           throw new SwitchyardError('E_INVALID_PATTERN', 'waitFor(): `pattern` must be a string');
         }
-        const { signal, timeoutMs, filter } = readOptions('waitFor', options, WAIT_FOR_OPTIONS);
+        const { signal, timeoutMs, filter } = readOptions('waitFor', options);
         // Checked before subscribing, so that a refusal leaves no subscription behind.
         checkTimeout(timeoutMs);
         if (signalAborted(signal)) {
@@ -113,7 +112,7 @@ export function installStreams(proto) {
       if (typeof pattern !== 'string') {
         throw new SwitchyardError('E_INVALID_PATTERN', 'stream(): `pattern` must be a string');
       }
-      const { signal, ...rest } = readOptions('stream', options, STREAM_OPTIONS);
+      const { signal, ...rest } = readOptions('stream', options);
       const aborted = signalAborted(signal);
       /** @typedef {{ payload: unknown, meta: unknown }} Item */
       /** @type {((result: IteratorResult<Item | undefined>) => void)[]} */

@@ -9,4 +9,5 @@ declare module 'switchyard-bindgen' {
   export const EventBus: import('../src/bindings.js').RawBusClass;
   export function __registerHooks(hooks: object): void;
   export function __inlineMemory(): WebAssembly.Memory;
+  export function __readOptions(method: string, options: unknown): void;
 }
