@@ -62,11 +62,12 @@ pub const SUBSCRIBE_OPTIONS: &[&str] = &[
 /// Option names `publish` accepts.
 pub const PUBLISH_OPTIONS: &[&str] = &["headers", "correlationId", "ttlMs"];
 
-/// Option names `waitFor` accepts (checked in JavaScript, `js/src/options.js`).
+/// Option names `waitFor` accepts (checked by `options::read_method_options` for the
+/// JavaScript that implements it).
 pub const WAIT_FOR_OPTIONS: &[&str] = &["signal", "timeoutMs", "filter"];
 
-/// Option names `stream` accepts (checked in JavaScript; all but `signal` are passed on to
-/// `subscribe`).
+/// Option names `stream` accepts (checked like `waitFor`'s; all but `signal` are passed on
+/// to `subscribe`).
 pub const STREAM_OPTIONS: &[&str] = &[
     "capacity", "overflow", "filter", "priority", "name", "group", "replay", "signal",
 ];
