@@ -54,6 +54,35 @@ impl ErrorCode {
     }
 }
 
+/// Whether two strings are equal, at compile time.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+// Each variant indexes its own code in `shared::ERROR_CODES` (a wrong order fails the build).
+const _: () = {
+    assert!(same(ErrorCode::InvalidTopic.as_str(), "E_INVALID_TOPIC"));
+    assert!(same(ErrorCode::InvalidPattern.as_str(), "E_INVALID_PATTERN"));
+    assert!(same(ErrorCode::InvalidOption.as_str(), "E_INVALID_OPTION"));
+    assert!(same(ErrorCode::InvalidHandler.as_str(), "E_INVALID_HANDLER"));
+    assert!(same(ErrorCode::InvalidReceiver.as_str(), "E_INVALID_RECEIVER"));
+    assert!(same(ErrorCode::Backpressure.as_str(), "E_BACKPRESSURE"));
+    assert!(same(ErrorCode::Cascade.as_str(), "E_CASCADE"));
+    assert!(same(ErrorCode::Closed.as_str(), "E_CLOSED"));
+    assert!(same(ErrorCode::Timeout.as_str(), "E_TIMEOUT"));
+};
+
 /// A `SwitchyardError` with `code` and `message`.
 pub fn error(code: ErrorCode, message: &str) -> JsValue {
     if let Some(value) = crate::hooks::make_error(code.as_str(), message) {
