@@ -73,10 +73,19 @@ const fn same(a: &str, b: &str) -> bool {
 // Each variant indexes its own code in `shared::ERROR_CODES` (a wrong order fails the build).
 const _: () = {
     assert!(same(ErrorCode::InvalidTopic.as_str(), "E_INVALID_TOPIC"));
-    assert!(same(ErrorCode::InvalidPattern.as_str(), "E_INVALID_PATTERN"));
+    assert!(same(
+        ErrorCode::InvalidPattern.as_str(),
+        "E_INVALID_PATTERN"
+    ));
     assert!(same(ErrorCode::InvalidOption.as_str(), "E_INVALID_OPTION"));
-    assert!(same(ErrorCode::InvalidHandler.as_str(), "E_INVALID_HANDLER"));
-    assert!(same(ErrorCode::InvalidReceiver.as_str(), "E_INVALID_RECEIVER"));
+    assert!(same(
+        ErrorCode::InvalidHandler.as_str(),
+        "E_INVALID_HANDLER"
+    ));
+    assert!(same(
+        ErrorCode::InvalidReceiver.as_str(),
+        "E_INVALID_RECEIVER"
+    ));
     assert!(same(ErrorCode::Backpressure.as_str(), "E_BACKPRESSURE"));
     assert!(same(ErrorCode::Cascade.as_str(), "E_CASCADE"));
     assert!(same(ErrorCode::Closed.as_str(), "E_CLOSED"));
