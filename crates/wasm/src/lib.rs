@@ -12,10 +12,10 @@
 //!
 //! One module per job: [`bus`] (the `EventBus` class), [`subscription`] (`subscribe` and the
 //! by-id methods behind the JavaScript `Subscription` class), [`shared`] (what the JavaScript
-//! shares: error codes, option and trace names, the inline cell layout), [`publish`], [`dispatch`] (the delivery loop), [`inline`] (the fast
-//! path), [`timer`] and
-//! [`clock`] (time), [`events`] (`on`), [`expose`] (attach protocol), [`owners`] (leaks),
-//! [`snapshot`] (persist and restore), [`views`] (the JSON shapes returned), [`options`]
+//! shares: error codes, option and trace names, the inline cell layout), [`publish`],
+//! [`dispatch`] (the delivery loop), [`inline`] (the fast path), [`timer`] and [`clock`] (time),
+//! [`events`] (`on`), [`expose`] (attach protocol), [`owners`] (leaks), [`snapshot`] (persist
+//! and restore), [`views`] (the JSON shapes returned), [`options`]
 //! (argument validation), [`hooks`] (object constructors registered by the JS entry),
 //! [`handlers`] (the JS side of each subscription), [`state`] (what a bus shares, and the
 //! no-borrow-across-JS rule) and [`error`] (`SwitchyardError`).
