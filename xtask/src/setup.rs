@@ -13,9 +13,9 @@
 //!
 //! A failing step stops the run with a message naming what failed and what to do.
 
+use std::fs;
 use std::path::Path;
 use std::process::Command;
-use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 
@@ -157,19 +157,30 @@ fn node_and_npm() -> Result<()> {
     Ok(())
 }
 
-/// `npm ci` in `tests/` when `node_modules` is missing or older than `package-lock.json`.
+/// `npm ci` in `tests/` unless `node_modules` was installed from this very `package-lock.json`.
+///
+/// Freshness is judged by content, not by age: after each install a copy of the lock is kept as
+/// [`INSTALLED_LOCK`] inside `node_modules`. (Ages misled in git worktrees, whose checked-out lock
+/// is always newer; `npm ci` then ran through a worktree's symlinked `node_modules` and emptied
+/// the folder it pointed to.) A symlinked `node_modules` is never reinstalled through the link.
 fn js_dependencies(root: &Path) -> Result<()> {
     let js = tools::js_dir(root);
-    let lock = js.join("package-lock.json");
-    // npm rewrites this file on every install: its age is the age of node_modules.
-    let installed = js.join("node_modules").join(".package-lock.json");
-    let fresh = match (modified(&installed), modified(&lock)) {
-        (Some(installed), Some(lock)) => installed >= lock,
-        _ => false,
-    };
-    if fresh {
+    let lock = fs::read(js.join("package-lock.json")).context("reading tests/package-lock.json")?;
+    let modules = js.join("node_modules");
+    let installed_lock = modules.join(INSTALLED_LOCK);
+    if fs::read(&installed_lock).is_ok_and(|installed| installed == lock) {
         println!("ok tests/node_modules (already installed)");
     } else {
+        if modules
+            .symlink_metadata()
+            .is_ok_and(|meta| meta.file_type().is_symlink())
+        {
+            bail!(
+                "{} is a symlink and was not installed from this package-lock.json: run `npm ci` \
+                 where it points, or replace the link with a folder",
+                modules.display()
+            );
+        }
         let mut npm = Command::new("npm");
         npm.args(["ci", "--no-audit", "--no-fund"]).current_dir(&js);
         process::run(&mut npm).with_context(|| {
@@ -178,6 +189,8 @@ fn js_dependencies(root: &Path) -> Result<()> {
                 js.display()
             )
         })?;
+        fs::write(&installed_lock, &lock)
+            .with_context(|| format!("writing {}", installed_lock.display()))?;
         println!("installed tests/node_modules (npm ci)");
     }
     let wasm_opt = tools::node_bin_dir(root).join("wasm-opt");
@@ -195,9 +208,8 @@ fn js_dependencies(root: &Path) -> Result<()> {
     }
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    path.metadata().and_then(|meta| meta.modified()).ok()
-}
+/// The copy of `package-lock.json` kept in `node_modules` by the install it describes.
+const INSTALLED_LOCK: &str = ".switchyard-installed-lock.json";
 
 /// wasm-bindgen-cli, which provides both `wasm-bindgen` and `wasm-bindgen-test-runner`.
 /// Installed without `--locked`: the lock file it ships pins a crate version the registry lacks.
