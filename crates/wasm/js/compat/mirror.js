@@ -1,0 +1,148 @@
+// @ts-check
+// The bus side of a compat emitter. The emitter calls its listeners itself, with the semantics of
+// the library it imitates; the bus sees the same traffic:
+//
+// - each listener is one subscription (`register`), named after its event, whose handler does
+//   nothing (`registration`);
+// - each emit is one publish of its topic. An emit only counts itself on its channel (one
+//   increment); the counts are told to the bus (`flushAll`) at the end of the task, or before any
+//   bus or subscription method runs (the glue calls `flushAll` first, through its `beforeSync`
+//   hooks), so every method sees them. A count is recorded by the glue's fast path as the
+//   publishes it stands for (ids, sequence numbers, deliveries to each registration) without a
+//   call (`recordPublishes`). When the topic's route cannot take that (a visualiser attached,
+//   `bus.on()` listeners, another handler subscribed on the bus) the channel goes `live`: each
+//   emit is then published at once, with its payload, until a record succeeds again.
+
+import { EventBus, SwitchyardError } from 'switchyard';
+
+/** The glue's hooks (see `recordPublishes` and `beforeSync` in glue.js). */
+const recordHook = /** @type {any} */ (EventBus.prototype)[Symbol.for('switchyard.recordPublishes')];
+const beforeSync = /** @type {Set<() => void> | undefined} */ (/** @type {any} */ (EventBus)[Symbol.for('switchyard.beforeSync')]);
+
+/**
+ * The handler of every registration subscription. The listeners run in the emitter; when the bus
+ * delivers a publish itself (a live channel), calling this does nothing.
+ */
+export function registration() {}
+
+/**
+ * What an emitter keeps per event name for the bus.
+ * @typedef {{ bus: EventBus, topic: string, pending: number, live: boolean }} Channel
+ */
+
+/** Channels with counted emits not yet told to their bus. */
+/** @type {Channel[]} */
+let dirty = [];
+let scheduled = false;
+
+/** Tells every bus the emits counted on its channels (see the module comment). */
+export function flushAll() {
+  if (dirty.length === 0) return;
+  const channels = dirty;
+  dirty = [];
+  for (const channel of channels) flush(channel);
+}
+beforeSync?.add(flushAll);
+
+function flushAtTaskEnd() {
+  scheduled = false;
+  flushAll();
+}
+
+/** Called by an emit when its channel had nothing pending (`pending` was 0 before it). */
+export function markDirty(/** @type {Channel} */ channel) {
+  dirty.push(channel);
+  if (!scheduled) {
+    scheduled = true;
+    queueMicrotask(flushAtTaskEnd);
+  }
+}
+
+/** @param {Channel} channel */
+function flush(channel) {
+  let left = channel.pending;
+  channel.pending = 0;
+  if (left === 0) return;
+  try {
+    left -= record(channel, left);
+    if (left > 0) {
+      // The route may just not be cached (a first emit, or listeners changed): one publish
+      // caches it, then the rest can be recorded.
+      channel.bus.publish(channel.topic, undefined);
+      left -= 1 + record(channel, left - 1);
+    }
+    if (left > 0) {
+      // Not recordable (someone observes the bus): published one by one, and live from now on.
+      channel.live = true;
+      for (; left > 0; left--) channel.bus.publish(channel.topic, undefined);
+    }
+  } catch (error) {
+    reportBusError(error);
+  }
+}
+
+/** How many of `count` publishes of the channel's topic the glue recorded without a call. */
+function record(/** @type {Channel} */ channel, /** @type {number} */ count) {
+  return recordHook === undefined || count === 0 ? 0 : recordHook.call(channel.bus, channel.topic, registration, count);
+}
+
+/**
+ * An emit on a live channel: recorded if the route allows it again (the channel then counts
+ * again), else published with its payload (`payload()`: the emit's one argument, the array of
+ * them, or undefined).
+ * @param {Channel} channel
+ * @param {unknown} payload
+ */
+export function emitLive(channel, payload) {
+  flushAll();
+  if (record(channel, 1) === 1) {
+    channel.live = false;
+    return;
+  }
+  try {
+    channel.bus.publish(channel.topic, payload);
+  } catch (error) {
+    reportBusError(error);
+  }
+}
+
+/**
+ * An error from the bus while telling it about emits. A closed (or freed) bus sees nothing more,
+ * by design: the emitter goes on as a plain emitter. Anything else is reported on the console
+ * (it cannot be thrown: the emits it is about have returned).
+ */
+function reportBusError(/** @type {unknown} */ error) {
+  if (error instanceof SwitchyardError && /** @type {any} */ (error).code === 'E_CLOSED') return;
+  console.error('switchyard/compat: the bus refused an emit', error);
+}
+
+/**
+ * A new bus for an emitter: `options` are `EventBus` options (validated by the bus).
+ * @param {import('switchyard').EventBusOptions | undefined} options
+ * @param {number} maxListeners the emitter's limit (0 or Infinity: none), unless `options` sets one
+ */
+export function newBus(options, maxListeners) {
+  return new EventBus({ maxListeners: maxListeners > 0xffff_ffff ? 0 : Math.floor(maxListeners), ...options });
+}
+
+/**
+ * Subscribes the registration of one listener of the event `name` (shown as the subscription's
+ * name) on `topic`, or returns null when the bus is closed (the emitter then goes on without it).
+ * @param {EventBus} bus
+ * @param {string} topic
+ * @param {string} name
+ * @returns {import('switchyard').Subscription | null}
+ */
+export function register(bus, topic, name) {
+  try {
+    return bus.subscribe(topic, registration, { name });
+  } catch (error) {
+    if (error instanceof SwitchyardError && /** @type {any} */ (error).code === 'E_CLOSED') return null;
+    throw error;
+  }
+}
+
+/** Ends a registration (nothing for one the closed bus never made). */
+export function unregister(/** @type {import('switchyard').Subscription | null} */ sub) {
+  sub?.unsubscribe();
+}
