@@ -9,7 +9,7 @@
 
 import { SwitchyardError } from 'switchyard';
 
-import { emitLive, markDirty, newBus, register, unregister } from './mirror.js';
+import { emitChecked, epoch, markDirty, newBus, register, unregister } from './mirror.js';
 import { displayName, Topics } from './topics.js';
 
 /** Each emitter's state (created on first use, so `EventEmitter.call(this)` is optional too). */
@@ -31,7 +31,7 @@ let defaultMaxListeners = 10;
  *   bus: import('switchyard').EventBus,
  *   topic: string,
  *   pending: number,
- *   live: boolean,
+ *   epoch: number,
  * }} Entry
  */
 
@@ -77,9 +77,15 @@ function checkCount(/** @type {unknown} */ n, /** @type {string} */ what) {
   }
 }
 
-/** A short, safe description of a value for messages (Node uses `util.inspect`). */
+/** Node's `util.inspect` where there is one (Node 20.16+), for messages worded as Node's. */
+const inspect = /** @type {((value: unknown, options?: object) => string) | undefined} */ (
+  /** @type {any} */ (globalThis).process?.getBuiltinModule?.('node:util')?.inspect
+);
+
+/** A short, safe description of a value for messages: `util.inspect`'s, else an approximation. */
 function describe(/** @type {unknown} */ value) {
   try {
+    if (inspect !== undefined) return inspect(value);
     if (typeof value === 'string') return `'${value}'`;
     if (typeof value === 'symbol' || typeof value === 'function') return value.toString().split('\n')[0];
     if (value === null || typeof value !== 'object') return String(value);
@@ -129,7 +135,7 @@ function addListener(emitter, type, listener, prepend) {
   // the listener is added without a registration).
   const sub = register(bus, topic, displayName(type));
   if (entry === undefined) {
-    state.events.set(type, { listeners: [listener], subs: [sub], warned: false, bus, topic, pending: 0, live: false });
+    state.events.set(type, { listeners: [listener], subs: [sub], warned: false, bus, topic, pending: 0, epoch: -1 });
     return emitter;
   }
   if (prepend) {
@@ -202,7 +208,7 @@ function onceWrapper() {
 function unhandledError(args) {
   const er = args[0];
   if (er instanceof Error) throw er; // Unhandled 'error' event
-  throw Object.assign(new Error(`Unhandled error.${er === undefined ? '' : ` (${describe(er)})`}`), {
+  throw Object.assign(new Error(`Unhandled error. (${describe(er)})`), {
     code: 'ERR_UNHANDLED_ERROR',
     context: er,
   }); // Unhandled 'error' event
@@ -271,16 +277,16 @@ proto.emit = function emit(type, a1, a2, a3) {
   const entry = state === undefined ? undefined : state.events.get(type);
   if (entry === undefined) return false;
   const listeners = entry.listeners;
-  // The bus is told at the end of the task (or before any bus method): see mirror.js.
-  if (entry.live) {
+  // The bus side (see mirror.js): counted, or checked and maybe published with the payload.
+  if (entry.epoch === epoch) {
+    if (entry.pending++ === 0) markDirty(entry);
+  } else {
     let payload = len === 2 ? a1 : undefined;
     if (len > 2) {
       payload = [];
       for (let i = 1; i < len; i++) /** @type {unknown[]} */ (payload).push(arguments[i]);
     }
-    emitLive(entry, payload);
-  } else if (entry.pending++ === 0) {
-    markDirty(entry);
+    emitChecked(entry, payload);
   }
   const n = listeners.length;
   switch (len) {

@@ -4,14 +4,17 @@
 //
 // - each listener is one subscription (`register`), named after its event, whose handler does
 //   nothing (`registration`);
-// - each emit is one publish of its topic. An emit only counts itself on its channel (one
+// - each emit is one publish of its topic, on the event's channel. A channel the bus has
+//   confirmed since its last method call (`channel.epoch === epoch`) only counts the emit (one
 //   increment); the counts are told to the bus (`flushAll`) at the end of the task, or before any
-//   bus or subscription method runs (the glue calls `flushAll` first, through its `beforeSync`
-//   hooks), so every method sees them. A count is recorded by the glue's fast path as the
-//   publishes it stands for (ids, sequence numbers, deliveries to each registration) without a
-//   call (`recordPublishes`). When the topic's route cannot take that (a visualiser attached,
-//   `bus.on()` listeners, another handler subscribed on the bus) the channel goes `live`: each
-//   emit is then published at once, with its payload, until a record succeeds again.
+//   bus or subscription method runs (the glue calls `beforeSync` first), so every method sees
+//   them. The glue records a count as the publishes it stands for (ids, sequence numbers,
+//   deliveries to each registration) without a call (`recordPublishes`), while the topic's
+//   route holds only registrations. Any bus method may change that (a handler subscribed on the
+//   bus, an `on()` listener), so each one moves `epoch` on: the next emit of each channel asks the
+//   glue to record it (`emitChecked`) and, if it cannot, publishes it with its payload. A
+//   visualiser attaching is not a method call: emits counted in the task it attaches in are
+//   published at the end of the task without their payloads.
 
 import { EventBus, SwitchyardError } from 'switchyard';
 
@@ -21,14 +24,20 @@ const beforeSync = /** @type {Set<() => void> | undefined} */ (/** @type {any} *
 
 /**
  * The handler of every registration subscription. The listeners run in the emitter; when the bus
- * delivers a publish itself (a live channel), calling this does nothing.
+ * delivers an emit itself (one published with its payload), calling this does nothing.
  */
 export function registration() {}
 
 /**
  * What an emitter keeps per event name for the bus.
- * @typedef {{ bus: EventBus, topic: string, pending: number, live: boolean }} Channel
+ * @typedef {{ bus: EventBus, topic: string, pending: number, epoch: number }} Channel
  */
+
+/**
+ * Moves on before every bus method (see the module comment); a channel whose `epoch` equals it
+ * counts its emits.
+ */
+export let epoch = 0;
 
 /** Channels with counted emits not yet told to their bus. */
 /** @type {Channel[]} */
@@ -42,7 +51,11 @@ export function flushAll() {
   dirty = [];
   for (const channel of channels) flush(channel);
 }
-beforeSync?.add(flushAll);
+
+beforeSync?.add(() => {
+  flushAll();
+  epoch++;
+});
 
 function flushAtTaskEnd() {
   scheduled = false;
@@ -62,18 +75,12 @@ export function markDirty(/** @type {Channel} */ channel) {
 function flush(channel) {
   let left = channel.pending;
   channel.pending = 0;
-  if (left === 0) return;
   try {
     left -= record(channel, left);
     if (left > 0) {
-      // The route may just not be cached (a first emit, or listeners changed): one publish
-      // caches it, then the rest can be recorded.
-      channel.bus.publish(channel.topic, undefined);
-      left -= 1 + record(channel, left - 1);
-    }
-    if (left > 0) {
-      // Not recordable (someone observes the bus): published one by one, and live from now on.
-      channel.live = true;
+      // Someone started observing the bus without a method call (a visualiser attached): the
+      // payloads are gone; published one by one, and checked again from the next emit on.
+      channel.epoch = -1;
       for (; left > 0; left--) channel.bus.publish(channel.topic, undefined);
     }
   } catch (error) {
@@ -87,16 +94,17 @@ function record(/** @type {Channel} */ channel, /** @type {number} */ count) {
 }
 
 /**
- * An emit on a live channel: recorded if the route allows it again (the channel then counts
- * again), else published with its payload (`payload()`: the emit's one argument, the array of
- * them, or undefined).
+ * An emit on a channel not confirmed since the last bus method: recorded if the glue can (the
+ * channel then counts its emits until the next bus method), else published with `payload` (the
+ * emit's one argument, the array of them, or undefined), which also caches the topic's route.
  * @param {Channel} channel
  * @param {unknown} payload
  */
-export function emitLive(channel, payload) {
+export function emitChecked(channel, payload) {
+  // Emits counted earlier reach the bus first.
   flushAll();
   if (record(channel, 1) === 1) {
-    channel.live = false;
+    channel.epoch = epoch;
     return;
   }
   try {

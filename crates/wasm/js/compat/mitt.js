@@ -7,7 +7,7 @@
 // `on`, `off` and `all.set`/`all.delete`/`all.clear` at once, and a list changed in place
 // (`all.get(type).push(fn)`) at the next `on`, `off` or `emit` of that type.
 
-import { emitLive, markDirty, newBus, register, unregister } from './mirror.js';
+import { emitChecked, epoch, markDirty, newBus, register, unregister } from './mirror.js';
 import { displayName, Topics } from './topics.js';
 
 /** `maxListeners` of a mitt emitter's bus, unless `options.bus` sets it: the bus's default. */
@@ -22,7 +22,7 @@ const MITT_MAX_LISTENERS = 100;
  *   bus: import('switchyard').EventBus,
  *   topic: string,
  *   pending: number,
- *   live: boolean,
+ *   epoch: number,
  * }} Registered
  */
 
@@ -57,7 +57,7 @@ export function mitt(all, options) {
     if (reg === undefined) {
       if (want === 0) return undefined;
       const b = busOf();
-      reg = { list, subs: [], bus: b, topic: type === '*' ? '**' : topics.of(type), pending: 0, live: false };
+      reg = { list, subs: [], bus: b, topic: type === '*' ? '**' : topics.of(type), pending: 0, epoch: -1 };
       registered.set(type, reg);
     }
     reg.list = list;
@@ -160,7 +160,7 @@ export function mitt(all, options) {
         if (reg === undefined && wildcard !== undefined && wildcard.length > 0) reg = unheardChannel(type);
       }
       if (reg !== undefined) {
-        if (reg.live) emitLive(reg, evt);
+        if (reg.epoch !== epoch) emitChecked(reg, evt);
         else if (reg.pending++ === 0) markDirty(reg);
       }
       if (handlers) {
@@ -178,7 +178,7 @@ export function mitt(all, options) {
     let reg = unheard.get(type);
     if (reg === undefined) {
       if (unheard.size >= 1024) unheard.clear();
-      reg = { list: undefined, subs: [], bus: busOf(), topic: topics.of(type), pending: 0, live: false };
+      reg = { list: undefined, subs: [], bus: busOf(), topic: topics.of(type), pending: 0, epoch: -1 };
       unheard.set(type, reg);
     }
     return reg;

@@ -92,6 +92,8 @@ export class Topics {
 export function displayName(name) {
   let text = (typeof name === 'symbol' ? name.toString() : String(name)).toWellFormed();
   if (utf8Bytes(text) <= MAX_BYTES) return text;
-  while (encoder.encode(text).length > MAX_BYTES - 3) text = text.slice(0, Math.max(0, text.length - 8));
-  return `${text.toWellFormed()}…`;
+  // The longest prefix that fits with the ellipsis (3 bytes); at most 253 code units do.
+  text = text.slice(0, MAX_BYTES - 3).toWellFormed();
+  while (encoder.encode(text).length > MAX_BYTES - 3) text = text.slice(0, -1).toWellFormed();
+  return `${text}…`;
 }
