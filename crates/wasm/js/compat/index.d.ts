@@ -1,7 +1,7 @@
 // Types of `switchyard/compat`: Node's `EventEmitter` surface (as @types/node declares it, event
 // map generic included) and mitt 3's `Emitter<Events>`. Standalone: no @types/node needed.
 
-import type { EventBus, EventBusOptions } from 'switchyard';
+import type { AbortSignalLike, EventBus, EventBusOptions } from 'switchyard';
 
 /** An event map: event name → tuple of listener arguments (as @types/node's `EventMap`). */
 export type EventMap<T> = Record<keyof T, any[]> | DefaultEventMap;
@@ -62,7 +62,7 @@ export declare class EventEmitter<T extends EventMap<T> = DefaultEventMap> {
   /** Listeners of this symbol see every `'error'` emit before the `'error'` listeners. */
   static readonly errorMonitor: unique symbol;
   /** The next `eventName` emit's arguments; rejects on an `'error'` emit first or on abort. */
-  static once(emitter: { on(...args: any[]): unknown; removeListener(...args: any[]): unknown }, eventName: string | symbol, options?: { signal?: AbortSignal }): Promise<any[]>;
+  static once(emitter: { on(...args: any[]): unknown; removeListener(...args: any[]): unknown }, eventName: string | symbol, options?: { signal?: AbortSignalLike }): Promise<any[]>;
   /** @deprecated as in Node: use `emitter.listenerCount(eventName)`. */
   static listenerCount(emitter: { listenerCount(eventName: string | symbol): number }, eventName: string | symbol): number;
   static readonly EventEmitter: typeof EventEmitter;
