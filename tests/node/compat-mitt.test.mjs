@@ -62,6 +62,9 @@ describe('compat mitt (mitt README)', () => {
       const f = (e) => out.push(['f', e]);
       emitter.on('foo', f);
       out.push(emitter.all instanceof Map, emitter.all.get('foo').length, emitter.all.get('foo')[0] === f);
+      // A list is a plain array to its readers (compared equal, keys as mitt's).
+      const list = emitter.all.get('foo');
+      out.push(Object.keys(list), Object.getOwnPropertySymbols(list).filter((s) => list.propertyIsEnumerable(s)));
       emitter.all.get('foo').push((e) => out.push(['pushed', e]));
       emitter.emit('foo', 1);
       emitter.all.clear();
@@ -185,6 +188,17 @@ describe('compat mitt: the bus underneath', () => {
     assert.deepEqual(emitter.bus.subscriptions(), []);
     emitter.all.set('c', [f, f]);
     assert.equal(emitter.bus.subscriptions().length, 2);
+  });
+
+  test('a list set under another type counts that type\'s emits on its own topic', () => {
+    const emitter = mitt();
+    emitter.on('a', () => {});
+    emitter.all.set('b', emitter.all.get('a'));
+    emitter.emit('b', 1);
+    emitter.emit('b', 2);
+    emitter.emit('a', 3);
+    const byTopic = Object.fromEntries(emitter.bus.metrics().topics.map((t) => [t.topic, t.counters.published]));
+    assert.deepEqual(byTopic, { a: 1, b: 2 });
   });
 
   test('leaks() reports more handlers than the bus\'s maxListeners on one type', () => {

@@ -13,11 +13,14 @@ import { displayName, Topics } from './topics.js';
 /** `maxListeners` of a mitt emitter's bus, unless `options.bus` sets it: the bus's default. */
 const MITT_MAX_LISTENERS = 100;
 
+/** A typed list's registrations, kept on the list (one property load per emit, no second lookup). */
+const REG = Symbol('switchyard.compat.mitt');
+
 /**
  * A type's registrations: as many subscriptions as its list had when last synced, and its bus
  * channel (see mirror.js).
  * @typedef {{
- *   list: unknown,
+ *   key: unknown,
  *   subs: (import('switchyard').Subscription | null)[],
  *   bus: import('switchyard').EventBus,
  *   topic: string,
@@ -51,24 +54,27 @@ export function mitt(all, options) {
    * @returns {Registered | undefined}
    */
   const sync = (type) => {
-    const list = handlersOf.get(type);
+    const list = /** @type {any} */ (handlersOf.get(type));
     const want = Array.isArray(list) ? list.length : 0;
     let reg = registered.get(type);
     if (reg === undefined) {
       if (want === 0) return undefined;
       const b = busOf();
-      reg = { list, subs: [], bus: b, topic: type === '*' ? '**' : topics.of(type), pending: 0, epoch: -1 };
+      reg = { key: type, subs: [], bus: b, topic: type === '*' ? '**' : topics.of(type), pending: 0, epoch: -1 };
       registered.set(type, reg);
     }
-    reg.list = list;
     const name = type === '*' ? '*' : displayName(type);
     while (reg.subs.length < want) reg.subs.push(register(reg.bus, reg.topic, name));
     while (reg.subs.length > want) unregister(/** @type {any} */ (reg.subs.pop()));
     if (want === 0) {
       registered.delete(type);
       if (type !== '*') topics.forget(type);
+      if (Array.isArray(list)) delete list[REG];
       return undefined;
     }
+    // The '*' list carries none: an emit of the type '*' is not on the wildcard channel.
+    // Not enumerable: the list still compares equal to a plain array of its handlers.
+    if (type !== '*' && list[REG] !== reg) Object.defineProperty(list, REG, { value: reg, configurable: true, writable: true });
     return reg;
   };
 
@@ -151,10 +157,11 @@ export function mitt(all, options) {
      */
     emit(type, evt) {
       let handlers = handlersOf.get(type);
-      // The bus side: the type's channel (its registrations in step with its list).
-      let reg = type === '*' ? undefined : registered.get(type);
-      if (reg === undefined || reg.list !== handlers || reg.subs.length !== /** @type {any} */ (handlers).length) {
-        if (type !== '*') reg = sync(type);
+      // The bus side: the type's channel, kept on its list while in step with it.
+      /** @type {Registered | undefined} */
+      let reg = handlers === undefined ? undefined : /** @type {any} */ (handlers)[REG];
+      if (reg === undefined || reg.key !== type || reg.subs.length !== /** @type {any} */ (handlers).length) {
+        reg = type === '*' ? undefined : sync(type);
         const wildcard = handlersOf.get('*');
         if (wildcard !== undefined) sync('*');
         if (reg === undefined && wildcard !== undefined && wildcard.length > 0) reg = unheardChannel(type);
@@ -178,7 +185,7 @@ export function mitt(all, options) {
     let reg = unheard.get(type);
     if (reg === undefined) {
       if (unheard.size >= 1024) unheard.clear();
-      reg = { list: undefined, subs: [], bus: busOf(), topic: topics.of(type), pending: 0, epoch: -1 };
+      reg = { key: type, subs: [], bus: busOf(), topic: topics.of(type), pending: 0, epoch: -1 };
       unheard.set(type, reg);
     }
     return reg;
