@@ -161,10 +161,7 @@ export function mitt(all, options) {
       /** @type {Registered | undefined} */
       let reg = handlers === undefined ? undefined : /** @type {any} */ (handlers)[REG];
       if (reg === undefined || reg.key !== type || reg.subs.length !== /** @type {any} */ (handlers).length) {
-        reg = type === '*' ? undefined : sync(type);
-        const wildcard = handlersOf.get('*');
-        if (wildcard !== undefined) sync('*');
-        if (reg === undefined && wildcard !== undefined && wildcard.length > 0) reg = unheardChannel(type);
+        reg = channelOf(type);
       }
       if (reg !== undefined) {
         if (reg.epoch !== epoch) emitChecked(reg, evt);
@@ -178,6 +175,20 @@ export function mitt(all, options) {
         handlers.slice().map((handler) => handler(type, evt));
       }
     },
+  };
+
+  /**
+   * The channel an emit of `type` counts on, after bringing the registrations of `type` and `'*'`
+   * in step with their lists (the rare path of `emit`, kept out of it so that it stays small):
+   * the type's own, or, when only `'*'` handlers listen, one for its topic; none if nobody does.
+   * @param {unknown} type
+   */
+  const channelOf = (type) => {
+    const reg = type === '*' ? undefined : sync(type);
+    const wildcard = handlersOf.get('*');
+    if (wildcard !== undefined) sync('*');
+    if (reg === undefined && wildcard !== undefined && wildcard.length > 0) return unheardChannel(type);
+    return reg;
   };
 
   /** The channel of a type only `'*'` handlers hear (its topic matches their `**` pattern). */
