@@ -1,6 +1,6 @@
 // The compat cases (cases-compat.mjs) alone, in Node, in one process: tinybench, each library with
-// its own loop, the pair measured in turn three times (so a busy machine slows both alike), the
-// median of each. From tests/:
+// its own loop, the pair measured in turn in 20 short rounds (so a busy machine slows both
+// alike), the median ratio of the rounds. From tests/:
 //   node bench/compat-ratio.mjs <folder holding node_modules/switchyard>
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -13,21 +13,29 @@ async function main(installDir) {
   const switchyard = { ...require('switchyard'), compat: require('switchyard/compat') };
   const sink = { n: 0 };
   const perSample = 2000;
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   for (const name of ['compat-emit-3', 'compat-mitt-3']) {
-    const pair = compatCases({ peers, switchyard }, sink).filter(([c]) => c === name);
-    const bench = new Bench({ time: 3000, warmupTime: 500 });
-    const instances = pair.map(([, impl, make]) => [impl, make()]);
-    for (const [impl, instance] of instances) bench.add(impl, () => instance.run(perSample));
-    // Interleaved: tinybench runs task by task, so run the pair several times in turn.
-    const rates = new Map(instances.map(([impl]) => [impl, []]));
-    for (let round = 0; round < 3; round++) {
+    const instances = compatCases({ peers, switchyard }, sink)
+      .filter(([c]) => c === name)
+      .map(([, impl, make]) => [impl, make()]);
+    // Short runs of both in turn: a busy machine slows each pair alike, so the ratio per round
+    // is steadier than either rate.
+    const rates = instances.map(() => []);
+    const ratios = [];
+    for (let round = 0; round < 20; round++) {
+      const bench = new Bench({ time: 150, warmupTime: 50 });
+      for (const [impl, instance] of instances) bench.add(impl, () => instance.run(perSample));
       await bench.run();
-      for (const task of bench.tasks) rates.get(task.name).push((perSample * 1000) / task.result.latency.p50);
+      const [peer, ours] = bench.tasks.map((task, i) => {
+        const rate = (perSample * 1000) / task.result.latency.p50;
+        rates[i].push(rate);
+        return rate;
+      });
+      ratios.push(ours / peer);
     }
-    const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
-    const [peer, ours] = [...rates.entries()].map(([impl, xs]) => [impl, median(xs)]);
+    const [peerName, ourName] = instances.map(([impl]) => impl);
     console.log(
-      `${name}: ${peer[0]} ${(peer[1] / 1e6).toFixed(2)} M emits/s, ${ours[0]} ${(ours[1] / 1e6).toFixed(2)} M emits/s: ${(ours[1] / peer[1]).toFixed(2)}x`,
+      `${name}: ${peerName} ${(median(rates[0]) / 1e6).toFixed(2)} M emits/s, ${ourName} ${(median(rates[1]) / 1e6).toFixed(2)} M emits/s; ratio per round: median ${median(ratios).toFixed(2)}x (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)})`,
     );
     for (const [, instance] of instances) instance.dispose();
   }

@@ -190,6 +190,25 @@ describe('compat mitt: the bus underneath', () => {
     assert.equal(emitter.bus.subscriptions().length, 2);
   });
 
+  test('emitting the type * publishes the plain name *, heard by the * registrations', () => {
+    const errors = [];
+    const error = console.error;
+    console.error = (...args) => errors.push(args);
+    try {
+      const emitter = mitt();
+      emitter.on('*', () => {});
+      emitter.emit('*', 1);
+      emitter.emit('*', 2);
+      emitter.emit('*', 3);
+      const byTopic = Object.fromEntries(emitter.bus.metrics().topics.map((t) => [t.topic, t.counters.published]));
+      assert.deepEqual(byTopic, { '~%2A': 3 });
+      assert.deepEqual(emitter.bus.subscriptions().map((s) => s.counters.delivered), [3]);
+    } finally {
+      console.error = error;
+    }
+    assert.deepEqual(errors, []);
+  });
+
   test('a list set under another type counts that type\'s emits on its own topic', () => {
     const emitter = mitt();
     emitter.on('a', () => {});
