@@ -259,6 +259,64 @@ describe('compat EventEmitter: listeners and emit (Node docs)', () => {
   });
 });
 
+describe('compat EventEmitter: random operation sequences against Node', () => {
+  test('200 seeded sequences of on/once/prepend/off/removeAll/emit (listeners that change the emitter mid-emit included) log the same as Node', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      sameAsNode((EE) => {
+        let state = seed;
+        const random = (n) => {
+          state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+          return (state >>> 8) % n;
+        };
+        const e = new EE();
+        e.setMaxListeners(0);
+        const out = [];
+        const names = ['a', 'b', Symbol.for('c')];
+        const fns = [];
+        for (let i = 0; i < 6; i++) {
+          const id = i;
+          fns.push(function (...args) {
+            out.push(['call', id, String(args[0] ?? ''), args.length, this === e]);
+            // Some listeners change the emitter while an emit runs.
+            if (id === 4) e.off(names[0], fns[random(6)]);
+            if (id === 5 && out.length < 400) e.emit(names[1], 'nested');
+          });
+        }
+        if (random(2) === 0) e.on('removeListener', (n, f) => out.push(['removed', String(n), fns.indexOf(f)]));
+        if (random(2) === 0) e.on('newListener', (n, f) => out.push(['new', String(n), fns.indexOf(f)]));
+        for (let step = 0; step < 40; step++) {
+          const name = names[random(3)];
+          const fn = fns[random(6)];
+          switch (random(8)) {
+            case 0:
+            case 1:
+              e.on(name, fn);
+              break;
+            case 2:
+              e.once(name, fn);
+              break;
+            case 3:
+              if (random(2) === 0) e.prependListener(name, fn);
+              else e.prependOnceListener(name, fn);
+              break;
+            case 4:
+              e.off(name, fn);
+              break;
+            case 5:
+              if (random(4) === 0) e.removeAllListeners();
+              else e.removeAllListeners(name);
+              break;
+            default:
+              out.push(['emit', String(name), e.emit(name, step, ...Array(random(6)).fill(0))]);
+          }
+          out.push(['count', e.listenerCount(name), e.eventNames().map(String)]);
+        }
+        return out;
+      });
+    }
+  });
+});
+
 describe('compat EventEmitter: newListener and removeListener events (Node docs)', () => {
   test('newListener is emitted before the listener is added, so a listener it adds runs first', () => {
     // The docs' example: B is added from newListener, so it runs before A.
