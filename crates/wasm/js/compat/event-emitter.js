@@ -223,7 +223,7 @@ function unhandledError(args) {
  *   `bus`: options of the emitter's `EventBus` (made on first use).
  */
 export function EventEmitter(options) {
-  if (!new.target && (this === undefined || this === globalThis)) {
+  if (!new.target && (this === undefined || /** @type {unknown} */ (this) === globalThis)) {
     throw new SwitchyardError('E_INVALID_RECEIVER', 'EventEmitter must be called with `new` (or as `EventEmitter.call(this)`)');
   }
   const state = stateOf(this);
@@ -428,7 +428,7 @@ proto.listeners = function listeners(/** @type {string | symbol} */ type) {
     const only = entry.listeners[0];
     return [/** @type {any} */ (only).listener || only];
   }
-  return entry.listeners.map((l) => (typeof (/** @type {any} */ (l).listener) === 'function' ? /** @type {any} */ (l).listener : l));
+  return entry.listeners.map((/** @type {Function} */ l) => (typeof (/** @type {any} */ (l).listener) === 'function' ? /** @type {any} */ (l).listener : l));
 };
 
 /** A copy of `type`'s listeners with `once` wrappers as they are. */

@@ -173,11 +173,11 @@ export function mitt(all, options) {
         else if (reg.pending++ === 0) markDirty(reg);
       }
       if (handlers) {
-        handlers.slice().map((handler) => handler(evt));
+        handlers.slice().map((/** @type {Function} */ handler) => handler(evt));
       }
       handlers = handlersOf.get('*');
       if (handlers) {
-        handlers.slice().map((handler) => handler(type, evt));
+        handlers.slice().map((/** @type {Function} */ handler) => handler(type, evt));
       }
     },
   };
