@@ -91,7 +91,7 @@ function pageHtml(importMap) {
 export async function startServer({ bundle, installDir, switchyardEntry, log }) {
   const packageDir = installDir ? join(installDir, 'node_modules', 'switchyard') : null;
   const importMap = {
-    imports: switchyardEntry ? { switchyard: `/pkg/${switchyardEntry}`, 'switchyard/compat': '/pkg/compat/index.mjs' } : {},
+    imports: switchyardEntry ? { switchyard: `/pkg/${switchyardEntry}`, 'switchyard/compat': '/pkg/web/compat.js' } : {},
   };
   const waiting = new Map();
   const settle = (runtime, outcome) => {

@@ -1,6 +1,6 @@
 // `switchyard/compat` in a plain `<script type="module">` page in headless Chromium, loaded from the
 // installed package through an import map (`switchyard` → web/index.js, `switchyard/compat` →
-// compat/index.mjs): the EventEmitter and mitt behaviours of compat.test.mjs and
+// web/compat.js): the EventEmitter and mitt behaviours of compat.test.mjs and
 // compat-mitt.test.mjs, in a browser, where there is no `process` (the max-listeners warning goes
 // to console.warn).
 
@@ -13,7 +13,7 @@ import { installDir } from './helpers/package.mjs';
 const IMPORT_MAP = {
   imports: {
     switchyard: '/node_modules/switchyard/web/index.js',
-    'switchyard/compat': '/node_modules/switchyard/compat/index.mjs',
+    'switchyard/compat': '/node_modules/switchyard/web/compat.js',
   },
 };
 

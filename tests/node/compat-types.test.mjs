@@ -68,35 +68,6 @@ describe('compat types', () => {
     assert.equal(compile('node', { lib: ['es2022'], types: ['node'], files: ['compat-node.ts'] }), '');
   });
 
-  test('the compat sources (// @ts-check JavaScript) type-check under strict against the package declarations', () => {
-    const repo = resolve(here, '../..');
-    const dir = join(installDir(), 'types-compat-sources');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          allowJs: true,
-          checkJs: true,
-          noEmit: true,
-          strict: true,
-          target: 'es2022',
-          module: 'esnext',
-          moduleResolution: 'bundler',
-          lib: ['es2024', 'dom'],
-          types: [],
-          paths: { switchyard: [join(repo, 'crates/wasm/js/index.d.ts')] },
-        },
-        files: [join(repo, 'crates/wasm/js/compat/index.js')],
-      }),
-    );
-    try {
-      assert.equal(execFileSync(tsc, ['-p', dir], { encoding: 'utf8' }).trim(), '');
-    } catch (error) {
-      assert.fail(`tsc (compat sources) failed:\n${error.stdout}${error.stderr}`);
-    }
-  });
-
   test('the compat mitt is a mitt Emitter<Events>, in a browser setup (es2022 + dom) and with esnext alone', () => {
     assert.equal(compile('mitt-dom', { lib: ['es2022', 'dom'], types: [], files: ['compat-mitt.ts'] }), '');
     assert.equal(compile('mitt-esnext', { lib: ['esnext'], types: [], files: ['compat-mitt.ts'] }), '');

@@ -79,13 +79,24 @@ struct Entry {
 }
 
 /// The package's entry points (see [`Entry`]).
-const ENTRIES: &[Entry] = &[Entry {
-    subpath: ".",
-    name: "index",
-    web: "src/index.web.js",
-    node: "src/index.node.js",
-    types: "index.d.ts",
-}];
+const ENTRIES: &[Entry] = &[
+    Entry {
+        subpath: ".",
+        name: "index",
+        web: "src/index.web.js",
+        node: "src/index.node.js",
+        types: "index.d.ts",
+    },
+    // `switchyard/compat`: Node's EventEmitter and mitt on a bus (docs/API.md). For Node, a
+    // CommonJS source whose `module.exports` is the EventEmitter class, as `require('events')`.
+    Entry {
+        subpath: "./compat",
+        name: "compat",
+        web: "compat/index.js",
+        node: "compat/require.cjs",
+        types: "compat.d.ts",
+    },
+];
 
 /// Builds the npm tarball and returns its path, `<target>/npm/switchyard-<version>.tgz`.
 pub fn run(root: &Path) -> Result<PathBuf> {

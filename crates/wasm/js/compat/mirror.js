@@ -18,9 +18,9 @@
 
 import { EventBus, SwitchyardError } from 'switchyard';
 
-/** The glue's hooks (see `recordPublishes` and `beforeSync` in glue.js). */
-const recordHook = /** @type {any} */ (EventBus.prototype)[Symbol.for('switchyard.recordPublishes')];
-const beforeSync = /** @type {Set<() => void> | undefined} */ (/** @type {any} */ (EventBus)[Symbol.for('switchyard.beforeSync')]);
+/** The package's hooks for this entry (see `recordPublishes` and `beforeSync` in src/fastpath.js). */
+const recordHook = /** @type {any} */ (EventBus.prototype).__inlineRecordPublishes;
+const beforeSync = /** @type {Set<() => void> | undefined} */ (/** @type {any} */ (EventBus).__inlineBeforeSync);
 
 /**
  * The handler of every registration subscription. The listeners run in the emitter; when the bus

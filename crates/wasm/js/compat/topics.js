@@ -11,6 +11,15 @@ const REFUSED = /[\p{White_Space}\p{Cc}]/u;
 /** What an escaped name escapes (see `escape`). */
 const ESCAPED = /[%.*~\p{White_Space}\p{Cc}]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/gu;
 
+/** A lone surrogate (not part of a pair). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/** `String.prototype.toWellFormed` (ES2024), without relying on it. */
+function toWellFormed(/** @type {string} */ text) {
+  return text.replace(LONE_SURROGATES, '\ufffd');
+}
+
 const encoder = new TextEncoder();
 
 /** UTF-8 length of a well-formed string. */
@@ -27,7 +36,7 @@ function utf8Bytes(/** @type {string} */ text) {
  */
 export function isPlainTopic(name) {
   if (name.length === 0 || name.length > MAX_BYTES || name.charCodeAt(0) === 0x7e) return false;
-  if (name.includes('*') || REFUSED.test(name) || !name.isWellFormed()) return false;
+  if (name.includes('*') || REFUSED.test(name) || LONE_SURROGATE.test(name)) return false;
   if (name.charCodeAt(0) === 0x2e || name.charCodeAt(name.length - 1) === 0x2e || name.includes('..')) return false;
   if (name.split('.').length > MAX_SEGMENTS) return false;
   return name.length * 3 <= MAX_BYTES || encoder.encode(name).length <= MAX_BYTES;
@@ -90,10 +99,10 @@ export class Topics {
  * @param {unknown} name
  */
 export function displayName(name) {
-  let text = (typeof name === 'symbol' ? name.toString() : String(name)).toWellFormed();
+  let text = toWellFormed(typeof name === 'symbol' ? name.toString() : String(name));
   if (utf8Bytes(text) <= MAX_BYTES) return text;
   // The longest prefix that fits with the ellipsis (3 bytes); at most 253 code units do.
-  text = text.slice(0, MAX_BYTES - 3).toWellFormed();
-  while (encoder.encode(text).length > MAX_BYTES - 3) text = text.slice(0, -1).toWellFormed();
+  text = toWellFormed(text.slice(0, MAX_BYTES - 3));
+  while (encoder.encode(text).length > MAX_BYTES - 3) text = toWellFormed(text.slice(0, -1));
   return `${text}…`;
 }
