@@ -1,7 +1,8 @@
 //! `bus.subscribe(pattern, handler, options?)` and the `Subscription` it returns.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object, Reflect};
 use switchyard_core::{
