@@ -5,6 +5,7 @@
 //! cargo xtask test [--only a,b]      setup, then every suite, one summary line each
 //! cargo xtask demo [--port N]        setup, then serve the visualiser with a scenario playing
 //! cargo xtask pack                   build the npm tarball target/npm/switchyard-<version>.tgz
+//! cargo xtask gen                    write crates/wasm/js/src/generated.js from shared.rs
 //! cargo xtask bench [--native]       the benchmark harness (or the core's criterion benches)
 //! ```
 //!
@@ -12,6 +13,7 @@
 
 mod bench;
 mod demo;
+mod gen;
 mod pack;
 mod process;
 mod setup;
@@ -32,12 +34,13 @@ commands:
                         trunk, geckodriver, tests/node_modules (a second run only checks)
   test [--only LIST]    setup (what the suites need), then run the suites and print one
                         summary line each;
-                        LIST is comma-separated, from: fmt, clippy, native, wasm-node,
+                        LIST is comma-separated, from: fmt, clippy, js, native, wasm-node,
                         wasm-chromium, wasm-firefox, node, e2e
   demo [--port N] [--scenario NAME]
                         setup, then serve the visualiser on http://127.0.0.1:N (default 8080)
                         with a built-in scenario running (default `basic`)
   pack                  build the npm package and `npm pack` it into target/npm/
+  gen                   write crates/wasm/js/src/generated.js from crates/wasm/src/shared.rs
   bench [--native] [--runtime LIST] [--quick] [--only PREFIXES]
                         run the JS benchmarks in Node, Chromium and Firefox
                         (--native: the core's criterion benchmarks; see xtask/src/bench.rs)
@@ -99,6 +102,15 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
             };
             setup::run(&root, needs)?;
             bench::run_with(&root, &options)?;
+        }
+        "gen" => {
+            no_options(command, rest)?;
+            let changed = gen::run(&root)?;
+            println!(
+                "{} {}",
+                if changed { "wrote" } else { "unchanged:" },
+                gen::GENERATED
+            );
         }
         "help" | "--help" | "-h" => println!("{USAGE}"),
         other => bail!("unknown command `{other}`\n\n{USAGE}"),

@@ -13,6 +13,9 @@
 //! - `fmt`: `cargo fmt --all -- --check` (one check);
 //! - `clippy`: `cargo clippy --all-targets -- -D warnings` for the workspace, and again for the
 //!   wasm crates on `wasm32-unknown-unknown` (their `cfg(target_arch = "wasm32")` code);
+//! - `js`: the package's JavaScript: `tsc --noEmit -p crates/wasm/js` (the `// @ts-check`
+//!   modules and index.d.ts), and `crates/wasm/js/src/generated.js` is what `cargo xtask gen`
+//!   writes from `crates/wasm/src/shared.rs` (two checks);
 //! - `native`: `cargo test --workspace`, doc-tests included; a wasm crate is left out when it has
 //!   no plain `#[test]` (its `#[wasm_bindgen_test]`s do nothing natively);
 //! - `no-std`: `cargo build -p switchyard-core --no-default-features` for `thumbv7em-none-eabi`
@@ -34,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::gen;
 use crate::pack;
 use crate::process::{self, Teed};
 use crate::setup::{self, Needs};
@@ -45,6 +49,7 @@ use crate::tools;
 pub enum Suite {
     Fmt,
     Clippy,
+    Js,
     Native,
     NoStd,
     Fuzz,
@@ -57,9 +62,10 @@ pub enum Suite {
 
 impl Suite {
     /// Every suite, in running order.
-    pub const ALL: [Suite; 10] = [
+    pub const ALL: [Suite; 11] = [
         Suite::Fmt,
         Suite::Clippy,
+        Suite::Js,
         Suite::Native,
         Suite::NoStd,
         Suite::Fuzz,
@@ -75,6 +81,7 @@ impl Suite {
         match self {
             Suite::Fmt => "fmt",
             Suite::Clippy => "clippy",
+            Suite::Js => "js",
             Suite::Native => "native",
             Suite::NoStd => "no-std",
             Suite::Fuzz => "fuzz",
@@ -92,7 +99,8 @@ impl Suite {
             // The no-std target and cargo-fuzz are checked (installed if missing) by the suite.
             Suite::Fmt | Suite::Native | Suite::NoStd | Suite::Fuzz => Needs::Rust,
             // clippy checks the wasm crates on the wasm target too.
-            Suite::Clippy | Suite::WasmNode | Suite::Node => Needs::Package,
+            // tsc comes from tests/node_modules.
+            Suite::Clippy | Suite::Js | Suite::WasmNode | Suite::Node => Needs::Package,
             Suite::WasmChromium | Suite::WasmFirefox | Suite::E2e => Needs::Everything,
         }
     }
@@ -300,6 +308,7 @@ impl TestRun<'_> {
         let outcome = match suite {
             Suite::Fmt => self.fmt(),
             Suite::Clippy => self.clippy(),
+            Suite::Js => self.js(),
             Suite::Native => self.native(),
             Suite::NoStd => self.no_std(),
             Suite::Fuzz => self.fuzz(),
@@ -338,6 +347,29 @@ impl TestRun<'_> {
         }
         wasm.args(["--", "-D", "warnings"]).current_dir(self.root);
         checks("clippy", &mut [native, wasm])
+    }
+
+    fn js(&self) -> Result<SuiteResult> {
+        let mut tsc = Command::new(tools::node_bin_dir(self.root).join("tsc"));
+        tsc.args(["--noEmit", "-p"])
+            .arg(self.root.join("crates/wasm/js"))
+            .current_dir(self.root);
+        let mut result = checks("js", &mut [tsc])?;
+        if gen::is_fresh(self.root) {
+            result.tally.passed += 1;
+        } else {
+            result.tally.failed += 1;
+            let stale = format!(
+                "{} is stale: run `cargo xtask gen` and commit it",
+                gen::GENERATED
+            );
+            println!("{stale}");
+            result.note = Some(match result.note.take() {
+                Some(note) => format!("{note}; {stale}"),
+                None => stale,
+            });
+        }
+        Ok(result)
     }
 
     fn native(&self) -> Result<SuiteResult> {
@@ -451,7 +483,10 @@ impl TestRun<'_> {
                 )),
             );
         }
+        // tests/browser_async.rs runs the package's JavaScript (see crates/wasm/build.rs).
+        let glue = pack::bundle_glue_script(self.root)?;
         let mut cmd = process::cargo();
+        cmd.env("SWITCHYARD_GLUE", &glue);
         // No `-q`: the runner rejects `--quiet`. `--tests`: unit and integration tests, not
         // doc-tests (cross-compiled doc-tests have no wasm-bindgen tests in them; the runner would
         // report each as passed without running anything).

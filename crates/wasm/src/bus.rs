@@ -17,24 +17,7 @@ use crate::options::{self, Options};
 use crate::state::{Engine, Shared};
 use crate::views::{to_js, DeadLetterView, LeakView, MetricsView, SubscriptionView};
 
-/// Option names `new EventBus(options)` accepts.
-pub(crate) const BUS_OPTIONS: &[&str] = &[
-    "capacity",
-    "overflow",
-    "retry",
-    "deadLetterCapacity",
-    "maxListeners",
-    "traceCapacity",
-    "maxCascadeDepth",
-    "timeoutMs",
-    "retain",
-    "maxTopics",
-    "idleAfterMs",
-    "trendWindowMs",
-    "trendWindows",
-    "captureStacks",
-    "clock",
-];
+pub(crate) use crate::shared::BUS_OPTIONS;
 
 /// Upper bound on ring and store sizes a user may ask for (keeps allocation sane).
 const MAX_STORE: u32 = 1 << 24;

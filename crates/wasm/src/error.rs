@@ -27,38 +27,71 @@ pub type JsResult<T> = Result<T, JsValue>;
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
     /// A published topic is not a string or not a valid concrete topic.
-    InvalidTopic,
+    InvalidTopic = 0,
     /// A subscription pattern is not a string or not a valid pattern.
-    InvalidPattern,
+    InvalidPattern = 1,
     /// An option (or a positional number such as `advance(ms)`) is unknown or has a bad value.
-    InvalidOption,
+    InvalidOption = 2,
     /// A handler, filter or listener is not a function.
-    InvalidHandler,
+    InvalidHandler = 3,
+    /// A method was called on something that is not a bus or a subscription (thrown by the
+    /// package's JavaScript only).
+    InvalidReceiver = 4,
     /// A publish was refused because a `reject` subscription queue is full; nothing was enqueued.
-    Backpressure,
+    Backpressure = 5,
     /// A publish was refused because it is too many causation hops deep.
-    Cascade,
+    Cascade = 6,
     /// The bus was closed.
-    Closed,
+    Closed = 7,
     /// A `waitFor` timed out.
-    Timeout,
+    Timeout = 8,
 }
 
 impl ErrorCode {
-    /// The `code` string seen by JavaScript.
+    /// The `code` string seen by JavaScript (from [`ERROR_CODES`](crate::shared::ERROR_CODES),
+    /// indexed by the discriminant).
     pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidTopic => "E_INVALID_TOPIC",
-            ErrorCode::InvalidPattern => "E_INVALID_PATTERN",
-            ErrorCode::InvalidOption => "E_INVALID_OPTION",
-            ErrorCode::InvalidHandler => "E_INVALID_HANDLER",
-            ErrorCode::Backpressure => "E_BACKPRESSURE",
-            ErrorCode::Cascade => "E_CASCADE",
-            ErrorCode::Closed => "E_CLOSED",
-            ErrorCode::Timeout => "E_TIMEOUT",
-        }
+        crate::shared::ERROR_CODES[self as usize]
     }
 }
+
+/// Whether two strings are equal, at compile time.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+// Each variant indexes its own code in `shared::ERROR_CODES` (a wrong order fails the build).
+const _: () = {
+    assert!(same(ErrorCode::InvalidTopic.as_str(), "E_INVALID_TOPIC"));
+    assert!(same(
+        ErrorCode::InvalidPattern.as_str(),
+        "E_INVALID_PATTERN"
+    ));
+    assert!(same(ErrorCode::InvalidOption.as_str(), "E_INVALID_OPTION"));
+    assert!(same(
+        ErrorCode::InvalidHandler.as_str(),
+        "E_INVALID_HANDLER"
+    ));
+    assert!(same(
+        ErrorCode::InvalidReceiver.as_str(),
+        "E_INVALID_RECEIVER"
+    ));
+    assert!(same(ErrorCode::Backpressure.as_str(), "E_BACKPRESSURE"));
+    assert!(same(ErrorCode::Cascade.as_str(), "E_CASCADE"));
+    assert!(same(ErrorCode::Closed.as_str(), "E_CLOSED"));
+    assert!(same(ErrorCode::Timeout.as_str(), "E_TIMEOUT"));
+};
 
 /// A `SwitchyardError` with `code` and `message`.
 pub fn error(code: ErrorCode, message: &str) -> JsValue {

@@ -15,34 +15,36 @@ use switchyard_core::{TraceEvent, TraceKind};
 use wasm_bindgen::prelude::*;
 
 use crate::hooks::make_event;
+use crate::shared::TRACE_KINDS;
 use crate::state::Shared;
 
-/// Every trace kind with its JS event name.
+/// Every trace kind with its JS event name (the names are written once, in
+/// [`TRACE_KINDS`], in this order).
 pub const KINDS: [(TraceKind, &str); 24] = [
-    (TraceKind::Subscribed, "subscriber_added"),
-    (TraceKind::Unsubscribed, "subscriber_removed"),
-    (TraceKind::Published, "published"),
-    (TraceKind::Enqueued, "message_enqueued"),
-    (TraceKind::Delivering, "delivering"),
-    (TraceKind::Delivered, "delivered"),
-    (TraceKind::Filtered, "filtered"),
-    (TraceKind::Failed, "failed"),
-    (TraceKind::RetryScheduled, "retry_scheduled"),
-    (TraceKind::DeadLettered, "dead_letter"),
-    (TraceKind::Dropped, "dropped"),
-    (TraceKind::Backpressure, "backpressure"),
-    (TraceKind::BatchFlushed, "batch_flush"),
-    (TraceKind::StrategySwapped, "strategy_swapped"),
-    (TraceKind::Paused, "paused"),
-    (TraceKind::Resumed, "resumed"),
-    (TraceKind::CircuitOpened, "circuit_opened"),
-    (TraceKind::CircuitHalfOpen, "circuit_half_open"),
-    (TraceKind::CircuitClosed, "circuit_closed"),
-    (TraceKind::LeakSuspected, "leak_suspected"),
-    (TraceKind::Redriven, "redriven"),
-    (TraceKind::TimedOut, "timed_out"),
-    (TraceKind::CascadeRefused, "cascade_refused"),
-    (TraceKind::DeadLetterEvicted, "dead_letter_evicted"),
+    (TraceKind::Subscribed, TRACE_KINDS[0]),
+    (TraceKind::Unsubscribed, TRACE_KINDS[1]),
+    (TraceKind::Published, TRACE_KINDS[2]),
+    (TraceKind::Enqueued, TRACE_KINDS[3]),
+    (TraceKind::Delivering, TRACE_KINDS[4]),
+    (TraceKind::Delivered, TRACE_KINDS[5]),
+    (TraceKind::Filtered, TRACE_KINDS[6]),
+    (TraceKind::Failed, TRACE_KINDS[7]),
+    (TraceKind::RetryScheduled, TRACE_KINDS[8]),
+    (TraceKind::DeadLettered, TRACE_KINDS[9]),
+    (TraceKind::Dropped, TRACE_KINDS[10]),
+    (TraceKind::Backpressure, TRACE_KINDS[11]),
+    (TraceKind::BatchFlushed, TRACE_KINDS[12]),
+    (TraceKind::StrategySwapped, TRACE_KINDS[13]),
+    (TraceKind::Paused, TRACE_KINDS[14]),
+    (TraceKind::Resumed, TRACE_KINDS[15]),
+    (TraceKind::CircuitOpened, TRACE_KINDS[16]),
+    (TraceKind::CircuitHalfOpen, TRACE_KINDS[17]),
+    (TraceKind::CircuitClosed, TRACE_KINDS[18]),
+    (TraceKind::LeakSuspected, TRACE_KINDS[19]),
+    (TraceKind::Redriven, TRACE_KINDS[20]),
+    (TraceKind::TimedOut, TRACE_KINDS[21]),
+    (TraceKind::CascadeRefused, TRACE_KINDS[22]),
+    (TraceKind::DeadLetterEvicted, TRACE_KINDS[23]),
 ];
 
 /// The JS event name of `kind`.

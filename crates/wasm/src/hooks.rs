@@ -196,7 +196,7 @@ pub fn deliver(
 }
 
 /// Hands an export's result object to the glue, which returns it to the caller (`takeHeld` in
-/// glue.js), so that the export itself returns nothing.
+/// js/src/held.js), so that the export itself returns nothing.
 ///
 /// Why: V8 inlines a call from optimised JavaScript into a wasm export whose signature is
 /// simple (one result of a number type or `externref`). When JavaScript that runs during such a

@@ -1,7 +1,7 @@
 //! The fast path: a publish whose route the engine declares *inline-eligible* (every matched
 //! subscription immediate, idle, unpaused, without filter, group, `once` or breaker; no `on()`
 //! listener or visualiser; nothing queued anywhere; `retain` 0) is delivered by the package's
-//! JavaScript glue (`js/glue.js`), which calls the handlers itself, with **no** wasm call per
+//! JavaScript (`js/src/fastpath.js`), which calls the handlers itself, with **no** wasm call per
 //! publish, and records a batch of publishes (on one topic or several) with one
 //! `__inlineRecord` call before anything else touches the engine. Ids, sequence numbers,
 //! counters, conservation and run-to-completion are the engine's, exactly as on the slow path
@@ -44,6 +44,7 @@ use wasm_bindgen::prelude::*;
 use crate::bus::EventBus;
 use crate::dispatch::thenable;
 use crate::error::describe_thrown;
+use crate::shared::cell;
 use crate::state::{Engine, Shared};
 
 /// The fast path's state on one bus.
@@ -63,17 +64,17 @@ pub struct InlineState {
 /// loop runs, events are being emitted, the bus is closed, has an `on()` listener or a
 /// visualiser, or retains messages):
 /// one comparison tells the glue whether a cached route is still good.
-const CELL_STAMP: usize = 0;
-const CELL_MANUAL_NOW: usize = 1;
+const CELL_STAMP: usize = cell::STAMP;
+const CELL_MANUAL_NOW: usize = cell::MANUAL_NOW;
 /// `1` while a batch must be recorded as runs in publish order (the trace ring is on), `0`
 /// while the glue may sum it per route
 /// ([`Bus::inline_runs_ordered`](switchyard_core::Bus::inline_runs_ordered)).
-const CELL_ORDERED: usize = 2;
+const CELL_ORDERED: usize = cell::ORDERED;
 /// Where the glue writes the `(topic handle, publishes)` pairs `__inlineRecord` reads.
-const CELL_BATCH: usize = 4;
+const CELL_BATCH: usize = cell::BATCH;
 /// Most pairs one `__inlineRecord` call records (the glue's `MAX_BATCH_TOPICS`).
-const MAX_BATCH_TOPICS: usize = 1024;
-const CELL_SLOTS: usize = CELL_BATCH + 2 * MAX_BATCH_TOPICS;
+const MAX_BATCH_TOPICS: usize = cell::MAX_BATCH_TOPICS;
+const CELL_SLOTS: usize = cell::SLOTS;
 
 /// The largest integer an `f64` holds exactly (epochs are reported modulo this).
 const EXACT_F64: u64 = (1 << 53) - 1;

@@ -11,10 +11,11 @@
 //! `BroadcastChannel`.
 //!
 //! One module per job: [`bus`] (the `EventBus` class), [`subscription`] (`subscribe` and the
-//! `Subscription` class), [`publish`], [`dispatch`] (the delivery loop), [`inline`] (the fast
-//! path), [`timer`] and
-//! [`clock`] (time), [`events`] (`on`), [`expose`] (attach protocol), [`owners`] (leaks),
-//! [`snapshot`] (persist and restore), [`views`] (the JSON shapes returned), [`options`]
+//! by-id methods behind the JavaScript `Subscription` class), [`shared`] (what the JavaScript
+//! shares: error codes, option and trace names, the inline cell layout), [`publish`],
+//! [`dispatch`] (the delivery loop), [`inline`] (the fast path), [`timer`] and [`clock`] (time),
+//! [`events`] (`on`), [`expose`] (attach protocol), [`owners`] (leaks), [`snapshot`] (persist
+//! and restore), [`views`] (the JSON shapes returned), [`options`]
 //! (argument validation), [`hooks`] (object constructors registered by the JS entry),
 //! [`handlers`] (the JS side of each subscription), [`state`] (what a bus shares, and the
 //! no-borrow-across-JS rule) and [`error`] (`SwitchyardError`).
@@ -27,9 +28,9 @@
 //! let handler = Closure::<dyn FnMut(JsValue, JsValue)>::new(|payload: JsValue, _meta: JsValue| {
 //!     let _ = payload;
 //! });
-//! let sub = bus.subscribe("orders.*".into(), handler.as_ref().clone(), JsValue::UNDEFINED).unwrap();
+//! let id = bus.subscribe_by_id("orders.*".into(), handler.as_ref().clone(), JsValue::UNDEFINED).unwrap();
 //! bus.publish("orders.created".into(), JsValue::from(42), JsValue::UNDEFINED).unwrap();
-//! sub.unsubscribe();
+//! bus.unsubscribe_by_id(id);
 //! ```
 //!
 //! No Rust panic is reachable from JavaScript: every argument arrives as a `JsValue` and is
@@ -181,6 +182,7 @@ pub mod inline;
 pub mod options;
 pub mod owners;
 pub mod publish;
+pub mod shared;
 pub mod snapshot;
 pub mod stacks;
 pub mod state;
@@ -190,4 +192,3 @@ pub mod views;
 
 pub use bus::EventBus;
 pub use error::{ErrorCode, JsResult};
-pub use subscription::Subscription;

@@ -68,6 +68,62 @@ pub fn well_formed_text(value: &JsValue, code: ErrorCode, what: &str) -> JsResul
     Ok(text)
 }
 
+/// The error for an option name not in `known`.
+fn unknown_option(shown: &str, known: &[&str]) -> JsValue {
+    invalid_option(
+        shown,
+        &concat(&[
+            "is not a known option (expected one of: ",
+            &join_names(&mut known.iter().copied(), ""),
+            ")",
+        ]),
+    )
+}
+
+/// The options of the methods written in JavaScript (`waitFor`, `stream`: `method` names one,
+/// and its names come from [`shared`](crate::shared)), checked with the rules of
+/// [`Options::new`] and handed back ([`hand_back`](crate::hooks::hand_back)) as a plain copy,
+/// each property read once, in the object's key order (a name is checked just before it is
+/// read). Undefined and null are no options (an empty copy). The messages name the method for
+/// an object that is not one (`waitFor(): options must be a plain object`, `stream(): options
+/// could not be read (a revoked proxy?)`) and the option otherwise.
+#[wasm_bindgen(js_name = __readOptions)]
+pub fn read_method_options(method: &str, value: &JsValue) -> JsResult<()> {
+    let known = match method {
+        "waitFor" => crate::shared::WAIT_FOR_OPTIONS,
+        _ => crate::shared::STREAM_OPTIONS,
+    };
+    let copy = js_sys::Object::new();
+    if !(value.is_undefined() || value.is_null()) {
+        let refused = |problem: &str| {
+            error(
+                ErrorCode::InvalidOption,
+                &concat(&[method, "(): options ", problem]),
+            )
+        };
+        let unreadable = "could not be read (a revoked proxy?)";
+        if !value.is_object() || value.is_function() {
+            return Err(refused("must be a plain object"));
+        }
+        if array_is_array(value).map_err(|_| refused(unreadable))? {
+            return Err(refused("must be a plain object"));
+        }
+        let keys = object_keys(value).map_err(|_| refused(unreadable))?;
+        for key in keys.iter() {
+            let name = key.as_string().unwrap_or_default();
+            if !known.contains(&name.as_str()) {
+                return Err(unknown_option(&name, known));
+            }
+            let field =
+                Reflect::get(value, &key).map_err(|_| invalid_option(&name, "threw when read"))?;
+            // A plain fresh object: defining a property cannot fail.
+            let _ = Reflect::set(&copy, &key, &field);
+        }
+    }
+    crate::hooks::hand_back(copy.into());
+    Ok(())
+}
+
 /// Largest integer a JS number holds exactly.
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
@@ -102,14 +158,7 @@ impl Options {
                 } else {
                     concat(&[&path, ".", &name])
                 };
-                return Err(invalid_option(
-                    &shown,
-                    &concat(&[
-                        "is not a known option (expected one of: ",
-                        &join_names(&mut known.iter().copied(), ""),
-                        ")",
-                    ]),
-                ));
+                return Err(unknown_option(&shown, known));
             }
         }
         Ok(Options {

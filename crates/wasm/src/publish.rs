@@ -16,9 +16,8 @@ use crate::bus::{js_field, EventBus};
 use crate::error::{error, error_with, invalid_option, ErrorCode, JsResult};
 use crate::hooks::make_published;
 use crate::options::{well_formed_text, Options};
+use crate::shared::PUBLISH_OPTIONS;
 
-/// Option names `publish` accepts.
-const PUBLISH_OPTIONS: &[&str] = &["headers", "correlationId", "ttlMs"];
 /// Most headers per message.
 const MAX_HEADERS: u32 = 64;
 /// Longest header name, header value or correlation id.

@@ -1,4 +1,5 @@
-//! `bus.subscribe(pattern, handler, options?)` and the `Subscription` it returns.
+//! `bus.subscribe(pattern, handler, options?)` and the by-id methods behind the package's
+//! JavaScript `Subscription` class (`js/src/subscription.js`).
 
 use crate::prelude::*;
 use alloc::rc::Rc;
@@ -15,29 +16,9 @@ use crate::error::{error, invalid_option, ErrorCode, JsResult};
 use crate::handlers::{AbortHook, EventTarget, Functions, HandlerEntry};
 use crate::hooks::hand_back;
 use crate::options::{self, well_formed_text, Options};
+use crate::shared::SUBSCRIBE_OPTIONS;
 use crate::state::Shared;
 use crate::views::{to_js, SubscriptionView};
-
-/// Option names `subscribe` accepts.
-const SUBSCRIBE_OPTIONS: &[&str] = &[
-    "priority",
-    "once",
-    "filter",
-    "capacity",
-    "overflow",
-    "delivery",
-    "concurrency",
-    "ordering",
-    "retry",
-    "timeoutMs",
-    "breaker",
-    "group",
-    "replay",
-    "name",
-    "owner",
-    "weak",
-    "signal",
-];
 
 /// Longest name or group accepted.
 const MAX_NAME: usize = 256;
@@ -146,8 +127,6 @@ thread_local! {
     /// subscribes and unsubscribes the same pattern over and over pays one `===` check instead
     /// of copying the string into wasm memory each time.
     static LAST_PATTERN: RefCell<Option<(JsValue, Rc<str>)>> = const { RefCell::new(None) };
-    /// The name of the subscription `__subscribe` added last, until the glue takes it.
-    static LAST_NAME: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 /// The text of `pattern`; `E_INVALID_PATTERN` if it is not a string or not well-formed.
@@ -178,55 +157,35 @@ fn subscribe_error(pattern: &str, e: SubscribeError) -> JsValue {
 
 #[wasm_bindgen]
 impl EventBus {
-    /// Calls `handler(payload, meta)` for each message published on a topic matching
-    /// `pattern` (`*` = one segment, `**` = zero or more). See docs/API.md for the options.
-    pub fn subscribe(
-        &self,
-        pattern: JsValue,
-        handler: JsValue,
-        options: JsValue,
-    ) -> JsResult<Subscription> {
-        let (id, pattern, name) = self.add_subscription(&pattern, handler, &options)?;
-        Ok(Subscription {
-            shared: Rc::clone(&self.shared),
-            id,
-            pattern,
-            name,
-        })
-    }
-
-    /// `subscribe` for the glue, which builds the `Subscription` object in JavaScript (no
-    /// wasm allocation and no finalizer per subscription): answers the id (as in `id`). The
-    /// name given in the options waits for [`EventBus::take_subscription_name`].
+    /// `bus.subscribe(pattern, handler, options?)` for the package's JavaScript, which builds
+    /// the `Subscription` object itself (no wasm allocation and no finalizer per subscription):
+    /// calls `handler(payload, meta)` for each message published on a topic matching `pattern`
+    /// (`*` = one segment, `**` = zero or more; see docs/API.md for the options) and answers
+    /// the subscription id (as in `id`). A name given in the options is handed back
+    /// ([`hand_back`]) last, so the common unnamed case crosses back as a plain number.
     #[wasm_bindgen(js_name = __subscribe)]
-    pub fn subscribe_for_glue(
+    pub fn subscribe_by_id(
         &self,
         pattern: JsValue,
         handler: JsValue,
         options: JsValue,
     ) -> JsResult<f64> {
-        let (id, _, name) = self.add_subscription(&pattern, handler, &options)?;
-        LAST_NAME.with(|last| *last.borrow_mut() = name);
+        let (id, name) = self.add_subscription(&pattern, handler, &options)?;
+        if let Some(name) = name {
+            hand_back(JsValue::from_str(&name));
+        }
         Ok(id.to_bits() as f64)
-    }
-
-    /// The name of the subscription `__subscribe` added last (taken: a second call answers
-    /// `undefined`). Kept out of `__subscribe`'s answer so that the common unnamed case
-    /// crosses back as a plain number.
-    #[wasm_bindgen(js_name = __takeSubscriptionName)]
-    pub fn take_subscription_name(&self) -> Option<String> {
-        LAST_NAME.with(|last| last.borrow_mut().take())
     }
 }
 
 impl EventBus {
-    /// Validates and adds a subscription; answers its id, pattern text and name.
+    /// Validates and adds a subscription; answers its id and name.
     fn add_subscription(
         &self,
         pattern: &JsValue,
         handler: JsValue,
         options: &JsValue,
-    ) -> JsResult<(SubscriptionId, Rc<str>, Option<String>)> {
+    ) -> JsResult<(SubscriptionId, Option<String>)> {
         self.ensure_open("subscribe")?;
         let pattern = pattern_text(pattern)?;
         let handler = handler.dyn_into::<Function>().map_err(|_| {
@@ -304,24 +263,37 @@ impl EventBus {
             drop(previous);
         }
         self.shared.finish_at(Some(now));
-        Ok((id, pattern, name))
+        Ok((id, name))
     }
 }
 
 #[wasm_bindgen]
 impl EventBus {
-    /// The `Subscription` with this id (as in `subscriptions()`, events and views), or
-    /// `undefined` if it is not active. Restored buses use it to manage their subscriptions.
-    #[wasm_bindgen(js_name = getSubscription)]
-    pub fn get_subscription(&self, id: JsValue) -> Option<Subscription> {
-        let id = subscription_id(id.as_f64()?)?;
-        let info = self.shared.engine.borrow().bus.subscription(id)?;
-        Some(Subscription {
-            shared: Rc::clone(&self.shared),
-            id,
-            pattern: info.pattern.into(),
-            name: info.name,
-        })
+    /// `bus.getSubscription(id)` for the package's JavaScript: hands back ([`hand_back`])
+    /// `[id, pattern, name]` for the active subscription with this id (as in
+    /// `subscriptions()`, events and views), `null` if there is none. Restored buses use it to
+    /// manage their subscriptions.
+    #[wasm_bindgen(js_name = __getSubscription)]
+    pub fn get_subscription(&self, id: JsValue) {
+        let found = id.as_f64().and_then(subscription_id).and_then(|id| {
+            self.shared
+                .engine
+                .borrow()
+                .bus
+                .subscription(id)
+                .map(|info| (id, info))
+        });
+        hand_back(found.map_or(JsValue::NULL, |(id, info)| {
+            js_sys::Array::of3(
+                &JsValue::from(id.to_bits() as f64),
+                &JsValue::from_str(&info.pattern),
+                &info
+                    .name
+                    .as_deref()
+                    .map_or(JsValue::NULL, JsValue::from_str),
+            )
+            .into()
+        }));
     }
 }
 
@@ -330,8 +302,8 @@ fn subscription_id(id: f64) -> Option<SubscriptionId> {
     (id.is_finite() && id >= 0.0 && id.fract() == 0.0).then(|| SubscriptionId::from_bits(id as u64))
 }
 
-/// The glue's `Subscription` methods: the same as the methods of [`Subscription`], by id. An id
-/// that is not a subscription id answers as a removed subscription does.
+/// The methods of the package's JavaScript `Subscription` class (`js/src/subscription.js`), by
+/// id. An id that is not a subscription id answers as a removed subscription does.
 #[wasm_bindgen]
 impl EventBus {
     /// `subscription.unsubscribe()`.
@@ -376,7 +348,15 @@ impl EventBus {
     /// `subscription.stats()`, answered through [`hand_back`] (see there why).
     #[wasm_bindgen(js_name = __subscriptionStats)]
     pub fn subscription_stats(&self, id: f64) {
-        hand_back(subscription_id(id).map_or(JsValue::NULL, |id| self.shared.stats(id)));
+        hand_back(self.stats_by_id(id));
+    }
+}
+
+impl EventBus {
+    /// `subscription.stats()` for Rust callers: configuration, gauges and counters, or `null`
+    /// once removed (JavaScript gets it through `__subscriptionStats`).
+    pub fn stats_by_id(&self, id: f64) -> JsValue {
+        subscription_id(id).map_or(JsValue::NULL, |id| self.shared.stats(id))
     }
 }
 
@@ -485,96 +465,5 @@ impl Shared {
         };
         self.finish();
         result
-    }
-}
-
-/// One subscription. Keeps its bus alive; `unsubscribe()` (or `using`) removes it.
-#[wasm_bindgen]
-pub struct Subscription {
-    shared: Rc<Shared>,
-    id: SubscriptionId,
-    pattern: Rc<str>,
-    name: Option<String>,
-}
-
-impl core::fmt::Debug for Subscription {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Subscription")
-            .field("id", &self.id)
-            .field("pattern", &self.pattern)
-            .field("name", &self.name)
-            .finish()
-    }
-}
-
-impl Subscription {
-    fn remove(&self) -> bool {
-        self.shared.unsubscribe(self.id)
-    }
-
-    /// The engine id.
-    pub fn engine_id(&self) -> SubscriptionId {
-        self.id
-    }
-}
-
-#[wasm_bindgen]
-impl Subscription {
-    /// The subscription id (`SubscriptionId::to_bits`, as in trace events and views).
-    #[wasm_bindgen(getter)]
-    pub fn id(&self) -> f64 {
-        self.id.to_bits() as f64
-    }
-
-    /// The pattern it was subscribed with.
-    #[wasm_bindgen(getter)]
-    pub fn pattern(&self) -> String {
-        String::from(&*self.pattern)
-    }
-
-    /// Its name, or `undefined`.
-    #[wasm_bindgen(getter)]
-    pub fn name(&self) -> Option<String> {
-        self.name.clone()
-    }
-
-    /// Whether it still receives messages.
-    #[wasm_bindgen(getter)]
-    pub fn active(&self) -> bool {
-        self.shared.is_active(self.id)
-    }
-
-    /// Removes it: it receives nothing more, not even a message being dispatched right now.
-    /// Queued messages are dropped (and counted). Returns false if it was already removed.
-    pub fn unsubscribe(&self) -> bool {
-        self.remove()
-    }
-
-    /// Stops deliveries; messages keep queueing under its overflow policy. False if removed.
-    pub fn pause(&self) -> bool {
-        self.shared.pause(self.id)
-    }
-
-    /// Resumes deliveries. False if removed.
-    pub fn resume(&self) -> bool {
-        self.shared.resume(self.id)
-    }
-
-    /// Swaps the delivery strategy (`'immediate'` or `{ batch: { size, maxWaitMs } }`),
-    /// keeping every queued message. False if removed.
-    #[wasm_bindgen(js_name = setDelivery)]
-    pub fn set_delivery(&self, strategy: JsValue) -> JsResult<bool> {
-        self.shared.set_delivery(self.id, &strategy)
-    }
-
-    /// Hands a batched subscription's queued messages out now. False if removed.
-    pub fn flush(&self) -> bool {
-        self.shared.flush(self.id)
-    }
-
-    /// Configuration, gauges (depth, high water, lag, in flight) and counters, or `null`
-    /// once removed.
-    pub fn stats(&self) -> JsValue {
-        self.shared.stats(self.id)
     }
 }

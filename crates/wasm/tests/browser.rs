@@ -19,7 +19,8 @@ const NONE: JsValue = JsValue::UNDEFINED;
 fn sync_handlers_run_in_fifo_order_before_publish_returns() {
     let bus = bus("{}");
     let mut rec = Recorder::new();
-    bus.subscribe("t".into(), rec.handler("a"), NONE).unwrap();
+    bus.subscribe_by_id("t".into(), rec.handler("a"), NONE)
+        .unwrap();
     for i in 0..3 {
         bus.publish("t".into(), JsValue::from(i), NONE).unwrap();
     }
@@ -30,13 +31,13 @@ fn sync_handlers_run_in_fifo_order_before_publish_returns() {
 fn higher_priority_runs_first_and_ties_keep_subscription_order() {
     let bus = bus("{}");
     let mut rec = Recorder::new();
-    bus.subscribe("t".into(), rec.handler("low"), json(r#"{"priority": -1}"#))
+    bus.subscribe_by_id("t".into(), rec.handler("low"), json(r#"{"priority": -1}"#))
         .unwrap();
-    bus.subscribe("t".into(), rec.handler("first"), NONE)
+    bus.subscribe_by_id("t".into(), rec.handler("first"), NONE)
         .unwrap();
-    bus.subscribe("t".into(), rec.handler("high"), json(r#"{"priority": 5}"#))
+    bus.subscribe_by_id("t".into(), rec.handler("high"), json(r#"{"priority": 5}"#))
         .unwrap();
-    bus.subscribe("t".into(), rec.handler("second"), NONE)
+    bus.subscribe_by_id("t".into(), rec.handler("second"), NONE)
         .unwrap();
     bus.publish("t".into(), JsValue::from(1), NONE).unwrap();
     assert_eq!(rec.entries(), ["high:1", "first:1", "second:1", "low:1"]);
@@ -47,12 +48,12 @@ fn once_delivers_one_message_then_deactivates() {
     let bus = bus("{}");
     let mut rec = Recorder::new();
     let sub = bus
-        .subscribe("t".into(), rec.handler("once"), json(r#"{"once": true}"#))
+        .subscribe_by_id("t".into(), rec.handler("once"), json(r#"{"once": true}"#))
         .unwrap();
     bus.publish("t".into(), JsValue::from(1), NONE).unwrap();
     bus.publish("t".into(), JsValue::from(2), NONE).unwrap();
     assert_eq!(rec.entries(), ["once:1"]);
-    assert!(!sub.active());
+    assert!(!bus.subscription_active(sub));
 }
 
 #[wasm_bindgen_test]
@@ -62,22 +63,25 @@ fn a_filter_counts_rejected_messages_as_filtered() {
     let options = js_sys::Object::new();
     js_sys::Reflect::set(&options, &"filter".into(), &js_fn("p", "return p > 1")).unwrap();
     let sub = bus
-        .subscribe("t".into(), rec.handler("f"), options.into())
+        .subscribe_by_id("t".into(), rec.handler("f"), options.into())
         .unwrap();
     for i in 0..4 {
         bus.publish("t".into(), JsValue::from(i), NONE).unwrap();
     }
     assert_eq!(rec.entries(), ["f:2", "f:3"]);
-    assert_eq!(number(&sub.stats(), &["counters", "filtered"]), 2.0);
+    assert_eq!(
+        number(&bus.stats_by_id(sub), &["counters", "filtered"]),
+        2.0
+    );
 }
 
 #[wasm_bindgen_test]
 fn wildcards_match_one_or_many_segments() {
     let bus = bus("{}");
     let mut rec = Recorder::new();
-    bus.subscribe("a.*".into(), rec.handler("star"), NONE)
+    bus.subscribe_by_id("a.*".into(), rec.handler("star"), NONE)
         .unwrap();
-    bus.subscribe("a.**".into(), rec.handler("glob"), NONE)
+    bus.subscribe_by_id("a.**".into(), rec.handler("glob"), NONE)
         .unwrap();
     for topic in ["a", "a.b", "a.b.c"] {
         bus.publish(topic.into(), JsValue::from(topic), NONE)
@@ -93,13 +97,14 @@ fn wildcards_match_one_or_many_segments() {
 fn a_throwing_handler_does_not_stop_others_and_is_dead_lettered() {
     let bus = bus("{}");
     let mut rec = Recorder::new();
-    bus.subscribe(
+    bus.subscribe_by_id(
         "t".into(),
         js_fn("p", "throw new Error('boom')"),
         json(r#"{"priority": 1}"#),
     )
     .unwrap();
-    bus.subscribe("t".into(), rec.handler("ok"), NONE).unwrap();
+    bus.subscribe_by_id("t".into(), rec.handler("ok"), NONE)
+        .unwrap();
     bus.publish("t".into(), JsValue::from(7), NONE).unwrap();
     assert_eq!(rec.entries(), ["ok:7"]);
     let letters = bus.dead_letters();
@@ -119,7 +124,8 @@ fn retries_follow_backoff_on_the_manual_clock_then_redrive_succeeds() {
         "calls.push(m.attempt); if (p === 'bad') throw 1;",
     )
     .bind1(&JsValue::NULL, &calls);
-    bus.subscribe("t".into(), handler.into(), NONE).unwrap();
+    bus.subscribe_by_id("t".into(), handler.into(), NONE)
+        .unwrap();
     bus.publish("t".into(), "bad".into(), NONE).unwrap();
     assert_eq!(calls.length(), 1);
     bus.advance(JsValue::from(10)).unwrap();
@@ -147,16 +153,16 @@ fn retries_follow_backoff_on_the_manual_clock_then_redrive_succeeds() {
 fn reject_backpressure_is_atomic_and_names_the_subscription() {
     let bus = bus("{}");
     let mut rec = Recorder::new();
-    bus.subscribe("t".into(), rec.handler("free"), NONE)
+    bus.subscribe_by_id("t".into(), rec.handler("free"), NONE)
         .unwrap();
     let full = bus
-        .subscribe(
+        .subscribe_by_id(
             "t".into(),
             rec.handler("full"),
             json(r#"{"capacity": 1, "name": "slow"}"#),
         )
         .unwrap();
-    full.pause();
+    bus.pause_by_id(full);
     bus.publish("t".into(), JsValue::from(1), NONE).unwrap();
     let error = bus.publish("t".into(), JsValue::from(2), NONE).unwrap_err();
     assert_eq!(code(&error), "E_BACKPRESSURE");
@@ -171,35 +177,35 @@ fn bad_input_is_refused_with_codes_and_the_bus_keeps_working() {
     let bus = bus("{}");
     assert_eq!(
         code(
-            &bus.subscribe(JsValue::from(5), js_fn("", ""), NONE)
+            &bus.subscribe_by_id(JsValue::from(5), js_fn("", ""), NONE)
                 .unwrap_err()
         ),
         "E_INVALID_PATTERN"
     );
     assert_eq!(
         code(
-            &bus.subscribe("a..b".into(), js_fn("", ""), NONE)
+            &bus.subscribe_by_id("a..b".into(), js_fn("", ""), NONE)
                 .unwrap_err()
         ),
         "E_INVALID_PATTERN"
     );
     assert_eq!(
         code(
-            &bus.subscribe("t".into(), JsValue::from(5), NONE)
+            &bus.subscribe_by_id("t".into(), JsValue::from(5), NONE)
                 .unwrap_err()
         ),
         "E_INVALID_HANDLER"
     );
     assert_eq!(
         code(
-            &bus.subscribe("t".into(), js_fn("", ""), json(r#"{"priority": "x"}"#))
+            &bus.subscribe_by_id("t".into(), js_fn("", ""), json(r#"{"priority": "x"}"#))
                 .unwrap_err()
         ),
         "E_INVALID_OPTION"
     );
     assert_eq!(
         code(
-            &bus.subscribe("t".into(), js_fn("", ""), json(r#"{"nope": 1}"#))
+            &bus.subscribe_by_id("t".into(), js_fn("", ""), json(r#"{"nope": 1}"#))
                 .unwrap_err()
         ),
         "E_INVALID_OPTION"
@@ -229,7 +235,8 @@ fn bad_input_is_refused_with_codes_and_the_bus_keeps_working() {
     );
     assert!(switchyard_wasm::EventBus::new(json(r#"{"capacity": 0}"#)).is_err());
     let mut rec = Recorder::new();
-    bus.subscribe("t".into(), rec.handler("ok"), NONE).unwrap();
+    bus.subscribe_by_id("t".into(), rec.handler("ok"), NONE)
+        .unwrap();
     bus.publish("t".into(), JsValue::from(1), NONE).unwrap();
     assert_eq!(rec.entries(), ["ok:1"]);
 }
@@ -237,14 +244,18 @@ fn bad_input_is_refused_with_codes_and_the_bus_keeps_working() {
 #[wasm_bindgen_test]
 fn close_refuses_later_publishes_and_subscribes() {
     let bus = bus("{}");
-    bus.subscribe("t".into(), js_fn("", ""), NONE).unwrap();
+    bus.subscribe_by_id("t".into(), js_fn("", ""), NONE)
+        .unwrap();
     bus.close();
     assert_eq!(
         code(&bus.publish("t".into(), NONE, NONE).unwrap_err()),
         "E_CLOSED"
     );
     assert_eq!(
-        code(&bus.subscribe("t".into(), js_fn("", ""), NONE).unwrap_err()),
+        code(
+            &bus.subscribe_by_id("t".into(), js_fn("", ""), NONE)
+                .unwrap_err()
+        ),
         "E_CLOSED"
     );
 }
@@ -256,7 +267,8 @@ fn lifecycle_listeners_see_js_event_names() {
     let listener = js_sys::Function::new_with_args("kinds, e", "kinds.push(e.kind)")
         .bind1(&JsValue::NULL, &kinds);
     let off = bus.on("*".into(), listener.into()).unwrap();
-    bus.subscribe("t".into(), js_fn("", ""), NONE).unwrap();
+    bus.subscribe_by_id("t".into(), js_fn("", ""), NONE)
+        .unwrap();
     bus.publish("t".into(), NONE, NONE).unwrap();
     let seen: Vec<String> = kinds.iter().filter_map(|k| k.as_string()).collect();
     for expected in [
@@ -283,7 +295,8 @@ async fn async_handlers_stay_pending_until_their_promise_settles() {
         "return Promise.resolve().then(() => done.push(p))",
     )
     .bind1(&JsValue::NULL, &done);
-    bus.subscribe("t".into(), handler.into(), NONE).unwrap();
+    bus.subscribe_by_id("t".into(), handler.into(), NONE)
+        .unwrap();
     bus.publish("t".into(), JsValue::from(1), NONE).unwrap();
     bus.publish("t".into(), JsValue::from(2), NONE).unwrap();
     assert!(!bus.is_idle());
@@ -301,7 +314,8 @@ async fn a_rejected_promise_is_retried_on_the_real_clock() {
         "calls.push(m.attempt); return m.attempt === 1 ? Promise.reject(new Error('first')) : undefined;",
     )
     .bind1(&JsValue::NULL, &calls);
-    bus.subscribe("t".into(), handler.into(), NONE).unwrap();
+    bus.subscribe_by_id("t".into(), handler.into(), NONE)
+        .unwrap();
     bus.publish("t".into(), NONE, NONE).unwrap();
     JsFuture::from(bus.idle()).await.unwrap();
     assert_eq!(calls.length(), 2);
@@ -313,9 +327,9 @@ async fn a_rejected_promise_is_retried_on_the_real_clock() {
 fn a_snapshot_restores_queued_messages_and_reattaches_handlers_by_name() {
     let bus = bus(r#"{"clock": "manual"}"#);
     let sub = bus
-        .subscribe("jobs".into(), js_fn("", ""), json(r#"{"name": "worker"}"#))
+        .subscribe_by_id("jobs".into(), js_fn("", ""), json(r#"{"name": "worker"}"#))
         .unwrap();
-    sub.pause();
+    bus.pause_by_id(sub);
     bus.publish("jobs".into(), JsValue::from(1), NONE).unwrap();
     bus.publish("jobs".into(), JsValue::from(2), NONE).unwrap();
     let snapshot = bus.snapshot().unwrap();
@@ -341,10 +355,7 @@ fn a_snapshot_restores_queued_messages_and_reattaches_handlers_by_name() {
     let restored = switchyard_wasm::EventBus::restore(clone, options).unwrap();
     let info = restored.subscriptions().get(0);
     assert_eq!(number(&info, &["depth"]), 2.0);
-    let handle = restored
-        .get_subscription(js_sys::Reflect::get(&info, &"id".into()).unwrap())
-        .unwrap();
-    handle.resume();
+    assert!(restored.resume_by_id(number(&info, &["id"])));
     assert_eq!(rec.entries(), ["restored:1", "restored:2"]);
 
     // Not an object, truncated bytes, a missing payload: refused, naming the field.

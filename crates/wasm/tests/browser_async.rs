@@ -1,10 +1,11 @@
 //! `waitFor`, `stream` and `idle()` in headless Chromium and Firefox, on the real clock
 //! (`setTimeout`, `AbortController`, microtasks of a real browser event loop).
 //!
-//! `waitFor` and `stream` live in the package's hand-written glue (`crates/wasm/js/glue.js`),
-//! which `cargo xtask pack` pastes into every entry file. These tests install that same file
-//! over this crate's exported classes, as the entry files do, and then drive the bus only
-//! through JavaScript method calls, as a user of the package would.
+//! `waitFor` and `stream` live in the package's JavaScript modules (`crates/wasm/js/src`),
+//! which `cargo xtask pack` bundles into every entry. These tests install the same modules
+//! (`install.js`, bundled as a script by `cargo xtask test`, which names the file in
+//! `SWITCHYARD_GLUE`; see build.rs) over this crate's exported classes, as the entries do, and
+//! then drive the bus only through JavaScript method calls, as a user of the package would.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -19,8 +20,9 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// The package's glue, the same text `cargo xtask pack` pastes into the entry files.
-const GLUE: &str = include_str!("../js/glue.js");
+/// The package's `install.js` and the modules it imports, bundled as a script that defines
+/// `SwitchyardGlue.install` (see build.rs).
+const GLUE: &str = include_str!(concat!(env!("OUT_DIR"), "/glue.js"));
 
 thread_local! {
     /// `{ EventBus, Subscription, SwitchyardError }` after the glue ran (once per page).
@@ -34,16 +36,8 @@ fn api() -> JsValue {
 
 fn install_glue() -> JsValue {
     let seed = switchyard_wasm::EventBus::new(JsValue::UNDEFINED).expect("a bus with defaults");
-    let subscription = seed
-        .subscribe("seed".into(), js_fn("", ""), JsValue::UNDEFINED)
-        .expect("a plain subscription");
     let namespace = Object::new();
     set(&namespace, "EventBus", &constructor_of(seed.into()));
-    set(
-        &namespace,
-        "Subscription",
-        &constructor_of(subscription.into()),
-    );
     set(
         &namespace,
         "__registerHooks",
@@ -51,11 +45,24 @@ fn install_glue() -> JsValue {
     );
     set(
         &namespace,
+        "__readOptions",
+        &Closure::<dyn Fn(String, JsValue) -> Result<(), JsValue>>::new(
+            |method: String, options: JsValue| {
+                switchyard_wasm::options::read_method_options(&method, &options)
+            },
+        )
+        .into_js_value(),
+    );
+    set(
+        &namespace,
         "__inlineMemory",
         &Closure::<dyn Fn() -> JsValue>::new(switchyard_wasm::inline::inline_memory)
             .into_js_value(),
     );
-    let install = Function::new_with_args("wasm", &format!("{GLUE}\nreturn install(wasm);"));
+    let install = Function::new_with_args(
+        "wasm",
+        &format!("{GLUE}\nreturn SwitchyardGlue.install(wasm);"),
+    );
     install
         .call1(&JsValue::NULL, &namespace)
         .expect("glue.js installs over the exported classes")
