@@ -6,7 +6,8 @@
 //! one frame per 16 ms (`setTimeout`, which keeps running in background tabs where
 //! `requestAnimationFrame` would stop). A viewer silent for 3 s is dropped.
 
-use std::rc::{Rc, Weak};
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
 
 use js_sys::{Array, Date, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -318,7 +319,7 @@ impl Shared {
             if exposure.viewers.is_empty() {
                 return;
             }
-            (exposure.cursor, std::mem::take(&mut exposure.dirty))
+            (exposure.cursor, core::mem::take(&mut exposure.dirty))
         };
         let batch = self.engine.borrow().bus.trace_since(cursor);
         if batch.events.is_empty() && batch.missed == 0 && !dirty {
