@@ -134,6 +134,7 @@ async function measureThroughput(subject, messages, resolutionMs) {
     perMessageUs.sort();
     const sent = chunks * chunk;
     return {
+      case: subject.case,
       impl: subject.impl,
       messages: sent,
       subscriptions: 10,
@@ -177,17 +178,18 @@ export async function runAll(libs, { quick = false, only = [], log = () => {} } 
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
   const throughput = [];
-  if (only.length === 0 || only.some((prefix) => 'throughput'.startsWith(prefix))) {
-    for (const subject of throughputSubjects(libs)) {
+  {
+    const wanted = (name) => only.length === 0 || only.some((prefix) => name.startsWith(prefix));
+    for (const subject of throughputSubjects(libs).filter((s) => wanted(s.case))) {
       let row;
       try {
         row = await measureThroughput(subject, profile.throughputMessages, resolutionMs);
       } catch (error) {
-        errors.push({ case: 'throughput', impl: subject.impl, error: String(error?.stack ?? error) });
-        log(`throughput ${subject.impl.padEnd(20)} FAILED: ${error}`);
+        errors.push({ case: subject.case, impl: subject.impl, error: String(error?.stack ?? error) });
+        log(`${subject.case} ${subject.impl.padEnd(20)} FAILED: ${error}`);
         continue;
       }
-      log(`throughput ${subject.impl.padEnd(20)} ${formatRate(row.messagesPerSec)} msg/s p50 ${row.p50Us.toFixed(3)} µs p99 ${row.p99Us.toFixed(3)} µs`);
+      log(`${subject.case.padEnd(14)} ${subject.impl.padEnd(20)} ${formatRate(row.messagesPerSec)} msg/s p50 ${row.p50Us.toFixed(3)} µs p99 ${row.p99Us.toFixed(3)} µs`);
       throughput.push(row);
       await new Promise((resolve) => setTimeout(resolve, 0));
     }

@@ -140,7 +140,7 @@ async function main() {
   const key = (row) => `${row.runtime}\u0000${row.case ?? 'throughput'}\u0000${row.impl}`;
   const fresh = new Set(
     Object.entries(reports).flatMap(([runtime, report]) =>
-      [...report.results, ...report.throughput.map((t) => ({ ...t, case: 'throughput' })), ...report.errors].map((row) =>
+      [...report.results, ...report.throughput.map((t) => ({ case: 'throughput', ...t })), ...report.errors].map((row) =>
         key({ runtime, ...row }),
       ),
     ),
