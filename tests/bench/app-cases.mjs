@@ -354,10 +354,13 @@ function subscribeCold(on) {
   coldTopics().forEach((topic, j) => distinctListeners(COLD_LISTENERS, j).forEach((fn) => on(topic, fn)));
 }
 
+/** Emits that visit every cold site twice (what the harness runs before calibrating). */
+const COLD_WARM_OPS = 2 * COLD_SITES;
+
 function coldStringCase(made) {
   subscribeCold(made.on);
   const emitter = made.emitter;
-  return { run: coldRunner(coldSites(made.call), () => emitter), dispose: made.dispose };
+  return { run: coldRunner(coldSites(made.call), () => emitter), dispose: made.dispose, warmOps: COLD_WARM_OPS };
 }
 
 const coldImpls = {
@@ -373,6 +376,7 @@ const coldImpls = {
     return {
       run: coldRunner(coldSites('T.next(P)'), (j) => subjects[j]),
       dispose: () => subjects.forEach((s) => s.complete()),
+      warmOps: COLD_WARM_OPS,
     };
   },
   'event-target': () => {
@@ -381,6 +385,7 @@ const coldImpls = {
     return {
       run: coldRunner(coldSites('T.dispatchEvent(new CustomEvent(K, { detail: P }))'), () => target),
       dispose: noDispose,
+      warmOps: COLD_WARM_OPS,
     };
   },
 };
@@ -411,6 +416,7 @@ const appWildcardImpls = {
         }
       },
       dispose: () => bus.close(),
+      warmOps: 2 * APP_WILDCARD_PATTERNS,
     };
   },
   eventemitter2: ({ peers }) => {
@@ -426,6 +432,7 @@ const appWildcardImpls = {
         }
       },
       dispose: noDispose,
+      warmOps: 2 * APP_WILDCARD_PATTERNS,
     };
   },
 };
@@ -444,6 +451,31 @@ export function addAppCases(libs, add, features) {
   add('app-features-3', 'switchyard+features', () => appEmitImpls.switchyard(libs, 3, features));
   add('app-features-3', 'switchyard', () => appEmitImpls.switchyard(libs, 3));
   add('app-features-3', 'eventemitter3', () => appEmitImpls.eventemitter3(libs, 3));
+}
+
+/**
+ * Before the realistic cases are measured, every library's dispatch call sites see many different
+ * listener functions, as in an app whose emitter serves many handlers over its lifetime: each
+ * library delivers 10 distinct listeners and the polymorphic case's topics for a while. Without
+ * this, the first cases of a run (1 and 3 listeners) would find call sites that had seen at most
+ * 3 functions, which JIT compilers still inline (V8 up to 4 targets per site).
+ */
+export function makeSitesMegamorphic(libs, features) {
+  const instances = [];
+  for (const [impl, make] of Object.entries(appEmitImpls)) {
+    if (impl === 'switchyard' && !libs.switchyard) continue;
+    instances.push(make(libs, 10));
+    if (impl === 'switchyard') instances.push(make(libs, 10, features));
+  }
+  for (const [impl, make] of Object.entries(polymorphicImpls)) {
+    if (impl === 'switchyard' && !libs.switchyard) continue;
+    instances.push(make(libs));
+  }
+  for (const instance of instances) {
+    instance.run(2000);
+    instance.dispose();
+  }
+  return instances.length;
 }
 
 /** Listener calls `run(n)` must make in a realistic case, or `undefined` for another case. */

@@ -11,12 +11,15 @@
 // few libraries and penalise whichever ran last). Every listener writes into `sink`, and the runner
 // reports the sink at the end, so no engine can prove the work dead and drop it.
 //
-// A case instance is `{ run(n), dispose() }`: `run(n)` performs the operation `n` times (the runner
-// picks `n` so that one sample lasts about a millisecond, far above the timer's resolution).
+// A case instance is `{ run(n), dispose(), warmOps? }`: `run(n)` performs the operation `n` times (the
+// runner picks `n` so that one sample lasts about a millisecond, far above the timer's resolution);
+// `warmOps` is how many operations visit every topic or site of a rotating case (run once first).
 
 import { addCompatCases } from './cases-compat.mjs';
 import { sink } from './sink.mjs';
-import { addAppCases, appThroughputSubjects } from './app-cases.mjs';
+import { addAppCases, appThroughputSubjects, makeSitesMegamorphic } from './app-cases.mjs';
+
+export { makeSitesMegamorphic };
 
 export { sink };
 
@@ -162,6 +165,7 @@ const wildcardImpls = {
         }
       },
       dispose: () => bus.close(),
+      warmOps: 2 * topics.length,
     };
   },
   eventemitter2: ({ peers }, count, topics) => {
@@ -176,6 +180,7 @@ const wildcardImpls = {
         }
       },
       dispose: noDispose,
+      warmOps: 2 * topics.length,
     };
   },
 };
@@ -301,19 +306,33 @@ const asyncImpls = {
 };
 
 /**
+ * The two families of cases, each measured in its own process (Node) or page load (browsers): the
+ * realistic cases make every library's dispatch call sites see many different listener functions
+ * (megamorphic, as in an app), which a later best case in the same process would inherit.
+ */
+export const FAMILIES = ['app', 'best'];
+
+/** The family of a case or throughput name: `app` for the realistic `app-*` cases, else `best`. */
+export function familyOf(name) {
+  return name.startsWith('app-') ? 'app' : 'best';
+}
+
+/**
  * The cases this run measures.
  *
  * `libs` is `{ peers, switchyard }`; `switchyard` is the package's module namespace, or `null` when
  * the harness runs without the package (its cases are then left out, not faked).
- * `only` optionally restricts the cases to those whose name starts with one of its prefixes.
+ * `only` optionally restricts the cases to those whose name starts with one of its prefixes;
+ * `family` (`app` or `best`) to one family.
  *
  * @returns {Array<{ case: string, impl: string, async: boolean, make: () => { run(n: number): unknown, dispose(): void } }>}
  */
-export function buildCases(libs, { only = [] } = {}) {
+export function buildCases(libs, { only = [], family } = {}) {
   const cases = [];
   const add = (name, impl, make, isAsync = false) => {
     if (impl.startsWith('switchyard') && !libs.switchyard) return;
     if (only.length > 0 && !only.some((prefix) => name.startsWith(prefix))) return;
+    if (family !== undefined && familyOf(name) !== family) return;
     cases.push({ case: name, impl, async: isAsync, make });
   };
   // The realistic cases first (a run that is cut short has measured what the goals are judged on).
@@ -361,7 +380,11 @@ export const THROUGHPUT_PATTERNS = [
  * fresh payload per publish) comes first; `throughput` is the best case (closures of one function,
  * one shared payload).
  */
-export function throughputSubjects(libs) {
+export function throughputSubjects(libs, { family } = {}) {
+  return allThroughputSubjects(libs).filter((s) => family === undefined || familyOf(s.case) === family);
+}
+
+function allThroughputSubjects(libs) {
   const subjects = appThroughputSubjects(libs, THROUGHPUT_PATTERNS, SWITCHYARD_FEATURES);
   if (libs.switchyard) {
     const make = (options) => () => {
