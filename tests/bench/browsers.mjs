@@ -30,10 +30,10 @@ const CONTENT_TYPES = {
   '.map': 'application/json',
 };
 
-/** Bundles browser.mjs with everything but `switchyard`; returns the JavaScript source. */
-export async function bundleBrowserRunner() {
+/** Bundles browser.mjs (or `entry`) with everything but `switchyard`; returns the JavaScript source. */
+export async function bundleBrowserRunner(entry = join(here, 'browser.mjs')) {
   const result = await esbuild.build({
-    entryPoints: [join(here, 'browser.mjs')],
+    entryPoints: [entry],
     bundle: true,
     format: 'esm',
     platform: 'browser',
