@@ -12,8 +12,9 @@
 //! * `__inlineCell` / `__inlineMemory`: an [`InlineCell`] in wasm memory that the bindings
 //!   rewrite after every operation, so the glue validates its cached routes with one load and
 //!   no call, and into which it writes the batch to record.
-//! * `__inlineRoute(topic)`: an eligible route with the handler of each subscription, the next
-//!   id and the topic's last sequence number (the glue numbers its publishes itself).
+//! * `__inlineRoute(topic)`: an eligible route with the handler of each subscription (for an
+//!   owned one, the `WeakRef` to it), the next id and the topic's last sequence number (the
+//!   glue numbers its publishes itself).
 //! * `__inlineRecord(runs, at)`: records a batch whose handlers have all returned, with
 //!   [`Bus::record_inline_delivered`], which is never refused: the deliveries happened.
 //! * `__inlineEnter(runs, at, running, payload)`: something is about to read or change the bus
@@ -257,7 +258,8 @@ impl EventBus {
 
     /// The inline route of `topic` for the glue: `[handle, nextId, lastSeq, handlers]`, or
     /// `null` when it must use the slow path (ineligible, invalid topic, closed, dispatching,
-    /// a handler missing). Answered through [`crate::hooks::hand_back`] (see there why).
+    /// a handler missing or an owned one collected). `handlers` holds each subscription's
+    /// function, or for an owned subscription the `WeakRef` to it. Answered through [`crate::hooks::hand_back`] (see there why).
     #[wasm_bindgen(js_name = __inlineRoute)]
     pub fn inline_route_for_js(&self, topic: &str) {
         crate::hooks::hand_back(self.inline_route(topic));
@@ -392,13 +394,14 @@ impl EventBus {
                 if !route.eligible {
                     return None;
                 }
-                // A subscription with an owner keeps the slow path: the glue's route cache
-                // would hold its handler strongly, and with it the owner.
+                // An owned subscription's handler goes as its `WeakRef` (the glue's route
+                // cache must not keep the owner alive); a collected one keeps the slow path,
+                // which ends the subscription.
                 let handlers = js_sys::Array::new();
                 {
                     let table = shared.handlers.borrow();
                     for id in route.subscriptions.iter() {
-                        handlers.push(table.get(*id)?.functions.strong_handler()?);
+                        handlers.push(&table.get(*id)?.functions.inline_handler()?);
                     }
                 }
                 let now = engine.now();

@@ -21,12 +21,16 @@
 
 import { CELL } from './generated.js';
 import { NO_HEADERS, isThenable } from './hooks.js';
+import { readsMeta } from './metareaders.js';
 import { checkBus, freedBuses, freedError } from './receiver.js';
 
 /**
- * A cached route (see `refill`).
- * @typedef {{ handle: number, seq: number, pending: number, handlers: Function[],
- *   recordOnly: boolean | undefined, epoch: number, generation: number }} Route
+ * A cached route (see `refill`). A route with owned subscriptions has `weak` (the engine's
+ * functions and `WeakRef`s); its `handlers` and `reads` exist only while it is revived for the
+ * current task, and its `generation` is -1 otherwise (see `revive`).
+ * @typedef {{ handle: number, seq: number, pending: number, handlers: Function[], reads: boolean[],
+ *   weak: Array<Function | WeakRef<Function>> | null, recordOnly: boolean | undefined,
+ *   epoch: number, valid: number, generation: number }} Route
  */
 
 /**
@@ -36,7 +40,8 @@ import { checkBus, freedBuses, freedError } from './receiver.js';
  *   nextId: number, lastRun: Route | undefined, runCount: number, ordered: boolean,
  *   pairs: number, touched: Route[], room: number, batched: number, at: number,
  *   scheduled: boolean, dispatching: boolean, payload: unknown, running: number,
- *   entered: boolean, freed: boolean, generation: number, flushAtTaskEnd: () => void }} State
+ *   entered: boolean, freed: boolean, generation: number, revived: Route[],
+ *   flushAtTaskEnd: () => void }} State
  */
 
 /**
@@ -137,6 +142,8 @@ export function installFastPath(wasm, EventBus) {
         freed: false,
         // Bumped by every method that may change this bus: its cached routes must be re-read.
         generation: 0,
+        // Cached routes with owned subscriptions revived in this task (see `revive`).
+        revived: [],
       }));
       state.flushAtTaskEnd = () => flushAtTaskEnd(state);
       Object.defineProperty(bus, STATE, { value: state });
@@ -319,6 +326,7 @@ export function installFastPath(wasm, EventBus) {
     if (!state.dispatching) {
       flush(state);
       live.delete(state);
+      if (state.revived.length !== 0) releaseRevived(state);
     }
   }
 
@@ -350,24 +358,79 @@ export function installFastPath(wasm, EventBus) {
       }
       state.routeCount++;
     }
+    /** @type {Array<Function | WeakRef<Function>>} */
+    const functions = answer[3];
+    const owned = functions.some((f) => typeof f !== 'function');
+    /** @type {Route} */
     const entry = {
       handle: answer[0],
       // The last sequence number handed out on the topic (recorded, or in the batch).
       seq: answer[2],
       // Its publishes in the batch before the current run (see `touched` in `stateOf`).
       pending: 0,
-      handlers: answer[3],
+      handlers: owned ? [] : /** @type {Function[]} */ (functions),
+      // Per handler, whether it can read its meta (see metareaders.js).
+      reads: owned ? [] : functions.map((f) => readsMeta(/** @type {Function} */ (f))),
+      weak: owned ? functions : null,
       // Whether every handler is `switchyard/compat`'s registration handler (see
       // `recordPublishes`), computed on first use.
       recordOnly: undefined,
       epoch: cellOf(state)[CELL_STAMP],
-      generation: state.generation,
+      // The generation the route is valid in; `generation` is -1 while a route with owned
+      // subscriptions is not revived, so the short path of `publish` never takes it.
+      valid: state.generation,
+      generation: owned ? -1 : state.generation,
     };
     state.nextId = answer[1];
     state.routes[topic] = entry;
     state.lastTopic = topic;
     state.lastEntry = entry;
+    if (owned && !revive(state, entry)) return null;
     return entry;
+  }
+
+  /**
+   * Makes a cached route with owned subscriptions usable until the end of the task: its
+   * handlers are dereferenced from their `WeakRef`s once and held by the entry until
+   * `flushAtTaskEnd` lets go of them again, so the cache keeps an owner alive no longer than
+   * `WeakRef.deref` itself does (to the end of the job). False when a handler was collected
+   * with its owner: the publish then takes the slow path, which ends the subscription.
+   * @param {State} state
+   * @param {Route} entry
+   * @returns {boolean}
+   */
+  function revive(state, entry) {
+    const functions = /** @type {Array<Function | WeakRef<Function>>} */ (entry.weak);
+    /** @type {Function[]} */
+    const handlers = new Array(functions.length);
+    for (let i = 0; i < functions.length; i++) {
+      const f = functions[i];
+      const handler = typeof f === 'function' ? f : f.deref();
+      if (handler === undefined) return false;
+      handlers[i] = handler;
+    }
+    entry.handlers = handlers;
+    entry.reads = handlers.map(readsMeta);
+    entry.generation = entry.valid;
+    state.revived.push(entry);
+    if (!state.scheduled) {
+      state.scheduled = true;
+      queueMicrotask(state.flushAtTaskEnd);
+    }
+    return true;
+  }
+
+  /**
+   * The end of the task: revived routes let go of their owned handlers again.
+   * @param {State} state
+   */
+  function releaseRevived(state) {
+    for (const entry of state.revived) {
+      entry.handlers = [];
+      entry.reads = [];
+      entry.generation = -1;
+    }
+    state.revived.length = 0;
   }
 
   /**
@@ -490,8 +553,18 @@ export function installFastPath(wasm, EventBus) {
     let entry = state.routes[topic];
     // A stamp read from a detached view (wasm memory grew) is `undefined`: a refill.
     if (entry === undefined || entry.generation !== state.generation || entry.epoch !== state.cell[CELL_STAMP]) {
-      entry = refill(state, topic);
-      if (entry === null) return publishSlow(bus, topic, payload, options);
+      // A route with owned subscriptions, still valid but not revived in this task, is revived.
+      const revived =
+        entry !== undefined &&
+        entry.weak !== null &&
+        entry.generation === -1 &&
+        entry.valid === state.generation &&
+        entry.epoch === state.cell[CELL_STAMP] &&
+        revive(state, entry);
+      if (!revived) {
+        entry = refill(state, topic);
+        if (entry === null) return publishSlow(bus, topic, payload, options);
+      }
     }
     // The same steps as the short path in `publish`, which keeps them inline for speed.
     if (state.lastRun === entry) state.runCount++;
@@ -520,6 +593,7 @@ export function installFastPath(wasm, EventBus) {
    */
   function dispatch(state, entry, topic, payload, id, seq) {
     const handlers = entry.handlers;
+    const reads = entry.reads;
     const at = state.at;
     state.payload = payload;
     state.dispatching = true;
@@ -530,17 +604,14 @@ export function installFastPath(wasm, EventBus) {
       // of the cached array.
       const handler = handlers[i];
       try {
-        // A fresh meta per delivery, as the slow path gives (handlers may keep or change it).
-        returned = handler(payload, {
-          id,
-          topic,
-          seq,
-          attempt: 1,
-          publishedAt: at,
-          causationId: null,
-          correlationId: null,
-          headers: NO_HEADERS,
-        });
+        // A fresh meta per call, as the slow path gives (a handler may keep or change it), for
+        // every handler that can read one (see metareaders.js: one that cannot is given none).
+        returned = handler(
+          payload,
+          reads[i]
+            ? { id, topic, seq, attempt: 1, publishedAt: at, causationId: null, correlationId: null, headers: NO_HEADERS }
+            : undefined,
+        );
       } catch (thrown) {
         endDispatch(state, 1, thrown);
         return;
