@@ -116,6 +116,38 @@ describe('metas on the fast path', () => {
     ]);
   });
 
+  test('deciding whether a handler reads its meta never runs the app\'s code (getters, proxy traps)', async () => {
+    const touched = [];
+    const withGetters = (p, meta) => meta;
+    for (const key of ['length', 'arguments', 'name', 'toString']) {
+      Object.defineProperty(withGetters, key, {
+        get() {
+          touched.push(`getter ${key}`);
+          return 0;
+        },
+      });
+    }
+    const traps = {};
+    for (const trap of ['get', 'has', 'getOwnPropertyDescriptor', 'ownKeys', 'getPrototypeOf']) {
+      traps[trap] = (...args) => {
+        touched.push(`trap ${trap}`);
+        return Reflect[trap](...args);
+      };
+    }
+    const metas = [];
+    const proxied = new Proxy((p, meta) => metas.push(meta), traps);
+    const bus = fast();
+    bus.subscribe('t', withGetters);
+    bus.subscribe('t', proxied);
+    const records = await countRecords(() => {
+      bus.publish('t', 1);
+      bus.publish('t', 2);
+    });
+    assert.ok(records > 0, 'the publishes took the fast path');
+    assert.deepEqual(touched, []);
+    assert.deepEqual(metas.map((m) => m.id), [1, 2], 'a proxy counts as a handler that reads its meta');
+  });
+
   test('handlers that cannot read a meta still run in order with their payloads', async () => {
     const bus = fast();
     const calls = [];

@@ -15,6 +15,13 @@
 /** `Function.prototype.toString`, taken when the package loads (before app code could wrap it). */
 const functionSource = Function.prototype.toString;
 
+/**
+ * The `arguments` getter of `Function.prototype`, taken when the package loads: where a sloppy-mode
+ * function's `fn.arguments` comes from in engines that keep it there (SpiderMonkey; V8 gives
+ * sloppy functions an own `arguments` property and this getter always throws).
+ */
+const argumentsGetter = Object.getOwnPropertyDescriptor(Function.prototype, 'arguments')?.get;
+
 /** handler → whether it can read its second argument (classified once per function). */
 const readers = new WeakMap();
 
@@ -64,7 +71,8 @@ function atMostOneParameter(parameters) {
  * @returns {boolean}
  */
 function classify(handler) {
-  if (handler.length > 1) return true;
+  // Nothing here may run the app's code: no property of the handler is read through a getter
+  // or a proxy (a proxy's source reads as native code, so it stops at the first check).
   let source;
   try {
     source = functionSource.call(handler);
@@ -83,10 +91,22 @@ function classify(handler) {
     return !/^\s*=>/.test(text.slice(close + 1));
   }
   if (!FUNCTION_HEAD.test(text.slice(0, open))) return true;
-  // A sloppy-mode function answers `fn.arguments` (null between calls); strict functions,
-  // methods and class members throw instead.
+  return exposesArguments(handler);
+}
+
+/**
+ * Whether other code can read a running call's arguments as `fn.arguments`: true for sloppy-mode
+ * functions (an own `arguments` property in V8; `Function.prototype`'s getter answers for them in
+ * SpiderMonkey), false for strict functions, methods and class members, for which that getter
+ * throws. Reads no property through the function's own getters.
+ * @param {Function} handler
+ */
+function exposesArguments(handler) {
+  if (Object.getOwnPropertyDescriptor(handler, 'arguments') !== undefined) return true;
+  if (argumentsGetter === undefined) return true;
   try {
-    return handler.arguments !== undefined;
+    argumentsGetter.call(handler);
+    return true;
   } catch {
     return false;
   }
