@@ -38,7 +38,7 @@ import { checkBus, freedBuses, freedError } from './receiver.js';
  * @typedef {{ bus: any, address: number, cell: Float64Array, routes: Record<string, Route>,
  *   routeCount: number, lastTopic: string | undefined, lastEntry: Route | undefined,
  *   nextId: number, lastRun: Route | undefined, runCount: number, ordered: boolean,
- *   pairs: number, touched: Route[], room: number, batched: number, at: number,
+ *   pairs: number, runs: number[], touched: Route[], room: number, batched: number, at: number,
  *   scheduled: boolean, dispatching: boolean, payload: unknown, running: number,
  *   entered: boolean, freed: boolean, generation: number, revived: Route[],
  *   flushAtTaskEnd: () => void }} State
@@ -78,8 +78,18 @@ export function installFastPath(wasm, EventBus) {
   const CELL_STAMP = CELL.STAMP;
   const CELL_MANUAL_NOW = CELL.MANUAL_NOW;
   const CELL_ORDERED = CELL.ORDERED;
-  const CELL_BATCH = CELL.BATCH;
   const CELL_SLOTS = CELL.SLOTS;
+  /**
+   * The batch area (one per instance, `BatchArea` in inline.rs): a batch's `(handle, count)`
+   * pairs are written there right before the call that records them (see `writeRuns`).
+   */
+  const batchAddress = wasm.__inlineBatch();
+  let batchView = new Float64Array(memory.buffer, batchAddress, 2 * MAX_BATCH_TOPICS);
+  /** The batch area, re-viewed when wasm memory grew (which detaches the old view). */
+  function batchArea() {
+    if (batchView.length === 0) batchView = new Float64Array(memory.buffer, batchAddress, 2 * MAX_BATCH_TOPICS);
+    return batchView;
+  }
   /** Most topics whose routes are cached per bus (the cache is cleared past this). */
   const MAX_ROUTES = 1024;
   /**
@@ -117,11 +127,12 @@ export function installFastPath(wasm, EventBus) {
         lastRun: undefined,
         runCount: 0,
         // Whether the batch keeps publish order (the trace ring is on): then the runs before
-        // the current one are in the cell as `(handle, count)` pairs, `pairs` of them.
+        // the current one are in `runs` as `(handle, count)` pairs, `pairs` of them.
         // Otherwise `touched[..pairs]` are the routes published to (each counting its
         // publishes before the current run in `pending`), the current one included.
         ordered: false,
         pairs: 0,
+        runs: [],
         touched: [],
         // Publishes the short path of `publish` may still add before `publishOther` must look
         // (the segment ends, or the batch is full), publishes up to the end of the segment,
@@ -185,8 +196,8 @@ export function installFastPath(wasm, EventBus) {
   }
 
   /**
-   * Completes the batch in the cell as `(handle, count)` pairs, empties it and returns how many
-   * pairs there are. The caller records them at once: the engine may run handlers that publish.
+   * Completes the batch in the batch area as `(handle, count)` pairs, empties it and returns
+   * how many pairs there are. The caller records them at once: the engine may run handlers that publish.
    *
    * With the trace ring on, a pair is a run of publishes on one topic, in publish order, so
    * the engine gives each message the id its handlers saw and traces it under that id. With
@@ -199,25 +210,28 @@ export function installFastPath(wasm, EventBus) {
    */
   function writeRuns(state) {
     let pairs;
+    const area = batchArea();
     if (state.ordered) {
       pairs = endRun(state);
+      const runs = state.runs;
+      for (let i = 0; i < 2 * pairs; i++) area[i] = runs[i];
+      runs.length = 0;
     } else {
-      const cell = cellOf(state);
       const current = /** @type {Route} */ (state.lastRun);
       const last = current.pending + state.runCount;
       const touched = state.touched;
-      let at = CELL_BATCH;
+      let at = 0;
       for (let i = 0; i < state.pairs; i++) {
         const entry = touched[i];
         if (entry !== current) {
-          cell[at] = entry.handle;
-          cell[at + 1] = entry.pending;
+          area[at] = entry.handle;
+          area[at + 1] = entry.pending;
           at += 2;
         }
         entry.pending = 0;
       }
-      cell[at] = current.handle;
-      cell[at + 1] = last;
+      area[at] = current.handle;
+      area[at + 1] = last;
       pairs = state.pairs;
     }
     state.pairs = 0;
@@ -229,17 +243,14 @@ export function installFastPath(wasm, EventBus) {
   }
 
   /**
-   * Writes the current run into the cell as the batch's next `(handle, count)` pair (trace ring
-   * on) and returns the pairs written. Through `cellOf`: a method call between two publishes
-   * (a new bus, say) may have grown wasm memory, which detaches the old view (the pairs already
-   * written are in the memory, not the view).
+   * Adds the current run to `runs` as the batch's next `(handle, count)` pair (trace ring on)
+   * and returns the pairs there.
    * @param {State} state
    */
   function endRun(state) {
-    const cell = cellOf(state);
-    const at = CELL_BATCH + 2 * state.pairs;
-    cell[at] = /** @type {Route} */ (state.lastRun).handle;
-    cell[at + 1] = state.runCount;
+    const at = 2 * state.pairs;
+    state.runs[at] = /** @type {Route} */ (state.lastRun).handle;
+    state.runs[at + 1] = state.runCount;
     return ++state.pairs;
   }
 
