@@ -276,6 +276,22 @@ impl AppState {
         }
     }
 
+    /// Attaches to the bus of the page that opened this one as its devtools (`?devtools=1`),
+    /// over the `MessagePort` that page hands over.
+    pub fn attach_devtools(&self) {
+        match AttachClient::devtools(viewer_id()) {
+            Ok(client) => {
+                self.replace_source(Source::Attach(Box::new(client)));
+                self.mode.set(Mode::Attach);
+                self.playing.set(true);
+                self.attach_status
+                    .set("waiting for the page's bus…".to_string());
+                self.status.set(String::new());
+            }
+            Err(e) => self.status.set(e),
+        }
+    }
+
     /// Opens a recording paused at its first event.
     pub fn import(&self, text: &str) {
         match recording::parse(text) {
@@ -385,6 +401,8 @@ pub enum Launch {
     },
     /// `?attach=NAME`.
     Attach(String),
+    /// `?devtools=1`: the in-page devtools of the page that opened this one.
+    Devtools,
 }
 
 /// Reads the launch request from a query string (`?scenario=storm&autoplay=1`). Without a
@@ -392,6 +410,9 @@ pub enum Launch {
 pub fn launch_from_query(query: &str) -> Result<Launch, String> {
     let params = web_sys::UrlSearchParams::new_with_str(query)
         .map_err(|_| "unreadable query".to_string())?;
+    if params.get("devtools").as_deref() == Some("1") {
+        return Ok(Launch::Devtools);
+    }
     if let Some(name) = params.get("attach") {
         return Ok(Launch::Attach(name));
     }
@@ -526,7 +547,7 @@ pub fn run_frames(app: AppState) {
         });
         let result = app
             .source
-            .try_update_value(|s| s.tick(dt, wall, playing))
+            .try_update_value(|s| s.tick(dt, playing))
             .flatten();
         let ticked = performance_now();
         let status = app.source.try_with_value(|s| match s {
@@ -579,6 +600,7 @@ pub fn App() -> impl IntoView {
     match launch_from_query(&query) {
         Ok(Launch::Scenario { id, autoplay }) => app.start_scenario(id, autoplay),
         Ok(Launch::Attach(name)) => app.attach(&name),
+        Ok(Launch::Devtools) => app.attach_devtools(),
         Err(e) => {
             app.start_scenario(ScenarioId::Basic, false);
             app.status.set(e);
