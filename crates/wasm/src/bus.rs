@@ -339,22 +339,30 @@ impl EventBus {
     /// exposures can be in force at once. Returns a function that stops this one (and closes
     /// its channel or port).
     pub fn expose(&self, target: JsValue) -> JsResult<Function> {
-        self.ensure_open("expose")?;
-        let id = if let Some(port) = target.dyn_ref::<web_sys::MessagePort>() {
-            self.shared.expose_port(port.clone())
+        // The target is read first (`instanceof` may run a proxy's trap), then the bus checked.
+        let port = target.dyn_ref::<web_sys::MessagePort>().cloned();
+        let name = if port.is_some() {
+            None
         } else {
-            let name = target
-                .as_string()
-                .filter(|n| !n.is_empty() && n.len() <= 256)
-                .ok_or_else(|| {
-                    invalid_option(
-                        "name",
-                        "must be a non-empty string of at most 256 bytes, or a MessagePort",
-                    )
-                })?;
-            self.shared
-                .expose(&name)
-                .map_err(|_| invalid_option("name", "could not open a BroadcastChannel"))?
+            Some(
+                target
+                    .as_string()
+                    .filter(|n| !n.is_empty() && n.len() <= 256)
+                    .ok_or_else(|| {
+                        invalid_option(
+                            "name",
+                            "must be a non-empty string of at most 256 bytes, or a MessagePort",
+                        )
+                    })?,
+            )
+        };
+        self.ensure_open("expose")?;
+        let id = match (port, name) {
+            (Some(port), _) => self.shared.expose_port(port),
+            (None, name) => self
+                .shared
+                .expose(&name.unwrap_or_default())
+                .map_err(|_| invalid_option("name", "could not open a BroadcastChannel"))?,
         };
         let weak = Rc::downgrade(&self.shared);
         let stop = Closure::<dyn FnMut()>::new(move || {
