@@ -533,6 +533,10 @@ fn wasm_memory_bytes() -> f64 {
 pub fn run_frames(app: AppState) {
     let mut last = performance_now();
     let mut last_slow = f64::NEG_INFINITY;
+    // Slow ticks still owed since the last change: each view refreshes on its own phase's tick,
+    // so after a change the clock keeps ticking until every phase has seen it (a quiet bus's
+    // last change, or an attached bus's first state, would otherwise reach only some views).
+    let mut owed_ticks: u64 = 0;
     let mut perf = FramePerf::default();
     animation_loop(move |_| {
         let wall = performance_now();
@@ -580,11 +584,13 @@ pub fn run_frames(app: AppState) {
                 app.bump(true);
             } else if changed {
                 app.rev.update(|r| *r = r.wrapping_add(1));
-                if wall - last_slow >= SLOW_TICK_MS {
-                    last_slow = wall;
-                    app.slow.update(|r| *r = r.wrapping_add(1));
-                }
+                owed_ticks = PHASES;
             }
+        }
+        if owed_ticks > 0 && wall - last_slow >= SLOW_TICK_MS {
+            last_slow = wall;
+            owed_ticks -= 1;
+            app.slow.update(|r| *r = r.wrapping_add(1));
         }
     });
 }
@@ -597,7 +603,10 @@ pub fn App() -> impl IntoView {
     let query = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
-    match launch_from_query(&query) {
+    let launch = launch_from_query(&query);
+    // The in-page devtools panel: no scenario sidebar, a compact layout (style.css `.embedded`).
+    let embedded = launch == Ok(Launch::Devtools);
+    match launch {
         Ok(Launch::Scenario { id, autoplay }) => app.start_scenario(id, autoplay),
         Ok(Launch::Attach(name)) => app.attach(&name),
         Ok(Launch::Devtools) => app.attach_devtools(),
@@ -615,10 +624,10 @@ pub fn App() -> impl IntoView {
         });
     });
     view! {
-        <div class="app">
+        <div class=if embedded { "app embedded" } else { "app" }>
             <views::controls::Header/>
             <div class="body">
-                <views::controls::Sidebar/>
+                {(!embedded).then(|| view! { <views::controls::Sidebar/> })}
                 <main class="main">
                     <div class="row top">
                         <views::topology::Topology/>

@@ -451,6 +451,38 @@ fn the_topology_links_topics_to_the_subscriptions_whose_patterns_match() {
 }
 
 #[wasm_bindgen_test]
+fn the_quieter_line_sits_below_every_node_it_leaves_out() {
+    let mut model = Model::default();
+    let state = BusState {
+        at: 1.0,
+        subscriptions: (1..=9).map(|i| sub(i, "orders.*", 0, 10)).collect(),
+        topics: vec![switchyard_web::model::state::TopicState {
+            topic: "orders.created".into(),
+            ..Default::default()
+        }],
+        ..BusState::default()
+    };
+    model.apply(
+        Update {
+            state: Some(state),
+            ..Update::default()
+        },
+        1.0,
+    );
+    // The devtools panel's topology: about 150 px high, 3 subscriptions fit.
+    let height = 150.0;
+    let graph = topology::build(&model, (860.0, height));
+    assert!(graph.hidden_subs > 0);
+    // The line's text sits at `height - 6` with ~11 px glyphs: nodes (26 px) end above it.
+    let lowest = graph
+        .nodes
+        .iter()
+        .map(|n| n.y + 13.0)
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!(lowest <= height - 16.0, "a node reaches y = {lowest}");
+}
+
+#[wasm_bindgen_test]
 fn wildcards_match_one_or_any_number_of_segments() {
     assert!(pattern_matches("a.*.c", "a.b.c"));
     assert!(!pattern_matches("a.*.c", "a.c"));
