@@ -227,8 +227,10 @@ impl Drop for Handover {
 /// an iframe; `None` for a top-level page nobody opened.
 fn devtools_host(window: &web_sys::Window) -> Option<web_sys::Window> {
     if let Ok(opener) = window.opener() {
-        if let Ok(opener) = opener.dyn_into::<web_sys::Window>() {
-            return Some(opener);
+        // The opener is another realm's Window, so `instanceof Window` here is false: any
+        // object is taken as one (a popup's `opener` is a window or null).
+        if opener.is_object() {
+            return Some(opener.unchecked_into::<web_sys::Window>());
         }
     }
     let parent = window.parent().ok().flatten()?;
@@ -430,10 +432,14 @@ impl AttachClient {
         window
             .add_event_listener_with_callback("message", listener.as_ref().unchecked_ref())
             .map_err(|e| format!("message listener: {e:?}"))?;
+        let viewer = client.link.borrow().viewer.clone();
         let ask = move || {
             let ready = js_sys::Object::new();
             let _ = js_sys::Reflect::set(&ready, &"v".into(), &JsValue::from(PROTOCOL_VERSION));
             let _ = js_sys::Reflect::set(&ready, &"type".into(), &READY_TYPE.into());
+            // The host hands one port per viewer id: requests still in flight when the port
+            // arrives do not make it replace that port.
+            let _ = js_sys::Reflect::set(&ready, &"viewer".into(), &viewer.as_str().into());
             // The request carries nothing, so any origin may read it; the port comes back
             // only from the host window itself (checked above).
             let _ = host.post_message(&ready, "*");
