@@ -11,6 +11,7 @@
 //! stop). A viewer silent for 3 s is dropped; a `ping` from a viewer the bus does not know (it
 //! was dropped while its tab slept) attaches it again, as a `hello` would.
 
+use std::cell::RefMut;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Date, Function, Object, Reflect};
@@ -38,43 +39,20 @@ extern "C" {
     fn clear_timeout(handle: &JsValue);
 }
 
-/// What an exposure talks over.
-pub enum Link {
-    /// `switchyard:NAME`, to every same-origin context that opens it.
-    Channel(BroadcastChannel),
-    /// One end of a `MessageChannel`; the visualiser holds the other.
-    Port(MessagePort),
-}
-
-impl Link {
+#[wasm_bindgen]
+extern "C" {
+    /// What an exposure talks over: a `BroadcastChannel` (`switchyard:NAME`, every same-origin
+    /// context that opens it) or a `MessagePort` (the visualiser holds the other end). Both
+    /// post, receive and close alike, so one structural type serves both (one set of imports
+    /// in the `.wasm`).
+    pub type Link;
     /// Posts `message` (structured clone); fails on a value that cannot be cloned.
-    fn post(&self, message: &JsValue) -> Result<(), JsValue> {
-        match self {
-            Link::Channel(channel) => channel.post_message(message),
-            Link::Port(port) => port.post_message(message),
-        }
-    }
-
-    fn set_onmessage(&self, handler: Option<&Function>) {
-        match self {
-            Link::Channel(channel) => channel.set_onmessage(handler),
-            Link::Port(port) => port.set_onmessage(handler),
-        }
-    }
-
-    fn close(&self) {
-        match self {
-            Link::Channel(channel) => channel.close(),
-            Link::Port(port) => port.close(),
-        }
-    }
-
-    fn as_js(&self) -> &JsValue {
-        match self {
-            Link::Channel(channel) => channel.as_ref(),
-            Link::Port(port) => port.as_ref(),
-        }
-    }
+    #[wasm_bindgen(method, structural, catch, js_name = postMessage)]
+    fn post(this: &Link, message: &JsValue) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, structural, setter, js_name = onmessage)]
+    fn set_onmessage(this: &Link, handler: Option<&Function>);
+    #[wasm_bindgen(method, structural)]
+    fn close(this: &Link);
 }
 
 /// An attached visualiser.
@@ -89,6 +67,8 @@ pub struct Exposure {
     id: u32,
     /// The channel name, or [`PORT_NAME`] for a port.
     name: String,
+    /// A `BroadcastChannel` (else a `MessagePort`).
+    channel: bool,
     link: Link,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     frame_callback: Closure<dyn FnMut()>,
@@ -135,27 +115,27 @@ impl Shared {
     /// same name; returns the exposure's id (for [`Shared::unexpose`]).
     pub fn expose(self: &Rc<Self>, name: &str) -> Result<u32, JsValue> {
         let channel = BroadcastChannel::new(&format!("switchyard:{name}"))?;
-        let replaced: Vec<u32> = self
+        // (There is at most one: each `expose(name)` replaces the last.)
+        let replaced = self
             .exposures
             .borrow()
             .iter()
-            .filter(|e| matches!(e.link, Link::Channel(_)) && e.name == name)
-            .map(|e| e.id)
-            .collect();
-        for id in replaced {
+            .find(|e| e.channel && e.name == name)
+            .map(|e| e.id);
+        if let Some(id) = replaced {
             self.unexpose(id);
         }
-        Ok(self.open_exposure(name, Link::Channel(channel)))
+        Ok(self.open_exposure(name, true, channel.unchecked_into()))
     }
 
     /// Starts answering a visualiser holding the other end of `port`; returns the exposure's
     /// id. Closing the exposure closes the port.
     pub fn expose_port(self: &Rc<Self>, port: MessagePort) -> u32 {
-        self.open_exposure(PORT_NAME, Link::Port(port))
+        self.open_exposure(PORT_NAME, false, port.unchecked_into())
     }
 
-    fn open_exposure(self: &Rc<Self>, name: &str, link: Link) -> u32 {
-        unref(link.as_js());
+    fn open_exposure(self: &Rc<Self>, name: &str, channel: bool, link: Link) -> u32 {
+        unref(&link);
         let id = self.next_exposure.get();
         self.next_exposure.set(id.wrapping_add(1));
         let weak: Weak<Shared> = Rc::downgrade(self);
@@ -175,6 +155,7 @@ impl Shared {
         self.exposures.borrow_mut().push(Exposure {
             id,
             name: name.to_owned(),
+            channel,
             link,
             _on_message: on_message,
             frame_callback,
@@ -234,13 +215,12 @@ impl Shared {
         }
     }
 
-    /// Runs `f` on exposure `id` if it is still in force.
-    fn with_exposure<R>(&self, id: u32, f: impl FnOnce(&mut Exposure) -> R) -> Option<R> {
-        self.exposures
-            .borrow_mut()
-            .iter_mut()
-            .find(|e| e.id == id)
-            .map(f)
+    /// Exposure `id`, if it is still in force (borrowed: drop it before calling back in).
+    fn exposure(&self, id: u32) -> Option<RefMut<'_, Exposure>> {
+        RefMut::filter_map(self.exposures.borrow_mut(), |all| {
+            all.iter_mut().find(|e| e.id == id)
+        })
+        .ok()
     }
 
     fn post(&self, id: u32, message: &JsValue) -> bool {
@@ -280,7 +260,7 @@ impl Shared {
         match kind.as_str() {
             "hello" => self.on_hello(id, viewer, now),
             "ping" => {
-                let known = self.with_exposure(id, |exposure| {
+                let known = self.exposure(id).map(|mut exposure| {
                     match exposure.viewers.iter_mut().find(|v| v.id == viewer) {
                         Some(known) => {
                             known.last_seen = now;
@@ -301,7 +281,7 @@ impl Shared {
     }
 
     fn on_hello(self: &Rc<Self>, id: u32, viewer: String, now: f64) {
-        let Some((first, name)) = self.with_exposure(id, |exposure| {
+        let Some((first, name)) = self.exposure(id).map(|mut exposure| {
             let first = exposure.viewers.is_empty();
             match exposure.viewers.iter_mut().find(|v| v.id == viewer) {
                 Some(known) => known.last_seen = now,
@@ -320,7 +300,9 @@ impl Shared {
                 engine.observe_trace(1);
                 engine.trace_head()
             };
-            self.with_exposure(id, |exposure| exposure.cursor = head);
+            if let Some(mut exposure) = self.exposure(id) {
+                exposure.cursor = head;
+            }
         }
         self.post(
             id,
@@ -336,7 +318,7 @@ impl Shared {
     }
 
     fn remove_viewers(&self, id: u32, mut gone: impl FnMut(&Viewer) -> bool) {
-        let last_left = self.with_exposure(id, |exposure| {
+        let last_left = self.exposure(id).map(|mut exposure| {
             let had = !exposure.viewers.is_empty();
             exposure.viewers.retain(|v| !gone(v));
             had && exposure.viewers.is_empty()
@@ -406,7 +388,7 @@ impl Shared {
     fn send_frame(self: &Rc<Self>, id: u32) {
         let now = Date::now();
         self.remove_viewers(id, |v| now - v.last_seen > VIEWER_TIMEOUT_MS);
-        let Some(Some((cursor, dirty))) = self.with_exposure(id, |exposure| {
+        let Some(Some((cursor, dirty))) = self.exposure(id).map(|mut exposure| {
             exposure.frame_timer = None;
             (!exposure.viewers.is_empty())
                 .then(|| (exposure.cursor, std::mem::take(&mut exposure.dirty)))
@@ -417,7 +399,9 @@ impl Shared {
         if batch.events.is_empty() && batch.missed == 0 && !dirty {
             return;
         }
-        self.with_exposure(id, |exposure| exposure.cursor = batch.cursor);
+        if let Some(mut exposure) = self.exposure(id) {
+            exposure.cursor = batch.cursor;
+        }
         let events: Array = batch
             .events
             .iter()
