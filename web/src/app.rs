@@ -533,10 +533,12 @@ fn wasm_memory_bytes() -> f64 {
 pub fn run_frames(app: AppState) {
     let mut last = performance_now();
     let mut last_slow = f64::NEG_INFINITY;
-    // Slow ticks still owed since the last change: each view refreshes on its own phase's tick,
-    // so after a change the clock keeps ticking until every phase has seen it (a quiet bus's
-    // last change, or an attached bus's first state, would otherwise reach only some views).
-    let mut owed_ticks: u64 = 0;
+    // When the source goes quiet, every view refreshes once (`bump(true)`): views refresh on
+    // their own phase's slow tick, so a quiet bus's last change (or an attached bus's first
+    // state) would otherwise reach only some of them; and a view passed over by a tick stops
+    // tracking its own inputs (selection, filters) until it recomputes.
+    let mut last_change = f64::NEG_INFINITY;
+    let mut settled = true;
     let mut perf = FramePerf::default();
     animation_loop(move |_| {
         let wall = performance_now();
@@ -584,13 +586,19 @@ pub fn run_frames(app: AppState) {
                 app.bump(true);
             } else if changed {
                 app.rev.update(|r| *r = r.wrapping_add(1));
-                owed_ticks = PHASES;
+                if wall - last_slow >= SLOW_TICK_MS {
+                    last_slow = wall;
+                    app.slow.update(|r| *r = r.wrapping_add(1));
+                }
+            }
+            if changed {
+                last_change = wall;
+                settled = false;
             }
         }
-        if owed_ticks > 0 && wall - last_slow >= SLOW_TICK_MS {
-            last_slow = wall;
-            owed_ticks -= 1;
-            app.slow.update(|r| *r = r.wrapping_add(1));
+        if !settled && wall - last_change >= SLOW_TICK_MS * PHASES as f64 {
+            settled = true;
+            app.bump(true);
         }
     });
 }
