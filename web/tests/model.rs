@@ -922,3 +922,25 @@ fn a_field_missing_from_the_state_fails_the_parse_and_is_named() {
         assert!(error.contains(field), "{field}: {error}");
     }
 }
+
+#[wasm_bindgen_test]
+fn a_recorded_state_with_missing_fields_still_imports_with_empty_values() {
+    // Recordings are written by hand or by older builds: unlike the attach protocol's state,
+    // their snapshots are read leniently.
+    let text = "{\"type\":\"header\",\"format\":\"switchyard-recording\",\"version\":1}\n\
+        {\"type\":\"state\",\"state\":{\"at\":10,\"subscriptions\":[{\"id\":1,\"pattern\":\"a.*\",\"name\":\"x\"}],\
+        \"deadLetters\":[{\"id\":7,\"topic\":\"a.b\",\"payload\":{\"k\":1}}]}}\n\
+        {\"type\":\"event\",\"cursor\":0,\"at\":11,\"kind\":\"published\",\"topic\":\"a.b\"}";
+    let lines = recording::parse(text).expect("imports");
+    let state = lines
+        .iter()
+        .find_map(|line| match line {
+            recording::Line::State { state } => Some(state),
+            _ => None,
+        })
+        .expect("a state line");
+    assert_eq!(state.subscriptions[0].name.as_deref(), Some("x"));
+    assert_eq!(state.subscriptions[0].depth, 0);
+    assert_eq!(state.dead_letters[0].payload["k"], 1);
+    assert_eq!(state.dead_letters[0].attempts, 0);
+}
