@@ -21,7 +21,8 @@ addEventListener('unhandledrejection', (event) => void post('/error', { runtime,
 
 try {
   // esbuild leaves `switchyard` external: the page's import map resolves it.
-  const switchyard = params.get('switchyard') === '1' ? await import('switchyard') : null;
+  const switchyard =
+    params.get('switchyard') === '1' ? { ...(await import('switchyard')), compat: await import('switchyard/compat') } : null;
   const only = (params.get('only') ?? '').split(',').filter(Boolean);
   const report = await runAll(
     { peers, switchyard },

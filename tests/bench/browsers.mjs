@@ -90,7 +90,9 @@ function pageHtml(importMap) {
  */
 export async function startServer({ bundle, installDir, switchyardEntry, log }) {
   const packageDir = installDir ? join(installDir, 'node_modules', 'switchyard') : null;
-  const importMap = { imports: switchyardEntry ? { switchyard: `/pkg/${switchyardEntry}` } : {} };
+  const importMap = {
+    imports: switchyardEntry ? { switchyard: `/pkg/${switchyardEntry}`, 'switchyard/compat': '/pkg/web/compat.js' } : {},
+  };
   const waiting = new Map();
   const settle = (runtime, outcome) => {
     const waiter = waiting.get(runtime);

@@ -8,6 +8,8 @@
 // A case instance is `{ run(n), dispose() }`: `run(n)` performs the operation `n` times (the runner
 // picks `n` so that one sample lasts about a millisecond, far above the timer's resolution).
 
+import { addCompatCases } from './cases-compat.mjs';
+
 /** Where every listener writes. Read back by the runners after the run. */
 export const sink = { n: 0 };
 
@@ -307,6 +309,7 @@ export function buildCases(libs, { only = [] } = {}) {
     if (only.length > 0 && !only.some((prefix) => name.startsWith(prefix))) return;
     cases.push({ case: name, impl, async: isAsync, make });
   };
+  addCompatCases(libs, add, sink);
   for (const k of EMIT_LISTENER_COUNTS) {
     for (const [impl, make] of Object.entries(emitImpls)) add(`emit-${k}`, impl, () => make(libs, k));
   }

@@ -64,7 +64,7 @@ function runNode() {
   if (installDir) {
     // Resolved from inside the install folder, so `switchyard` resolves exactly as for a user.
     const entry = join(installDir, 'switchyard-bench-entry.mjs');
-    writeFileSync(entry, "export * from 'switchyard';\n");
+    writeFileSync(entry, "export * from 'switchyard';\nexport * as compat from 'switchyard/compat';\n");
     args.push('--switchyard', entry);
   }
   return new Promise((resolvePromise, reject) => {

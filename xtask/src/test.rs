@@ -12,7 +12,8 @@
 //! The suites, in the order they run:
 //! - `fmt`: `cargo fmt --all -- --check` (one check);
 //! - `clippy`: `cargo clippy --all-targets -- -D warnings` for the workspace, and again for the
-//!   wasm crates on `wasm32-unknown-unknown` (their `cfg(target_arch = "wasm32")` code);
+//!   wasm crates on `wasm32-unknown-unknown` (their `cfg(target_arch = "wasm32")` code), and
+//!   the `switchyard-wasm` library alone on that target, as the package builds it (no `std`);
 //! - `js`: the package's JavaScript: `tsc --noEmit -p crates/wasm/js` (the `// @ts-check`
 //!   modules and index.d.ts), and `crates/wasm/js/src/generated.js` is what `cargo xtask gen`
 //!   writes from `crates/wasm/src/shared.rs` (two checks);
@@ -346,7 +347,20 @@ impl TestRun<'_> {
             wasm.args(["-p", package]);
         }
         wasm.args(["--", "-D", "warnings"]).current_dir(self.root);
-        checks("clippy", &mut [native, wasm])
+        // The package's own build: the wasm library alone, without the `std` feature that
+        // `--all-targets` turns on for its tests (a missing `crate::prelude` import shows only here).
+        let mut package = process::cargo();
+        package
+            .args([
+                "clippy",
+                "--target",
+                tools::WASM_TARGET,
+                "-p",
+                "switchyard-wasm",
+            ])
+            .args(["--", "-D", "warnings"])
+            .current_dir(self.root);
+        checks("clippy", &mut [native, wasm, package])
     }
 
     fn js(&self) -> Result<SuiteResult> {

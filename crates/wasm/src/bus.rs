@@ -2,7 +2,8 @@
 //! throws a `SwitchyardError` and changes nothing), does its engine work inside a short borrow,
 //! then lets [`Shared::finish`] run handlers and housekeeping with nothing borrowed.
 
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
 
 use js_sys::{Array, Function, Promise, Reflect};
 use switchyard_core::{Bus, Config, DeadLetterId, RetryPolicy};
@@ -404,7 +405,7 @@ impl EventBus {
         }
         self.shared.unexpose_all();
         self.shared.reschedule();
-        let waiters = std::mem::take(&mut *self.shared.idle_waiters.borrow_mut());
+        let waiters = core::mem::take(&mut *self.shared.idle_waiters.borrow_mut());
         for resolve in waiters {
             let _ = resolve.call0(&JsValue::UNDEFINED);
         }

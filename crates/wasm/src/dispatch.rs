@@ -13,7 +13,8 @@
 //! * While a handler or a filter runs, publishes it makes carry its message as their causation
 //!   (so the cascade limit refuses a filter that publishes in a loop, as it does a handler).
 
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use switchyard_core::{Delivery, DeliveryToken, Envelope, Instant, Outcome, SubscriptionId};

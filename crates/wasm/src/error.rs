@@ -16,6 +16,7 @@
 //! assert_eq!(message, "must be at most 256 bytes long");
 //! ```
 
+use crate::prelude::*;
 use js_sys::{Error, Reflect};
 use wasm_bindgen::prelude::*;
 

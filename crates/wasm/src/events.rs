@@ -7,7 +7,8 @@
 //! The JS names differ from the engine's `TraceKind` names where the contract says so;
 //! [`KINDS`] is the one table that maps them.
 
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
 
 use js_sys::Function;
 use switchyard_core::{TraceEvent, TraceKind};

@@ -11,8 +11,9 @@
 //! stop). A viewer silent for 3 s is dropped; a `ping` from a viewer the bus does not know (it
 //! was dropped while its tab slept) attaches it again, as a `hello` would.
 
-use std::cell::RefMut;
-use std::rc::{Rc, Weak};
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::RefMut;
 
 use js_sys::{Array, Date, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -181,7 +182,7 @@ impl Shared {
 
     /// Stops every exposure (`close()`).
     pub fn unexpose_all(&self) {
-        let all = std::mem::take(&mut *self.exposures.borrow_mut());
+        let all = core::mem::take(&mut *self.exposures.borrow_mut());
         for exposure in all {
             self.drop_exposure(Some(exposure));
         }
@@ -391,7 +392,7 @@ impl Shared {
         let Some(Some((cursor, dirty))) = self.exposure(id).map(|mut exposure| {
             exposure.frame_timer = None;
             (!exposure.viewers.is_empty())
-                .then(|| (exposure.cursor, std::mem::take(&mut exposure.dirty)))
+                .then(|| (exposure.cursor, core::mem::take(&mut exposure.dirty)))
         }) else {
             return;
         };

@@ -5,6 +5,7 @@
 //! table keeps only weak references to its functions, so a handler that uses `this` or
 //! closes over its owner does not keep the owner alive.
 
+use crate::prelude::*;
 use js_sys::Function;
 use switchyard_core::SubscriptionId;
 use wasm_bindgen::prelude::*;

@@ -5,7 +5,7 @@
 //! strings and a dictionary-mode object. Without registered hooks (the Rust API used directly,
 //! as in the wasm-bindgen tests) the same objects are built with `Reflect.set`.
 
-use std::cell::RefCell;
+use core::cell::RefCell;
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;

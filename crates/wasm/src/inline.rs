@@ -35,7 +35,8 @@
 //! [`Bus::record_inline_delivered`]: switchyard_core::Bus::record_inline_delivered
 //! [`Bus::inline_adopt`]: switchyard_core::Bus::inline_adopt
 
-use std::cell::Cell;
+use crate::prelude::*;
+use core::cell::Cell;
 
 use switchyard_core::{DeliveryToken, InlineError, InlineRoute, Instant, Outcome, TopicHandle};
 use wasm_bindgen::prelude::*;
@@ -88,7 +89,7 @@ pub struct InlineCell {
 impl Default for InlineCell {
     fn default() -> Self {
         InlineCell {
-            slots: Box::new(std::array::from_fn(|_| Cell::new(0.0))),
+            slots: Box::new(core::array::from_fn(|_| Cell::new(0.0))),
         }
     }
 }
@@ -223,7 +224,7 @@ impl Shared {
 fn unknown_route(handle: u32) -> InlineRoute {
     InlineRoute {
         topic: TopicHandle(handle),
-        subscriptions: std::sync::Arc::from(Vec::new()),
+        subscriptions: alloc::sync::Arc::from(Vec::new()),
         eligible: false,
         epoch: u64::MAX,
     }

@@ -8,6 +8,7 @@
 //! The parsers for the bus, subscribe and publish options live in `bus.rs`, `subscription.rs`
 //! and `publish.rs`; they only ever go through this module.
 
+use crate::prelude::*;
 use core::time::Duration;
 
 use js_sys::{Array, Function, JsString, Reflect};

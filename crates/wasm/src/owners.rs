@@ -18,7 +18,7 @@
 //! The glue's inline route cache would hold handlers strongly, so routes with an owned
 //! subscription take the slow path (see `__inlineRoute`).
 
-use std::rc::{Rc, Weak};
+use alloc::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Map, Object, WeakMap};
 use switchyard_core::OwnerId;

@@ -5,7 +5,8 @@
 //! only enqueues (its messages are delivered after the current message reached everyone) and
 //! records the handler's message as its causation.
 
-use std::sync::Arc;
+use crate::prelude::*;
+use alloc::sync::Arc;
 
 use js_sys::Array;
 use switchyard_core::{PublishError, PublishOptions};

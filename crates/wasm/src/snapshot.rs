@@ -36,8 +36,9 @@
 //! not in the snapshot either: a restored subscription that had an `owner` is held by the new
 //! bus like any other (never released), and new owners are numbered after the restored ones.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::RefCell;
 
 use js_sys::{Array, ArrayBuffer, Function, Object, Reflect, Uint8Array};
 use switchyard_core::snapshot::{PayloadCodec, Snapshot, SnapshotError, SNAPSHOT_VERSION};

@@ -12,6 +12,7 @@
 //! substring search would add kilobytes to the `.wasm` for a feature that runs once per
 //! subscribe with `captureStacks` on.
 
+use crate::prelude::*;
 use js_sys::{Array, Error, JsString, Reflect};
 use wasm_bindgen::prelude::*;
 

@@ -10,8 +10,9 @@
 //! its messages are delivered by the outer loop after the current message reached everyone
 //! (run to completion, breadth first, no recursion).
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
 
 use js_sys::Function;
 use switchyard_core::{Bus, Instant, MessageId};
@@ -280,7 +281,7 @@ impl Shared {
         if self.idle_waiters.borrow().is_empty() || !self.engine.borrow().bus.is_idle() {
             return;
         }
-        let waiters = std::mem::take(&mut *self.idle_waiters.borrow_mut());
+        let waiters = core::mem::take(&mut *self.idle_waiters.borrow_mut());
         for resolve in waiters {
             let _ = resolve.call0(&JsValue::UNDEFINED);
         }

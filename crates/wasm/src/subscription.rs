@@ -1,8 +1,9 @@
 //! `bus.subscribe(pattern, handler, options?)` and the by-id methods behind the package's
 //! JavaScript `Subscription` class (`js/src/subscription.js`).
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object, Reflect};
 use switchyard_core::{

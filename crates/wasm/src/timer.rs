@@ -6,8 +6,9 @@
 //! allocates nothing and a callback never drops its own closure. Dropping the bus clears the
 //! pending timeout first, so JS never calls a freed closure.
 
-use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::{Cell, RefCell};
 
 use js_sys::{Function, Reflect};
 use switchyard_core::Instant;

@@ -22,6 +22,7 @@
 //!     .build();
 //! ```
 
+use crate::prelude::*;
 use js_sys::{Array, Object, Reflect};
 use switchyard_core::{
     BreakerState, BusMetrics, Counters, DeadLetter, DeliveryStrategy, Instant, LeakReason,

@@ -23,6 +23,7 @@ function expectedDeliveries(caseName, n) {
   if (caseName.startsWith('wildcard-')) return n; // exactly one pattern matches each publish
   if (caseName === 'async-3' || caseName === 'features-3') return n * 3;
   if (caseName === 'churn') return 0; // subscribes and unsubscribes, never emits
+  if (caseName.startsWith('compat-')) return n * 3;
   throw new Error(`no expectation for case ${caseName}`);
 }
 

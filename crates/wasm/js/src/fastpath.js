@@ -25,8 +25,8 @@ import { checkBus, freedBuses, freedError } from './receiver.js';
 
 /**
  * A cached route (see `refill`).
- * @typedef {{ handle: number, seq: number, pending: number, handlers: Function[], epoch: number,
- *   generation: number }} Route
+ * @typedef {{ handle: number, seq: number, pending: number, handlers: Function[],
+ *   recordOnly: boolean | undefined, epoch: number, generation: number }} Route
  */
 
 /**
@@ -262,6 +262,19 @@ export function installFastPath(wasm, EventBus) {
     state.runCount = 1;
   }
 
+  /**
+   * Functions called before any bus or subscription method or getter runs: `switchyard/compat`
+   * adds the one that records the emits it counted but has not told its buses about yet, so
+   * that every method sees them. `EventBus.__inlineBeforeSync` (internal: `__` names are not
+   * API, and wrapAll leaves `__inline` ones alone).
+   * @type {Set<() => void>}
+   */
+  const beforeSync = new Set();
+  Object.defineProperty(EventBus, '__inlineBeforeSync', { value: beforeSync });
+  function runBeforeSync() {
+    for (const hook of beforeSync) hook();
+  }
+
   /** Before any other engine call: record the batch; a message being dispatched is handed over. */
   /**
    * @param {State} state
@@ -281,6 +294,7 @@ export function installFastPath(wasm, EventBus) {
    * @param {any} bus
    */
   function syncAll(bus) {
+    if (beforeSync.size !== 0) runBeforeSync();
     const own = bus?.[STATE];
     if (own !== undefined) own.generation++;
     if (live.size === 0) return;
@@ -292,6 +306,7 @@ export function installFastPath(wasm, EventBus) {
    * @param {any} _bus
    */
   function syncAllForRead(_bus) {
+    if (beforeSync.size !== 0) runBeforeSync();
     if (live.size === 0) return;
     for (const state of live) sync(state);
   }
@@ -342,6 +357,9 @@ export function installFastPath(wasm, EventBus) {
       // Its publishes in the batch before the current run (see `touched` in `stateOf`).
       pending: 0,
       handlers: answer[3],
+      // Whether every handler is `switchyard/compat`'s registration handler (see
+      // `recordPublishes`), computed on first use.
+      recordOnly: undefined,
       epoch: cellOf(state)[CELL_STAMP],
       generation: state.generation,
     };
@@ -598,6 +616,49 @@ export function installFastPath(wasm, EventBus) {
     state.cell = new Float64Array(CELL_SLOTS).fill(-1);
   }
 
+  /**
+   * `bus.__inlineRecordPublishes(topic, handler, count)` (internal, not wrapped), for
+   * `switchyard/compat`, whose emitters call their listeners themselves (with Node's or mitt's
+   * semantics) and subscribe one `handler` that does nothing per listener, so that the bus sees
+   * the registrations. Counts up to `count` publishes of `topic` in the fast-path batch exactly
+   * as `publish` would (ids, sequence numbers, deliveries), without calling anything, while the
+   * topic's cached route is valid and every handler on it is `handler` (calling them would do
+   * nothing). Answers how many it counted; the caller publishes the rest.
+   * @this {any}
+   * @param {unknown} topic
+   * @param {Function} handler
+   * @param {number} count
+   * @returns {number}
+   */
+  function recordPublishes(topic, handler, count) {
+    /** @type {State | undefined} */
+    const state = this?.[STATE];
+    if (state === undefined || typeof topic !== 'string') return 0;
+    let done = 0;
+    while (done < count && !state.dispatching) {
+      // As in `publishOther`: a full segment first (recording it may make the route stale).
+      if (state.room === 0 && state.lastRun !== undefined) endSegment(state);
+      const entry = state.routes[topic];
+      if (entry === undefined || entry.generation !== state.generation || entry.epoch !== state.cell[CELL_STAMP]) break;
+      let recordOnly = entry.recordOnly;
+      if (recordOnly === undefined) recordOnly = entry.recordOnly = entry.handlers.every((h) => h === handler);
+      if (!recordOnly) break;
+      let take = 1;
+      if (state.lastRun === entry) {
+        take = Math.min(count - done, state.room);
+        state.runCount += take;
+      } else {
+        startRun(state, entry);
+      }
+      state.room -= take;
+      entry.seq += take;
+      state.nextId += take;
+      done += take;
+    }
+    return done;
+  }
+
   Object.defineProperty(EventBus.prototype, 'publish', { value: publish, configurable: true, writable: true });
+  Object.defineProperty(EventBus.prototype, '__inlineRecordPublishes', { value: recordPublishes, configurable: true, writable: true });
   return { syncAll, syncAllForRead, forget };
 }
