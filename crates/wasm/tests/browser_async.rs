@@ -59,6 +59,11 @@ fn install_glue() -> JsValue {
         &Closure::<dyn Fn() -> JsValue>::new(switchyard_wasm::inline::inline_memory)
             .into_js_value(),
     );
+    set(
+        &namespace,
+        "__inlineBatch",
+        &Closure::<dyn Fn() -> u32>::new(switchyard_wasm::inline::inline_batch).into_js_value(),
+    );
     let install = Function::new_with_args(
         "wasm",
         &format!("{GLUE}\nreturn SwitchyardGlue.install(wasm);"),
