@@ -496,6 +496,38 @@ describe('compat EventEmitter: classes and modules', () => {
     assert.equal(thrown(() => EventEmitter()).code, 'E_INVALID_RECEIVER');
   });
 
+  test('instances whose prototype is an emitter get listeners and a bus of their own once EventEmitter.call(this) runs, as in Node', () => {
+    const log = sameAsNode((EE) => {
+      function Legacy() {
+        EE.call(this);
+      }
+      Legacy.prototype = new EE();
+      const a = new Legacy();
+      const b = new Legacy();
+      const out = [];
+      a.on('x', (v) => out.push(['a', v]));
+      b.on('x', (v) => out.push(['b', v]));
+      a.emit('x', 1);
+      b.emit('x', 2);
+      out.push(a.listenerCount('x'), b.listenerCount('x'), Legacy.prototype.listenerCount('x'));
+      // A second call on the same object keeps its listeners (Node's init does too).
+      EE.call(a);
+      out.push(a.listenerCount('x'));
+      return out;
+    });
+    assert.deepEqual(log, [['a', 1], ['b', 2], 1, 1, 0, 1]);
+    function Legacy() {
+      EventEmitter.call(this);
+    }
+    Legacy.prototype = new EventEmitter();
+    const a = new Legacy();
+    const b = new Legacy();
+    a.on('x', () => {});
+    b.on('x', () => {});
+    assert.notEqual(a.bus, b.bus);
+    assert.equal(a.bus.subscriptions().length, 1);
+  });
+
   test('the default export, the named export and require() are the same EventEmitter, with mitt, once and errorMonitor on it', () => {
     const required = requireCompat();
     assert.equal(compat.default, EventEmitter);

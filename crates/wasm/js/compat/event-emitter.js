@@ -47,11 +47,15 @@ let defaultMaxListeners = 10;
 
 /** @returns {State} */
 function stateOf(/** @type {any} */ emitter) {
-  let state = emitter[STATE];
-  if (state === undefined) {
-    state = { events: new Map(), maxListeners: undefined, bus: undefined, busOptions: undefined, topics: new Topics() };
-    Object.defineProperty(emitter, STATE, { value: state, writable: true, configurable: true });
-  }
+  const state = emitter[STATE];
+  return state === undefined ? newState(emitter) : state;
+}
+
+/** Gives `emitter` a state of its own (no listeners, no bus yet). */
+function newState(/** @type {any} */ emitter) {
+  /** @type {State} */
+  const state = { events: new Map(), maxListeners: undefined, bus: undefined, busOptions: undefined, topics: new Topics() };
+  Object.defineProperty(emitter, STATE, { value: state, writable: true, configurable: true });
   return state;
 }
 
@@ -226,7 +230,10 @@ export function EventEmitter(options) {
   if (!new.target && (this === undefined || /** @type {unknown} */ (this) === globalThis)) {
     throw new SwitchyardError('E_INVALID_RECEIVER', 'EventEmitter must be called with `new` (or as `EventEmitter.call(this)`)');
   }
-  const state = stateOf(this);
+  // A state of its own, not one inherited from a prototype that is an emitter itself
+  // (`Legacy.prototype = new EventEmitter()`), as Node's `init` gives each instance its own
+  // `_events`; a second call on the same object keeps its listeners.
+  const state = Object.prototype.hasOwnProperty.call(this, STATE) ? stateOf(this) : newState(this);
   if (options !== undefined && options !== null) {
     if (typeof options !== 'object') throw new SwitchyardError('E_INVALID_OPTION', 'EventEmitter options must be an object');
     if (options.captureRejections) {
