@@ -243,6 +243,31 @@ describe('compat EventEmitter: listeners and emit (Node docs)', () => {
     assert.deepEqual(log, ['2', '10', 'bar', 'foo', 'Symbol(symbol)', 'Symbol(x)']);
   });
 
+  test('a name that is neither a string nor a symbol is kept as a string, as Node keeps it: on(1) and emit(\'1\') meet', () => {
+    const log = sameAsNode((EE) => {
+      const e = new EE();
+      const out = [];
+      e.on('newListener', (name) => out.push(['new', typeof name, String(name)]));
+      e.on('removeListener', (name) => out.push(['removed', typeof name, String(name)]));
+      const one = (v) => out.push(['one', v]);
+      e.on(1, one);
+      out.push(e.emit('1', 'as string'), e.emit(1, 'as number'));
+      e.on('2', (v) => out.push(['two', v]));
+      out.push(e.emit(2, 'number to string listener'));
+      e.on(undefined, (v) => out.push(['undefined', v]));
+      e.on(null, (v) => out.push(['null', v]));
+      out.push(e.emit('undefined', 'u'), e.emit(null, 'n'));
+      out.push(e.eventNames().filter((n) => n !== 'newListener' && n !== 'removeListener'));
+      out.push(e.listenerCount(1), e.listeners('1').length, e.rawListeners(1).length);
+      e.removeListener('1', one);
+      out.push(e.listenerCount(1));
+      e.removeAllListeners(2);
+      out.push(e.listenerCount('2'));
+      return out;
+    });
+    assert.ok(log.some((entry) => JSON.stringify(entry) === JSON.stringify(['1', '2', 'undefined', 'null'])));
+  });
+
   test('Symbol event names work like strings, two symbols with one description staying apart', () => {
     sameAsNode((EE) => {
       const e = new EE();

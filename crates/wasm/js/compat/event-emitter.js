@@ -69,6 +69,17 @@ function maxOf(/** @type {State} */ state) {
   return state.maxListeners === undefined ? defaultMaxListeners : state.maxListeners;
 }
 
+/**
+ * The key an event name is kept under: strings and symbols as they are, anything else as a
+ * string (`1` → `'1'`), as Node keeps listeners in an object (`on(1)` and `emit('1')` meet, and
+ * `eventNames()` lists `'1'`).
+ * @param {unknown} type
+ * @returns {string | symbol}
+ */
+function keyOf(type) {
+  return typeof type === 'string' || typeof type === 'symbol' ? type : String(type);
+}
+
 function checkListener(/** @type {unknown} */ listener) {
   if (typeof listener !== 'function') {
     throw new SwitchyardError('E_INVALID_HANDLER', `The "listener" argument must be a function (got ${describe(listener)})`);
@@ -133,6 +144,7 @@ function addListener(emitter, type, listener, prepend) {
     emitter.emit('newListener', type, /** @type {any} */ (listener).listener ?? listener);
   }
   const bus = busOf(emitter, state);
+  type = keyOf(type);
   let entry = state.events.get(type);
   const topic = entry === undefined ? state.topics.of(type) : entry.topic;
   // Subscribed first: a bus that refuses leaves the emitter as it was (a closed one gives null:
@@ -281,8 +293,13 @@ proto.emit = function emit(type, a1, a2, a3) {
     for (let i = 1; i < len; i++) args.push(arguments[i]);
     emitError(this, state, args);
   }
-  const entry = state === undefined ? undefined : state.events.get(type);
-  if (entry === undefined) return false;
+  let entry = state === undefined ? undefined : state.events.get(type);
+  if (entry === undefined) {
+    // A name kept as a string (see `keyOf`); strings and symbols are looked up as they are.
+    if (state === undefined || typeof type === 'string' || typeof type === 'symbol') return false;
+    entry = state.events.get(keyOf(type));
+    if (entry === undefined) return false;
+  }
   const listeners = entry.listeners;
   // The bus side (see mirror.js): counted, or checked and maybe published with the payload.
   if (entry.epoch === epoch) {
@@ -366,7 +383,8 @@ proto.prependOnceListener = function prependOnceListener(/** @type {string | sym
 proto.removeListener = function removeListener(type, listener) {
   checkListener(listener);
   const state = this[STATE];
-  const entry = state?.events.get(type);
+  const key = keyOf(type);
+  const entry = state?.events.get(key);
   if (entry === undefined) return this;
   const list = entry.listeners;
   let position = -1;
@@ -378,7 +396,7 @@ proto.removeListener = function removeListener(type, listener) {
   }
   if (position < 0) return this;
   const removed = list[position];
-  removeAt(state, type, entry, position);
+  removeAt(state, key, entry, position);
   if (state.events.has('removeListener')) {
     // Node's two cases: a lone listener is reported unwrapped, one of several as passed.
     this.emit('removeListener', type, list.length === 1 ? /** @type {any} */ (removed).listener || listener : listener);
@@ -402,11 +420,12 @@ proto.removeAllListeners = function removeAllListeners(type) {
     this.removeAllListeners('removeListener');
     return this;
   }
-  const entry = state.events.get(type);
+  const key = keyOf(type);
+  const entry = state.events.get(key);
   if (entry === undefined) return this;
   if (!state.events.has('removeListener')) {
-    state.events.delete(type);
-    state.topics.forget(type);
+    state.events.delete(key);
+    state.topics.forget(key);
     for (const sub of entry.subs) unregister(sub);
     return this;
   }
@@ -429,7 +448,7 @@ proto.getMaxListeners = function getMaxListeners() {
 
 /** A copy of `type`'s listeners (`once` listeners unwrapped). */
 proto.listeners = function listeners(/** @type {string | symbol} */ type) {
-  const entry = this[STATE]?.events.get(type);
+  const entry = this[STATE]?.events.get(keyOf(type));
   if (entry === undefined) return [];
   if (entry.listeners.length === 1) {
     const only = entry.listeners[0];
@@ -440,7 +459,7 @@ proto.listeners = function listeners(/** @type {string | symbol} */ type) {
 
 /** A copy of `type`'s listeners with `once` wrappers as they are. */
 proto.rawListeners = function rawListeners(/** @type {string | symbol} */ type) {
-  const entry = this[STATE]?.events.get(type);
+  const entry = this[STATE]?.events.get(keyOf(type));
   return entry === undefined ? [] : entry.listeners.slice();
 };
 
@@ -450,7 +469,7 @@ proto.rawListeners = function rawListeners(/** @type {string | symbol} */ type) 
  * @param {Function} [listener]
  */
 proto.listenerCount = function listenerCount(type, listener) {
-  const entry = this[STATE]?.events.get(type);
+  const entry = this[STATE]?.events.get(keyOf(type));
   if (entry === undefined) return 0;
   if (listener == null) return entry.listeners.length;
   let matching = 0;
