@@ -235,6 +235,23 @@ describe('compat mitt: the bus underneath', () => {
     assert.deepEqual(byTopic, { foo: 2 });
   });
 
+  test('types only * handlers hear are not kept once many others followed (a new symbol per emit does not pile up)', async () => {
+    const emitter = mitt();
+    emitter.on('*', () => {});
+    let first;
+    (() => {
+      const symbol = Symbol('first');
+      first = new WeakRef(symbol);
+      emitter.emit(symbol, 0);
+    })();
+    for (let i = 0; i < 1100; i++) emitter.emit(Symbol('next'), i);
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      globalThis.gc();
+    }
+    assert.equal(first.deref(), undefined);
+  });
+
   test('a list set under another type counts that type\'s emits on its own topic', () => {
     const emitter = mitt();
     emitter.on('a', () => {});

@@ -202,7 +202,11 @@ export function mitt(all, options) {
   const unheardChannel = (/** @type {unknown} */ type) => {
     let reg = unheard.get(type);
     if (reg === undefined) {
-      if (unheard.size >= 1024) unheard.clear();
+      if (unheard.size >= 1024) {
+        // Their numbered topics go too (a symbol or long name per emit must not pile up).
+        for (const key of unheard.keys()) if (!registered.has(key)) topics.forget(key);
+        unheard.clear();
+      }
       reg = { key: type, list: undefined, subs: [], bus: busOf(), topic: topics.of(type), pending: 0, epoch: -1 };
       unheard.set(type, reg);
     }
