@@ -415,6 +415,16 @@ describe('compat EventEmitter: errors (Node docs)', () => {
     assert.deepEqual(log, [['monitor', 'unseen'], 'unseen', ['monitor', 'seen'], ['error', 'seen'], true]);
     assert.equal(compat.errorMonitor, EventEmitter.errorMonitor);
   });
+
+  test("in Node, errorMonitor is Node's own symbol: a listener on events.errorMonitor sees a compat emitter's 'error' emits", () => {
+    assert.equal(EventEmitter.errorMonitor, NodeEventEmitter.errorMonitor);
+    const e = new EventEmitter();
+    const out = [];
+    e.on(NodeEventEmitter.errorMonitor, (err) => out.push(err.message));
+    e.on('error', () => {});
+    e.emit('error', new Error('watched'));
+    assert.deepEqual(out, ['watched']);
+  });
 });
 
 describe('compat EventEmitter: max listeners (Node docs)', () => {

@@ -15,8 +15,14 @@ import { displayName, Topics } from './topics.js';
 /** Each emitter's state (created on first use, so `EventEmitter.call(this)` is optional too). */
 const STATE = Symbol('switchyard.compat.emitter');
 
-/** `EventEmitter.errorMonitor`: its listeners see `'error'` emits before the `'error'` listeners. */
-export const errorMonitor = Symbol('events.errorMonitor');
+/**
+ * `EventEmitter.errorMonitor`: its listeners see `'error'` emits before the `'error'` listeners.
+ * In Node it is Node's own symbol (`events.errorMonitor`), so code that still imports it from
+ * `node:events` works on compat emitters too; elsewhere a symbol of its own.
+ */
+export const errorMonitor = /** @type {symbol} */ (
+  /** @type {any} */ (globalThis).process?.getBuiltinModule?.('node:events')?.errorMonitor ?? Symbol('events.errorMonitor')
+);
 
 let defaultMaxListeners = 10;
 
