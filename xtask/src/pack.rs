@@ -205,12 +205,20 @@ pub fn run(root: &Path) -> Result<PathBuf> {
         )?;
         fs::copy(js.join(entry.types), staging.join(entry.types))
             .with_context(|| format!("copying {}", entry.types))?;
-        // The same declarations as CommonJS ones, for TypeScript's `require` condition: the
-        // package is `"type": "module"`, so TypeScript reads a `.d.ts` in it as ESM and refuses
-        // it to a CommonJS file under `node16`/`nodenext` (TS1479). The CommonJS bundle exports
-        // the same names (and `default`), so the text is the same.
-        fs::copy(js.join(entry.types), staging.join(cts_types(entry.types)))
-            .with_context(|| format!("copying {} as {}", entry.types, cts_types(entry.types)))?;
+        // Declarations for TypeScript's `require` condition: the package is
+        // `"type": "module"`, so TypeScript reads a `.d.ts` in it as ESM and refuses it to a
+        // CommonJS file under `node16`/`nodenext` (TS1479). A hand-written `<stem>.d.cts` beside
+        // the `.d.ts` when the CommonJS bundle's shape differs (compat: `module.exports` is the
+        // class); otherwise the `.d.ts` itself, since the CommonJS bundle exports the same names
+        // (and `default`).
+        let cts = cts_types(entry.types);
+        let cts_source = if js.join(&cts).is_file() {
+            js.join(&cts)
+        } else {
+            js.join(entry.types)
+        };
+        fs::copy(&cts_source, staging.join(&cts))
+            .with_context(|| format!("copying {} as {cts}", cts_source.display()))?;
     }
     fs::copy(
         js.join("node-package.json"),
