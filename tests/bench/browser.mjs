@@ -26,7 +26,7 @@ try {
   const only = (params.get('only') ?? '').split(',').filter(Boolean);
   const report = await runAll(
     { peers, switchyard },
-    { quick: params.get('quick') === '1', only, log: (line) => void post('/log', { runtime, line }) },
+    { quick: params.get('quick') === '1', only, family: params.get('family') ?? undefined, log: (line) => void post('/log', { runtime, line }) },
   );
   await post('/results', {
     runtime,

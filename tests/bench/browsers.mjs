@@ -30,10 +30,10 @@ const CONTENT_TYPES = {
   '.map': 'application/json',
 };
 
-/** Bundles browser.mjs with everything but `switchyard`; returns the JavaScript source. */
-export async function bundleBrowserRunner() {
+/** Bundles browser.mjs (or `entry`) with everything but `switchyard`; returns the JavaScript source. */
+export async function bundleBrowserRunner(entry = join(here, 'browser.mjs')) {
   const result = await esbuild.build({
-    entryPoints: [join(here, 'browser.mjs')],
+    entryPoints: [entry],
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -227,14 +227,14 @@ function browserCommand(runtime, profileDir, url) {
 
 /**
  * Opens the page in one headless browser and resolves with the results it posts back. The
- * browser's own output goes to `<logDir>/<runtime>.log`.
+ * browser's own output goes to `<logDir>/<runtime>[-<family>].log`.
  */
 export async function runInBrowser(server, runtime, { query, timeoutMs, logDir, log }) {
   const profileDir = mkdtempSync(join(tmpdir(), `switchyard-bench-${runtime}-`));
   const url = `${server.origin}/?${new URLSearchParams({ runtime, ...query })}`;
   const [binary, args] = browserCommand(runtime, profileDir, url);
   const results = server.waitForResults(runtime, timeoutMs);
-  const logFile = join(logDir, `${runtime}.log`);
+  const logFile = join(logDir, query.family ? `${runtime}-${query.family}.log` : `${runtime}.log`);
   let output = '';
   const child = spawn(binary, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk) => (output += chunk));

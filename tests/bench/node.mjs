@@ -1,4 +1,4 @@
-// The Node runner: `node node.mjs [--quick] [--only emit-3,churn] [--switchyard <module>]`.
+// The Node runner: `node node.mjs [--quick] [--only emit-3,churn] [--family app|best] [--switchyard <module>]`.
 // Logs progress on stderr and prints one JSON document `{ runtime, results, throughput, ... }` on
 // stdout. `--switchyard` names an ES module that re-exports the installed package (run.mjs writes one
 // next to the tarball's install, so `switchyard` resolves exactly as it does for a user).
@@ -12,6 +12,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string', default: '' },
     switchyard: { type: 'string' },
+    family: { type: 'string' },
   },
 });
 
@@ -19,7 +20,7 @@ const switchyard = values.switchyard ? await import(pathToFileURL(values.switchy
 const only = values.only ? values.only.split(',').filter(Boolean) : [];
 const report = await runAll(
   { peers, switchyard },
-  { quick: values.quick, only, log: (line) => process.stderr.write(`[node] ${line}\n`) },
+  { quick: values.quick, only, family: values.family, log: (line) => process.stderr.write(`[node] ${line}\n`) },
 );
 process.stdout.write(
   `${JSON.stringify({ runtime: 'node', version: process.version, userAgent: `Node.js ${process.version} (V8 ${process.versions.v8})`, ...report })}\n`,

@@ -18,6 +18,8 @@ import { parseArgs } from 'node:util';
 import { browserVersion, bundleBrowserRunner, resolveBrowserEntry, runInBrowser, startServer } from './browsers.mjs';
 import { measureSizes } from './size.mjs';
 import { writeReport } from './report.mjs';
+import { FAMILIES, buildCases, throughputSubjects } from './cases.mjs';
+import { peers } from './peers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
@@ -56,9 +58,43 @@ const command = values.command ?? `node tests/bench/run.mjs ${process.argv.slice
 const quick = values.quick;
 const only = values.only;
 
-/** Runs node.mjs in a fresh process (a clean heap and JIT, like the browsers get). */
-function runNode() {
-  const args = [join(here, 'node.mjs')];
+/**
+ * The case families (see `FAMILIES` in cases.mjs) with something to measure under `--only`. Each
+ * runs in a fresh Node process and a fresh browser, so the realistic cases' megamorphic call
+ * sites never reach the best cases.
+ */
+const families = FAMILIES.filter((family) => {
+  const prefixes = only ? only.split(',').filter(Boolean) : [];
+  const libs = { peers, switchyard: {} };
+  const names = [
+    ...buildCases(libs, { only: prefixes, family }).map((c) => c.case),
+    ...throughputSubjects(libs, { family }).map((s) => s.case),
+  ];
+  return names.some((name) => prefixes.length === 0 || prefixes.some((prefix) => name.startsWith(prefix)));
+});
+
+/** One runtime's report from its per-family reports (rows concatenated, in family order). */
+function mergeReports(parts) {
+  if (parts.length === 1) return parts[0];
+  return {
+    ...parts[0],
+    results: parts.flatMap((p) => p.results),
+    throughput: parts.flatMap((p) => p.throughput),
+    errors: parts.flatMap((p) => p.errors),
+    timerResolutionUs: Math.max(...parts.map((p) => p.timerResolutionUs)),
+    sink: parts.reduce((sum, p) => sum + p.sink, 0),
+  };
+}
+
+/** Runs every family, each in a fresh node.mjs process (a clean heap and JIT, like the browsers get). */
+async function runNode() {
+  const parts = [];
+  for (const family of families) parts.push(await runNodeFamily(family));
+  return mergeReports(parts);
+}
+
+function runNodeFamily(family) {
+  const args = [join(here, 'node.mjs'), '--family', family];
   if (quick) args.push('--quick');
   if (only) args.push('--only', only);
   if (installDir) {
@@ -95,13 +131,18 @@ async function runBrowsers(browsers) {
   try {
     for (const runtime of browsers) {
       try {
-        const report = await runInBrowser(server, runtime, {
-          query: { quick: quick ? '1' : '0', switchyard: installDir ? '1' : '0', only },
-          timeoutMs: (quick ? 5 : 20) * 60_000,
-          logDir: outDir,
-          log,
-        });
-        reports[runtime] = { ...report, version: browserVersion(runtime) };
+        const parts = [];
+        for (const family of families) {
+          parts.push(
+            await runInBrowser(server, runtime, {
+              query: { quick: quick ? '1' : '0', switchyard: installDir ? '1' : '0', only, family },
+              timeoutMs: (quick ? 5 : 20) * 60_000,
+              logDir: outDir,
+              log,
+            }),
+          );
+        }
+        reports[runtime] = { ...mergeReports(parts), version: browserVersion(runtime) };
       } catch (error) {
         log(`${runtime} failed: ${error.message}`);
         failures.push({ runtime, error: error.message });
@@ -140,7 +181,7 @@ async function main() {
   const key = (row) => `${row.runtime}\u0000${row.case ?? 'throughput'}\u0000${row.impl}`;
   const fresh = new Set(
     Object.entries(reports).flatMap(([runtime, report]) =>
-      [...report.results, ...report.throughput.map((t) => ({ ...t, case: 'throughput' })), ...report.errors].map((row) =>
+      [...report.results, ...report.throughput.map((t) => ({ case: 'throughput', ...t })), ...report.errors].map((row) =>
         key({ runtime, ...row }),
       ),
     ),

@@ -431,6 +431,38 @@ describe('the JavaScript fast path', () => {
     assert.deepEqual(observed, run(slow(options)));
   });
 
+  for (const traceCapacity of [4096, 0]) {
+    test(`buses publishing in turn within one task each record their own batch (traceCapacity ${traceCapacity})`, () => {
+      // The engine reads every bus's batch from one shared area: each bus keeps its runs until
+      // the call that records them, so interleaved publishes on several buses stay apart.
+      const run = (make) => {
+        const buses = [make(), make(), make()];
+        const seen = buses.map(() => []);
+        buses.forEach((bus, b) => {
+          for (const topic of ['x', 'y', 'z']) bus.subscribe(topic, (payload, meta) => seen[b].push([topic, payload, meta?.id, meta?.seq]));
+        });
+        const order = ['x', 'y', 'y', 'x', 'z', 'x', 'x', 'y'];
+        const records = countRecords(() => {
+          for (let round = 0; round < 40; round++) {
+            order.forEach((topic, i) => buses.forEach((bus, b) => bus.publish(order[(i + b) % order.length], round * 100 + i)));
+          }
+        });
+        return {
+          records,
+          seen,
+          totals: buses.map((bus) => bus.metrics().totals),
+          traces: buses.map((bus) => (traceCapacity > 0 ? bus.trace().events : [])),
+          stats: buses.map((bus) => bus.subscriptions().map((s) => [s.pattern, s.delivered])),
+        };
+      };
+      const observed = run(() => fast({ traceCapacity }));
+      const reference = run(() => slow({ traceCapacity }));
+      assert.ok(observed.records > 0, 'the buses took the fast path');
+      assert.equal(reference.records, 0);
+      assert.deepEqual({ ...observed, records: 0 }, reference);
+    });
+  }
+
   test('with traceCapacity the fast path runs and bus.trace() reads exactly the slow path events', () => {
     const run = (bus) => {
       for (const topic of ['x', 'y', 'z']) bus.subscribe(topic, () => {});

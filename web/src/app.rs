@@ -276,6 +276,22 @@ impl AppState {
         }
     }
 
+    /// Attaches to the bus of the page that opened this one as its devtools (`?devtools=1`),
+    /// over the `MessagePort` that page hands over.
+    pub fn attach_devtools(&self) {
+        match AttachClient::devtools(viewer_id()) {
+            Ok(client) => {
+                self.replace_source(Source::Attach(Box::new(client)));
+                self.mode.set(Mode::Attach);
+                self.playing.set(true);
+                self.attach_status
+                    .set("waiting for the page's bus…".to_string());
+                self.status.set(String::new());
+            }
+            Err(e) => self.status.set(e),
+        }
+    }
+
     /// Opens a recording paused at its first event.
     pub fn import(&self, text: &str) {
         match recording::parse(text) {
@@ -385,6 +401,8 @@ pub enum Launch {
     },
     /// `?attach=NAME`.
     Attach(String),
+    /// `?devtools=1`: the in-page devtools of the page that opened this one.
+    Devtools,
 }
 
 /// Reads the launch request from a query string (`?scenario=storm&autoplay=1`). Without a
@@ -392,6 +410,9 @@ pub enum Launch {
 pub fn launch_from_query(query: &str) -> Result<Launch, String> {
     let params = web_sys::UrlSearchParams::new_with_str(query)
         .map_err(|_| "unreadable query".to_string())?;
+    if params.get("devtools").as_deref() == Some("1") {
+        return Ok(Launch::Devtools);
+    }
     if let Some(name) = params.get("attach") {
         return Ok(Launch::Attach(name));
     }
@@ -512,6 +533,12 @@ fn wasm_memory_bytes() -> f64 {
 pub fn run_frames(app: AppState) {
     let mut last = performance_now();
     let mut last_slow = f64::NEG_INFINITY;
+    // When the source goes quiet, every view refreshes once (`bump(true)`): views refresh on
+    // their own phase's slow tick, so a quiet bus's last change (or an attached bus's first
+    // state) would otherwise reach only some of them; and a view passed over by a tick stops
+    // tracking its own inputs (selection, filters) until it recomputes.
+    let mut last_change = f64::NEG_INFINITY;
+    let mut settled = true;
     let mut perf = FramePerf::default();
     animation_loop(move |_| {
         let wall = performance_now();
@@ -526,7 +553,7 @@ pub fn run_frames(app: AppState) {
         });
         let result = app
             .source
-            .try_update_value(|s| s.tick(dt, wall, playing))
+            .try_update_value(|s| s.tick(dt, playing))
             .flatten();
         let ticked = performance_now();
         let status = app.source.try_with_value(|s| match s {
@@ -564,6 +591,14 @@ pub fn run_frames(app: AppState) {
                     app.slow.update(|r| *r = r.wrapping_add(1));
                 }
             }
+            if changed {
+                last_change = wall;
+                settled = false;
+            }
+        }
+        if !settled && wall - last_change >= SLOW_TICK_MS * PHASES as f64 {
+            settled = true;
+            app.bump(true);
         }
     });
 }
@@ -576,9 +611,13 @@ pub fn App() -> impl IntoView {
     let query = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
-    match launch_from_query(&query) {
+    let launch = launch_from_query(&query);
+    // The in-page devtools panel: no scenario sidebar, a compact layout (style.css `.embedded`).
+    let embedded = launch == Ok(Launch::Devtools);
+    match launch {
         Ok(Launch::Scenario { id, autoplay }) => app.start_scenario(id, autoplay),
         Ok(Launch::Attach(name)) => app.attach(&name),
+        Ok(Launch::Devtools) => app.attach_devtools(),
         Err(e) => {
             app.start_scenario(ScenarioId::Basic, false);
             app.status.set(e);
@@ -593,10 +632,10 @@ pub fn App() -> impl IntoView {
         });
     });
     view! {
-        <div class="app">
+        <div class=if embedded { "app embedded" } else { "app" }>
             <views::controls::Header/>
             <div class="body">
-                <views::controls::Sidebar/>
+                {(!embedded).then(|| view! { <views::controls::Sidebar/> })}
                 <main class="main">
                     <div class="row top">
                         <views::topology::Topology/>

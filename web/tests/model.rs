@@ -451,6 +451,38 @@ fn the_topology_links_topics_to_the_subscriptions_whose_patterns_match() {
 }
 
 #[wasm_bindgen_test]
+fn the_quieter_line_sits_below_every_node_it_leaves_out() {
+    let mut model = Model::default();
+    let state = BusState {
+        at: 1.0,
+        subscriptions: (1..=9).map(|i| sub(i, "orders.*", 0, 10)).collect(),
+        topics: vec![switchyard_web::model::state::TopicState {
+            topic: "orders.created".into(),
+            ..Default::default()
+        }],
+        ..BusState::default()
+    };
+    model.apply(
+        Update {
+            state: Some(state),
+            ..Update::default()
+        },
+        1.0,
+    );
+    // The devtools panel's topology: about 150 px high, 3 subscriptions fit.
+    let height = 150.0;
+    let graph = topology::build(&model, (860.0, height));
+    assert!(graph.hidden_subs > 0);
+    // The line's text sits at `height - 6` with ~11 px glyphs: nodes (26 px) end above it.
+    let lowest = graph
+        .nodes
+        .iter()
+        .map(|n| n.y + 13.0)
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!(lowest <= height - 16.0, "a node reaches y = {lowest}");
+}
+
+#[wasm_bindgen_test]
 fn wildcards_match_one_or_any_number_of_segments() {
     assert!(pattern_matches("a.*.c", "a.b.c"));
     assert!(!pattern_matches("a.*.c", "a.c"));
@@ -781,6 +813,7 @@ fn the_url_chooses_the_scenario_and_autoplay() {
         launch_from_query("?attach=demo"),
         Ok(Launch::Attach("demo".into()))
     );
+    assert_eq!(launch_from_query("?devtools=1"), Ok(Launch::Devtools));
     assert!(launch_from_query("?scenario=nope")
         .unwrap_err()
         .contains("unknown scenario"));
@@ -827,4 +860,87 @@ fn the_event_log_names_every_drop_and_removal_reason_the_engine_traces() {
     assert_eq!(removal(0), "");
     assert_eq!(removal(1), "weak owner reclaimed");
     assert_eq!(removal(3), "owner collected while subscribed (leak)");
+}
+
+/// The state a real bus sent a viewer (written by `tests/node/attach-shape.test.mjs`, which
+/// checks the npm package still produces exactly these keys).
+const ATTACH_STATE: &str = include_str!("fixtures/attach-state.json");
+
+#[wasm_bindgen_test]
+fn the_visualiser_reads_every_field_of_the_state_a_real_bus_sends() {
+    use switchyard_web::source::attach::parse_state;
+    let value = js_sys::JSON::parse(ATTACH_STATE).expect("the fixture is JSON");
+    let state = parse_state(value).expect("the visualiser parses the package's state");
+    let names: Vec<_> = state.subscriptions.iter().map(|s| s.name.clone()).collect();
+    assert_eq!(
+        names,
+        [
+            Some("billing".to_string()),
+            Some("flaky".to_string()),
+            Some("audit".to_string()),
+            None
+        ]
+    );
+    let billing = &state.subscriptions[0];
+    assert_eq!(billing.priority, 2);
+    assert_eq!(billing.counters.delivered, 1);
+    assert_eq!(state.subscriptions[1].group.as_deref(), Some("payments"));
+    let batched = &state.subscriptions[3];
+    assert_eq!(
+        (batched.delivery.as_str(), batched.capacity),
+        ("batched", 8)
+    );
+    assert_eq!(batched.overflow, "drop-oldest");
+    assert_eq!(state.totals.published, 1);
+    assert_eq!(state.topics[0].topic, "orders.created");
+    let letter = &state.dead_letters[0];
+    assert_eq!(letter.subscription_name.as_deref(), Some("flaky"));
+    assert_eq!(letter.reason, "handler_error");
+    assert_eq!(letter.payload["total"], 5);
+    assert_eq!(state.leaks[0].reason, "max_listeners");
+    assert_eq!(state.leaks[0].suspects.len(), 2);
+}
+
+#[wasm_bindgen_test]
+fn a_field_missing_from_the_state_fails_the_parse_and_is_named() {
+    use switchyard_web::source::attach::parse_state;
+    for (field, path) in [
+        ("depth", "subscriptions"),
+        ("deadLettered", "metrics.totals"),
+        ("reason", "deadLetters"),
+    ] {
+        let value = js_sys::JSON::parse(ATTACH_STATE).unwrap();
+        let mut target = value.clone();
+        for key in path.split('.') {
+            target = js_sys::Reflect::get(&target, &key.into()).unwrap();
+            if js_sys::Array::is_array(&target) {
+                target = js_sys::Array::from(&target).get(0);
+            }
+        }
+        js_sys::Reflect::delete_property(&target.into(), &field.into()).unwrap();
+        let error = parse_state(value).expect_err(field);
+        assert!(error.contains(field), "{field}: {error}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_recorded_state_with_missing_fields_still_imports_with_empty_values() {
+    // Recordings are written by hand or by older builds: unlike the attach protocol's state,
+    // their snapshots are read leniently.
+    let text = "{\"type\":\"header\",\"format\":\"switchyard-recording\",\"version\":1}\n\
+        {\"type\":\"state\",\"state\":{\"at\":10,\"subscriptions\":[{\"id\":1,\"pattern\":\"a.*\",\"name\":\"x\"}],\
+        \"deadLetters\":[{\"id\":7,\"topic\":\"a.b\",\"payload\":{\"k\":1}}]}}\n\
+        {\"type\":\"event\",\"cursor\":0,\"at\":11,\"kind\":\"published\",\"topic\":\"a.b\"}";
+    let lines = recording::parse(text).expect("imports");
+    let state = lines
+        .iter()
+        .find_map(|line| match line {
+            recording::Line::State { state } => Some(state),
+            _ => None,
+        })
+        .expect("a state line");
+    assert_eq!(state.subscriptions[0].name.as_deref(), Some("x"));
+    assert_eq!(state.subscriptions[0].depth, 0);
+    assert_eq!(state.dead_letters[0].payload["k"], 1);
+    assert_eq!(state.dead_letters[0].attempts, 0);
 }

@@ -8,7 +8,13 @@
 //! cargo xtask bench --runtime node,native any subset of node, chromium, firefox, native
 //! cargo xtask bench --quick               few samples, for a smoke test; writes under target/bench/quick/
 //! cargo xtask bench --only emit-3,churn   only the cases whose names start with these prefixes
+//! cargo xtask bench --only app            only the realistic cases (`app-*`, what the goals judge)
 //! ```
+//!
+//! The realistic cases (`app-*`: distinct listener functions, a payload per emit, polymorphic
+//! and cold emit sites) and the best cases (listeners that are closures of one function, one
+//! shared payload) run in separate Node processes and browser pages; the report leads with the
+//! realistic ones.
 //!
 //! The JavaScript side lives in `tests/bench/` (`run.mjs` orchestrates; see its header). This
 //! module builds the package with [`pack::run`], installs the tarball into a temporary folder as a

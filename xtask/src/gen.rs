@@ -107,15 +107,14 @@ pub fn render() -> String {
     use shared::cell;
     let _ = writeln!(
         out,
-        "/** The inline cell: `f64` slots in wasm memory (see `InlineCell` in inline.rs). */\n\
+        "/** The inline cell (`f64` slots in wasm memory, one per bus; see `InlineCell` in inline.rs) and\n * the batch area's size in pairs (one per instance; see `BatchArea` there). */\n\
          export const CELL = {{\n  \
-         STAMP: {},\n  MANUAL_NOW: {},\n  ORDERED: {},\n  BATCH: {},\n  MAX_BATCH_TOPICS: {},\n  SLOTS: {},\n}};",
+         STAMP: {},\n  MANUAL_NOW: {},\n  ORDERED: {},\n  SLOTS: {},\n  MAX_BATCH_TOPICS: {},\n}};",
         cell::STAMP,
         cell::MANUAL_NOW,
         cell::ORDERED,
-        cell::BATCH,
-        cell::MAX_BATCH_TOPICS,
-        cell::SLOTS
+        cell::SLOTS,
+        cell::MAX_BATCH_TOPICS
     );
     out
 }
@@ -127,6 +126,6 @@ mod tests {
         let text = super::render();
         assert!(text.contains("'E_INVALID_RECEIVER'"));
         assert!(text.contains("export const CELL = {\n  STAMP: 0,"));
-        assert!(text.contains("SLOTS: 2052,"));
+        assert!(text.contains("SLOTS: 3,"));
     }
 }

@@ -16,7 +16,12 @@
 //!    README `crates/wasm/js/README.md`, not the repository's, and the API reference as
 //!    `API.md`) are copied, and their relative links must all resolve inside the package
 //!    (checked: a dead link fails the pack);
-//! 5. `npm pack` into `<target>/npm/switchyard-<version>.tgz`.
+//! 5. the visualiser (`web/`) for the `switchyard/devtools` entry, built by `trunk build
+//!    --release --public-url ./` into `<target>/devtools-app` (relative URLs, so it loads from
+//!    wherever the package is served) and copied to `web/devtools-app/`, next to
+//!    `web/devtools.js`, which fetches it only when `openDevtools` runs;
+//!    `SWITCHYARD_DEVTOOLS_APP=DIR` ships an existing build of that kind instead;
+//! 6. `npm pack` into `<target>/npm/switchyard-<version>.tgz`.
 //!
 //! It reports the size of what a browser loads against [`BUDGET_BYTES`] and writes it to
 //! `<target>/npm/size.json`; a package over the budget fails the pack. The budget counts the
@@ -95,6 +100,15 @@ const ENTRIES: &[Entry] = &[
         web: "compat/index.js",
         node: "compat/require.cjs",
         types: "compat.d.ts",
+    },
+    // The visualiser in the page (needs a DOM; in Node `openDevtools` refuses). Its Trunk
+    // build ships beside the bundle, in `web/devtools-app/` (see [`devtools_app`]).
+    Entry {
+        subpath: "./devtools",
+        name: "devtools",
+        web: "devtools/index.js",
+        node: "devtools/index.js",
+        types: "devtools.d.ts",
     },
 ];
 
@@ -239,6 +253,8 @@ pub fn run(root: &Path) -> Result<PathBuf> {
         }
     }
 
+    devtools_app(root, &target, &staging)?;
+
     report_size(&esbuild, &staging, &out)?;
 
     println!("== pack: npm pack");
@@ -357,6 +373,41 @@ fn exports_json() -> String {
     }
     rows.push("    \"./package.json\": \"./package.json\"".into());
     format!("{{\n{}\n  }}", rows.join(",\n"))
+}
+
+/// The visualiser for `switchyard/devtools`, into `web/devtools-app/` (see the module docs,
+/// step 5).
+fn devtools_app(root: &Path, target: &Path, staging: &Path) -> Result<()> {
+    let app = match std::env::var_os("SWITCHYARD_DEVTOOLS_APP") {
+        Some(prebuilt) if !prebuilt.is_empty() => PathBuf::from(prebuilt),
+        _ => {
+            let app = target.join("devtools-app");
+            println!("== pack: trunk build --release (the visualiser for switchyard/devtools)");
+            let mut trunk = Command::new(tool("trunk"));
+            trunk
+                .current_dir(root)
+                .args(["build", "--release", "--public-url", "./", "--dist"])
+                .arg(&app);
+            run_checked(&mut trunk)?;
+            app
+        }
+    };
+    let index = read(&app.join("index.html"))?;
+    if index.contains("=\"/") {
+        bail!(
+            "{} loads its files from absolute paths; build it with `--public-url ./`",
+            app.join("index.html").display()
+        );
+    }
+    let to = staging.join("web/devtools-app");
+    fs::create_dir_all(&to)?;
+    for file in fs::read_dir(&app).with_context(|| format!("reading {}", app.display()))? {
+        let file = file?;
+        if file.file_type()?.is_file() {
+            fs::copy(file.path(), to.join(file.file_name()))?;
+        }
+    }
+    Ok(())
 }
 
 /// `$CARGO_TARGET_DIR` (relative to `root` when relative), else `root/target`.

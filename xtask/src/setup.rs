@@ -27,9 +27,10 @@ use crate::tools::{self, CHROMEDRIVER, CHROMIUM, FIREFOX};
 pub enum Needs {
     /// The Rust toolchain with rustfmt and clippy: native tests and benchmarks, fmt.
     Rust,
-    /// + the wasm target, wasm-bindgen-cli and `tests/node_modules` (wasm-opt): `pack`.
+    /// `pack`: adds the wasm target, wasm-bindgen-cli, `tests/node_modules` (wasm-opt) and
+    /// Trunk (the package ships the visualiser for `switchyard/devtools`).
     Package,
-    /// + Trunk: `demo`.
+    /// The same as [`Needs::Package`]: `demo`.
     Visualiser,
     /// + Chromium, ChromeDriver, Firefox ESR, geckodriver: `test`, `setup`.
     Everything,
@@ -46,8 +47,6 @@ pub fn run(root: &Path, needs: Needs) -> Result<()> {
         js_dependencies(root)?;
         wasm_bindgen()?;
         warn_about_debian_binaryen();
-    }
-    if needs >= Needs::Visualiser {
         cargo_install(&CargoTool {
             name: "trunk",
             krate: "trunk",

@@ -503,7 +503,13 @@ export class EventBus<Events extends object = Record<string, unknown>> {
   trace(cursor?: number): TraceBatch;
   on<K extends LifecycleKind>(kind: K, listener: (event: LifecycleEvent<K>) => void): () => void;
   on(kind: '*', listener: (event: LifecycleEvent) => void): () => void;
-  expose(name: string): () => void;
+  /**
+   * Lets a visualiser attach (ATTACH_PROTOCOL.md): by name, over the `BroadcastChannel`
+   * `switchyard:NAME` (other same-origin tabs; the same name again replaces the first), or over a
+   * `MessagePort` whose other end the visualiser holds (the in-page devtools, a popup; any
+   * origin). Several can be in force at once. The returned function stops this one.
+   */
+  expose(target: string | MessagePort): () => void;
   /** The whole bus as a structured-clonable object (store it in IndexedDB, post it, clone it). */
   snapshot(): BusSnapshot;
   /** A bus rebuilt from `snapshot()`; handlers are re-attached by subscription name (or old id). */

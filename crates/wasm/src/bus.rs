@@ -333,23 +333,42 @@ impl EventBus {
         Ok(off.into_js_value().unchecked_into())
     }
 
-    /// Lets a visualiser in another same-origin tab attach (docs/ATTACH_PROTOCOL.md); returns
-    /// a function that stops it.
-    pub fn expose(&self, name: JsValue) -> JsResult<Function> {
+    /// Lets a visualiser attach (docs/ATTACH_PROTOCOL.md): `target` is a name (visualisers in
+    /// other same-origin tabs, over the `BroadcastChannel` `switchyard:NAME`; a second
+    /// `expose` of the same name replaces the first) or a `MessagePort` whose other end the
+    /// visualiser holds (the in-page devtools panel or a popup, on any origin). Several
+    /// exposures can be in force at once. Returns a function that stops this one (and closes
+    /// its channel or port).
+    pub fn expose(&self, target: JsValue) -> JsResult<Function> {
+        // The target is read first (`instanceof` may run a proxy's trap), then the bus checked.
+        let port = target.dyn_ref::<web_sys::MessagePort>().cloned();
+        let name = if port.is_some() {
+            None
+        } else {
+            Some(
+                target
+                    .as_string()
+                    .filter(|n| !n.is_empty() && n.len() <= 256)
+                    .ok_or_else(|| {
+                        invalid_option(
+                            "name",
+                            "must be a non-empty string of at most 256 bytes, or a MessagePort",
+                        )
+                    })?,
+            )
+        };
         self.ensure_open("expose")?;
-        let name = name
-            .as_string()
-            .filter(|n| !n.is_empty() && n.len() <= 256)
-            .ok_or_else(|| {
-                invalid_option("name", "must be a non-empty string of at most 256 bytes")
-            })?;
-        self.shared
-            .expose(&name)
-            .map_err(|_| invalid_option("name", "could not open a BroadcastChannel"))?;
+        let id = match (port, name) {
+            (Some(port), _) => self.shared.expose_port(port),
+            (None, name) => self
+                .shared
+                .expose(&name.unwrap_or_default())
+                .map_err(|_| invalid_option("name", "could not open a BroadcastChannel"))?,
+        };
         let weak = Rc::downgrade(&self.shared);
         let stop = Closure::<dyn FnMut()>::new(move || {
             if let Some(shared) = weak.upgrade() {
-                shared.unexpose();
+                shared.unexpose(id);
             }
         });
         Ok(stop.into_js_value().unchecked_into())
@@ -384,7 +403,7 @@ impl EventBus {
         if self.shared.listeners.borrow_mut().clear() > 0 {
             self.shared.engine.borrow_mut().observe_trace(-1);
         }
-        self.shared.unexpose();
+        self.shared.unexpose_all();
         self.shared.reschedule();
         let waiters = core::mem::take(&mut *self.shared.idle_waiters.borrow_mut());
         for resolve in waiters {

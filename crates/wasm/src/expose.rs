@@ -1,17 +1,23 @@
-//! `bus.expose(name)`: the bus side of the attach protocol (docs/ATTACH_PROTOCOL.md, v1).
+//! `bus.expose(target)`: the bus side of the attach protocol (docs/ATTACH_PROTOCOL.md, v1).
 //!
-//! A `BroadcastChannel` named `switchyard:NAME` carries `hello` / `ping` / `bye` / `command`
-//! from visualisers and `welcome` / `frame` / `error` back. Nothing is sent, and the trace
-//! ring stays off, while no viewer is attached. With viewers, changes are batched into at most
-//! one frame per 16 ms (`setTimeout`, which keeps running in background tabs where
-//! `requestAnimationFrame` would stop). A viewer silent for 3 s is dropped.
+//! An exposure talks over one [`Link`]: a `BroadcastChannel` named `switchyard:NAME`
+//! (`expose(name)`, visualisers in other same-origin tabs) or a `MessagePort` (`expose(port)`,
+//! the in-page devtools panel or a popup, on any origin). Either carries `hello` / `ping` /
+//! `bye` / `command` from visualisers and `welcome` / `frame` / `error` back, the same messages
+//! over both. A bus may have several exposures at once (a named one and a devtools panel); each
+//! keeps its own viewers and trace cursor. Nothing is sent, and the trace ring stays off, while
+//! no exposure has a viewer. With viewers, changes are batched into at most one frame per 16 ms
+//! (`setTimeout`, which keeps running in background tabs where `requestAnimationFrame` would
+//! stop). A viewer silent for 3 s is dropped; a `ping` from a viewer the bus does not know (it
+//! was dropped while its tab slept) attaches it again, as a `hello` would.
 
 use crate::prelude::*;
 use alloc::rc::{Rc, Weak};
+use core::cell::RefMut;
 
 use js_sys::{Array, Date, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::{BroadcastChannel, MessageEvent};
+use web_sys::{BroadcastChannel, MessageEvent, MessagePort};
 
 use crate::events::event_object;
 use crate::state::Shared;
@@ -23,6 +29,8 @@ pub const PROTOCOL_VERSION: u32 = 1;
 const VIEWER_TIMEOUT_MS: f64 = 3000.0;
 /// Minimum time between frames (ms).
 const FRAME_INTERVAL_MS: f64 = 16.0;
+/// The name a `MessagePort` exposure reports in `welcome`.
+pub const PORT_NAME: &str = "in-page";
 
 #[wasm_bindgen]
 extern "C" {
@@ -32,16 +40,37 @@ extern "C" {
     fn clear_timeout(handle: &JsValue);
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// What an exposure talks over: a `BroadcastChannel` (`switchyard:NAME`, every same-origin
+    /// context that opens it) or a `MessagePort` (the visualiser holds the other end). Both
+    /// post, receive and close alike, so one structural type serves both (one set of imports
+    /// in the `.wasm`).
+    pub type Link;
+    /// Posts `message` (structured clone); fails on a value that cannot be cloned.
+    #[wasm_bindgen(method, structural, catch, js_name = postMessage)]
+    fn post(this: &Link, message: &JsValue) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, structural, setter, js_name = onmessage)]
+    fn set_onmessage(this: &Link, handler: Option<&Function>);
+    #[wasm_bindgen(method, structural)]
+    fn close(this: &Link);
+}
+
 /// An attached visualiser.
 struct Viewer {
     id: String,
     last_seen: f64,
 }
 
-/// One `expose(name)` in force.
+/// One `expose(...)` in force.
 pub struct Exposure {
+    /// Identifies the exposure for its callbacks and its stop function.
+    id: u32,
+    /// The channel name, or [`PORT_NAME`] for a port.
     name: String,
-    channel: BroadcastChannel,
+    /// A `BroadcastChannel` (else a `MessagePort`).
+    channel: bool,
+    link: Link,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     frame_callback: Closure<dyn FnMut()>,
     frame_timer: Option<JsValue>,
@@ -55,8 +84,8 @@ impl Drop for Exposure {
         if let Some(handle) = self.frame_timer.take() {
             clear_timeout(&handle);
         }
-        self.channel.set_onmessage(None);
-        self.channel.close();
+        self.link.set_onmessage(None);
+        self.link.close();
     }
 }
 
@@ -83,42 +112,80 @@ fn field(data: &JsValue, key: &str) -> JsValue {
 }
 
 impl Shared {
-    /// Starts answering visualisers on `switchyard:NAME` (replacing an earlier exposure).
-    pub fn expose(self: &Rc<Self>, name: &str) -> Result<(), JsValue> {
+    /// Starts answering visualisers on `switchyard:NAME`, replacing an earlier exposure of the
+    /// same name; returns the exposure's id (for [`Shared::unexpose`]).
+    pub fn expose(self: &Rc<Self>, name: &str) -> Result<u32, JsValue> {
         let channel = BroadcastChannel::new(&format!("switchyard:{name}"))?;
-        unref(&channel);
+        // (There is at most one: each `expose(name)` replaces the last.)
+        let replaced = self
+            .exposures
+            .borrow()
+            .iter()
+            .find(|e| e.channel && e.name == name)
+            .map(|e| e.id);
+        if let Some(id) = replaced {
+            self.unexpose(id);
+        }
+        Ok(self.open_exposure(name, true, channel.unchecked_into()))
+    }
+
+    /// Starts answering a visualiser holding the other end of `port`; returns the exposure's
+    /// id. Closing the exposure closes the port.
+    pub fn expose_port(self: &Rc<Self>, port: MessagePort) -> u32 {
+        self.open_exposure(PORT_NAME, false, port.unchecked_into())
+    }
+
+    fn open_exposure(self: &Rc<Self>, name: &str, channel: bool, link: Link) -> u32 {
+        unref(&link);
+        let id = self.next_exposure.get();
+        self.next_exposure.set(id.wrapping_add(1));
         let weak: Weak<Shared> = Rc::downgrade(self);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             if let Some(shared) = weak.upgrade() {
-                shared.on_viewer_message(&event.data());
+                shared.on_viewer_message(id, &event.data());
             }
         });
-        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        // (`onmessage` also starts a port's message queue.)
+        link.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         let weak: Weak<Shared> = Rc::downgrade(self);
         let frame_callback = Closure::<dyn FnMut()>::new(move || {
             if let Some(shared) = weak.upgrade() {
-                shared.send_frame();
+                shared.send_frame(id);
             }
         });
-        let exposure = Exposure {
+        self.exposures.borrow_mut().push(Exposure {
+            id,
             name: name.to_owned(),
             channel,
+            link,
             _on_message: on_message,
             frame_callback,
             frame_timer: None,
             viewers: Vec::new(),
             cursor: 0,
             dirty: false,
-        };
-        let previous = self.exposure.borrow_mut().replace(exposure);
-        self.drop_exposure(previous);
-        Ok(())
+        });
+        id
     }
 
-    /// Stops exposing the bus.
-    pub fn unexpose(&self) {
-        let previous = self.exposure.borrow_mut().take();
-        self.drop_exposure(previous);
+    /// Stops exposure `id` (nothing when it already stopped).
+    pub fn unexpose(&self, id: u32) {
+        let removed = {
+            let mut exposures = self.exposures.borrow_mut();
+            exposures
+                .iter()
+                .position(|e| e.id == id)
+                .map(|at| exposures.remove(at))
+        };
+        self.drop_exposure(removed);
+    }
+
+    /// Stops every exposure (`close()`).
+    pub fn unexpose_all(&self) {
+        let all = core::mem::take(&mut *self.exposures.borrow_mut());
+        for exposure in all {
+            self.drop_exposure(Some(exposure));
+        }
     }
 
     fn drop_exposure(&self, exposure: Option<Exposure>) {
@@ -130,47 +197,60 @@ impl Shared {
         }
     }
 
-    /// Something changed: schedule a frame if anyone watches.
+    /// Something changed: schedule a frame on every exposure someone watches.
     pub fn note_change(&self) {
-        let mut slot = self.exposure.borrow_mut();
-        let Some(exposure) = slot.as_mut() else {
-            return;
-        };
-        if exposure.viewers.is_empty() {
-            return;
-        }
-        exposure.dirty = true;
-        if exposure.frame_timer.is_none() {
-            let handle = set_timeout(
-                exposure.frame_callback.as_ref().unchecked_ref(),
-                FRAME_INTERVAL_MS,
-            );
-            unref(&handle);
-            exposure.frame_timer = Some(handle);
-        }
-    }
-
-    fn post(&self, message: &JsValue) {
-        if let Some(exposure) = self.exposure.borrow().as_ref() {
-            let _ = exposure.channel.post_message(message);
+        let mut exposures = self.exposures.borrow_mut();
+        for exposure in exposures.iter_mut() {
+            if exposure.viewers.is_empty() {
+                continue;
+            }
+            exposure.dirty = true;
+            if exposure.frame_timer.is_none() {
+                let handle = set_timeout(
+                    exposure.frame_callback.as_ref().unchecked_ref(),
+                    FRAME_INTERVAL_MS,
+                );
+                unref(&handle);
+                exposure.frame_timer = Some(handle);
+            }
         }
     }
 
-    fn on_viewer_message(self: &Rc<Self>, data: &JsValue) {
+    /// Exposure `id`, if it is still in force (borrowed: drop it before calling back in).
+    fn exposure(&self, id: u32) -> Option<RefMut<'_, Exposure>> {
+        RefMut::filter_map(self.exposures.borrow_mut(), |all| {
+            all.iter_mut().find(|e| e.id == id)
+        })
+        .ok()
+    }
+
+    fn post(&self, id: u32, message: &JsValue) -> bool {
+        // Posting never re-enters the bus (delivery is asynchronous), so the borrow is safe.
+        self.exposures
+            .borrow()
+            .iter()
+            .find(|e| e.id == id)
+            .is_some_and(|e| e.link.post(message).is_ok())
+    }
+
+    fn on_viewer_message(self: &Rc<Self>, id: u32, data: &JsValue) {
         if !data.is_object() {
             return;
         }
         let version = field(data, "v");
         if version.as_f64() != Some(f64::from(PROTOCOL_VERSION)) {
-            self.post(&object(&[
-                ("v", PROTOCOL_VERSION.into()),
-                ("type", "error".into()),
-                ("code", "E_VERSION".into()),
-                (
-                    "message",
-                    format!("this bus speaks attach protocol v{PROTOCOL_VERSION}").into(),
-                ),
-            ]));
+            self.post(
+                id,
+                &object(&[
+                    ("v", PROTOCOL_VERSION.into()),
+                    ("type", "error".into()),
+                    ("code", "E_VERSION".into()),
+                    (
+                        "message",
+                        format!("this bus speaks attach protocol v{PROTOCOL_VERSION}").into(),
+                    ),
+                ]),
+            );
             return;
         }
         let kind = field(data, "type").as_string().unwrap_or_default();
@@ -179,26 +259,30 @@ impl Shared {
         };
         let now = Date::now();
         match kind.as_str() {
-            "hello" => self.on_hello(viewer, now),
+            "hello" => self.on_hello(id, viewer, now),
             "ping" => {
-                if let Some(exposure) = self.exposure.borrow_mut().as_mut() {
-                    if let Some(known) = exposure.viewers.iter_mut().find(|v| v.id == viewer) {
-                        known.last_seen = now;
+                let known = self.exposure(id).map(|mut exposure| {
+                    match exposure.viewers.iter_mut().find(|v| v.id == viewer) {
+                        Some(known) => {
+                            known.last_seen = now;
+                            true
+                        }
+                        None => false,
                     }
+                });
+                if known == Some(false) {
+                    // Dropped while silent (a sleeping tab): attach it again.
+                    self.on_hello(id, viewer, now);
                 }
             }
-            "bye" => self.remove_viewers(|v| v.id == viewer),
+            "bye" => self.remove_viewers(id, |v| v.id == viewer),
             "command" => self.on_command(&field(data, "command")),
             _ => {}
         }
     }
 
-    fn on_hello(self: &Rc<Self>, viewer: String, now: f64) {
-        let first = {
-            let mut slot = self.exposure.borrow_mut();
-            let Some(exposure) = slot.as_mut() else {
-                return;
-            };
+    fn on_hello(self: &Rc<Self>, id: u32, viewer: String, now: f64) {
+        let Some((first, name)) = self.exposure(id).map(|mut exposure| {
             let first = exposure.viewers.is_empty();
             match exposure.viewers.iter_mut().find(|v| v.id == viewer) {
                 Some(known) => known.last_seen = now,
@@ -207,7 +291,9 @@ impl Shared {
                     last_seen: now,
                 }),
             }
-            first
+            (first, exposure.name.clone())
+        }) else {
+            return;
         };
         if first {
             let head = {
@@ -215,37 +301,30 @@ impl Shared {
                 engine.observe_trace(1);
                 engine.trace_head()
             };
-            if let Some(exposure) = self.exposure.borrow_mut().as_mut() {
+            if let Some(mut exposure) = self.exposure(id) {
                 exposure.cursor = head;
             }
         }
-        let name = self
-            .exposure
-            .borrow()
-            .as_ref()
-            .map(|e| e.name.clone())
-            .unwrap_or_default();
-        self.post(&object(&[
-            ("v", PROTOCOL_VERSION.into()),
-            ("type", "welcome".into()),
-            ("name", name.into()),
-            ("version", env!("CARGO_PKG_VERSION").into()),
-            ("viewer", viewer.into()),
-        ]));
+        self.post(
+            id,
+            &object(&[
+                ("v", PROTOCOL_VERSION.into()),
+                ("type", "welcome".into()),
+                ("name", name.into()),
+                ("version", env!("CARGO_PKG_VERSION").into()),
+                ("viewer", viewer.into()),
+            ]),
+        );
         self.note_change();
     }
 
-    fn remove_viewers(&self, mut gone: impl FnMut(&Viewer) -> bool) {
-        let last_left = {
-            let mut slot = self.exposure.borrow_mut();
-            let Some(exposure) = slot.as_mut() else {
-                return;
-            };
+    fn remove_viewers(&self, id: u32, mut gone: impl FnMut(&Viewer) -> bool) {
+        let last_left = self.exposure(id).map(|mut exposure| {
             let had = !exposure.viewers.is_empty();
             exposure.viewers.retain(|v| !gone(v));
             had && exposure.viewers.is_empty()
-        };
-        if last_left {
+        });
+        if last_left == Some(true) {
             self.engine.borrow_mut().observe_trace(-1);
         }
     }
@@ -307,25 +386,21 @@ impl Shared {
         ])
     }
 
-    fn send_frame(self: &Rc<Self>) {
+    fn send_frame(self: &Rc<Self>, id: u32) {
         let now = Date::now();
-        self.remove_viewers(|v| now - v.last_seen > VIEWER_TIMEOUT_MS);
-        let (cursor, dirty) = {
-            let mut slot = self.exposure.borrow_mut();
-            let Some(exposure) = slot.as_mut() else {
-                return;
-            };
+        self.remove_viewers(id, |v| now - v.last_seen > VIEWER_TIMEOUT_MS);
+        let Some(Some((cursor, dirty))) = self.exposure(id).map(|mut exposure| {
             exposure.frame_timer = None;
-            if exposure.viewers.is_empty() {
-                return;
-            }
-            (exposure.cursor, core::mem::take(&mut exposure.dirty))
+            (!exposure.viewers.is_empty())
+                .then(|| (exposure.cursor, core::mem::take(&mut exposure.dirty)))
+        }) else {
+            return;
         };
         let batch = self.engine.borrow().bus.trace_since(cursor);
         if batch.events.is_empty() && batch.missed == 0 && !dirty {
             return;
         }
-        if let Some(exposure) = self.exposure.borrow_mut().as_mut() {
+        if let Some(mut exposure) = self.exposure(id) {
             exposure.cursor = batch.cursor;
         }
         let events: Array = batch
@@ -343,23 +418,9 @@ impl Shared {
                 ("state", state),
             ])
         };
-        let sent = {
-            let slot = self.exposure.borrow();
-            let Some(exposure) = slot.as_ref() else {
-                return;
-            };
-            exposure
-                .channel
-                .post_message(&frame(self.state_object(false)))
-                .is_ok()
-        };
-        if !sent {
+        if !self.post(id, &frame(self.state_object(false))) {
             // A payload that cannot be structured-cloned (a function, a DOM node): send text.
-            if let Some(exposure) = self.exposure.borrow().as_ref() {
-                let _ = exposure
-                    .channel
-                    .post_message(&frame(self.state_object(true)));
-            }
+            self.post(id, &frame(self.state_object(true)));
         }
     }
 }

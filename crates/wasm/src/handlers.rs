@@ -75,12 +75,15 @@ impl Functions {
         }
     }
 
-    /// The handler when the table holds it strongly: only such handlers may be cached by the
-    /// glue's inline routes (a cached owned handler would keep its owner alive).
-    pub fn strong_handler(&self) -> Option<&Function> {
+    /// What the glue's inline route caches for this handler: the function itself when the
+    /// table holds it strongly; for an owned subscription the `WeakRef` to it (a cached
+    /// function would keep its owner alive; the glue dereferences it once per task, see
+    /// `fastpath.js`), or `None` once the owner was collected (the slow path then ends the
+    /// subscription, see [`crate::owners`]).
+    pub fn inline_handler(&self) -> Option<JsValue> {
         match self {
-            Functions::Strong { handler, .. } => Some(handler),
-            Functions::Owned(_) => None,
+            Functions::Strong { handler, .. } => Some(handler.clone().into()),
+            Functions::Owned(owned) => owned.handler_ref(),
         }
     }
 }

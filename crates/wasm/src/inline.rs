@@ -11,9 +11,12 @@
 //!
 //! * `__inlineCell` / `__inlineMemory`: an [`InlineCell`] in wasm memory that the bindings
 //!   rewrite after every operation, so the glue validates its cached routes with one load and
-//!   no call, and into which it writes the batch to record.
-//! * `__inlineRoute(topic)`: an eligible route with the handler of each subscription, the next
-//!   id and the topic's last sequence number (the glue numbers its publishes itself).
+//!   no call.
+//! * `__inlineBatch`: the [`BatchArea`], one per instance, into which the glue writes a batch
+//!   right before the call that records it.
+//! * `__inlineRoute(topic)`: an eligible route with the handler of each subscription (for an
+//!   owned one, the `WeakRef` to it), the next id and the topic's last sequence number (the
+//!   glue numbers its publishes itself).
 //! * `__inlineRecord(runs, at)`: records a batch whose handlers have all returned, with
 //!   [`Bus::record_inline_delivered`], which is never refused: the deliveries happened.
 //! * `__inlineEnter(runs, at, running, payload)`: something is about to read or change the bus
@@ -59,7 +62,7 @@ pub struct InlineState {
     running: Cell<Option<DeliveryToken>>,
 }
 
-/// Slots of the inline cell (`f64`s JavaScript reads, and writes batches into, in wasm memory).
+/// Slots of the inline cell (`f64`s JavaScript reads in wasm memory).
 /// `STAMP` is the inline epoch, or `-1` while the glue must not deliver inline (a dispatch
 /// loop runs, events are being emitted, the bus is closed, has an `on()` listener or a
 /// visualiser, or retains messages):
@@ -70,18 +73,20 @@ const CELL_MANUAL_NOW: usize = cell::MANUAL_NOW;
 /// while the glue may sum it per route
 /// ([`Bus::inline_runs_ordered`](switchyard_core::Bus::inline_runs_ordered)).
 const CELL_ORDERED: usize = cell::ORDERED;
-/// Where the glue writes the `(topic handle, publishes)` pairs `__inlineRecord` reads.
-const CELL_BATCH: usize = cell::BATCH;
 /// Most pairs one `__inlineRecord` call records (the glue's `MAX_BATCH_TOPICS`).
 const MAX_BATCH_TOPICS: usize = cell::MAX_BATCH_TOPICS;
 const CELL_SLOTS: usize = cell::SLOTS;
+/// `f64`s in the batch area: a `(topic handle, publishes)` pair per run.
+const BATCH_SLOTS: usize = 2 * MAX_BATCH_TOPICS;
 
 /// The largest integer an `f64` holds exactly (epochs are reported modulo this).
 const EXACT_F64: u64 = (1 << 53) - 1;
 
 /// Numbers shared with the JS glue in wasm memory, so it can validate its cached routes
 /// without calling in: the engine writes the stamp and the manual clock (`-1` for the real
-/// clock) after every operation; the glue writes the batch it asks `__inlineRecord` to record.
+/// clock) after every operation. A few slots per bus: an app may hold thousands of buses
+/// (one per component or compat emitter), and every 64 KiB of wasm memory they take is a
+/// `memory.grow`, which costs about 1 ms in V8 once the memory passes 64 MiB.
 pub struct InlineCell {
     slots: Box<[Cell<f64>; CELL_SLOTS]>,
 }
@@ -99,23 +104,42 @@ impl InlineCell {
     fn address(&self) -> u32 {
         self.slots.as_ptr() as usize as u32
     }
+}
 
-    /// How many `(topic handle, publishes)` pairs a batch of `topics` runs has in the cell:
+/// Where the glue writes the `(topic handle, publishes)` pairs of a batch, right before the
+/// `__inlineRecord` or `__inlineEnter` call that reads them. One per instance, shared by every
+/// bus: the glue keeps a batch's pairs in its own state until that call, and the call runs no
+/// JavaScript before it has read them.
+pub struct BatchArea([Cell<f64>; BATCH_SLOTS]);
+
+thread_local! {
+    static BATCH: BatchArea = const { BatchArea([const { Cell::new(0.0) }; BATCH_SLOTS]) };
+}
+
+impl BatchArea {
+    /// How many `(topic handle, publishes)` pairs a batch of `topics` runs has in the area:
     /// at most [`MAX_BATCH_TOPICS`].
     fn runs(topics: u32) -> usize {
         (topics as usize).min(MAX_BATCH_TOPICS)
     }
 
     /// The `n`th `(topic handle, publishes)` pair the glue wrote (`n` below
-    /// [`InlineCell::runs`]; the `as` casts saturate, so junk cannot index anything). Read
+    /// [`BatchArea::runs`]; the `as` casts saturate, so junk cannot index anything). Read
     /// once per run of a batch, so it is kept to two loads.
     #[inline(always)]
-    fn run(&self, n: usize) -> (u32, u32) {
-        let at = CELL_BATCH.saturating_add(n.saturating_mul(2));
-        match (self.slots.get(at), self.slots.get(at.saturating_add(1))) {
-            (Some(handle), Some(count)) => (handle.get() as u32, count.get() as u32),
-            _ => (u32::MAX, 0),
-        }
+    fn run(n: usize) -> (u32, u32) {
+        let at = n.saturating_mul(2);
+        BATCH.with(
+            |area| match (area.0.get(at), area.0.get(at.saturating_add(1))) {
+                (Some(handle), Some(count)) => (handle.get() as u32, count.get() as u32),
+                _ => (u32::MAX, 0),
+            },
+        )
+    }
+
+    /// The area's address in wasm memory (8-byte aligned).
+    fn address() -> u32 {
+        BATCH.with(|area| area.0.as_ptr() as usize as u32)
     }
 }
 
@@ -181,10 +205,10 @@ impl Shared {
         // batch, and each run is recorded against the cached route itself (no clone).
         let inline = self.inline.borrow();
         let mut engine = self.engine.borrow_mut();
-        let runs = InlineCell::runs(topics);
+        let runs = BatchArea::runs(topics);
         let mut recorded = 0u32;
         for index in 0..runs {
-            let (handle, count) = inline.cell.run(index);
+            let (handle, count) = BatchArea::run(index);
             let count = if adopt && index + 1 == runs {
                 count.saturating_sub(1)
             } else {
@@ -246,6 +270,12 @@ pub fn inline_memory() -> JsValue {
     wasm_bindgen::memory()
 }
 
+/// The address of the [`BatchArea`] in wasm memory.
+#[wasm_bindgen(js_name = __inlineBatch)]
+pub fn inline_batch() -> u32 {
+    BatchArea::address()
+}
+
 #[wasm_bindgen]
 impl EventBus {
     /// The address of this bus's inline cell in wasm memory (written fresh now).
@@ -257,13 +287,14 @@ impl EventBus {
 
     /// The inline route of `topic` for the glue: `[handle, nextId, lastSeq, handlers]`, or
     /// `null` when it must use the slow path (ineligible, invalid topic, closed, dispatching,
-    /// a handler missing). Answered through [`crate::hooks::hand_back`] (see there why).
+    /// a handler missing or an owned one collected). `handlers` holds each subscription's
+    /// function, or for an owned subscription the `WeakRef` to it. Answered through [`crate::hooks::hand_back`] (see there why).
     #[wasm_bindgen(js_name = __inlineRoute)]
     pub fn inline_route_for_js(&self, topic: &str) {
         crate::hooks::hand_back(self.inline_route(topic));
     }
 
-    /// Records the batch the glue wrote into the inline cell: for each of its first `topics`
+    /// Records the batch the glue wrote into the batch area: for each of its first `topics`
     /// `(handle, publishes)` pairs, a run of `publishes` consecutive messages it delivered on
     /// the route cached under `handle`, all at `at_ms` on the bus clock, in the order written.
     /// Returns how many messages were recorded: all of them.
@@ -286,7 +317,7 @@ impl EventBus {
     }
 
     /// The glue must hand the message it is dispatching to the engine (see the module docs):
-    /// records the batch in the cell (`topics` runs delivered at `at_ms`) except its last
+    /// records the batch in the batch area (`topics` runs delivered at `at_ms`) except its last
     /// message, which is the one being dispatched: the handlers of the subscriptions before
     /// `running` in its route returned, the one at `running` is running now (or has just
     /// thrown or returned a thenable: `__inlineOutcome` follows), the later ones have not run.
@@ -297,9 +328,7 @@ impl EventBus {
         let shared = &self.shared;
         let now = Instant::from_millis_f64(at_ms);
         shared.record_runs(topics, now, true);
-        let last = InlineCell::runs(topics)
-            .checked_sub(1)
-            .map(|n| shared.inline.borrow().cell.run(n));
+        let last = BatchArea::runs(topics).checked_sub(1).map(BatchArea::run);
         if let Some((handle, _)) = last {
             let route = shared.route_for(handle);
             let adopted = shared.engine.borrow_mut().bus.inline_adopt(
@@ -392,13 +421,14 @@ impl EventBus {
                 if !route.eligible {
                     return None;
                 }
-                // A subscription with an owner keeps the slow path: the glue's route cache
-                // would hold its handler strongly, and with it the owner.
+                // An owned subscription's handler goes as its `WeakRef` (the glue's route
+                // cache must not keep the owner alive); a collected one keeps the slow path,
+                // which ends the subscription.
                 let handlers = js_sys::Array::new();
                 {
                     let table = shared.handlers.borrow();
                     for id in route.subscriptions.iter() {
-                        handlers.push(table.get(*id)?.functions.strong_handler()?);
+                        handlers.push(&table.get(*id)?.functions.inline_handler()?);
                     }
                 }
                 let now = engine.now();

@@ -15,8 +15,10 @@
 //! key, whatever the value refers to), whose value maps the subscription id to its functions.
 //! The handler table keeps only `WeakRef`s to them ([`OwnedFunctions`]), which resolve while
 //! the owner lives. Unsubscribing deletes the subscription's functions from the owner's map.
-//! The glue's inline route cache would hold handlers strongly, so routes with an owned
-//! subscription take the slow path (see `__inlineRoute`).
+//! The glue's inline route cache gets the `WeakRef`s to owned handlers, never the handlers:
+//! it dereferences them once per task and drops what it got at the end of the task (the same
+//! lifetime `WeakRef.deref` itself guarantees), so a cached route never keeps an owner alive
+//! (see `__inlineRoute` and `fastpath.js`).
 
 use alloc::rc::{Rc, Weak};
 
@@ -72,6 +74,17 @@ impl OwnedFunctions {
             None => None,
         };
         Some((handler, filter))
+    }
+
+    /// The `WeakRef` to the handler while the handler lives (the owner holds it), for the
+    /// glue's inline route cache, which must not hold the handler itself.
+    pub fn handler_ref(&self) -> Option<JsValue> {
+        if self.handler.deref().is_function() {
+            let weak: &JsValue = &self.handler;
+            Some(weak.clone())
+        } else {
+            None
+        }
     }
 
     /// The owner's number.

@@ -101,7 +101,8 @@ pub const TRACE_KINDS: [&str; 24] = [
     "dead_letter_evicted",
 ];
 
-/// The inline cell (`f64` slots in wasm memory; see `inline::InlineCell`).
+/// The inline cell (`f64` slots in wasm memory, one cell per bus; see `inline::InlineCell`)
+/// and the batch area (one per instance; see `inline::BatchArea`).
 pub mod cell {
     /// The inline epoch, or `-1` while the fast path must not run.
     pub const STAMP: usize = 0;
@@ -109,10 +110,9 @@ pub mod cell {
     pub const MANUAL_NOW: usize = 1;
     /// `1` while a batch must be recorded as runs in publish order (the trace ring is on).
     pub const ORDERED: usize = 2;
-    /// Where the glue writes the `(topic handle, publishes)` pairs `__inlineRecord` reads.
-    pub const BATCH: usize = 4;
-    /// Most pairs one `__inlineRecord` call records.
+    /// Slots in a bus's cell.
+    pub const SLOTS: usize = 3;
+    /// Most `(topic handle, publishes)` pairs one `__inlineRecord` call records: the batch
+    /// area holds twice as many `f64`s.
     pub const MAX_BATCH_TOPICS: usize = 1024;
-    /// Slots in the cell.
-    pub const SLOTS: usize = BATCH + 2 * MAX_BATCH_TOPICS;
 }

@@ -97,8 +97,10 @@ pub struct Shared {
     pub idle_waiters: RefCell<Vec<Function>>,
     /// Owner objects and their `FinalizationRegistry`.
     pub owners: RefCell<Option<Owners>>,
-    /// The visualiser attachment, when `expose` was called.
-    pub exposure: RefCell<Option<Exposure>>,
+    /// The visualiser attachments in force (`expose`), each with its own viewers.
+    pub exposures: RefCell<Vec<Exposure>>,
+    /// The id the next exposure gets.
+    pub next_exposure: Cell<u32>,
     /// The last topic turned into a JS string, and that string.
     pub topic_cache: RefCell<Option<(String, JsValue)>>,
     /// The fast path's cell, routes and adopted delivery (see `inline`).
@@ -208,7 +210,8 @@ impl Shared {
             host_timers: RefCell::new(HostTimers::default()),
             idle_waiters: RefCell::new(Vec::new()),
             owners: RefCell::new(None),
-            exposure: RefCell::new(None),
+            exposures: RefCell::new(Vec::new()),
+            next_exposure: Cell::new(0),
             topic_cache: RefCell::new(None),
             inline: RefCell::new(InlineState::default()),
             listener_depth: Cell::new(None),

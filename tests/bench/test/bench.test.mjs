@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { peers } from '../peers.mjs';
-import { buildCases, sink, EMIT_LISTENER_COUNTS } from '../cases.mjs';
+import { buildCases, sink, EMIT_LISTENER_COUNTS, throughputSubjects } from '../cases.mjs';
+import { APP_EMIT_LISTENER_COUNTS, DISTINCT_LISTENERS, appDeliveries, polymorphicDeliveries } from '../app-cases.mjs';
 import { medianOfSorted, quantileOfSorted } from '../harness.mjs';
 import {
   extractHandWritten,
@@ -18,6 +19,8 @@ const libs = { peers, switchyard: null };
 
 /** How many listener calls `run(n)` of a case must make. */
 function expectedDeliveries(caseName, n) {
+  const app = appDeliveries(caseName, n);
+  if (app !== undefined) return app;
   const emit = /^emit-(\d+)$/.exec(caseName);
   if (emit) return n * Number(emit[1]);
   if (caseName.startsWith('wildcard-')) return n; // exactly one pattern matches each publish
@@ -47,7 +50,7 @@ test('every switchyard case delivers each publish to exactly its subscribers', {
   const require = createRequire(join(process.env.SWITCHYARD_BENCH_INSTALL, 'package.json'));
   const switchyard = require('switchyard');
   const cases = buildCases({ peers, switchyard }).filter((c) => c.impl.startsWith('switchyard'));
-  assert.ok(cases.length >= 9, `only ${cases.length} switchyard cases`);
+  assert.ok(cases.length >= 17, `only ${cases.length} switchyard cases`);
   for (const c of cases) {
     const instance = c.make();
     const before = sink.n;
@@ -60,15 +63,71 @@ test('every switchyard case delivers each publish to exactly its subscribers', {
 test('without the package no switchyard case is built, and every emit case has all seven peers', () => {
   const cases = buildCases(libs);
   assert.ok(cases.every((c) => !c.impl.startsWith('switchyard')));
+  const peersOnly = ['eventemitter3', 'tseep', 'mitt', 'eventemitter2', 'rxjs-subject', 'event-target'];
   for (const k of EMIT_LISTENER_COUNTS) {
-    const impls = cases.filter((c) => c.case === `emit-${k}`).map((c) => c.impl);
-    assert.deepEqual(impls, ['eventemitter3', 'tseep', 'mitt', 'eventemitter2', 'rxjs-subject', 'event-target']);
+    assert.deepEqual(cases.filter((c) => c.case === `emit-${k}`).map((c) => c.impl), peersOnly);
   }
+  for (const k of APP_EMIT_LISTENER_COUNTS) {
+    assert.deepEqual(cases.filter((c) => c.case === `app-emit-${k}`).map((c) => c.impl), peersOnly);
+  }
+  for (const name of ['app-polymorphic', 'app-cold']) {
+    assert.deepEqual(cases.filter((c) => c.case === name).map((c) => c.impl), peersOnly, name);
+  }
+});
+
+test('the realistic cases come first, so a run cut short has measured them', () => {
+  const names = buildCases(libs).map((c) => c.case);
+  const firstBestCase = names.findIndex((name) => !name.startsWith('app-'));
+  assert.ok(firstBestCase > 0);
+  assert.ok(names.slice(firstBestCase).every((name) => !name.startsWith('app-')));
+  assert.equal(throughputSubjects(libs)[0].case, 'app-throughput');
+});
+
+test('the distinct listeners are ten different functions, each counting its call once', () => {
+  const made = DISTINCT_LISTENERS.map((make) => make());
+  assert.equal(new Set(made.map(String)).size, 10, 'every listener has its own code');
+  assert.equal(new Set(DISTINCT_LISTENERS.map((make) => make())).size, 10);
+  const before = sink.n;
+  for (const fn of made) fn({ n: 5 });
+  assert.equal(sink.n - before, 10);
+  // Four topics with 1, 2, 3 and 4 listeners, in turn.
+  assert.equal(polymorphicDeliveries(8), 2 * (1 + 2 + 3 + 4));
+});
+
+test('every realistic case allocates a payload per emit: no two listener calls see one object', async () => {
+  // The peers see the payload itself; a listener wrapped for EventTarget sees `detail`.
+  const seen = new Set();
+  let calls = 0;
+  const spy = DISTINCT_LISTENERS[0];
+  DISTINCT_LISTENERS[0] = () => (p) => {
+    calls++;
+    seen.add(p);
+  };
+  try {
+    const c = buildCases(libs, { only: ['app-emit-1'] }).find((x) => x.impl === 'eventemitter3');
+    const instance = c.make();
+    instance.run(5);
+    instance.dispose();
+  } finally {
+    DISTINCT_LISTENERS[0] = spy;
+  }
+  assert.equal(calls, 5);
+  assert.equal(seen.size, 5);
 });
 
 test('only keeps the cases whose names start with a given prefix', () => {
   const names = new Set(buildCases(libs, { only: ['wildcard', 'churn'] }).map((c) => c.case));
   assert.deepEqual([...names].sort(), ['churn', 'wildcard-1-of-10', 'wildcard-1-of-1000', 'wildcard-hot-1-of-1000']);
+  const app = new Set(buildCases(libs, { only: ['app'] }).map((c) => c.case));
+  assert.deepEqual([...app].sort(), [
+    'app-cold',
+    'app-emit-1',
+    'app-emit-10',
+    'app-emit-3',
+    'app-features-3',
+    'app-polymorphic',
+    'app-wildcard-1000',
+  ]);
 });
 
 test('median and quantiles of sorted samples', () => {
@@ -96,13 +155,22 @@ function sampleDocument() {
     switchyard: '0.1.0',
     runtimes: { node: { version: 'Node.js v20', date: '2026-11-22T21:00:00.000Z', command: 'cargo xtask bench', quick: false } },
     results: [
-      row('node', 'emit-3', 'switchyard', 30e6),
+      row('node', 'app-emit-3', 'switchyard', 30e6),
+      row('node', 'app-emit-3', 'eventemitter3', 20e6),
+      row('node', 'app-emit-3', 'tseep', 120e6),
+      row('node', 'app-emit-10', 'switchyard', 11e6),
+      row('node', 'app-emit-10', 'eventemitter3', 10e6),
+      row('node', 'app-wildcard-1000', 'switchyard', 12e6),
+      row('node', 'app-wildcard-1000', 'eventemitter2', 1e6),
+      // The best case: what the JIT makes of closures of one function (not judged).
+      row('node', 'emit-3', 'switchyard', 90e6),
       row('node', 'emit-3', 'eventemitter3', 20e6),
-      row('node', 'emit-3', 'tseep', 120e6),
-      row('node', 'wildcard-1-of-1000', 'switchyard', 12e6),
-      row('node', 'wildcard-1-of-1000', 'eventemitter2', 1e6),
+      row('node', 'emit-3', 'tseep', 300e6),
     ],
-    throughput: [],
+    throughput: [
+      { runtime: 'node', case: 'app-throughput', impl: 'switchyard+features', messages: 1e6, messagesPerSec: 5e5, deliveriesPerSec: 5e6, p50Us: 2, p99Us: 12.5, maxUs: 40, chunk: 100 },
+      { runtime: 'node', case: 'throughput', impl: 'switchyard+features', messages: 1e6, messagesPerSec: 2e6, deliveriesPerSec: 2e7, p50Us: 0.5, p99Us: 1, maxUs: 4, chunk: 100 },
+    ],
     errors: [],
     sizes: [{ impl: 'switchyard', minBytes: 60_000, gzipBytes: 30_000, parts: [] }],
     native: null,
@@ -110,12 +178,20 @@ function sampleDocument() {
   };
 }
 
-test('the report computes the ratios and the goal verdicts from the rows', () => {
+test('the report computes the ratios and judges the goals on the realistic cases only', () => {
   const markdown = renderReport(sampleDocument(), '## Notes\n\nKept.');
-  assert.match(markdown, /\| emit, 3 listeners \| 30\.0 M \| 20\.0 M \| 120 M \|.*\| 1\.50× \| 0\.25× \|/);
-  assert.match(markdown, /≥ 1\.0× eventemitter3 \| 1\.50× \| met \|/);
+  assert.match(markdown, /\| emit, 3 distinct listeners, `\{ n: i \}` per emit \| 30\.0 M \| 20\.0 M \| 120 M \|.*\| 1\.50× \| 0\.25× \|/);
+  assert.match(markdown, /\| emit, 3 listeners \| 90\.0 M \| 20\.0 M \| 300 M \|.*\| 4\.50× \| 0\.3× \|/);
+  assert.match(markdown, /3 distinct listeners, payload per emit \(Node\) \| ≥ 1\.0× eventemitter3 \| 1\.50× \| met \|/);
+  assert.match(markdown, /10 distinct listeners, payload per emit \(Node\) \| ≥ 1\.2× eventemitter3 \| 1\.10× \| \*\*not met\*\* \|/);
   assert.match(markdown, /≥ 0\.5× tseep \| 0\.25× \| \*\*not met\*\* \|/);
+  assert.doesNotMatch(markdown, /\| 4\.50× \| met/);
   assert.match(markdown, /≥ 5× EventEmitter2 \| 12× \| met \|/);
+  assert.match(markdown, /distinct listeners \(Node\) \| ≥ 1 M deliveries \/ s \| 5\.0 M \/ s \| met \|/);
+  assert.match(markdown, /distinct listeners \(Node\) \| p99 dispatch ≤ 10 µs per message \| 12\.50 µs \| \*\*not met\*\* \|/);
+  // The realistic tables come before the best case, in the document and in each runtime.
+  assert.ok(markdown.indexOf('Realistic cases') < markdown.indexOf('Best case (JIT)'));
+  assert.ok(markdown.indexOf('10 distinct listeners, `{ n: i }` per publish') < markdown.indexOf('best case (JIT): closures'));
   assert.match(markdown, /≤ 40 KB gzip \| 29\.3 KB \| met \|/);
   assert.match(markdown, /Produced by `cargo xtask bench` \(node\)/);
 });

@@ -1,12 +1,18 @@
 //! Snapshots of a bus's state in one shape for every source: built from the core's
 //! `SubscriptionInfo`/`BusMetrics`/dead letters/leak reports for built-in scenarios, parsed
 //! from attach frames (camelCase JSON, see docs/ATTACH_PROTOCOL.md), and stored in recordings.
+//!
+//! The parts of the attach schema are strict: every field must be there (an `Option` may be
+//! `null`), so a field the npm package renames or drops fails the parse with its name instead
+//! of reading as zero. Only what the protocol calls optional has a default. The package's
+//! output is checked against these types by `tests/node/attach-shape.test.mjs` and
+//! `web/tests/model.rs` through the shared fixture `web/tests/fixtures/attach-state.json`.
 
 use serde::{Deserialize, Serialize};
 
 /// Message counters (per bus, topic or subscription).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct Counts {
     /// Messages published (per subscription: enqueued for it).
     pub published: u64,
@@ -26,7 +32,7 @@ pub struct Counts {
 
 /// Latency percentiles in microseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct Latency {
     /// Median.
     pub p50: u64,
@@ -42,7 +48,7 @@ pub struct Latency {
 
 /// One subscription's configuration, gauges and counters.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct SubState {
     /// `SubscriptionId::to_bits`.
     pub id: u64,
@@ -107,7 +113,7 @@ impl SubState {
 
 /// One topic's counters and latency.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct TopicState {
     /// The topic.
     pub topic: String,
@@ -119,7 +125,7 @@ pub struct TopicState {
 
 /// One dead letter, payload included (rendered as text only).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct DeadLetterState {
     /// Dead-letter id.
     pub id: u64,
@@ -141,13 +147,15 @@ pub struct DeadLetterState {
     pub reason: String,
     /// When it was dead-lettered (ms).
     pub dead_lettered_at: f64,
-    /// The payload.
+    /// The payload (`null` when absent: a message published without one is `undefined`,
+    /// which a structured clone may leave out).
+    #[serde(default)]
     pub payload: serde_json::Value,
 }
 
 /// One subscription named in a leak report.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct LeakSuspectState {
     /// Subscription (`to_bits`).
     pub subscription: u64,
@@ -163,7 +171,7 @@ pub struct LeakSuspectState {
 
 /// A suspected leak.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct LeakState {
     /// `max_listeners`, `owner_released`, `idle` or `trend`.
     pub reason: String,
@@ -180,7 +188,7 @@ pub struct LeakState {
 /// A named producer of messages and the topics it publishes to (scenarios know theirs; an
 /// attached bus may send none, and the views then show one anonymous publisher).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct PublisherState {
     /// Display name.
     pub name: String,

@@ -1,14 +1,23 @@
-//! Attach mode: shows a bus living in another same-origin tab over `BroadcastChannel`
-//! `switchyard:NAME`, following docs/ATTACH_PROTOCOL.md (version 1). BroadcastChannel only
-//! connects same-origin contexts, so a foreign page can never attach or be attached.
+//! Attach mode: shows a bus that lives elsewhere, following docs/ATTACH_PROTOCOL.md (version 1),
+//! over one of two transports that carry the same messages:
+//!
+//! * a `BroadcastChannel` `switchyard:NAME` (`?attach=NAME`): a bus in another same-origin tab
+//!   that called `bus.expose(NAME)`; BroadcastChannel only connects same-origin contexts, so a
+//!   foreign page can never attach or be attached;
+//! * a `MessagePort` (`?devtools=1`): the in-page devtools panel (an iframe) or its popup; the
+//!   page that opened it hands over the port (see [`AttachClient::devtools`]).
+//!
+//! `hello` and `ping` run on a timer (gloo-timers), not on animation frames, so they go on in a
+//! hidden tab and the bus does not drop the viewer.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use gloo_timers::callback::Interval;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{BroadcastChannel, MessageEvent};
+use web_sys::{BroadcastChannel, MessageEvent, MessagePort};
 
 use crate::model::state::{
     BusState, Counts, DeadLetterState, LeakState, PublisherState, SubState, TopicState,
@@ -18,7 +27,15 @@ use crate::model::{Event, Update};
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 /// How often the viewer pings (ms).
-pub const PING_EVERY_MS: f64 = 1_000.0;
+pub const PING_EVERY_MS: u32 = 1_000;
+/// How often a devtools visualiser asks its host for the port until it arrives (ms).
+pub const READY_EVERY_MS: u32 = 250;
+/// The name shown for the in-page devtools until the bus says its own.
+pub const DEVTOOLS_NAME: &str = "in-page";
+/// `type` of the devtools visualiser's request for its port.
+pub const READY_TYPE: &str = "switchyard:devtools-ready";
+/// `type` of the host's message that carries the port.
+pub const PORT_TYPE: &str = "switchyard:devtools-port";
 
 /// Where the handshake stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,9 +53,9 @@ pub enum AttachStatus {
     Failed(String),
 }
 
-/// The bus-wide part of a frame's state.
+/// The bus-wide part of a frame's state (`metrics()`): strict, as [`crate::model::state`].
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 struct MetricsWire {
     totals: Counts,
     topics: Vec<TopicState>,
@@ -50,16 +67,28 @@ struct MetricsWire {
     dead_letters_evicted: u64,
 }
 
-/// A frame's `state` as the npm package sends it.
+/// A frame's `state` as the npm package sends it: `subscriptions`, `metrics` and
+/// `deadLetters` must be there; `at`, `leaks` and `publishers` are optional in the protocol.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 struct StateWire {
+    #[serde(default)]
     at: f64,
     subscriptions: Vec<SubState>,
     metrics: MetricsWire,
     dead_letters: Vec<DeadLetterState>,
+    #[serde(default)]
     leaks: Vec<LeakState>,
+    #[serde(default)]
     publishers: Vec<PublisherState>,
+}
+
+/// Reads a frame's `state` (docs/ATTACH_PROTOCOL.md) as the views' [`BusState`]; an error
+/// names the field that is missing or of the wrong type. `at` stays 0 when the bus sent none.
+pub fn parse_state(state: JsValue) -> Result<BusState, String> {
+    serde_wasm_bindgen::from_value::<StateWire>(state)
+        .map(BusState::from)
+        .map_err(|e| e.to_string())
 }
 
 impl From<StateWire> for BusState {
@@ -89,18 +118,133 @@ struct Inbox {
     /// Bus clock minus `performance.now()` here, learnt from the first event.
     clock_offset: Option<f64>,
     status: Option<AttachStatus>,
+    /// A `welcome` arrived (from then on the timer pings instead of saying hello).
+    welcomed: bool,
     frames: u64,
+}
+
+/// What the viewer talks over.
+enum Transport {
+    /// `switchyard:NAME`.
+    Channel(BroadcastChannel),
+    /// The port the devtools host handed over.
+    Port(MessagePort),
+}
+
+impl Transport {
+    fn post(&self, message: &JsValue) {
+        // posting on a closed channel or port throws; the viewer is going away then anyway
+        let _ = match self {
+            Transport::Channel(channel) => channel.post_message(message),
+            Transport::Port(port) => port.post_message(message),
+        };
+    }
+
+    fn close(&self) {
+        match self {
+            Transport::Channel(channel) => {
+                channel.set_onmessage(None);
+                channel.close();
+            }
+            Transport::Port(port) => {
+                port.set_onmessage(None);
+                port.close();
+            }
+        }
+    }
+}
+
+/// What the client's callbacks (messages, the ping timer, the port hand-over) share.
+struct Link {
+    viewer: String,
+    /// `None` while a devtools visualiser waits for its port.
+    transport: Option<Transport>,
+    inbox: Rc<RefCell<Inbox>>,
+    _on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
+}
+
+impl Link {
+    fn send(&self, kind: &str) {
+        if let Some(transport) = &self.transport {
+            transport.post(&message(kind, &self.viewer));
+        }
+    }
+
+    fn post(&self, message: &JsValue) {
+        if let Some(transport) = &self.transport {
+            transport.post(message);
+        }
+    }
+
+    /// Starts talking over `transport` and says hello.
+    fn open(&mut self, transport: Transport) {
+        let sink = Rc::clone(&self.inbox);
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            handle(&sink, &event.data())
+        });
+        match &transport {
+            Transport::Channel(channel) => {
+                channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()))
+            }
+            // (`onmessage` also starts the port's queue.)
+            Transport::Port(port) => port.set_onmessage(Some(on_message.as_ref().unchecked_ref())),
+        }
+        self.transport = Some(transport);
+        self._on_message = Some(on_message);
+        self.send("hello");
+    }
+
+    /// The timer's beat: `hello` until welcomed, then `ping`.
+    fn beat(&self) {
+        let kind = if self.inbox.borrow().welcomed {
+            "ping"
+        } else {
+            "hello"
+        };
+        self.send(kind);
+    }
+}
+
+/// The devtools visualiser's wait for its port: a `message` listener on this window and a
+/// timer that asks the host (parent or opener) for the port. Dropping it removes both.
+struct Handover {
+    listener: Closure<dyn FnMut(MessageEvent)>,
+    _ready: Interval,
+}
+
+impl Drop for Handover {
+    fn drop(&mut self) {
+        if let Some(window) = web_sys::window() {
+            let _ = window.remove_event_listener_with_callback(
+                "message",
+                self.listener.as_ref().unchecked_ref(),
+            );
+        }
+    }
+}
+
+/// The window that opened this devtools visualiser: the opener of a popup, else the parent of
+/// an iframe; `None` for a top-level page nobody opened.
+fn devtools_host(window: &web_sys::Window) -> Option<web_sys::Window> {
+    if let Ok(opener) = window.opener() {
+        // The opener is another realm's Window, so `instanceof Window` here is false: any
+        // object is taken as one (a popup's `opener` is a window or null).
+        if opener.is_object() {
+            return Some(opener.unchecked_into::<web_sys::Window>());
+        }
+    }
+    let parent = window.parent().ok().flatten()?;
+    let own: &JsValue = window.as_ref();
+    (!js_sys::Object::is(parent.as_ref(), own)).then_some(parent)
 }
 
 /// A viewer attached (or attaching) to one exposed bus.
 pub struct AttachClient {
     name: String,
-    viewer: String,
-    channel: BroadcastChannel,
-    inbox: Rc<RefCell<Inbox>>,
+    link: Rc<RefCell<Link>>,
     status: AttachStatus,
-    last_ping: f64,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _ping: Interval,
+    handover: Option<Handover>,
 }
 
 impl std::fmt::Debug for AttachClient {
@@ -164,6 +308,7 @@ fn handle(inbox: &RefCell<Inbox>, data: &JsValue) {
             let name = get(data, "name").as_string().unwrap_or_default();
             let version = get(data, "version").as_string().unwrap_or_default();
             inbox.status = Some(AttachStatus::Attached { name, version });
+            inbox.welcomed = true;
         }
         "error" => {
             let text = get(data, "message")
@@ -196,9 +341,8 @@ fn handle(inbox: &RefCell<Inbox>, data: &JsValue) {
                 .saturating_add(get(data, "missed").as_f64().unwrap_or(0.0) as u64);
             let state = get(data, "state");
             if !state.is_undefined() && !state.is_null() {
-                match serde_wasm_bindgen::from_value::<StateWire>(state) {
-                    Ok(wire) => {
-                        let mut state = BusState::from(wire);
+                match parse_state(state) {
+                    Ok(mut state) => {
                         if state.at <= 0.0 {
                             // Frames carry no timestamp: estimate the bus clock from ours.
                             state.at = inbox
@@ -228,33 +372,84 @@ fn handle(inbox: &RefCell<Inbox>, data: &JsValue) {
 }
 
 impl AttachClient {
+    fn new(name: String, viewer: String) -> AttachClient {
+        let link = Rc::new(RefCell::new(Link {
+            viewer,
+            transport: None,
+            inbox: Rc::new(RefCell::new(Inbox::default())),
+            _on_message: None,
+        }));
+        let beat = Rc::clone(&link);
+        let ping = Interval::new(PING_EVERY_MS, move || beat.borrow().beat());
+        AttachClient {
+            name,
+            link,
+            status: AttachStatus::Waiting,
+            _ping: ping,
+            handover: None,
+        }
+    }
+
     /// Opens channel `switchyard:NAME` and says hello.
     pub fn connect(name: &str, viewer: String) -> Result<AttachClient, String> {
         validate_name(name)?;
         let channel = BroadcastChannel::new(&format!("switchyard:{name}"))
             .map_err(|e| format!("BroadcastChannel: {e:?}"))?;
-        let inbox = Rc::new(RefCell::new(Inbox::default()));
-        let sink = Rc::clone(&inbox);
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            handle(&sink, &event.data())
-        });
-        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        let client = AttachClient {
-            name: name.to_string(),
-            viewer,
-            channel,
-            inbox,
-            status: AttachStatus::Waiting,
-            last_ping: f64::NEG_INFINITY,
-            _on_message: on_message,
-        };
-        client.send("hello");
+        let client = AttachClient::new(name.to_string(), viewer);
+        client.link.borrow_mut().open(Transport::Channel(channel));
         Ok(client)
     }
 
-    fn send(&self, kind: &str) {
-        // posting on a closed channel throws; the viewer is going away then anyway
-        let _ = self.channel.post_message(&message(kind, &self.viewer));
+    /// The in-page devtools (`?devtools=1`): asks the page that opened this one (the parent
+    /// of an iframe, the opener of a popup) for a `MessagePort` every [`READY_EVERY_MS`], takes
+    /// the first one that window sends, and says hello over it.
+    pub fn devtools(viewer: String) -> Result<AttachClient, String> {
+        let window = web_sys::window().ok_or("no window")?;
+        let host = devtools_host(&window)
+            .ok_or("?devtools=1 needs a page that opened this one (openDevtools)")?;
+        let mut client = AttachClient::new(DEVTOOLS_NAME.to_string(), viewer);
+        let link = Rc::clone(&client.link);
+        let from = host.clone();
+        let listener = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let from_host = event
+                .source()
+                .is_some_and(|source| js_sys::Object::is(&source, from.as_ref()));
+            let data = event.data();
+            if !from_host
+                || get(&data, "type").as_string().as_deref() != Some(PORT_TYPE)
+                || get(&data, "v").as_f64() != Some(f64::from(PROTOCOL_VERSION))
+            {
+                return;
+            }
+            let Ok(port) = event.ports().get(0).dyn_into::<MessagePort>() else {
+                return;
+            };
+            let mut link = link.borrow_mut();
+            if link.transport.is_none() {
+                link.open(Transport::Port(port));
+            }
+        });
+        window
+            .add_event_listener_with_callback("message", listener.as_ref().unchecked_ref())
+            .map_err(|e| format!("message listener: {e:?}"))?;
+        let viewer = client.link.borrow().viewer.clone();
+        let ask = move || {
+            let ready = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&ready, &"v".into(), &JsValue::from(PROTOCOL_VERSION));
+            let _ = js_sys::Reflect::set(&ready, &"type".into(), &READY_TYPE.into());
+            // The host hands one port per viewer id: requests still in flight when the port
+            // arrives do not make it replace that port.
+            let _ = js_sys::Reflect::set(&ready, &"viewer".into(), &viewer.as_str().into());
+            // The request carries nothing, so any origin may read it; the port comes back
+            // only from the host window itself (checked above).
+            let _ = host.post_message(&ready, "*");
+        };
+        ask();
+        client.handover = Some(Handover {
+            listener,
+            _ready: Interval::new(READY_EVERY_MS, ask),
+        });
+        Ok(client)
     }
 
     /// The exposed name.
@@ -269,23 +464,21 @@ impl AttachClient {
 
     /// Frames received so far.
     pub fn frames(&self) -> u64 {
-        self.inbox.borrow().frames
+        self.link.borrow().inbox.borrow().frames
     }
 
-    /// Pings when due (re-sending `hello` until welcomed) and returns what arrived since the
-    /// last call, with the bus's latest time.
-    pub fn poll(&mut self, wall_ms: f64) -> (Update, f64) {
-        if wall_ms - self.last_ping >= PING_EVERY_MS {
-            self.last_ping = wall_ms;
-            let kind = if matches!(self.status, AttachStatus::Waiting) {
-                "hello"
-            } else {
-                "ping"
-            };
-            self.send(kind);
+    /// Returns what arrived since the last call, with the bus's latest time. (The timer says
+    /// hello and pings on its own.)
+    pub fn poll(&mut self) -> (Update, f64) {
+        let link = self.link.borrow();
+        if self.handover.is_some() && link.transport.is_some() {
+            self.handover = None;
         }
-        let mut inbox = self.inbox.borrow_mut();
+        let mut inbox = link.inbox.borrow_mut();
         if let Some(status) = inbox.status.take() {
+            if let AttachStatus::Attached { name, .. } = &status {
+                self.name.clone_from(name);
+            }
             self.status = status;
         }
         (std::mem::take(&mut inbox.update), inbox.latest_at)
@@ -293,7 +486,8 @@ impl AttachClient {
 
     /// Asks the bus to redrive dead letter `id`, or all of them.
     pub fn redrive(&self, id: Option<u64>) {
-        let msg = message("command", &self.viewer);
+        let link = self.link.borrow();
+        let msg = message("command", &link.viewer);
         let command = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&command, &"op".into(), &"redrive".into());
         if let Some(id) = id {
@@ -301,28 +495,31 @@ impl AttachClient {
             let _ = js_sys::Reflect::set(&command, &"ids".into(), &ids);
         }
         let _ = js_sys::Reflect::set(&msg, &"command".into(), &command);
-        let _ = self.channel.post_message(&msg);
+        link.post(&msg);
     }
 
     /// Asks the bus to purge its dead letters.
     pub fn purge(&self) {
-        let msg = message("command", &self.viewer);
+        let link = self.link.borrow();
+        let msg = message("command", &link.viewer);
         let command = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&command, &"op".into(), &"purge".into());
         let _ = js_sys::Reflect::set(&msg, &"command".into(), &command);
-        let _ = self.channel.post_message(&msg);
+        link.post(&msg);
     }
 
     /// Says `bye` (the page is going away).
     pub fn detach(&self) {
-        self.send("bye");
+        self.link.borrow().send("bye");
     }
 }
 
 impl Drop for AttachClient {
     fn drop(&mut self) {
-        self.send("bye");
-        self.channel.set_onmessage(None);
-        self.channel.close();
+        let mut link = self.link.borrow_mut();
+        link.send("bye");
+        if let Some(transport) = link.transport.take() {
+            transport.close();
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! state snapshots), so the views never know which one is active:
 //!
 //! * [`Source::Scenario`]: a built-in scenario running `switchyard-core` in this page;
-//! * [`Source::Attach`]: a bus in another same-origin tab, over BroadcastChannel;
+//! * [`Source::Attach`]: a bus in another same-origin tab (BroadcastChannel) or in the page
+//!   that opened this one as its devtools (MessagePort);
 //! * [`Source::Replay`]: an imported recording.
 
 pub mod attach;
@@ -73,9 +74,9 @@ pub enum Source {
 }
 
 impl Source {
-    /// Advances by `dt_ms` of wall time (`wall_ms` is `performance.now()`); returns the update
-    /// and the source's current time, or `None` when the source is paused or idle.
-    pub fn tick(&mut self, dt_ms: f64, wall_ms: f64, playing: bool) -> Option<(Update, f64)> {
+    /// Advances by `dt_ms` of wall time; returns the update and the source's current time, or
+    /// `None` when the source is paused or idle.
+    pub fn tick(&mut self, dt_ms: f64, playing: bool) -> Option<(Update, f64)> {
         match self {
             Source::Idle => None,
             Source::Scenario(driver) => playing.then(|| {
@@ -83,7 +84,7 @@ impl Source {
                 (update, driver.clock())
             }),
             Source::Attach(client) => {
-                let (update, at) = client.poll(wall_ms);
+                let (update, at) = client.poll();
                 playing.then_some((update, at))
             }
             Source::Replay(player) => playing.then(|| {

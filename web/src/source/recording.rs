@@ -293,6 +293,10 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ImportError> {
             })?;
         match value.get("type").and_then(|t| t.as_str()) {
             Some("event") | Some("state") => {
+                let mut value = value;
+                if let Some(state) = value.get_mut("state") {
+                    fill_defaults(state, &STATE_TEMPLATE.with(Clone::clone));
+                }
                 let line: Line =
                     serde_json::from_value(value).map_err(|e| ImportError::BadLine {
                         line: index + 1,
@@ -308,6 +312,57 @@ pub fn parse(text: &str) -> Result<Vec<Line>, ImportError> {
     }
     out.sort_by(|a, b| a.at().total_cmp(&b.at()));
     Ok(out)
+}
+
+thread_local! {
+    /// Every field of a state snapshot at its empty value, arrays holding one empty element.
+    static STATE_TEMPLATE: serde_json::Value = state_template();
+}
+
+fn state_template() -> serde_json::Value {
+    use crate::model::state::{
+        DeadLetterState, LeakState, LeakSuspectState, PublisherState, SubState, TopicState,
+    };
+    let state = BusState {
+        subscriptions: vec![SubState::default()],
+        topics: vec![TopicState::default()],
+        dead_letters: vec![DeadLetterState::default()],
+        leaks: vec![LeakState {
+            suspects: vec![LeakSuspectState::default()],
+            ..LeakState::default()
+        }],
+        publishers: vec![PublisherState::default()],
+        ..BusState::default()
+    };
+    serde_json::to_value(state).unwrap_or_default()
+}
+
+/// Recordings may be written by hand or by older builds, so a snapshot's missing fields take
+/// their empty values (the attach protocol's state, by contrast, is parsed strictly): every key
+/// of `template` missing from `value` is added, recursively, array elements after the
+/// template's first element.
+fn fill_defaults(value: &mut serde_json::Value, template: &serde_json::Value) {
+    use serde_json::Value;
+    match (value, template) {
+        (Value::Object(fields), Value::Object(defaults)) => {
+            for (key, default) in defaults {
+                match fields.get_mut(key) {
+                    Some(field) => fill_defaults(field, default),
+                    None => {
+                        fields.insert(key.clone(), default.clone());
+                    }
+                }
+            }
+        }
+        (Value::Array(items), Value::Array(defaults)) => {
+            if let Some(default) = defaults.first() {
+                for item in items {
+                    fill_defaults(item, default);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Replays a recording: paused at its first event, stepped one event at a time, or played at a

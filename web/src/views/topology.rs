@@ -20,6 +20,8 @@ const SUB_AT: f64 = 0.83;
 const NODE_W: f64 = 130.0;
 const SUB_W: f64 = 190.0;
 const NODE_H: f64 = 26.0;
+/// Height kept free at the bottom for the "+N quieter" line when nodes are left out.
+const HIDDEN_LINE_H: f64 = 16.0;
 
 /// A node of the graph.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,8 +102,7 @@ fn width_for(rate: f64, max: f64) -> f64 {
 pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
     let (width, height) = size;
     // As many rows as fit without overlapping (node height plus a small gap).
-    let rows = (((height - 52.0) / (NODE_H + 3.0)).floor() as usize + 1).clamp(2, 12);
-    let (max_topics, max_subs) = (rows, rows);
+    let fit = |h: f64| (((h - 52.0) / (NODE_H + 3.0)).floor() as usize + 1).clamp(2, 12);
     let pub_x = (width * PUB_AT).max(NODE_W / 2.0 + 4.0);
     let topic_x = width * TOPIC_AT;
     let sub_x = (width * SUB_AT).min(width - SUB_W / 2.0 - 4.0);
@@ -143,6 +144,15 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
             })
             .then_with(|| a.0.cmp(&b.0))
     });
+    // When something is left out, the "+N quieter" line takes the bottom of the area: the
+    // graph is laid out above it, never under it.
+    let crowded = topics.len() > fit(height) || state.subscriptions.len() > fit(height);
+    let height = if crowded {
+        height - HIDDEN_LINE_H
+    } else {
+        height
+    };
+    let (max_topics, max_subs) = (fit(height), fit(height));
     let hidden_topics = topics.len().saturating_sub(max_topics);
     topics.truncate(max_topics);
     topics.sort_by(|a, b| a.0.cmp(&b.0));

@@ -39,6 +39,7 @@
  *   EventBus: RawBusClass,
  *   __registerHooks(hooks: object): void,
  *   __inlineMemory(): WebAssembly.Memory,
+ *   __inlineBatch(): number,
  *   __readOptions(method: string, options: unknown): void,
  * }} Bindings
  */

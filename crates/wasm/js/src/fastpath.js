@@ -21,12 +21,16 @@
 
 import { CELL } from './generated.js';
 import { NO_HEADERS, isThenable } from './hooks.js';
+import { readsMeta } from './metareaders.js';
 import { checkBus, freedBuses, freedError } from './receiver.js';
 
 /**
- * A cached route (see `refill`).
- * @typedef {{ handle: number, seq: number, pending: number, handlers: Function[],
- *   recordOnly: boolean | undefined, epoch: number, generation: number }} Route
+ * A cached route (see `refill`). A route with owned subscriptions has `weak` (the engine's
+ * functions and `WeakRef`s); its `handlers` and `reads` exist only while it is revived for the
+ * current task, and its `generation` is -1 otherwise (see `revive`).
+ * @typedef {{ handle: number, seq: number, pending: number, handlers: Function[], reads: boolean[],
+ *   weak: Array<Function | WeakRef<Function>> | null, recordOnly: boolean | undefined,
+ *   epoch: number, valid: number, generation: number }} Route
  */
 
 /**
@@ -34,9 +38,10 @@ import { checkBus, freedBuses, freedError } from './receiver.js';
  * @typedef {{ bus: any, address: number, cell: Float64Array, routes: Record<string, Route>,
  *   routeCount: number, lastTopic: string | undefined, lastEntry: Route | undefined,
  *   nextId: number, lastRun: Route | undefined, runCount: number, ordered: boolean,
- *   pairs: number, touched: Route[], room: number, batched: number, at: number,
+ *   pairs: number, runs: number[], touched: Route[], room: number, batched: number, at: number,
  *   scheduled: boolean, dispatching: boolean, payload: unknown, running: number,
- *   entered: boolean, freed: boolean, generation: number, flushAtTaskEnd: () => void }} State
+ *   entered: boolean, freed: boolean, generation: number, revived: Route[],
+ *   flushAtTaskEnd: () => void }} State
  */
 
 /**
@@ -73,8 +78,18 @@ export function installFastPath(wasm, EventBus) {
   const CELL_STAMP = CELL.STAMP;
   const CELL_MANUAL_NOW = CELL.MANUAL_NOW;
   const CELL_ORDERED = CELL.ORDERED;
-  const CELL_BATCH = CELL.BATCH;
   const CELL_SLOTS = CELL.SLOTS;
+  /**
+   * The batch area (one per instance, `BatchArea` in inline.rs): a batch's `(handle, count)`
+   * pairs are written there right before the call that records them (see `writeRuns`).
+   */
+  const batchAddress = wasm.__inlineBatch();
+  let batchView = new Float64Array(memory.buffer, batchAddress, 2 * MAX_BATCH_TOPICS);
+  /** The batch area, re-viewed when wasm memory grew (which detaches the old view). */
+  function batchArea() {
+    if (batchView.length === 0) batchView = new Float64Array(memory.buffer, batchAddress, 2 * MAX_BATCH_TOPICS);
+    return batchView;
+  }
   /** Most topics whose routes are cached per bus (the cache is cleared past this). */
   const MAX_ROUTES = 1024;
   /**
@@ -112,11 +127,12 @@ export function installFastPath(wasm, EventBus) {
         lastRun: undefined,
         runCount: 0,
         // Whether the batch keeps publish order (the trace ring is on): then the runs before
-        // the current one are in the cell as `(handle, count)` pairs, `pairs` of them.
+        // the current one are in `runs` as `(handle, count)` pairs, `pairs` of them.
         // Otherwise `touched[..pairs]` are the routes published to (each counting its
         // publishes before the current run in `pending`), the current one included.
         ordered: false,
         pairs: 0,
+        runs: [],
         touched: [],
         // Publishes the short path of `publish` may still add before `publishOther` must look
         // (the segment ends, or the batch is full), publishes up to the end of the segment,
@@ -137,6 +153,8 @@ export function installFastPath(wasm, EventBus) {
         freed: false,
         // Bumped by every method that may change this bus: its cached routes must be re-read.
         generation: 0,
+        // Cached routes with owned subscriptions revived in this task (see `revive`).
+        revived: [],
       }));
       state.flushAtTaskEnd = () => flushAtTaskEnd(state);
       Object.defineProperty(bus, STATE, { value: state });
@@ -178,8 +196,8 @@ export function installFastPath(wasm, EventBus) {
   }
 
   /**
-   * Completes the batch in the cell as `(handle, count)` pairs, empties it and returns how many
-   * pairs there are. The caller records them at once: the engine may run handlers that publish.
+   * Completes the batch in the batch area as `(handle, count)` pairs, empties it and returns
+   * how many pairs there are. The caller records them at once: the engine may run handlers that publish.
    *
    * With the trace ring on, a pair is a run of publishes on one topic, in publish order, so
    * the engine gives each message the id its handlers saw and traces it under that id. With
@@ -192,25 +210,28 @@ export function installFastPath(wasm, EventBus) {
    */
   function writeRuns(state) {
     let pairs;
+    const area = batchArea();
     if (state.ordered) {
       pairs = endRun(state);
+      const runs = state.runs;
+      for (let i = 0; i < 2 * pairs; i++) area[i] = runs[i];
+      runs.length = 0;
     } else {
-      const cell = cellOf(state);
       const current = /** @type {Route} */ (state.lastRun);
       const last = current.pending + state.runCount;
       const touched = state.touched;
-      let at = CELL_BATCH;
+      let at = 0;
       for (let i = 0; i < state.pairs; i++) {
         const entry = touched[i];
         if (entry !== current) {
-          cell[at] = entry.handle;
-          cell[at + 1] = entry.pending;
+          area[at] = entry.handle;
+          area[at + 1] = entry.pending;
           at += 2;
         }
         entry.pending = 0;
       }
-      cell[at] = current.handle;
-      cell[at + 1] = last;
+      area[at] = current.handle;
+      area[at + 1] = last;
       pairs = state.pairs;
     }
     state.pairs = 0;
@@ -222,17 +243,14 @@ export function installFastPath(wasm, EventBus) {
   }
 
   /**
-   * Writes the current run into the cell as the batch's next `(handle, count)` pair (trace ring
-   * on) and returns the pairs written. Through `cellOf`: a method call between two publishes
-   * (a new bus, say) may have grown wasm memory, which detaches the old view (the pairs already
-   * written are in the memory, not the view).
+   * Adds the current run to `runs` as the batch's next `(handle, count)` pair (trace ring on)
+   * and returns the pairs there.
    * @param {State} state
    */
   function endRun(state) {
-    const cell = cellOf(state);
-    const at = CELL_BATCH + 2 * state.pairs;
-    cell[at] = /** @type {Route} */ (state.lastRun).handle;
-    cell[at + 1] = state.runCount;
+    const at = 2 * state.pairs;
+    state.runs[at] = /** @type {Route} */ (state.lastRun).handle;
+    state.runs[at + 1] = state.runCount;
     return ++state.pairs;
   }
 
@@ -319,6 +337,7 @@ export function installFastPath(wasm, EventBus) {
     if (!state.dispatching) {
       flush(state);
       live.delete(state);
+      if (state.revived.length !== 0) releaseRevived(state);
     }
   }
 
@@ -350,24 +369,79 @@ export function installFastPath(wasm, EventBus) {
       }
       state.routeCount++;
     }
+    /** @type {Array<Function | WeakRef<Function>>} */
+    const functions = answer[3];
+    const owned = functions.some((f) => typeof f !== 'function');
+    /** @type {Route} */
     const entry = {
       handle: answer[0],
       // The last sequence number handed out on the topic (recorded, or in the batch).
       seq: answer[2],
       // Its publishes in the batch before the current run (see `touched` in `stateOf`).
       pending: 0,
-      handlers: answer[3],
+      handlers: owned ? [] : /** @type {Function[]} */ (functions),
+      // Per handler, whether it can read its meta (see metareaders.js).
+      reads: owned ? [] : functions.map((f) => readsMeta(/** @type {Function} */ (f))),
+      weak: owned ? functions : null,
       // Whether every handler is `switchyard/compat`'s registration handler (see
       // `recordPublishes`), computed on first use.
       recordOnly: undefined,
       epoch: cellOf(state)[CELL_STAMP],
-      generation: state.generation,
+      // The generation the route is valid in; `generation` is -1 while a route with owned
+      // subscriptions is not revived, so the short path of `publish` never takes it.
+      valid: state.generation,
+      generation: owned ? -1 : state.generation,
     };
     state.nextId = answer[1];
     state.routes[topic] = entry;
     state.lastTopic = topic;
     state.lastEntry = entry;
+    if (owned && !revive(state, entry)) return null;
     return entry;
+  }
+
+  /**
+   * Makes a cached route with owned subscriptions usable until the end of the task: its
+   * handlers are dereferenced from their `WeakRef`s once and held by the entry until
+   * `flushAtTaskEnd` lets go of them again, so the cache keeps an owner alive no longer than
+   * `WeakRef.deref` itself does (to the end of the job). False when a handler was collected
+   * with its owner: the publish then takes the slow path, which ends the subscription.
+   * @param {State} state
+   * @param {Route} entry
+   * @returns {boolean}
+   */
+  function revive(state, entry) {
+    const functions = /** @type {Array<Function | WeakRef<Function>>} */ (entry.weak);
+    /** @type {Function[]} */
+    const handlers = new Array(functions.length);
+    for (let i = 0; i < functions.length; i++) {
+      const f = functions[i];
+      const handler = typeof f === 'function' ? f : f.deref();
+      if (handler === undefined) return false;
+      handlers[i] = handler;
+    }
+    entry.handlers = handlers;
+    entry.reads = handlers.map(readsMeta);
+    entry.generation = entry.valid;
+    state.revived.push(entry);
+    if (!state.scheduled) {
+      state.scheduled = true;
+      queueMicrotask(state.flushAtTaskEnd);
+    }
+    return true;
+  }
+
+  /**
+   * The end of the task: revived routes let go of their owned handlers again.
+   * @param {State} state
+   */
+  function releaseRevived(state) {
+    for (const entry of state.revived) {
+      entry.handlers = [];
+      entry.reads = [];
+      entry.generation = -1;
+    }
+    state.revived.length = 0;
   }
 
   /**
@@ -490,8 +564,18 @@ export function installFastPath(wasm, EventBus) {
     let entry = state.routes[topic];
     // A stamp read from a detached view (wasm memory grew) is `undefined`: a refill.
     if (entry === undefined || entry.generation !== state.generation || entry.epoch !== state.cell[CELL_STAMP]) {
-      entry = refill(state, topic);
-      if (entry === null) return publishSlow(bus, topic, payload, options);
+      // A route with owned subscriptions, still valid but not revived in this task, is revived.
+      const revived =
+        entry !== undefined &&
+        entry.weak !== null &&
+        entry.generation === -1 &&
+        entry.valid === state.generation &&
+        entry.epoch === state.cell[CELL_STAMP] &&
+        revive(state, entry);
+      if (!revived) {
+        entry = refill(state, topic);
+        if (entry === null) return publishSlow(bus, topic, payload, options);
+      }
     }
     // The same steps as the short path in `publish`, which keeps them inline for speed.
     if (state.lastRun === entry) state.runCount++;
@@ -520,6 +604,7 @@ export function installFastPath(wasm, EventBus) {
    */
   function dispatch(state, entry, topic, payload, id, seq) {
     const handlers = entry.handlers;
+    const reads = entry.reads;
     const at = state.at;
     state.payload = payload;
     state.dispatching = true;
@@ -530,17 +615,14 @@ export function installFastPath(wasm, EventBus) {
       // of the cached array.
       const handler = handlers[i];
       try {
-        // A fresh meta per delivery, as the slow path gives (handlers may keep or change it).
-        returned = handler(payload, {
-          id,
-          topic,
-          seq,
-          attempt: 1,
-          publishedAt: at,
-          causationId: null,
-          correlationId: null,
-          headers: NO_HEADERS,
-        });
+        // A fresh meta per call, as the slow path gives (a handler may keep or change it), for
+        // every handler that can read one (see metareaders.js: one that cannot is given none).
+        returned = handler(
+          payload,
+          reads[i]
+            ? { id, topic, seq, attempt: 1, publishedAt: at, causationId: null, correlationId: null, headers: NO_HEADERS }
+            : undefined,
+        );
       } catch (thrown) {
         endDispatch(state, 1, thrown);
         return;

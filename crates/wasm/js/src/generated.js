@@ -25,12 +25,12 @@ export const STREAM_OPTIONS = ['capacity', 'overflow', 'filter', 'priority', 'na
 /** @type {readonly string[]} The name of every trace kind (`bus.on(kind)`, `trace()`). */
 export const TRACE_KINDS = ['subscriber_added', 'subscriber_removed', 'published', 'message_enqueued', 'delivering', 'delivered', 'filtered', 'failed', 'retry_scheduled', 'dead_letter', 'dropped', 'backpressure', 'batch_flush', 'strategy_swapped', 'paused', 'resumed', 'circuit_opened', 'circuit_half_open', 'circuit_closed', 'leak_suspected', 'redriven', 'timed_out', 'cascade_refused', 'dead_letter_evicted'];
 
-/** The inline cell: `f64` slots in wasm memory (see `InlineCell` in inline.rs). */
+/** The inline cell (`f64` slots in wasm memory, one per bus; see `InlineCell` in inline.rs) and
+ * the batch area's size in pairs (one per instance; see `BatchArea` there). */
 export const CELL = {
   STAMP: 0,
   MANUAL_NOW: 1,
   ORDERED: 2,
-  BATCH: 4,
+  SLOTS: 3,
   MAX_BATCH_TOPICS: 1024,
-  SLOTS: 2052,
 };

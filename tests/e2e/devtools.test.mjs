@@ -1,0 +1,309 @@
+// End-to-end tests of `switchyard/devtools` from the packed tarball ($SWITCHYARD_TARBALL): a page
+// on its own origin and port imports the package as files, opens the visualiser docked in the
+// page on its own bus, and closes it again. Screenshots land in target/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve, launch, shot } from './harness.mjs';
+
+const tarball = process.env.SWITCHYARD_TARBALL;
+let server;
+let context;
+
+// Where the package's `exports` point browsers (set from its package.json in `before`).
+let MAIN = 'web/index.js';
+let DEVTOOLS = 'web/devtools.js';
+
+// A small shop app whose stylesheet tries hard to restyle anything it can reach.
+const app = () => `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Shop</title>
+<style>
+  * { font-family: "Comic Sans MS", cursive !important; }
+  body { margin: 0; background: #fafaf7; color: #222; }
+  iframe, switchyard-devtools { display: none !important; }
+  div, button { background: hotpink !important; border: 5px dashed lime !important; }
+  header { padding: 18px 28px; background: #1f6f4a; color: white; font-size: 22px; }
+  main { padding: 24px 28px; display: grid; grid-template-columns: repeat(3, 220px); gap: 16px; }
+  article { padding: 14px; border-radius: 10px; background: white; box-shadow: 0 1px 4px rgba(0,0,0,.15); }
+  article h2 { margin: 0 0 6px; font-size: 16px; }
+</style></head><body>
+<header>Acme shop · checkout</header>
+<main>
+  <article><h2>Espresso beans</h2>€12.50 <p><a href="#" id="buy">Add to cart</a></p></article>
+  <article><h2>Grinder</h2>€89.00</article>
+  <article><h2>Kettle</h2>€45.00</article>
+</main>
+<script type="module">
+import { EventBus } from '/pkg/${MAIN}';
+import { openDevtools } from '/pkg/${DEVTOOLS}';
+const bus = new EventBus({ retry: { attempts: 1 } });
+bus.subscribe('orders.*', () => {}, { name: 'billing' });
+bus.subscribe('orders.created', () => { throw new Error('card declined'); }, { name: 'flaky' });
+bus.subscribe('orders.**', async () => { await new Promise((r) => setTimeout(r, 30)); }, { name: 'slow-audit', capacity: 16, overflow: 'drop-oldest' });
+bus.subscribe('cart.updated', () => {}, { name: 'cart-badge' });
+// History from before the devtools open: 6 dead letters.
+for (let n = 0; n < 6; n++) bus.publish('orders.created', { n });
+await bus.idle();
+window.bus = bus;
+window.openDevtools = openDevtools;
+window.MAIN = '${MAIN}';
+window.publishing = () => {
+  let n = 100;
+  return setInterval(() => { bus.publish(n % 3 ? 'cart.updated' : 'orders.created', { n: n++ }); }, 50);
+};
+window.ready = true;
+</script></body></html>`;
+
+// A page that uses only the bus.
+const plain = () => `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>plain</title></head><body>
+<script type="module">
+import { EventBus } from '/pkg/${MAIN}';
+const bus = new EventBus();
+bus.subscribe('t', () => {});
+bus.publish('t', 1);
+await bus.idle();
+window.ready = true;
+</script></body></html>`;
+
+before(async () => {
+  if (!tarball) return;
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-devtools-'));
+  execFileSync('tar', ['-xzf', tarball, '-C', dir]);
+  const pkg = join(dir, 'package');
+  const { exports } = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8'));
+  MAIN = exports['.'].browser.replace(/^\.\//, '');
+  DEVTOOLS = exports['./devtools'].browser.replace(/^\.\//, '');
+  // The app's own origin: the package is served as files under /pkg/, as a plain static host
+  // or a bundler's output would.
+  server = await serve(join(pkg, 'web', 'devtools-app'), { mounts: { '/pkg/': pkg }, pages: { '/app.html': app(), '/plain.html': plain() } });
+  context = await launch();
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+});
+
+/** Polls `probe` until it returns a truthy value (returned) or `ms` pass (throws `message`). */
+async function eventually(probe, message, ms = 15_000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await probe().catch((e) => `error: ${e.message}`);
+    if (last && !String(last).startsWith('error:')) return last;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`${message} (last: ${JSON.stringify(last)})`);
+}
+
+/** The devtools iframe's Playwright frame. */
+const panel = (page) => eventually(async () => page.frames().find((f) => f.url().includes('devtools=1')), 'the devtools iframe loads');
+
+/**
+ * Counts the listeners the page's scripts put on `window` and `document`, and the live
+ * intervals (installed before the page loads).
+ */
+function trackFootprint() {
+  const listeners = [];
+  const { addEventListener, removeEventListener } = EventTarget.prototype;
+  const capture = (options) => (typeof options === 'boolean' ? options : Boolean(options?.capture));
+  EventTarget.prototype.addEventListener = function (type, listener, options) {
+    // Only listeners from the page's own scripts (Playwright's injected ones have no URL).
+    if ((this === window || this === document) && listener && /https?:\/\//.test(new Error().stack ?? '')) {
+      const entry = { target: this, type, listener, capture: capture(options) };
+      if (!listeners.some((l) => l.target === this && l.type === type && l.listener === listener && l.capture === entry.capture)) listeners.push(entry);
+    }
+    return addEventListener.call(this, type, listener, options);
+  };
+  EventTarget.prototype.removeEventListener = function (type, listener, options) {
+    const at = listeners.findIndex((l) => l.target === this && l.type === type && l.listener === listener && l.capture === capture(options));
+    if (at >= 0) listeners.splice(at, 1);
+    return removeEventListener.call(this, type, listener, options);
+  };
+  const intervals = new Set();
+  const { setInterval, clearInterval } = window;
+  window.setInterval = (...args) => {
+    const id = setInterval(...args);
+    intervals.add(id);
+    return id;
+  };
+  window.clearInterval = (id) => {
+    intervals.delete(id);
+    clearInterval(id);
+  };
+  window.__footprint = () => ({
+    listeners: listeners.map((l) => `${l.target === window ? 'window' : 'document'}:${l.type}`).sort(),
+    intervals: intervals.size,
+    elements: document.querySelectorAll('*').length,
+  });
+}
+
+/**
+ * Clicks a control of the panel from inside its frame (a Playwright click would leave its own
+ * hit-test listeners on the page's window, which the footprint would count).
+ */
+const press = (frame, testId) => frame.evaluate((id) => document.querySelector(`[data-testid=${id}]`).click(), testId);
+
+/** The page's listeners, intervals and elements, and its frames. */
+async function footprint(page) {
+  return { ...(await page.evaluate(() => window.__footprint())), frames: page.frames().length };
+}
+
+/** Opens the app page with the footprint tracker installed first. */
+async function openApp() {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  await page.addInitScript(trackFootprint);
+  await page.goto(`${server.url}/app.html`);
+  return { page, problems };
+}
+
+test('openDevtools shows the page\'s own bus docked in the page, with its history at once, and close() leaves nothing', async (t) => {
+  if (!tarball) return t.skip('SWITCHYARD_TARBALL is not set: `cargo xtask pack` and point it at the .tgz');
+  const { page, problems } = await openApp();
+  try {
+    await eventually(() => page.evaluate(() => window.ready === true), 'the app loads the package');
+    const before = await footprint(page);
+    await page.evaluate(() => { window.closeDevtools = window.openDevtools(window.bus, { position: 'bottom' }); });
+    const frame = await panel(page);
+    const opened = await footprint(page);
+    assert.deepEqual(opened.listeners, [...before.listeners, 'window:message', 'window:resize'].sort(), 'the tracker sees the panel\'s listeners');
+
+    // The page's CSS hides every iframe and paints every div: the panel is visible and unpainted.
+    const box = await page.locator('switchyard-devtools iframe').boundingBox();
+    assert.ok(box && box.height > 200 && box.width > 1000, `the docked iframe is visible: ${JSON.stringify(box)}`);
+    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('switchyard-devtools').shadowRoot.querySelector('.bar')).backgroundColor), 'rgb(24, 27, 34)', 'page CSS does not restyle the panel');
+    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('article')).backgroundColor), 'rgb(255, 255, 255)', 'panel CSS does not restyle the page');
+
+    await eventually(async () => /attached to "in-page"/.test(await frame.getByTestId('source').textContent()), 'the panel attaches over the MessagePort');
+    // Before anything new is published: the subscriptions and the 6 dead letters of the history.
+    const names = await eventually(async () => {
+      const text = await frame.locator('[data-testid=topology]').textContent();
+      return ['billing', 'flaky', 'slow-audit', 'cart-badge'].every((n) => text.includes(n)) && text;
+    }, 'the topology names the app\'s subscriptions');
+    assert.ok(names);
+    await press(frame, 'tab-dead-letters');
+    await eventually(async () => (await frame.locator('[data-testid=dead-letter-row]').count()) === 6, 'the dead letters from before the panel opened show at once');
+
+    // Live: publishes show up as timeline marbles and growing counts.
+    const timer = await page.evaluate(() => window.publishing());
+    await press(frame, 'tab-timeline');
+    await eventually(async () => (await frame.locator('[data-testid=timeline] .marble').count()) > 0, 'the timeline shows live messages');
+    await press(frame, 'tab-dead-letters');
+    await eventually(async () => (await frame.locator('[data-testid=dead-letter-row]').count()) > 6, 'new dead letters arrive live');
+    await press(frame, 'tab-timeline');
+    await page.waitForTimeout(1200);
+    await shot(page, 'devtools-bottom');
+
+    // Floating, reopened: the same bus, the same state at once.
+    await page.evaluate(() => { window.closeDevtools(); window.closeDevtools = window.openDevtools(window.bus, { position: 'floating' }); });
+    const floating = await panel(page);
+    await eventually(async () => (await floating.locator('[data-testid=topology] .node.sub').count()) >= 4, 'the floating panel shows the subscriptions');
+    await page.waitForTimeout(1200);
+    await shot(page, 'devtools-floating');
+
+    await page.evaluate((id) => clearInterval(id), timer);
+    await page.evaluate(() => window.closeDevtools());
+    // (Playwright learns of the removed iframe by an event: wait for it.)
+    const afterClose = await eventually(async () => {
+      const now = await footprint(page);
+      return JSON.stringify(now) === JSON.stringify(before) ? now : null;
+    }, 'close() leaves no node, frame or listener behind', 5_000).catch(() => footprint(page));
+    assert.deepEqual(afterClose, before, 'close() leaves no node, frame or listener behind');
+    assert.equal(await page.evaluate(() => document.querySelector('switchyard-devtools')), null);
+    // The bus pays nothing again: its trace ring is off.
+    const traced = await page.evaluate(async () => {
+      const { cursor } = window.bus.trace();
+      window.bus.publish('cart.updated', {});
+      await window.bus.idle();
+      return window.bus.trace(cursor).events.length;
+    });
+    assert.equal(traced, 0, 'the trace ring records nothing after close()');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('the layout is remembered and a collapsed panel is a button with no viewer', async (t) => {
+  if (!tarball) return t.skip('SWITCHYARD_TARBALL is not set');
+  const { page, problems } = await openApp();
+  try {
+    await eventually(() => page.evaluate(() => window.ready === true), 'the app loads the package');
+    await page.evaluate(() => localStorage.removeItem('switchyard:devtools'));
+    // Bad options are refused with the package's own SwitchyardError and add nothing.
+    const refused = await page.evaluate(async () => {
+      const { SwitchyardError } = await import(`/pkg/${window.MAIN}`);
+      return [{ position: 'top' }, { mode: 'tab' }, { storageKey: '' }].map((options) => {
+        try {
+          window.openDevtools(window.bus, options);
+          return 'opened';
+        } catch (error) {
+          return `${error instanceof SwitchyardError} ${error.code}`;
+        }
+      });
+    });
+    assert.deepEqual(refused, ['true E_INVALID_OPTION', 'true E_INVALID_OPTION', 'true E_INVALID_OPTION']);
+    assert.equal(await page.evaluate(() => document.querySelector('switchyard-devtools')), null);
+    await page.evaluate(() => { window.closeDevtools = window.openDevtools(window.bus, { position: 'right' }); });
+    await panel(page);
+    const shadow = (selector) => page.locator('switchyard-devtools').locator(selector);
+    // Collapse with the panel's own button: the iframe goes, the pill shows.
+    await shadow('button[title="Collapse to a button"]').click();
+    await eventually(async () => page.frames().length === 1, 'collapsing removes the iframe');
+    assert.ok(await shadow('.pill').isVisible(), 'the collapsed button shows');
+    // Reopened later (a reload): collapsed and docked right, as left.
+    await page.evaluate(() => { window.closeDevtools(); window.closeDevtools = window.openDevtools(window.bus); });
+    assert.ok(await shadow('.pill').isVisible(), 'remembered collapsed');
+    await shadow('.pill').click();
+    const frame = await panel(page);
+    await eventually(async () => /attached/.test(await frame.getByTestId('source').textContent()), 'reattaches after expanding');
+    const box = await page.locator('switchyard-devtools iframe').boundingBox();
+    assert.ok(box.x > 400 && box.height > 700, `remembered docked right: ${JSON.stringify(box)}`);
+    await page.evaluate(() => window.closeDevtools());
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('mode window opens the visualiser in a same-origin popup that close() closes', async (t) => {
+  if (!tarball) return t.skip('SWITCHYARD_TARBALL is not set');
+  const { page, problems } = await openApp();
+  try {
+    await eventually(() => page.evaluate(() => window.ready === true), 'the app loads the package');
+    const before = await footprint(page);
+    const popupOpened = page.waitForEvent('popup');
+    await page.evaluate(() => { window.closeDevtools = window.openDevtools(window.bus, { mode: 'window' }); });
+    const popup = await popupOpened;
+    assert.equal(new URL(popup.url()).origin, server.url);
+    await eventually(async () => (await popup.locator('[data-testid=topology] .node.sub').count()) >= 4, 'the popup shows the app\'s subscriptions');
+    const closed = popup.waitForEvent('close');
+    await page.evaluate(() => window.closeDevtools());
+    await closed;
+    assert.equal(await page.evaluate(() => document.querySelector('switchyard-devtools')), null);
+    assert.deepEqual(await footprint(page), before, 'close() leaves no listener or interval (the popup watch) behind');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a page that imports only switchyard requests no devtools file', async (t) => {
+  if (!tarball) return t.skip('SWITCHYARD_TARBALL is not set');
+  const page = await context.newPage();
+  const requests = [];
+  page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+  try {
+    await page.goto(`${server.url}/plain.html`);
+    await eventually(() => page.evaluate(() => window.ready === true), 'the plain page runs a bus');
+    assert.ok(requests.some((p) => p.endsWith('.wasm')), `the bus loaded: ${requests}`);
+    assert.deepEqual(requests.filter((p) => p.includes('devtools') || p.includes('switchyard-web')), []);
+  } finally {
+    await page.close();
+  }
+});
