@@ -209,6 +209,49 @@ describe('compat mitt: the bus underneath', () => {
     assert.deepEqual(errors, []);
   });
 
+  test('a type only * handlers hear can be emitted again and again, and reaches the bus only while they listen', () => {
+    const log = sameAsMitt((factory) => {
+      const emitter = factory();
+      const out = [];
+      const star = (type, e) => out.push([type, e]);
+      emitter.on('*', star);
+      emitter.emit('foo', 1);
+      emitter.emit('foo', 2);
+      emitter.emit('foo', 3);
+      emitter.off('*', star);
+      emitter.emit('foo', 4);
+      emitter.emit('foo', 5);
+      return out;
+    });
+    assert.deepEqual(log, [['foo', 1], ['foo', 2], ['foo', 3]]);
+    const emitter = mitt();
+    const star = () => {};
+    emitter.on('*', star);
+    emitter.emit('foo', 1);
+    emitter.emit('foo', 2);
+    emitter.off('*', star);
+    emitter.emit('foo', 3);
+    const byTopic = Object.fromEntries(emitter.bus.metrics().topics.map((t) => [t.topic, t.counters.published]));
+    assert.deepEqual(byTopic, { foo: 2 });
+  });
+
+  test('types only * handlers hear are not kept once many others followed (a new symbol per emit does not pile up)', async () => {
+    const emitter = mitt();
+    emitter.on('*', () => {});
+    let first;
+    (() => {
+      const symbol = Symbol('first');
+      first = new WeakRef(symbol);
+      emitter.emit(symbol, 0);
+    })();
+    for (let i = 0; i < 1100; i++) emitter.emit(Symbol('next'), i);
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      globalThis.gc();
+    }
+    assert.equal(first.deref(), undefined);
+  });
+
   test('a list set under another type counts that type\'s emits on its own topic', () => {
     const emitter = mitt();
     emitter.on('a', () => {});

@@ -32,7 +32,7 @@ function link(install, name) {
 }
 
 /** Compiles `files` (from types/) in a folder of the install dir with `lib` and `types`. */
-function compile(name, { lib, types, files }) {
+function compile(name, { lib, types, files, module = 'nodenext' }) {
   const install = installDir();
   const dir = join(install, `types-compat-${name}`);
   mkdirSync(dir, { recursive: true });
@@ -46,8 +46,8 @@ function compile(name, { lib, types, files }) {
         strict: true,
         noEmit: true,
         target: 'es2022',
-        module: 'nodenext',
-        moduleResolution: 'nodenext',
+        module,
+        moduleResolution: module,
         lib,
         types,
         skipLibCheck: false,
@@ -64,6 +64,10 @@ function compile(name, { lib, types, files }) {
 }
 
 describe('compat types', () => {
+  test('a CommonJS TypeScript file (node16) gets the declarations of switchyard and switchyard/compat', () => {
+    assert.equal(compile('cjs', { lib: ['es2022'], types: [], files: ['compat-cjs.cts'], module: 'node16' }), '');
+  });
+
   test('with @types/node, the compat EventEmitter is a NodeJS.EventEmitter and takes the event-map generic', () => {
     assert.equal(compile('node', { lib: ['es2022'], types: ['node'], files: ['compat-node.ts'] }), '');
   });

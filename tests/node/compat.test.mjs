@@ -243,6 +243,31 @@ describe('compat EventEmitter: listeners and emit (Node docs)', () => {
     assert.deepEqual(log, ['2', '10', 'bar', 'foo', 'Symbol(symbol)', 'Symbol(x)']);
   });
 
+  test('a name that is neither a string nor a symbol is kept as a string, as Node keeps it: on(1) and emit(\'1\') meet', () => {
+    const log = sameAsNode((EE) => {
+      const e = new EE();
+      const out = [];
+      e.on('newListener', (name) => out.push(['new', typeof name, String(name)]));
+      e.on('removeListener', (name) => out.push(['removed', typeof name, String(name)]));
+      const one = (v) => out.push(['one', v]);
+      e.on(1, one);
+      out.push(e.emit('1', 'as string'), e.emit(1, 'as number'));
+      e.on('2', (v) => out.push(['two', v]));
+      out.push(e.emit(2, 'number to string listener'));
+      e.on(undefined, (v) => out.push(['undefined', v]));
+      e.on(null, (v) => out.push(['null', v]));
+      out.push(e.emit('undefined', 'u'), e.emit(null, 'n'));
+      out.push(e.eventNames().filter((n) => n !== 'newListener' && n !== 'removeListener'));
+      out.push(e.listenerCount(1), e.listeners('1').length, e.rawListeners(1).length);
+      e.removeListener('1', one);
+      out.push(e.listenerCount(1));
+      e.removeAllListeners(2);
+      out.push(e.listenerCount('2'));
+      return out;
+    });
+    assert.ok(log.some((entry) => JSON.stringify(entry) === JSON.stringify(['1', '2', 'undefined', 'null'])));
+  });
+
   test('Symbol event names work like strings, two symbols with one description staying apart', () => {
     sameAsNode((EE) => {
       const e = new EE();
@@ -390,6 +415,16 @@ describe('compat EventEmitter: errors (Node docs)', () => {
     assert.deepEqual(log, [['monitor', 'unseen'], 'unseen', ['monitor', 'seen'], ['error', 'seen'], true]);
     assert.equal(compat.errorMonitor, EventEmitter.errorMonitor);
   });
+
+  test("in Node, errorMonitor is Node's own symbol: a listener on events.errorMonitor sees a compat emitter's 'error' emits", () => {
+    assert.equal(EventEmitter.errorMonitor, NodeEventEmitter.errorMonitor);
+    const e = new EventEmitter();
+    const out = [];
+    e.on(NodeEventEmitter.errorMonitor, (err) => out.push(err.message));
+    e.on('error', () => {});
+    e.emit('error', new Error('watched'));
+    assert.deepEqual(out, ['watched']);
+  });
 });
 
 describe('compat EventEmitter: max listeners (Node docs)', () => {
@@ -494,6 +529,38 @@ describe('compat EventEmitter: classes and modules', () => {
     bare.emit('b', 8);
     assert.deepEqual(out, [7, 8]);
     assert.equal(thrown(() => EventEmitter()).code, 'E_INVALID_RECEIVER');
+  });
+
+  test('instances whose prototype is an emitter get listeners and a bus of their own once EventEmitter.call(this) runs, as in Node', () => {
+    const log = sameAsNode((EE) => {
+      function Legacy() {
+        EE.call(this);
+      }
+      Legacy.prototype = new EE();
+      const a = new Legacy();
+      const b = new Legacy();
+      const out = [];
+      a.on('x', (v) => out.push(['a', v]));
+      b.on('x', (v) => out.push(['b', v]));
+      a.emit('x', 1);
+      b.emit('x', 2);
+      out.push(a.listenerCount('x'), b.listenerCount('x'), Legacy.prototype.listenerCount('x'));
+      // A second call on the same object keeps its listeners (Node's init does too).
+      EE.call(a);
+      out.push(a.listenerCount('x'));
+      return out;
+    });
+    assert.deepEqual(log, [['a', 1], ['b', 2], 1, 1, 0, 1]);
+    function Legacy() {
+      EventEmitter.call(this);
+    }
+    Legacy.prototype = new EventEmitter();
+    const a = new Legacy();
+    const b = new Legacy();
+    a.on('x', () => {});
+    b.on('x', () => {});
+    assert.notEqual(a.bus, b.bus);
+    assert.equal(a.bus.subscriptions().length, 1);
   });
 
   test('the default export, the named export and require() are the same EventEmitter, with mitt, once and errorMonitor on it', () => {

@@ -219,6 +219,20 @@ pub fn run(root: &Path) -> Result<PathBuf> {
         )?;
         fs::copy(js.join(entry.types), staging.join(entry.types))
             .with_context(|| format!("copying {}", entry.types))?;
+        // Declarations for TypeScript's `require` condition: the package is
+        // `"type": "module"`, so TypeScript reads a `.d.ts` in it as ESM and refuses it to a
+        // CommonJS file under `node16`/`nodenext` (TS1479). A hand-written `<stem>.d.cts` beside
+        // the `.d.ts` when the CommonJS bundle's shape differs (compat: `module.exports` is the
+        // class); otherwise the `.d.ts` itself, since the CommonJS bundle exports the same names
+        // (and `default`).
+        let cts = cts_types(entry.types);
+        let cts_source = if js.join(&cts).is_file() {
+            js.join(&cts)
+        } else {
+            js.join(entry.types)
+        };
+        fs::copy(&cts_source, staging.join(&cts))
+            .with_context(|| format!("copying {} as {cts}", cts_source.display()))?;
     }
     fs::copy(
         js.join("node-package.json"),
@@ -334,14 +348,26 @@ fn node_esm_wrapper(name: &str) -> String {
     )
 }
 
+/// `index.d.ts` → `index.d.cts`: an entry's declarations for TypeScript's `require` condition.
+fn cts_types(types: &str) -> String {
+    match types.strip_suffix(".d.ts") {
+        Some(stem) => format!("{stem}.d.cts"),
+        None => format!("{types}.d.cts"),
+    }
+}
+
 /// The `exports` object of package.json: a row per entry of [`ENTRIES`], and `./package.json`.
+/// Under `node`, each of `import` and `require` names its own declarations (`.d.ts` read as
+/// ESM, `.d.cts` as CommonJS, see [`cts_types`]); `types` after it serves the other resolvers
+/// (TypeScript's `bundler`), which have no `node` condition.
 fn exports_json() -> String {
     let mut rows = Vec::new();
     for entry in ENTRIES {
         rows.push(format!(
-            "    \"{subpath}\": {{\n      \"types\": \"./{types}\",\n      \"node\": {{\n        \"import\": \"./node/{name}.mjs\",\n        \"require\": \"./node/{name}.cjs\"\n      }},\n      \"browser\": \"./web/{name}.js\",\n      \"default\": \"./web/{name}.js\"\n    }}",
+            "    \"{subpath}\": {{\n      \"node\": {{\n        \"import\": {{ \"types\": \"./{types}\", \"default\": \"./node/{name}.mjs\" }},\n        \"require\": {{ \"types\": \"./{cts}\", \"default\": \"./node/{name}.cjs\" }}\n      }},\n      \"types\": \"./{types}\",\n      \"browser\": \"./web/{name}.js\",\n      \"default\": \"./web/{name}.js\"\n    }}",
             subpath = entry.subpath,
             types = entry.types,
+            cts = cts_types(entry.types),
             name = entry.name,
         ));
     }

@@ -457,6 +457,17 @@ export interface RestoreOptions<P = unknown> extends EventBusOptions {
 }
 
 /**
+ * What `expose(target)` takes besides a name: a `MessagePort` (the browser's, or Node's
+ * `worker_threads` one), declared by the members the bus uses so that these types compile
+ * without the DOM lib (under `lib: ["es2022"]`, with or without @types/node). Anything that is
+ * not a real `MessagePort` is still refused at run time.
+ */
+export interface ExposePort {
+  postMessage(message: any): void;
+  close(): void;
+}
+
+/**
  * `Events` maps each topic to its payload type: a `type` alias or an `interface`
  * (`interface Events { 'order.paid': { id: string }; tick: void }`). A topic whose payload
  * type accepts `undefined` (`void`) is published without a payload: `bus.publish('tick')`.
@@ -509,7 +520,7 @@ export class EventBus<Events extends object = Record<string, unknown>> {
    * `MessagePort` whose other end the visualiser holds (the in-page devtools, a popup; any
    * origin). Several can be in force at once. The returned function stops this one.
    */
-  expose(target: string | MessagePort): () => void;
+  expose(target: string | ExposePort): () => void;
   /** The whole bus as a structured-clonable object (store it in IndexedDB, post it, clone it). */
   snapshot(): BusSnapshot;
   /** A bus rebuilt from `snapshot()`; handlers are re-attached by subscription name (or old id). */

@@ -15,8 +15,14 @@ import { displayName, Topics } from './topics.js';
 /** Each emitter's state (created on first use, so `EventEmitter.call(this)` is optional too). */
 const STATE = Symbol('switchyard.compat.emitter');
 
-/** `EventEmitter.errorMonitor`: its listeners see `'error'` emits before the `'error'` listeners. */
-export const errorMonitor = Symbol('events.errorMonitor');
+/**
+ * `EventEmitter.errorMonitor`: its listeners see `'error'` emits before the `'error'` listeners.
+ * In Node it is Node's own symbol (`events.errorMonitor`), so code that still imports it from
+ * `node:events` works on compat emitters too; elsewhere a symbol of its own.
+ */
+export const errorMonitor = /** @type {symbol} */ (
+  /** @type {any} */ (globalThis).process?.getBuiltinModule?.('node:events')?.errorMonitor ?? Symbol('events.errorMonitor')
+);
 
 let defaultMaxListeners = 10;
 
@@ -47,11 +53,15 @@ let defaultMaxListeners = 10;
 
 /** @returns {State} */
 function stateOf(/** @type {any} */ emitter) {
-  let state = emitter[STATE];
-  if (state === undefined) {
-    state = { events: new Map(), maxListeners: undefined, bus: undefined, busOptions: undefined, topics: new Topics() };
-    Object.defineProperty(emitter, STATE, { value: state, writable: true, configurable: true });
-  }
+  const state = emitter[STATE];
+  return state === undefined ? newState(emitter) : state;
+}
+
+/** Gives `emitter` a state of its own (no listeners, no bus yet). */
+function newState(/** @type {any} */ emitter) {
+  /** @type {State} */
+  const state = { events: new Map(), maxListeners: undefined, bus: undefined, busOptions: undefined, topics: new Topics() };
+  Object.defineProperty(emitter, STATE, { value: state, writable: true, configurable: true });
   return state;
 }
 
@@ -63,6 +73,17 @@ function busOf(/** @type {any} */ emitter, /** @type {State} */ state) {
 
 function maxOf(/** @type {State} */ state) {
   return state.maxListeners === undefined ? defaultMaxListeners : state.maxListeners;
+}
+
+/**
+ * The key an event name is kept under: strings and symbols as they are, anything else as a
+ * string (`1` → `'1'`), as Node keeps listeners in an object (`on(1)` and `emit('1')` meet, and
+ * `eventNames()` lists `'1'`).
+ * @param {unknown} type
+ * @returns {string | symbol}
+ */
+function keyOf(type) {
+  return typeof type === 'string' || typeof type === 'symbol' ? type : String(type);
 }
 
 function checkListener(/** @type {unknown} */ listener) {
@@ -129,6 +150,7 @@ function addListener(emitter, type, listener, prepend) {
     emitter.emit('newListener', type, /** @type {any} */ (listener).listener ?? listener);
   }
   const bus = busOf(emitter, state);
+  type = keyOf(type);
   let entry = state.events.get(type);
   const topic = entry === undefined ? state.topics.of(type) : entry.topic;
   // Subscribed first: a bus that refuses leaves the emitter as it was (a closed one gives null:
@@ -226,7 +248,10 @@ export function EventEmitter(options) {
   if (!new.target && (this === undefined || /** @type {unknown} */ (this) === globalThis)) {
     throw new SwitchyardError('E_INVALID_RECEIVER', 'EventEmitter must be called with `new` (or as `EventEmitter.call(this)`)');
   }
-  const state = stateOf(this);
+  // A state of its own, not one inherited from a prototype that is an emitter itself
+  // (`Legacy.prototype = new EventEmitter()`), as Node's `init` gives each instance its own
+  // `_events`; a second call on the same object keeps its listeners.
+  const state = Object.prototype.hasOwnProperty.call(this, STATE) ? stateOf(this) : newState(this);
   if (options !== undefined && options !== null) {
     if (typeof options !== 'object') throw new SwitchyardError('E_INVALID_OPTION', 'EventEmitter options must be an object');
     if (options.captureRejections) {
@@ -274,8 +299,13 @@ proto.emit = function emit(type, a1, a2, a3) {
     for (let i = 1; i < len; i++) args.push(arguments[i]);
     emitError(this, state, args);
   }
-  const entry = state === undefined ? undefined : state.events.get(type);
-  if (entry === undefined) return false;
+  let entry = state === undefined ? undefined : state.events.get(type);
+  if (entry === undefined) {
+    // A name kept as a string (see `keyOf`); strings and symbols are looked up as they are.
+    if (state === undefined || typeof type === 'string' || typeof type === 'symbol') return false;
+    entry = state.events.get(keyOf(type));
+    if (entry === undefined) return false;
+  }
   const listeners = entry.listeners;
   // The bus side (see mirror.js): counted, or checked and maybe published with the payload.
   if (entry.epoch === epoch) {
@@ -359,7 +389,8 @@ proto.prependOnceListener = function prependOnceListener(/** @type {string | sym
 proto.removeListener = function removeListener(type, listener) {
   checkListener(listener);
   const state = this[STATE];
-  const entry = state?.events.get(type);
+  const key = keyOf(type);
+  const entry = state?.events.get(key);
   if (entry === undefined) return this;
   const list = entry.listeners;
   let position = -1;
@@ -371,7 +402,7 @@ proto.removeListener = function removeListener(type, listener) {
   }
   if (position < 0) return this;
   const removed = list[position];
-  removeAt(state, type, entry, position);
+  removeAt(state, key, entry, position);
   if (state.events.has('removeListener')) {
     // Node's two cases: a lone listener is reported unwrapped, one of several as passed.
     this.emit('removeListener', type, list.length === 1 ? /** @type {any} */ (removed).listener || listener : listener);
@@ -395,11 +426,12 @@ proto.removeAllListeners = function removeAllListeners(type) {
     this.removeAllListeners('removeListener');
     return this;
   }
-  const entry = state.events.get(type);
+  const key = keyOf(type);
+  const entry = state.events.get(key);
   if (entry === undefined) return this;
   if (!state.events.has('removeListener')) {
-    state.events.delete(type);
-    state.topics.forget(type);
+    state.events.delete(key);
+    state.topics.forget(key);
     for (const sub of entry.subs) unregister(sub);
     return this;
   }
@@ -422,7 +454,7 @@ proto.getMaxListeners = function getMaxListeners() {
 
 /** A copy of `type`'s listeners (`once` listeners unwrapped). */
 proto.listeners = function listeners(/** @type {string | symbol} */ type) {
-  const entry = this[STATE]?.events.get(type);
+  const entry = this[STATE]?.events.get(keyOf(type));
   if (entry === undefined) return [];
   if (entry.listeners.length === 1) {
     const only = entry.listeners[0];
@@ -433,7 +465,7 @@ proto.listeners = function listeners(/** @type {string | symbol} */ type) {
 
 /** A copy of `type`'s listeners with `once` wrappers as they are. */
 proto.rawListeners = function rawListeners(/** @type {string | symbol} */ type) {
-  const entry = this[STATE]?.events.get(type);
+  const entry = this[STATE]?.events.get(keyOf(type));
   return entry === undefined ? [] : entry.listeners.slice();
 };
 
@@ -443,7 +475,7 @@ proto.rawListeners = function rawListeners(/** @type {string | symbol} */ type) 
  * @param {Function} [listener]
  */
 proto.listenerCount = function listenerCount(type, listener) {
-  const entry = this[STATE]?.events.get(type);
+  const entry = this[STATE]?.events.get(keyOf(type));
   if (entry === undefined) return 0;
   if (listener == null) return entry.listeners.length;
   let matching = 0;

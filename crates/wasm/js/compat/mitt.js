@@ -160,10 +160,12 @@ export function mitt(all, options) {
       let handlers = handlersOf.get(type);
       // The bus side: the type's channel, while its registrations are in step with its list (a
       // lookup in a second map; a symbol-keyed property on the list was 15% slower in Firefox).
-      // The wildcard registrations are not the channel of an emit of the type '*'.
+      // The wildcard registrations are not the channel of an emit of the type '*'. A channel of a
+      // type only '*' handlers hear (`list` undefined) is looked up again each time: whether they
+      // still listen is in their list.
       /** @type {Registered | undefined} */
       let reg = type === lastType ? lastReg : type === '*' ? undefined : registered.get(type);
-      if (reg === undefined || reg.list !== handlers || reg.subs.length !== /** @type {any} */ (handlers).length) {
+      if (reg === undefined || reg.list === undefined || reg.list !== handlers || reg.subs.length !== /** @type {any} */ (handlers).length) {
         reg = channelOf(type);
       }
       if (reg !== undefined) {
@@ -200,7 +202,11 @@ export function mitt(all, options) {
   const unheardChannel = (/** @type {unknown} */ type) => {
     let reg = unheard.get(type);
     if (reg === undefined) {
-      if (unheard.size >= 1024) unheard.clear();
+      if (unheard.size >= 1024) {
+        // Their numbered topics go too (a symbol or long name per emit must not pile up).
+        for (const key of unheard.keys()) if (!registered.has(key)) topics.forget(key);
+        unheard.clear();
+      }
       reg = { key: type, list: undefined, subs: [], bus: busOf(), topic: topics.of(type), pending: 0, epoch: -1 };
       unheard.set(type, reg);
     }
