@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { peers } from '../peers.mjs';
-import { buildCases, sink, EMIT_LISTENER_COUNTS, throughputSubjects } from '../cases.mjs';
+import { buildCases, familyOf, sink, EMIT_LISTENER_COUNTS, throughputSubjects } from '../cases.mjs';
 import { APP_EMIT_LISTENER_COUNTS, DISTINCT_LISTENERS, appDeliveries, polymorphicDeliveries } from '../app-cases.mjs';
 import { medianOfSorted, quantileOfSorted } from '../harness.mjs';
 import {
@@ -81,6 +81,18 @@ test('the realistic cases come first, so a run cut short has measured them', () 
   assert.ok(firstBestCase > 0);
   assert.ok(names.slice(firstBestCase).every((name) => !name.startsWith('app-')));
   assert.equal(throughputSubjects(libs)[0].case, 'app-throughput');
+});
+
+test('the realistic family (its own process and page) holds the app and compat cases, the best-case family the rest', () => {
+  assert.equal(familyOf('app-emit-3'), 'app');
+  assert.equal(familyOf('app-throughput'), 'app');
+  assert.equal(familyOf('compat-emit-3'), 'app');
+  assert.equal(familyOf('emit-3'), 'best');
+  assert.equal(familyOf('throughput'), 'best');
+  const app = buildCases(libs, { family: 'app' }).map((c) => c.case);
+  const best = buildCases(libs, { family: 'best' }).map((c) => c.case);
+  assert.equal(app.length + best.length, buildCases(libs).length);
+  assert.ok(app.every((name) => familyOf(name) === 'app') && best.every((name) => familyOf(name) === 'best'));
 });
 
 test('the distinct listeners are ten different functions, each counting its call once', () => {
