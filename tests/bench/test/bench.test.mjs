@@ -174,6 +174,8 @@ function sampleDocument() {
       row('node', 'app-emit-10', 'eventemitter3', 10e6),
       row('node', 'app-wildcard-1000', 'switchyard', 12e6),
       row('node', 'app-wildcard-1000', 'eventemitter2', 1e6),
+      row('node', 'compat-emit-3', 'switchyard/compat', 9e6),
+      row('node', 'compat-emit-3', 'eventemitter3', 10e6),
       // The best case: what the JIT makes of closures of one function (not judged).
       row('node', 'emit-3', 'switchyard', 90e6),
       row('node', 'emit-3', 'eventemitter3', 20e6),
@@ -199,6 +201,8 @@ test('the report computes the ratios and judges the goals on the realistic cases
   assert.match(markdown, /≥ 0\.5× tseep \| 0\.25× \| \*\*not met\*\* \|/);
   assert.doesNotMatch(markdown, /\| 4\.50× \| met/);
   assert.match(markdown, /≥ 5× EventEmitter2 \| 12× \| met \|/);
+  assert.match(markdown, /switchyard\/compat EventEmitter, 3 distinct listeners \(Node\) \| ≥ 0\.8× eventemitter3 \| 0\.9× \| met \|/);
+  assert.match(markdown, /\| compat `EventEmitter` emit, 3 distinct listeners, payload per emit \| switchyard\/compat: 9\.0 M \| eventemitter3: 10\.0 M \| 0\.9× \|/);
   assert.match(markdown, /distinct listeners \(Node\) \| ≥ 1 M deliveries \/ s \| 5\.0 M \/ s \| met \|/);
   assert.match(markdown, /distinct listeners \(Node\) \| p99 dispatch ≤ 10 µs per message \| 12\.50 µs \| \*\*not met\*\* \|/);
   // The realistic tables come before the best case, in the document and in each runtime.
