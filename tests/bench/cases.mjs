@@ -312,9 +312,12 @@ const asyncImpls = {
  */
 export const FAMILIES = ['app', 'best'];
 
-/** The family of a case or throughput name: `app` for the realistic `app-*` cases, else `best`. */
+/**
+ * The family of a case or throughput name: `app` for the realistic cases (`app-*`, and the
+ * `compat-*` cases, which use distinct listeners and a payload per emit too), else `best`.
+ */
 export function familyOf(name) {
-  return name.startsWith('app-') ? 'app' : 'best';
+  return name.startsWith('app-') || name.startsWith('compat-') ? 'app' : 'best';
 }
 
 /**

@@ -2,7 +2,7 @@
 // measurement with performance.now, and returns plain result rows. Node (node.mjs) and the browsers
 // (browser.mjs, bundled by esbuild) call `runAll` with the same cases and settings.
 import { Bench } from 'tinybench';
-import { SWITCHYARD_FEATURES, buildCases, makeSitesMegamorphic, sink, throughputSubjects } from './cases.mjs';
+import { SWITCHYARD_FEATURES, buildCases, familyOf, makeSitesMegamorphic, sink, throughputSubjects } from './cases.mjs';
 
 /** Settings of a full run and of a `--quick` smoke run. */
 export const PROFILES = {
@@ -170,7 +170,7 @@ export async function runAll(libs, { quick = false, only = [], family, log = () 
   const subjects = throughputSubjects(libs, { family }).filter(
     (s) => only.length === 0 || only.some((prefix) => s.case.startsWith(prefix)),
   );
-  if ([...cases, ...subjects].some((c) => c.case.startsWith('app-'))) {
+  if ([...cases, ...subjects].some((c) => familyOf(c.case) === 'app')) {
     log(`made the dispatch sites of ${makeSitesMegamorphic(libs, SWITCHYARD_FEATURES)} emitters megamorphic`);
   }
   for (const c of cases) {

@@ -9,7 +9,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { peers } from './peers.mjs';
-import { SWITCHYARD_FEATURES, buildCases, makeSitesMegamorphic, sink } from './cases.mjs';
+import { SWITCHYARD_FEATURES, buildCases, familyOf, makeSitesMegamorphic, sink } from './cases.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +27,7 @@ if (!found) {
   process.exit(2);
 }
 // As in a benchmark run of the realistic family (see `makeSitesMegamorphic`).
-if (values.case.startsWith('app-')) makeSitesMegamorphic({ peers, switchyard }, SWITCHYARD_FEATURES);
+if (familyOf(values.case) === 'app') makeSitesMegamorphic({ peers, switchyard }, SWITCHYARD_FEATURES);
 const instance = found.make();
 const seconds = Number(values.seconds);
 const start = performance.now();

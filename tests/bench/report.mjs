@@ -26,6 +26,7 @@ const IMPL_TITLES = {
   'rxjs-subject': 'RxJS Subject',
   'event-target': 'EventTarget',
   emittery: 'emittery',
+  'switchyard/compat': 'switchyard/compat',
 };
 const CASE_TITLES = {
   'app-emit-1': 'emit, 1 listener, `{ n: i }` per emit',
@@ -35,6 +36,8 @@ const CASE_TITLES = {
   'app-cold': '256 emit sites (one function each), own topic and 3 distinct listeners each',
   'app-wildcard-1000': 'wildcard publish over 1 000 rotating topics, 1 of 1 000 patterns, distinct listeners',
   'app-features-3': 'emit, 3 distinct listeners, metrics + trace ring + retry policy',
+  'compat-emit-3': 'compat `EventEmitter` emit, 3 distinct listeners, payload per emit',
+  'compat-mitt-3': 'compat `mitt` emit, 3 distinct listeners, payload per emit',
   'emit-1': 'emit, 1 listener',
   'emit-3': 'emit, 3 listeners',
   'emit-10': 'emit, 10 listeners',
@@ -55,6 +58,8 @@ const APP_PAIRED_CASES = [
   { case: 'app-wildcard-1000', impl: 'switchyard', peer: 'eventemitter2', peerTitle: EE2_WILDCARD },
   { case: 'app-features-3', impl: 'switchyard+features', peer: 'eventemitter3', peerTitle: 'eventemitter3' },
   { case: 'app-features-3', impl: 'switchyard+features', peer: 'switchyard', peerTitle: 'switchyard, features off' },
+  { case: 'compat-emit-3', impl: 'switchyard/compat', peer: 'eventemitter3', peerTitle: 'eventemitter3' },
+  { case: 'compat-mitt-3', impl: 'switchyard/compat', peer: 'mitt', peerTitle: 'mitt' },
 ];
 /** Best-case paired comparisons. */
 const PAIRED_CASES = [
@@ -335,9 +340,9 @@ function nativeGoalRows(doc, verdict) {
 function goalsSection(doc) {
   const rows = [];
   const verdict = (ok) => (ok === undefined ? '—' : ok ? 'met' : '**not met**');
-  const ratioGoal = (caseName, what, peer, peerTitle, goal) => {
+  const ratioGoal = (caseName, what, peer, peerTitle, goal, impl = 'switchyard') => {
     for (const runtime of runtimesIn(doc)) {
-      const sy = rate(doc, runtime, caseName, 'switchyard');
+      const sy = rate(doc, runtime, caseName, impl);
       const theirs = rate(doc, runtime, caseName, peer);
       if (sy === undefined || theirs === undefined) continue;
       const ratio = sy / theirs;
@@ -349,6 +354,8 @@ function goalsSection(doc) {
   ratioGoal('app-emit-10', 'emit, 10 distinct listeners, payload per emit', 'eventemitter3', 'eventemitter3', 1.2);
   ratioGoal('app-emit-3', 'emit, 3 distinct listeners, payload per emit', 'tseep', 'tseep', 0.5);
   ratioGoal('app-wildcard-1000', 'wildcards, 1 000 patterns, 1 000 rotating topics', 'eventemitter2', 'EventEmitter2', 5);
+  ratioGoal('compat-emit-3', 'switchyard/compat EventEmitter, 3 distinct listeners', 'eventemitter3', 'eventemitter3', 0.8, 'switchyard/compat');
+  ratioGoal('compat-mitt-3', 'switchyard/compat mitt, 3 distinct listeners', 'mitt', 'mitt', 0.8, 'switchyard/compat');
   for (const runtime of RUNTIME_ORDER) {
     const t = (doc.throughput ?? []).find(
       (row) => row.runtime === runtime && row.case === 'app-throughput' && row.impl === 'switchyard+features',
@@ -364,7 +371,7 @@ function goalsSection(doc) {
   if (rows.length === 0) return '';
   return `## Goals
 
-Reported, not asserted in tests (issues 7 and 13). The emit, wildcard and throughput goals are judged on
+Reported, not asserted in tests (issues 7, 13 and 15). The emit, wildcard and throughput goals are judged on
 the realistic cases: each listener its own function, a payload allocated per emit (see "Realistic
 cases" under each runtime). The best-case tables further down show what the JIT makes of closures of
 one function and one shared payload; they are not the product's speed.

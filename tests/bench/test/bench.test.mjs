@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { peers } from '../peers.mjs';
-import { buildCases, sink, EMIT_LISTENER_COUNTS, throughputSubjects } from '../cases.mjs';
+import { buildCases, familyOf, sink, EMIT_LISTENER_COUNTS, throughputSubjects } from '../cases.mjs';
 import { APP_EMIT_LISTENER_COUNTS, DISTINCT_LISTENERS, appDeliveries, polymorphicDeliveries } from '../app-cases.mjs';
 import { medianOfSorted, quantileOfSorted } from '../harness.mjs';
 import {
@@ -81,6 +81,18 @@ test('the realistic cases come first, so a run cut short has measured them', () 
   assert.ok(firstBestCase > 0);
   assert.ok(names.slice(firstBestCase).every((name) => !name.startsWith('app-')));
   assert.equal(throughputSubjects(libs)[0].case, 'app-throughput');
+});
+
+test('the realistic family (its own process and page) holds the app and compat cases, the best-case family the rest', () => {
+  assert.equal(familyOf('app-emit-3'), 'app');
+  assert.equal(familyOf('app-throughput'), 'app');
+  assert.equal(familyOf('compat-emit-3'), 'app');
+  assert.equal(familyOf('emit-3'), 'best');
+  assert.equal(familyOf('throughput'), 'best');
+  const app = buildCases(libs, { family: 'app' }).map((c) => c.case);
+  const best = buildCases(libs, { family: 'best' }).map((c) => c.case);
+  assert.equal(app.length + best.length, buildCases(libs).length);
+  assert.ok(app.every((name) => familyOf(name) === 'app') && best.every((name) => familyOf(name) === 'best'));
 });
 
 test('the distinct listeners are ten different functions, each counting its call once', () => {
@@ -162,6 +174,8 @@ function sampleDocument() {
       row('node', 'app-emit-10', 'eventemitter3', 10e6),
       row('node', 'app-wildcard-1000', 'switchyard', 12e6),
       row('node', 'app-wildcard-1000', 'eventemitter2', 1e6),
+      row('node', 'compat-emit-3', 'switchyard/compat', 9e6),
+      row('node', 'compat-emit-3', 'eventemitter3', 10e6),
       // The best case: what the JIT makes of closures of one function (not judged).
       row('node', 'emit-3', 'switchyard', 90e6),
       row('node', 'emit-3', 'eventemitter3', 20e6),
@@ -187,6 +201,8 @@ test('the report computes the ratios and judges the goals on the realistic cases
   assert.match(markdown, /≥ 0\.5× tseep \| 0\.25× \| \*\*not met\*\* \|/);
   assert.doesNotMatch(markdown, /\| 4\.50× \| met/);
   assert.match(markdown, /≥ 5× EventEmitter2 \| 12× \| met \|/);
+  assert.match(markdown, /switchyard\/compat EventEmitter, 3 distinct listeners \(Node\) \| ≥ 0\.8× eventemitter3 \| 0\.9× \| met \|/);
+  assert.match(markdown, /\| compat `EventEmitter` emit, 3 distinct listeners, payload per emit \| switchyard\/compat: 9\.0 M \| eventemitter3: 10\.0 M \| 0\.9× \|/);
   assert.match(markdown, /distinct listeners \(Node\) \| ≥ 1 M deliveries \/ s \| 5\.0 M \/ s \| met \|/);
   assert.match(markdown, /distinct listeners \(Node\) \| p99 dispatch ≤ 10 µs per message \| 12\.50 µs \| \*\*not met\*\* \|/);
   // The realistic tables come before the best case, in the document and in each runtime.
