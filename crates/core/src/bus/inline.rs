@@ -12,7 +12,7 @@
 //! # The protocol
 //!
 //! There is one protocol, the one the JavaScript glue uses (`crates/wasm/src/inline.rs`,
-//! `crates/wasm/js/glue.js`). The host records only what already happened, so nothing it
+//! `crates/wasm/js/src/fastpath.js`). The host records only what already happened, so nothing it
 //! records is ever taken back:
 //!
 //! * [`Bus::inline_route`] answers a topic's route and whether it is eligible; the host caches
