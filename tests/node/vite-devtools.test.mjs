@@ -227,6 +227,32 @@ describe('switchyard/devtools in a Vite production build', () => {
     }
   });
 
+  test("a page of another origin that frames the built visualiser page cannot choose the script it loads", async () => {
+    const victim = await serveStatic(dist);
+    const pageOf = readdirSync(join(dist, 'assets')).find((name) => name.endsWith('.html'));
+    // The other origin frames the page and keeps telling it to load its script.
+    const evil = await serveStatic(join(dist, 'assets'), {
+      '/': `<!doctype html><iframe src="${victim.origin}/assets/${pageOf}?devtools=1"></iframe><script>
+        const assets = { js: location.origin + '/evil.js', wasm: location.origin + '/evil.wasm', css: location.origin + '/evil.css' };
+        setInterval(() => frames[0]?.postMessage({ v: 1, type: 'switchyard:devtools-assets', assets }, '*'), 20);
+      </script>`,
+    });
+    const browser = await launchChromium();
+    try {
+      const tab = await browser.context.newPage();
+      const requests = [];
+      tab.on('request', (r) => requests.push(r.url()));
+      await tab.goto(`${evil.origin}/`);
+      // The page waits 3 s for its opener's answer, then loads the files next to it.
+      await eventually(async () => requests.some((url) => url.startsWith(victim.origin) && url.includes('visualiser')), 'the framed page gives up waiting and loads its own files', 10_000);
+      assert.deepEqual(requests.filter((url) => url.includes('/evil.')), []);
+    } finally {
+      await browser.close();
+      victim.close();
+      evil.close();
+    }
+  });
+
   test('the build of an app that imports only switchyard ships no devtools file', async () => {
     const plain = project(PLAIN_JS);
     const out = join(plain, 'dist');
