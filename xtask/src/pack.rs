@@ -684,7 +684,20 @@ fn report_size(esbuild: &Path, staging: &Path, out: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::dead_links;
+    use super::{dead_links, default_wasm_renamed};
+
+    #[test]
+    fn the_visualisers_default_wasm_url_names_the_shipped_file_and_nothing_else_changes() {
+        let module = "const a = 'switchyard-web_bg.wasm';\n\
+                      module_or_path = new URL('switchyard-web_bg.wasm', import.meta.url);";
+        let renamed = default_wasm_renamed(module, "visualiser_bg.wasm").unwrap();
+        assert_eq!(
+            renamed,
+            "const a = 'visualiser_bg.wasm';\n\
+             module_or_path = new URL('visualiser_bg.wasm', import.meta.url);"
+        );
+        assert!(default_wasm_renamed("no url here", "visualiser_bg.wasm").is_err());
+    }
 
     #[test]
     fn relative_links_to_missing_files_are_dead_and_urls_and_anchors_are_not_checked() {
