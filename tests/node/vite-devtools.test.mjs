@@ -64,9 +64,9 @@ bus.publish('orders.served', { table: 7 });
 bus.publish('orders.cancelled', { table: 9 });
 await bus.idle();
 window.publishing = () => setInterval(() => bus.publish('orders.served', { table: 1 }), 100);
-window.openPanel = async () => {
+window.openPanel = async (options = { position: 'bottom' }) => {
   const { openDevtools } = await import('switchyard/devtools');
-  window.closePanel = openDevtools(bus, { position: 'bottom' });
+  window.closePanel = openDevtools(bus, options);
 };
 document.body.dataset.ready = 'yes';
 `;
@@ -223,6 +223,32 @@ describe('switchyard/devtools in a Vite production build', () => {
       }
       assert.deepEqual(requests.filter(([, status]) => status !== 200), [], 'every request of the panel succeeds');
     } finally {
+      server.close();
+    }
+  });
+
+  test("openDevtools with mode 'window' in the built app shows the bus in a popup of the app's origin", async () => {
+    const server = await serveStatic(dist);
+    const browser = await launchChromium();
+    try {
+      const tab = await browser.context.newPage();
+      const errors = collectErrors(tab);
+      await tab.goto(`${server.origin}/`);
+      await eventually(() => tab.evaluate(() => document.body.dataset.ready === 'yes'), 'the app loads');
+      const popupOpened = tab.waitForEvent('popup');
+      await tab.evaluate(() => window.openPanel({ mode: 'window' }));
+      const popup = await popupOpened;
+      assert.equal(new URL(popup.url()).origin, server.origin);
+      await eventually(async () => {
+        const text = await popup.locator('[data-testid=topology]').textContent();
+        return ['kitchen-display', 'waiter-tally', 'refunds'].every((name) => text.includes(name));
+      }, "the popup's topology names the app's subscriptions");
+      const closed = popup.waitForEvent('close');
+      await tab.evaluate(() => window.closePanel());
+      await closed;
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
       server.close();
     }
   });
