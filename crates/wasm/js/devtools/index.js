@@ -25,9 +25,10 @@
 const appPage = () => new URL('./devtools-app/index.html', import.meta.url);
 /**
  * The visualiser's code, style and wasm, handed to its page when it asks (`ASSETS_ASK`). Each is
- * a literal `new URL` of `import.meta.url`, the pattern bundlers follow (Vite, webpack 5,
- * Parcel) to copy a file into the app's build and rewrite its URL; the page itself names no
- * file, since a bundler would copy it without them.
+ * a literal `new URL` of `import.meta.url`, the pattern bundlers follow to copy a file into the
+ * app's build and rewrite its URL (Vite, checked by tests/node/vite-devtools.test.mjs; webpack 5
+ * and Parcel document the same); the page itself names no file, since a bundler would copy it
+ * without them.
  * @returns {{ js: string, wasm: string, css: string }}
  */
 const appAssets = () => ({
