@@ -17,10 +17,13 @@
 //!    `API.md`) are copied, and their relative links must all resolve inside the package
 //!    (checked: a dead link fails the pack);
 //! 5. the visualiser (`web/`) for the `switchyard/devtools` entry, built by `trunk build
-//!    --release --public-url ./` into `<target>/devtools-app` (relative URLs, so it loads from
-//!    wherever the package is served) and copied to `web/devtools-app/`, next to
-//!    `web/devtools.js`, which fetches it only when `openDevtools` runs;
-//!    `SWITCHYARD_DEVTOOLS_APP=DIR` ships an existing build of that kind instead;
+//!    --release --public-url ./` into `<target>/devtools-app` and shipped in `web/devtools-app/`,
+//!    next to `web/devtools.js`, which fetches it only when `openDevtools` runs: Trunk's module,
+//!    `.wasm` and stylesheet renamed `visualiser.js`, `visualiser_bg.wasm`, `visualiser.css`
+//!    (names `devtools.js` references with literal `new URL`s, so that bundlers such as Vite
+//!    copy them into an app's build), and `crates/wasm/js/devtools/app.html` as `index.html`,
+//!    a page that loads the files from the URLs `openDevtools` hands it;
+//!    `SWITCHYARD_DEVTOOLS_APP=DIR` ships an existing Trunk build instead;
 //! 6. `npm pack` into `<target>/npm/switchyard-<version>.tgz`.
 //!
 //! It reports the size of what a browser loads against [`BUDGET_BYTES`] and writes it to
@@ -376,7 +379,11 @@ fn exports_json() -> String {
 }
 
 /// The visualiser for `switchyard/devtools`, into `web/devtools-app/` (see the module docs,
-/// step 5).
+/// step 5): Trunk's wasm-bindgen module, `.wasm` and stylesheet under fixed names
+/// ([`DEVTOOLS_FILES`]), which `crates/wasm/js/devtools/index.js` references each with a literal
+/// `new URL(…, import.meta.url)` so that a bundler copies them, and the page
+/// `crates/wasm/js/devtools/app.html` as `index.html` in place of Trunk's (which names the
+/// files by their hashed names, and which a bundler would copy without them).
 fn devtools_app(root: &Path, target: &Path, staging: &Path) -> Result<()> {
     let app = match std::env::var_os("SWITCHYARD_DEVTOOLS_APP") {
         Some(prebuilt) if !prebuilt.is_empty() => PathBuf::from(prebuilt),
@@ -392,22 +399,77 @@ fn devtools_app(root: &Path, target: &Path, staging: &Path) -> Result<()> {
             app
         }
     };
-    let index = read(&app.join("index.html"))?;
-    if index.contains("=\"/") {
-        bail!(
-            "{} loads its files from absolute paths; build it with `--public-url ./`",
-            app.join("index.html").display()
-        );
-    }
     let to = staging.join("web/devtools-app");
     fs::create_dir_all(&to)?;
-    for file in fs::read_dir(&app).with_context(|| format!("reading {}", app.display()))? {
-        let file = file?;
-        if file.file_type()?.is_file() {
-            fs::copy(file.path(), to.join(file.file_name()))?;
+    let built = devtools_files(&app)?;
+    let [js, wasm, css] = &built;
+    let [js_name, wasm_name, css_name] = DEVTOOLS_FILES;
+    let module = read(js)?;
+    fs::write(to.join(js_name), default_wasm_renamed(&module, wasm_name)?)?;
+    fs::copy(wasm, to.join(wasm_name))?;
+    fs::copy(css, to.join(css_name))?;
+    fs::copy(
+        root.join("crates/wasm/js/devtools/app.html"),
+        to.join("index.html"),
+    )?;
+    Ok(())
+}
+
+/// The names `web/devtools-app/` gives Trunk's wasm-bindgen module, `.wasm` and stylesheet
+/// (the ones `crates/wasm/js/devtools/index.js` and `app.html` use).
+const DEVTOOLS_FILES: [&str; 3] = ["visualiser.js", "visualiser_bg.wasm", "visualiser.css"];
+
+/// Trunk's module, `.wasm` and stylesheet in `app` (a `trunk build` of `index.html`): exactly
+/// one of each and nothing else but `index.html`, so that nothing the visualiser loads is left
+/// behind (wasm-bindgen `snippets/`, say, would need their own `new URL`).
+fn devtools_files(app: &Path) -> Result<[PathBuf; 3]> {
+    let (mut js, mut wasm, mut css) = (Vec::new(), Vec::new(), Vec::new());
+    for file in fs::read_dir(app).with_context(|| format!("reading {}", app.display()))? {
+        let path = file?.path();
+        let name = file_name(&path);
+        if name.ends_with("_bg.wasm") {
+            wasm.push(path);
+        } else if name.ends_with(".js") {
+            js.push(path);
+        } else if name.ends_with(".css") {
+            css.push(path);
+        } else if name != "index.html" {
+            bail!(
+                "{} holds {name}, which web/devtools-app/ would not ship",
+                app.display()
+            );
         }
     }
-    Ok(())
+    match (js.as_slice(), wasm.as_slice(), css.as_slice()) {
+        ([js], [wasm], [css]) => Ok([js.clone(), wasm.clone(), css.clone()]),
+        _ => bail!(
+            "{} must hold one .js, one _bg.wasm and one .css (a `trunk build` of index.html); found {js:?}, {wasm:?}, {css:?}",
+            app.display()
+        ),
+    }
+}
+
+/// wasm-bindgen's module with the `.wasm` it loads when `init()` gets no URL (its
+/// `new URL('<crate>_bg.wasm', import.meta.url)`) renamed `wasm_name`: the page always passes
+/// the URL, but the fallback must name a file that exists (and a bundler that follows the
+/// pattern must find it).
+fn default_wasm_renamed(module: &str, wasm_name: &str) -> Result<String> {
+    const TAIL: &str = "_bg.wasm', import.meta.url)";
+    let Some(end) = module.find(TAIL) else {
+        bail!("the visualiser's module has no `new URL('…_bg.wasm', import.meta.url)`");
+    };
+    let Some(start) = module[..end].rfind('\'') else {
+        bail!("the visualiser's module has an unquoted `.wasm` URL");
+    };
+    let old = &module[start + 1..end + "_bg.wasm".len()];
+    Ok(module.replace(&format!("'{old}'"), &format!("'{wasm_name}'")))
+}
+
+/// The last component of `path`, as text.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// `$CARGO_TARGET_DIR` (relative to `root` when relative), else `root/target`.
@@ -648,7 +710,20 @@ fn report_size(esbuild: &Path, staging: &Path, out: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::dead_links;
+    use super::{dead_links, default_wasm_renamed};
+
+    #[test]
+    fn the_visualisers_default_wasm_url_names_the_shipped_file_and_nothing_else_changes() {
+        let module = "const a = 'switchyard-web_bg.wasm';\n\
+                      module_or_path = new URL('switchyard-web_bg.wasm', import.meta.url);";
+        let renamed = default_wasm_renamed(module, "visualiser_bg.wasm").unwrap();
+        assert_eq!(
+            renamed,
+            "const a = 'visualiser_bg.wasm';\n\
+             module_or_path = new URL('visualiser_bg.wasm', import.meta.url);"
+        );
+        assert!(default_wasm_renamed("no url here", "visualiser_bg.wasm").is_err());
+    }
 
     #[test]
     fn relative_links_to_missing_files_are_dead_and_urls_and_anchors_are_not_checked() {

@@ -30,8 +30,10 @@ export interface DevtoolsOptions {
    */
   storageKey?: string;
   /**
-   * The visualiser page, if you host the package's `web/devtools-app/` elsewhere; default the
-   * copy next to this module (`new URL('./devtools-app/index.html', import.meta.url)`).
+   * The visualiser page, if you host the package's `web/devtools-app/` elsewhere (the page then
+   * loads its files from next to it); default the copy next to this module
+   * (`new URL('./devtools-app/index.html', import.meta.url)`), which loads the files this module
+   * names (bundled with your app, they are your bundler's copies).
    */
   appUrl?: string | URL;
 }

@@ -17,6 +17,7 @@ const TYPES = {
   '.mjs': 'text/javascript',
   '.wasm': 'application/wasm',
   '.json': 'application/json',
+  '.css': 'text/css',
 };
 
 /**

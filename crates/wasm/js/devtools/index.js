@@ -4,7 +4,8 @@
  * page (bottom, right or floating) or in a popup window.
  *
  * The visualiser runs in an iframe (or the popup) loaded from the package's own files
- * (`web/devtools-app/`, fetched only when `openDevtools` runs), so the page's CSS cannot restyle
+ * (`web/devtools-app/`, fetched only when `openDevtools` runs; each referenced here with a literal
+ * `new URL(…, import.meta.url)`, so bundlers such as Vite ship them), so the page's CSS cannot restyle
  * it and its CSS cannot restyle the page; the panel's own frame (toolbar, resize handles, the
  * collapsed button) lives in a shadow root for the same reason. It reads the bus through the
  * attach protocol (ATTACH_PROTOCOL.md) over a `MessagePort`: `bus.expose(port)`. While the panel
@@ -22,9 +23,25 @@
  * package. Computed when asked: the CommonJS bundle for Node has no `import.meta.url`.
  */
 const appPage = () => new URL('./devtools-app/index.html', import.meta.url);
+/**
+ * The visualiser's code, style and wasm, handed to its page when it asks (`ASSETS_ASK`). Each is
+ * a literal `new URL` of `import.meta.url`, the pattern bundlers follow to copy a file into the
+ * app's build and rewrite its URL (Vite, checked by tests/node/vite-devtools.test.mjs; webpack 5
+ * and Parcel document the same); the page itself names no file, since a bundler would copy it
+ * without them.
+ * @returns {{ js: string, wasm: string, css: string }}
+ */
+const appAssets = () => ({
+  js: new URL('./devtools-app/visualiser.js', import.meta.url).href,
+  wasm: new URL('./devtools-app/visualiser_bg.wasm', import.meta.url).href,
+  css: new URL('./devtools-app/visualiser.css', import.meta.url).href,
+});
 /** `type` of the visualiser's request for its port, and of the reply that carries it. */
 const READY = 'switchyard:devtools-ready';
 const PORT = 'switchyard:devtools-port';
+/** `type` of the visualiser page's request for its files' URLs, and of the reply. */
+const ASSETS_ASK = 'switchyard:devtools-assets?';
+const ASSETS = 'switchyard:devtools-assets';
 /** Protocol version (ATTACH_PROTOCOL.md). */
 const VERSION = 1;
 /** Default `localStorage` key for the remembered layout. */
@@ -78,7 +95,9 @@ export function openDevtools(bus, options = {}) {
   }
   appUrl.searchParams.set('devtools', '1');
 
-  const session = new Session(bus, appUrl, storageKey, position, options.open !== false && mode === 'dock');
+  // A page of the user's own (`appUrl`) loads its own files: it is told nothing.
+  const assets = options.appUrl === undefined ? appAssets() : null;
+  const session = new Session(bus, appUrl, assets, storageKey, position, options.open !== false && mode === 'dock');
   if (mode === 'window') session.popOut();
   return () => session.close();
 }
@@ -167,13 +186,16 @@ class Session {
   /**
    * @param {ExposableBus} bus
    * @param {URL} appUrl
+   * @param {{ js: string, wasm: string, css: string } | null} assets the URLs the page asks for
+   *   (`null`: it loads the files next to it)
    * @param {string} storageKey
    * @param {Position | undefined} position
    * @param {boolean} open
    */
-  constructor(bus, appUrl, storageKey, position, open) {
+  constructor(bus, appUrl, assets, storageKey, position, open) {
     this.bus = bus;
     this.appUrl = appUrl;
+    this.assets = assets;
     this.storageKey = storageKey;
     this.layout = loadLayout(storageKey);
     if (position !== undefined) this.layout.position = position;
@@ -355,14 +377,19 @@ class Session {
   }
 
   /**
-   * The visualiser asks for its port: answered only for the window this session created, at the
-   * app's origin, once per viewer id.
+   * The visualiser's page asks where its files are, then the visualiser asks for its port:
+   * answered only for the window this session created, at the app's origin, the port once per
+   * viewer id.
    * @param {MessageEvent} event
    */
   onMessage(event) {
     const data = event.data;
     if (this.closed || event.source === null || event.source !== this.viewer) return;
     if (event.origin !== this.appUrl.origin || data === null || typeof data !== 'object') return;
+    if (data.type === ASSETS_ASK && data.v === VERSION) {
+      /** @type {Window} */ (event.source).postMessage({ v: VERSION, type: ASSETS, assets: this.assets }, this.appUrl.origin);
+      return;
+    }
     if (data.type !== READY || data.v !== VERSION || typeof data.viewer !== 'string') return;
     // One port per viewer: requests still in flight when it arrived are repeats. A new viewer
     // id (the visualiser reloaded) gets a fresh port.
