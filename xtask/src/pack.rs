@@ -46,11 +46,11 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 
 /// The size budget for the browser payload (`import { EventBus } from 'switchyard'`
-/// bundled and minified, plus the `.wasm`), gzipped. Issue 12 asks for 96 KB; the package
-/// measured 135.2 KB when the JavaScript became modules (2026-12-06, before the Rust-side size
-/// work of h/size), so the budget is that measurement rounded up to the next KB, to be
-/// tightened as the `.wasm` shrinks.
-const BUDGET_BYTES: u64 = 136 * 1024;
+/// bundled and minified, plus the `.wasm`), gzipped. Issue 12 asks for 96 KB and the package
+/// is not there: it measured 133.6 KB at the end of session 6 (2026-12-06), so this is a ratchet
+/// at that figure plus 1.4 KB of headroom, to be lowered as the `.wasm` shrinks (what stands in
+/// the way: docs/ARCHITECTURE.md "Where the bytes go").
+const BUDGET_BYTES: u64 = 135 * 1024;
 /// esbuild's `--target` for the browser bundles and the size bundle (the same as
 /// `tests/bench/size.mjs`).
 const BUNDLE_TARGET: &str = "es2022";
