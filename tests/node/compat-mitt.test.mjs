@@ -143,6 +143,13 @@ describe('compat mitt (mitt README)', () => {
 });
 
 describe('compat mitt: the bus underneath', () => {
+  test('bad bus options are refused by mitt() itself with E_INVALID_OPTION', () => {
+    assert.throws(() => mitt(undefined, { bus: { capacity: -1 } }), (error) => error.code === 'E_INVALID_OPTION' && /capacity/.test(error.message));
+    const emitter = mitt(undefined, { bus: { capacity: 8 } });
+    emitter.on('x', () => {});
+    assert.equal(emitter.bus.subscriptions().length, 1);
+  });
+
   test('each handler is a subscription named after its type (* handlers on **), and each emit a publish, seen in the same task', () => {
     const emitter = mitt();
     emitter.on('user.created', () => {});

@@ -493,6 +493,16 @@ describe('compat EventEmitter: max listeners (Node docs)', () => {
     assert.deepEqual(e.bus.subscriptions(), []);
     assert.equal(thrown(() => new EventEmitter({ captureRejections: true })).code, 'E_INVALID_OPTION');
   });
+
+  test('bad bus options are refused by the constructor, before any listener is told of anything', () => {
+    const error = thrown(() => new EventEmitter({ bus: { capacity: -1 } }));
+    assert.ok(error instanceof SwitchyardError);
+    assert.equal(error.code, 'E_INVALID_OPTION');
+    assert.match(error.message, /capacity/);
+    const good = new EventEmitter({ bus: { capacity: 8 } });
+    good.on('x', () => {});
+    assert.equal(good.bus.subscriptions().length, 1);
+  });
 });
 
 describe('compat EventEmitter: classes and modules', () => {

@@ -260,6 +260,8 @@ export function EventEmitter(options) {
     if (options.bus !== undefined) {
       if (options.bus === null || typeof options.bus !== 'object') throw new SwitchyardError('E_INVALID_OPTION', 'option `bus` must be an object of EventBus options');
       state.busOptions = options.bus;
+      // Made now, so bad bus options are refused here (E_INVALID_OPTION) and not by a later `on()`.
+      if (state.bus === undefined) state.bus = newBus(state.busOptions, maxOf(state));
     }
   }
 }

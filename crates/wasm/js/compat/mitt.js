@@ -49,6 +49,8 @@ export function mitt(all, options) {
     if (bus === undefined) bus = newBus(options?.bus, MITT_MAX_LISTENERS);
     return bus;
   };
+  // Made now when options are given, so bad ones are refused by `mitt()` (E_INVALID_OPTION).
+  if (options?.bus !== undefined) busOf();
 
   /**
    * Brings the registrations of `type` to its list's length; the type's channel, or undefined
