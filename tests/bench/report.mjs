@@ -367,7 +367,7 @@ function goalsSection(doc) {
   }
   rows.push(...nativeGoalRows(doc, verdict));
   const size = doc.sizes?.find((s) => s.impl === 'switchyard');
-  if (size) rows.push(['package shipped to a browser', '≤ 40 KB gzip', formatBytes(size.gzipBytes), verdict(size.gzipBytes <= 40 * 1024)]);
+  if (size) rows.push(['package shipped to a browser (issue 12)', '≤ 96 KB min+gzip', formatBytes(size.gzipBytes), verdict(size.gzipBytes <= 96 * 1024)]);
   if (rows.length === 0) return '';
   return `## Goals
 
