@@ -19,6 +19,7 @@ import { build, createServer } from 'vite';
 
 import { collectErrors, launchChromium, serveStatic } from './helpers/browser.mjs';
 import { installDir } from './helpers/package.mjs';
+import { collectingLogger } from './helpers/vite.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const screenshots = join(resolve(repo, process.env.CARGO_TARGET_DIR ?? 'target'), 'screenshots');
@@ -101,22 +102,7 @@ function project(main) {
 
 /** Vite's options for `root`, its warnings and errors collected into `warnings`. */
 function config(root, warnings) {
-  const logger = {
-    hasWarned: false,
-    info() {},
-    warn(message) {
-      logger.hasWarned = true;
-      warnings.push(message);
-    },
-    warnOnce(message) {
-      logger.warn(message);
-    },
-    error(message) {
-      warnings.push(`error: ${message}`);
-    },
-    clearScreen() {},
-    hasErrorLogged: () => false,
-  };
+  const logger = collectingLogger(warnings);
   return { root, configFile: false, envDir: false, cacheDir: join(root, '.vite-cache'), customLogger: logger, logLevel: 'warn' };
 }
 

@@ -15,6 +15,7 @@ import { build } from 'vite';
 
 import { collectErrors, launchChromium, serveStatic } from './helpers/browser.mjs';
 import { installDir } from './helpers/package.mjs';
+import { collectingLogger } from './helpers/vite.mjs';
 
 const INDEX_HTML = `<!doctype html>
 <html>
@@ -74,22 +75,7 @@ before(async () => {
   // The installed package, copied so that every file Vite resolves lies inside the project root.
   cpSync(join(installDir(), 'node_modules'), join(project, 'node_modules'), { recursive: true });
 
-  const logger = {
-    hasWarned: false,
-    info() {},
-    warn(message) {
-      logger.hasWarned = true;
-      warnings.push(message);
-    },
-    warnOnce(message) {
-      logger.warn(message);
-    },
-    error(message) {
-      warnings.push(`error: ${message}`);
-    },
-    clearScreen() {},
-    hasErrorLogged: () => false,
-  };
+  const logger = collectingLogger(warnings);
   await build({
     root: project,
     configFile: false,
