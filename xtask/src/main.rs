@@ -30,8 +30,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  setup                 install what is missing: wasm32 target, browsers, wasm-bindgen-cli,
-                        trunk, geckodriver, tests/node_modules (a second run only checks)
+  setup                 install what is missing: wasm32 target, browsers, mosquitto,
+                        wasm-bindgen-cli, trunk, geckodriver, tests/node_modules (a second
+                        run only checks)
   test [--only LIST]    setup (what the suites need), then run the suites and print one
                         summary line each;
                         LIST is comma-separated, from: fmt, clippy, js, native, wasm-node,

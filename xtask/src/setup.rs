@@ -20,7 +20,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::process;
-use crate::tools::{self, CHROMEDRIVER, CHROMIUM, FIREFOX};
+use crate::tools::{self, CHROMEDRIVER, CHROMIUM, FIREFOX, MOSQUITTO};
 
 /// What the command about to run needs installed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -58,7 +58,7 @@ pub fn run(root: &Path, needs: Needs) -> Result<()> {
     if needs == Needs::Everything {
         no_std_target()?;
         cargo_fuzz()?;
-        browsers()?;
+        debian_packages()?;
         cargo_install(&CargoTool {
             name: "geckodriver",
             krate: "geckodriver",
@@ -262,12 +262,14 @@ fn warn_about_debian_binaryen() {
     }
 }
 
-/// Chromium, ChromeDriver and Firefox ESR from Debian, installed together with one `apt-get update`.
-fn browsers() -> Result<()> {
+/// Chromium, ChromeDriver, Firefox ESR and mosquitto (the MQTT broker the bridge tests start)
+/// from Debian, installed together with one `apt-get update`; skipped when every binary is there.
+fn debian_packages() -> Result<()> {
     let wanted = [
         ("chromium", CHROMIUM),
         ("chromium-driver", CHROMEDRIVER),
         ("firefox-esr", FIREFOX),
+        ("mosquitto", MOSQUITTO),
     ];
     let missing: Vec<&str> = wanted
         .iter()
@@ -305,7 +307,12 @@ fn browsers() -> Result<()> {
         apt(&install)?;
     }
     for (package, binary) in wanted {
-        let version = tools::version_of(binary).with_context(|| {
+        let version = if binary == MOSQUITTO {
+            tools::mosquitto_version()
+        } else {
+            tools::version_of(binary)
+        };
+        let version = version.with_context(|| {
             format!(
                 "`{binary} --version` failed; reinstall it: apt-get install --reinstall {package}"
             )

@@ -36,6 +36,9 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// Debian's Firefox ESR.
 pub const FIREFOX: &str = "/usr/bin/firefox-esr";
+/// Debian's mosquitto (2.0.11 on Debian 12): the MQTT broker `switchyard/bridge`'s tests start
+/// on loopback ports (`tests/node/helpers/mosquitto.mjs`); the package's own service is not used.
+pub const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 
 /// Where `cargo install` puts binaries: `$CARGO_HOME/bin`, by default `~/.cargo/bin`.
 pub fn cargo_bin_dir() -> PathBuf {
@@ -94,6 +97,20 @@ pub fn prepare_environment(root: &Path) -> Result<()> {
 pub fn version_of(program: impl AsRef<std::ffi::OsStr>) -> Option<String> {
     let text = process::capture(Command::new(program).arg("--version")).ok()?;
     first_version(&text).map(str::to_owned)
+}
+
+/// The version of [`MOSQUITTO`]: it has no `--version`; `mosquitto -h` prints
+/// `mosquitto version 2.0.11` and exits with 3, so the exit status is not checked.
+pub fn mosquitto_version() -> Option<String> {
+    let output = Command::new(MOSQUITTO)
+        .arg("-h")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    let line = text.lines().find(|line| line.contains("version"))?;
+    first_version(line).map(str::to_owned)
 }
 
 /// The first word of `text` that starts with a digit, without trailing punctuation:
