@@ -113,7 +113,21 @@ const ENTRIES: &[Entry] = &[
         node: "devtools/index.js",
         types: "devtools.d.ts",
     },
+    // `switchyard/bridge`: bus topics to other tabs (issue 16) and to an MQTT broker
+    // (`connectMqtt`, issue 17). mqtt.js and idb stay external (see [`OPTIONAL_PEERS`]).
+    Entry {
+        subpath: "./bridge",
+        name: "bridge",
+        web: "bridge/index.js",
+        node: "bridge/index.js",
+        types: "bridge.d.ts",
+    },
 ];
+
+/// Optional peer dependencies of the package (`peerDependenciesMeta` in
+/// `crates/wasm/js/package.json`), left external in every bundle: `connectMqtt` imports them
+/// when it runs, so a user of the other entries installs and bundles neither.
+const OPTIONAL_PEERS: &[&str] = &["mqtt", "idb"];
 
 /// Builds the npm tarball and returns its path, `<target>/npm/switchyard-<version>.tgz`.
 pub fn run(root: &Path) -> Result<PathBuf> {
@@ -300,6 +314,9 @@ fn bundle(
         "--legal-comments=none",
     ]);
     cmd.arg(format!("--alias:{BINDGEN_ALIAS}={}", bindings.display()));
+    for peer in OPTIONAL_PEERS {
+        cmd.arg(format!("--external:{peer}"));
+    }
     match platform {
         Platform::Web => cmd
             .args(["--format=esm", "--platform=browser"])

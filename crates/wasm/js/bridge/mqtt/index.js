@@ -1,0 +1,246 @@
+// @ts-check
+// `connectMqtt(bus, options)`: bridges bus topics to an MQTT 5 broker (see docs/API.md,
+// "switchyard/bridge"). This module reads the options and loads the optional packages; the link
+// (link.js) does the work.
+
+import { SwitchyardError } from 'switchyard';
+import { DEFAULT_BACKOFF } from './backoff.js';
+import { MqttLink } from './link.js';
+import { IdbStore, MemoryStore } from './stores.js';
+import { checkPrefix, toMqttFilter } from './topics.js';
+
+const OPTIONS = [
+  'url',
+  'publish',
+  'subscribe',
+  'prefix',
+  'clientId',
+  'sessionExpirySec',
+  'keepaliveSec',
+  'connectTimeoutMs',
+  'maxInFlight',
+  'outbox',
+  'capacity',
+  'overflow',
+  'retry',
+  'backoff',
+  'maxHops',
+  'dedupeWindow',
+  'maxMessageBytes',
+  'deadLetterCapacity',
+  'onDeadLetter',
+  'username',
+  'password',
+  'mqtt',
+];
+
+/** @param {string} message */
+const invalid = (message) => new SwitchyardError('E_INVALID_OPTION', message);
+
+/**
+ * @param {any} value
+ * @param {string} name
+ * @param {number} fallback
+ * @param {{ min?: number, max?: number, integer?: boolean }} [range]
+ */
+function number(value, name, fallback, { min = 0, max = Number.MAX_SAFE_INTEGER, integer = true } = {}) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+    throw invalid(`option \`${name}\` must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max} (got ${String(value)})`);
+  }
+  return value;
+}
+
+/**
+ * @param {any} value
+ * @param {string} name
+ */
+function patterns(value, name) {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((p) => typeof p !== 'string')) throw invalid(`option \`${name}\` must be an array of bus patterns`);
+  return [...new Set(value)];
+}
+
+/**
+ * @param {any} value
+ * @param {string} name
+ * @param {string[]} keys
+ */
+function object(value, name, keys) {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object') throw invalid(`option \`${name}\` must be an object`);
+  for (const key of Object.keys(value)) if (!keys.includes(key)) throw invalid(`unknown option \`${name}.${key}\` (known: ${keys.join(', ')})`);
+  return value;
+}
+
+/** @type {WeakMap<object, string>} */
+const realms = new WeakMap();
+
+/** A random lower-case hex string of `bytes` bytes. */
+function randomHex(bytes = 8) {
+  const values = new Uint8Array(bytes);
+  globalThis.crypto.getRandomValues(values);
+  return Array.from(values, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * The realm of `bus`: a random id, the same for every bridge of this bus, so a message sent by
+ * two bridges has one Switchyard id and comes back to its bus as nobody's new message.
+ * @param {object} bus
+ */
+function realmOf(bus) {
+  let realm = realms.get(bus);
+  if (!realm) {
+    realm = `r${randomHex(6)}`;
+    realms.set(bus, realm);
+  }
+  return realm;
+}
+
+/**
+ * mqtt.js, given or imported. It is an optional peer dependency of `switchyard`: only users of
+ * `connectMqtt` install it.
+ * @param {any} given
+ */
+async function loadMqtt(given) {
+  if (given !== undefined) {
+    const mod = given?.connect ? given : given?.default;
+    if (typeof mod?.connect !== 'function') throw invalid('option `mqtt` must be the mqtt.js module (with `connect`)');
+    return mod;
+  }
+  try {
+    const mod = await import('mqtt');
+    return /** @type {any} */ (mod).connect ? mod : /** @type {any} */ (mod).default;
+  } catch (error) {
+    throw invalid(
+      `connectMqtt needs the npm package \`mqtt\` (version 5), an optional peer dependency of switchyard: \`npm install mqtt\`, or pass the module as option \`mqtt\` (${/** @type {Error} */ (error)?.message ?? error})`,
+    );
+  }
+}
+
+/**
+ * The outbox store: `'indexeddb'` (default where `indexedDB` exists), `'memory'` (default
+ * elsewhere), or an object with the store's five methods.
+ * @param {any} store
+ * @param {string} name
+ */
+async function openStore(store, name) {
+  const kind = store ?? (typeof globalThis.indexedDB === 'undefined' ? 'memory' : 'indexeddb');
+  if (kind === 'memory') return new MemoryStore();
+  if (kind === 'indexeddb') {
+    if (typeof globalThis.indexedDB === 'undefined') throw invalid("option `outbox.store` is 'indexeddb' but this runtime has no indexedDB");
+    let idb;
+    try {
+      idb = await import('idb');
+    } catch (error) {
+      throw invalid(`the IndexedDB outbox needs the npm package \`idb\` (version 8), an optional peer dependency of switchyard: \`npm install idb\` (${/** @type {Error} */ (error)?.message ?? error})`);
+    }
+    return new IdbStore(idb, name);
+  }
+  if (kind && typeof kind === 'object' && ['open', 'write', 'remove', 'saveClientId', 'close'].every((m) => typeof kind[m] === 'function')) {
+    if (typeof kind.kind !== 'string') kind.kind = 'custom';
+    return kind;
+  }
+  throw invalid("option `outbox.store` must be 'memory', 'indexeddb' or an object with open, write, remove, saveClientId and close");
+}
+
+/**
+ * Bridges `bus` to an MQTT 5 broker. See `bridge.d.ts` and docs/API.md.
+ * @param {any} bus an EventBus
+ * @param {any} options
+ */
+export async function connectMqtt(bus, options) {
+  if (!bus || typeof bus.subscribe !== 'function' || typeof bus.publish !== 'function') throw new TypeError('connectMqtt(bus, options): `bus` must be an EventBus');
+  if (options === null || typeof options !== 'object') throw invalid('connectMqtt(bus, options): `options` must be an object');
+  for (const key of Object.keys(options)) if (!OPTIONS.includes(key)) throw invalid(`unknown option \`${key}\` of connectMqtt`);
+  const url = options.url;
+  if (typeof url !== 'string' && !(url instanceof URL)) throw invalid('option `url` must be the broker URL (ws://, wss://, mqtt:// or mqtts://)');
+  const urlText = String(url);
+  if (!/^(wss?|mqtts?):\/\//.test(urlText)) throw invalid(`option \`url\` '${urlText}' must start with ws://, wss://, mqtt:// or mqtts://`);
+  const publish = patterns(options.publish, 'publish');
+  const subscribe = patterns(options.subscribe, 'subscribe');
+  const prefix = checkPrefix(options.prefix ?? 'switchyard');
+  // Refuse what MQTT cannot carry before anything starts.
+  for (const pattern of [...publish, ...subscribe]) toMqttFilter(pattern, prefix);
+  if (options.clientId !== undefined && (typeof options.clientId !== 'string' || options.clientId.length === 0 || options.clientId.length > 128)) {
+    throw invalid('option `clientId` must be a string of 1 to 128 characters');
+  }
+  const outbox = object(options.outbox, 'outbox', ['capacity', 'store', 'name']);
+  const retry = object(options.retry, 'retry', ['attempts', 'maxAgeMs']);
+  const backoff = object(options.backoff, 'backoff', ['initialMs', 'maxMs', 'factor', 'jitter']);
+  if (options.overflow !== undefined && !['reject', 'drop-oldest', 'drop-newest'].includes(options.overflow)) {
+    throw invalid("option `overflow` must be 'reject', 'drop-oldest' or 'drop-newest'");
+  }
+  if (options.onDeadLetter !== undefined && typeof options.onDeadLetter !== 'function') throw invalid('option `onDeadLetter` must be a function');
+  for (const key of ['username', 'password']) {
+    if (options[key] !== undefined && typeof options[key] !== 'string') throw invalid(`option \`${key}\` must be a string`);
+  }
+  if (outbox.name !== undefined && (typeof outbox.name !== 'string' || outbox.name === '')) throw invalid('option `outbox.name` must be a non-empty string');
+  const config = {
+    url: urlText,
+    publish,
+    subscribe,
+    prefix,
+    clientId: '',
+    realm: realmOf(bus),
+    sessionExpirySec: number(options.sessionExpirySec, 'sessionExpirySec', 3600, { max: 0xffffffff }),
+    keepaliveSec: number(options.keepaliveSec, 'keepaliveSec', 30, { max: 65535 }),
+    connectTimeoutMs: number(options.connectTimeoutMs, 'connectTimeoutMs', 10_000, { min: 1 }),
+    maxInFlight: number(options.maxInFlight, 'maxInFlight', 64, { min: 1, max: 65535 }),
+    outboxCapacity: number(outbox.capacity, 'outbox.capacity', 10_000, { min: 1, max: 16_777_216 }),
+    capacity: options.capacity === undefined ? undefined : number(options.capacity, 'capacity', 0, { min: 1, max: 0xffffffff }),
+    overflow: options.overflow,
+    retry: {
+      attempts: number(retry.attempts, 'retry.attempts', 5, { min: 1 }),
+      maxAgeMs: retry.maxAgeMs === undefined ? Infinity : number(retry.maxAgeMs, 'retry.maxAgeMs', 0, { integer: false }),
+    },
+    backoff: {
+      initialMs: number(backoff.initialMs, 'backoff.initialMs', DEFAULT_BACKOFF.initialMs, { integer: false }),
+      maxMs: number(backoff.maxMs, 'backoff.maxMs', DEFAULT_BACKOFF.maxMs, { integer: false }),
+      factor: number(backoff.factor, 'backoff.factor', DEFAULT_BACKOFF.factor, { min: 1, integer: false }),
+      jitter: number(backoff.jitter, 'backoff.jitter', DEFAULT_BACKOFF.jitter, { max: 1, integer: false }),
+    },
+    maxHops: number(options.maxHops, 'maxHops', 8, { min: 1, max: 255 }),
+    dedupeWindow: number(options.dedupeWindow, 'dedupeWindow', 10_000, { min: 1, max: 16_777_216 }),
+    maxMessageBytes: number(options.maxMessageBytes, 'maxMessageBytes', 256 * 1024, { min: 1, max: 268_435_455 }),
+    deadLetterCapacity: number(options.deadLetterCapacity, 'deadLetterCapacity', 1000, { max: 16_777_216 }),
+    onDeadLetter: options.onDeadLetter,
+    username: options.username,
+    password: options.password,
+  };
+  if (bus.closed) throw new SwitchyardError('E_CLOSED', 'connectMqtt: the bus is closed');
+  const mqtt = await loadMqtt(options.mqtt);
+  const store = await openStore(outbox.store, outbox.name ?? options.clientId ?? 'default');
+  const opened = await store.open();
+  config.clientId = options.clientId ?? opened.clientId ?? `sy-${randomHex(8)}`;
+  if (opened.clientId !== config.clientId) await store.saveClientId(config.clientId);
+  if (bus.closed) {
+    store.close();
+    throw new SwitchyardError('E_CLOSED', 'connectMqtt: the bus was closed while the link was opening');
+  }
+  const link = new MqttLink(bus, mqtt, store, config, opened.records);
+  return createLinkFacade(link);
+}
+
+/**
+ * The object users hold: the link's public members only.
+ * @param {MqttLink} link
+ */
+function createLinkFacade(link) {
+  const facade = {
+    get state() {
+      return link.state;
+    },
+    get clientId() {
+      return link.config.clientId;
+    },
+    metrics: () => link.metrics(),
+    deadLetters: () => link.deadLetters(),
+    connected: () => link.whenConnected(),
+    drained: () => link.drained(),
+    close: () => link.close(),
+  };
+  // `await using link = await connectMqtt(...)` where the runtime has explicit resource management.
+  if (typeof Symbol.asyncDispose === 'symbol') Object.defineProperty(facade, Symbol.asyncDispose, { value: () => link.close() });
+  return facade;
+}

@@ -1,0 +1,159 @@
+// @ts-check
+// Where the outbox keeps its records between `publish` and the broker's PUBACK.
+//
+// - `MemoryStore` (Node's default): records live as long as the process. A Node service is
+//   restarted as a process, usually by a supervisor that also restarts its broker connection;
+//   what a restart must not lose belongs in the broker's persistent session or the service's
+//   own database. A file store would cost an fsync per batch on the hot path for a guarantee the
+//   process model rarely needs; pass your own `store` (this interface) when it does.
+// - `IdbStore` (browsers' default): IndexedDB through `idb`, so the outbox survives a reload,
+//   a crash of the tab and the browser closing. One database per outbox name.
+//
+// Every store answers the same five calls; writes and removals are batched by the outbox.
+
+/**
+ * @typedef {object} OutboxRecord
+ * @property {number} key order of arrival (ascending across reloads)
+ * @property {string} id the Switchyard id (`sy-id`)
+ * @property {string} realm where the message was first published (`sy-realm`)
+ * @property {number} hops bridges crossed before this one (`sy-hops`)
+ * @property {string} topic the MQTT topic
+ * @property {string} busTopic the bus topic
+ * @property {string} body the JSON text of the payload
+ * @property {number} createdAt `Date.now()` when it entered the outbox
+ * @property {number} attempts refusals by the broker so far
+ */
+
+/**
+ * @typedef {object} OutboxStore
+ * @property {() => Promise<{ records: OutboxRecord[], clientId: string | null }>} open
+ * @property {(records: OutboxRecord[]) => Promise<void> | void} write
+ * @property {(keys: number[]) => Promise<void> | void} remove
+ * @property {(clientId: string) => Promise<void> | void} saveClientId
+ * @property {() => void} close
+ * @property {string} kind `'memory'`, `'indexeddb'` or the custom store's own
+ */
+
+/** @implements {OutboxStore} */
+export class MemoryStore {
+  constructor() {
+    this.kind = 'memory';
+  }
+
+  async open() {
+    return { records: [], clientId: null };
+  }
+
+  write() {}
+
+  remove() {}
+
+  saveClientId() {}
+
+  close() {}
+}
+
+/** How often a transaction is retried after Safari's "The database connection is closing". */
+const CLOSING_RETRIES = 3;
+
+/**
+ * Whether `error` is the InvalidStateError a browser throws when the connection is closing
+ * (Safari closes idle connections and those of pages entering the back/forward cache).
+ * @param {unknown} error
+ */
+export function isClosing(error) {
+  return error instanceof Error && error.name === 'InvalidStateError' && /clos/i.test(error.message);
+}
+
+/** @implements {OutboxStore} */
+export class IdbStore {
+  /**
+   * @param {typeof import('idb')} idb
+   * @param {string} name database name suffix (one outbox per name)
+   */
+  constructor(idb, name) {
+    this.kind = 'indexeddb';
+    this.idb = idb;
+    this.dbName = `switchyard-mqtt-outbox:${name}`;
+    /** @type {Promise<import('idb').IDBPDatabase> | null} */
+    this.db = null;
+    /** Reopens after "connection is closing" (counted for metrics and tests). */
+    this.reopened = 0;
+  }
+
+  connect() {
+    if (!this.db) {
+      this.db = this.idb.openDB(this.dbName, 1, {
+        upgrade(db) {
+          db.createObjectStore('outbox', { keyPath: 'key' });
+          db.createObjectStore('meta');
+        },
+      });
+      // A connection the browser closes under us is reopened at the next transaction.
+      this.db.then((db) => db.addEventListener('close', () => this.forget(db)), () => {});
+    }
+    return this.db;
+  }
+
+  /** @param {import('idb').IDBPDatabase} db */
+  forget(db) {
+    if (this.db) this.db.then((current) => current === db && (this.db = null), () => {});
+  }
+
+  /**
+   * Runs `fn` in a transaction, reopening the database and retrying when it is closing.
+   * @template T
+   * @param {'readonly' | 'readwrite'} mode
+   * @param {(tx: any) => Promise<T>} fn
+   * @returns {Promise<T>}
+   */
+  async run(mode, fn) {
+    for (let attempt = 0; ; attempt++) {
+      const db = await this.connect();
+      try {
+        const tx = db.transaction(['outbox', 'meta'], mode);
+        const [result] = await Promise.all([fn(tx), tx.done]);
+        return result;
+      } catch (error) {
+        if (!isClosing(error) || attempt >= CLOSING_RETRIES) throw error;
+        this.reopened++;
+        this.db = null;
+      }
+    }
+  }
+
+  async open() {
+    return this.run('readonly', async (tx) => {
+      const records = await tx.objectStore('outbox').getAll();
+      const clientId = (await tx.objectStore('meta').get('clientId')) ?? null;
+      return { records, clientId: typeof clientId === 'string' ? clientId : null };
+    });
+  }
+
+  /** @param {OutboxRecord[]} records */
+  write(records) {
+    return this.run('readwrite', async (tx) => {
+      const store = tx.objectStore('outbox');
+      await Promise.all(records.map((r) => store.put(r)));
+    });
+  }
+
+  /** @param {number[]} keys */
+  remove(keys) {
+    return this.run('readwrite', async (tx) => {
+      const store = tx.objectStore('outbox');
+      await Promise.all(keys.map((k) => store.delete(k)));
+    });
+  }
+
+  /** @param {string} clientId */
+  saveClientId(clientId) {
+    return this.run('readwrite', (tx) => tx.objectStore('meta').put(clientId, 'clientId'));
+  }
+
+  close() {
+    const db = this.db;
+    this.db = null;
+    if (db) db.then((d) => d.close(), () => {});
+  }
+}
