@@ -12,6 +12,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join, resolve, dirname } from 'node:path';
+import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -50,7 +51,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * persistent sessions to survive), `extra` (more config lines, e.g. `message_size_limit 1000`).
  * Returns `{ tcpPort, wsPort, tcpUrl, wsUrl, dir, pid, stop(), start(), restart(), log() }`.
  */
-export async function startBroker({ persistence = true, extra = [] } = {}) {
+export async function startBroker({ persistence = true, extra = [], acl = null } = {}) {
   if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} missing: run \`cargo xtask setup\``);
   const targetDir = resolve(repo, process.env.CARGO_TARGET_DIR ?? 'target');
   const dir = join(targetDir, 'mosquitto', `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`);
@@ -60,6 +61,10 @@ export async function startBroker({ persistence = true, extra = [] } = {}) {
   while (wsPort === tcpPort) wsPort = await freePort();
   const config = join(dir, 'mosquitto.conf');
   const logFile = join(dir, 'mosquitto.log');
+  if (acl !== null) {
+    writeFileSync(join(dir, 'acl'), acl);
+    extra = [...extra, `acl_file ${join(dir, 'acl')}`];
+  }
   writeFileSync(
     config,
     [
@@ -67,6 +72,9 @@ export async function startBroker({ persistence = true, extra = [] } = {}) {
       `listener ${wsPort} lo`,
       'protocol websockets',
       'allow_anonymous true',
+      // Started as root, mosquitto switches to the user `mosquitto`, which cannot write this
+      // root-owned folder (no log, no persistence file: a restart forgets every session).
+      `user ${userInfo().username}`,
       `persistence ${persistence}`,
       `persistence_location ${dir}/`,
       'persistence_file mosquitto.db',

@@ -1,0 +1,276 @@
+// switchyard/bridge connectMqtt, Node ↔ Node through a real mosquitto (tests/node/helpers/mosquitto.mjs):
+// patterns both ways, the outbox across a broker outage, no loops, forged and oversized
+// messages dropped and counted, refusals dead-lettered, the outbox bounded.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import mqtt from 'mqtt';
+import { importBridge } from './helpers/bridge.mjs';
+import { startBroker } from './helpers/mosquitto.mjs';
+
+const { EventBus, SwitchyardError, connectMqtt } = await importBridge();
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Polls `check` until it is truthy (or fails after `ms`). */
+async function until(check, ms = 10_000, what = 'condition') {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+let broker;
+before(async () => {
+  broker = await startBroker();
+});
+after(async () => {
+  await broker?.stop();
+});
+
+const fast = { backoff: { initialMs: 20, maxMs: 200 }, outbox: { store: 'memory' } };
+let n = 0;
+const uniquePrefix = () => `t${process.pid}x${++n}`;
+
+/** A bus and its link; collects what arrives on `collect` patterns. */
+async function side(options, collect = []) {
+  const bus = new EventBus({ capacity: 100_000 });
+  const got = [];
+  for (const pattern of collect) bus.subscribe(pattern, (payload, meta) => got.push({ topic: meta.topic, payload, headers: meta.headers }));
+  const link = await connectMqtt(bus, { url: broker.wsUrl, ...fast, ...options });
+  await link.connected();
+  return { bus, link, got };
+}
+
+test('bus topics published on one side arrive on the other through the broker, patterns both ways', async () => {
+  const prefix = uniquePrefix();
+  const a = await side({ prefix, publish: ['order.**'], subscribe: ['price.*'] }, ['price.**']);
+  const b = await side({ prefix, publish: ['price.*'], subscribe: ['order.*.created'] }, ['order.**']);
+  await sleep(100); // SUBACKs
+  a.bus.publish('order.7.created', { id: 7, items: ['x'] });
+  a.bus.publish('order.7.paid', { id: 7 }); // B does not subscribe to it
+  b.bus.publish('price.eur', 1.25);
+  b.bus.publish('price.eur.old', 1); // not in B's publish patterns
+  await until(() => b.got.length >= 1 && a.got.length >= 1, 5000, 'both directions');
+  await sleep(200);
+  assert.deepEqual(b.got.map((m) => [m.topic, m.payload]), [['order.7.created', { id: 7, items: ['x'] }]]);
+  assert.deepEqual(a.got.map((m) => [m.topic, m.payload]), [['price.eur', 1.25]]);
+  assert.equal(a.link.metrics().acked, 2);
+  assert.equal(b.link.metrics().delivered, 1);
+  await a.link.close();
+  await b.link.close();
+});
+
+test('a ** before the last segment is filtered locally on the receiving side', async () => {
+  const prefix = uniquePrefix();
+  const a = await side({ prefix, publish: ['**'] });
+  const b = await side({ prefix, subscribe: ['job.**.failed'] }, ['**']);
+  await sleep(100);
+  for (const topic of ['job.failed', 'job.x.y.failed', 'job.x.done', 'other.failed']) a.bus.publish(topic, topic);
+  await until(() => b.link.metrics().received >= 3, 5000, 'three job.** messages');
+  await sleep(100);
+  assert.deepEqual(b.got.map((m) => m.topic), ['job.failed', 'job.x.y.failed']);
+  assert.equal(b.link.metrics().dropped.filtered, 1);
+  await a.link.close();
+  await b.link.close();
+});
+
+test('a bus pattern with a segment MQTT reads differently is refused before anything starts', async () => {
+  const bus = new EventBus();
+  for (const [options, code] of [
+    [{ publish: ['a.b/c'] }, 'E_INVALID_PATTERN'],
+    [{ subscribe: ['a.#'] }, 'E_INVALID_PATTERN'],
+    [{ subscribe: ['$SYS.**'] }, 'E_INVALID_PATTERN'],
+    [{ prefix: 'a/+' }, 'E_INVALID_OPTION'],
+    [{ nope: 1 }, 'E_INVALID_OPTION'],
+    [{ url: 'http://x' }, 'E_INVALID_OPTION'],
+  ]) {
+    await assert.rejects(connectMqtt(bus, { url: broker.wsUrl, ...options }), (error) => error instanceof SwitchyardError && error.code === code);
+  }
+  assert.equal(bus.subscriptions().length, 0, 'nothing subscribed');
+});
+
+test('a published topic or payload that cannot travel fails its bus delivery and becomes a bus dead letter', async () => {
+  const prefix = uniquePrefix();
+  const a = await side({ prefix, publish: ['**'] });
+  a.bus.publish('a.b+c', 1);
+  a.bus.publish('a.big', 10n);
+  await a.bus.idle();
+  const dead = a.bus.deadLetters();
+  assert.deepEqual(dead.map((d) => d.topic).sort(), ['a.b+c', 'a.big']);
+  assert.match(dead.find((d) => d.topic === 'a.b+c').lastError, /segment 'b\+c' holds '\+'/);
+  assert.match(dead.find((d) => d.topic === 'a.big').lastError, /BigInt/);
+  assert.equal(a.link.metrics().outbox, 0);
+  await a.link.close();
+});
+
+test('1 000 messages in the outbox while the broker is down all arrive after it restarts, none twice', async () => {
+  const prefix = uniquePrefix();
+  const receiver = await side({ prefix, subscribe: ['load.*'], clientId: `recv-${prefix}` }, ['load.*']);
+  const sender = await side({ prefix, publish: ['load.*'], clientId: `send-${prefix}` });
+  await sleep(200); // the receiver's SUBACK, so its persistent session holds the subscription
+  await broker.stop();
+  await until(() => sender.link.state !== 'connected' && receiver.link.state !== 'connected', 5000, 'links to notice');
+  for (let i = 0; i < 1000; i++) sender.bus.publish('load.item', i);
+  assert.equal(sender.link.metrics().outbox, 1000);
+  await broker.start();
+  await until(() => receiver.got.length >= 1000, 30_000, '1000 messages');
+  await sender.link.drained();
+  await sleep(300);
+  const values = receiver.got.map((m) => m.payload);
+  assert.equal(values.length, 1000, 'none twice');
+  assert.deepEqual([...values].sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i));
+  assert.deepEqual(values, Array.from({ length: 1000 }, (_, i) => i), 'in publish order');
+  assert.ok(sender.link.metrics().reconnects >= 1);
+  await sender.link.close();
+  await receiver.link.close();
+});
+
+test('in-flight messages of a lost socket are sent again and the receiver drops the second copy by id', async () => {
+  const prefix = uniquePrefix();
+  const receiver = await side({ prefix, subscribe: ['x'] }, ['x']);
+  const sender = await side({ prefix, publish: ['x'] });
+  await sleep(100);
+  // Publish a burst and kill the broker while PUBACKs are outstanding; then restart.
+  for (let i = 0; i < 300; i++) sender.bus.publish('x', i);
+  await broker.stop();
+  await broker.start();
+  await sender.link.drained();
+  await until(() => receiver.got.length >= 300, 5_000, '300 messages').catch((e) => { console.log(receiver.got.length, JSON.stringify(receiver.link.metrics()), JSON.stringify(sender.link.metrics())); throw e; });
+  await sleep(300);
+  assert.equal(receiver.got.length, 300);
+  assert.equal(new Set(receiver.got.map((m) => m.payload)).size, 300);
+  await sender.link.close();
+  await receiver.link.close();
+});
+
+test('two bridges of one bus on one broker do not loop: each drops the other copy as its own bus message', async () => {
+  const prefix = uniquePrefix();
+  const bus = new EventBus();
+  const seen = [];
+  bus.subscribe('**', (payload, meta) => seen.push(meta.topic));
+  const one = await connectMqtt(bus, { url: broker.wsUrl, prefix, publish: ['**'], subscribe: ['**'], ...fast });
+  const two = await connectMqtt(bus, { url: broker.wsUrl, prefix, publish: ['**'], subscribe: ['**'], ...fast });
+  const far = await side({ prefix, subscribe: ['**'], publish: ['**'] }, ['**']);
+  await Promise.all([one.connected(), two.connected()]);
+  await sleep(150);
+  bus.publish('ping', 1);
+  await sleep(600);
+  assert.deepEqual(seen, ['ping'], 'the bus saw its own message once and nothing came back');
+  assert.deepEqual(far.got.map((m) => m.topic), ['ping'], 'a third bus got one copy');
+  assert.equal(far.link.metrics().duplicates, 1, 'the second bridge copy was a duplicate by id');
+  assert.equal(one.metrics().dropped.echo + two.metrics().dropped.echo, 2, 'each bridge dropped the other one copy');
+  assert.equal(one.metrics().sent + two.metrics().sent, 2, 'nothing was sent again');
+  await Promise.all([one.close(), two.close(), far.link.close()]);
+});
+
+test('a message crossing bridges stops at the hop limit', async () => {
+  const p1 = uniquePrefix();
+  const p2 = uniquePrefix();
+  // bus A → p1 → bus B → p2 → bus C; B's bridge to p2 allows one hop.
+  const a = await side({ prefix: p1, publish: ['**'] });
+  const bus = new EventBus();
+  const b1 = await connectMqtt(bus, { url: broker.wsUrl, prefix: p1, subscribe: ['**'], ...fast });
+  const b2 = await connectMqtt(bus, { url: broker.wsUrl, prefix: p2, publish: ['**'], maxHops: 2, ...fast });
+  const c = await side({ prefix: p2, subscribe: ['**'] }, ['**']);
+  await Promise.all([b1.connected(), b2.connected()]);
+  await sleep(150);
+  a.bus.publish('hop', 1);
+  await until(() => c.got.length === 1, 5000, 'one hop');
+  assert.deepEqual(c.got[0].headers['sy-hops'], '2', 'C sees it two bridges from its origin');
+  await b2.close();
+  const b2strict = await connectMqtt(bus, { url: broker.wsUrl, prefix: p2, publish: ['**'], maxHops: 1, ...fast });
+  await b2strict.connected();
+  a.bus.publish('hop', 2);
+  await until(() => b2strict.metrics().dropped.hopLimit === 1, 5000, 'the hop limit');
+  await sleep(200);
+  assert.equal(c.got.length, 1);
+  await Promise.all([a.link.close(), b1.close(), b2strict.close(), c.link.close()]);
+});
+
+test('forged, oversized and malformed messages from the broker are dropped and counted, never thrown into the bus', async () => {
+  const prefix = uniquePrefix();
+  const b = await side({ prefix, subscribe: ['**'], maxMessageBytes: 1000 }, ['**']);
+  await sleep(100);
+  const raw = mqtt.connect(broker.tcpUrl, { protocolVersion: 5, reconnectPeriod: 0 });
+  await new Promise((r) => raw.on('connect', r));
+  const props = (extra = {}) => ({ properties: { userProperties: { 'sy-id': 'rz:1', 'sy-realm': 'rz', 'sy-hops': '0', ...extra } }, qos: 1 });
+  const pub = (topic, body, opts) => new Promise((r) => raw.publish(topic, body, opts, r));
+  await pub(`${prefix}/a`, '1', { qos: 1 }); // no user properties
+  await pub(`${prefix}/a`, '1', props({ 'sy-hops': 'x' }));
+  await pub(`${prefix}/a`, '1', props({ 'sy-id': 'bad id!' }));
+  await pub(`${prefix}/a`, 'x'.repeat(2000), props({ 'sy-id': 'rz:2' }));
+  await pub(`${prefix}/a`, '{nope', props({ 'sy-id': 'rz:3' }));
+  await pub(`${prefix}/a.b`, '1', props({ 'sy-id': 'rz:4' }));
+  await pub(`${prefix}/ok`, '"fine"', props({ 'sy-id': 'rz:5' }));
+  await until(() => b.got.length === 1, 5000, 'the good one');
+  const m = b.link.metrics();
+  assert.deepEqual({ forged: m.dropped.forged, oversized: m.dropped.oversized, malformed: m.dropped.malformed }, { forged: 3, oversized: 1, malformed: 2 });
+  assert.deepEqual(b.got.map((x) => [x.topic, x.payload]), [['ok', 'fine']]);
+  assert.equal(b.link.state, 'connected');
+  raw.end(true);
+  await b.link.close();
+});
+
+test('a message the broker refuses is retried, then becomes a dead letter with the reason', async () => {
+  const strict = await startBroker({ acl: 'topic readwrite sy/ok/#\ntopic read sy/#\n' });
+  try {
+    const bus = new EventBus();
+    const letters = [];
+    const link = await connectMqtt(bus, {
+      url: strict.wsUrl,
+      prefix: 'sy',
+      publish: ['**'],
+      retry: { attempts: 3 },
+      ...fast,
+      onDeadLetter: (l) => letters.push(l),
+    });
+    await link.connected();
+    bus.publish('ok.fine', 1);
+    bus.publish('denied.topic', { x: 1 });
+    await link.drained();
+    const m = link.metrics();
+    assert.equal(m.acked, 1);
+    assert.equal(m.refused, 3);
+    assert.equal(m.deadLettered, 1);
+    const [letter] = link.deadLetters();
+    assert.equal(letter.topic, 'denied.topic');
+    assert.deepEqual(letter.payload, { x: 1 });
+    assert.equal(letter.reason, 'refused');
+    assert.equal(letter.attempts, 3);
+    assert.match(letter.lastError, /Not authorized.*reason code 135/);
+    assert.deepEqual(letters, [letter]);
+    await link.close();
+  } finally {
+    await strict.stop();
+  }
+});
+
+test('the outbox is bounded: when full, the bridge subscription queues, then applies its overflow policy', async () => {
+  const prefix = uniquePrefix();
+  const bus = new EventBus();
+  const link = await connectMqtt(bus, { url: 'ws://127.0.0.1:1', prefix, publish: ['q'], outbox: { capacity: 10, store: 'memory' }, capacity: 5, overflow: 'reject', backoff: { initialMs: 60_000 } });
+  for (let i = 0; i < 15; i++) bus.publish('q', i);
+  assert.equal(link.metrics().outbox, 10);
+  assert.throws(() => bus.publish('q', 15), (error) => error.code === 'E_BACKPRESSURE');
+  assert.equal(link.metrics().waitingForRoom, 5);
+  await link.close();
+});
+
+test('reconnect delays grow exponentially with jitter and reset after a connect', async () => {
+  const prefix = uniquePrefix();
+  const bus = new EventBus();
+  const down = await startBroker();
+  await down.stop();
+  const link = await connectMqtt(bus, { url: down.wsUrl, prefix, publish: ['q'], outbox: { store: 'memory' }, backoff: { initialMs: 40, maxMs: 320, factor: 2, jitter: 0.5 }, connectTimeoutMs: 500 });
+  const started = Date.now();
+  await until(() => link.metrics().reconnects >= 5, 10_000, 'five failed attempts');
+  const elapsed = Date.now() - started;
+  // Delays drawn from [d/2, d] for d = 40, 80, 160, 320: between 300 and 600 ms of waiting, plus the attempts.
+  assert.ok(elapsed >= 280, `elapsed ${elapsed} ms`);
+  await down.start();
+  await link.connected();
+  assert.equal(link.state, 'connected');
+  await link.close();
+  await down.stop();
+});
