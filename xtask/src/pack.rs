@@ -113,8 +113,9 @@ const ENTRIES: &[Entry] = &[
         node: "devtools/index.js",
         types: "devtools.d.ts",
     },
-    // `switchyard/bridge`: bus topics to other tabs (issue 16) and to an MQTT broker
-    // (`connectMqtt`, issue 17). mqtt.js and idb stay external (see [`OPTIONAL_PEERS`]).
+    // `switchyard/bridge`: one bus across tabs, workers and brokers (shareTopics, linkPort;
+    // connectMqtt). Imports the bus as `switchyard`, like the other entries; mqtt.js and idb
+    // stay external (see [`OPTIONAL_PEERS`]).
     Entry {
         subpath: "./bridge",
         name: "bridge",
