@@ -36,7 +36,7 @@ const uniquePrefix = () => `t${process.pid}x${++n}`;
 async function side(options, collect = []) {
   const bus = new EventBus({ capacity: 100_000 });
   const got = [];
-  for (const pattern of collect) bus.subscribe(pattern, (payload, meta) => got.push({ topic: meta.topic, payload, headers: meta.headers }));
+  for (const pattern of collect) bus.subscribe(pattern, (payload, meta) => got.push({ topic: meta.topic, payload, headers: meta.headers, origin: meta.origin, correlationId: meta.correlationId }));
   const link = await connectMqtt(bus, { url: broker.wsUrl, ...fast, ...options });
   await link.connected();
   return { bus, link, got };
@@ -57,6 +57,26 @@ test('bus topics published on one side arrive on the other through the broker, p
   assert.deepEqual(a.got.map((m) => [m.topic, m.payload]), [['price.eur', 1.25]]);
   assert.equal(a.link.metrics().acked, 2);
   assert.equal(b.link.metrics().delivered, 1);
+  await a.link.close();
+  await b.link.close();
+});
+
+test('a received message carries its origin, headers and correlation id as meta on the receiving bus', async () => {
+  const prefix = uniquePrefix();
+  const a = await side({ prefix, publish: ['**'] });
+  const b = await side({ prefix, subscribe: ['**'] }, ['**']);
+  await sleep(100);
+  a.bus.publish('noise', 0);
+  const sent = a.bus.publish('user.created', { name: 'Ada' }, { headers: { tenant: 'acme' }, correlationId: 'req-1' });
+  await until(() => b.got.length === 2, 5000, 'two messages');
+  const got = b.got[1];
+  assert.equal(got.topic, 'user.created');
+  assert.deepEqual(got.headers, { tenant: 'acme' });
+  assert.equal(got.correlationId, 'req-1');
+  assert.equal(got.origin.id, sent.id);
+  assert.equal(got.origin.seq, sent.seq);
+  assert.equal(got.origin.hops, 1);
+  assert.equal(got.origin.realm, b.got[0].origin.realm, 'one realm per sending bus');
   await a.link.close();
   await b.link.close();
 });
@@ -177,7 +197,7 @@ test('a message crossing bridges stops at the hop limit', async () => {
   await sleep(150);
   a.bus.publish('hop', 1);
   await until(() => c.got.length === 1, 5000, 'one hop');
-  assert.deepEqual(c.got[0].headers['sy-hops'], '2', 'C sees it two bridges from its origin');
+  assert.equal(c.got[0].origin.hops, 2, 'C sees it two links from its origin');
   await b2.close();
   const b2strict = await connectMqtt(bus, { url: broker.wsUrl, prefix: p2, publish: ['**'], maxHops: 1, ...fast });
   await b2strict.connected();
@@ -194,15 +214,15 @@ test('forged, oversized and malformed messages from the broker are dropped and c
   await sleep(100);
   const raw = mqtt.connect(broker.tcpUrl, { protocolVersion: 5, reconnectPeriod: 0 });
   await new Promise((r) => raw.on('connect', r));
-  const props = (extra = {}) => ({ properties: { userProperties: { 'sy-id': 'rz:1', 'sy-realm': 'rz', 'sy-hops': '0', ...extra } }, qos: 1 });
+  const props = (extra = {}) => ({ properties: { userProperties: { 'sy-realm': 'rz', 'sy-id': '1', 'sy-seq': '1', 'sy-hops': '1', ...extra } }, qos: 1 });
   const pub = (topic, body, opts) => new Promise((r) => raw.publish(topic, body, opts, r));
   await pub(`${prefix}/a`, '1', { qos: 1 }); // no user properties
   await pub(`${prefix}/a`, '1', props({ 'sy-hops': 'x' }));
-  await pub(`${prefix}/a`, '1', props({ 'sy-id': 'bad id!' }));
-  await pub(`${prefix}/a`, 'x'.repeat(2000), props({ 'sy-id': 'rz:2' }));
-  await pub(`${prefix}/a`, '{nope', props({ 'sy-id': 'rz:3' }));
-  await pub(`${prefix}/a.b`, '1', props({ 'sy-id': 'rz:4' }));
-  await pub(`${prefix}/ok`, '"fine"', props({ 'sy-id': 'rz:5' }));
+  await pub(`${prefix}/a`, '1', props({ 'sy-realm': 'bad realm!' }));
+  await pub(`${prefix}/a`, 'x'.repeat(2000), props({ 'sy-id': '2' }));
+  await pub(`${prefix}/a`, '{nope', props({ 'sy-id': '3' }));
+  await pub(`${prefix}/a.b`, '1', props({ 'sy-id': '4' }));
+  await pub(`${prefix}/ok`, '"fine"', props({ 'sy-id': '5' }));
   await until(() => b.got.length === 1, 5000, 'the good one');
   const m = b.link.metrics();
   assert.deepEqual({ forged: m.dropped.forged, oversized: m.dropped.oversized, malformed: m.dropped.malformed }, { forged: 3, oversized: 1, malformed: 2 });

@@ -148,12 +148,16 @@ export interface MqttOutboxStore {
 export interface MqttOutboxRecord {
   /** Order of arrival, ascending across runs. */
   key: number;
-  /** The Switchyard id (`sy-id` user property). */
-  id: string;
-  /** The realm (bus) it was first published on. */
+  /** The bus it was first published on (`meta.origin.realm` on the receiving side). */
   realm: string;
-  /** Bridges crossed before this one. */
+  /** Its id there. */
+  id: number;
+  /** Its per-topic sequence number there. */
+  seq: number;
+  /** Links crossed once it reaches the receiving bus (1 for a message of this bus). */
   hops: number;
+  headers: Record<string, string> | null;
+  correlationId: string | null;
   /** The MQTT topic. */
   topic: string;
   /** The bus topic. */
@@ -222,6 +226,7 @@ export interface MqttBridgeOptions {
 
 /** A message the bridge gave up on after it entered the outbox. */
 export interface MqttDeadLetter {
+  /** `<realm>:<id>` of its origin. */
   id: string;
   /** The bus topic. */
   topic: string;

@@ -8,6 +8,7 @@ import { DEFAULT_BACKOFF } from './backoff.js';
 import { MqttLink } from './link.js';
 import { IdbStore, MemoryStore } from './stores.js';
 import { checkPrefix, toMqttFilter } from './topics.js';
+import { realmOf } from './origin.js';
 
 const OPTIONS = [
   'url',
@@ -73,28 +74,11 @@ function object(value, name, keys) {
   return value;
 }
 
-/** @type {WeakMap<object, string>} */
-const realms = new WeakMap();
-
 /** A random lower-case hex string of `bytes` bytes. */
 function randomHex(bytes = 8) {
   const values = new Uint8Array(bytes);
   globalThis.crypto.getRandomValues(values);
   return Array.from(values, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/**
- * The realm of `bus`: a random id, the same for every bridge of this bus, so a message sent by
- * two bridges has one Switchyard id and comes back to its bus as nobody's new message.
- * @param {object} bus
- */
-function realmOf(bus) {
-  let realm = realms.get(bus);
-  if (!realm) {
-    realm = `r${randomHex(6)}`;
-    realms.set(bus, realm);
-  }
-  return realm;
 }
 
 /**
@@ -182,7 +166,7 @@ export async function connectMqtt(bus, options) {
     subscribe,
     prefix,
     clientId: '',
-    realm: realmOf(bus),
+    realm: realmOf(bus, undefined),
     sessionExpirySec: number(options.sessionExpirySec, 'sessionExpirySec', 3600, { max: 0xffffffff }),
     keepaliveSec: number(options.keepaliveSec, 'keepaliveSec', 30, { max: 65535 }),
     connectTimeoutMs: number(options.connectTimeoutMs, 'connectTimeoutMs', 10_000, { min: 1 }),

@@ -6,7 +6,7 @@
 import { SwitchyardError } from 'switchyard';
 import { backoffDelay } from './backoff.js';
 import { RecentSet } from './window.js';
-import { decodeIncoming, encodePayload, PROP_HOPS, PROP_ID, PROP_REALM } from './wire.js';
+import { decodeIncoming, encodePayload, userProperties } from './wire.js';
 import { matches, toMqttFilter, toMqttTopic } from './topics.js';
 import { originOf, publishIncoming } from './origin.js';
 
@@ -164,15 +164,19 @@ export class MqttLink {
     if (!this.seenOutgoing.add(meta.id)) return; // a second matching pattern
     const origin = originOf(meta);
     let realm = this.config.realm;
-    let id = `${this.config.realm}:${meta.id}`;
-    let hops = 0;
+    /** @type {number} */
+    let id = meta.id;
+    /** @type {number} */
+    let seq = meta.seq;
+    let hops = 1;
     if (origin) {
-      if (this.injected.has(origin.id)) return; // it came from this broker through this link
+      if (this.injected.has(`${origin.realm}:${origin.id}`)) return; // it came from this broker through this link
       if (origin.hops >= this.config.maxHops) {
         this.dropped.hopLimit++;
         return;
       }
-      ({ realm, id, hops } = origin);
+      ({ realm, id, seq } = origin);
+      hops = origin.hops + 1;
     }
     const topic = toMqttTopic(meta.topic, this.config.prefix);
     let body;
@@ -184,8 +188,9 @@ export class MqttLink {
     if (body.length > this.config.maxMessageBytes / 3 && new TextEncoder().encode(body).length > this.config.maxMessageBytes) {
       throw new SwitchyardError('E_INVALID_OPTION', `payload on '${meta.topic}' is larger than maxMessageBytes (${this.config.maxMessageBytes})`);
     }
+    const headers = meta.headers && Object.keys(meta.headers).length > 0 ? { ...meta.headers } : null;
     /** @type {OutboxRecord} */
-    const record = { key: 0, id, realm, hops, topic, busTopic: meta.topic, body, createdAt: Date.now(), attempts: 0 };
+    const record = { key: 0, realm, id, seq, hops, topic, busTopic: meta.topic, body, headers, correlationId: meta.correlationId ?? null, createdAt: Date.now(), attempts: 0 };
     return this.add(record);
   }
 
@@ -321,7 +326,7 @@ export class MqttLink {
         properties: {
           payloadFormatIndicator: true,
           contentType: 'application/json',
-          userProperties: { [PROP_ID]: record.id, [PROP_REALM]: record.realm, [PROP_HOPS]: String(record.hops) },
+          userProperties: userProperties(record),
         },
       },
       (/** @type {any} */ error) => {
@@ -390,7 +395,7 @@ export class MqttLink {
     }
     /** @type {DeadLetter} */
     const letter = {
-      id: record.id,
+      id: `${record.realm}:${record.id}`,
       topic: record.busTopic,
       mqttTopic: record.topic,
       payload,
@@ -504,18 +509,18 @@ export class MqttLink {
   incoming(mqttTopic, bytes, packet) {
     this.counters.received++;
     const config = this.config;
-    const decoded = decodeIncoming(mqttTopic, bytes, packet?.properties, { prefix: config.prefix, maxBytes: config.maxMessageBytes, maxHops: config.maxHops });
+    const decoded = decodeIncoming(mqttTopic, bytes, packet?.properties, { prefix: config.prefix, maxBytes: config.maxMessageBytes });
     if (!decoded.ok) {
       this.dropped[decoded.reason]++;
       this.lastError = `dropped from the broker (${decoded.reason}): ${decoded.detail}`;
       return;
     }
     const message = decoded.message;
-    if (message.realm === config.realm) {
+    if (message.origin.realm === config.realm) {
       this.dropped.echo++; // this bus's own message, back through another bridge
       return;
     }
-    if (message.hops + 1 > config.maxHops) {
+    if (message.origin.hops > config.maxHops) {
       this.dropped.hopLimit++;
       return;
     }
@@ -523,13 +528,13 @@ export class MqttLink {
       this.dropped.filtered++;
       return;
     }
-    if (!this.seenIncoming.add(message.id)) {
+    if (!this.seenIncoming.add(message.key)) {
       this.counters.duplicates++;
       return;
     }
-    this.injected.add(message.id);
+    this.injected.add(message.key);
     try {
-      publishIncoming(this.bus, message.topic, message.payload, { realm: message.realm, id: message.id, hops: message.hops + 1 });
+      publishIncoming(this.bus, message.topic, message.payload, message.origin, message.headers, message.correlationId);
       this.counters.delivered++;
     } catch (error) {
       this.dropped.rejected++;

@@ -1,18 +1,18 @@
 // @ts-check
-// Where a message on the bus came from, when a bridge put it there. The one place that knows how
-// that is recorded: today as three headers (`sy-id`, `sy-realm`, `sy-hops`, visible in
-// `meta.headers`); with the bus's `origin` publish option (issue 16) as `meta.origin`.
+// Where a message on the bus came from, when a bridge put it there: the bus's `meta.origin`
+// (`{ realm, id, seq, hops }`, the publish option `origin`), shared with the tabs bridge, so a
+// message that crossed tabs and then a broker (or the reverse) keeps one identity and one hop
+// count. The one place that reads or writes it for the MQTT bridge.
+
+export { realmOf } from '../tabs/link.js';
 
 /**
  * @typedef {object} Origin
  * @property {string} realm the bus the message was first published on
- * @property {string} id its Switchyard id
- * @property {number} hops bridges crossed to reach this bus
+ * @property {number} id its id on that bus
+ * @property {number} seq its per-topic sequence number there
+ * @property {number} hops links crossed so far (1 after the first)
  */
-
-const H_ID = 'sy-id';
-const H_REALM = 'sy-realm';
-const H_HOPS = 'sy-hops';
 
 /**
  * The origin of a delivered message, or null when it was published on this bus.
@@ -20,22 +20,23 @@ const H_HOPS = 'sy-hops';
  * @returns {Origin | null}
  */
 export function originOf(meta) {
-  const headers = meta.headers;
-  const id = headers?.[H_ID];
-  const realm = headers?.[H_REALM];
-  const hops = Number(headers?.[H_HOPS]);
-  if (typeof id !== 'string' || typeof realm !== 'string' || !Number.isInteger(hops)) return null;
-  return { realm, id, hops };
+  return meta.origin ?? null;
 }
 
 /**
- * Publishes a message that came from the broker, recording its origin. Throws what
- * `bus.publish` throws (the caller counts it).
+ * Publishes a message that came from the broker with its origin. Throws what `bus.publish`
+ * throws (the caller counts it).
  * @param {any} bus
  * @param {string} topic
  * @param {unknown} payload
  * @param {Origin} origin
+ * @param {Record<string, string> | null} headers
+ * @param {string | null} correlationId
  */
-export function publishIncoming(bus, topic, payload, origin) {
-  return bus.publish(topic, payload, { headers: { [H_ID]: origin.id, [H_REALM]: origin.realm, [H_HOPS]: String(origin.hops) } });
+export function publishIncoming(bus, topic, payload, origin, headers, correlationId) {
+  /** @type {Record<string, unknown>} */
+  const options = { origin };
+  if (headers) options.headers = headers;
+  if (correlationId !== null) options.correlationId = correlationId;
+  return bus.publish(topic, payload, options);
 }

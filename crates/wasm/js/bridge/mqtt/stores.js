@@ -14,9 +14,12 @@
 /**
  * @typedef {object} OutboxRecord
  * @property {number} key order of arrival (ascending across reloads)
- * @property {string} id the Switchyard id (`sy-id`)
- * @property {string} realm where the message was first published (`sy-realm`)
- * @property {number} hops bridges crossed before this one (`sy-hops`)
+ * @property {string} realm the bus it was first published on (`meta.origin.realm` on receivers)
+ * @property {number} id its id there
+ * @property {number} seq its per-topic sequence number there
+ * @property {number} hops links crossed once it reaches the receiving bus (1 from its own bus)
+ * @property {Record<string, string> | null} headers
+ * @property {string | null} correlationId
  * @property {string} topic the MQTT topic
  * @property {string} busTopic the bus topic
  * @property {string} body the JSON text of the payload

@@ -2,23 +2,26 @@
 // What a bridged message looks like on the wire, and the checks an incoming one must pass.
 //
 // Payload: the bus payload as JSON text (UTF-8); an empty payload is `undefined`.
-// MQTT 5 user properties:
-//   sy-id     the message's Switchyard id: `<realm>:<n>`, the same on every bridge of one bus,
-//             so receivers drop a second copy (from another bridge or a resend) by id
+// MQTT 5 user properties (its origin, as `meta.origin` on the receiving bus):
 //   sy-realm  the realm (bus) the message was first published on
-//   sy-hops   how many bridges it has crossed before this one (0 from its first bridge)
+//   sy-id     its id on that bus         } with sy-realm, the key receivers drop
+//   sy-seq    its per-topic sequence there  } duplicates by
+//   sy-hops   links crossed once it arrives (1 for a message published on the sender's bus)
+//   sy-h:<name>  each of its `headers`; `sy-corr` its correlation id
 
 import { fromMqttTopic } from './topics.js';
 
-/** Longest `sy-id` / `sy-realm` accepted from the broker. */
-const MAX_ID = 200;
-/** What an id or realm may hold (generated ones are `[a-z0-9]` and `:`). */
-const ID_CHARS = /^[A-Za-z0-9:_.-]+$/;
-
-/** The user properties of an outgoing message. */
-export const PROP_ID = 'sy-id';
 export const PROP_REALM = 'sy-realm';
+export const PROP_ID = 'sy-id';
+export const PROP_SEQ = 'sy-seq';
 export const PROP_HOPS = 'sy-hops';
+export const PROP_CORRELATION = 'sy-corr';
+export const HEADER_PREFIX = 'sy-h:';
+
+/** What a realm may hold (the bus's limit is 128 bytes of UTF-8; UUIDs and hex ids here). */
+const REALM = /^[A-Za-z0-9:_.-]{1,128}$/;
+/** A non-negative integer up to 2^53 − 1, in decimal. */
+const INTEGER = /^(0|[1-9]\d{0,15})$/;
 
 /**
  * The JSON text of `payload`, or throws a TypeError naming why it cannot travel
@@ -34,6 +37,18 @@ export function encodePayload(payload) {
   return text;
 }
 
+/**
+ * The user properties of an outgoing message.
+ * @param {{ realm: string, id: number, seq: number, hops: number, headers: Record<string, string> | null, correlationId: string | null }} record
+ */
+export function userProperties(record) {
+  /** @type {Record<string, string>} */
+  const props = { [PROP_REALM]: record.realm, [PROP_ID]: String(record.id), [PROP_SEQ]: String(record.seq), [PROP_HOPS]: String(record.hops) };
+  if (record.correlationId !== null) props[PROP_CORRELATION] = record.correlationId;
+  if (record.headers) for (const [name, value] of Object.entries(record.headers)) props[HEADER_PREFIX + name] = value;
+  return props;
+}
+
 /** @param {unknown} value */
 function one(value) {
   return Array.isArray(value) ? (value.length === 1 ? value[0] : undefined) : value;
@@ -43,9 +58,10 @@ function one(value) {
  * @typedef {object} Incoming
  * @property {string} topic the bus topic
  * @property {unknown} payload
- * @property {string} id
- * @property {string} realm
- * @property {number} hops as sent (bridges crossed before the sender)
+ * @property {{ realm: string, id: number, seq: number, hops: number }} origin
+ * @property {string} key `realm:id`, what duplicates are recognised by
+ * @property {Record<string, string> | null} headers
+ * @property {string | null} correlationId
  */
 
 /**
@@ -56,20 +72,34 @@ function one(value) {
  * @param {string} mqttTopic
  * @param {Uint8Array} bytes
  * @param {any} properties the PUBLISH packet's properties (mqtt.js shape)
- * @param {{ prefix: string, maxBytes: number, maxHops: number }} limits
+ * @param {{ prefix: string, maxBytes: number }} limits
  * @returns {{ ok: true, message: Incoming } | { ok: false, reason: 'oversized' | 'forged' | 'malformed', detail: string }}
  */
 export function decodeIncoming(mqttTopic, bytes, properties, limits) {
   if (bytes.length > limits.maxBytes) return { ok: false, reason: 'oversized', detail: `${bytes.length} bytes > maxMessageBytes ${limits.maxBytes}` };
   const props = properties && typeof properties === 'object' ? properties.userProperties : undefined;
   if (!props || typeof props !== 'object') return { ok: false, reason: 'forged', detail: 'no Switchyard user properties' };
-  const id = one(props[PROP_ID]);
   const realm = one(props[PROP_REALM]);
-  const hopsText = one(props[PROP_HOPS]);
-  if (typeof id !== 'string' || id.length > MAX_ID || !ID_CHARS.test(id)) return { ok: false, reason: 'forged', detail: `bad ${PROP_ID}` };
-  if (typeof realm !== 'string' || realm.length > MAX_ID || !ID_CHARS.test(realm)) return { ok: false, reason: 'forged', detail: `bad ${PROP_REALM}` };
-  if (typeof hopsText !== 'string' || !/^\d{1,3}$/.test(hopsText)) return { ok: false, reason: 'forged', detail: `bad ${PROP_HOPS}` };
-  const hops = Number(hopsText);
+  const id = one(props[PROP_ID]);
+  const seq = one(props[PROP_SEQ]);
+  const hops = one(props[PROP_HOPS]);
+  if (typeof realm !== 'string' || !REALM.test(realm)) return { ok: false, reason: 'forged', detail: `bad ${PROP_REALM}` };
+  for (const [name, value] of [[PROP_ID, id], [PROP_SEQ, seq]]) {
+    if (typeof value !== 'string' || !INTEGER.test(value) || !Number.isSafeInteger(Number(value))) return { ok: false, reason: 'forged', detail: `bad ${name}` };
+  }
+  if (typeof hops !== 'string' || !/^[1-9]\d{0,2}$/.test(hops) || Number(hops) > 255) return { ok: false, reason: 'forged', detail: `bad ${PROP_HOPS}` };
+  /** @type {Record<string, string> | null} */
+  let headers = null;
+  let correlationId = null;
+  for (const [name, value] of Object.entries(props)) {
+    if (name === PROP_CORRELATION) {
+      if (typeof value !== 'string') return { ok: false, reason: 'forged', detail: `bad ${PROP_CORRELATION}` };
+      correlationId = value;
+    } else if (name.startsWith(HEADER_PREFIX)) {
+      if (typeof value !== 'string') return { ok: false, reason: 'forged', detail: `header '${name}' given twice` };
+      (headers ??= {})[name.slice(HEADER_PREFIX.length)] = value;
+    }
+  }
   const topic = fromMqttTopic(mqttTopic, limits.prefix);
   if (topic === null) return { ok: false, reason: 'malformed', detail: `topic '${mqttTopic}' does not map to a bus topic` };
   let payload;
@@ -80,7 +110,8 @@ export function decodeIncoming(mqttTopic, bytes, properties, limits) {
       return { ok: false, reason: 'malformed', detail: 'payload is not UTF-8 JSON' };
     }
   }
-  return { ok: true, message: { topic, payload, id, realm, hops } };
+  const origin = { realm, id: Number(id), seq: Number(seq), hops: Number(hops) };
+  return { ok: true, message: { topic, payload, origin, key: `${realm}:${id}`, headers, correlationId } };
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
