@@ -14,19 +14,27 @@ import { importBridge } from './helpers/bridge.mjs';
 import { startBroker } from './helpers/mosquitto.mjs';
 import { installDir } from './helpers/package.mjs';
 
-const { EventBus, connectMqtt } = await importBridge(); // also links mqtt and idb into the install folder
+const { EventBus, connectMqtt: connect } = await importBridge(); // also links mqtt and idb into the install folder
+
+// Node-side links are closed after the file, also when an assertion failed.
+const links = new Set();
+async function connectMqtt(bus, options) {
+  const link = await connect(bus, options);
+  links.add(link);
+  return link;
+}
 const sources = resolve(dirname(fileURLToPath(import.meta.url)), '../../crates/wasm/js');
-// The IndexedDB store's source, served from the page's origin for the unit test below.
+// The IndexedDB store's source and idb, served from the page's origin for the unit test below.
 mkdirSync(join(installDir(), 'bridge-src'), { recursive: true });
 copyFileSync(join(sources, 'bridge/mqtt/stores.js'), join(installDir(), 'bridge-src/stores.js'));
+copyFileSync(resolve(sources, '../../../tests/node_modules/idb/build/index.js'), join(installDir(), 'bridge-src/idb.js'));
 
 const PAGE = `<!doctype html>
 <link rel="icon" href="data:,">
 <script type="importmap">
 { "imports": {
   "switchyard": "/node_modules/switchyard/web/index.js",
-  "mqtt": "/node_modules/mqtt/dist/mqtt.esm.js",
-  "idb": "/node_modules/idb/build/index.js"
+  "mqtt": "/node_modules/mqtt/dist/mqtt.esm.js"
 } }
 </script>
 <script type="module">
@@ -53,6 +61,7 @@ before(async () => {
   browser = await launchChromium();
 });
 after(async () => {
+  await Promise.all([...links].map((link) => link.close()));
   await browser?.close();
   server?.close();
   await broker?.stop();
@@ -214,7 +223,7 @@ test('the IndexedDB store reopens and retries when the browser is closing its co
   const { page } = await openPage();
   const result = await page.evaluate(async () => {
     const { IdbStore } = await import('/bridge-src/stores.js');
-    const idb = await import('idb');
+    const idb = await import('/bridge-src/idb.js');
     const store = new IdbStore(idb, `closing-${Math.random()}`);
     await store.open();
     const db = await store.db;

@@ -8,7 +8,16 @@ import mqtt from 'mqtt';
 import { importBridge } from './helpers/bridge.mjs';
 import { startBroker } from './helpers/mosquitto.mjs';
 
-const { EventBus, SwitchyardError, connectMqtt } = await importBridge();
+const { EventBus, SwitchyardError, connectMqtt: connect } = await importBridge();
+
+// Every link a test opens is closed after the file, also when an assertion failed (an open link
+// keeps reconnecting, and so keeps the process alive).
+const links = new Set();
+async function connectMqtt(bus, options) {
+  const link = await connect(bus, options);
+  links.add(link);
+  return link;
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Polls `check` until it is truthy (or fails after `ms`). */
@@ -25,6 +34,7 @@ before(async () => {
   broker = await startBroker();
 });
 after(async () => {
+  await Promise.all([...links].map((link) => link.close()));
   await broker?.stop();
 });
 

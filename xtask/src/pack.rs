@@ -114,8 +114,8 @@ const ENTRIES: &[Entry] = &[
         types: "devtools.d.ts",
     },
     // `switchyard/bridge`: one bus across tabs, workers and brokers (shareTopics, linkPort;
-    // connectMqtt). Imports the bus as `switchyard`, like the other entries; mqtt.js and idb
-    // stay external (see [`OPTIONAL_PEERS`]).
+    // connectMqtt). Imports the bus as `switchyard`, like the other entries; mqtt.js stays
+    // external (see [`OPTIONAL_PEERS`]), idb is bundled (see [`BUNDLED`]).
     Entry {
         subpath: "./bridge",
         name: "bridge",
@@ -126,9 +126,15 @@ const ENTRIES: &[Entry] = &[
 ];
 
 /// Optional peer dependencies of the package (`peerDependenciesMeta` in
-/// `crates/wasm/js/package.json`), left external in every bundle: `connectMqtt` imports them
-/// when it runs, so a user of the other entries installs and bundles neither.
-const OPTIONAL_PEERS: &[&str] = &["mqtt", "idb"];
+/// `crates/wasm/js/package.json`), left external in every bundle: `connectMqtt` imports mqtt.js
+/// when it runs (through a specifier bundlers do not follow), so a user of the other entries
+/// installs and bundles nothing more.
+const OPTIONAL_PEERS: &[&str] = &["mqtt"];
+
+/// Packages bundled into the entries that import them, from `tests/node_modules` (devDependencies
+/// there): (specifier, file). `idb` (1.2 KB min+gzip) is the bridge's IndexedDB outbox, imported
+/// only when that store opens.
+const BUNDLED: &[(&str, &str)] = &[("idb", "idb/build/index.js")];
 
 /// Builds the npm tarball and returns its path, `<target>/npm/switchyard-<version>.tgz`.
 pub fn run(root: &Path) -> Result<PathBuf> {
@@ -317,6 +323,15 @@ fn bundle(
     cmd.arg(format!("--alias:{BINDGEN_ALIAS}={}", bindings.display()));
     for peer in OPTIONAL_PEERS {
         cmd.arg(format!("--external:{peer}"));
+    }
+    // esbuild is tests/node_modules/.bin/esbuild: the bundled packages sit beside it.
+    if let Some(modules) = esbuild.parent().and_then(Path::parent) {
+        for (specifier, file) in BUNDLED {
+            cmd.arg(format!(
+                "--alias:{specifier}={}",
+                modules.join(file).display()
+            ));
+        }
     }
     match platform {
         Platform::Web => cmd

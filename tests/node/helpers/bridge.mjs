@@ -1,6 +1,6 @@
 // `switchyard/bridge` from the installed tarball, and worker_threads realms running a bus with a
-// link, driven by messages (tests/node/fixtures/bridge-worker.mjs). connectMqtt's optional peers
-// (mqtt.js, idb) come from tests/node_modules, as a user's `npm install mqtt` would provide them;
+// link, driven by messages (tests/node/fixtures/bridge-worker.mjs). connectMqtt's optional peer
+// mqtt.js comes from tests/node_modules, as a user's `npm install mqtt` would provide it;
 // `importBridgeSource` loads the bridge's source modules for unit tests.
 
 import { copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -30,7 +30,6 @@ function linkPeer(dir, name) {
 export async function importBridge() {
   const dir = installDir();
   linkPeer(dir, 'mqtt');
-  linkPeer(dir, 'idb');
   const entry = join(dir, 'bridge-entry.mjs');
   if (!existsSync(entry)) {
     writeFileSync(

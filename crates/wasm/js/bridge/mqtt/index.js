@@ -82,6 +82,13 @@ function randomHex(bytes = 8) {
 }
 
 /**
+ * The specifier of mqtt.js, kept out of bundlers' sight: a literal `import('mqtt')` makes every
+ * bundler resolve it, so an app using `switchyard/bridge` for `shareTopics` alone would fail to
+ * build without mqtt.js installed. Node resolves it at run time; bundled apps pass `mqtt`.
+ */
+const MQTT_SPECIFIER = ['mqtt'][0];
+
+/**
  * mqtt.js, given or imported. It is an optional peer dependency of `switchyard`: only users of
  * `connectMqtt` install it.
  * @param {any} given
@@ -93,11 +100,11 @@ async function loadMqtt(given) {
     return mod;
   }
   try {
-    const mod = await import('mqtt');
+    const mod = await import(/* @vite-ignore */ /* webpackIgnore: true */ MQTT_SPECIFIER);
     return /** @type {any} */ (mod).connect ? mod : /** @type {any} */ (mod).default;
   } catch (error) {
     throw invalid(
-      `connectMqtt needs the npm package \`mqtt\` (version 5), an optional peer dependency of switchyard: \`npm install mqtt\`, or pass the module as option \`mqtt\` (${/** @type {Error} */ (error)?.message ?? error})`,
+      `connectMqtt needs the npm package \`mqtt\` (version 5), an optional peer dependency of switchyard: \`npm install mqtt\` and pass the module as option \`mqtt\` (\`import mqtt from 'mqtt'\`; Node also finds it without) (${/** @type {Error} */ (error)?.message ?? error})`,
     );
   }
 }
@@ -113,13 +120,8 @@ async function openStore(store, name) {
   if (kind === 'memory') return new MemoryStore();
   if (kind === 'indexeddb') {
     if (typeof globalThis.indexedDB === 'undefined') throw invalid("option `outbox.store` is 'indexeddb' but this runtime has no indexedDB");
-    let idb;
-    try {
-      idb = await import('idb');
-    } catch (error) {
-      throw invalid(`the IndexedDB outbox needs the npm package \`idb\` (version 8), an optional peer dependency of switchyard: \`npm install idb\` (${/** @type {Error} */ (error)?.message ?? error})`);
-    }
-    return new IdbStore(idb, name);
+    // idb (1.2 KB) is bundled into switchyard/bridge; loaded only for this store.
+    return new IdbStore(await import('idb'), name);
   }
   if (kind && typeof kind === 'object' && ['open', 'write', 'remove', 'saveClientId', 'close'].every((m) => typeof kind[m] === 'function')) {
     if (typeof kind.kind !== 'string') kind.kind = 'custom';

@@ -606,7 +606,14 @@ export class MqttLink {
     this.client = null;
     // A clean DISCONNECT when connected (the session and its subscriptions stay on the broker
     // for `sessionExpirySec`); otherwise drop the socket at once.
-    if (client) await new Promise((resolve) => client.end(!wasConnected, {}, () => resolve(undefined)));
+    if (client) {
+      const ended = new Promise((resolve) => client.end(!wasConnected, {}, () => resolve(undefined)));
+      // mqtt.js's clean end waits for what is in flight; a broker that does not answer gets 1 s.
+      let timer;
+      const late = new Promise((resolve) => (timer = setTimeout(resolve, 1000, 'late')));
+      if ((await Promise.race([ended, late])) === 'late') client.end(true);
+      clearTimeout(timer);
+    }
     this.store.close();
   }
 }

@@ -1,0 +1,172 @@
+// Throughput and latency through switchyard/bridge's connectMqtt next to mqtt.js alone, on the
+// same mosquitto (its own instance on loopback ports, tests/node/helpers/mosquitto.mjs), QoS 1,
+// over WebSocket, in Node.
+//
+//   node bench/mqtt.mjs --install <dir>   (a folder where the packed tarball is installed;
+//                                          `cargo xtask bench --only mqtt` passes its own)
+//   [--messages 20000] [--rounds 3] [--out target/bench]
+//
+// Each round sends `messages` small JSON payloads (`{ n, at }`) from one client to another:
+// - mqtt.js alone: one client publishes every message at QoS 1 (mqtt.js queues and sends them),
+//   another subscribed client receives them;
+// - the bridge: `bus.publish` on a bus with `connectMqtt({ publish })` (outbox in memory, QoS 1,
+//   64 in flight, user properties), a second bus with `connectMqtt({ subscribe })` delivers them
+//   to a handler (duplicate check, origin, bus publish).
+// msgs/s is messages ÷ (last received − first sent); latency is per message, sent → received (one
+// process, one clock). The two take turns each round; the report is the median round. Writes
+// `<out>/mqtt.json` and prints a Markdown table.
+
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
+import { startBroker } from '../node/helpers/mosquitto.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '..', '..');
+const { values } = parseArgs({
+  options: {
+    install: { type: 'string' },
+    messages: { type: 'string', default: '20000' },
+    rounds: { type: 'string', default: '3' },
+    out: { type: 'string', default: join(repoRoot, 'target', 'bench') },
+  },
+});
+if (!values.install || !existsSync(join(values.install, 'node_modules/switchyard/package.json'))) {
+  console.error('--install <dir> with node_modules/switchyard (the packed tarball installed) is required');
+  process.exit(2);
+}
+const install = resolve(values.install);
+const MESSAGES = Number(values.messages);
+const ROUNDS = Number(values.rounds);
+const TOPIC = 'bench.x';
+
+// mqtt.js from tests/node_modules; switchyard/bridge from the install folder, with mqtt.js linked
+// there as a user's `npm install mqtt` would provide it.
+const require = createRequire(import.meta.url);
+const mqtt = require('mqtt');
+const entry = join(install, 'switchyard-mqtt-bench.mjs');
+writeFileSync(entry, "export { EventBus } from 'switchyard';\nexport { connectMqtt } from 'switchyard/bridge';\n");
+const { EventBus, connectMqtt } = await import(pathToFileURL(entry).href);
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const percentile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+function summary(sentAt, latencies, lastAt) {
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    msgsPerSec: Math.round(latencies.length / ((lastAt - sentAt) / 1000)),
+    p50Ms: +percentile(sorted, 0.5).toFixed(2),
+    p99Ms: +percentile(sorted, 0.99).toFixed(2),
+    maxMs: +sorted[sorted.length - 1].toFixed(2),
+  };
+}
+
+async function connected(client) {
+  if (client.connected) return;
+  await new Promise((r, j) => {
+    client.once('connect', r);
+    client.once('error', j);
+  });
+}
+
+async function mqttAlone(broker, round) {
+  const topic = `mq${round}/bench/x`;
+  const options = { protocolVersion: 5, reconnectPeriod: 0 };
+  const receiver = mqtt.connect(broker.wsUrl, options);
+  const sender = mqtt.connect(broker.wsUrl, options);
+  await Promise.all([connected(receiver), connected(sender)]);
+  await new Promise((r) => receiver.subscribe(topic, { qos: 1 }, r));
+  const latencies = [];
+  let lastAt = 0;
+  const done = new Promise((r) => {
+    receiver.on('message', (_t, payload) => {
+      const now = performance.now();
+      latencies.push(now - JSON.parse(payload.toString()).at);
+      lastAt = now;
+      if (latencies.length === MESSAGES) r();
+    });
+  });
+  const start = performance.now();
+  for (let n = 0; n < MESSAGES; n++) sender.publish(topic, JSON.stringify({ n, at: performance.now() }), { qos: 1 });
+  await done;
+  const result = summary(start, latencies, lastAt);
+  await Promise.all([new Promise((r) => sender.end(false, {}, r)), new Promise((r) => receiver.end(false, {}, r))]);
+  return result;
+}
+
+async function bridge(broker, round) {
+  const prefix = `br${round}`;
+  const sendBus = new EventBus({ capacity: MESSAGES + 10 });
+  const recvBus = new EventBus({ capacity: MESSAGES + 10 });
+  const common = { url: broker.wsUrl, prefix, outbox: { store: 'memory', capacity: MESSAGES + 10 } };
+  const receiver = await connectMqtt(recvBus, { ...common, subscribe: [TOPIC] });
+  const sender = await connectMqtt(sendBus, { ...common, publish: [TOPIC] });
+  await Promise.all([receiver.connected(), sender.connected()]);
+  await sleep(100); // SUBACK
+  const latencies = [];
+  let lastAt = 0;
+  const done = new Promise((r) => {
+    recvBus.subscribe(TOPIC, (payload) => {
+      const now = performance.now();
+      latencies.push(now - payload.at);
+      lastAt = now;
+      if (latencies.length === MESSAGES) r();
+    });
+  });
+  const start = performance.now();
+  for (let n = 0; n < MESSAGES; n++) sendBus.publish(TOPIC, { n, at: performance.now() });
+  await done;
+  const result = summary(start, latencies, lastAt);
+  result.bridgeRttP99Ms = +sender.metrics().rttMs.p99.toFixed(2);
+  await Promise.all([sender.close(), receiver.close()]);
+  sendBus.close();
+  recvBus.close();
+  return result;
+}
+
+const median = (rows, key) => rows.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(rows.length / 2)];
+
+const broker = await startBroker({ persistence: false });
+const rows = { 'mqtt.js alone': [], 'switchyard/bridge': [] };
+try {
+  // Warm-up (JIT, broker, sockets), not reported.
+  await mqttAlone(broker, 'w');
+  await bridge(broker, 'w');
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? ['mqtt.js alone', 'switchyard/bridge'] : ['switchyard/bridge', 'mqtt.js alone'];
+    for (const impl of order) {
+      const result = impl === 'mqtt.js alone' ? await mqttAlone(broker, round) : await bridge(broker, round);
+      rows[impl].push(result);
+      process.stderr.write(`round ${round + 1} ${impl}: ${JSON.stringify(result)}\n`);
+    }
+  }
+} finally {
+  await broker.stop();
+}
+
+const report = Object.entries(rows).map(([impl, rs]) => ({
+  impl,
+  msgsPerSec: median(rs, 'msgsPerSec'),
+  p50Ms: median(rs, 'p50Ms'),
+  p99Ms: median(rs, 'p99Ms'),
+  rounds: rs,
+}));
+const ratio = report[1].msgsPerSec / report[0].msgsPerSec;
+const result = {
+  date: new Date().toISOString(),
+  messages: MESSAGES,
+  rounds: ROUNDS,
+  node: process.version,
+  broker: 'mosquitto 2.0.11 (WebSocket, loopback)',
+  report,
+  ratio: +ratio.toFixed(3),
+  goal: 0.8,
+};
+mkdirSync(values.out, { recursive: true });
+writeFileSync(join(values.out, 'mqtt.json'), JSON.stringify(result, null, 2));
+console.log(`| ${MESSAGES} messages, QoS 1, WebSocket, Node ${process.version} | msgs/s | p50 latency | p99 latency |`);
+console.log('|---|---|---|---|');
+for (const r of report) console.log(`| ${r.impl} | ${r.msgsPerSec.toLocaleString('en')} | ${r.p50Ms} ms | ${r.p99Ms} ms |`);
+console.log(`\nbridge / mqtt.js alone: ${ratio.toFixed(2)}× (goal ≥ 0.8×)`);
