@@ -4,19 +4,20 @@
 //
 //   node bench/mqtt.mjs --install <dir>   (a folder where the packed tarball is installed;
 //                                          `cargo xtask bench --only mqtt` passes its own)
-//   [--messages 20000] [--rounds 3] [--out target/bench]
+//   [--messages 20000] [--rounds 5] [--window N (the bridge's maxInFlight)] [--out target/bench]
 //
 // Each round sends `messages` small JSON payloads (`{ n, at }`) from one client to another:
 // - mqtt.js alone: one client publishes every message at QoS 1 (mqtt.js queues and sends them),
 //   another subscribed client receives them;
 // - the bridge: `bus.publish` on a bus with `connectMqtt({ publish })` (outbox in memory, QoS 1,
-//   64 in flight, user properties), a second bus with `connectMqtt({ subscribe })` delivers them
+//   its default 1024 in flight, the origin user property), a second bus with `connectMqtt({ subscribe })` delivers them
 //   to a handler (duplicate check, origin, bus publish).
 // msgs/s is messages ÷ (last received − first sent); latency is per message, sent → received (one
 // process, one clock). The two take turns each round; the report is the median round. Writes
 // `<out>/mqtt.json` and prints a Markdown table.
 
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, symlinkSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,7 +30,8 @@ const { values } = parseArgs({
   options: {
     install: { type: 'string' },
     messages: { type: 'string', default: '20000' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
+    window: { type: 'string' },
     out: { type: 'string', default: join(repoRoot, 'target', 'bench') },
   },
 });
@@ -46,6 +48,8 @@ const TOPIC = 'bench.x';
 // there as a user's `npm install mqtt` would provide it.
 const require = createRequire(import.meta.url);
 const mqtt = require('mqtt');
+const linked = join(install, 'node_modules', 'mqtt');
+if (!existsSync(linked)) symlinkSync(join(repoRoot, 'tests', 'node_modules', 'mqtt'), linked, 'dir');
 const entry = join(install, 'switchyard-mqtt-bench.mjs');
 writeFileSync(entry, "export { EventBus } from 'switchyard';\nexport { connectMqtt } from 'switchyard/bridge';\n");
 const { EventBus, connectMqtt } = await import(pathToFileURL(entry).href);
@@ -100,7 +104,7 @@ async function bridge(broker, round) {
   const prefix = `br${round}`;
   const sendBus = new EventBus({ capacity: MESSAGES + 10 });
   const recvBus = new EventBus({ capacity: MESSAGES + 10 });
-  const common = { url: broker.wsUrl, prefix, outbox: { store: 'memory', capacity: MESSAGES + 10 } };
+  const common = { url: broker.wsUrl, prefix, outbox: { store: 'memory', capacity: MESSAGES + 10 }, ...(values.window ? { maxInFlight: Number(values.window) } : {}) };
   const receiver = await connectMqtt(recvBus, { ...common, subscribe: [TOPIC] });
   const sender = await connectMqtt(sendBus, { ...common, publish: [TOPIC] });
   await Promise.all([receiver.connected(), sender.connected()]);
@@ -161,6 +165,8 @@ const result = {
   node: process.version,
   broker: 'mosquitto 2.0.11 (WebSocket, loopback)',
   report,
+  maxInFlight: values.window ? Number(values.window) : 1024,
+  loadAverage: Math.round(loadavg()[0] * 10) / 10,
   ratio: +ratio.toFixed(3),
   goal: 0.8,
 };

@@ -285,6 +285,21 @@ From \`target/bench/frames.json\`, written by the visualiser's end-to-end test i
 ${table(['measure', 'value'], rows)}`;
 }
 
+function mqttSection(doc) {
+  const m = doc.mqtt;
+  if (!m || !Array.isArray(m.report)) return '';
+  const rows = m.report.map((r) => [r.impl, `${formatRate(r.msgsPerSec)} / s`, `${r.p50Ms} ms`, `${r.p99Ms} ms`]);
+  return `## MQTT bridge (\`switchyard/bridge\` \`connectMqtt\`) next to mqtt.js alone
+
+From \`target/bench/mqtt.json\`, written by \`tests/bench/mqtt.mjs\` (${m.date.slice(0, 16)}Z, ${m.node}, ${m.broker},
+load average ${m.loadAverage ?? '?'}): ${m.messages} messages of \`{ n, at }\` at QoS 1 from one client to another on the
+same broker, every message sent at once (mqtt.js queues them; the bridge's outbox sends ${m.maxInFlight ?? 1024} at a time);
+median of ${m.rounds} rounds, the two taking turns. Latency is sent → received, so at this load it is mostly
+queueing. Ratio: ${m.ratio}× (goal ≥ ${m.goal}×).
+
+${table(['', 'messages / s', 'p50 latency', 'p99 latency'], rows)}`;
+}
+
 /** Benchmarks ordered by id, numbers in ids compared as numbers (`x/3` before `x/10`). */
 function naturalSort(benchmarks) {
   const collator = new Intl.Collator('en', { numeric: true });
@@ -367,6 +382,7 @@ function goalsSection(doc) {
   }
   rows.push(...nativeGoalRows(doc, verdict));
   const size = doc.sizes?.find((s) => s.impl === 'switchyard');
+  if (doc.mqtt?.ratio) rows.push(['MQTT bridge vs mqtt.js alone, QoS 1 (Node, issue 17)', '≥ 0.8× msgs/s', `${formatRatio(doc.mqtt.ratio)}`, verdict(doc.mqtt.ratio >= 0.8)]);
   if (size) rows.push(['package shipped to a browser (issue 12)', '≤ 96 KB min+gzip', formatBytes(size.gzipBytes), verdict(size.gzipBytes <= 96 * 1024)]);
   if (rows.length === 0) return '';
   return `## Goals
@@ -449,6 +465,7 @@ Higher is better; a ratio above 1× means switchyard is faster.`,
     sizeSection(doc),
     nativeSection(doc),
     framesSection(doc),
+    mqttSection(doc),
     errors.length ? `## Failures in this run\n\n${errors.join('\n')}` : '',
   ];
   return `${sections.filter(Boolean).join('\n\n')}\n`;

@@ -154,6 +154,23 @@ async function runBrowsers(browsers) {
   return { reports, failures };
 }
 
+/**
+ * The MQTT bridge benchmark (bench/mqtt.mjs: its own mosquitto, Node only), when Node is measured
+ * with the package and `--only` is empty or names `mqtt`. Writes `<out>/mqtt.json`.
+ */
+function runMqtt() {
+  const prefixes = only ? only.split(',').filter(Boolean) : [];
+  if (!installDir || !runtimes.includes('node')) return Promise.resolve(false);
+  if (prefixes.length > 0 && !prefixes.some((p) => 'mqtt'.startsWith(p) || p.startsWith('mqtt'))) return Promise.resolve(false);
+  const args = [join(here, 'mqtt.mjs'), '--install', installDir, '--out', outDir];
+  if (quick) args.push('--messages', '5000', '--rounds', '1');
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { cwd: here, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => (code === 0 ? resolvePromise(true) : reject(new Error(`bench/mqtt.mjs exited with ${signal ?? code}`))));
+  });
+}
+
 function readJson(path) {
   return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
 }
@@ -168,6 +185,12 @@ async function main() {
       log(`node failed: ${error.message}`);
       failures.push({ runtime: 'node', error: error.message });
     }
+  }
+  try {
+    await runMqtt();
+  } catch (error) {
+    log(`mqtt failed: ${error.message}`);
+    failures.push({ runtime: 'node', error: `mqtt: ${error.message}` });
   }
   const browsers = await runBrowsers(runtimes.filter((r) => r !== 'node'));
   Object.assign(reports, browsers.reports);
@@ -241,6 +264,7 @@ async function main() {
     sizes: installDir || !previous?.sizes ? await measureSizes(installDir) : previous.sizes,
     native: readJson(join(outDir, 'native.json')) ?? previous?.native ?? null,
     frames: readJson(resolve(values.frames)) ?? previous?.frames ?? null,
+    mqtt: readJson(join(outDir, 'mqtt.json')) ?? previous?.mqtt ?? null,
   };
   writeFileSync(resultsPath, `${JSON.stringify(document, null, 2)}\n`);
   log(`wrote ${resultsPath}`);

@@ -224,15 +224,15 @@ test('forged, oversized and malformed messages from the broker are dropped and c
   await sleep(100);
   const raw = mqtt.connect(broker.tcpUrl, { protocolVersion: 5, reconnectPeriod: 0 });
   await new Promise((r) => raw.on('connect', r));
-  const props = (extra = {}) => ({ properties: { userProperties: { 'sy-realm': 'rz', 'sy-id': '1', 'sy-seq': '1', 'sy-hops': '1', ...extra } }, qos: 1 });
+  const props = (sy) => ({ properties: { userProperties: { sy } }, qos: 1 });
   const pub = (topic, body, opts) => new Promise((r) => raw.publish(topic, body, opts, r));
   await pub(`${prefix}/a`, '1', { qos: 1 }); // no user properties
-  await pub(`${prefix}/a`, '1', props({ 'sy-hops': 'x' }));
-  await pub(`${prefix}/a`, '1', props({ 'sy-realm': 'bad realm!' }));
-  await pub(`${prefix}/a`, 'x'.repeat(2000), props({ 'sy-id': '2' }));
-  await pub(`${prefix}/a`, '{nope', props({ 'sy-id': '3' }));
-  await pub(`${prefix}/a.b`, '1', props({ 'sy-id': '4' }));
-  await pub(`${prefix}/ok`, '"fine"', props({ 'sy-id': '5' }));
+  await pub(`${prefix}/a`, '1', props('x rz 1 1')); // hops not a number
+  await pub(`${prefix}/a`, '1', props('1 bad!realm 1 1'));
+  await pub(`${prefix}/a`, 'x'.repeat(2000), props('1 rz 2 1'));
+  await pub(`${prefix}/a`, '{nope', props('1 rz 3 1'));
+  await pub(`${prefix}/a.b`, '1', props('1 rz 4 1'));
+  await pub(`${prefix}/ok`, '"fine"', props('1 rz 5 1'));
   await until(() => b.got.length === 1, 5000, 'the good one');
   const m = b.link.metrics();
   assert.deepEqual({ forged: m.dropped.forged, oversized: m.dropped.oversized, malformed: m.dropped.malformed }, { forged: 3, oversized: 1, malformed: 2 });

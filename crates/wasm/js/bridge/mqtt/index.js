@@ -172,7 +172,7 @@ export async function connectMqtt(bus, options) {
     sessionExpirySec: number(options.sessionExpirySec, 'sessionExpirySec', 3600, { max: 0xffffffff }),
     keepaliveSec: number(options.keepaliveSec, 'keepaliveSec', 30, { max: 65535 }),
     connectTimeoutMs: number(options.connectTimeoutMs, 'connectTimeoutMs', 10_000, { min: 1 }),
-    maxInFlight: number(options.maxInFlight, 'maxInFlight', 64, { min: 1, max: 65535 }),
+    maxInFlight: number(options.maxInFlight, 'maxInFlight', 1024, { min: 1, max: 65535 }),
     outboxCapacity: number(outbox.capacity, 'outbox.capacity', 10_000, { min: 1, max: 16_777_216 }),
     capacity: options.capacity === undefined ? undefined : number(options.capacity, 'capacity', 0, { min: 1, max: 0xffffffff }),
     overflow: options.overflow,

@@ -323,11 +323,7 @@ export class MqttLink {
       record.body,
       {
         qos: 1,
-        properties: {
-          payloadFormatIndicator: true,
-          contentType: 'application/json',
-          userProperties: userProperties(record),
-        },
+        properties: { userProperties: userProperties(record) },
       },
       (/** @type {any} */ error) => {
         if (generation !== this.generation || this.state === 'closed') return; // that socket is gone: requeued
