@@ -219,8 +219,9 @@ pub fn run(root: &Path) -> Result<PathBuf> {
         .arg(&module)
         .arg(bindgen_dir.join("switchyard_bg.wasm"));
     run_checked(&mut opt)?;
-
     let bindings = bindgen_dir.join("switchyard.js");
+    minify_names(&wasm_opt, &module, &bindings)?;
+
     for entry in ENTRIES {
         println!("== pack: esbuild {} ({})", entry.subpath, entry.name);
         let web = staging.join("web").join(format!("{}.js", entry.name));
@@ -294,6 +295,42 @@ pub fn run(root: &Path) -> Result<PathBuf> {
         bail!("npm pack did not produce {}", tarball.display());
     }
     Ok(tarball)
+}
+
+/// Step 3b: one- and two-letter import and export names in the optimised `module`, and the same
+/// names in wasm-bindgen's JavaScript `bindings` (see [`crate::minify`]).
+fn minify_names(wasm_opt: &Path, module: &Path, bindings: &Path) -> Result<()> {
+    let minified = module.with_extension("min.wasm");
+    let mut cmd = Command::new(wasm_opt);
+    cmd.arg(module)
+        .args([
+            "--minify-imports-and-exports-and-modules",
+            "--enable-bulk-memory",
+            "--enable-mutable-globals",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-reference-types",
+            "--enable-multivalue",
+            "-o",
+        ])
+        .arg(&minified)
+        .stdin(Stdio::null());
+    let output = cmd
+        .output()
+        .with_context(|| format!("could not start `{}`", describe(&cmd)))?;
+    if !output.status.success() {
+        bail!(
+            "`{}` failed ({}): {}",
+            describe(&cmd),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let mapping = crate::minify::parse_mapping(&String::from_utf8_lossy(&output.stdout))?;
+    let js = crate::minify::rewrite(&read(bindings)?, &mapping)?;
+    fs::write(bindings, js)?;
+    fs::rename(&minified, module)?;
+    Ok(())
 }
 
 /// Which bundle of an entry esbuild makes.
