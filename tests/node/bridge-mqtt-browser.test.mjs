@@ -132,7 +132,7 @@ test('1 000 messages in the page outbox while the broker is down all reach Node 
   await until(() => page.evaluate(() => window.link.state !== 'connected'), 5000, 'the page to notice');
   await page.evaluate(async () => {
     for (let i = 0; i < 1000; i++) window.bus.publish('load.item', i);
-    await window.bus.idle(); // every message stored in IndexedDB
+    await window.link.persisted(); // every message stored in IndexedDB
   });
   assert.equal(await page.evaluate(() => window.link.metrics().outbox), 1000);
   await broker.start();
@@ -158,7 +158,7 @@ test('messages in the outbox when the page reloads are sent after the reload', a
   await page.evaluate((options) => window.start(options), options);
   await page.evaluate(async () => {
     for (let i = 0; i < 50; i++) window.bus.publish('saved', { n: i });
-    await window.bus.idle();
+    await window.link.persisted();
   });
   const clientId = await page.evaluate(() => window.link.clientId);
   await page.reload();

@@ -114,6 +114,7 @@ test('a bus pattern with a segment MQTT reads differently is refused before anyt
     [{ prefix: 'a/+' }, 'E_INVALID_OPTION'],
     [{ nope: 1 }, 'E_INVALID_OPTION'],
     [{ url: 'http://x' }, 'E_INVALID_OPTION'],
+    [{ publish: ['ok.*', 'bad..pattern'] }, 'E_INVALID_PATTERN'], // the bus refuses the second: the first is undone
   ]) {
     await assert.rejects(connectMqtt(bus, { url: broker.wsUrl, ...options }), (error) => error instanceof SwitchyardError && error.code === code);
   }
@@ -125,9 +126,13 @@ test('a published topic or payload that cannot travel fails its bus delivery and
   const a = await side({ prefix, publish: ['**'] });
   a.bus.publish('a.b+c', 1);
   a.bus.publish('a.big', 10n);
+  a.bus.publish('a.map', new Map([[1, 2]])); // JSON would send {}
+  a.bus.publish('a.nan', { x: NaN }); // JSON would send null
   await a.bus.idle();
   const dead = a.bus.deadLetters();
-  assert.deepEqual(dead.map((d) => d.topic).sort(), ['a.b+c', 'a.big']);
+  assert.deepEqual(dead.map((d) => d.topic).sort(), ['a.b+c', 'a.big', 'a.map', 'a.nan']);
+  assert.match(dead.find((d) => d.topic === 'a.map').lastError, /is a Map, which JSON does not keep/);
+  assert.match(dead.find((d) => d.topic === 'a.nan').lastError, /payload\.x is NaN/);
   assert.match(dead.find((d) => d.topic === 'a.b+c').lastError, /segment 'b\+c' holds '\+'/);
   assert.match(dead.find((d) => d.topic === 'a.big').lastError, /BigInt/);
   assert.equal(a.link.metrics().outbox, 0);
@@ -232,10 +237,11 @@ test('forged, oversized and malformed messages from the broker are dropped and c
   await pub(`${prefix}/a`, 'x'.repeat(2000), props('1 rz 2 1'));
   await pub(`${prefix}/a`, '{nope', props('1 rz 3 1'));
   await pub(`${prefix}/a.b`, '1', props('1 rz 4 1'));
+  await pub(`${prefix}/${Array.from({ length: 40 }, () => 'a').join('/')}`, '1', props('1 rz 6 1')); // > 32 levels
   await pub(`${prefix}/ok`, '"fine"', props('1 rz 5 1'));
   await until(() => b.got.length === 1, 5000, 'the good one');
   const m = b.link.metrics();
-  assert.deepEqual({ forged: m.dropped.forged, oversized: m.dropped.oversized, malformed: m.dropped.malformed }, { forged: 3, oversized: 1, malformed: 2 });
+  assert.deepEqual({ forged: m.dropped.forged, oversized: m.dropped.oversized, malformed: m.dropped.malformed }, { forged: 3, oversized: 1, malformed: 3 });
   assert.deepEqual(b.got.map((x) => [x.topic, x.payload]), [['ok', 'fine']]);
   assert.equal(b.link.state, 'connected');
   raw.end(true);
@@ -303,4 +309,59 @@ test('reconnect delays grow exponentially with jitter and reset after a connect'
   assert.equal(link.state, 'connected');
   await link.close();
   await down.stop();
+});
+
+test('an outbox store that is slow or fails does not hold publishers back or lose messages', async () => {
+  const prefix = uniquePrefix();
+  const receiver = await side({ prefix, subscribe: ['log.*'] }, ['log.*']);
+  let writes = 0;
+  const store = {
+    kind: 'slow-failing',
+    open: async () => ({ records: [], clientId: null }),
+    write: () => new Promise((resolve, reject) => setTimeout(() => (++writes === 1 ? reject(new Error('quota')) : resolve()), 5)),
+    remove: () => {},
+    saveClientId: () => {},
+    close: () => {},
+  };
+  const bus = new EventBus({ retry: { attempts: 3 } }); // default capacity 1024
+  const link = await connectMqtt(bus, { url: broker.wsUrl, prefix, publish: ['log.*'], outbox: { store }, backoff: { initialMs: 20, maxMs: 200 } });
+  await link.connected();
+  await sleep(100);
+  for (let i = 0; i < 2000; i++) bus.publish('log.line', i); // one task, more than the bus capacity
+  await link.persisted();
+  assert.equal(link.metrics().storeErrors, 1);
+  await until(() => receiver.got.length >= 2000, 15_000, '2000 lines');
+  assert.deepEqual(receiver.got.map((m) => m.payload), Array.from({ length: 2000 }, (_, i) => i));
+  assert.deepEqual(bus.deadLetters(), []);
+});
+
+test('a record larger than the broker\'s Maximum Packet Size is dead-lettered instead of blocking the outbox', async () => {
+  const small = await startBroker({ extra: ['max_packet_size 2000'] });
+  try {
+    const prefix = uniquePrefix();
+    const bus = new EventBus();
+    const link = await connectMqtt(bus, { url: small.wsUrl, prefix, publish: ['p'], ...fast });
+    await link.connected();
+    bus.publish('p', 'x'.repeat(3000));
+    bus.publish('p', 'small');
+    await link.drained();
+    assert.equal(link.metrics().acked, 1);
+    const [letter] = link.deadLetters();
+    assert.equal(letter.reason, 'refused');
+    assert.match(letter.lastError, /Maximum Packet Size \(2000 bytes\)/);
+    assert.equal(link.metrics().connects, 1, 'no reconnect storm');
+  } finally {
+    await small.stop();
+  }
+});
+
+test('a link whose bus was closed stops at the next message instead of consuming the session', async () => {
+  const prefix = uniquePrefix();
+  const b = await side({ prefix, subscribe: ['**'] }, ['**']);
+  const a = await side({ prefix, publish: ['**'] });
+  await sleep(100);
+  b.bus.close();
+  a.bus.publish('after', 1);
+  await until(() => b.link.state === 'closed', 5000, 'the link to close');
+  assert.equal(b.link.metrics().dropped.rejected, 0);
 });

@@ -220,7 +220,7 @@ export interface MqttBridgeOptions {
   onDeadLetter?: (letter: MqttDeadLetter) => void;
   username?: string;
   password?: string;
-  /** The mqtt.js module, when `import('mqtt')` does not resolve (a page without a bundler). */
+  /** The mqtt.js module. Required in browsers (bundled or not, unless an import map maps `mqtt`): the bridge imports `mqtt` through a specifier bundlers do not follow; Node finds it itself. */
   mqtt?: unknown;
 }
 
@@ -281,6 +281,8 @@ export interface MqttLink {
   connected(): Promise<void>;
   /** Resolves when the outbox is empty. */
   drained(): Promise<void>;
+  /** Resolves when every record added so far is in the store (IndexedDB); a failed write is counted in `storeErrors` and the record is still sent from memory. */
+  persisted(): Promise<void>;
   /** Unsubscribes from the bus and disconnects; the session and a durable outbox stay. */
   close(): Promise<void>;
 }

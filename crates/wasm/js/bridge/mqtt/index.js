@@ -204,7 +204,13 @@ export async function connectMqtt(bus, options) {
     store.close();
     throw new SwitchyardError('E_CLOSED', 'connectMqtt: the bus was closed while the link was opening');
   }
-  const link = new MqttLink(bus, mqtt, store, config, opened.records);
+  let link;
+  try {
+    link = new MqttLink(bus, mqtt, store, config, opened.records);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
   return createLinkFacade(link);
 }
 
@@ -224,6 +230,7 @@ function createLinkFacade(link) {
     deadLetters: () => link.deadLetters(),
     connected: () => link.whenConnected(),
     drained: () => link.drained(),
+    persisted: () => link.lastCommit,
     close: () => link.close(),
   };
   // `await using link = await connectMqtt(...)` where the runtime has explicit resource management.

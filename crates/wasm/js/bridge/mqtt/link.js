@@ -52,6 +52,19 @@ import { originOf, publishIncoming } from './origin.js';
  * @property {number} deadLetteredAt
  */
 
+const utf8 = new TextEncoder();
+
+/**
+ * An upper estimate of a record's PUBLISH packet size in bytes.
+ * @param {OutboxRecord} record
+ */
+function packetSize(record) {
+  let size = 16 + utf8.encode(record.topic).length + utf8.encode(record.body).length + 8 + record.realm.length + 40;
+  if (record.correlationId !== null) size += 16 + utf8.encode(record.correlationId).length;
+  if (record.headers) for (const [k, v] of Object.entries(record.headers)) size += 16 + utf8.encode(k).length + utf8.encode(v).length;
+  return size;
+}
+
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /** Recent round-trip times kept for the percentiles in `metrics()`. */
@@ -91,6 +104,8 @@ export class MqttLink {
     this.removeBatch = [];
     this.removeScheduled = false;
     this.syncStore = store.kind === 'memory';
+    /** Settles when every record added so far is in the store (or failed to be: `storeErrors`). */
+    this.lastCommit = Promise.resolve();
     this.nextKey = 1;
     for (const record of restored.sort((a, b) => a.key - b.key)) {
       this.records.set(record.key, record);
@@ -126,6 +141,10 @@ export class MqttLink {
     this.window = config.maxInFlight;
     this.generation = 0;
     this.attempt = 0;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.stableTimer = null;
+    /** The broker's Maximum Packet Size (CONNACK), or Infinity. */
+    this.maxPacket = Infinity;
     /** @type {any} */
     this.client = null;
     /** @type {ReturnType<typeof setTimeout> | null} */
@@ -137,15 +156,25 @@ export class MqttLink {
     /** @type {Array<() => void>} */
     this.drainWaiters = [];
 
-    this.subscriptions = config.publish.map((pattern) =>
-      bus.subscribe(pattern, (/** @type {unknown} */ payload, /** @type {any} */ meta) => this.outgoing(payload, meta), {
-        name: `mqtt ${config.clientId} → ${pattern}`,
-        // Pending handlers are adds waiting for the store or for room; they complete in order.
-        concurrency: 256,
-        ...(config.capacity === undefined ? {} : { capacity: config.capacity }),
-        ...(config.overflow === undefined ? {} : { overflow: config.overflow }),
-      }),
-    );
+    /** @type {Array<{ unsubscribe(): boolean }>} */
+    this.subscriptions = [];
+    try {
+      for (const pattern of config.publish) {
+        this.subscriptions.push(
+          bus.subscribe(pattern, (/** @type {unknown} */ payload, /** @type {any} */ meta) => this.outgoing(payload, meta), {
+            name: `mqtt ${config.clientId} → ${pattern}`,
+            // Pending handlers are adds waiting for room; they complete in order.
+            concurrency: 256,
+            ...(config.capacity === undefined ? {} : { capacity: config.capacity }),
+            ...(config.overflow === undefined ? {} : { overflow: config.overflow }),
+          }),
+        );
+      }
+    } catch (error) {
+      // A pattern the bus refuses: nothing stays subscribed.
+      for (const sub of this.subscriptions) sub.unsubscribe();
+      throw error;
+    }
     this.connect();
   }
 
@@ -161,7 +190,7 @@ export class MqttLink {
    * @param {any} meta
    */
   outgoing(payload, meta) {
-    if (!this.seenOutgoing.add(meta.id)) return; // a second matching pattern
+    if (this.seenOutgoing.has(meta.id)) return; // a second matching pattern (not a retry: see below)
     const origin = originOf(meta);
     let realm = this.config.realm;
     /** @type {number} */
@@ -183,14 +212,17 @@ export class MqttLink {
     try {
       body = encodePayload(payload);
     } catch (error) {
-      throw new SwitchyardError('E_INVALID_OPTION', `payload on '${meta.topic}' cannot be bridged to MQTT: ${/** @type {Error} */ (error).message}`);
+      throw new SwitchyardError('E_NOT_CLONEABLE', `payload on '${meta.topic}' cannot be bridged to MQTT (JSON): ${/** @type {Error} */ (error).message}`);
     }
     if (body.length > this.config.maxMessageBytes / 3 && new TextEncoder().encode(body).length > this.config.maxMessageBytes) {
-      throw new SwitchyardError('E_INVALID_OPTION', `payload on '${meta.topic}' is larger than maxMessageBytes (${this.config.maxMessageBytes})`);
+      throw new SwitchyardError('E_NOT_CLONEABLE', `payload on '${meta.topic}' is larger than maxMessageBytes (${this.config.maxMessageBytes})`);
     }
     const headers = meta.headers && Object.keys(meta.headers).length > 0 ? { ...meta.headers } : null;
     /** @type {OutboxRecord} */
     const record = { key: 0, realm, id, seq, hops, topic, busTopic: meta.topic, body, headers, correlationId: meta.correlationId ?? null, createdAt: Date.now(), attempts: 0 };
+    // Remembered only once it is a record: a failed delivery retried by the bus is not a
+    // second pattern's copy.
+    this.seenOutgoing.add(meta.id);
     return this.add(record);
   }
 
@@ -222,23 +254,23 @@ export class MqttLink {
       this.pump();
       return;
     }
-    return this.write(record);
+    // Accepted now (the outbox's bound, not the store's speed, is what holds publishers back);
+    // it is sent once its batch is stored.
+    this.write(record);
   }
 
   /**
    * Batches store writes: every record added in one turn goes in one transaction.
    * @param {OutboxRecord} record
-   * @returns {Promise<void>}
    */
   write(record) {
     if (!this.writeBatch) {
       const batch = { records: /** @type {OutboxRecord[]} */ ([]), done: /** @type {any[]} */ ([]) };
       this.writeBatch = batch;
-      queueMicrotask(() => this.commit(batch));
+      const previous = this.lastCommit;
+      this.lastCommit = new Promise((resolve) => queueMicrotask(() => previous.then(() => this.commit(batch)).then(resolve)));
     }
-    const batch = this.writeBatch;
-    batch.records.push(record);
-    return new Promise((resolve, reject) => batch.done.push({ resolve, reject }));
+    this.writeBatch.records.push(record);
   }
 
   /** @param {{ records: OutboxRecord[], done: Array<{ resolve: () => void, reject: (e: unknown) => void }> }} batch */
@@ -247,16 +279,13 @@ export class MqttLink {
     try {
       await this.store.write(batch.records);
     } catch (error) {
+      // Not durable (counted and reported), but not lost: the records are sent from memory.
       this.counters.storeErrors++;
       this.lastError = `outbox store: ${/** @type {Error} */ (error)?.message ?? error}`;
-      for (const record of batch.records) this.records.delete(record.key);
-      this.release();
-      for (const { reject } of batch.done) reject(error);
-      return;
     }
     if (this.state === 'closed') return;
     for (const record of batch.records) if (this.records.has(record.key)) this.queue.push(record);
-    for (const { resolve } of batch.done) resolve();
+    this.settleDrain();
     this.pump();
   }
 
@@ -302,6 +331,11 @@ export class MqttLink {
       if (!this.records.has(record.key) || this.inflight.has(record.key)) continue;
       if (Date.now() - record.createdAt > maxAge) {
         this.deadLetter(record, 'expired', `not acknowledged within retry.maxAgeMs (${maxAge} ms)`);
+        continue;
+      }
+      if (this.maxPacket !== Infinity && packetSize(record) > this.maxPacket) {
+        // The broker would drop the connection for it, forever: refuse it now.
+        this.deadLetter(record, 'refused', `larger than the broker's Maximum Packet Size (${this.maxPacket} bytes)`);
         continue;
       }
       this.send(record);
@@ -417,6 +451,10 @@ export class MqttLink {
 
   connect() {
     if (this.state === 'closed') return;
+    if (this.bus.closed) {
+      void this.close();
+      return;
+    }
     this.state = 'connecting';
     const generation = ++this.generation;
     const config = this.config;
@@ -455,9 +493,16 @@ export class MqttLink {
   online(client, connack) {
     this.state = 'connected';
     this.counters.connects++;
-    this.attempt = 0;
+    // The backoff resets only once the connection has lasted: a broker that accepts and then
+    // drops the client (session takeover, an ACL disconnect) is not retried in lockstep.
+    const generation = this.generation;
+    this.stableTimer = setTimeout(() => {
+      if (generation === this.generation) this.attempt = 0;
+    }, Math.min(this.config.backoff.maxMs, 10_000));
     const receiveMaximum = connack?.properties?.receiveMaximum;
     this.window = Math.max(1, Math.min(this.config.maxInFlight, typeof receiveMaximum === 'number' ? receiveMaximum : 65535));
+    const maximumPacketSize = connack?.properties?.maximumPacketSize;
+    this.maxPacket = typeof maximumPacketSize === 'number' ? maximumPacketSize : Infinity;
     if (this.filters.length > 0) {
       // No Local: the broker never sends this client its own messages back. Subscribing again
       // on every connect is harmless (it replaces the session's subscription).
@@ -476,6 +521,7 @@ export class MqttLink {
   lost(generation) {
     if (generation !== this.generation || this.state === 'closed') return;
     this.generation++;
+    if (this.stableTimer) clearTimeout(this.stableTimer);
     const old = this.client;
     this.client = null;
     old.end(true);
@@ -503,6 +549,11 @@ export class MqttLink {
    * @param {any} packet
    */
   incoming(mqttTopic, bytes, packet) {
+    if (this.bus.closed) {
+      // The bus is gone: stop before consuming more of the session's messages.
+      void this.close();
+      return;
+    }
     this.counters.received++;
     const config = this.config;
     const decoded = decodeIncoming(mqttTopic, bytes, packet?.properties, { prefix: config.prefix, maxBytes: config.maxMessageBytes });
@@ -544,7 +595,9 @@ export class MqttLink {
   whenConnected() {
     if (this.state === 'connected') return Promise.resolve();
     if (this.state === 'closed') return Promise.reject(new SwitchyardError('E_CLOSED', 'the MQTT link is closed'));
-    return new Promise((resolve) => this.connectedWaiters.push(() => resolve(undefined)));
+    return new Promise((resolve, reject) =>
+      this.connectedWaiters.push(() => (this.state === 'closed' ? reject(new SwitchyardError('E_CLOSED', 'the MQTT link is closed')) : resolve(undefined))),
+    );
   }
 
   /** Resolves when the outbox is empty (every record acknowledged or dead-lettered). */
@@ -554,7 +607,7 @@ export class MqttLink {
   }
 
   settleDrain() {
-    if (this.waitingForRoom.length > 0 || this.writeBatch) return;
+    if (this.records.size > 0 || this.waitingForRoom.length > 0 || this.writeBatch) return;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();
@@ -588,6 +641,7 @@ export class MqttLink {
     this.generation++;
     for (const sub of this.subscriptions) sub.unsubscribe();
     if (this.timer) clearTimeout(this.timer);
+    if (this.stableTimer) clearTimeout(this.stableTimer);
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
     const waiting = this.waitingForRoom;
@@ -595,7 +649,7 @@ export class MqttLink {
     for (const next of waiting) next(); // each rejects with E_CLOSED
     for (const resolve of this.drainWaiters) resolve();
     this.drainWaiters = [];
-    for (const resolve of this.connectedWaiters) resolve();
+    for (const resolve of this.connectedWaiters) resolve(); // each rejects: see whenConnected
     this.connectedWaiters = [];
     const client = this.client;
     const wasConnected = client?.connected === true;

@@ -71,7 +71,11 @@ export function fromMqttTopic(mqttTopic, prefix) {
     if (!mqttTopic.startsWith(prefix) || mqttTopic.charCodeAt(prefix.length) !== 0x2f) return null;
     rest = mqttTopic.slice(prefix.length + 1);
   }
+  // The bus's bounds first (at most 32 segments, 256 bytes): a long topic from the broker must
+  // not reach the pattern matcher, whose backtracking is polynomial in its length.
+  if (rest.length > 256) return null;
   const levels = rest.split('/');
+  if (levels.length > 32) return null;
   for (const level of levels) {
     if (level === '' || level.includes('.') || level.startsWith('$')) return null;
   }

@@ -29,6 +29,11 @@ export class RecentSet {
     return true;
   }
 
+  /** @param {string | number} key */
+  delete(key) {
+    return this.keys.delete(key);
+  }
+
   get size() {
     return this.keys.size;
   }

@@ -33,7 +33,42 @@ export function encodePayload(payload) {
   if (kind === 'function' || kind === 'symbol') throw new TypeError(`a ${kind} payload cannot be sent as JSON`);
   const text = JSON.stringify(payload); // throws for a BigInt or a cycle
   if (text === undefined) throw new TypeError('the payload has no JSON form');
+  checkPlain(payload, 'the payload');
   return text;
+}
+
+/**
+ * Throws a TypeError naming the first part of `value` that JSON would change on the way: a Map,
+ * Set, Date, typed array or class instance (sent as `{}` or a string), a non-finite number (sent
+ * as `null`), an `undefined`, function or symbol in an array (sent as `null`). `undefined`
+ * properties of objects are dropped, as absent.
+ * @param {unknown} value
+ * @param {string} path
+ */
+function checkPlain(value, path) {
+  if (value === null || value === undefined || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError(`${path} is ${value}, which JSON sends as null`);
+    return;
+  }
+  if (typeof value !== 'object') throw new TypeError(`${path} is a ${typeof value}, which JSON drops`);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (item === undefined || typeof item === 'function' || typeof item === 'symbol') throw new TypeError(`${path}[${i}] is ${typeof item}, which JSON sends as null`);
+      checkPlain(item, `${path}[${i}]`);
+    }
+    return;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    throw new TypeError(`${path} is a ${value.constructor?.name ?? 'non-plain object'}, which JSON does not keep (send plain objects, arrays, strings, finite numbers, booleans, null)`);
+  }
+  for (const key of Object.keys(value)) {
+    const item = /** @type {Record<string, unknown>} */ (value)[key];
+    if (typeof item === 'function' || typeof item === 'symbol') throw new TypeError(`${path}.${key} is a ${typeof item}, which JSON drops`);
+    checkPlain(item, `${path}.${key}`);
+  }
 }
 
 /**
