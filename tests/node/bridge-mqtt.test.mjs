@@ -206,7 +206,7 @@ test('a message crossing bridges stops at the hop limit', async () => {
   const a = await side({ prefix: p1, publish: ['**'] });
   const bus = new EventBus();
   const b1 = await connectMqtt(bus, { url: broker.wsUrl, prefix: p1, subscribe: ['**'], ...fast });
-  const b2 = await connectMqtt(bus, { url: broker.wsUrl, prefix: p2, publish: ['**'], maxHops: 2, ...fast });
+  const b2 = await connectMqtt(bus, { url: broker.wsUrl, prefix: p2, publish: ['**'], hopLimit: 2, ...fast });
   const c = await side({ prefix: p2, subscribe: ['**'] }, ['**']);
   await Promise.all([b1.connected(), b2.connected()]);
   await sleep(150);
@@ -214,7 +214,7 @@ test('a message crossing bridges stops at the hop limit', async () => {
   await until(() => c.got.length === 1, 5000, 'one hop');
   assert.equal(c.got[0].origin.hops, 2, 'C sees it two links from its origin');
   await b2.close();
-  const b2strict = await connectMqtt(bus, { url: broker.wsUrl, prefix: p2, publish: ['**'], maxHops: 1, ...fast });
+  const b2strict = await connectMqtt(bus, { url: broker.wsUrl, prefix: p2, publish: ['**'], hopLimit: 1, ...fast });
   await b2strict.connected();
   a.bus.publish('hop', 2);
   await until(() => b2strict.metrics().dropped.hopLimit === 1, 5000, 'the hop limit');
@@ -364,4 +364,30 @@ test('a link whose bus was closed stops at the next message instead of consuming
   a.bus.publish('after', 1);
   await until(() => b.link.state === 'closed', 5000, 'the link to close');
   assert.equal(b.link.metrics().dropped.rejected, 0);
+});
+
+test('close() waits for the PUBACKs of what is in flight and removes those records from the store', async () => {
+  const prefix = uniquePrefix();
+  const receiver = await side({ prefix, subscribe: ['c'] }, ['c']);
+  const stored = new Map();
+  const store = {
+    kind: 'map',
+    open: async () => ({ records: [], clientId: null }),
+    write: async (records) => records.forEach((r) => stored.set(r.key, r)),
+    remove: async (keys) => keys.forEach((k) => stored.delete(k)),
+    saveClientId: () => {},
+    close: () => {},
+  };
+  const bus = new EventBus();
+  const link = await connectMqtt(bus, { url: broker.wsUrl, prefix, publish: ['c'], outbox: { store }, backoff: { initialMs: 20, maxMs: 200 } });
+  await link.connected();
+  await sleep(100);
+  for (let i = 0; i < 500; i++) bus.publish('c', i);
+  await link.persisted();
+  await link.close();
+  await sleep(500);
+  const received = new Set(receiver.got.map((m) => m.payload));
+  const leftover = [...stored.values()].map((r) => JSON.parse(r.body)).filter((n) => received.has(n));
+  assert.deepEqual(leftover, [], 'no record the broker acknowledged stays in the store (it would be sent again after a restart)');
+  assert.equal(stored.size + link.metrics().acked, 500);
 });

@@ -209,7 +209,7 @@ export interface MqttBridgeOptions {
   /** Reconnect (and retry) delays: `initialMs` 500, `maxMs` 30 000, `factor` 2, `jitter` 0.5 (delay drawn from [d × (1 − jitter), d]). */
   backoff?: { initialMs?: number; maxMs?: number; factor?: number; jitter?: number };
   /** Bridges a message may cross (default 8): stops loops between several bridges. */
-  maxHops?: number;
+  hopLimit?: number;
   /** Message ids remembered to drop duplicates (default 10 000). */
   dedupeWindow?: number;
   /** Largest payload sent or accepted, in bytes (default 262 144). */

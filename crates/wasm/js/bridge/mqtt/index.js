@@ -9,6 +9,7 @@ import { MqttLink } from './link.js';
 import { IdbStore, MemoryStore } from './stores.js';
 import { checkPrefix, toMqttFilter } from './topics.js';
 import { realmOf } from './origin.js';
+import { DEFAULT_HOP_LIMIT } from '../tabs/options.js';
 
 const OPTIONS = [
   'url',
@@ -25,7 +26,7 @@ const OPTIONS = [
   'overflow',
   'retry',
   'backoff',
-  'maxHops',
+  'hopLimit',
   'dedupeWindow',
   'maxMessageBytes',
   'deadLetterCapacity',
@@ -143,6 +144,10 @@ export async function connectMqtt(bus, options) {
   if (typeof url !== 'string' && !(url instanceof URL)) throw invalid('option `url` must be the broker URL (ws://, wss://, mqtt:// or mqtts://)');
   const urlText = String(url);
   if (!/^(wss?|mqtts?):\/\//.test(urlText)) throw invalid(`option \`url\` '${urlText}' must start with ws://, wss://, mqtt:// or mqtts://`);
+  if (/^mqtts?:/.test(urlText) && typeof document !== 'undefined') {
+    // mqtt.js in a browser would silently dial ws:// on the MQTT port instead.
+    throw invalid(`option \`url\` '${urlText}': browsers reach a broker over WebSocket only (ws:// or wss://)`);
+  }
   const publish = patterns(options.publish, 'publish');
   const subscribe = patterns(options.subscribe, 'subscribe');
   const prefix = checkPrefix(options.prefix ?? 'switchyard');
@@ -186,7 +191,7 @@ export async function connectMqtt(bus, options) {
       factor: number(backoff.factor, 'backoff.factor', DEFAULT_BACKOFF.factor, { min: 1, integer: false }),
       jitter: number(backoff.jitter, 'backoff.jitter', DEFAULT_BACKOFF.jitter, { max: 1, integer: false }),
     },
-    maxHops: number(options.maxHops, 'maxHops', 8, { min: 1, max: 255 }),
+    hopLimit: number(options.hopLimit, 'hopLimit', DEFAULT_HOP_LIMIT, { min: 1, max: 255 }), // the same default as shareTopics
     dedupeWindow: number(options.dedupeWindow, 'dedupeWindow', 10_000, { min: 1, max: 16_777_216 }),
     maxMessageBytes: number(options.maxMessageBytes, 'maxMessageBytes', 256 * 1024, { min: 1, max: 268_435_455 }),
     deadLetterCapacity: number(options.deadLetterCapacity, 'deadLetterCapacity', 1000, { max: 16_777_216 }),

@@ -30,7 +30,7 @@ import { originOf, publishIncoming } from './origin.js';
  * @property {'reject' | 'drop-oldest' | 'drop-newest' | undefined} overflow
  * @property {{ attempts: number, maxAgeMs: number }} retry
  * @property {import('./backoff.js').BackoffPolicy} backoff
- * @property {number} maxHops
+ * @property {number} hopLimit
  * @property {number} dedupeWindow
  * @property {number} maxMessageBytes
  * @property {number} deadLetterCapacity
@@ -104,6 +104,9 @@ export class MqttLink {
     this.removeBatch = [];
     this.removeScheduled = false;
     this.syncStore = store.kind === 'memory';
+    this.closing = false;
+    /** @type {Promise<void>} the store's latest removal */
+    this.lastRemove = Promise.resolve();
     /** Settles when every record added so far is in the store (or failed to be: `storeErrors`). */
     this.lastCommit = Promise.resolve();
     this.nextKey = 1;
@@ -200,7 +203,7 @@ export class MqttLink {
     let hops = 1;
     if (origin) {
       if (this.injected.has(`${origin.realm}:${origin.id}`)) return; // it came from this broker through this link
-      if (origin.hops >= this.config.maxHops) {
+      if (origin.hops >= this.config.hopLimit) {
         this.dropped.hopLimit++;
         return;
       }
@@ -304,7 +307,7 @@ export class MqttLink {
           this.removeBatch = [];
           // A removal that fails leaves the record to be sent again after a reload: the
           // receivers drop that copy by its id.
-          Promise.resolve(this.store.remove(keys)).catch((error) => {
+          this.lastRemove = Promise.resolve(this.store.remove(keys)).catch((error) => {
             this.counters.storeErrors++;
             this.lastError = `outbox store: ${error?.message ?? error}`;
           });
@@ -360,7 +363,8 @@ export class MqttLink {
         properties: { userProperties: userProperties(record) },
       },
       (/** @type {any} */ error) => {
-        if (generation !== this.generation || this.state === 'closed') return; // that socket is gone: requeued
+        // A socket that is gone had its records requeued; while closing, PUBACKs still remove.
+        if (generation !== this.generation || (this.state === 'closed' && !this.closing)) return;
         this.inflight.delete(record.key);
         if (error) this.refused(record, error);
         else {
@@ -567,7 +571,7 @@ export class MqttLink {
       this.dropped.echo++; // this bus's own message, back through another bridge
       return;
     }
-    if (message.origin.hops > config.maxHops) {
+    if (message.origin.hops > config.hopLimit) {
       this.dropped.hopLimit++;
       return;
     }
@@ -638,7 +642,8 @@ export class MqttLink {
   async close() {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.generation++;
+    // PUBACKs of what is in flight are still handled until the socket ends (see `send`).
+    this.closing = true;
     for (const sub of this.subscriptions) sub.unsubscribe();
     if (this.timer) clearTimeout(this.timer);
     if (this.stableTimer) clearTimeout(this.stableTimer);
@@ -664,6 +669,12 @@ export class MqttLink {
       if ((await Promise.race([ended, late])) === 'late') client.end(true);
       clearTimeout(timer);
     }
+    this.closing = false;
+    this.generation++;
+    // Let the last removals reach the store before closing it (else they run again after a reload).
+    await Promise.resolve();
+    await this.lastRemove;
+    await this.lastCommit;
     this.store.close();
   }
 }
