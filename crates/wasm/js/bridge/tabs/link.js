@@ -272,7 +272,8 @@ export class LinkCore {
         return;
       }
       if (m.from === this.realm) return;
-      if (this.held !== null) {
+      // During a catch-up, messages wait (control messages, the answer among them, do not).
+      if (this.held !== null && m.kind === 'msgs') {
         this.held.push(m);
         return;
       }

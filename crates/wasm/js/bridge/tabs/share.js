@@ -211,10 +211,15 @@ export function shareTopics(bus, options) {
   link.onControl = (m) => {
     const t = now();
     switch (m.kind) {
-      case 'beat':
+      case 'beat': {
         peers.set(m.from, t);
         if (m.leader) leaderSeenAt = t;
+        // A sender first heard of by its beat owes this realm what it sends from now on, so a
+        // realm that then misses its messages (frozen) knows to ask for them.
+        const sender = `${m.from}:${m.link}`;
+        if (!link.senders.has(sender)) link.senders.set(sender, { next: m.n + 1 });
         break;
+      }
       case 'bye':
         peers.delete(m.from);
         vote.leaderOf(peers, t);
@@ -257,7 +262,7 @@ export function shareTopics(bus, options) {
       leaderSeenAt = t;
       vote.deposed();
     }
-    post(message('beat', realm, { link: link.linkId, leader: vote.leading }));
+    post(message('beat', realm, { link: link.linkId, leader: vote.leading, n: link.sentN }));
   }
 
   function open() {
