@@ -210,13 +210,18 @@ pub fn run(root: &Path) -> Result<PathBuf> {
     for entry in ENTRIES {
         println!("== pack: esbuild {} ({})", entry.subpath, entry.name);
         let web = staging.join("web").join(format!("{}.js", entry.name));
-        run_checked(&mut bundle(
-            &esbuild,
-            &js.join(entry.web),
-            &bindings,
-            Platform::Web,
-            &web,
-        ))?;
+        let metafile = target_dir(root).join(format!("npm/{}.meta.json", entry.name));
+        run_checked(
+            bundle(
+                &esbuild,
+                &js.join(entry.web),
+                &bindings,
+                Platform::Web,
+                &web,
+            )
+            .arg(format!("--metafile={}", metafile.display())),
+        )?;
+        let names = esm_export_names(&metafile, &web)?;
         let cjs = staging.join("node").join(format!("{}.cjs", entry.name));
         run_checked(&mut bundle(
             &esbuild,
@@ -227,7 +232,7 @@ pub fn run(root: &Path) -> Result<PathBuf> {
         ))?;
         fs::write(
             staging.join("node").join(format!("{}.mjs", entry.name)),
-            node_esm_wrapper(entry.name),
+            node_esm_wrapper(entry.name, &names),
         )?;
         fs::copy(js.join(entry.types), staging.join(entry.types))
             .with_context(|| format!("copying {}", entry.types))?;
@@ -350,14 +355,53 @@ pub fn bundle_glue_script(root: &Path) -> Result<PathBuf> {
 }
 
 /// `node/<name>.mjs`: the entry for Node ESM, over the CommonJS bundle, so that `import` and
-/// `require` in one process share one instance (and one `SwitchyardError` class).
-fn node_esm_wrapper(name: &str) -> String {
+/// `require` in one process share one instance (and one `SwitchyardError` class). It exports
+/// `names` (the browser bundle's named exports) one by one rather than `export *` from the
+/// CommonJS file: since Node 22.12 a CommonJS module's namespace also holds `'module.exports'`,
+/// which `export *` would pass on to every `import * as switchyard`.
+fn node_esm_wrapper(name: &str, names: &[String]) -> String {
     format!(
         "// Node (ESM): the same instance as `require`, so errors and classes are shared.\n\
          import api from './{name}.cjs';\n\
-         export * from './{name}.cjs';\n\
-         export default api.default;\n"
+         export const {{ {} }} = api;\n\
+         export default api.default;\n",
+        names.join(", ")
     )
+}
+
+/// The named exports (`default` left out) of the esbuild output `outfile`, from the metafile
+/// esbuild wrote for it.
+fn esm_export_names(metafile: &Path, outfile: &Path) -> Result<Vec<String>> {
+    let text = fs::read_to_string(metafile)
+        .with_context(|| format!("reading esbuild's metafile {}", metafile.display()))?;
+    let meta: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("parsing esbuild's metafile {}", metafile.display()))?;
+    let wanted = outfile
+        .file_name()
+        .context("an output file has a name")?
+        .to_string_lossy()
+        .into_owned();
+    let outputs = meta["outputs"]
+        .as_object()
+        .context("esbuild's metafile has no `outputs`")?;
+    let (_, output) = outputs
+        .iter()
+        .find(|(path, _)| path.ends_with(&format!("/{wanted}")) || **path == wanted)
+        .with_context(|| format!("esbuild's metafile does not list {wanted}"))?;
+    let exports = output["exports"]
+        .as_array()
+        .with_context(|| format!("esbuild's metafile has no exports for {wanted}"))?;
+    let mut names: Vec<String> = exports
+        .iter()
+        .filter_map(|name| name.as_str())
+        .filter(|name| *name != "default")
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        bail!("{wanted} has no named exports for its Node ESM wrapper");
+    }
+    Ok(names)
 }
 
 /// `index.d.ts` → `index.d.cts`: an entry's declarations for TypeScript's `require` condition.
