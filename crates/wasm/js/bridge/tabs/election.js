@@ -11,8 +11,8 @@
 //   follower takes the lock with `steal`, and the old leader, when it runs again, sees its lock
 //   request fail and queues as a follower. A page that freezes (`freeze`, `pagehide`) gives the
 //   lock up first.
-// * Without Web Locks (Node, whose BroadcastChannel crosses worker_threads but which has no
-//   `navigator.locks`): every realm beats, and the leader is the live realm (heard within 3
+// * Without Web Locks (Node 20 and 22, whose BroadcastChannel crosses worker_threads but which
+//   have no `navigator.locks`; Node 24 has them and takes the lock election): every realm beats, and the leader is the live realm (heard within 3
 //   heartbeats) with the smallest id. A realm that closes says `bye`, so the next one leads at
 //   once; one that crashes is replaced after 3 heartbeats (750 ms by default). A realm that just
 //   started listens for 2 heartbeats before it may lead. Two realms may
