@@ -166,7 +166,7 @@ export function shareTopics(bus, options) {
         else link.accept(entry, false, true);
       }
       for (const [sender, from, count] of reply.gaps) {
-        if (!link.senders.has(sender)) link.senders.set(sender, { next: from });
+        if (!link.senders.has(sender)) link.sender(sender, from);
         // What arrived live meanwhile (held) is not missing.
         link.gap(sender, from, Math.min(count, heldFrom(sender) - from));
       }
