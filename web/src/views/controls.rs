@@ -150,6 +150,7 @@ fn base_rate(id: ScenarioId) -> f64 {
 pub fn Sidebar() -> impl IntoView {
     let app = use_app();
     let attach_name = RwSignal::new(String::from("demo"));
+    let attach_page = RwSignal::new(String::new());
     let tuning = move || app.tuning.get();
     let set = move |f: &dyn Fn(&mut Tuning)| {
         let mut t = app.tuning.get_untracked();
@@ -267,11 +268,19 @@ pub fn Sidebar() -> impl IntoView {
             </section>
             <section class="group">
                 <h3>"Attach"</h3>
-                <p class="desc">"Show a bus from another tab of this origin that called "<code>"bus.expose(name)"</code>"."</p>
+                <p class="desc">"Show a bus from another tab of this origin that called "<code>"bus.expose(name)"</code>", or give the address of a page of another origin that called "<code>"bus.expose(name, { allowOrigins })"</code>" with this one: it opens in a new window."</p>
                 <div class="attach-row">
-                    <input data-testid="attach-name" prop:value=move || attach_name.get() on:input=move |ev| attach_name.set(event_target_value(&ev))/>
-                    <button class="btn" data-testid="attach" on:click=move |_| app.attach(&attach_name.get_untracked())>"Attach"</button>
+                    <input data-testid="attach-name" aria-label="exposed name" prop:value=move || attach_name.get() on:input=move |ev| attach_name.set(event_target_value(&ev))/>
+                    <button class="btn" data-testid="attach" on:click=move |_| {
+                        let page = attach_page.get_untracked();
+                        if page.trim().is_empty() {
+                            app.attach(&attach_name.get_untracked());
+                        } else {
+                            app.attach_page(&attach_name.get_untracked(), page.trim());
+                        }
+                    }>"Attach"</button>
                 </div>
+                <input class="attach-page" data-testid="attach-page" aria-label="page address (another origin)" placeholder="page of another origin (optional)" prop:value=move || attach_page.get() on:input=move |ev| attach_page.set(event_target_value(&ev))/>
             </section>
         </aside>
     }
