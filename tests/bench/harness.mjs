@@ -13,9 +13,13 @@ export const PROFILES = {
     // Each sample runs the operation enough times to last about this long.
     sampleMs: 1,
     minSamples: 64,
+    // The implementations of a case take turns this many times (see `measureGroup`), each turn
+    // `time / rounds` ms after its own `roundWarmupTime` ms of warm-up.
+    rounds: 6,
+    roundWarmupTime: 50,
     throughputMessages: 1_000_000,
   },
-  quick: { time: 60, warmupTime: 15, sampleMs: 0.5, minSamples: 16, throughputMessages: 50_000 },
+  quick: { time: 60, warmupTime: 15, sampleMs: 0.5, minSamples: 16, rounds: 2, roundWarmupTime: 5, throughputMessages: 50_000 },
 };
 
 /** Fewest messages per timed chunk of the throughput measurement (more when the timer is coarse). */
@@ -74,41 +78,81 @@ async function calibrate(run, sampleMs, warmMs, warmOps = 0) {
 }
 
 /**
- * Measures one case with tinybench. Each tinybench sample runs the operation `perSample` times; the
- * reported rate is the median of the per-sample rates, with the median absolute deviation of those
- * rates relative to the median as `spread`.
+ * Measures every implementation of one case (`group`: the rows of `buildCases` sharing a case
+ * name) with tinybench, in turn, over `profile.rounds` rounds (alternating the order), so a
+ * machine that is busier for a while slows each implementation of the case alike: the ratios
+ * between them compare like with like. Each tinybench sample runs the operation `perSample` times;
+ * an implementation's rate is the median of its per-sample rates over all rounds, with the median
+ * absolute deviation of those rates relative to the median as `spread`. Returns a row per
+ * implementation measured, and `{ impl, error }` for each that threw (the others go on).
  */
-async function measureCase(c, profile) {
-  const instance = c.make();
+async function measureGroup(group, profile) {
+  const members = [];
   try {
-    const perSample = await calibrate((n) => instance.run(n), profile.sampleMs, profile.warmupTime, instance.warmOps);
-    const bench = new Bench({
-      time: profile.time,
-      warmupTime: profile.warmupTime,
-      iterations: profile.minSamples,
-      warmupIterations: 4,
-      retainSamples: true,
-      throws: true,
+    for (const c of group) {
+      try {
+        const instance = c.make();
+        members.push({ c, instance, rates: [], perSample: 0, error: null });
+        const member = members[members.length - 1];
+        member.perSample = await calibrate((n) => instance.run(n), profile.sampleMs, profile.warmupTime, instance.warmOps);
+      } catch (error) {
+        if (members.length > 0 && members[members.length - 1].c === c) members[members.length - 1].error = error;
+        else members.push({ c, instance: null, rates: [], perSample: 0, error });
+      }
+    }
+    for (let round = 0; round < profile.rounds; round++) {
+      const order = round % 2 === 0 ? members : [...members].reverse();
+      for (const member of order) {
+        if (member.error !== null) continue;
+        try {
+          member.rates.push(...(await sampleRates(member, profile)));
+        } catch (error) {
+          member.error = error;
+        }
+        // Let the event loop breathe (GC, pending I/O, the browser's own tasks) between turns.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    }
+    return members.map(({ c, rates, perSample, error }) => {
+      if (error !== null) return { case: c.case, impl: c.impl, error };
+      rates.sort((a, b) => a - b);
+      const median = medianOfSorted(rates);
+      const deviations = rates.map((r) => Math.abs(r - median)).sort((a, b) => a - b);
+      return {
+        case: c.case,
+        impl: c.impl,
+        opsPerSec: median,
+        samples: rates.length,
+        opsPerSample: perSample,
+        spread: medianOfSorted(deviations) / median,
+      };
     });
-    const run = instance.run;
-    bench.add(c.case, c.async ? () => run(perSample) : () => void run(perSample), { async: c.async });
-    await bench.run();
-    const latency = bench.tasks[0].result.latency;
-    const rates = Array.from(latency.samples, (ms) => (perSample * 1000) / ms).filter(Number.isFinite);
-    rates.sort((a, b) => a - b);
-    const median = medianOfSorted(rates);
-    const deviations = rates.map((r) => Math.abs(r - median)).sort((a, b) => a - b);
-    return {
-      case: c.case,
-      impl: c.impl,
-      opsPerSec: median,
-      samples: rates.length,
-      opsPerSample: perSample,
-      spread: medianOfSorted(deviations) / median,
-    };
   } finally {
-    instance.dispose();
+    for (const { instance } of members) {
+      try {
+        instance?.dispose();
+      } catch {
+        // A broken dispose must not hide the results (or the error) of the case.
+      }
+    }
   }
+}
+
+/** One round's turn of one implementation: tinybench samples of `perSample` operations, as rates. */
+async function sampleRates({ c, instance, perSample }, profile) {
+  const bench = new Bench({
+    time: profile.time / profile.rounds,
+    warmupTime: profile.roundWarmupTime,
+    iterations: Math.ceil(profile.minSamples / profile.rounds),
+    warmupIterations: 4,
+    retainSamples: true,
+    throws: true,
+  });
+  const run = instance.run;
+  bench.add(c.case, c.async ? () => run(perSample) : () => void run(perSample), { async: c.async });
+  await bench.run();
+  const latency = bench.tasks[0].result.latency;
+  return Array.from(latency.samples, (ms) => (perSample * 1000) / ms).filter(Number.isFinite);
 }
 
 /**
@@ -173,20 +217,23 @@ export async function runAll(libs, { quick = false, only = [], family, log = () 
   if ([...cases, ...subjects].some((c) => familyOf(c.case) === 'app')) {
     log(`made the dispatch sites of ${makeSitesMegamorphic(libs, SWITCHYARD_FEATURES)} emitters megamorphic`);
   }
+  // The implementations of one case are measured together (see `measureGroup`).
+  const groups = new Map();
   for (const c of cases) {
-    let row;
-    try {
-      row = await measureCase(c, profile);
-    } catch (error) {
-      // One broken case must not cost the whole run; it is reported, and the run fails at the end.
-      errors.push({ case: c.case, impl: c.impl, error: String(error?.stack ?? error) });
-      log(`${c.case.padEnd(20)} ${c.impl.padEnd(20)} FAILED: ${error}`);
-      continue;
+    if (!groups.has(c.case)) groups.set(c.case, []);
+    groups.get(c.case).push(c);
+  }
+  for (const group of groups.values()) {
+    for (const row of await measureGroup(group, profile)) {
+      if (row.error !== undefined) {
+        // One broken case must not cost the whole run; it is reported, and the run fails at the end.
+        errors.push({ case: row.case, impl: row.impl, error: String(row.error?.stack ?? row.error) });
+        log(`${row.case.padEnd(20)} ${row.impl.padEnd(20)} FAILED: ${row.error}`);
+        continue;
+      }
+      log(`${row.case.padEnd(20)} ${row.impl.padEnd(20)} ${formatRate(row.opsPerSec).padStart(8)} ops/s ±${(row.spread * 100).toFixed(1)}% (${row.samples} samples × ${row.opsPerSample})`);
+      results.push(row);
     }
-    log(`${c.case.padEnd(20)} ${c.impl.padEnd(20)} ${formatRate(row.opsPerSec).padStart(8)} ops/s ±${(row.spread * 100).toFixed(1)}% (${row.samples} samples × ${row.opsPerSample})`);
-    results.push(row);
-    // Let the event loop breathe (GC, pending I/O, the browser's own tasks) between cases.
-    await new Promise((resolve) => setTimeout(resolve, 0));
   }
   const throughput = [];
   for (const subject of subjects) {

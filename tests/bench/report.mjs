@@ -438,7 +438,9 @@ section between its markers; \`cargo xtask bench\` regenerates everything else. 
     `Produced by ${producedBy(doc)} with switchyard ${doc.switchyard ?? '(not installed: peers only)'}, last on ${doc.machine.date.slice(0, 10)}.
 Machine: ${machineLine(doc)} Rates are operations per second, the **median of the per-sample rates**
 (each tinybench sample runs the operation enough times to last about a millisecond; hundreds of samples
-per case); every listener writes to a sink that is read back, so nothing is optimised away.
+per case). The implementations of a case take turns in six rounds, so a busier moment of the machine
+slows each of them alike and the ratios compare like with like; every listener writes to a sink that
+is read back, so nothing is optimised away.
 Higher is better; a ratio above 1× means switchyard is faster.`,
     goalsSection(doc),
     `${HAND_WRITTEN_START}\n${handWritten}\n${HAND_WRITTEN_END}`,

@@ -99,7 +99,7 @@ describe('snapshot and restore', () => {
     const snapshot = bus.snapshot();
     assert.deepEqual(Object.keys(snapshot).sort(), ['bytes', 'format', 'payloads', 'version']);
     assert.equal(snapshot.format, 'switchyard.snapshot');
-    assert.equal(snapshot.version, 1);
+    assert.equal(snapshot.version, 2);
     assert.ok(snapshot.bytes instanceof Uint8Array);
     assert.ok(Array.isArray(snapshot.payloads));
     assert.equal(snapshot.payloads.length, 1, 'one message queued for three subscriptions is stored once');
@@ -220,9 +220,10 @@ describe('snapshot and restore', () => {
 
   test('a version the bytes do not hold, and a newer one, are refused', () => {
     const good = new EventBus().snapshot();
-    assert.equal(good.bytes[0], 1, 'the bytes open with the format version');
+    assert.equal(good.bytes[0], 2, 'the bytes open with the format version');
+    assert.equal(good.version, 2);
     const newerBytes = Uint8Array.from(good.bytes);
-    newerBytes[0] = 2;
+    newerBytes[0] = 3;
     const mismatch = expectCode(
       assert,
       () => EventBus.restore({ ...good, bytes: newerBytes }),
@@ -230,10 +231,10 @@ describe('snapshot and restore', () => {
       SwitchyardError,
     );
     assert.match(mismatch.message, /snapshot\.bytes/);
-    assert.match(mismatch.message, /version 2/);
+    assert.match(mismatch.message, /version 3/);
     const newer = expectCode(
       assert,
-      () => EventBus.restore({ ...good, version: 2, bytes: newerBytes }),
+      () => EventBus.restore({ ...good, version: 3, bytes: newerBytes }),
       'E_INVALID_OPTION',
       SwitchyardError,
     );

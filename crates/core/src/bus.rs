@@ -653,6 +653,9 @@ impl<P> Bus<P> {
         if !known {
             validate_topic(topic).map_err(PublishError::InvalidTopic)?;
         }
+        if let Some(origin) = &options.origin {
+            origin.validate().map_err(PublishError::InvalidOption)?;
+        }
         self.observe(now);
         let (depth, inherited) = match options.causation {
             Some(parent) => match self.in_flight_message(parent) {
@@ -706,6 +709,7 @@ impl<P> Bus<P> {
             depth,
             headers: options.headers,
             expires_at: options.ttl.map(|ttl| now.saturating_add(ttl)),
+            origin: options.origin,
             payload,
         });
         if self.config.retain > 0 {
@@ -715,6 +719,11 @@ impl<P> Bus<P> {
             }
         }
         self.emit(TraceKind::Published, None, Some(&message), targets);
+        if let Some(origin) = &message.origin {
+            if self.trace.enabled() {
+                self.trace.set_last_origin(origin);
+            }
+        }
         let published = Published {
             id: message.id,
             topic_seq: message.topic_seq,

@@ -17,7 +17,7 @@
 //! let message = Arc::new(Envelope {
 //!     id: MessageId(1), topic: "orders.created".into(), topic_seq: 1,
 //!     published_at: Instant::ZERO, causation: None, correlation: None, depth: 0,
-//!     headers: Vec::new(), expires_at: None, payload: "order #1",
+//!     headers: Vec::new(), expires_at: None, origin: None, payload: "order #1",
 //! });
 //! let mut dead_letter = |store: &mut DeadLetterStore<&str>| DeadLetter {
 //!     id: store.next_id(),
@@ -288,6 +288,7 @@ mod tests {
             depth: 0,
             headers: Vec::new(),
             expires_at: None,
+            origin: None,
             payload: id as u32,
         })
     }

@@ -55,7 +55,7 @@ pub use error::{
 };
 pub use id::{DeadLetterId, DeliveryToken, MessageId, OwnerId, SubscriptionId};
 pub use leak::{LeakReason, LeakReport};
-pub use message::{Envelope, PublishOptions, Published};
+pub use message::{Envelope, Origin, PublishOptions, Published, MAX_ORIGIN_REALM_BYTES};
 pub use metrics::{BusMetrics, Counters, Histogram, Percentiles, SubscriptionStats, TopicStats};
 pub use retry::{Jitter, RetryPolicy};
 pub use snapshot::{PayloadCodec, Restored, SerdeCodec, Snapshot, SnapshotError, SNAPSHOT_VERSION};

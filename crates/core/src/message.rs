@@ -6,8 +6,51 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::time::Duration;
 
+use crate::error::ConfigError;
 use crate::id::MessageId;
 use crate::time::Instant;
+
+/// Longest [`Origin::realm`], in bytes.
+pub const MAX_ORIGIN_REALM_BYTES: usize = 128;
+
+/// Where a message published by a bridge came from: the realm (another tab, a worker, a broker
+/// connection) that published it first, with the id and per-topic sequence number it had there,
+/// and how many links it has crossed. A message published locally has no origin.
+///
+/// A bridge publishes a message it received with the origin it arrived with and `hops` one
+/// higher, and forwards nothing whose `hops` reached its hop limit, so links that form a cycle
+/// cannot pass a message around forever.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Origin {
+    /// The publishing realm's id (non-empty, at most [`MAX_ORIGIN_REALM_BYTES`] bytes).
+    pub realm: Box<str>,
+    /// The message's id on the publishing realm's bus.
+    pub id: u64,
+    /// The message's per-topic sequence number there.
+    pub seq: u64,
+    /// Links crossed so far (1 after the first, at most 255).
+    pub hops: u8,
+}
+
+impl Origin {
+    /// Checks the realm (non-empty, at most [`MAX_ORIGIN_REALM_BYTES`] bytes) and the hop count
+    /// (at least 1), naming the offending field (`origin.realm`, `origin.hops`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.realm.is_empty() {
+            return Err(ConfigError::new("origin.realm", "must not be empty"));
+        }
+        if self.realm.len() > MAX_ORIGIN_REALM_BYTES {
+            return Err(ConfigError::new(
+                "origin.realm",
+                "must be at most 128 bytes long",
+            ));
+        }
+        if self.hops == 0 {
+            return Err(ConfigError::new("origin.hops", "must be between 1 and 255"));
+        }
+        Ok(())
+    }
+}
 
 /// A published message and its metadata. Immutable once published.
 #[derive(Debug)]
@@ -30,6 +73,9 @@ pub struct Envelope<P> {
     pub headers: Vec<(Box<str>, Box<str>)>,
     /// A message still queued at or after this instant is dead-lettered as `expired`.
     pub expires_at: Option<Instant>,
+    /// Where a bridged message came from; `None` for a local publish. Behind an `Arc` so a local
+    /// message pays one pointer for it and a trace event shares it.
+    pub origin: Option<Arc<Origin>>,
     /// The payload.
     pub payload: P,
 }
@@ -47,6 +93,9 @@ pub struct PublishOptions {
     pub causation: Option<MessageId>,
     /// Time to live while queued.
     pub ttl: Option<Duration>,
+    /// Where the message came from, for a bridge republishing a remote message (checked by
+    /// [`Origin::validate`]: a bad one fails the publish with [`crate::PublishError::InvalidOption`]).
+    pub origin: Option<Arc<Origin>>,
 }
 
 /// What a successful publish reports.

@@ -43,6 +43,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::id::{MessageId, SubscriptionId};
+use crate::message::Origin;
 use crate::time::Instant;
 
 /// What happened.
@@ -195,6 +196,10 @@ pub struct TraceEvent {
     pub topic: Option<Arc<str>>,
     /// Kind-specific number (see [`TraceKind`]).
     pub detail: u64,
+    /// On a `published` event of a bridged message: where it came from (the realm that
+    /// published it first), so a visualiser can draw remote publishers. `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Arc<Origin>>,
 }
 
 /// The result of reading the trace from a cursor.
@@ -277,7 +282,16 @@ impl TraceRing {
             message,
             topic,
             detail,
+            origin: None,
         });
+    }
+
+    /// Sets the origin of the newest event (the `published` event of a bridged message just
+    /// pushed). No-op when off or empty.
+    pub(crate) fn set_last_origin(&mut self, origin: &Arc<Origin>) {
+        if let Some(event) = self.events.back_mut() {
+            event.origin = Some(Arc::clone(origin));
+        }
     }
     /// Accounts for `count` events recorded and at once overwritten: advances the cursor by
     /// `count` and empties the ring. Only correct when at least `capacity` events are pushed
@@ -397,6 +411,7 @@ mod tests {
                 message: Some(MessageId(9)),
                 topic: Some(topic),
                 detail: 42,
+                origin: None,
             }]
         );
         assert_eq!((batch.cursor, batch.missed), (1, 0));

@@ -130,6 +130,23 @@ export interface MessageMeta<T extends string = string> {
   readonly causationId: number | null;
   readonly correlationId: string | null;
   readonly headers: Readonly<Record<string, string>>;
+  /** Where a message a bridge republished came from (frozen); `null` for a local publish. */
+  readonly origin: MessageOrigin | null;
+}
+
+/**
+ * Where a bridged message came from: the realm (tab, worker, broker connection) that published
+ * it first, the `id` and `seq` it had there, and the links it crossed (`hops`, 1..255).
+ */
+export interface MessageOrigin {
+  /** The publishing realm's id (non-empty, at most 128 bytes of UTF-8). */
+  readonly realm: string;
+  /** The message's id on the publishing realm's bus. */
+  readonly id: number;
+  /** Its per-topic sequence number there. */
+  readonly seq: number;
+  /** Links crossed so far, 1..255. */
+  readonly hops: number;
 }
 
 export type Handler<P, T extends string = string> = (payload: P, meta: MessageMeta<T>) => unknown;
@@ -176,6 +193,12 @@ export interface PublishOptions {
   correlationId?: string;
   /** Dead-letter (`expired`) if still queued after this long. */
   ttlMs?: number;
+  /**
+   * For a bridge republishing a remote message: where it came from (all four fields required;
+   * a bad one is `E_INVALID_OPTION` naming it and nothing is published). Handlers see it as
+   * `meta.origin`; it stays with the message through retries, dead letters, redrive and snapshots.
+   */
+  origin?: MessageOrigin;
 }
 
 export interface PublishResult {
@@ -286,6 +309,8 @@ export interface DeadLetter<P = unknown> {
   deadLetteredAt: number;
   publishedAt: number;
   correlationId: string | null;
+  /** `meta.origin` of the message: where a bridged message came from, else `null`. */
+  origin: MessageOrigin | null;
   payload: P;
 }
 
@@ -339,6 +364,8 @@ export interface LifecycleEvent<K extends LifecycleKind = LifecycleKind> {
   message: number | null;
   topic: string | null;
   detail: number;
+  /** On a `published` event of a message a bridge republished: where it came from. Absent otherwise. */
+  origin?: MessageOrigin;
 }
 
 export interface TraceBatch {

@@ -22,7 +22,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::error::describe_thrown;
-use crate::hooks::{deliver, make_meta, Returned};
+use crate::hooks::{deliver, make_meta, origin_value, Returned};
 use crate::state::Shared;
 
 impl Shared {
@@ -178,6 +178,7 @@ impl Shared {
                 .as_deref()
                 .map_or(JsValue::NULL, JsValue::from_str),
             headers,
+            origin_value(message.origin.as_deref()),
         );
         self.set_current(previous);
         result
@@ -282,6 +283,7 @@ impl Shared {
                 .as_deref()
                 .map_or(JsValue::NULL, JsValue::from_str),
             headers,
+            origin_value(message.origin.as_deref()),
         )
     }
 

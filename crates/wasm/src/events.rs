@@ -14,7 +14,7 @@ use js_sys::Function;
 use switchyard_core::{TraceEvent, TraceKind};
 use wasm_bindgen::prelude::*;
 
-use crate::hooks::make_event;
+use crate::hooks::{make_event, origin_value};
 use crate::shared::TRACE_KINDS;
 use crate::state::Shared;
 
@@ -142,6 +142,7 @@ pub fn event_object(event: &TraceEvent, kind_name: &str) -> JsValue {
             .as_deref()
             .map_or(JsValue::NULL, JsValue::from_str),
         event.detail as f64,
+        origin_value(event.origin.as_deref()),
     )
 }
 

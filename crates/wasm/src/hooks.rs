@@ -11,6 +11,7 @@ use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::dispatch::thenable;
+use switchyard_core::Origin;
 
 #[wasm_bindgen]
 extern "C" {
@@ -32,6 +33,7 @@ extern "C" {
         causation_id: JsValue,
         correlation_id: JsValue,
         headers: JsValue,
+        origin: JsValue,
     ) -> JsValue;
     /// Calls the handler; `1` if it returned a thenable (then held for `takeThenable`),
     /// else `0`. A number crosses the boundary without a handle to allocate and free.
@@ -49,6 +51,7 @@ extern "C" {
         causation_id: JsValue,
         correlation_id: JsValue,
         headers: JsValue,
+        origin: JsValue,
     ) -> Result<u32, JsValue>;
     #[wasm_bindgen(method, js_name = takeThenable)]
     fn take_thenable(this: &Hooks) -> JsValue;
@@ -67,6 +70,7 @@ extern "C" {
         message: JsValue,
         topic: JsValue,
         detail: f64,
+        origin: JsValue,
     ) -> JsValue;
 }
 
@@ -100,7 +104,23 @@ pub fn make_error(code: &str, message: &str) -> Option<JsValue> {
     with_hooks(|h| h.error(code, message))
 }
 
-/// A handler's `meta`. `headers` is `undefined` for none (the hook shares one frozen `{}`).
+/// A message's `meta.origin`: `null` for a local publish, else a frozen
+/// `{ realm, id, seq, hops }` (built only for bridged messages).
+pub fn origin_value(origin: Option<&Origin>) -> JsValue {
+    let Some(origin) = origin else {
+        return JsValue::NULL;
+    };
+    let value = object(&[
+        ("realm", JsValue::from_str(&origin.realm)),
+        ("id", JsValue::from_f64(origin.id as f64)),
+        ("seq", JsValue::from_f64(origin.seq as f64)),
+        ("hops", JsValue::from_f64(f64::from(origin.hops))),
+    ]);
+    Object::freeze(value.unchecked_ref::<Object>()).into()
+}
+
+/// A handler's `meta`. `headers` is `undefined` for none (the hook shares one frozen `{}`);
+/// `origin` is [`origin_value`]'s.
 #[allow(clippy::too_many_arguments)]
 pub fn make_meta(
     id: f64,
@@ -111,6 +131,7 @@ pub fn make_meta(
     causation_id: JsValue,
     correlation_id: JsValue,
     headers: JsValue,
+    origin: JsValue,
 ) -> JsValue {
     HOOKS.with(|slot| match slot.borrow().as_ref() {
         Some(h) => h.meta(
@@ -122,6 +143,7 @@ pub fn make_meta(
             causation_id,
             correlation_id,
             headers,
+            origin,
         ),
         None => object(&[
             ("id", id.into()),
@@ -139,6 +161,7 @@ pub fn make_meta(
                     headers
                 },
             ),
+            ("origin", origin),
         ]),
     })
 }
@@ -173,6 +196,7 @@ pub fn deliver(
     causation_id: JsValue,
     correlation_id: JsValue,
     headers: JsValue,
+    origin: JsValue,
 ) -> Option<Result<Returned, JsValue>> {
     with_hooks(|h| {
         let code = h.deliver(
@@ -186,6 +210,7 @@ pub fn deliver(
             causation_id,
             correlation_id,
             headers,
+            origin,
         )?;
         Ok(if code == 0 {
             Returned::Value
@@ -223,7 +248,8 @@ pub fn make_published(id: f64, seq: f64, matched: f64) -> JsValue {
     }
 }
 
-/// A trace event `{ cursor, at, kind, subscription, message, topic, detail }`.
+/// A trace event `{ cursor, at, kind, subscription, message, topic, detail }`, plus `origin`
+/// (see [`origin_value`]) when it is not `null`: only `published` events of bridged messages.
 #[allow(clippy::too_many_arguments)]
 pub fn make_event(
     cursor: f64,
@@ -233,17 +259,33 @@ pub fn make_event(
     message: JsValue,
     topic: JsValue,
     detail: f64,
+    origin: JsValue,
 ) -> JsValue {
     HOOKS.with(|slot| match slot.borrow().as_ref() {
-        Some(h) => h.event(cursor, at, kind, subscription, message, topic, detail),
-        None => object(&[
-            ("cursor", cursor.into()),
-            ("at", at.into()),
-            ("kind", kind.clone()),
-            ("subscription", subscription),
-            ("message", message),
-            ("topic", topic),
-            ("detail", detail.into()),
-        ]),
+        Some(h) => h.event(
+            cursor,
+            at,
+            kind,
+            subscription,
+            message,
+            topic,
+            detail,
+            origin,
+        ),
+        None => {
+            let event = object(&[
+                ("cursor", cursor.into()),
+                ("at", at.into()),
+                ("kind", kind.clone()),
+                ("subscription", subscription),
+                ("message", message),
+                ("topic", topic),
+                ("detail", detail.into()),
+            ]);
+            if !origin.is_null() {
+                let _ = Reflect::set(&event, &JsValue::from_str("origin"), &origin);
+            }
+            event
+        }
     })
 }

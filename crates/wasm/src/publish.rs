@@ -9,7 +9,7 @@ use crate::prelude::*;
 use alloc::sync::Arc;
 
 use js_sys::Array;
-use switchyard_core::{PublishError, PublishOptions};
+use switchyard_core::{Origin, PublishError, PublishOptions, MAX_ORIGIN_REALM_BYTES};
 use wasm_bindgen::prelude::*;
 
 use crate::bus::{js_field, EventBus};
@@ -22,6 +22,8 @@ use crate::shared::PUBLISH_OPTIONS;
 const MAX_HEADERS: u32 = 64;
 /// Longest header name, header value or correlation id.
 const MAX_HEADER_BYTES: usize = 1024;
+/// Field names of the `origin` publish option (all required).
+const ORIGIN_OPTIONS: &[&str] = &["realm", "id", "seq", "hops"];
 
 #[wasm_bindgen]
 extern "C" {
@@ -69,7 +71,40 @@ fn parse_publish(value: &JsValue) -> JsResult<PublishOptions> {
         publish.correlation = Some(Arc::from(correlation));
     }
     publish.ttl = options.millis("ttlMs")?;
+    if let Some(origin) = options.nested("origin", ORIGIN_OPTIONS)? {
+        publish.origin = Some(Arc::new(parse_origin(&origin)?));
+    }
     Ok(publish)
+}
+
+/// `options.origin`: `{ realm, id, seq, hops }`, every field required (a bridge republishing a
+/// remote message gives them all; see `MessageMeta.origin`). Types and ranges are checked here;
+/// the engine checks the realm is not empty ([`Origin::validate`]).
+fn parse_origin(origin: &Options) -> JsResult<Origin> {
+    let realm = origin.string("realm", MAX_ORIGIN_REALM_BYTES)?;
+    let id = origin.integer("id", 0.0, f64::MAX)?;
+    let seq = origin.integer("seq", 0.0, f64::MAX)?;
+    let hops = origin.integer("hops", 1.0, 255.0)?;
+    match (realm, id, seq, hops) {
+        (Some(realm), Some(id), Some(seq), Some(hops)) => Ok(Origin {
+            realm: realm.into_boxed_str(),
+            id: id as u64,
+            seq: seq as u64,
+            hops: hops as u8,
+        }),
+        (realm, id, seq, _) => {
+            let missing = if realm.is_none() {
+                "realm"
+            } else if id.is_none() {
+                "id"
+            } else if seq.is_none() {
+                "seq"
+            } else {
+                "hops"
+            };
+            Err(invalid_option(&origin.name(missing), "is required"))
+        }
+    }
 }
 
 /// The `PublishError` as a `SwitchyardError`.

@@ -60,7 +60,7 @@ pub const SUBSCRIBE_OPTIONS: &[&str] = &[
 ];
 
 /// Option names `publish` accepts.
-pub const PUBLISH_OPTIONS: &[&str] = &["headers", "correlationId", "ttlMs"];
+pub const PUBLISH_OPTIONS: &[&str] = &["headers", "correlationId", "ttlMs", "origin"];
 
 /// Option names `waitFor` accepts (checked by `options::read_method_options` for the
 /// JavaScript that implements it).

@@ -31,6 +31,7 @@ use switchyard_core::{
 use wasm_bindgen::prelude::*;
 
 use crate::error::{concat, decimal, signed_decimal};
+use crate::hooks::origin_value;
 use crate::options::overflow_name;
 
 /// A view that knows its JavaScript shape.
@@ -429,6 +430,7 @@ impl ToJs for DeadLetterView<'_> {
             .number("deadLetteredAt", d.dead_lettered_at.as_millis_f64())
             .number("publishedAt", d.message.published_at.as_millis_f64())
             .optional_string("correlationId", d.message.correlation.as_deref())
+            .value("origin", &origin_value(d.message.origin.as_deref()))
             .value("payload", &d.message.payload)
             .build()
     }

@@ -603,6 +603,7 @@ impl<P> Bus<P> {
             depth: 0,
             headers: Vec::new(),
             expires_at: None,
+            origin: None,
             payload,
         });
         let recorded = InlineMessage {

@@ -101,8 +101,10 @@ mod tests;
 mod validate;
 pub mod wire;
 
-/// The snapshot format this build writes, and the newest it reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+/// The snapshot format this build writes, and the newest it reads. Version 2 added
+/// [`MessageSnapshot::origin`]; version 1 snapshots are still read (their messages have no
+/// origin).
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// The subscription id given to dead letters whose subscription no longer existed when the
 /// snapshot was taken: it never names a live subscription, so redriving such a dead letter
@@ -249,8 +251,23 @@ pub struct MessageSnapshot<E> {
     pub headers: Vec<(String, String)>,
     /// TTL deadline.
     pub expires_at: Option<Instant>,
+    /// Where a bridged message came from (absent from version 1 snapshots).
+    pub origin: Option<OriginSnapshot>,
     /// The encoded payload.
     pub payload: E,
+}
+
+/// A message's [`Origin`](crate::Origin) as plain data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginSnapshot {
+    /// The publishing realm.
+    pub realm: String,
+    /// The message's id there.
+    pub id: u64,
+    /// Its per-topic sequence number there.
+    pub seq: u64,
+    /// Links crossed.
+    pub hops: u8,
 }
 
 /// One topic's sequence number, counters, latency and retained messages.

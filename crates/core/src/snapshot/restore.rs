@@ -24,7 +24,7 @@ use crate::bus::{sid, Bus};
 use crate::config::Config;
 use crate::dead_letter::{DeadLetter, DeadLetterStore};
 use crate::id::{MessageId, SubscriptionId};
-use crate::message::Envelope;
+use crate::message::{Envelope, Origin};
 use crate::router::Rank;
 use crate::time::Instant;
 use crate::topic::Pattern;
@@ -97,6 +97,7 @@ impl<P> Bus<P> {
                     depth: message.depth,
                     headers: message.headers,
                     expires_at: message.expires_at,
+                    origin: message.origin,
                     payload: (),
                 },
                 payload,
@@ -143,6 +144,14 @@ impl<P> Bus<P> {
                     .map(|(k, v)| (Box::from(k), Box::from(v)))
                     .collect(),
                 expires_at: meta.expires_at.map(shift),
+                origin: meta.origin.map(|o| {
+                    Arc::new(Origin {
+                        realm: Box::from(o.realm),
+                        id: o.id,
+                        seq: o.seq,
+                        hops: o.hops,
+                    })
+                }),
                 payload,
             };
             envelopes.push((topic, Arc::new(envelope)));

@@ -10,8 +10,9 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::{
-    BusCounters, DeadLetterSnapshot, MessageSnapshot, PayloadCodec, QueuedSnapshot, Snapshot,
-    SnapshotError, SubscriptionSnapshot, TopicSnapshot, GONE_SUBSCRIPTION, SNAPSHOT_VERSION,
+    BusCounters, DeadLetterSnapshot, MessageSnapshot, OriginSnapshot, PayloadCodec, QueuedSnapshot,
+    Snapshot, SnapshotError, SubscriptionSnapshot, TopicSnapshot, GONE_SUBSCRIPTION,
+    SNAPSHOT_VERSION,
 };
 use crate::bus::slab::Key;
 use crate::bus::subscriber::{Queued, Subscriber};
@@ -151,6 +152,12 @@ impl<P> Bus<P> {
                     .map(|(k, v)| (String::from(&**k), String::from(&**v)))
                     .collect(),
                 expires_at: message.expires_at,
+                origin: message.origin.as_deref().map(|o| OriginSnapshot {
+                    realm: String::from(&*o.realm),
+                    id: o.id,
+                    seq: o.seq,
+                    hops: o.hops,
+                }),
                 payload,
             });
         }

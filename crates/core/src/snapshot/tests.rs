@@ -420,7 +420,7 @@ fn a_snapshot_from_a_newer_version_is_refused() {
     );
     assert_eq!(
         error.to_string(),
-        "snapshot format version 2 is newer than the newest this build reads (1)"
+        "snapshot format version 3 is newer than the newest this build reads (2)"
     );
 }
 

@@ -101,6 +101,20 @@ pub(super) fn validate<E>(snapshot: &Snapshot<E>) -> Result<MessageIndex, Snapsh
                 m.id.0, m.topic_seq
             )));
         }
+        if let Some(origin) = &m.origin {
+            let problem = if origin.realm.is_empty() {
+                Some("an empty origin realm")
+            } else if origin.realm.len() > crate::message::MAX_ORIGIN_REALM_BYTES {
+                Some("an origin realm longer than 128 bytes")
+            } else if origin.hops == 0 {
+                Some("an origin with 0 hops")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(corrupt(format!("message {} has {problem}", m.id.0)));
+            }
+        }
         by_id.push((m.id.0, position));
         topic_of.push(topic);
     }

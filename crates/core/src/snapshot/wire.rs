@@ -54,8 +54,8 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::{
-    BusCounters, DeadLetterSnapshot, MessageSnapshot, QueuedSnapshot, Snapshot, SnapshotError,
-    SubscriptionSnapshot, TopicSnapshot, SNAPSHOT_VERSION,
+    BusCounters, DeadLetterSnapshot, MessageSnapshot, OriginSnapshot, QueuedSnapshot, Snapshot,
+    SnapshotError, SubscriptionSnapshot, TopicSnapshot, SNAPSHOT_VERSION,
 };
 use crate::breaker::{Breaker, BreakerPolicy, BreakerState};
 use crate::dead_letter::DeadLetterReason;
@@ -87,6 +87,7 @@ impl<E: Wire> Snapshot<E> {
             bytes,
             at: 0,
             error: None,
+            version: SNAPSHOT_VERSION,
         };
         let snapshot = Self::take(&mut reader);
         if let Some(error) = reader.error {
@@ -122,6 +123,9 @@ pub struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
     error: Option<WireError>,
+    /// The format version being read (set from [`Snapshot::version`] once read): version 1
+    /// messages have no origin.
+    version: u32,
 }
 
 /// What is wrong with the bytes, and where.
@@ -658,18 +662,48 @@ impl Wire for BreakerState {
     }
 }
 
-wire_struct!(MessageSnapshot<E> {
+wire_struct!(OriginSnapshot {
+    realm,
     id,
-    topic,
-    topic_seq,
-    published_at,
-    causation,
-    correlation,
-    depth,
-    headers,
-    expires_at,
-    payload,
+    seq,
+    hops,
 });
+
+/// Written in field order; a version 1 message has no `origin` field (read as `None`).
+impl<E: Wire> Wire for MessageSnapshot<E> {
+    fn put(&self, out: &mut Vec<u8>) {
+        self.id.put(out);
+        self.topic.put(out);
+        self.topic_seq.put(out);
+        self.published_at.put(out);
+        self.causation.put(out);
+        self.correlation.put(out);
+        self.depth.put(out);
+        self.headers.put(out);
+        self.expires_at.put(out);
+        self.origin.put(out);
+        self.payload.put(out);
+    }
+    fn take(reader: &mut Reader<'_>) -> Self {
+        MessageSnapshot {
+            id: Wire::take(reader),
+            topic: Wire::take(reader),
+            topic_seq: Wire::take(reader),
+            published_at: Wire::take(reader),
+            causation: Wire::take(reader),
+            correlation: Wire::take(reader),
+            depth: Wire::take(reader),
+            headers: Wire::take(reader),
+            expires_at: Wire::take(reader),
+            origin: if reader.version >= 2 {
+                Wire::take(reader)
+            } else {
+                None
+            },
+            payload: Wire::take(reader),
+        }
+    }
+}
 
 impl<E: Wire> Wire for Snapshot<E> {
     fn put(&self, out: &mut Vec<u8>) {
@@ -694,6 +728,7 @@ impl<E: Wire> Wire for Snapshot<E> {
             // A newer layout: nothing after the version can be read.
             reader.fail(start, WireProblem::Newer(version));
         }
+        reader.version = version;
         Snapshot {
             version,
             clock: Wire::take(reader),

@@ -28,6 +28,12 @@ fn exotic() -> Snapshot<String> {
     message.headers = vec![("trace".into(), "x".into()), ("é".into(), String::new())];
     message.expires_at = Some(Instant::from_micros(1 << 40));
     message.payload = "payload ✓".into();
+    message.origin = Some(OriginSnapshot {
+        realm: "tab-✓".into(),
+        id: u64::MAX,
+        seq: 1 << 40,
+        hops: 255,
+    });
     let mut breaker = Breaker::new(BreakerPolicy {
         failures: 3,
         cooldown: Duration::new(2, 999_999_999),
@@ -69,9 +75,18 @@ fn exotic() -> Snapshot<String> {
 /// newer than this build's is refused by us up front, whatever postcard makes of the rest.
 fn agrees_with_postcard(bytes: &[u8]) {
     let ours = Snapshot::<String>::from_bytes(bytes);
-    let theirs = match postcard::take_from_bytes::<Snapshot<String>>(bytes) {
-        Ok((snapshot, [])) => Some(snapshot),
-        _ => None,
+    // The version (the first field) decides the layout postcard is asked to read.
+    let legacy = matches!(postcard::take_from_bytes::<u32>(bytes), Ok((0 | 1, _)));
+    let theirs = if legacy {
+        match postcard::take_from_bytes::<v1::SnapshotV1<String>>(bytes) {
+            Ok((snapshot, [])) => Some(snapshot.upgrade()),
+            _ => None,
+        }
+    } else {
+        match postcard::take_from_bytes::<Snapshot<String>>(bytes) {
+            Ok((snapshot, [])) => Some(snapshot),
+            _ => None,
+        }
     };
     match (ours, theirs) {
         // Compared through postcard's own encoding, so a NaN read from flipped float bits
@@ -95,6 +110,132 @@ fn agrees_with_postcard(bytes: &[u8]) {
             }
         ),
     }
+}
+
+/// The version 1 layout (before [`MessageSnapshot::origin`]), as serde types postcard reads.
+mod v1 {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize)]
+    pub struct MessageSnapshotV1<E> {
+        pub id: MessageId,
+        pub topic: String,
+        pub topic_seq: u64,
+        pub published_at: Instant,
+        pub causation: Option<MessageId>,
+        pub correlation: Option<String>,
+        pub depth: u32,
+        pub headers: Vec<(String, String)>,
+        pub expires_at: Option<Instant>,
+        pub payload: E,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub struct SnapshotV1<E> {
+        pub version: u32,
+        pub clock: Instant,
+        pub last_message: u64,
+        pub next_order: u64,
+        pub rng: crate::retry::Rng,
+        pub groups: Vec<(String, u64)>,
+        pub topics: Vec<super::super::TopicSnapshot>,
+        pub messages: Vec<MessageSnapshotV1<E>>,
+        pub subscriptions: Vec<super::super::SubscriptionSnapshot>,
+        pub dead_letters: Vec<super::super::DeadLetterSnapshot>,
+        pub next_dead_letter: u64,
+        pub counters: super::super::BusCounters,
+        pub released_owners: Vec<OwnerId>,
+    }
+
+    impl<E> SnapshotV1<E> {
+        /// The same snapshot as this build's type: no message has an origin.
+        pub fn upgrade(self) -> Snapshot<E> {
+            Snapshot {
+                version: self.version,
+                clock: self.clock,
+                last_message: self.last_message,
+                next_order: self.next_order,
+                rng: self.rng,
+                groups: self.groups,
+                topics: self.topics,
+                messages: self
+                    .messages
+                    .into_iter()
+                    .map(|m| MessageSnapshot {
+                        id: m.id,
+                        topic: m.topic,
+                        topic_seq: m.topic_seq,
+                        published_at: m.published_at,
+                        causation: m.causation,
+                        correlation: m.correlation,
+                        depth: m.depth,
+                        headers: m.headers,
+                        expires_at: m.expires_at,
+                        origin: None,
+                        payload: m.payload,
+                    })
+                    .collect(),
+                subscriptions: self.subscriptions,
+                dead_letters: self.dead_letters,
+                next_dead_letter: self.next_dead_letter,
+                counters: self.counters,
+                released_owners: self.released_owners,
+            }
+        }
+
+        /// This build's snapshot in the version 1 layout (origins dropped).
+        pub fn downgrade(snapshot: Snapshot<E>) -> SnapshotV1<E> {
+            SnapshotV1 {
+                version: 1,
+                clock: snapshot.clock,
+                last_message: snapshot.last_message,
+                next_order: snapshot.next_order,
+                rng: snapshot.rng,
+                groups: snapshot.groups,
+                topics: snapshot.topics,
+                messages: snapshot
+                    .messages
+                    .into_iter()
+                    .map(|m| MessageSnapshotV1 {
+                        id: m.id,
+                        topic: m.topic,
+                        topic_seq: m.topic_seq,
+                        published_at: m.published_at,
+                        causation: m.causation,
+                        correlation: m.correlation,
+                        depth: m.depth,
+                        headers: m.headers,
+                        expires_at: m.expires_at,
+                        payload: m.payload,
+                    })
+                    .collect(),
+                subscriptions: snapshot.subscriptions,
+                dead_letters: snapshot.dead_letters,
+                next_dead_letter: snapshot.next_dead_letter,
+                counters: snapshot.counters,
+                released_owners: snapshot.released_owners,
+            }
+        }
+    }
+}
+
+#[test]
+fn a_version_1_snapshot_is_read_and_restored_with_no_origins() {
+    let (bus, _) = busy_bus();
+    let snapshot = bus.snapshot(&SerdeCodec).unwrap();
+    assert!(!snapshot.messages.is_empty());
+    let old = postcard::to_allocvec(&v1::SnapshotV1::downgrade(snapshot.clone())).unwrap();
+    agrees_with_postcard(&old);
+    let read = Snapshot::<String>::from_bytes(&old).unwrap();
+    assert_eq!(read.version, 1);
+    assert!(read.messages.iter().all(|m| m.origin.is_none()));
+    assert_eq!(read.messages.len(), snapshot.messages.len());
+    let restored = Bus::restore(config(), read, &SerdeCodec, Instant::from_millis(1)).unwrap();
+    assert_eq!(
+        restored.bus.metrics().totals.published,
+        bus.metrics().totals.published
+    );
 }
 
 #[test]
@@ -133,6 +274,7 @@ fn with_payloads<T>(snapshot: &Snapshot<String>, payload: impl Fn(usize) -> T) -
                 depth: m.depth,
                 headers: m.headers.clone(),
                 expires_at: m.expires_at,
+                origin: m.origin.clone(),
                 payload: payload(i),
             })
             .collect(),
@@ -233,11 +375,11 @@ fn refusals_name_the_byte_and_the_problem() {
 #[test]
 fn a_newer_version_is_refused_before_its_layout_is_read() {
     let mut bytes = exotic().to_bytes();
-    bytes[0] = 2;
+    bytes[0] = 3;
     // Even bytes that are nothing but a version.
-    for bytes in [&bytes[..], &[2][..], &[0x80, 0x01][..]] {
+    for bytes in [&bytes[..], &[3][..], &[0x80, 0x01][..]] {
         let error = Snapshot::<String>::from_bytes(bytes).unwrap_err();
-        let found = if bytes.len() == 2 { 128 } else { 2 };
+        let found = if bytes.len() == 2 { 128 } else { 3 };
         assert_eq!(
             error,
             SnapshotError::NewerVersion {
@@ -247,10 +389,10 @@ fn a_newer_version_is_refused_before_its_layout_is_read() {
         );
     }
     assert_eq!(
-        Snapshot::<String>::from_bytes(&[2])
+        Snapshot::<String>::from_bytes(&[3])
             .unwrap_err()
             .to_string(),
-        "snapshot format version 2 is newer than the newest this build reads (1)"
+        "snapshot format version 3 is newer than the newest this build reads (2)"
     );
 }
 
@@ -295,8 +437,10 @@ proptest! {
 
     #[test]
     fn random_bytes_get_postcards_verdict(mut bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        // Both layouts this build reads: version 1 (no origins) and 2.
+        let version = 1 + (bytes.len() % 2) as u8;
         if let Some(first) = bytes.first_mut() {
-            *first = 1;
+            *first = version;
         }
         agrees_with_postcard(&bytes);
     }
@@ -312,6 +456,7 @@ fn each_integer_form_round_trips_at_its_limits() {
             bytes: &out,
             at: 0,
             error: None,
+            version: SNAPSHOT_VERSION,
         };
         assert_eq!(T::take(&mut reader), value);
         assert_eq!((reader.at, reader.error), (out.len(), None));
@@ -355,6 +500,7 @@ fn a_duration_whose_nanoseconds_overflow_its_seconds_is_refused() {
         bytes: &bytes,
         at: 0,
         error: None,
+        version: SNAPSHOT_VERSION,
     };
     assert_eq!(Duration::take(&mut reader), Duration::ZERO);
     assert_eq!(
@@ -370,6 +516,7 @@ fn a_duration_whose_nanoseconds_overflow_its_seconds_is_refused() {
         bytes: &carried,
         at: 0,
         error: None,
+        version: SNAPSHOT_VERSION,
     };
     assert_eq!(Duration::take(&mut reader), Duration::from_secs(1));
     assert_eq!(reader.error, None);

@@ -620,7 +620,7 @@ export function installFastPath(wasm, EventBus) {
         returned = handler(
           payload,
           reads[i]
-            ? { id, topic, seq, attempt: 1, publishedAt: at, causationId: null, correlationId: null, headers: NO_HEADERS }
+            ? { id, topic, seq, attempt: 1, publishedAt: at, causationId: null, correlationId: null, headers: NO_HEADERS, origin: null }
             : undefined,
         );
       } catch (thrown) {

@@ -14,7 +14,7 @@ export const BUS_OPTIONS = ['capacity', 'overflow', 'retry', 'deadLetterCapacity
 export const SUBSCRIBE_OPTIONS = ['priority', 'once', 'filter', 'capacity', 'overflow', 'delivery', 'concurrency', 'ordering', 'retry', 'timeoutMs', 'breaker', 'group', 'replay', 'name', 'owner', 'weak', 'signal'];
 
 /** @type {readonly string[]} Option names `publish` accepts. */
-export const PUBLISH_OPTIONS = ['headers', 'correlationId', 'ttlMs'];
+export const PUBLISH_OPTIONS = ['headers', 'correlationId', 'ttlMs', 'origin'];
 
 /** @type {readonly string[]} Option names `waitFor` accepts. */
 export const WAIT_FOR_OPTIONS = ['signal', 'timeoutMs', 'filter'];

@@ -29,7 +29,7 @@ export function registerHooks(wasm) {
     /** @type {(code: import('./generated.js').ErrorCode, message: string) => SwitchyardError} */
     error: (code, message) => new SwitchyardError(code, message),
     /** @type {(...args: any[]) => object} */
-    meta: (id, topic, seq, attempt, publishedAt, causationId, correlationId, headers) => ({
+    meta: (id, topic, seq, attempt, publishedAt, causationId, correlationId, headers, origin) => ({
       id,
       topic,
       seq,
@@ -38,12 +38,13 @@ export function registerHooks(wasm) {
       causationId,
       correlationId,
       headers: headers === undefined ? NO_HEADERS : headers,
+      origin,
     }),
     // The common delivery in one crossing: build meta and call the handler (throws propagate).
     // Answers a number (1: it returned a thenable, kept for `takeThenable`), which crosses
     // back into wasm without a handle to allocate.
     /** @type {(handler: Function, ...args: any[]) => number} */
-    deliver: (handler, payload, id, topic, seq, attempt, publishedAt, causationId, correlationId, headers) => {
+    deliver: (handler, payload, id, topic, seq, attempt, publishedAt, causationId, correlationId, headers, origin) => {
       const returned = handler(payload, {
         id,
         topic,
@@ -53,6 +54,7 @@ export function registerHooks(wasm) {
         causationId,
         correlationId,
         headers: headers === undefined ? NO_HEADERS : headers,
+        origin,
       });
       if (returned === undefined || !isThenable(returned)) return 0;
       holdThenable(returned);
@@ -63,14 +65,9 @@ export function registerHooks(wasm) {
     published: (id, seq, matched) => ({ id, seq, matched }),
     hold,
     /** @type {(...args: any[]) => object} */
-    event: (cursor, at, kind, subscription, message, topic, detail) => ({
-      cursor,
-      at,
-      kind,
-      subscription,
-      message,
-      topic,
-      detail,
-    }),
+    event: (cursor, at, kind, subscription, message, topic, detail, origin) =>
+      origin === null
+        ? { cursor, at, kind, subscription, message, topic, detail }
+        : { cursor, at, kind, subscription, message, topic, detail, origin },
   });
 }
