@@ -237,7 +237,8 @@ describe('expose', () => {
     await objects.next('welcome');
     await columns.next('welcome');
     bus.publish('orders.created', { n: 1 });
-    bus.publish('orders.paid', { n: 2 });
+    // A bridged message carries its origin on its published event.
+    bus.publish('orders.paid', { n: 2 }, { origin: { realm: 'tab-2', id: 7, seq: 1, hops: 1 } });
     await bus.idle();
     const collect = async (watcher, read) => {
       const events = [];
@@ -250,24 +251,28 @@ describe('expose', () => {
     });
     const fromColumns = await collect(columns, (frame) => {
       assert.equal(frame.events, undefined, 'a viewer that asked gets no objects');
-      const { stride, data, kinds, topics } = frame.columns;
+      const { stride, data, kinds, topics, origins } = frame.columns;
       assert.ok(data instanceof Float64Array);
-      assert.equal(stride, 7);
+      assert.equal(stride, 8);
       assert.equal(data.length % stride, 0);
       const events = [];
       for (let i = 0; i < data.length; i += stride) {
-        const [cursor, at, kind, subscription, message, topic, detail] = data.subarray(i, i + stride);
-        events.push({
+        const [cursor, at, kind, subscription, message, topic, detail, origin] = data.subarray(i, i + stride);
+        const event = {
           cursor, at, kind: kinds[kind],
           subscription: Number.isNaN(subscription) ? null : subscription,
           message: Number.isNaN(message) ? null : message,
           topic: topic < 0 ? null : topics[topic],
           detail,
-        });
+        };
+        // As on() events: `origin` only on a bridged message's.
+        if (origin >= 0) event.origin = origins[origin];
+        events.push(event);
       }
       return events;
     });
     assert.ok(fromObjects.length >= 8, `events: ${fromObjects.length}`);
+    assert.ok(fromObjects.some((e) => e.origin?.realm === 'tab-2'), 'the objects carry the origin');
     assert.deepEqual(fromColumns, fromObjects);
     for (const stop of stops) stop();
     objects.close();

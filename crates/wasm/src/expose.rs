@@ -23,6 +23,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent, MessagePort};
 
 use crate::events::event_object;
+use crate::hooks::origin_value;
 use crate::state::Shared;
 use crate::views::{to_js, DeadLetterView, LeakView, MetricsView, SubscriptionView};
 
@@ -36,8 +37,8 @@ const FRAME_INTERVAL_MS: f64 = 16.0;
 /// viewer arrives and the first after a command.
 const STATE_INTERVAL_MS: f64 = 100.0;
 /// Numbers per event in a frame's `columns.data`: cursor, at, kind, subscription, message,
-/// topic, detail.
-const COLUMN_STRIDE: usize = 7;
+/// topic, detail, origin.
+const COLUMN_STRIDE: usize = 8;
 /// How many of a frame's newest distinct topics a new event's topic is looked up among.
 const RECENT_TOPICS: usize = 16;
 /// The name a `MessagePort` exposure reports in `welcome`.
@@ -491,12 +492,14 @@ impl Shared {
 
 /// A frame's `columns` (docs/ATTACH_PROTOCOL.md): the events as rows of [`COLUMN_STRIDE`]
 /// numbers in one `Float64Array` (cursor, at, kind index in `kinds`, subscription bits or NaN,
-/// message id or NaN, topic index in `topics` or -1, detail), the kind names and this frame's
-/// topics (each listed once among any [`RECENT_TOPICS`] in a row). One typed array clones as a copy of bytes, where thousands of event
+/// message id or NaN, topic index in `topics` or -1, detail, origin index in `origins` or -1),
+/// the kind names, this frame's topics (each listed once among any [`RECENT_TOPICS`] in a row)
+/// and the origins of its bridged messages (as `on()` events carry them). One typed array clones as a copy of bytes, where thousands of event
 /// objects cost the page thousands of allocations to build and to clone.
 fn columns_object(events: &[TraceEvent]) -> JsValue {
     let mut data: Vec<f64> = Vec::with_capacity(events.len() * COLUMN_STRIDE);
     let mut topics: Vec<&str> = Vec::new();
+    let origins = Array::new();
     let or_nan = |value: Option<u64>| value.map_or(f64::NAN, |v| v as f64);
     for event in events {
         let topic = match event.topic.as_deref() {
@@ -523,6 +526,10 @@ fn columns_object(events: &[TraceEvent]) -> JsValue {
             or_nan(event.message.map(|id| id.0)),
             topic,
             event.detail as f64,
+            match event.origin.as_deref() {
+                Some(origin) => f64::from(origins.push(&origin_value(Some(origin))) - 1),
+                None => -1.0,
+            },
         ]);
     }
     let kinds: Array = TraceKind::ALL
@@ -535,5 +542,6 @@ fn columns_object(events: &[TraceEvent]) -> JsValue {
         ("data", Float64Array::from(&data[..]).into()),
         ("kinds", kinds.into()),
         ("topics", topics.into()),
+        ("origins", origins.into()),
     ])
 }
