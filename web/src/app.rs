@@ -262,7 +262,7 @@ impl AppState {
     }
 
     /// Attaches to the bus exposed as `name` in another same-origin tab, or, when a page of
-    /// another origin opened this one, to that page's bus (`expose(name, { allowOrigins })`).
+    /// another origin opened this one, to that page's bus (`exposeToOrigins`).
     pub fn attach(&self, name: &str) {
         let opener = web_sys::window()
             .and_then(|w| w.opener().ok())
@@ -289,7 +289,7 @@ impl AppState {
     }
 
     /// Opens `url` (a page of any origin) in a new window and attaches to its bus `name`,
-    /// which that page exposes with `allowOrigins` listing this origin.
+    /// which that page exposes with `exposeToOrigins` listing this origin.
     pub fn attach_page(&self, name: &str, url: &str) {
         let Some(window) = web_sys::window() else {
             return;
@@ -625,6 +625,10 @@ pub fn run_frames(app: AppState) {
         });
         if let Some(Some(status)) = status {
             if app.attach_status.get_untracked() != status {
+                if status.starts_with("attach failed") {
+                    // The header's badge is short: the status line shows the whole reason.
+                    app.status.set(status.clone());
+                }
                 app.attach_status.set(status);
             }
         }

@@ -38,7 +38,7 @@ pub const DEVTOOLS_NAME: &str = "in-page";
 pub const READY_TYPE: &str = "switchyard:devtools-ready";
 /// `type` of the host's message that carries the port.
 pub const PORT_TYPE: &str = "switchyard:devtools-port";
-/// `type` of a request for a port sent to a page of another origin (`expose(name, { allowOrigins })`).
+/// `type` of a request for a port sent to a page of another origin (`exposeToOrigins`).
 pub const ATTACH_ASK_TYPE: &str = "switchyard:attach?";
 /// `type` of that page's answer carrying the port.
 pub const ATTACH_PORT_TYPE: &str = "switchyard:attach-port";
@@ -495,7 +495,7 @@ impl AttachClient {
         client.await_port(host, ask, PORT_TYPE, None)
     }
 
-    /// A bus in a page of another origin that called `bus.expose(name, { allowOrigins })`
+    /// A bus in a page of another origin that called `exposeToOrigins(bus, name, { allowOrigins })`
     /// listing this origin: `host` is that page's window (one this page opened, or its opener).
     /// Asks it for a port every [`READY_EVERY_MS`]; without one after [`WINDOW_ANSWER_MS`] the
     /// status says the page did not allow this origin (`page` names it), and it goes on asking.
@@ -515,7 +515,7 @@ impl AttachClient {
             .and_then(|w| w.location().origin().ok())
             .unwrap_or_default();
         let refused = format!(
-            "{page} handed over no bus \"{name}\" within {} s: that page must call bus.expose({name:?}, {{ allowOrigins: [{origin:?}] }})",
+            "{page} handed over no bus \"{name}\" within {} s: that page must call exposeToOrigins(bus, {name:?}, {{ allowOrigins: [{origin:?}] }}) (switchyard/devtools)",
             WINDOW_ANSWER_MS / 1000
         );
         client.await_port(host, ask, ATTACH_PORT_TYPE, Some(refused))

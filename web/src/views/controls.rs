@@ -97,7 +97,7 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="topbar">
             <div class="brand"><span class="logo">"⇄"</span>"Switchyard"</div>
-            <div class="source-badge" data-testid="source">
+            <div class="source-badge" data-testid="source" title=move || (app.mode.get() == Mode::Attach).then(|| app.attach_status.get())>
                 {move || match app.mode.get() {
                     Mode::Scenario => format!("scenario · {}", app.scenario.get().name()),
                     Mode::Attach => app.attach_status.get(),
@@ -268,7 +268,7 @@ pub fn Sidebar() -> impl IntoView {
             </section>
             <section class="group">
                 <h3>"Attach"</h3>
-                <p class="desc">"Show a bus from another tab of this origin that called "<code>"bus.expose(name)"</code>", or give the address of a page of another origin that called "<code>"bus.expose(name, { allowOrigins })"</code>" with this one: it opens in a new window."</p>
+                <p class="desc">"Show a bus from another tab of this origin that called "<code>"bus.expose(name)"</code>", or give the address of a page of another origin that called "<code>"exposeToOrigins(bus, name, { allowOrigins })"</code>" with this one: it opens in a new window."</p>
                 <div class="attach-row">
                     <input data-testid="attach-name" aria-label="exposed name" prop:value=move || attach_name.get() on:input=move |ev| attach_name.set(event_target_value(&ev))/>
                     <button class="btn" data-testid="attach" on:click=move |_| {
