@@ -1,10 +1,12 @@
 // The package loads with no init call from Node ESM and CommonJS, as one shared instance.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+
+import { build } from 'esbuild';
 
 import { importPackage, installDir, requirePackage } from './helpers/package.mjs';
 
@@ -72,5 +74,63 @@ describe('loading', () => {
     assert.equal(root.types, './index.d.ts');
     assert.ok(root.node.import && root.node.require);
     assert.ok(root.browser && root.default);
+  });
+});
+
+// A Node app that bundles its code (serverless functions, CLIs) carries the package's loader into
+// its bundle, far from the package's `web/switchyard_bg.wasm`.
+describe('an app bundled for Node', () => {
+  const APP = "import { EventBus } from 'switchyard';\n" +
+    'const bus = new EventBus();\n' +
+    "bus.subscribe('orders.created', (order) => process.stdout.write(`shipped ${order.id}`));\n" +
+    "bus.publish('orders.created', { id: 'o-1' });\n";
+
+  /** Bundles APP from a fresh folder inside the install folder; returns the bundle's path. */
+  async function bundleApp(external) {
+    const folder = mkdtempSync(join(installDir(), 'bundled-app-'));
+    writeFileSync(join(folder, 'app.mjs'), APP);
+    const outfile = join(folder, 'dist', 'app.cjs');
+    await build({
+      entryPoints: [join(folder, 'app.mjs')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile,
+      external: external ? ['switchyard'] : [],
+      logLevel: 'silent',
+    });
+    return { folder, outfile };
+  }
+
+  test('runs when switchyard is left external', async () => {
+    const { folder, outfile } = await bundleApp(true);
+    try {
+      assert.equal(execFileSync(process.execPath, [outfile], { encoding: 'utf8' }), 'shipped o-1');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  test('runs with switchyard inside the bundle when the engine is copied beside it', async () => {
+    const { folder, outfile } = await bundleApp(false);
+    try {
+      copyFileSync(join(installDir(), 'node_modules/switchyard/web/switchyard_bg.wasm'), join(folder, 'dist', 'switchyard_bg.wasm'));
+      assert.equal(execFileSync(process.execPath, [outfile], { encoding: 'utf8' }), 'shipped o-1');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  test('without the engine, fails at load with an error that names the file and both fixes', async () => {
+    const { folder, outfile } = await bundleApp(false);
+    try {
+      const run = spawnSync(process.execPath, [outfile], { encoding: 'utf8' });
+      assert.notEqual(run.status, 0);
+      assert.match(run.stderr, /switchyard: its engine switchyard_bg\.wasm was not found/);
+      assert.match(run.stderr, /--external:switchyard/);
+      assert.match(run.stderr, /copy node_modules\/switchyard\/web\/switchyard_bg\.wasm beside the bundle/);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -14,6 +14,7 @@
 mod bench;
 mod demo;
 mod gen;
+mod minify;
 mod pack;
 mod process;
 mod setup;

@@ -47,10 +47,20 @@ use anyhow::{bail, Context, Result};
 
 /// The size budget for the browser payload (`import { EventBus } from 'switchyard'`
 /// bundled and minified, plus the `.wasm`), gzipped. Issue 12 asks for 96 KB and the package
-/// is not there: it measured 133.6 KB at the end of session 6 (2026-12-06), so this is a ratchet
-/// at that figure plus 1.4 KB of headroom, to be lowered as the `.wasm` shrinks (what stands in
-/// the way: docs/ARCHITECTURE.md "Where the bytes go"). Message origins (issue 16) added 1.8 KB.
-const BUDGET_BYTES: u64 = 137 * 1024;
+/// is not there: it measured 120.9 KB on 2026-12-06 (session 7, with message origins), so this
+/// is a ratchet at that figure plus 1.1 KB of headroom, to be lowered as the `.wasm` shrinks
+/// (what stands in the way: docs/ARCHITECTURE.md "Where the bytes go").
+const BUDGET_BYTES: u64 = 122 * 1024;
+/// `-Zlocation-detail=none` for the wasm32 build of the package: panic `Location`s carry no file,
+/// line or column (4.7 KB raw, 2.0 KB gzip of paths and tables on 2026-12-06). Nothing reads
+/// them: the `.wasm`'s panic handler (`crates/wasm/src/no_std.rs`) traps at once, so no
+/// behaviour changes. An unstable flag, hence `RUSTC_BOOTSTRAP=1` on pack's `cargo build`; if a
+/// later toolchain renames it the build fails (it cannot miscompile). Passed as target
+/// `rustflags` through `--config`, so that host code (build scripts, proc macros) is untouched;
+/// a `RUSTFLAGS` in the environment replaces it (cargo's precedence), and the budget check
+/// then reports the larger module.
+const LOCATION_DETAIL: &str =
+    "target.wasm32-unknown-unknown.rustflags=[\"-Zlocation-detail=none\"]";
 /// esbuild's `--target` for the browser bundles and the size bundle (the same as
 /// `tests/bench/size.mjs`).
 const BUNDLE_TARGET: &str = "es2022";
@@ -140,7 +150,11 @@ pub fn run(root: &Path) -> Result<PathBuf> {
         "wasm32-unknown-unknown",
         "-p",
         "switchyard-wasm",
+        "--config",
+        LOCATION_DETAIL,
     ]);
+    // `-Z` flags on the stable toolchain (as the fuzz targets in `cargo xtask test`).
+    build.env("RUSTC_BOOTSTRAP", "1");
     run_checked(&mut build)?;
     let wasm = target.join("wasm32-unknown-unknown/release/switchyard_wasm.wasm");
 
@@ -172,6 +186,17 @@ pub fn run(root: &Path) -> Result<PathBuf> {
     // `--flatten --rereloop -Oz` (as `--converge`, slower), `--ignore-implicit-traps` (no
     // change), and `--traps-never-happen` (2.2 KB gzip smaller, but it lets wasm-opt delete
     // the trap a panic ends in, so a bug would run on with broken state instead of stopping).
+    // `--one-caller-inline-max-function-size=20`: wasm-opt inlines a function with one caller
+    // whatever its size by default, which merged most of the engine into a few exported
+    // methods (the `restore` export was 29 KB); keeping functions over 20 bytes out of line
+    // makes the module 7 KB raw larger but 7.5 KB gzip smaller (283.0 → 290.4 KB raw, 122.8 →
+    // 115.3 KB gzip on 2026-12-06; 0 gave 118.7, 10 118.2, 15 118.0, 20 118.1, 50 119.2, 300
+    // 123.5 KB gzip, measured without the location flag). Speed the same within the noise
+    // of `tests/bench/ab.mjs` (app-features-3, app-emit-3). With it `-Os` is 0.3 KB gzip
+    // smaller than `-Oz` and 6 KB raw larger: not kept.
+    // `--reorder-functions-by-name` puts the functions of one module and type next to each
+    // other, where gzip finds their likenesses: 0.7 KB gzip (282.9 KB raw either way; ordering
+    // by call count, `--reorder-functions`, made it 3.3 KB gzip larger).
     // `--low-memory-unused` lets wasm-opt fold `pointer + constant` into the offset of a
     // load or store (1.9 KB raw, 0.6 KB gzip): it assumes nothing lives in the first
     // 1 KB of memory, which holds for rustc's wasm32 layout, where the stack comes first
@@ -182,6 +207,8 @@ pub fn run(root: &Path) -> Result<PathBuf> {
     opt.arg("-Oz")
         .args([
             "--converge",
+            "--one-caller-inline-max-function-size=20",
+            "--reorder-functions-by-name",
             "--low-memory-unused",
             "--strip-debug",
             "--strip-producers",
@@ -196,18 +223,24 @@ pub fn run(root: &Path) -> Result<PathBuf> {
         .arg(&module)
         .arg(bindgen_dir.join("switchyard_bg.wasm"));
     run_checked(&mut opt)?;
-
     let bindings = bindgen_dir.join("switchyard.js");
+    minify_names(&wasm_opt, &module, &bindings)?;
+
     for entry in ENTRIES {
         println!("== pack: esbuild {} ({})", entry.subpath, entry.name);
         let web = staging.join("web").join(format!("{}.js", entry.name));
-        run_checked(&mut bundle(
-            &esbuild,
-            &js.join(entry.web),
-            &bindings,
-            Platform::Web,
-            &web,
-        ))?;
+        let metafile = target_dir(root).join(format!("npm/{}.meta.json", entry.name));
+        run_checked(
+            bundle(
+                &esbuild,
+                &js.join(entry.web),
+                &bindings,
+                Platform::Web,
+                &web,
+            )
+            .arg(format!("--metafile={}", metafile.display())),
+        )?;
+        let names = esm_export_names(&metafile, &web)?;
         let cjs = staging.join("node").join(format!("{}.cjs", entry.name));
         run_checked(&mut bundle(
             &esbuild,
@@ -218,7 +251,7 @@ pub fn run(root: &Path) -> Result<PathBuf> {
         ))?;
         fs::write(
             staging.join("node").join(format!("{}.mjs", entry.name)),
-            node_esm_wrapper(entry.name),
+            node_esm_wrapper(entry.name, &names),
         )?;
         fs::copy(js.join(entry.types), staging.join(entry.types))
             .with_context(|| format!("copying {}", entry.types))?;
@@ -271,6 +304,42 @@ pub fn run(root: &Path) -> Result<PathBuf> {
         bail!("npm pack did not produce {}", tarball.display());
     }
     Ok(tarball)
+}
+
+/// Step 3b: one- and two-letter import and export names in the optimised `module`, and the same
+/// names in wasm-bindgen's JavaScript `bindings` (see [`crate::minify`]).
+fn minify_names(wasm_opt: &Path, module: &Path, bindings: &Path) -> Result<()> {
+    let minified = module.with_extension("min.wasm");
+    let mut cmd = Command::new(wasm_opt);
+    cmd.arg(module)
+        .args([
+            "--minify-imports-and-exports-and-modules",
+            "--enable-bulk-memory",
+            "--enable-mutable-globals",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-reference-types",
+            "--enable-multivalue",
+            "-o",
+        ])
+        .arg(&minified)
+        .stdin(Stdio::null());
+    let output = cmd
+        .output()
+        .with_context(|| format!("could not start `{}`", describe(&cmd)))?;
+    if !output.status.success() {
+        bail!(
+            "`{}` failed ({}): {}",
+            describe(&cmd),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let mapping = crate::minify::parse_mapping(&String::from_utf8_lossy(&output.stdout))?;
+    let js = crate::minify::rewrite(&read(bindings)?, &mapping)?;
+    fs::write(bindings, js)?;
+    fs::rename(&minified, module)?;
+    Ok(())
 }
 
 /// Which bundle of an entry esbuild makes.
@@ -341,14 +410,53 @@ pub fn bundle_glue_script(root: &Path) -> Result<PathBuf> {
 }
 
 /// `node/<name>.mjs`: the entry for Node ESM, over the CommonJS bundle, so that `import` and
-/// `require` in one process share one instance (and one `SwitchyardError` class).
-fn node_esm_wrapper(name: &str) -> String {
+/// `require` in one process share one instance (and one `SwitchyardError` class). It exports
+/// `names` (the browser bundle's named exports) one by one rather than `export *` from the
+/// CommonJS file: since Node 22.12 a CommonJS module's namespace also holds `'module.exports'`,
+/// which `export *` would pass on to every `import * as switchyard`.
+fn node_esm_wrapper(name: &str, names: &[String]) -> String {
     format!(
         "// Node (ESM): the same instance as `require`, so errors and classes are shared.\n\
          import api from './{name}.cjs';\n\
-         export * from './{name}.cjs';\n\
-         export default api.default;\n"
+         export const {{ {} }} = api;\n\
+         export default api.default;\n",
+        names.join(", ")
     )
+}
+
+/// The named exports (`default` left out) of the esbuild output `outfile`, from the metafile
+/// esbuild wrote for it.
+fn esm_export_names(metafile: &Path, outfile: &Path) -> Result<Vec<String>> {
+    let text = fs::read_to_string(metafile)
+        .with_context(|| format!("reading esbuild's metafile {}", metafile.display()))?;
+    let meta: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("parsing esbuild's metafile {}", metafile.display()))?;
+    let wanted = outfile
+        .file_name()
+        .context("an output file has a name")?
+        .to_string_lossy()
+        .into_owned();
+    let outputs = meta["outputs"]
+        .as_object()
+        .context("esbuild's metafile has no `outputs`")?;
+    let (_, output) = outputs
+        .iter()
+        .find(|(path, _)| path.ends_with(&format!("/{wanted}")) || **path == wanted)
+        .with_context(|| format!("esbuild's metafile does not list {wanted}"))?;
+    let exports = output["exports"]
+        .as_array()
+        .with_context(|| format!("esbuild's metafile has no exports for {wanted}"))?;
+    let mut names: Vec<String> = exports
+        .iter()
+        .filter_map(|name| name.as_str())
+        .filter(|name| *name != "default")
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        bail!("{wanted} has no named exports for its Node ESM wrapper");
+    }
+    Ok(names)
 }
 
 /// `index.d.ts` → `index.d.cts`: an entry's declarations for TypeScript's `require` condition.

@@ -58,6 +58,7 @@ pub fn run(root: &Path, needs: Needs) -> Result<()> {
     if needs == Needs::Everything {
         no_std_target()?;
         cargo_fuzz()?;
+        node_lts(root)?;
         browsers()?;
         cargo_install(&CargoTool {
             name: "geckodriver",
@@ -154,6 +155,56 @@ fn node_and_npm() -> Result<()> {
     let npm = tools::version_of("npm").context("`npm` was not found: install npm with Node.js")?;
     println!("ok node {node}, npm {npm}");
     Ok(())
+}
+
+/// The Node.js LTS binary for the `node-lts` suite: npm's `node-<os>-<arch>` package at
+/// [`tools::NODE_LTS_MAJOR`], installed into [`tools::node_lts_dir`] unless a binary of that major
+/// is already there. Returns the folder holding the `node` binary.
+pub fn node_lts(root: &Path) -> Result<std::path::PathBuf> {
+    let os = match std::env::consts::OS {
+        "linux" => "linux",
+        "macos" => "darwin",
+        other => bail!("the node-lts suite has no Node.js package for the OS `{other}`"),
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        other => bail!("the node-lts suite has no Node.js package for the CPU `{other}`"),
+    };
+    let package = format!("node-{os}-{arch}");
+    let prefix = tools::node_lts_dir(root);
+    let bin = prefix.join("node_modules").join(&package).join("bin");
+    let major = tools::NODE_LTS_MAJOR;
+    let installed = |bin: &Path| {
+        tools::version_of(bin.join("node"))
+            .filter(|version| tools::major_minor(version).is_some_and(|(m, _)| m == major))
+    };
+    if let Some(version) = installed(&bin) {
+        println!("ok node {version} for the node-lts suite (already installed)");
+        return Ok(bin);
+    }
+    fs::create_dir_all(&prefix).with_context(|| format!("creating {}", prefix.display()))?;
+    let mut npm = Command::new("npm");
+    npm.args([
+        "install",
+        "--no-save",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+    ])
+    .arg(&prefix)
+    .arg(format!("{package}@{major}"));
+    process::run(&mut npm).with_context(|| {
+        format!("`npm install {package}@{major}` failed; check that the npm registry is reachable")
+    })?;
+    let version = installed(&bin).with_context(|| {
+        format!(
+            "{} is not a Node.js {major} binary",
+            bin.join("node").display()
+        )
+    })?;
+    println!("installed node {version} for the node-lts suite");
+    Ok(bin)
 }
 
 /// `npm ci` in `tests/` unless `node_modules` was installed from this very `package-lock.json`.

@@ -58,12 +58,13 @@ pub enum Suite {
     WasmChromium,
     WasmFirefox,
     Node,
+    NodeLts,
     E2e,
 }
 
 impl Suite {
     /// Every suite, in running order.
-    pub const ALL: [Suite; 11] = [
+    pub const ALL: [Suite; 12] = [
         Suite::Fmt,
         Suite::Clippy,
         Suite::Js,
@@ -74,6 +75,7 @@ impl Suite {
         Suite::WasmChromium,
         Suite::WasmFirefox,
         Suite::Node,
+        Suite::NodeLts,
         Suite::E2e,
     ];
 
@@ -90,6 +92,7 @@ impl Suite {
             Suite::WasmChromium => "wasm-chromium",
             Suite::WasmFirefox => "wasm-firefox",
             Suite::Node => "node",
+            Suite::NodeLts => "node-lts",
             Suite::E2e => "e2e",
         }
     }
@@ -101,7 +104,10 @@ impl Suite {
             Suite::Fmt | Suite::Native | Suite::NoStd | Suite::Fuzz => Needs::Rust,
             // clippy checks the wasm crates on the wasm target too.
             // tsc comes from tests/node_modules.
-            Suite::Clippy | Suite::Js | Suite::WasmNode | Suite::Node => Needs::Package,
+            // The Node LTS binary is checked (installed if missing) by its suite.
+            Suite::Clippy | Suite::Js | Suite::WasmNode | Suite::Node | Suite::NodeLts => {
+                Needs::Package
+            }
             Suite::WasmChromium | Suite::WasmFirefox | Suite::E2e => Needs::Everything,
         }
     }
@@ -316,7 +322,8 @@ impl TestRun<'_> {
             Suite::WasmNode => self.wasm(name, None),
             Suite::WasmChromium => self.wasm(name, Some(Browser::Chromium)),
             Suite::WasmFirefox => self.wasm(name, Some(Browser::Firefox)),
-            Suite::Node => self.node(),
+            Suite::Node => self.node(None),
+            Suite::NodeLts => self.node_lts(),
             Suite::E2e => self.e2e(),
         };
         outcome.unwrap_or_else(|error| SuiteResult::broken(name, format!("{error:#}")))
@@ -555,28 +562,42 @@ impl TestRun<'_> {
         Ok(cargo_tests(name, &process::tee(&mut cmd)?))
     }
 
-    fn node(&mut self) -> Result<SuiteResult> {
+    /// The files of `tests/node` against the packed tarball, with the `node` on `PATH`, or with
+    /// the one in `node_dir` first on `PATH` (child processes the tests start use it too).
+    fn node(&mut self, node_dir: Option<&Path>) -> Result<SuiteResult> {
+        let name = if node_dir.is_some() {
+            "node-lts"
+        } else {
+            "node"
+        };
         let dir = tools::js_dir(self.root).join("node");
         let files = node_test_files(&dir);
         if files.is_empty() {
-            return Ok(SuiteResult::counted("node", Tally::default())
+            return Ok(SuiteResult::counted(name, Tally::default())
                 .with_note("no tests in tests/node yet"));
         }
         let tarball = match self.tarball() {
             Ok(tarball) => tarball,
             Err(error) => {
                 return Ok(SuiteResult::broken(
-                    "node",
+                    name,
                     format!("`cargo xtask pack` failed: {error}"),
                 ))
             }
         };
-        self.run_node_tests(
-            "node",
-            &files,
-            &[("SWITCHYARD_TARBALL", tarball)],
-            NODE_FILE_TIME_LIMIT,
-        )
+        let mut env = vec![("SWITCHYARD_TARBALL", tarball)];
+        if let Some(node_dir) = node_dir {
+            env.push(("PATH", tools::path_with_first(node_dir)?));
+        }
+        self.run_node_tests(name, &files, &env, NODE_FILE_TIME_LIMIT)
+    }
+
+    /// The node suite again on the current Node.js LTS ([`tools::NODE_LTS_MAJOR`], from npm into
+    /// `target/tools/`): users run the package on it, and V8 changes between majors (a lazy
+    /// deoptimisation abort was version-dependent).
+    fn node_lts(&mut self) -> Result<SuiteResult> {
+        let node_dir = setup::node_lts(self.root)?;
+        self.node(Some(&node_dir))
     }
 
     fn e2e(&mut self) -> Result<SuiteResult> {

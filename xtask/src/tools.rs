@@ -29,6 +29,9 @@ pub const WASM_OPT_VERSION: &str = "132";
 /// The oldest Node the JS tests run on (major, minor): Vite 8 in `tests/node/vite.test.mjs`
 /// needs 20.19; the package itself runs on any Node 20.
 pub const NODE_MIN: (u64, u64) = (20, 19);
+/// The Node.js major the `node-lts` test suite runs on besides the `node` on `PATH`: the
+/// active LTS line (2026-12). Installed from npm (`node-<os>-<arch>`) into [`node_lts_dir`].
+pub const NODE_LTS_MAJOR: u64 = 24;
 
 /// Debian's Chromium.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -54,6 +57,20 @@ pub fn js_dir(root: &Path) -> PathBuf {
 /// `tests/node_modules/.bin`, home of `wasm-opt` 132 (npm `binaryen`), `tsc` and `playwright-core`.
 pub fn node_bin_dir(root: &Path) -> PathBuf {
     js_dir(root).join("node_modules").join(".bin")
+}
+
+/// Where the Node.js LTS binary is installed: `target/tools/node-<major>`.
+pub fn node_lts_dir(root: &Path) -> PathBuf {
+    root.join("target")
+        .join("tools")
+        .join(format!("node-{NODE_LTS_MAJOR}"))
+}
+
+/// `PATH` with `dir` in front, for a child process that must find a program there first.
+pub fn path_with_first(dir: &Path) -> anyhow::Result<PathBuf> {
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    let paths = std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&rest));
+    Ok(PathBuf::from(std::env::join_paths(paths)?))
 }
 
 /// The geckodriver binary `setup` installs.

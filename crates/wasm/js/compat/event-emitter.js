@@ -43,7 +43,8 @@ let defaultMaxListeners = 10;
 
 /**
  * @typedef {{
- *   events: Map<string | symbol, Entry>,
+ *   events: Record<string | symbol, Entry | undefined>,
+ *   eventCount: number,
  *   maxListeners: number | undefined,
  *   bus: import('switchyard').EventBus | undefined,
  *   busOptions: import('switchyard').EventBusOptions | undefined,
@@ -60,9 +61,19 @@ function stateOf(/** @type {any} */ emitter) {
 /** Gives `emitter` a state of its own (no listeners, no bus yet). */
 function newState(/** @type {any} */ emitter) {
   /** @type {State} */
-  const state = { events: new Map(), maxListeners: undefined, bus: undefined, busOptions: undefined, topics: new Topics() };
+  const state = { events: newEvents(), eventCount: 0, maxListeners: undefined, bus: undefined, busOptions: undefined, topics: new Topics() };
   Object.defineProperty(emitter, STATE, { value: state, writable: true, configurable: true });
   return state;
+}
+
+/**
+ * An empty listener table: a prototype-less object keyed by event name, as Node's `_events` (and
+ * eventemitter3's): a property load with the emit's name, which engines cache per call site, where
+ * a `Map` would hash the name on every emit. `Reflect.ownKeys` gives Node's `eventNames()` order.
+ * @returns {Record<string | symbol, Entry | undefined>}
+ */
+function newEvents() {
+  return Object.create(null);
 }
 
 /** The emitter's bus, made on first use. */
@@ -146,18 +157,19 @@ function addListener(emitter, type, listener, prepend) {
   checkListener(listener);
   const state = stateOf(emitter);
   // Before the listener is added (so a 'newListener' listener is not told about itself).
-  if (state.events.has('newListener')) {
+  if (state.events.newListener !== undefined) {
     emitter.emit('newListener', type, /** @type {any} */ (listener).listener ?? listener);
   }
   const bus = busOf(emitter, state);
   type = keyOf(type);
-  let entry = state.events.get(type);
+  let entry = state.events[type];
   const topic = entry === undefined ? state.topics.of(type) : entry.topic;
   // Subscribed first: a bus that refuses leaves the emitter as it was (a closed one gives null:
   // the listener is added without a registration).
   const sub = register(bus, topic, displayName(type));
   if (entry === undefined) {
-    state.events.set(type, { listeners: [listener], subs: [sub], warned: false, bus, topic, pending: 0, epoch: -1 });
+    state.events[type] = { listeners: [listener], subs: [sub], warned: false, bus, topic, pending: 0, epoch: -1 };
+    state.eventCount++;
     return emitter;
   }
   if (prepend) {
@@ -177,6 +189,17 @@ function addListener(emitter, type, listener, prepend) {
 }
 
 /**
+ * Drops `type`'s entry (its last listener is gone) and its topic.
+ * @param {State} state
+ * @param {string | symbol} type
+ */
+function forget(state, type) {
+  delete state.events[type];
+  state.eventCount--;
+  state.topics.forget(type);
+}
+
+/**
  * Removes `entry.listeners[index]` and its registration (the entry when it was the last).
  * @param {State} state
  * @param {string | symbol} type
@@ -186,8 +209,7 @@ function addListener(emitter, type, listener, prepend) {
 function removeAt(state, type, entry, index) {
   const listeners = entry.listeners;
   if (listeners.length === 1) {
-    state.events.delete(type);
-    state.topics.forget(type);
+    forget(state, type);
   } else {
     entry.listeners = listeners.slice(0, index).concat(listeners.slice(index + 1));
     // Node forgets it warned when the list goes back to one listener.
@@ -301,13 +323,9 @@ proto.emit = function emit(type, a1, a2, a3) {
     for (let i = 1; i < len; i++) args.push(arguments[i]);
     emitError(this, state, args);
   }
-  let entry = state === undefined ? undefined : state.events.get(type);
-  if (entry === undefined) {
-    // A name kept as a string (see `keyOf`); strings and symbols are looked up as they are.
-    if (state === undefined || typeof type === 'string' || typeof type === 'symbol') return false;
-    entry = state.events.get(keyOf(type));
-    if (entry === undefined) return false;
-  }
+  // Names other than strings and symbols are kept as strings (see `keyOf`).
+  const entry = state?.events[keyOf(type)];
+  if (entry === undefined) return false;
   const listeners = entry.listeners;
   // The bus side (see mirror.js): counted, or checked and maybe published with the payload.
   if (entry.epoch === epoch) {
@@ -351,8 +369,8 @@ proto.emit = function emit(type, a1, a2, a3) {
  * @param {unknown[]} args
  */
 function emitError(emitter, state, args) {
-  if (state?.events.get(errorMonitor) !== undefined) emitter.emit(errorMonitor, ...args);
-  if (state?.events.get('error') === undefined) unhandledError(args);
+  if (state?.events[errorMonitor] !== undefined) emitter.emit(errorMonitor, ...args);
+  if (state?.events.error === undefined) unhandledError(args);
 }
 
 /**
@@ -392,7 +410,7 @@ proto.removeListener = function removeListener(type, listener) {
   checkListener(listener);
   const state = this[STATE];
   const key = keyOf(type);
-  const entry = state?.events.get(key);
+  const entry = state?.events[key];
   if (entry === undefined) return this;
   const list = entry.listeners;
   let position = -1;
@@ -405,7 +423,7 @@ proto.removeListener = function removeListener(type, listener) {
   if (position < 0) return this;
   const removed = list[position];
   removeAt(state, key, entry, position);
-  if (state.events.has('removeListener')) {
+  if (state.events.removeListener !== undefined) {
     // Node's two cases: a lone listener is reported unwrapped, one of several as passed.
     this.emit('removeListener', type, list.length === 1 ? /** @type {any} */ (removed).listener || listener : listener);
   }
@@ -420,20 +438,19 @@ proto.off = proto.removeListener;
  */
 proto.removeAllListeners = function removeAllListeners(type) {
   const state = this[STATE];
-  if (state === undefined || state.events.size === 0) return this;
+  if (state === undefined || state.eventCount === 0) return this;
   if (arguments.length === 0) {
-    for (const key of ownKeys(state.events)) {
+    for (const key of Reflect.ownKeys(state.events)) {
       if (key !== 'removeListener') this.removeAllListeners(key);
     }
     this.removeAllListeners('removeListener');
     return this;
   }
   const key = keyOf(type);
-  const entry = state.events.get(key);
+  const entry = state.events[key];
   if (entry === undefined) return this;
-  if (!state.events.has('removeListener')) {
-    state.events.delete(key);
-    state.topics.forget(key);
+  if (state.events.removeListener === undefined) {
+    forget(state, key);
     for (const sub of entry.subs) unregister(sub);
     return this;
   }
@@ -456,7 +473,7 @@ proto.getMaxListeners = function getMaxListeners() {
 
 /** A copy of `type`'s listeners (`once` listeners unwrapped). */
 proto.listeners = function listeners(/** @type {string | symbol} */ type) {
-  const entry = this[STATE]?.events.get(keyOf(type));
+  const entry = this[STATE]?.events[keyOf(type)];
   if (entry === undefined) return [];
   if (entry.listeners.length === 1) {
     const only = entry.listeners[0];
@@ -467,7 +484,7 @@ proto.listeners = function listeners(/** @type {string | symbol} */ type) {
 
 /** A copy of `type`'s listeners with `once` wrappers as they are. */
 proto.rawListeners = function rawListeners(/** @type {string | symbol} */ type) {
-  const entry = this[STATE]?.events.get(keyOf(type));
+  const entry = this[STATE]?.events[keyOf(type)];
   return entry === undefined ? [] : entry.listeners.slice();
 };
 
@@ -477,7 +494,7 @@ proto.rawListeners = function rawListeners(/** @type {string | symbol} */ type) 
  * @param {Function} [listener]
  */
 proto.listenerCount = function listenerCount(type, listener) {
-  const entry = this[STATE]?.events.get(keyOf(type));
+  const entry = this[STATE]?.events[keyOf(type)];
   if (entry === undefined) return 0;
   if (listener == null) return entry.listeners.length;
   let matching = 0;
@@ -488,26 +505,9 @@ proto.listenerCount = function listenerCount(type, listener) {
 /** The names with listeners, in Node's order (integer-like names, other strings, symbols). */
 proto.eventNames = function eventNames() {
   const state = this[STATE];
-  return state === undefined ? [] : ownKeys(state.events);
+  return state === undefined ? [] : Reflect.ownKeys(state.events);
 };
 
-/**
- * `Reflect.ownKeys` order of an object with these keys: array indices ascending, then strings,
- * then symbols, each in insertion order.
- * @param {Map<string | symbol, unknown>} events
- */
-function ownKeys(events) {
-  /** @type {string[]} */ const indices = [];
-  /** @type {string[]} */ const strings = [];
-  /** @type {symbol[]} */ const symbols = [];
-  for (const key of events.keys()) {
-    if (typeof key === 'symbol') symbols.push(key);
-    else if (/^(0|[1-9]\d{0,9})$/.test(key) && Number(key) < 4294967295) indices.push(key);
-    else strings.push(key);
-  }
-  indices.sort((a, b) => Number(a) - Number(b));
-  return [...indices, ...strings, ...symbols];
-}
 
 /**
  * `await EventEmitter.once(emitter, name)`: the arguments of the next `name` emit; rejects with
