@@ -1075,3 +1075,30 @@ fn columns_of_a_newer_bus_skip_unknown_kinds_as_missed_and_read_a_longer_stride(
         .unwrap_err()
         .contains("Float64Array"));
 }
+
+#[wasm_bindgen_test]
+fn topology_columns_never_overlap_down_to_the_docked_panel_width() {
+    // 360 px: the narrowest topology pane of the docked panel (a 980 px window).
+    for width in (360..=1400).step_by(10) {
+        let width = f64::from(width);
+        let c = topology::columns(width);
+        let gaps = [
+            (c.topic_x - c.node_w / 2.0) - (c.pub_x + c.node_w / 2.0),
+            (c.sub_x - c.sub_w / 2.0) - (c.topic_x + c.node_w / 2.0),
+        ];
+        assert!(
+            gaps.iter().all(|g| *g >= 8.0),
+            "at {width} px: gaps {gaps:?} ({c:?})"
+        );
+        assert!(
+            c.pub_x - c.node_w / 2.0 >= 0.0 && c.sub_x + c.sub_w / 2.0 <= width,
+            "at {width} px: {c:?}"
+        );
+    }
+    // Wide panes keep the usual places and sizes.
+    let wide = topology::columns(1000.0);
+    assert_eq!(
+        (wide.node_w, wide.sub_w, wide.topic_x),
+        (130.0, 190.0, 450.0)
+    );
+}
