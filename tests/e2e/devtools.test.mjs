@@ -406,6 +406,9 @@ test('a dead letter is inspected, redriven to the app\'s handler and purged from
     await eventually(async () => /^0 dead letters/.test(await frame.getByTestId('dead-letter-count').textContent()), 'the panel shows none');
     assert.deepEqual(await page.evaluate(() => window.received), [5], 'purged letters are not delivered');
     await shot(page, 'devtools-dead-letters');
+    // The "purge sent" toast does not stay over the panel.
+    assert.match(await frame.getByTestId('status').textContent(), /purge sent/);
+    await eventually(async () => (await frame.getByTestId('status').textContent()) === '', 'the status line clears after a few seconds', 10_000);
     await page.evaluate(() => window.closeDevtools());
     assert.deepEqual(problems, []);
   } finally {

@@ -39,10 +39,28 @@ fn download(name: &str, text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// How long a status message stays on the status line (ms).
+pub const STATUS_SHOWN_MS: u32 = 6_000;
+
 /// The top bar.
 #[component]
 pub fn Header() -> impl IntoView {
     let app = use_app();
+    // A status message goes after STATUS_SHOWN_MS (a newer one restarts the wait), so a toast
+    // such as "redrive sent" does not cover the topology for good; a failed attach stays, as
+    // the condition does.
+    Effect::new(move |_| {
+        let text = app.status.get();
+        if text.is_empty() || text.starts_with("attach failed") {
+            return;
+        }
+        gloo_timers::callback::Timeout::new(STATUS_SHOWN_MS, move || {
+            if app.status.get_untracked() == text {
+                app.status.set(String::new());
+            }
+        })
+        .forget();
+    });
     let totals = crate::app::staggered(app, 3, move || {
         app.model.with_value(|m| {
             (
