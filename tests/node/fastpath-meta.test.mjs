@@ -30,7 +30,7 @@ async function countRecords(body) {
   return calls;
 }
 
-const FIELDS = ['id', 'topic', 'seq', 'attempt', 'publishedAt', 'causationId', 'correlationId', 'headers'];
+const FIELDS = ['id', 'topic', 'seq', 'attempt', 'publishedAt', 'causationId', 'correlationId', 'headers', 'origin'];
 
 /** What a handler saw as its second argument, as plain data. */
 function describeMeta(meta) {

@@ -123,6 +123,15 @@ const ENTRIES: &[Entry] = &[
         node: "devtools/index.js",
         types: "devtools.d.ts",
     },
+    // `switchyard/bridge`: one bus across tabs, workers and brokers (shareTopics, linkPort;
+    // the broker bridge). Imports the bus as `switchyard`, like the other entries.
+    Entry {
+        subpath: "./bridge",
+        name: "bridge",
+        web: "bridge/index.js",
+        node: "bridge/index.js",
+        types: "bridge.d.ts",
+    },
 ];
 
 /// Builds the npm tarball and returns its path, `<target>/npm/switchyard-<version>.tgz`.

@@ -33,7 +33,8 @@ export type SwitchyardErrorCode =
   | 'E_BACKPRESSURE'
   | 'E_CASCADE'
   | 'E_CLOSED'
-  | 'E_TIMEOUT';
+  | 'E_TIMEOUT'
+  | 'E_NOT_CLONEABLE';
 
 /** The one error class the package throws. */
 export class SwitchyardError extends Error {

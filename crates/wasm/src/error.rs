@@ -45,6 +45,9 @@ pub enum ErrorCode {
     Closed = 7,
     /// A `waitFor` timed out.
     Timeout = 8,
+    /// A payload cannot be structured-cloned to another realm (thrown by `switchyard/bridge`'s
+    /// JavaScript only).
+    NotCloneable = 9,
 }
 
 impl ErrorCode {
@@ -91,6 +94,7 @@ const _: () = {
     assert!(same(ErrorCode::Cascade.as_str(), "E_CASCADE"));
     assert!(same(ErrorCode::Closed.as_str(), "E_CLOSED"));
     assert!(same(ErrorCode::Timeout.as_str(), "E_TIMEOUT"));
+    assert!(same(ErrorCode::NotCloneable.as_str(), "E_NOT_CLONEABLE"));
 };
 
 /// A `SwitchyardError` with `code` and `message`.

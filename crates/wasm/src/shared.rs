@@ -6,8 +6,9 @@
 
 /// Every `code` a `SwitchyardError` can carry, in the order of `ErrorCode`'s discriminants.
 /// `E_INVALID_RECEIVER` is thrown by the JavaScript only (a method called on something that is
-/// not a bus or a subscription).
-pub const ERROR_CODES: [&str; 9] = [
+/// not a bus or a subscription), and so is `E_NOT_CLONEABLE` (`switchyard/bridge`: a payload
+/// that cannot be structured-cloned to another realm).
+pub const ERROR_CODES: [&str; 10] = [
     "E_INVALID_TOPIC",
     "E_INVALID_PATTERN",
     "E_INVALID_OPTION",
@@ -17,6 +18,7 @@ pub const ERROR_CODES: [&str; 9] = [
     "E_CASCADE",
     "E_CLOSED",
     "E_TIMEOUT",
+    "E_NOT_CLONEABLE",
 ];
 
 /// Option names `new EventBus(options)` accepts.

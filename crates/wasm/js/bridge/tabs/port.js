@@ -1,0 +1,102 @@
+// @ts-check
+// `linkPort(bus, port, { topics })`: the link of share.js, point to point over one
+// `postMessage` port: a dedicated worker the page created (`linkPort(bus, worker, ...)` in the
+// page, `linkPort(bus, self, ...)` in the worker), a `MessagePort`, or Node's worker_threads
+// `Worker` / `parentPort`. A port delivers in order and queues while the other side is busy, so
+// there is no leader, log or catch-up; the link's state is `'follower'` until closed. Messages on
+// the port that are not the link's (the app's own traffic) are left alone; the link's own
+// messages do reach the app's `message` listeners on that port, so an app with traffic of its
+// own is better served by a dedicated `MessageChannel` port transferred to the worker. A Node
+// worker that exits closes the link (`$bridge.disconnected`); a browser gives no such signal for
+// a terminated worker (not done: a ping over the port).
+
+import { SwitchyardError } from 'switchyard';
+
+import { LinkCore } from './link.js';
+import { readLinkOptions } from './options.js';
+import { isMarked, message } from './protocol.js';
+
+/**
+ * @typedef {import('../../bridge.d.ts').Link} Link
+ * @typedef {import('../../bridge.d.ts').LinkState} LinkState
+ */
+
+/**
+ * Links `bus` with the bus at the other end of `port`.
+ * @param {any} bus
+ * @param {any} port
+ * @param {unknown} options
+ * @returns {Link}
+ */
+export function linkPort(bus, port, options) {
+  const config = readLinkOptions(options);
+  if (port === null || typeof port !== 'object' || typeof port.postMessage !== 'function') {
+    throw new SwitchyardError(
+      'E_INVALID_OPTION',
+      'linkPort(): `port` must be a MessagePort, a Worker, a worker scope or a worker_threads port',
+    );
+  }
+  let closed = false;
+  const link = new LinkCore(bus, config, 'port', (m) => port.postMessage(m));
+  /** @param {unknown} data */
+  const onData = (data) => {
+    // The app's own messages share the port: only the link's are read (and counted if bad).
+    if (isMarked(data)) link.receive(data);
+  };
+  /** @param {any} event */
+  const onEvent = (event) => onData(event?.data);
+  // Node's Worker and parentPort emit the data itself; browsers dispatch MessageEvents.
+  const node = typeof port.on === 'function' && typeof port.off === 'function';
+  // The other end died (a worker that exited, crashed or was terminated): the link closes,
+  // with a `$bridge.disconnected` diagnostic, instead of posting into nothing.
+  const onGone = () => {
+    if (closed) return;
+    link.diagnose('disconnected', { reason: 'the other end of the port is gone' });
+    close();
+  };
+  link.start();
+  if (node) {
+    port.on('message', onData);
+    port.on('exit', onGone);
+    port.on('close', onGone);
+  } else {
+    port.addEventListener('message', onEvent);
+    if (typeof port.start === 'function') port.start();
+  }
+  link.onControl = (m) => {
+    if (m.kind === 'bye') close();
+  };
+
+  function close() {
+    if (closed) return;
+    closed = true;
+    link.close();
+    try {
+      port.postMessage(message('bye', link.realm, { link: link.linkId }));
+    } catch {
+      // The port is closed already.
+    }
+    if (node) {
+      port.off('message', onData);
+      port.off('exit', onGone);
+      port.off('close', onGone);
+    } else {
+      port.removeEventListener('message', onEvent);
+    }
+  }
+  link.onClose = close;
+
+  return {
+    get realm() {
+      return link.realm;
+    },
+    get state() {
+      /** @type {LinkState} */
+      const state = closed ? 'disconnected' : 'follower';
+      return state;
+    },
+    metrics: () => link.metrics(),
+    publish: (topic, payload, publishOptions) => link.publish(topic, payload, publishOptions),
+    close,
+  };
+}
