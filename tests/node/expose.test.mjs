@@ -4,9 +4,20 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { importPackage } from './helpers/package.mjs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-const { EventBus } = await importPackage();
+import { importPackage, installDir } from './helpers/package.mjs';
+
+const { EventBus, SwitchyardError } = await importPackage();
+
+/** `import('switchyard/devtools')` from a module inside the install folder. */
+async function importDevtools() {
+  const entry = join(installDir(), 'devtools-entry.mjs');
+  writeFileSync(entry, "export * from 'switchyard/devtools';\n");
+  return import(pathToFileURL(entry).href);
+}
 
 /** A viewer on `switchyard:NAME`, or on `port` (the other end of the bus's MessagePort). */
 function viewer(name, port) {
@@ -56,7 +67,7 @@ describe('expose', () => {
     let frame;
     for (;;) {
       frame = await watcher.next('frame');
-      if (Array.isArray(frame.state.leaks) && frame.state.leaks.length > 0) break;
+      if (Array.isArray(frame.state?.leaks) && frame.state.leaks.length > 0) break;
     }
     const report = frame.state.leaks[0];
     assert.equal(report.reason, 'max_listeners');
@@ -83,12 +94,14 @@ describe('expose', () => {
     }, { name: 'billing' });
     bus.publish('orders.created', { total: 5 });
     let frame;
+    const events = [];
     for (;;) {
       frame = await watcher.next('frame');
-      if (frame.state.deadLetters.length > 0) break;
+      events.push(...frame.events);
+      if (frame.state?.deadLetters.length > 0 && events.some((e) => e.kind === 'dead_lettered')) break;
     }
-    assert.ok(frame.events.some((e) => e.kind === 'dead_lettered'), 'protocol uses the core TraceKind names');
-    assert.ok(frame.events.every((e) => typeof e.cursor === 'number' && typeof e.at === 'number'));
+    assert.ok(events.some((e) => e.kind === 'dead_lettered'), 'protocol uses the core TraceKind names');
+    assert.ok(events.every((e) => typeof e.cursor === 'number' && typeof e.at === 'number'));
     assert.equal(frame.state.subscriptions[0].name, 'billing');
     assert.equal(frame.state.deadLetters[0].payload.total, 5);
     assert.equal(typeof frame.state.metrics.totals.published, 'number');
@@ -96,7 +109,7 @@ describe('expose', () => {
     watcher.send({ v: 1, type: 'command', viewer: 'v1', command: { op: 'purge' } });
     for (;;) {
       frame = await watcher.next('frame');
-      if (frame.state.deadLetters.length === 0) break;
+      if (frame.state?.deadLetters.length === 0) break;
     }
     assert.equal(bus.deadLetters().length, 0);
 
@@ -144,7 +157,7 @@ describe('expose', () => {
     watcher.send({ v: 1, type: 'command', viewer: 'panel', command: { op: 'purge' } });
     for (;;) {
       const next = await watcher.next('frame');
-      if (next.state.deadLetters.length === 0) break;
+      if (next.state?.deadLetters.length === 0) break;
     }
     assert.equal(bus.deadLetters().length, 0);
     stop();
@@ -189,7 +202,7 @@ describe('expose', () => {
     bus.publish('t', 1);
     for (;;) {
       const frame = await tab.next('frame');
-      if (frame.state.subscriptions.some((s) => s.name === 'late')) break;
+      if (frame.state?.subscriptions.some((s) => s.name === 'late')) break;
     }
     stopNamed();
     tab.close();
@@ -207,5 +220,118 @@ describe('expose', () => {
     await watcher.next('frame');
     watcher.close();
     stop();
+  });
+  test('a viewer that accepts columns gets the same events as one Float64Array', async () => {
+    const bus = new EventBus({ retry: { attempts: 1 } });
+    bus.subscribe('orders.*', () => {}, { name: 'billing' });
+    bus.subscribe('orders.created', () => {
+      throw new Error('down');
+    }, { name: 'flaky' });
+    const plain = new MessageChannel();
+    const packed = new MessageChannel();
+    const stops = [bus.expose(plain.port1), bus.expose(packed.port1)];
+    const objects = viewer(null, plain.port2);
+    const columns = viewer(null, packed.port2);
+    objects.send({ v: 1, type: 'hello', viewer: 'objects' });
+    columns.send({ v: 1, type: 'hello', viewer: 'columns', accept: ['columns'] });
+    await objects.next('welcome');
+    await columns.next('welcome');
+    bus.publish('orders.created', { n: 1 });
+    // A bridged message carries its origin on its published event.
+    bus.publish('orders.paid', { n: 2 }, { origin: { realm: 'tab-2', id: 7, seq: 1, hops: 1 } });
+    await bus.idle();
+    const collect = async (watcher, read) => {
+      const events = [];
+      while (!events.some((e) => e.kind === 'dead_lettered')) events.push(...read(await watcher.next('frame')));
+      return events;
+    };
+    const fromObjects = await collect(objects, (frame) => {
+      assert.equal(frame.columns, undefined, 'a viewer that did not ask gets objects');
+      return frame.events;
+    });
+    const fromColumns = await collect(columns, (frame) => {
+      assert.equal(frame.events, undefined, 'a viewer that asked gets no objects');
+      const { stride, data, kinds, topics, origins } = frame.columns;
+      assert.ok(data instanceof Float64Array);
+      assert.equal(stride, 8);
+      assert.equal(data.length % stride, 0);
+      const events = [];
+      for (let i = 0; i < data.length; i += stride) {
+        const [cursor, at, kind, subscription, message, topic, detail, origin] = data.subarray(i, i + stride);
+        const event = {
+          cursor, at, kind: kinds[kind],
+          subscription: Number.isNaN(subscription) ? null : subscription,
+          message: Number.isNaN(message) ? null : message,
+          topic: topic < 0 ? null : topics[topic],
+          detail,
+        };
+        // As on() events: `origin` only on a bridged message's.
+        if (origin >= 0) event.origin = origins[origin];
+        events.push(event);
+      }
+      return events;
+    });
+    assert.ok(fromObjects.length >= 8, `events: ${fromObjects.length}`);
+    assert.ok(fromObjects.some((e) => e.origin?.realm === 'tab-2'), 'the objects carry the origin');
+    assert.deepEqual(fromColumns, fromObjects);
+    for (const stop of stops) stop();
+    objects.close();
+    columns.close();
+  });
+
+  test('under a stream of events the state rides on at most one frame per 100 ms', async () => {
+    const bus = new EventBus();
+    bus.subscribe('tick', () => {}, { name: 'ticker' });
+    const { port1, port2 } = new MessageChannel();
+    const stop = bus.expose(port1);
+    const watcher = viewer(null, port2);
+    watcher.send({ v: 1, type: 'hello', viewer: 'panel', accept: ['columns'] });
+    await watcher.next('welcome');
+    const first = await watcher.next('frame');
+    assert.ok(first.state, 'the first frame carries the whole state');
+    watcher.inbox.length = 0;
+    const started = Date.now();
+    const timer = setInterval(() => {
+      for (let i = 0; i < 50; i++) bus.publish('tick', i);
+    }, 2);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    clearInterval(timer);
+    const elapsed = Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const frames = watcher.inbox.filter((m) => m.type === 'frame');
+    const withState = frames.filter((f) => f.state !== undefined);
+    assert.ok(frames.length > withState.length, `some frames carry events only: ${frames.length} frames, ${withState.length} with state`);
+    assert.ok(withState.length <= Math.ceil(elapsed / 100) + 2, `${withState.length} states in ${elapsed + 150} ms`);
+    // The last change still arrives: the final state counts every publish.
+    assert.equal(withState.at(-1).state.subscriptions[0].counters.delivered, bus.subscriptions()[0].counters.delivered);
+    stop();
+    watcher.close();
+  });
+
+  test('exposeToOrigins checks allowOrigins before anything is exposed, and needs a browser window', async () => {
+    const { exposeToOrigins } = await importDevtools();
+    const bus = new EventBus();
+    const refused = (options) => {
+      try {
+        exposeToOrigins(bus, 'guarded', options);
+        return 'exposed';
+      } catch (error) {
+        return `${error instanceof SwitchyardError} ${error.code}: ${error.message}`;
+      }
+    };
+    assert.match(refused({ allowOrigins: ['http://localhost:5173/'] }), /^true E_INVALID_OPTION: .*not an origin/);
+    assert.match(refused({ allowOrigins: ['*'] }), /^true E_INVALID_OPTION: .*not an origin/);
+    assert.match(refused({ allowOrigins: [] }), /^true E_INVALID_OPTION: .*non-empty array/);
+    assert.match(refused({ allowOrigins: 'http://localhost:5173' }), /^true E_INVALID_OPTION: .*non-empty array/);
+    assert.match(refused({ allowOrigin: ['http://localhost:5173'] }), /^true E_INVALID_OPTION: .*unknown option `allowOrigin`/);
+    assert.match(refused(null), /^true E_INVALID_OPTION: .*must be an object/);
+    // Valid, but Node has no window to receive window.postMessage requests on.
+    assert.match(refused({ allowOrigins: ['http://localhost:5173'] }), /^true E_INVALID_OPTION: .*needs a browser window/);
+    // Nothing was exposed by any of them: a hello on the channel gets no answer.
+    const watcher = viewer('guarded');
+    watcher.send({ v: 1, type: 'hello', viewer: 'v' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(watcher.inbox, []);
+    watcher.close();
   });
 });

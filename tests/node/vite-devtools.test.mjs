@@ -59,11 +59,17 @@ bus.subscribe('orders.*', () => {}, { name: 'kitchen-display' });
 bus.subscribe('orders.served', () => {
   document.querySelector('#served').textContent = 'served: ' + ++served;
 }, { name: 'waiter-tally' });
-bus.subscribe('orders.cancelled', () => { throw new Error('refund failed'); }, { name: 'refunds' });
+// Refunds fail until a test sets window.refundsFail = false; then they are recorded.
+window.refunded = [];
+bus.subscribe('orders.cancelled', (order) => {
+  if (window.refundsFail !== false) throw new Error('refund failed');
+  window.refunded.push(order.table);
+}, { name: 'refunds' });
 bus.publish('orders.placed', { table: 4 });
 bus.publish('orders.served', { table: 7 });
 bus.publish('orders.cancelled', { table: 9 });
 await bus.idle();
+window.deadLetterCount = () => bus.deadLetters().length;
 window.publishing = () => setInterval(() => bus.publish('orders.served', { table: 1 }), 100);
 window.openPanel = async (options = { position: 'bottom' }) => {
   const { openDevtools } = await import('switchyard/devtools');
@@ -148,6 +154,14 @@ async function openPanelIn(origin, screenshot) {
       const text = await frame.locator('[data-testid=topology]').textContent();
       return ['kitchen-display', 'waiter-tally', 'refunds'].every((name) => text.includes(name));
     }, "the topology names the app's subscriptions");
+    // The app's dead letter, redriven from the panel once refunds work, reaches its handler.
+    await frame.evaluate(() => document.querySelector('[data-testid=tab-dead-letters]').click());
+    await eventually(async () => (await frame.locator('[data-testid=dead-letter-row]').count()) === 1, "the panel lists the app's dead letter");
+    await tab.evaluate(() => { window.refundsFail = false; });
+    await frame.evaluate(() => document.querySelector('[data-testid=redrive-one]').click());
+    await eventually(() => tab.evaluate(() => window.refunded.length === 1 && window.deadLetterCount() === 0), "the redriven dead letter reaches the app's handler");
+    assert.deepEqual(await tab.evaluate(() => window.refunded), [9]);
+    await frame.evaluate(() => document.querySelector('[data-testid=tab-timeline]').click());
     const timer = await tab.evaluate(() => window.publishing());
     await eventually(async () => (await frame.locator('[data-testid=timeline] .marble').count()) > 0, 'the timeline shows live messages');
     if (screenshot) {

@@ -261,8 +261,20 @@ impl AppState {
         }
     }
 
-    /// Attaches to the bus exposed as `name` in another same-origin tab.
+    /// Attaches to the bus exposed as `name` in another same-origin tab, or, when a page of
+    /// another origin opened this one, to that page's bus (`exposeToOrigins`).
     pub fn attach(&self, name: &str) {
+        let opener = web_sys::window()
+            .and_then(|w| w.opener().ok())
+            .filter(JsValue::is_object)
+            .map(JsCast::unchecked_into::<web_sys::Window>)
+            // A same-origin opener answers on the BroadcastChannel (reading its location
+            // throws only across origins).
+            .filter(|w| w.location().href().is_err());
+        if let Some(opener) = opener {
+            self.attach_to(name, opener, "the page that opened this one".to_string());
+            return;
+        }
         match AttachClient::connect(name, viewer_id()) {
             Ok(client) => {
                 self.replace_source(Source::Attach(Box::new(client)));
@@ -270,6 +282,46 @@ impl AppState {
                 self.playing.set(true);
                 self.attach_status
                     .set(format!("waiting for bus \"{name}\"…"));
+                self.status.set(String::new());
+            }
+            Err(e) => self.status.set(e),
+        }
+    }
+
+    /// Opens `url` (a page of any origin) in a new window and attaches to its bus `name`,
+    /// which that page exposes with `exposeToOrigins` listing this origin.
+    pub fn attach_page(&self, name: &str, url: &str) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        if let Err(e) = crate::source::attach::validate_name(name) {
+            self.status.set(e);
+            return;
+        }
+        let page = match web_sys::Url::new(url) {
+            Ok(page) if page.protocol() == "http:" || page.protocol() == "https:" => page,
+            _ => {
+                self.status
+                    .set(format!("{url:?} is not an http(s) address of a page"));
+                return;
+            }
+        };
+        match window.open_with_url_and_target(&page.href(), "_blank") {
+            Ok(Some(opened)) => self.attach_to(name, opened, page.origin()),
+            _ => self
+                .status
+                .set("the browser blocked the new window: allow pop-ups for this page".to_string()),
+        }
+    }
+
+    fn attach_to(&self, name: &str, host: web_sys::Window, page: String) {
+        match AttachClient::window(name, host, page.clone(), viewer_id()) {
+            Ok(client) => {
+                self.replace_source(Source::Attach(Box::new(client)));
+                self.mode.set(Mode::Attach);
+                self.playing.set(true);
+                self.attach_status
+                    .set(format!("waiting for bus \"{name}\" of {page}…"));
                 self.status.set(String::new());
             }
             Err(e) => self.status.set(e),
@@ -573,6 +625,10 @@ pub fn run_frames(app: AppState) {
         });
         if let Some(Some(status)) = status {
             if app.attach_status.get_untracked() != status {
+                if status.starts_with("attach failed") {
+                    // The header's badge is short: the status line shows the whole reason.
+                    app.status.set(status.clone());
+                }
                 app.attach_status.set(status);
             }
         }

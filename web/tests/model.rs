@@ -944,3 +944,161 @@ fn a_recorded_state_with_missing_fields_still_imports_with_empty_values() {
     assert_eq!(state.dead_letters[0].payload["k"], 1);
     assert_eq!(state.dead_letters[0].attempts, 0);
 }
+
+/// A frame's `columns` as the bus sends them (docs/ATTACH_PROTOCOL.md): `stride` numbers per
+/// event in a `Float64Array`, with `kinds`, `topics` and `origins` tables.
+fn columns(stride: u32, rows: &[f64], kinds: &[&str], topics: &[&str]) -> wasm_bindgen::JsValue {
+    let object = js_sys::Object::new();
+    let set = |key: &str, value: &wasm_bindgen::JsValue| {
+        js_sys::Reflect::set(&object, &key.into(), value).unwrap();
+    };
+    let strings = |list: &[&str]| -> js_sys::Array {
+        list.iter()
+            .map(|s| wasm_bindgen::JsValue::from_str(s))
+            .collect()
+    };
+    set("stride", &stride.into());
+    set("data", &js_sys::Float64Array::from(rows).into());
+    set("kinds", &strings(kinds).into());
+    set("topics", &strings(topics).into());
+    set("origins", &js_sys::Array::new().into());
+    object.into()
+}
+
+#[wasm_bindgen_test]
+fn columns_decode_to_the_events_the_objects_would_give() {
+    use switchyard_web::source::attach::decode_columns;
+    let kinds: Vec<&str> = TraceKind::ALL.iter().map(|k| k.as_str()).collect();
+    let nan = f64::NAN;
+    let rows = [
+        // cursor, at, kind, subscription, message, topic, detail, origin
+        0.0,
+        1.5,
+        TraceKind::Published as u8 as f64,
+        nan,
+        7.0,
+        0.0,
+        2.0,
+        -1.0,
+        1.0,
+        1.5,
+        TraceKind::Enqueued as u8 as f64,
+        4_294_967_297.0,
+        7.0,
+        0.0,
+        1.0,
+        -1.0,
+        2.0,
+        2.25,
+        TraceKind::Subscribed as u8 as f64,
+        3.0,
+        nan,
+        1.0,
+        0.0,
+        -1.0,
+        3.0,
+        3.0,
+        TraceKind::Paused as u8 as f64,
+        3.0,
+        nan,
+        -1.0,
+        0.0,
+        0.0,
+    ];
+    let (events, unknown) =
+        decode_columns(&columns(8, &rows, &kinds, &["orders.created", "orders.*"])).unwrap();
+    assert_eq!(unknown, 0);
+    assert_eq!(
+        events,
+        vec![
+            event(
+                0,
+                1.5,
+                TraceKind::Published,
+                None,
+                Some(7),
+                Some("orders.created"),
+                2
+            ),
+            event(
+                1,
+                1.5,
+                TraceKind::Enqueued,
+                Some(4_294_967_297),
+                Some(7),
+                Some("orders.created"),
+                1
+            ),
+            event(
+                2,
+                2.25,
+                TraceKind::Subscribed,
+                Some(3),
+                None,
+                Some("orders.*"),
+                0
+            ),
+            event(3, 3.0, TraceKind::Paused, Some(3), None, None, 0),
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+fn columns_of_a_newer_bus_skip_unknown_kinds_as_missed_and_read_a_longer_stride() {
+    use switchyard_web::source::attach::decode_columns;
+    // Kind 1 is a name this build does not know; each row has a ninth, unknown column.
+    let rows = [
+        0.0, 1.0, 0.0, 1.0, 2.0, 0.0, 0.0, -1.0, 42.0, 1.0, 2.0, 1.0, 1.0, 3.0, 0.0, 0.0, -1.0,
+        42.0,
+    ];
+    let (events, unknown) =
+        decode_columns(&columns(9, &rows, &["delivered", "teleported"], &["t"])).unwrap();
+    assert_eq!(unknown, 1);
+    assert_eq!(
+        events,
+        vec![event(
+            0,
+            1.0,
+            TraceKind::Delivered,
+            Some(1),
+            Some(2),
+            Some("t"),
+            0
+        )]
+    );
+    // Not columns at all: an error naming the field, not a panic.
+    let bad = columns(3, &[1.0, 2.0, 3.0], &[], &[]);
+    assert!(decode_columns(&bad).unwrap_err().contains("stride"));
+    let no_data = js_sys::Object::new();
+    js_sys::Reflect::set(&no_data, &"stride".into(), &8.into()).unwrap();
+    assert!(decode_columns(&no_data.into())
+        .unwrap_err()
+        .contains("Float64Array"));
+}
+
+#[wasm_bindgen_test]
+fn topology_columns_never_overlap_down_to_the_docked_panel_width() {
+    // 360 px: the narrowest topology pane of the docked panel (a 980 px window).
+    for width in (360..=1400).step_by(10) {
+        let width = f64::from(width);
+        let c = topology::columns(width);
+        let gaps = [
+            (c.topic_x - c.node_w / 2.0) - (c.pub_x + c.node_w / 2.0),
+            (c.sub_x - c.sub_w / 2.0) - (c.topic_x + c.node_w / 2.0),
+        ];
+        assert!(
+            gaps.iter().all(|g| *g >= 8.0),
+            "at {width} px: gaps {gaps:?} ({c:?})"
+        );
+        assert!(
+            c.pub_x - c.node_w / 2.0 >= 0.0 && c.sub_x + c.sub_w / 2.0 <= width,
+            "at {width} px: {c:?}"
+        );
+    }
+    // Wide panes keep the usual places and sizes.
+    let wide = topology::columns(1000.0);
+    assert_eq!(
+        (wide.node_w, wide.sub_w, wide.topic_x),
+        (130.0, 190.0, 450.0)
+    );
+}

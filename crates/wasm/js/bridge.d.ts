@@ -42,8 +42,10 @@ export interface ShareTopicsOptions extends LinkOptions {
   channel: string;
   /** Messages the leader keeps for realms that wake up (default 1024; 0 to 2^20). */
   logCapacity?: number;
-  /** How often the leader says it is alive, ms (default 250; 20 to 60 000). */
+  /** How often each realm says it is alive, ms (default 250; 20 to 60 000). */
   heartbeatMs?: number;
+  /** Messages kept per shared topic for realms that join (default 1; 0 to 64). */
+  retain?: number;
 }
 
 /** Counters of a link. */
@@ -58,10 +60,19 @@ export interface LinkMetrics {
   hopLimited: number;
   /** Messages whose payload could not be structured-cloned (not sent; see `shareTopics`). */
   uncloneable: number;
-  /** Messages that arrived twice (from the channel and from the leader's log) and were delivered once. */
+  /**
+   * Messages not delivered because they were here already: by another path (two links forming a
+   * cycle), from this realm itself, from the leader's log racing the channel, or a retained
+   * message older than one that arrived live.
+   */
   duplicates: number;
-  /** Messages on the channel ignored: another version of the protocol, or a forged shape. */
+  /**
+   * Messages ignored: another version of the protocol, a forged or damaged shape, a position far
+   * ahead of its sender's stream, or a topic this realm does not share (or a `$` topic).
+   */
   ignored: number;
+  /** Received messages this bus refused to publish (an invalid topic or origin, a full `reject` queue). */
+  refused: number;
   /** Messages replayed from the leader's log when this realm woke up or joined. */
   caughtUp: number;
   /** Messages this realm missed that the leader's log no longer held: reported, not delivered. */
@@ -89,8 +100,8 @@ export interface Link {
   /**
    * Publishes on the bus after checking the payload can be structured-cloned: a payload that
    * cannot is refused with `E_NOT_CLONEABLE` and nothing is published anywhere. (`bus.publish`
-   * of such a payload on a shared topic is delivered locally; the link counts it in
-   * `uncloneable`, traces it and fails its own delivery: a dead letter naming the error.)
+   * of such a payload on a shared topic is delivered locally; the link does not send it, counts
+   * it in `uncloneable` and traces it as `$bridge.uncloneable`.)
    */
   publish(topic: string, payload?: unknown, options?: PublishOptions): PublishResult;
   /** Stops sharing: unsubscribes, leaves the channel, gives up leadership. Idempotent. */

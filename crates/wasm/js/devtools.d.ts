@@ -53,3 +53,28 @@ export interface DevtoolsBus {
  * `TypeError` when `bus` is not an `EventBus`.
  */
 export function openDevtools(bus: DevtoolsBus, options?: DevtoolsOptions): () => void;
+
+/** `exposeToOrigins(bus, name, options)`. */
+export interface ExposeToOriginsOptions {
+  /**
+   * Origins, written as `location.origin` writes them (`'http://127.0.0.1:8080'`: no path, no
+   * trailing `/`, no `*`), whose visualisers may attach; at least one.
+   */
+  allowOrigins: readonly string[];
+}
+
+/**
+ * Exposes `bus` as `name` (as `bus.expose(name)`: other same-origin tabs) and to visualisers
+ * served from the listed other origins, over `window.postMessage` with a window one of the two
+ * pages opened (the visualiser opens this page from its sidebar, or this page opens the
+ * visualiser at `?attach=NAME`). Any other origin is sent nothing; the console says why.
+ * Returns `stop()`, which removes its listener and every exposure it made.
+ *
+ * Throws `SwitchyardError` `E_INVALID_OPTION` for a bad `allowOrigins` or outside a browser page
+ * (nothing exposed), and what `bus.expose(name)` throws for a bad name or a closed bus.
+ */
+export function exposeToOrigins(
+  bus: { expose(target: string | MessagePort): () => void },
+  name: string,
+  options: ExposeToOriginsOptions,
+): () => void;

@@ -8,18 +8,22 @@
 //! keeps its own viewers and trace cursor. Nothing is sent, and the trace ring stays off, while
 //! no exposure has a viewer. With viewers, changes are batched into at most one frame per 16 ms
 //! (`setTimeout`, which keeps running in background tabs where `requestAnimationFrame` would
-//! stop). A viewer silent for 3 s is dropped; a `ping` from a viewer the bus does not know (it
+//! stop); the bus's `state` rides on at most one frame per 100 ms (at once for a new viewer and
+//! after a command), and the trace events go as columns of one `Float64Array` to viewers that
+//! accept them (`accept: ['columns']`), so a busy bus costs its page little to watch. A viewer silent for 3 s is dropped; a `ping` from a viewer the bus does not know (it
 //! was dropped while its tab slept) attaches it again, as a `hello` would.
 
 use crate::prelude::*;
 use alloc::rc::{Rc, Weak};
 use core::cell::RefMut;
 
-use js_sys::{Array, Date, Function, Object, Reflect};
+use js_sys::{Array, Date, Float64Array, Function, Object, Reflect};
+use switchyard_core::{TraceEvent, TraceKind};
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent, MessagePort};
 
 use crate::events::event_object;
+use crate::hooks::origin_value;
 use crate::state::Shared;
 use crate::views::{to_js, DeadLetterView, LeakView, MetricsView, SubscriptionView};
 
@@ -29,6 +33,14 @@ pub const PROTOCOL_VERSION: u32 = 1;
 const VIEWER_TIMEOUT_MS: f64 = 3000.0;
 /// Minimum time between frames (ms).
 const FRAME_INTERVAL_MS: f64 = 16.0;
+/// Minimum time between two frames that carry the bus's `state` (ms), except the first after a
+/// viewer arrives and the first after a command.
+const STATE_INTERVAL_MS: f64 = 100.0;
+/// Numbers per event in a frame's `columns.data`: cursor, at, kind, subscription, message,
+/// topic, detail, origin.
+const COLUMN_STRIDE: usize = 8;
+/// How many of a frame's newest distinct topics a new event's topic is looked up among.
+const RECENT_TOPICS: usize = 16;
 /// The name a `MessagePort` exposure reports in `welcome`.
 pub const PORT_NAME: &str = "in-page";
 
@@ -60,6 +72,8 @@ extern "C" {
 struct Viewer {
     id: String,
     last_seen: f64,
+    /// It reads trace events as `columns` (its `hello` said `accept: ['columns']`).
+    columns: bool,
 }
 
 /// One `expose(...)` in force.
@@ -76,7 +90,23 @@ pub struct Exposure {
     frame_timer: Option<JsValue>,
     viewers: Vec<Viewer>,
     cursor: u64,
+    /// Something changed since the last `state` sent.
     dirty: bool,
+    /// When the last `state` was sent (`Date.now()`).
+    state_sent_at: f64,
+    /// The next frame carries the `state` whatever the interval (a viewer arrived, a command ran).
+    state_forced: bool,
+}
+
+impl Exposure {
+    /// Sends a frame in `delay` ms unless one is already due.
+    fn schedule(&mut self, delay: f64) {
+        if self.frame_timer.is_none() {
+            let handle = set_timeout(self.frame_callback.as_ref().unchecked_ref(), delay);
+            unref(&handle);
+            self.frame_timer = Some(handle);
+        }
+    }
 }
 
 impl Drop for Exposure {
@@ -164,6 +194,8 @@ impl Shared {
             viewers: Vec::new(),
             cursor: 0,
             dirty: false,
+            state_sent_at: f64::NEG_INFINITY,
+            state_forced: false,
         });
         id
     }
@@ -205,14 +237,7 @@ impl Shared {
                 continue;
             }
             exposure.dirty = true;
-            if exposure.frame_timer.is_none() {
-                let handle = set_timeout(
-                    exposure.frame_callback.as_ref().unchecked_ref(),
-                    FRAME_INTERVAL_MS,
-                );
-                unref(&handle);
-                exposure.frame_timer = Some(handle);
-            }
+            exposure.schedule(FRAME_INTERVAL_MS);
         }
     }
 
@@ -258,8 +283,11 @@ impl Shared {
             return;
         };
         let now = Date::now();
+        let accept = field(data, "accept");
+        let columns = Array::is_array(&accept)
+            && Array::from(&accept).includes(&JsValue::from_str("columns"), 0);
         match kind.as_str() {
-            "hello" => self.on_hello(id, viewer, now),
+            "hello" => self.on_hello(id, viewer, now, columns),
             "ping" => {
                 let known = self.exposure(id).map(|mut exposure| {
                     match exposure.viewers.iter_mut().find(|v| v.id == viewer) {
@@ -272,25 +300,36 @@ impl Shared {
                 });
                 if known == Some(false) {
                     // Dropped while silent (a sleeping tab): attach it again.
-                    self.on_hello(id, viewer, now);
+                    self.on_hello(id, viewer, now, columns);
                 }
             }
             "bye" => self.remove_viewers(id, |v| v.id == viewer),
-            "command" => self.on_command(&field(data, "command")),
+            "command" => {
+                if let Some(mut exposure) = self.exposure(id) {
+                    exposure.state_forced = true;
+                }
+                self.on_command(&field(data, "command"));
+            }
             _ => {}
         }
     }
 
-    fn on_hello(self: &Rc<Self>, id: u32, viewer: String, now: f64) {
+    fn on_hello(self: &Rc<Self>, id: u32, viewer: String, now: f64, columns: bool) {
         let Some((first, name)) = self.exposure(id).map(|mut exposure| {
             let first = exposure.viewers.is_empty();
             match exposure.viewers.iter_mut().find(|v| v.id == viewer) {
-                Some(known) => known.last_seen = now,
+                Some(known) => {
+                    known.last_seen = now;
+                    known.columns = columns;
+                }
                 None => exposure.viewers.push(Viewer {
                     id: viewer.clone(),
                     last_seen: now,
+                    columns,
                 }),
             }
+            // The newcomer gets the whole state at once.
+            exposure.state_forced = true;
             (first, exposure.name.clone())
         }) else {
             return;
@@ -389,38 +428,120 @@ impl Shared {
     fn send_frame(self: &Rc<Self>, id: u32) {
         let now = Date::now();
         self.remove_viewers(id, |v| now - v.last_seen > VIEWER_TIMEOUT_MS);
-        let Some(Some((cursor, dirty))) = self.exposure(id).map(|mut exposure| {
-            exposure.frame_timer = None;
-            (!exposure.viewers.is_empty())
-                .then(|| (exposure.cursor, core::mem::take(&mut exposure.dirty)))
+        let Some(Some((cursor, dirty, columns, state_due))) = self.exposure(id).map(|mut e| {
+            e.frame_timer = None;
+            (!e.viewers.is_empty()).then(|| {
+                let columns = e.viewers.iter().all(|v| v.columns);
+                let due = e.state_forced || now - e.state_sent_at >= STATE_INTERVAL_MS;
+                (e.cursor, e.dirty, columns, due)
+            })
         }) else {
             return;
         };
+        let send_state = dirty && state_due;
+        if let Some(mut exposure) = self.exposure(id) {
+            if send_state {
+                exposure.dirty = false;
+                exposure.state_forced = false;
+                exposure.state_sent_at = now;
+            } else if dirty {
+                // The state changed but went out less than the interval ago: it follows then.
+                let wait =
+                    (exposure.state_sent_at + STATE_INTERVAL_MS - now).max(FRAME_INTERVAL_MS);
+                exposure.schedule(wait);
+            }
+        }
         let batch = self.engine.borrow().bus.trace_since(cursor);
-        if batch.events.is_empty() && batch.missed == 0 && !dirty {
+        if batch.events.is_empty() && batch.missed == 0 && !send_state {
             return;
         }
         if let Some(mut exposure) = self.exposure(id) {
             exposure.cursor = batch.cursor;
         }
-        let events: Array = batch
-            .events
-            .iter()
-            .map(|event| event_object(event, event.kind.as_str()))
-            .collect();
-        let frame = |state: JsValue| {
-            object(&[
+        let (key, events) = if columns {
+            ("columns", columns_object(&batch.events))
+        } else {
+            let events: Array = batch
+                .events
+                .iter()
+                .map(|event| event_object(event, event.kind.as_str()))
+                .collect();
+            ("events", events.into())
+        };
+        let frame = |state: Option<JsValue>| {
+            let frame = object(&[
                 ("v", PROTOCOL_VERSION.into()),
                 ("type", "frame".into()),
-                ("events", events.clone().into()),
+                (key, events.clone()),
                 ("cursor", JsValue::from_f64(batch.cursor as f64)),
                 ("missed", JsValue::from_f64(batch.missed as f64)),
-                ("state", state),
-            ])
+            ]);
+            if let Some(state) = state {
+                let _ = Reflect::set(&frame, &JsValue::from_str("state"), &state);
+            }
+            frame
         };
-        if !self.post(id, &frame(self.state_object(false))) {
+        if !send_state {
+            self.post(id, &frame(None));
+        } else if !self.post(id, &frame(Some(self.state_object(false)))) {
             // A payload that cannot be structured-cloned (a function, a DOM node): send text.
-            self.post(id, &frame(self.state_object(true)));
+            self.post(id, &frame(Some(self.state_object(true))));
         }
     }
+}
+
+/// A frame's `columns` (docs/ATTACH_PROTOCOL.md): the events as rows of [`COLUMN_STRIDE`]
+/// numbers in one `Float64Array` (cursor, at, kind index in `kinds`, subscription bits or NaN,
+/// message id or NaN, topic index in `topics` or -1, detail, origin index in `origins` or -1),
+/// the kind names, this frame's topics (each listed once among any [`RECENT_TOPICS`] in a row)
+/// and the origins of its bridged messages (as `on()` events carry them). One typed array clones as a copy of bytes, where thousands of event
+/// objects cost the page thousands of allocations to build and to clone.
+fn columns_object(events: &[TraceEvent]) -> JsValue {
+    let mut data: Vec<f64> = Vec::with_capacity(events.len() * COLUMN_STRIDE);
+    let mut topics: Vec<&str> = Vec::new();
+    let origins = Array::new();
+    let or_nan = |value: Option<u64>| value.map_or(f64::NAN, |v| v as f64);
+    for event in events {
+        let topic = match event.topic.as_deref() {
+            // Only the newest distinct topics are searched, so one-off topics (`order.<uuid>`)
+            // cost a short scan each; an older repeat is listed again, which readers accept.
+            Some(topic) => {
+                let from = topics.len().saturating_sub(RECENT_TOPICS);
+                let at = match topics[from..].iter().rposition(|t| *t == topic) {
+                    Some(at) => from + at,
+                    None => {
+                        topics.push(topic);
+                        topics.len() - 1
+                    }
+                };
+                at as f64
+            }
+            None => -1.0,
+        };
+        data.extend_from_slice(&[
+            event.cursor as f64,
+            event.at.as_millis_f64(),
+            event.kind as u8 as f64,
+            or_nan(event.subscription.map(|id| id.to_bits())),
+            or_nan(event.message.map(|id| id.0)),
+            topic,
+            event.detail as f64,
+            match event.origin.as_deref() {
+                Some(origin) => f64::from(origins.push(&origin_value(Some(origin))) - 1),
+                None => -1.0,
+            },
+        ]);
+    }
+    let kinds: Array = TraceKind::ALL
+        .iter()
+        .map(|kind| JsValue::from_str(kind.as_str()))
+        .collect();
+    let topics: Array = topics.into_iter().map(JsValue::from_str).collect();
+    object(&[
+        ("stride", JsValue::from_f64(COLUMN_STRIDE as f64)),
+        ("data", Float64Array::from(&data[..]).into()),
+        ("kinds", kinds.into()),
+        ("topics", topics.into()),
+        ("origins", origins.into()),
+    ])
 }

@@ -337,7 +337,7 @@ fn a_snapshot_restores_queued_messages_and_reattaches_handlers_by_name() {
         string(&snapshot, "format").as_deref(),
         Some("switchyard.snapshot")
     );
-    assert_eq!(number(&snapshot, &["version"]), 1.0);
+    assert_eq!(number(&snapshot, &["version"]), 2.0);
     let field = |name: &str| js_sys::Reflect::get(&snapshot, &name.into()).unwrap();
     let bytes: js_sys::Uint8Array = wasm_bindgen::JsCast::dyn_into(field("bytes")).unwrap();
     assert!(bytes.length() > 0);

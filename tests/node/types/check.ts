@@ -1,6 +1,7 @@
 // Compiled with `tsc --strict --noEmit` against the installed package (types.test.mjs).
 // Every `@ts-expect-error` must be an error, or tsc fails.
-import { EventBus, SwitchyardError, type LifecycleEvent, type MessageMeta, type Subscription } from 'switchyard';
+import { EventBus, SwitchyardError, type LifecycleEvent, type MessageMeta, type MessageOrigin, type Subscription } from 'switchyard';
+import { DEFAULT_HOP_LIMIT, linkPort, shareTopics, type Link, type LinkMetrics, type LinkState } from 'switchyard/bridge';
 
 interface Events extends Record<string, unknown> {
   'user.created': { id: string; name: string };
@@ -119,3 +120,25 @@ loose.publish('anything.at.all', 123);
 loose.subscribe('x', (payload: unknown) => void payload);
 
 void [numbers, active, removed, depth, delivered, reason, moved, cursor, off, stop, asyncApi];
+
+// switchyard/bridge: options, the link, meta.origin.
+const link: Link = shareTopics(bus, { channel: 'shop', topics: ['user.*'], retain: 2, overflow: 'drop-newest', logCapacity: 10, heartbeatMs: 100, hopLimit: 4, realm: 'tab-1' });
+const linkState: LinkState = link.state;
+const linkMetrics: LinkMetrics = link.metrics();
+const gaps: number = linkMetrics.gaps + linkMetrics.missed + linkMetrics.refused;
+const hopLimit: 8 = DEFAULT_HOP_LIMIT;
+void [linkState, gaps, hopLimit];
+linkPort(bus, { postMessage() {} }, { topics: ['order.*'] }).close();
+// @ts-expect-error a link cannot refuse a message already delivered here
+shareTopics(bus, { channel: 'shop', topics: ['user.*'], overflow: 'reject' });
+// @ts-expect-error channel is required
+shareTopics(bus, { topics: ['user.*'] });
+bus.subscribe('user.created', (_, meta) => {
+  const origin: MessageOrigin | null = meta.origin;
+  if (origin !== null) {
+    const where: string = origin.realm;
+    const hops: number = origin.hops;
+    void [where, hops];
+  }
+});
+bus.publish('user.deleted', { id: '2' }, { origin: { realm: 'tab-2', id: 1, seq: 1, hops: 1 } });

@@ -12,9 +12,11 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use gloo_timers::callback::Interval;
 use serde::Deserialize;
+use switchyard_core::TraceKind;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BroadcastChannel, MessageEvent, MessagePort};
@@ -36,6 +38,13 @@ pub const DEVTOOLS_NAME: &str = "in-page";
 pub const READY_TYPE: &str = "switchyard:devtools-ready";
 /// `type` of the host's message that carries the port.
 pub const PORT_TYPE: &str = "switchyard:devtools-port";
+/// `type` of a request for a port sent to a page of another origin (`exposeToOrigins`).
+pub const ATTACH_ASK_TYPE: &str = "switchyard:attach?";
+/// `type` of that page's answer carrying the port.
+pub const ATTACH_PORT_TYPE: &str = "switchyard:attach-port";
+/// How long a page of another origin may take to hand over a port before the attach is shown
+/// as failed (it goes on asking: the page may still load, or be changed to allow this origin).
+pub const WINDOW_ANSWER_MS: u32 = 5_000;
 
 /// Where the handshake stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -245,6 +254,9 @@ pub struct AttachClient {
     status: AttachStatus,
     _ping: Interval,
     handover: Option<Handover>,
+    /// The name asked for is the one shown: a page of another origin answers over a port,
+    /// whose `welcome` names the transport (`in-page`), not the exposure.
+    keep_name: bool,
 }
 
 impl std::fmt::Debug for AttachClient {
@@ -265,7 +277,66 @@ fn message(kind: &str, viewer: &str) -> js_sys::Object {
     let _ = js_sys::Reflect::set(&obj, &"v".into(), &JsValue::from(PROTOCOL_VERSION));
     let _ = js_sys::Reflect::set(&obj, &"type".into(), &JsValue::from_str(kind));
     let _ = js_sys::Reflect::set(&obj, &"viewer".into(), &JsValue::from_str(viewer));
+    if kind == "hello" || kind == "ping" {
+        // Trace events as one Float64Array, far cheaper for the bus's page than objects.
+        let accept = js_sys::Array::of1(&JsValue::from_str("columns"));
+        let _ = js_sys::Reflect::set(&obj, &"accept".into(), &accept);
+    }
     obj
+}
+
+/// Reads a frame's `columns` (docs/ATTACH_PROTOCOL.md): rows of `stride` numbers in `data`,
+/// kinds and topics by index into `kinds` and `topics`. Returns the events and how many rows
+/// were skipped for a kind this build does not know (a newer bus), which count as missed.
+pub fn decode_columns(columns: &JsValue) -> Result<(Vec<Event>, u64), String> {
+    let stride = get(columns, "stride").as_f64().unwrap_or(0.0);
+    if !(7.0..=64.0).contains(&stride) || stride.fract() != 0.0 {
+        return Err(format!(
+            "columns.stride must be an integer from 7 to 64, got {stride}"
+        ));
+    }
+    let data = get(columns, "data")
+        .dyn_into::<js_sys::Float64Array>()
+        .map_err(|_| "columns.data must be a Float64Array".to_string())?
+        .to_vec();
+    let strings = |key: &str| -> Result<Vec<String>, String> {
+        let list = get(columns, key);
+        if !js_sys::Array::is_array(&list) {
+            return Err(format!("columns.{key} must be an array of strings"));
+        }
+        js_sys::Array::from(&list)
+            .iter()
+            .map(|v| {
+                v.as_string()
+                    .ok_or(format!("columns.{key} must hold strings"))
+            })
+            .collect()
+    };
+    let kinds: Vec<Option<TraceKind>> = strings("kinds")?
+        .iter()
+        .map(|name| TraceKind::parse(name))
+        .collect();
+    let topics: Vec<Arc<str>> = strings("topics")?.into_iter().map(Arc::from).collect();
+    let whole = |x: f64| (x.is_finite() && x >= 0.0).then_some(x as u64);
+    let mut events = Vec::with_capacity(data.len() / stride as usize);
+    let mut unknown = 0u64;
+    for row in data.chunks_exact(stride as usize) {
+        let Some(kind) = whole(row[2]).and_then(|k| kinds.get(k as usize).copied().flatten())
+        else {
+            unknown += 1;
+            continue;
+        };
+        events.push(Event {
+            cursor: whole(row[0]).unwrap_or(0),
+            at: row[1],
+            kind,
+            subscription: whole(row[3]),
+            message: whole(row[4]),
+            topic: whole(row[5]).and_then(|t| topics.get(t as usize).cloned()),
+            detail: whole(row[6]).unwrap_or(0),
+        });
+    }
+    Ok((events, unknown))
 }
 
 /// Checks an exposed bus name: 1–64 characters of letters, digits, `-`, `_`, `.` or `:`.
@@ -319,7 +390,17 @@ fn handle(inbox: &RefCell<Inbox>, data: &JsValue) {
         }
         "frame" => {
             inbox.frames += 1;
-            match serde_wasm_bindgen::from_value::<Vec<Event>>(get(data, "events")) {
+            let columns = get(data, "columns");
+            let events = if columns.is_object() {
+                decode_columns(&columns).map(|(events, unknown)| {
+                    inbox.update.missed = inbox.update.missed.saturating_add(unknown);
+                    events
+                })
+            } else {
+                serde_wasm_bindgen::from_value::<Vec<Event>>(get(data, "events"))
+                    .map_err(|e| e.to_string())
+            };
+            match events {
                 Ok(events) => {
                     if let Some(last) = events.last() {
                         inbox.latest_at = inbox.latest_at.max(last.at);
@@ -387,6 +468,7 @@ impl AttachClient {
             status: AttachStatus::Waiting,
             _ping: ping,
             handover: None,
+            keep_name: false,
         }
     }
 
@@ -407,8 +489,51 @@ impl AttachClient {
         let window = web_sys::window().ok_or("no window")?;
         let host = devtools_host(&window)
             .ok_or("?devtools=1 needs a page that opened this one (openDevtools)")?;
-        let mut client = AttachClient::new(DEVTOOLS_NAME.to_string(), viewer);
-        let link = Rc::clone(&client.link);
+        let ask = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&ask, &"type".into(), &READY_TYPE.into());
+        let client = AttachClient::new(DEVTOOLS_NAME.to_string(), viewer);
+        client.await_port(host, ask, PORT_TYPE, None)
+    }
+
+    /// A bus in a page of another origin that called `exposeToOrigins(bus, name, { allowOrigins })`
+    /// listing this origin: `host` is that page's window (one this page opened, or its opener).
+    /// Asks it for a port every [`READY_EVERY_MS`]; without one after [`WINDOW_ANSWER_MS`] the
+    /// status says the page did not allow this origin (`page` names it), and it goes on asking.
+    pub fn window(
+        name: &str,
+        host: web_sys::Window,
+        page: String,
+        viewer: String,
+    ) -> Result<AttachClient, String> {
+        validate_name(name)?;
+        let ask = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&ask, &"type".into(), &ATTACH_ASK_TYPE.into());
+        let _ = js_sys::Reflect::set(&ask, &"name".into(), &name.into());
+        let mut client = AttachClient::new(name.to_string(), viewer);
+        client.keep_name = true;
+        let origin = web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default();
+        let refused = format!(
+            "{page} handed over no bus \"{name}\" within {} s: that page must call exposeToOrigins(bus, {name:?}, {{ allowOrigins: [{origin:?}] }}) (switchyard/devtools)",
+            WINDOW_ANSWER_MS / 1000
+        );
+        client.await_port(host, ask, ATTACH_PORT_TYPE, Some(refused))
+    }
+
+    /// Posts `ask` (with `v` and the viewer id added) to `host` every [`READY_EVERY_MS`] until
+    /// `host` itself answers with a message of `port_type` carrying a port, then says hello over
+    /// that port. With `refused`, that text becomes the status when no port came within
+    /// [`WINDOW_ANSWER_MS`].
+    fn await_port(
+        mut self,
+        host: web_sys::Window,
+        ask: js_sys::Object,
+        port_type: &'static str,
+        refused: Option<String>,
+    ) -> Result<AttachClient, String> {
+        let window = web_sys::window().ok_or("no window")?;
+        let link = Rc::clone(&self.link);
         let from = host.clone();
         let listener = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let from_host = event
@@ -416,7 +541,7 @@ impl AttachClient {
                 .is_some_and(|source| js_sys::Object::is(&source, from.as_ref()));
             let data = event.data();
             if !from_host
-                || get(&data, "type").as_string().as_deref() != Some(PORT_TYPE)
+                || get(&data, "type").as_string().as_deref() != Some(port_type)
                 || get(&data, "v").as_f64() != Some(f64::from(PROTOCOL_VERSION))
             {
                 return;
@@ -432,24 +557,34 @@ impl AttachClient {
         window
             .add_event_listener_with_callback("message", listener.as_ref().unchecked_ref())
             .map_err(|e| format!("message listener: {e:?}"))?;
-        let viewer = client.link.borrow().viewer.clone();
-        let ask = move || {
-            let ready = js_sys::Object::new();
-            let _ = js_sys::Reflect::set(&ready, &"v".into(), &JsValue::from(PROTOCOL_VERSION));
-            let _ = js_sys::Reflect::set(&ready, &"type".into(), &READY_TYPE.into());
-            // The host hands one port per viewer id: requests still in flight when the port
-            // arrives do not make it replace that port.
-            let _ = js_sys::Reflect::set(&ready, &"viewer".into(), &viewer.as_str().into());
-            // The request carries nothing, so any origin may read it; the port comes back
-            // only from the host window itself (checked above).
-            let _ = host.post_message(&ready, "*");
+        let _ = js_sys::Reflect::set(&ask, &"v".into(), &JsValue::from(PROTOCOL_VERSION));
+        // The host hands one port per viewer id: requests still in flight when the port
+        // arrives do not make it replace that port.
+        let viewer = self.link.borrow().viewer.clone();
+        let _ = js_sys::Reflect::set(&ask, &"viewer".into(), &viewer.as_str().into());
+        let link = Rc::clone(&self.link);
+        let mut asked: u32 = 0;
+        let mut ask_now = move || {
+            if link.borrow().transport.is_some() {
+                return;
+            }
+            asked = asked.saturating_add(1);
+            if let Some(refused) = &refused {
+                if asked == WINDOW_ANSWER_MS / READY_EVERY_MS {
+                    link.borrow().inbox.borrow_mut().status =
+                        Some(AttachStatus::Failed(refused.clone()));
+                }
+            }
+            // The request carries nothing secret, so any origin may read it; the port comes
+            // back only from the host window itself (checked above). A closed window throws.
+            let _ = host.post_message(&ask, "*");
         };
-        ask();
-        client.handover = Some(Handover {
+        ask_now();
+        self.handover = Some(Handover {
             listener,
-            _ready: Interval::new(READY_EVERY_MS, ask),
+            _ready: Interval::new(READY_EVERY_MS, ask_now),
         });
-        Ok(client)
+        Ok(self)
     }
 
     /// The exposed name.
@@ -476,10 +611,18 @@ impl AttachClient {
         }
         let mut inbox = link.inbox.borrow_mut();
         if let Some(status) = inbox.status.take() {
-            if let AttachStatus::Attached { name, .. } = &status {
-                self.name.clone_from(name);
-            }
-            self.status = status;
+            self.status = match status {
+                AttachStatus::Attached { name, version } => {
+                    if !self.keep_name {
+                        self.name.clone_from(&name);
+                    }
+                    AttachStatus::Attached {
+                        name: self.name.clone(),
+                        version,
+                    }
+                }
+                other => other,
+            };
         }
         (std::mem::take(&mut inbox.update), inbox.latest_at)
     }

@@ -39,10 +39,28 @@ fn download(name: &str, text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// How long a status message stays on the status line (ms).
+pub const STATUS_SHOWN_MS: u32 = 6_000;
+
 /// The top bar.
 #[component]
 pub fn Header() -> impl IntoView {
     let app = use_app();
+    // A status message goes after STATUS_SHOWN_MS (a newer one restarts the wait), so a toast
+    // such as "redrive sent" does not cover the topology for good; a failed attach stays, as
+    // the condition does.
+    Effect::new(move |_| {
+        let text = app.status.get();
+        if text.is_empty() || text.starts_with("attach failed") {
+            return;
+        }
+        gloo_timers::callback::Timeout::new(STATUS_SHOWN_MS, move || {
+            if app.status.get_untracked() == text {
+                app.status.set(String::new());
+            }
+        })
+        .forget();
+    });
     let totals = crate::app::staggered(app, 3, move || {
         app.model.with_value(|m| {
             (
@@ -97,7 +115,7 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="topbar">
             <div class="brand"><span class="logo">"⇄"</span>"Switchyard"</div>
-            <div class="source-badge" data-testid="source">
+            <div class="source-badge" data-testid="source" title=move || (app.mode.get() == Mode::Attach).then(|| app.attach_status.get())>
                 {move || match app.mode.get() {
                     Mode::Scenario => format!("scenario · {}", app.scenario.get().name()),
                     Mode::Attach => app.attach_status.get(),
@@ -150,6 +168,7 @@ fn base_rate(id: ScenarioId) -> f64 {
 pub fn Sidebar() -> impl IntoView {
     let app = use_app();
     let attach_name = RwSignal::new(String::from("demo"));
+    let attach_page = RwSignal::new(String::new());
     let tuning = move || app.tuning.get();
     let set = move |f: &dyn Fn(&mut Tuning)| {
         let mut t = app.tuning.get_untracked();
@@ -267,11 +286,19 @@ pub fn Sidebar() -> impl IntoView {
             </section>
             <section class="group">
                 <h3>"Attach"</h3>
-                <p class="desc">"Show a bus from another tab of this origin that called "<code>"bus.expose(name)"</code>"."</p>
+                <p class="desc">"Show a bus from another tab of this origin that called "<code>"bus.expose(name)"</code>", or give the address of a page of another origin that called "<code>"exposeToOrigins(bus, name, { allowOrigins })"</code>" with this one: it opens in a new window."</p>
                 <div class="attach-row">
-                    <input data-testid="attach-name" prop:value=move || attach_name.get() on:input=move |ev| attach_name.set(event_target_value(&ev))/>
-                    <button class="btn" data-testid="attach" on:click=move |_| app.attach(&attach_name.get_untracked())>"Attach"</button>
+                    <input data-testid="attach-name" aria-label="exposed name" prop:value=move || attach_name.get() on:input=move |ev| attach_name.set(event_target_value(&ev))/>
+                    <button class="btn" data-testid="attach" on:click=move |_| {
+                        let page = attach_page.get_untracked();
+                        if page.trim().is_empty() {
+                            app.attach(&attach_name.get_untracked());
+                        } else {
+                            app.attach_page(&attach_name.get_untracked(), page.trim());
+                        }
+                    }>"Attach"</button>
                 </div>
+                <input class="attach-page" data-testid="attach-page" aria-label="page address (another origin)" placeholder="page of another origin (optional)" prop:value=move || attach_page.get() on:input=move |ev| attach_page.set(event_target_value(&ev))/>
             </section>
         </aside>
     }

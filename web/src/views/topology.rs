@@ -20,6 +20,60 @@ const SUB_AT: f64 = 0.83;
 const NODE_W: f64 = 130.0;
 const SUB_W: f64 = 190.0;
 const NODE_H: f64 = 26.0;
+/// Least space between two columns of nodes (px).
+const COL_GAP: f64 = 14.0;
+/// Nodes shrink to no less than this share of their width in a narrow pane.
+const MIN_SCALE: f64 = 0.72;
+
+/// Where the three columns stand in a pane `width` px wide, and how wide their nodes are.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Columns {
+    /// Centre x of publishers, topics, subscriptions.
+    pub pub_x: f64,
+    /// Centre x of the topics.
+    pub topic_x: f64,
+    /// Centre x of the subscriptions.
+    pub sub_x: f64,
+    /// Width of a publisher or topic node.
+    pub node_w: f64,
+    /// Width of a subscription node.
+    pub sub_w: f64,
+    /// `node_w / NODE_W`: labels keep this share of their characters.
+    pub scale: f64,
+}
+
+/// The columns for a pane `width` px wide: at their usual places (fractions of the width) when
+/// the nodes fit with [`COL_GAP`] between them; in a narrow pane (the docked devtools panel) the
+/// nodes shrink, down to [`MIN_SCALE`], and the topics sit midway between the other two, so no
+/// node overlaps another.
+pub fn columns(width: f64) -> Columns {
+    let needed = 2.0 * NODE_W + SUB_W + 2.0 * COL_GAP + 8.0;
+    let scale = (width / needed).clamp(MIN_SCALE, 1.0);
+    let (node_w, sub_w) = (NODE_W * scale, SUB_W * scale);
+    let pub_x = (width * PUB_AT).max(node_w / 2.0 + 4.0);
+    let sub_x = (width * SUB_AT).min(width - sub_w / 2.0 - 4.0);
+    let lo = pub_x + node_w + COL_GAP;
+    let hi = sub_x - sub_w / 2.0 - COL_GAP - node_w / 2.0;
+    let topic_x = if lo <= hi {
+        (width * TOPIC_AT).clamp(lo, hi)
+    } else {
+        (lo + hi) / 2.0
+    };
+    Columns {
+        pub_x,
+        topic_x,
+        sub_x,
+        node_w,
+        sub_w,
+        scale,
+    }
+}
+
+/// `chars` scaled by `scale`, at least 6.
+fn chars(chars: usize, scale: f64) -> usize {
+    ((chars as f64 * scale).floor() as usize).max(6)
+}
+
 /// Height kept free at the bottom for the "+N quieter" line when nodes are left out.
 const HIDDEN_LINE_H: f64 = 16.0;
 
@@ -103,9 +157,14 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
     let (width, height) = size;
     // As many rows as fit without overlapping (node height plus a small gap).
     let fit = |h: f64| (((h - 52.0) / (NODE_H + 3.0)).floor() as usize + 1).clamp(2, 12);
-    let pub_x = (width * PUB_AT).max(NODE_W / 2.0 + 4.0);
-    let topic_x = width * TOPIC_AT;
-    let sub_x = (width * SUB_AT).min(width - SUB_W / 2.0 - 4.0);
+    let Columns {
+        pub_x,
+        topic_x,
+        sub_x,
+        node_w,
+        sub_w,
+        scale,
+    } = columns(width);
     let state = &model.state;
     let rates = &model.rates;
 
@@ -200,7 +259,7 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
             .sum();
         nodes.push(NodeView {
             key: format!("p:{name}"),
-            label: ellipsize(name, 16),
+            label: ellipsize(name, chars(16, scale)),
             sub_label: fmt_rate(rate),
             x: pub_x,
             y,
@@ -216,7 +275,7 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
                 let ty = topic_y.get(topic.as_str()).copied().unwrap_or(y);
                 edges.push(EdgeView {
                     key: format!("pt:{name}>{topic}"),
-                    path: curve(pub_x + NODE_W / 2.0, y, topic_x - NODE_W / 2.0, ty),
+                    path: curve(pub_x + node_w / 2.0, y, topic_x - node_w / 2.0, ty),
                     width: width_for(*r, max_topic_rate),
                     rate: *r,
                     class: if *r > 0.0 {
@@ -246,7 +305,7 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
         };
         nodes.push(NodeView {
             key: format!("t:{topic}"),
-            label: ellipsize(topic, 18),
+            label: ellipsize(topic, chars(18, scale)),
             sub_label,
             x: topic_x,
             y,
@@ -291,8 +350,8 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
         }
         nodes.push(NodeView {
             key: format!("s:{}", s.id),
-            label: ellipsize(s.label(), 22),
-            sub_label: ellipsize(&sub_label, 31),
+            label: ellipsize(s.label(), chars(22, scale)),
+            sub_label: ellipsize(&sub_label, chars(31, scale)),
             x: sub_x,
             y,
             class,
@@ -328,7 +387,7 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
                 }
                 edges.push(EdgeView {
                     key: format!("ts:{topic}>{}", s.id),
-                    path: curve(topic_x + NODE_W / 2.0, ty, sub_x - SUB_W / 2.0, y),
+                    path: curve(topic_x + node_w / 2.0, ty, sub_x - sub_w / 2.0, y),
                     width: width_for(rate, max_edge),
                     rate,
                     class,
@@ -371,7 +430,6 @@ pub fn Topology() -> impl IntoView {
         let size = size.get();
         app.model.with_value(|m| build(m, size))
     });
-    let col = move |at: f64| size.get().0 * at;
     let select_sub = move |key: &str| {
         if let Some(id) = key.strip_prefix("s:").and_then(|s| s.parse::<u64>().ok()) {
             let last = app.model.with_value(|m| {
@@ -401,9 +459,9 @@ pub fn Topology() -> impl IntoView {
             </header>
             <div class="graph-host" node_ref=host>
             <svg class="graph" width=move || size.get().0 height=move || size.get().1 viewBox=move || format!("0 0 {} {}", size.get().0, size.get().1)>
-                <text class="col-title" x=move || col(PUB_AT).max(NODE_W / 2.0 + 4.0) y="16" text-anchor="middle">"publishers"</text>
-                <text class="col-title" x=move || col(TOPIC_AT) y="16" text-anchor="middle">"topics"</text>
-                <text class="col-title" x=move || col(SUB_AT).min(size.get().0 - SUB_W / 2.0 - 4.0) y="16" text-anchor="middle">"subscriptions"</text>
+                <text class="col-title" x=move || columns(size.get().0).pub_x y="16" text-anchor="middle">"publishers"</text>
+                <text class="col-title" x=move || columns(size.get().0).topic_x y="16" text-anchor="middle">"topics"</text>
+                <text class="col-title" x=move || columns(size.get().0).sub_x y="16" text-anchor="middle">"subscriptions"</text>
                 <text class="hidden-count" x=move || size.get().0 - 8.0 y=move || size.get().1 - 6.0 text-anchor="end">
                     {move || {
                         let g = graph.get();
@@ -423,7 +481,8 @@ pub fn Topology() -> impl IntoView {
                     </path>
                 }).collect_view()}
                 {move || graph.get().nodes.into_iter().map(|node| {
-                        let w = if node.class.contains("sub") { SUB_W } else { NODE_W };
+                        let c = columns(size.get_untracked().0);
+                        let w = if node.class.contains("sub") { c.sub_w } else { c.node_w };
                         let x = node.x - w / 2.0;
                         let y = node.y - NODE_H / 2.0;
                         let key = node.key.clone();

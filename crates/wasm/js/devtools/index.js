@@ -18,6 +18,8 @@
  * const close = openDevtools(bus, { position: 'right' });
  */
 
+import { exposeToOrigins as exposeOrigins } from './origins.js';
+
 /**
  * The visualiser's page, shipped next to this module's bundle (`web/devtools.js`) in the
  * package. Computed when asked: the CommonJS bundle for Node has no `import.meta.url`.
@@ -103,6 +105,27 @@ export function openDevtools(bus, options = {}) {
 }
 
 /**
+ * Exposes `bus` as `name` (as `bus.expose(name)` does: other same-origin tabs) and to visualisers
+ * served from the `allowOrigins` (e.g. the one `cargo xtask demo` serves), over
+ * `window.postMessage` with a window one of the two pages opened; any other origin is sent
+ * nothing and the console says why (ATTACH_PROTOCOL.md, "Another origin"). Returns `stop()`.
+ *
+ * @example
+ * const stop = exposeToOrigins(bus, 'shop', { allowOrigins: ['http://127.0.0.1:8080'] });
+ *
+ * @param {import('./origins.js').ExposingBus} bus an `EventBus` of `switchyard`
+ * @param {string} name the exposed name (as `bus.expose(name)`)
+ * @param {import('../devtools.d.ts').ExposeToOriginsOptions} options
+ * @returns {() => void}
+ */
+export function exposeToOrigins(bus, name, options) {
+  if (bus === null || typeof bus !== 'object' || typeof bus.expose !== 'function') {
+    throw new TypeError('exposeToOrigins(bus): `bus` must be an EventBus of switchyard');
+  }
+  return exposeOrigins(bus, name, options, (code, message) => errorOf(/** @type {ExposableBus} */ (bus), code, message));
+}
+
+/**
  * A `SwitchyardError` of the bus's own package instance (so `instanceof` holds for the app): an
  * `expose` with an invalid target throws one and changes nothing.
  * @param {ExposableBus} bus
@@ -128,7 +151,9 @@ function loadLayout(/** @type {string} */ key) {
   const layout = {
     position: 'bottom',
     collapsed: false,
-    height: Math.round(Math.min(420, Math.max(MIN, window.innerHeight * 0.45))),
+    // Half the window (360 px of a 1280×720 laptop screen, where the visualiser lays its panes
+    // side by side), at most 420.
+    height: Math.round(Math.min(420, Math.max(MIN, window.innerHeight * 0.5))),
     width: Math.round(Math.min(640, Math.max(MIN * 2, window.innerWidth * 0.45))),
     floating: { x: 40, y: 40, width: Math.min(960, window.innerWidth - 80), height: Math.min(560, window.innerHeight - 80) },
   };

@@ -11,8 +11,9 @@
 //   follower takes the lock with `steal`, and the old leader, when it runs again, sees its lock
 //   request fail and queues as a follower. A page that freezes (`freeze`, `pagehide`) gives the
 //   lock up first.
-// * Without Web Locks (Node, whose BroadcastChannel crosses worker_threads but which has no
-//   `navigator.locks`): every realm beats, and the leader is the live realm (heard within 3
+// * Without Web Locks, and in Node (whose BroadcastChannel crosses worker_threads; Node 20 and 22
+//   have no `navigator.locks`, and Node 24's abort the process when a worker that held or awaited
+//   a lock is terminated, so Node never uses them): every realm beats, and the leader is the live realm (heard within 3
 //   heartbeats) with the smallest id. A realm that closes says `bye`, so the next one leads at
 //   once; one that crashes is replaced after 3 heartbeats (750 ms by default). A realm that just
 //   started listens for 2 heartbeats before it may lead. Two realms may
@@ -34,7 +35,10 @@
  */
 export function election(name, realm, heartbeatMs, onChange) {
   const locks = /** @type {any} */ (globalThis).navigator?.locks;
-  if (locks !== undefined && typeof locks.request === 'function') return lockElection(locks, name, onChange);
+  // Not in Node: Node 24's Web Locks abort the process (a fatal error in its lock manager) when a
+  // lock is requested after a worker_thread that held or awaited it was terminated.
+  const node = typeof process === 'object' && typeof process?.versions?.node === 'string';
+  if (!node && locks !== undefined && typeof locks.request === 'function') return lockElection(locks, name, onChange);
   return beatElection(realm, heartbeatMs, onChange);
 }
 

@@ -29,6 +29,8 @@ export const DIAGNOSTICS_PREFIX = '$bridge.';
 const RECENT_ORIGINS = 16_384;
 /** Senders remembered per link. */
 const MAX_SENDERS = 1024;
+/** The farthest a received message may jump ahead of its sender's stream (see `accept`). */
+const MAX_JUMP = 1 << 20;
 
 /** bus → its realm id as links give it in `meta.origin.realm`. */
 const realms = new WeakMap();
@@ -102,6 +104,11 @@ export class LinkCore {
     /** This link's stream, as receivers name it. */
     this.key = `${this.realm}:${this.linkId}`;
     this.closed = false;
+    this.paused = false;
+    /** Called once when the link closes, whatever closed it (share.js, port.js tear down). */
+    this.onClose = () => {};
+    /** Whether a topic is one this link shares. */
+    this.shares = compilePatterns(config.topics);
     /** @type {any[]} */
     this.subscriptions = [];
     /** @type {Outgoing[]} */
@@ -208,7 +215,8 @@ export class LinkCore {
   /** Sends the queue as one batch (message by message if a payload cannot be cloned). */
   flush() {
     this.flushScheduled = false;
-    if (this.queue.length === 0) return;
+    // Paused (the page is freezing): what is queued waits for `resume`, keeping its order.
+    if (this.queue.length === 0 || this.paused) return;
     const queue = this.queue;
     this.queue = [];
     const at = Date.now();
@@ -220,22 +228,15 @@ export class LinkCore {
       this.metricsData.sent += entries.length;
       this.onSent(entries);
       return;
-    } catch (error) {
-      if (!isCloneError(error)) {
-        this.fail(error);
-        return;
-      }
+    } catch {
+      // A payload cannot be cloned (a DataCloneError, or whatever a getter the clone ran threw).
     }
-    // One payload at least cannot be cloned: send the others one by one, in order.
+    // Send them one by one, in order: only the bad ones stay behind.
     for (const q of queue) {
       const entry = /** @type {Entry} */ ({ s: this.key, n: this.sentN + 1, at, ...q });
       try {
         this.post(message('msgs', this.realm, { link: this.linkId, msgs: [entry] }));
       } catch (error) {
-        if (!isCloneError(error)) {
-          this.fail(error);
-          return;
-        }
         this.metricsData.uncloneable++;
         this.diagnose('uncloneable', {
           topic: q.topic,
@@ -251,15 +252,6 @@ export class LinkCore {
   }
 
   /**
-   * The transport failed for another reason than cloning (closed port): the link disconnects.
-   * @param {unknown} error
-   */
-  fail(error) {
-    this.diagnose('disconnected', { error: String(/** @type {any} */ (error)?.message ?? error) });
-    this.close();
-  }
-
-  /**
    * A message from the transport. Never throws: anything malformed is counted.
    * @param {unknown} data
    */
@@ -272,7 +264,8 @@ export class LinkCore {
         return;
       }
       if (m.from === this.realm) return;
-      if (this.held !== null) {
+      // During a catch-up, messages wait (control messages, the answer among them, do not).
+      if (this.held !== null && m.kind === 'msgs') {
         this.held.push(m);
         return;
       }
@@ -312,13 +305,15 @@ export class LinkCore {
    */
   accept(entry, mayAsk, fromLog = false) {
     let state = this.senders.get(entry.s);
-    if (state === undefined) {
-      state = { next: entry.n };
-      this.senders.set(entry.s, state);
-      if (this.senders.size > MAX_SENDERS) dropFirst(this.senders);
-    }
+    if (state === undefined) state = this.sender(entry.s, entry.n);
     if (entry.n < state.next) {
       this.metricsData.duplicates++;
+      return true;
+    }
+    if (entry.n - state.next > MAX_JUMP) {
+      // No real sender gets this far ahead of what reached a listening realm: a forged or
+      // damaged position, which must not silence the sender's next messages.
+      this.ignore();
       return true;
     }
     if (entry.n > state.next) {
@@ -328,6 +323,19 @@ export class LinkCore {
     state.next = entry.n + 1;
     if (this.deliver(entry) && fromLog) this.metricsData.caughtUp++;
     return true;
+  }
+
+  /**
+   * Starts following `sender` at position `next` (the oldest followed sender goes past
+   * MAX_SENDERS).
+   * @param {string} sender
+   * @param {number} next
+   */
+  sender(sender, next) {
+    const state = { next };
+    this.senders.set(sender, state);
+    if (this.senders.size > MAX_SENDERS) dropFirst(this.senders);
+    return state;
   }
 
   /**
@@ -351,6 +359,11 @@ export class LinkCore {
    * @returns {boolean} whether it was published
    */
   deliver(entry) {
+    if (entry.topic.startsWith('$') || !this.shares(entry.topic)) {
+      // Not a topic this realm shares (another realm shares more), or a forged diagnostic.
+      this.ignore();
+      return false;
+    }
     const key = `${entry.origin.realm}:${entry.origin.id}`;
     if (this.recent.has(key) || entry.origin.realm === this.realm) {
       this.metricsData.duplicates++;
@@ -449,11 +462,13 @@ export class LinkCore {
   /** Sends what is queued, unsubscribes; the transport closes itself. Idempotent. */
   close() {
     if (this.closed) return false;
-    this.flush();
+    this.paused = false;
+    if (!this.bus.closed) this.flush();
     this.closed = true;
-    for (const sub of this.subscriptions) sub.unsubscribe();
+    for (const sub of this.subscriptions) if (sub.active) sub.unsubscribe();
     this.subscriptions = [];
     this.held = null;
+    this.onClose();
     return true;
   }
 }
@@ -468,11 +483,27 @@ export function dropFirst(map) {
 }
 
 /**
- * Whether `error` is a structured clone failure (`DataCloneError`).
- * @param {unknown} error
+ * A test of whether a topic matches one of `patterns` (`*` one segment, `**` any number, as the
+ * bus matches; the patterns were checked by `subscribe`).
+ * @param {string[]} patterns
+ * @returns {(topic: string) => boolean}
  */
-function isCloneError(error) {
-  return /** @type {any} */ (error)?.name === 'DataCloneError';
+export function compilePatterns(patterns) {
+  const escape = (/** @type {string} */ text) => text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+  const sources = patterns.map((pattern) => {
+    const parts = pattern.split('.');
+    let source = '';
+    parts.forEach((part, i) => {
+      const dot = i === 0 ? '' : '\\.';
+      if (part === '**') source += i === 0 ? '(?:[^.]+(?:\\.[^.]+)*)?' : '(?:\\.[^.]+)*';
+      else if (part === '*') source += `${dot}[^.]+`;
+      else source += `${dot}${escape(part)}`;
+    });
+    // `**` first and followed by more: its dot belongs to what follows.
+    return source.replace(/^\(\?:\[\^\.\]\+\(\?:\\\.\[\^\.\]\+\)\*\)\?\\\./, '(?:[^.]+\\.)*');
+  });
+  const regex = new RegExp(`^(?:${sources.join('|')})$`);
+  return (topic) => regex.test(topic);
 }
 
 export { isMarked };

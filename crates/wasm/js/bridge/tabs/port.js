@@ -4,7 +4,11 @@
 // page, `linkPort(bus, self, ...)` in the worker), a `MessagePort`, or Node's worker_threads
 // `Worker` / `parentPort`. A port delivers in order and queues while the other side is busy, so
 // there is no leader, log or catch-up; the link's state is `'follower'` until closed. Messages on
-// the port that are not the link's (the app's own traffic) are left alone.
+// the port that are not the link's (the app's own traffic) are left alone; the link's own
+// messages do reach the app's `message` listeners on that port, so an app with traffic of its
+// own is better served by a dedicated `MessageChannel` port transferred to the worker. A Node
+// worker that exits closes the link (`$bridge.disconnected`); a browser gives no such signal for
+// a terminated worker (not done: a ping over the port).
 
 import { SwitchyardError } from 'switchyard';
 
@@ -33,9 +37,7 @@ export function linkPort(bus, port, options) {
     );
   }
   let closed = false;
-  const link = new LinkCore(bus, config, 'port', (m) => {
-    if (!closed) port.postMessage(m);
-  });
+  const link = new LinkCore(bus, config, 'port', (m) => port.postMessage(m));
   /** @param {unknown} data */
   const onData = (data) => {
     // The app's own messages share the port: only the link's are read (and counted if bad).
@@ -45,9 +47,19 @@ export function linkPort(bus, port, options) {
   const onEvent = (event) => onData(event?.data);
   // Node's Worker and parentPort emit the data itself; browsers dispatch MessageEvents.
   const node = typeof port.on === 'function' && typeof port.off === 'function';
+  // The other end died (a worker that exited, crashed or was terminated): the link closes,
+  // with a `$bridge.disconnected` diagnostic, instead of posting into nothing.
+  const onGone = () => {
+    if (closed) return;
+    link.diagnose('disconnected', { reason: 'the other end of the port is gone' });
+    close();
+  };
   link.start();
-  if (node) port.on('message', onData);
-  else {
+  if (node) {
+    port.on('message', onData);
+    port.on('exit', onGone);
+    port.on('close', onGone);
+  } else {
     port.addEventListener('message', onEvent);
     if (typeof port.start === 'function') port.start();
   }
@@ -57,16 +69,22 @@ export function linkPort(bus, port, options) {
 
   function close() {
     if (closed) return;
+    closed = true;
     link.close();
     try {
       port.postMessage(message('bye', link.realm, { link: link.linkId }));
     } catch {
       // The port is closed already.
     }
-    closed = true;
-    if (node) port.off('message', onData);
-    else port.removeEventListener('message', onEvent);
+    if (node) {
+      port.off('message', onData);
+      port.off('exit', onGone);
+      port.off('close', onGone);
+    } else {
+      port.removeEventListener('message', onEvent);
+    }
   }
+  link.onClose = close;
 
   return {
     get realm() {

@@ -8,7 +8,8 @@
 // sending realm's id. Kinds:
 //
 //   msgs     { link, msgs: Entry[] }           messages published in `from`, in its publish order
-//   beat     { link, leader }                  a realm is alive (and whether it leads)
+//   beat     { link, leader, n }               a realm is alive, whether it leads, and the
+//                                              position of the last message it sent
 //   bye      { link }                          a realm closed its link
 //   hello    { link, req }                     a realm joined: the leader answers `welcome`
 //   welcome  { to, req, retained: Entry[] }    the retained messages, for `to`
@@ -69,7 +70,7 @@ export function readMessage(value) {
     case 'msgs':
       return isCount(m.link) && Array.isArray(m.msgs) ? m : null;
     case 'beat':
-      return isCount(m.link) && typeof m.leader === 'boolean' ? m : null;
+      return isCount(m.link) && typeof m.leader === 'boolean' && isCount(m.n) ? m : null;
     case 'bye':
       return isCount(m.link) ? m : null;
     case 'hello':

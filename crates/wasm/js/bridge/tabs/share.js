@@ -20,6 +20,13 @@ import { message, readEntry } from './protocol.js';
 
 /** Most topics whose retained messages a realm keeps (least recently published go first). */
 const MAX_RETAINED_TOPICS = 1024;
+/** Most senders whose last position a realm remembers for the realms it answers. */
+const MAX_KNOWN = 4096;
+/** How long a follower waits for a leader whose page is hidden (its timers are throttled, but it
+ * still answers) before it takes over: a hidden leader is not a frozen one. */
+const HIDDEN_LEADER_MS = 90_000;
+/** Times a realm says `hello` (on each leader's beat) until it is welcomed. */
+const HELLO_TRIES = 3;
 
 /**
  * @typedef {import('./protocol.js').Entry} Entry
@@ -58,6 +65,10 @@ export function shareTopics(bus, options) {
   let nextReq = 1;
   const helloReq = nextReq++;
   let welcomed = false;
+  let hellos = 0;
+  let leaderHidden = false;
+  /** The page's document, in a window (none in workers and Node). */
+  const doc = typeof (/** @type {any} */ (globalThis).document) === 'object' ? /** @type {any} */ (globalThis).document : undefined;
   /** The `sync` awaiting its `catchup`, and its timeout. */
   let syncReq = 0;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -85,7 +96,10 @@ export function shareTopics(bus, options) {
         logStart = (logStart + 1) % config.logCapacity;
       }
     }
-    if ((known.get(entry.s) ?? 0) <= entry.n) known.set(entry.s, entry.n + 1);
+    if ((known.get(entry.s) ?? 0) <= entry.n) {
+      known.set(entry.s, entry.n + 1);
+      if (known.size > MAX_KNOWN) dropFirst(known);
+    }
     keep(entry);
   }
 
@@ -152,7 +166,7 @@ export function shareTopics(bus, options) {
         else link.accept(entry, false, true);
       }
       for (const [sender, from, count] of reply.gaps) {
-        if (!link.senders.has(sender)) link.senders.set(sender, { next: from });
+        if (!link.senders.has(sender)) link.sender(sender, from);
         // What arrived live meanwhile (held) is not missing.
         link.gap(sender, from, Math.min(count, heldFrom(sender) - from));
       }
@@ -211,10 +225,21 @@ export function shareTopics(bus, options) {
   link.onControl = (m) => {
     const t = now();
     switch (m.kind) {
-      case 'beat':
+      case 'beat': {
         peers.set(m.from, t);
-        if (m.leader) leaderSeenAt = t;
+        if (m.leader) {
+          leaderSeenAt = t;
+          leaderHidden = m.hidden === true;
+          // Not welcomed yet (the leader changed, or none led when this realm said hello).
+          if (!welcomed && hellos < HELLO_TRIES) hello();
+        }
+        // A sender first heard of by its beat owes this realm what it sends from now on, so a
+        // realm that then misses its messages (frozen) knows to ask for them. Not while a
+        // catch-up is awaited: the answer brings that sender's messages from where they start.
+        const sender = `${m.from}:${m.link}`;
+        if (syncReq === 0 && !link.senders.has(sender)) link.sender(sender, m.n + 1);
         break;
+      }
       case 'bye':
         peers.delete(m.from);
         vote.leaderOf(peers, t);
@@ -232,6 +257,8 @@ export function shareTopics(bus, options) {
         for (const raw of m.retained) {
           const entry = readEntry(raw);
           if (entry === null) link.ignore();
+          // A newer message of that sender arrived live first: the retained one is stale.
+          else if ((link.senders.get(entry.s)?.next ?? 0) > entry.n) link.metricsData.duplicates++;
           else if (link.deliver(entry)) {
             link.metricsData.retained++;
             keep(entry);
@@ -250,14 +277,25 @@ export function shareTopics(bus, options) {
 
   function beat() {
     if (closed || paused) return;
+    if (bus.closed) {
+      close();
+      return;
+    }
     const t = now();
     for (const [peer, heard] of peers) if (t - heard > 3 * hb) peers.delete(peer);
     vote.leaderOf(peers, t);
-    if (!vote.leading && t - leaderSeenAt > 3 * hb + Math.random() * hb) {
+    const patience = leaderHidden ? HIDDEN_LEADER_MS : 3 * hb + Math.random() * hb;
+    if (!vote.leading && t - leaderSeenAt > patience) {
       leaderSeenAt = t;
       vote.deposed();
     }
-    post(message('beat', realm, { link: link.linkId, leader: vote.leading }));
+    const hidden = doc?.visibilityState === 'hidden';
+    post(message('beat', realm, { link: link.linkId, leader: vote.leading, n: link.sentN, hidden }));
+  }
+
+  function hello() {
+    hellos++;
+    post(message('hello', realm, { link: link.linkId, req: helloReq }));
   }
 
   function open() {
@@ -283,6 +321,8 @@ export function shareTopics(bus, options) {
   function pause() {
     if (paused || closed) return;
     link.flush();
+    // What the app publishes from now on (its own pagehide handlers) waits for `resume`.
+    link.paused = true;
     paused = true;
     pausedAt = Date.now();
     if (syncReq !== 0) finishSync(null);
@@ -297,25 +337,48 @@ export function shareTopics(bus, options) {
     peers.clear();
     open();
     startSync(pausedAt);
+    link.paused = false;
+    link.flush();
   }
 
-  const doc = /** @type {any} */ (globalThis).document;
-  const win = typeof doc === 'object' && doc !== null ? /** @type {any} */ (globalThis) : null;
+  const win = doc !== undefined && typeof (/** @type {any} */ (globalThis).addEventListener) === 'function' ? /** @type {any} */ (globalThis) : null;
+  let hiddenAt = 0;
   /** @type {[any, string, (event: any) => void][]} */
   const listeners = [];
-  if (win !== null) {
+  if (doc !== undefined) {
     listeners.push(
       [doc, 'freeze', pause],
       [doc, 'resume', resume],
-      [win, 'pagehide', (event) => event.persisted && pause()],
-      [win, 'pageshow', (event) => event.persisted && resume()],
-      [doc, 'visibilitychange', () => doc.visibilityState === 'visible' && !paused && startSync(Date.now())],
+      [doc, 'visibilitychange', () => {
+        // Hidden long enough that the browser may have dropped something: ask (followers only;
+        // the leader has no one to ask).
+        if (doc.visibilityState === 'hidden') hiddenAt = Date.now();
+        else if (!paused && otherLeader() && Date.now() - hiddenAt > 3 * hb) startSync(hiddenAt);
+      }],
     );
+    if (win !== null) {
+      listeners.push(
+        [win, 'pagehide', (event) => event.persisted && pause()],
+        [win, 'pageshow', (event) => event.persisted && resume()],
+      );
+    }
     for (const [target, type, listener] of listeners) target.addEventListener(type, listener);
   }
 
   open();
-  post(message('hello', realm, { link: link.linkId, req: helloReq }));
+  hello();
+
+  /** Closes the link whatever asked (the app, the bus closing, the link itself). */
+  function close() {
+    if (closed) return;
+    closed = true;
+    link.close();
+    post(message('bye', realm, { link: link.linkId }));
+    clearTimeout(syncTimer);
+    for (const [target, type, listener] of listeners) target.removeEventListener(type, listener);
+    shut();
+  }
+  link.onClose = close;
 
   return {
     get realm() {
@@ -337,15 +400,7 @@ export function shareTopics(bus, options) {
     publish(topic, payload, options) {
       return link.publish(topic, payload, options);
     },
-    close() {
-      if (closed) return;
-      link.close();
-      post(message('bye', realm, { link: link.linkId }));
-      closed = true;
-      clearTimeout(syncTimer);
-      for (const [target, type, listener] of listeners) target.removeEventListener(type, listener);
-      shut();
-    },
+    close,
   };
 }
 
