@@ -205,7 +205,7 @@ test('forged and oversized messages reaching the page are dropped and counted, a
   const raw = mqtt.connect(broker.tcpUrl, { protocolVersion: 5, reconnectPeriod: 0 });
   await new Promise((r) => raw.on('connect', r));
   const good = { qos: 1, properties: { userProperties: { sy: '1 zz 9 1' } } };
-  await new Promise((r) => raw.publish(`${prefix}/x`, '1', { qos: 1 }, r));
+  await new Promise((r) => raw.publish(`${prefix}/x`, '1', { qos: 1, properties: { userProperties: { sy: 'not an origin' } } }, r));
   await new Promise((r) => raw.publish(`${prefix}/x`, JSON.stringify('y'.repeat(1000)), good, r));
   await new Promise((r) => raw.publish(`${prefix}/x`, '"ok"', { ...good, properties: { userProperties: { sy: '1 zz 10 1' } } }, r));
   await until(() => page.evaluate(() => window.got.length === 1), 5000, 'the good message');

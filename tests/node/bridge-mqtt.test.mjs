@@ -231,7 +231,7 @@ test('forged, oversized and malformed messages from the broker are dropped and c
   await new Promise((r) => raw.on('connect', r));
   const props = (sy) => ({ properties: { userProperties: { sy } }, qos: 1 });
   const pub = (topic, body, opts) => new Promise((r) => raw.publish(topic, body, opts, r));
-  await pub(`${prefix}/a`, '1', { qos: 1 }); // no user properties
+  await pub(`${prefix}/a`, '1', props('')); // an sy property that says nothing
   await pub(`${prefix}/a`, '1', props('x rz 1 1')); // hops not a number
   await pub(`${prefix}/a`, '1', props('1 bad!realm 1 1'));
   await pub(`${prefix}/a`, 'x'.repeat(2000), props('1 rz 2 1'));
@@ -390,4 +390,50 @@ test('close() waits for the PUBACKs of what is in flight and removes those recor
   const leftover = [...stored.values()].map((r) => JSON.parse(r.body)).filter((n) => received.has(n));
   assert.deepEqual(leftover, [], 'no record the broker acknowledged stays in the store (it would be sent again after a restart)');
   assert.equal(stored.size + link.metrics().acked, 500);
+});
+
+test('messages from MQTT clients that are not bridges are delivered with an origin of their own, and never sent to a broker again', async () => {
+  const prefix = uniquePrefix();
+  const b = await side({ prefix, subscribe: ['sensor.**'], publish: ['sensor.**'] }, ['sensor.**']);
+  const c = await side({ prefix, subscribe: ['sensor.**'] }, ['sensor.**']);
+  await sleep(100);
+  const raw = mqtt.connect(broker.tcpUrl, { protocolVersion: 5, reconnectPeriod: 0 });
+  await new Promise((r) => raw.on('connect', r));
+  const heard = [];
+  raw.on('message', (topic, body) => heard.push([topic, body.toString()]));
+  await new Promise((r) => raw.subscribe(`${prefix}/#`, { qos: 1 }, r));
+  const pub = (topic, body) => new Promise((r) => raw.publish(topic, body, { qos: 1 }, r));
+  await pub(`${prefix}/sensor/temp`, '21.5'); // JSON
+  await pub(`${prefix}/sensor/door`, 'open'); // not JSON: the bytes
+  await until(() => b.got.length === 2 && c.got.length === 2, 5000, 'both foreign messages at both bridges');
+  await sleep(300); // time for a wrongly forwarded copy to come round
+  assert.deepEqual(b.got[0].payload, 21.5);
+  assert.ok(b.got[1].payload instanceof Uint8Array, 'a payload that is not JSON arrives as its bytes');
+  assert.equal(new TextDecoder().decode(b.got[1].payload), 'open');
+  const realm = b.got[0].origin.realm;
+  assert.match(realm, /^mqtt:/);
+  assert.deepEqual(b.got.map((m) => [m.topic, m.origin.id, m.origin.hops]), [['sensor.temp', 1, 1], ['sensor.door', 2, 1]]);
+  assert.equal(b.link.metrics().foreign, 2);
+  // B publishes sensor.** to the broker, but not what came from it: the plain client and C heard
+  // each message once.
+  assert.equal(heard.length, 2, `the plain client heard ${JSON.stringify(heard)}`);
+  assert.equal(c.got.length, 2);
+  assert.equal(b.link.metrics().written, 0);
+  raw.end(true);
+  await Promise.all([b.link.close(), c.link.close()]);
+});
+
+test("foreign: 'drop' drops messages from MQTT clients that are not bridges, and counts them", async () => {
+  const prefix = uniquePrefix();
+  const b = await side({ prefix, subscribe: ['**'], foreign: 'drop' }, ['**']);
+  await sleep(100);
+  const raw = mqtt.connect(broker.tcpUrl, { protocolVersion: 5, reconnectPeriod: 0 });
+  await new Promise((r) => raw.on('connect', r));
+  await new Promise((r) => raw.publish(`${prefix}/a`, '1', { qos: 1 }, r));
+  await new Promise((r) => raw.publish(`${prefix}/b`, '"ok"', { qos: 1, properties: { userProperties: { sy: '1 rz 5 1' } } }, r));
+  await until(() => b.got.length === 1, 5000, 'the bridged one');
+  assert.equal(b.link.metrics().dropped.foreign, 1);
+  assert.deepEqual(b.got.map((m) => m.topic), ['b']);
+  raw.end(true);
+  await b.link.close();
 });

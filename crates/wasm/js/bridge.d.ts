@@ -221,6 +221,13 @@ export interface MqttBridgeOptions {
   backoff?: { initialMs?: number; maxMs?: number; factor?: number; jitter?: number };
   /** Bridges a message may cross (default 8): stops loops between several bridges. */
   hopLimit?: number;
+  /**
+   * Messages from MQTT clients that are not Switchyard bridges (no `sy` user property: devices,
+   * services): `'deliver'` (default) publishes them on the bus with `meta.origin.realm`
+   * `'mqtt:<this bus's realm>'` and the payload as JSON, or as a `Uint8Array` when it is not UTF-8
+   * JSON; `'drop'` counts them in `dropped.foreign`. They are never sent to a broker again.
+   */
+  foreign?: 'deliver' | 'drop';
   /** Message ids remembered to drop duplicates (default 10 000). */
   dedupeWindow?: number;
   /** Largest payload sent or accepted, in bytes (default 262 144). */
@@ -272,11 +279,13 @@ export interface MqttLinkMetrics {
   received: number;
   delivered: number;
   duplicates: number;
+  /** Messages delivered from MQTT clients that are not Switchyard bridges (see `foreign`). */
+  foreign: number;
   connects: number;
   reconnects: number;
   storeErrors: number;
   /** Messages from the broker not published on the bus, by reason. */
-  dropped: { forged: number; oversized: number; malformed: number; echo: number; hopLimit: number; rejected: number; filtered: number };
+  dropped: { forged: number; oversized: number; malformed: number; foreign: number; echo: number; hopLimit: number; rejected: number; filtered: number };
   deadLetters: number;
   /** Publish → PUBACK, over the last 1024 acknowledgements. */
   rttMs: { p50: number | null; p99: number | null; max: number | null; samples: number };

@@ -27,6 +27,7 @@ const OPTIONS = [
   'retry',
   'backoff',
   'hopLimit',
+  'foreign',
   'dedupeWindow',
   'maxMessageBytes',
   'deadLetterCapacity',
@@ -159,6 +160,9 @@ export async function connectMqtt(bus, options) {
   const outbox = object(options.outbox, 'outbox', ['capacity', 'store', 'name']);
   const retry = object(options.retry, 'retry', ['attempts', 'maxAgeMs']);
   const backoff = object(options.backoff, 'backoff', ['initialMs', 'maxMs', 'factor', 'jitter']);
+  if (options.foreign !== undefined && options.foreign !== 'deliver' && options.foreign !== 'drop') {
+    throw invalid("option `foreign` must be 'deliver' or 'drop'");
+  }
   if (options.overflow !== undefined && !['reject', 'drop-oldest', 'drop-newest'].includes(options.overflow)) {
     throw invalid("option `overflow` must be 'reject', 'drop-oldest' or 'drop-newest'");
   }
@@ -192,6 +196,7 @@ export async function connectMqtt(bus, options) {
       jitter: number(backoff.jitter, 'backoff.jitter', DEFAULT_BACKOFF.jitter, { max: 1, integer: false }),
     },
     hopLimit: number(options.hopLimit, 'hopLimit', DEFAULT_HOP_LIMIT, { min: 1, max: 255 }), // the same default as shareTopics
+    foreign: options.foreign ?? 'deliver',
     dedupeWindow: number(options.dedupeWindow, 'dedupeWindow', 10_000, { min: 1, max: 16_777_216 }),
     maxMessageBytes: number(options.maxMessageBytes, 'maxMessageBytes', 256 * 1024, { min: 1, max: 268_435_455 }),
     deadLetterCapacity: number(options.deadLetterCapacity, 'deadLetterCapacity', 1000, { max: 16_777_216 }),

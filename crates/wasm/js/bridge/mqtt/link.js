@@ -6,7 +6,7 @@
 import { SwitchyardError } from 'switchyard';
 import { backoffDelay } from './backoff.js';
 import { RecentSet } from './window.js';
-import { decodeIncoming, encodePayload, userProperties } from './wire.js';
+import { decodeIncoming, encodePayload, foreignOrigin, isForeignRealm, userProperties } from './wire.js';
 import { matches, toMqttFilter, toMqttTopic } from './topics.js';
 import { originOf, publishIncoming } from './origin.js';
 
@@ -31,6 +31,7 @@ import { originOf, publishIncoming } from './origin.js';
  * @property {{ attempts: number, maxAgeMs: number }} retry
  * @property {import('./backoff.js').BackoffPolicy} backoff
  * @property {number} hopLimit
+ * @property {'deliver' | 'drop'} foreign what to do with a message from a client that is not a Switchyard bridge
  * @property {number} dedupeWindow
  * @property {number} maxMessageBytes
  * @property {number} deadLetterCapacity
@@ -131,11 +132,12 @@ export class MqttLink {
       received: 0,
       delivered: 0,
       duplicates: 0,
+      foreign: 0,
       connects: 0,
       reconnects: 0,
       storeErrors: 0,
     };
-    this.dropped = { forged: 0, oversized: 0, malformed: 0, echo: 0, hopLimit: 0, rejected: 0, filtered: 0 };
+    this.dropped = { forged: 0, oversized: 0, malformed: 0, foreign: 0, echo: 0, hopLimit: 0, rejected: 0, filtered: 0 };
     /** @type {number[]} */
     this.rtts = [];
     this.rttNext = 0;
@@ -203,6 +205,7 @@ export class MqttLink {
     let hops = 1;
     if (origin) {
       if (this.injected.has(`${origin.realm}:${origin.id}`)) return; // it came from this broker through this link
+      if (isForeignRealm(origin.realm)) return; // from a plain MQTT client: it came from a broker
       if (origin.hops >= this.config.hopLimit) {
         this.dropped.hopLimit++;
         return;
@@ -567,11 +570,16 @@ export class MqttLink {
       return;
     }
     const message = decoded.message;
-    if (message.origin.realm === config.realm) {
+    if (message.origin === null) {
+      if (config.foreign === 'drop') {
+        this.dropped.foreign++;
+        return;
+      }
+    } else if (message.origin.realm === config.realm) {
       this.dropped.echo++; // this bus's own message, back through another bridge
       return;
     }
-    if (message.origin.hops > config.hopLimit) {
+    if (message.origin !== null && message.origin.hops > config.hopLimit) {
       this.dropped.hopLimit++;
       return;
     }
@@ -579,13 +587,18 @@ export class MqttLink {
       this.dropped.filtered++;
       return;
     }
-    if (!this.seenIncoming.add(message.key)) {
-      this.counters.duplicates++;
-      return;
+    if (message.key !== null) {
+      if (!this.seenIncoming.add(message.key)) {
+        this.counters.duplicates++;
+        return;
+      }
+      this.injected.add(message.key);
+    } else {
+      this.counters.foreign++;
     }
-    this.injected.add(message.key);
+    const origin = message.origin ?? foreignOrigin(this.bus, config.realm);
     try {
-      publishIncoming(this.bus, message.topic, message.payload, message.origin, message.headers, message.correlationId);
+      publishIncoming(this.bus, message.topic, message.payload, origin, message.headers, message.correlationId);
       this.counters.delivered++;
     } catch (error) {
       this.dropped.rejected++;

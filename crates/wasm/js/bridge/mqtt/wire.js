@@ -10,12 +10,43 @@
 //             user property costs the client and the broker per message (four separate ones cut
 //             mqtt.js's QoS 1 throughput through mosquitto by about half, measured 2026-12-06)
 //   sy-h:<name>  each of its `headers`; `sy-corr` its correlation id (only when present)
+//
+// A message without an `sy` property comes from an MQTT client that is not a Switchyard bridge (a
+// device, a service): it is *foreign*. Its payload is JSON when it is UTF-8 JSON, else its bytes
+// (a `Uint8Array`); it carries no id, so it is not checked for duplicates, and the link that
+// receives it gives it its origin (`foreignOrigin`).
 
 import { fromMqttTopic } from './topics.js';
 
 export const PROP_ORIGIN = 'sy';
 export const PROP_CORRELATION = 'sy-corr';
 export const HEADER_PREFIX = 'sy-h:';
+/**
+ * What `meta.origin.realm` of a foreign message starts with: `mqtt:<realm of the bus that
+ * received it>`. Bridges never send such a message to a broker (it came from one).
+ */
+export const FOREIGN_REALM_PREFIX = 'mqtt:';
+
+/** Foreign messages received per bus: their `meta.origin.id` and `seq`. */
+const foreignCounts = new WeakMap();
+
+/**
+ * The origin of a foreign message received by a link of `bus` (whose realm is `realm`): a realm
+ * of its own per receiving bus and a count per bus, so that `realm:id` stays unique where
+ * links (the tabs bridge) tell messages apart by it.
+ * @param {object} bus
+ * @param {string} realm
+ */
+export function foreignOrigin(bus, realm) {
+  const n = (foreignCounts.get(bus) ?? 0) + 1;
+  foreignCounts.set(bus, n);
+  return { realm: `${FOREIGN_REALM_PREFIX}${realm}`, id: n, seq: n, hops: 1 };
+}
+
+/** Whether `realm` is a foreign message's (see `foreignOrigin`). */
+export function isForeignRealm(/** @type {string} */ realm) {
+  return realm.startsWith(FOREIGN_REALM_PREFIX);
+}
 
 /** What a realm may hold (the bus's limit is 128 bytes of UTF-8; UUIDs and hex ids here). */
 const REALM = /^[A-Za-z0-9:_.-]{1,128}$/;
@@ -92,8 +123,9 @@ function one(value) {
  * @typedef {object} Incoming
  * @property {string} topic the bus topic
  * @property {unknown} payload
- * @property {{ realm: string, id: number, seq: number, hops: number }} origin
- * @property {string} key `realm:id`, what duplicates are recognised by
+ * @property {{ realm: string, id: number, seq: number, hops: number } | null} origin null for a foreign message
+ * @property {string | null} key `realm:id`, what duplicates are recognised by (null for a foreign message)
+ * @property {boolean} foreign from an MQTT client that is not a Switchyard bridge (no `sy` property)
  * @property {Record<string, string> | null} headers
  * @property {string | null} correlationId
  */
@@ -112,7 +144,7 @@ function one(value) {
 export function decodeIncoming(mqttTopic, bytes, properties, limits) {
   if (bytes.length > limits.maxBytes) return { ok: false, reason: 'oversized', detail: `${bytes.length} bytes > maxMessageBytes ${limits.maxBytes}` };
   const props = properties && typeof properties === 'object' ? properties.userProperties : undefined;
-  if (!props || typeof props !== 'object') return { ok: false, reason: 'forged', detail: 'no Switchyard user properties' };
+  if (!props || typeof props !== 'object' || props[PROP_ORIGIN] === undefined) return decodeForeign(mqttTopic, bytes, limits.prefix);
   const origin = one(props[PROP_ORIGIN]);
   if (typeof origin !== 'string') return { ok: false, reason: 'forged', detail: `no single '${PROP_ORIGIN}' user property` };
   const [hops, realm, id, seq, extra] = origin.split(' ');
@@ -144,7 +176,33 @@ export function decodeIncoming(mqttTopic, bytes, properties, limits) {
       return { ok: false, reason: 'malformed', detail: 'payload is not UTF-8 JSON' };
     }
   }
-  return { ok: true, message: { topic, payload, origin: { realm, id: Number(id), seq: Number(seq), hops: Number(hops) }, key: `${realm}:${id}`, headers, correlationId } };
+  return {
+    ok: true,
+    message: { topic, payload, origin: { realm, id: Number(id), seq: Number(seq), hops: Number(hops) }, key: `${realm}:${id}`, foreign: false, headers, correlationId },
+  };
+}
+
+/**
+ * A message with no `sy` property (see the module comment): its payload is JSON when the bytes
+ * are UTF-8 JSON, else the bytes themselves.
+ * @param {string} mqttTopic
+ * @param {Uint8Array} bytes
+ * @param {string} prefix
+ * @returns {{ ok: true, message: Incoming } | { ok: false, reason: 'malformed', detail: string }}
+ */
+function decodeForeign(mqttTopic, bytes, prefix) {
+  const topic = fromMqttTopic(mqttTopic, prefix);
+  if (topic === null) return { ok: false, reason: 'malformed', detail: `topic '${mqttTopic}' does not map to a bus topic` };
+  /** @type {unknown} */
+  let payload;
+  if (bytes.length > 0) {
+    try {
+      payload = JSON.parse(decoder.decode(bytes));
+    } catch {
+      payload = Uint8Array.from(bytes);
+    }
+  }
+  return { ok: true, message: { topic, payload, origin: null, key: null, foreign: true, headers: null, correlationId: null } };
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
