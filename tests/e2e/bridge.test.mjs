@@ -11,6 +11,10 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, launch } from './harness.mjs';
+import { eventually as poll } from '../helpers/poll.mjs';
+
+/** `eventually`, polling every 25 ms: the hand-over test times what it waits for. */
+const eventually = (probe, message, ms = 15_000) => poll(probe, message, ms, 25);
 
 const tarball = process.env.SWITCHYARD_TARBALL;
 let server;
@@ -106,17 +110,6 @@ after(async () => {
   await server?.close();
 });
 
-/** Polls `probe` until it returns a truthy value, or throws after `ms`. */
-async function eventually(probe, message, ms = 15_000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await probe().catch((e) => `error: ${e.message}`);
-    if (last && !String(last).startsWith('error:')) return last;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${message} (last: ${JSON.stringify(last)})`);
-}
 
 let channelCount = 0;
 /** Opens `n` pages of the origin, each sharing `cart.**` on a fresh channel. */

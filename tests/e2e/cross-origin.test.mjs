@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { serve, launch, shot, repo } from './harness.mjs';
+import { eventually } from '../helpers/poll.mjs';
 
 const tarball = process.env.SWITCHYARD_TARBALL;
 const demoDir = resolve(process.env.SWITCHYARD_DIST ?? join(process.env.CARGO_TARGET_DIR ?? join(repo, 'target'), 'devtools-app'));
@@ -62,16 +63,6 @@ after(async () => {
   await demoServer?.close();
 });
 
-async function eventually(probe, message, ms = 15_000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await probe().catch((e) => `error: ${e.message}`);
-    if (last && !String(last).startsWith('error:')) return last;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`${message} (last: ${JSON.stringify(last)})`);
-}
 
 /**
  * Opens the demo visualiser, records every message its window receives from the app's origin,

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, launch, shot } from './harness.mjs';
+import { eventually } from '../helpers/poll.mjs';
 
 const tarball = process.env.SWITCHYARD_TARBALL;
 let server;
@@ -141,17 +142,6 @@ after(async () => {
   await server?.close();
 });
 
-/** Polls `probe` until it returns a truthy value (returned) or `ms` pass (throws `message`). */
-async function eventually(probe, message, ms = 15_000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await probe().catch((e) => `error: ${e.message}`);
-    if (last && !String(last).startsWith('error:')) return last;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`${message} (last: ${JSON.stringify(last)})`);
-}
 
 /** The devtools iframe's Playwright frame. */
 const panel = (page) => eventually(async () => page.frames().find((f) => f.url().includes('devtools=1')), 'the devtools iframe loads');

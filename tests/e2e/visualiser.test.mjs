@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, launch, open, shot, text, screenshots } from './harness.mjs';
+import { eventually } from '../helpers/poll.mjs';
 
 const SCENARIOS = ['basic', 'retry', 'broadcast', 'batched', 'backpressure-dlq', 'slow-consumer', 'leaky-component', 'cascade', 'storm'];
 
@@ -24,17 +25,6 @@ after(async () => {
   await server?.close();
 });
 
-/** Polls `probe` until it returns a truthy value (returned) or `ms` pass (throws `message`). */
-async function eventually(probe, message, ms = 10_000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await probe();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`${message} (last: ${JSON.stringify(last)})`);
-}
 
 const count = (page, selector) => page.locator(selector).count();
 const tab = (page, name) => page.getByTestId(`tab-${name}`).click();

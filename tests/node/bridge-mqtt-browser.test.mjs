@@ -13,6 +13,7 @@ import { collectErrors, launchChromium, serveStatic } from './helpers/browser.mj
 import { importBridge } from './helpers/bridge.mjs';
 import { startBroker } from './helpers/mosquitto.mjs';
 import { installDir } from './helpers/package.mjs';
+import { until } from '../helpers/poll.mjs';
 
 const { EventBus, connectMqtt: connect } = await importBridge(); // also links mqtt and idb into the install folder
 
@@ -68,13 +69,6 @@ after(async () => {
 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(check, ms = 10_000, what = 'condition') {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 let n = 0;
 const uniquePrefix = () => `b${process.pid}x${++n}`;
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { importBridge } from './helpers/bridge.mjs';
 import { startBroker } from './helpers/mosquitto.mjs';
+import { until } from '../helpers/poll.mjs';
 
 const { EventBus, SwitchyardError, connectMqtt: connect } = await importBridge();
 
@@ -20,14 +21,6 @@ async function connectMqtt(bus, options) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Polls `check` until it is truthy (or fails after `ms`). */
-async function until(check, ms = 10_000, what = 'condition') {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 let broker;
 before(async () => {

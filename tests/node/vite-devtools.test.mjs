@@ -20,6 +20,7 @@ import { build, createServer } from 'vite';
 import { collectErrors, launchChromium, serveStatic } from './helpers/browser.mjs';
 import { installDir } from './helpers/package.mjs';
 import { collectingLogger } from './helpers/vite.mjs';
+import { eventually } from '../helpers/poll.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const screenshots = join(resolve(repo, process.env.CARGO_TARGET_DIR ?? 'target'), 'screenshots');
@@ -112,17 +113,6 @@ function config(root, warnings) {
   return { root, configFile: false, envDir: false, cacheDir: join(root, '.vite-cache'), customLogger: logger, logLevel: 'warn' };
 }
 
-/** Polls `probe` until it returns a truthy value (returned) or `ms` pass (throws `message`). */
-async function eventually(probe, message, ms = 20_000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await probe().catch((e) => `error: ${e.message}`);
-    if (last && !String(last).startsWith('error:')) return last;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`${message} (last: ${JSON.stringify(last)})`);
-}
 
 /**
  * Opens the app at `origin`, checks that nothing of the devtools loads before `openPanel()`, opens

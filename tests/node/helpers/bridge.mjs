@@ -80,16 +80,7 @@ export function realm(workerData = {}) {
   };
 }
 
-/** Resolves once `check()` is truthy (polled), or rejects after `ms`. */
-export async function until(check, ms = 5000, what = 'condition') {
-  const start = Date.now();
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from '../../helpers/poll.mjs';
 
 let hooked = false;
 /** Imports `crates/wasm/js/bridge/mqtt/<file>` with `switchyard` resolved to the installed package. */
