@@ -167,19 +167,31 @@ export function decodeIncoming(mqttTopic, bytes, properties, limits) {
     }
   }
   const topic = fromMqttTopic(mqttTopic, limits.prefix);
-  if (topic === null) return { ok: false, reason: 'malformed', detail: `topic '${mqttTopic}' does not map to a bus topic` };
-  let payload;
-  if (bytes.length > 0) {
-    try {
-      payload = JSON.parse(decoder.decode(bytes));
-    } catch {
-      return { ok: false, reason: 'malformed', detail: 'payload is not UTF-8 JSON' };
-    }
-  }
+  if (topic === null) return unmappedTopic(mqttTopic);
+  const payload = parseJson(bytes);
+  if (payload === NOT_JSON) return { ok: false, reason: 'malformed', detail: 'payload is not UTF-8 JSON' };
   return {
     ok: true,
     message: { topic, payload, origin: { realm, id: Number(id), seq: Number(seq), hops: Number(hops) }, key: `${realm}:${id}`, foreign: false, headers, correlationId },
   };
+}
+
+/** What `parseJson` answers for bytes that are not UTF-8 JSON. */
+const NOT_JSON = Symbol('not JSON');
+
+/** The value of UTF-8 JSON `bytes` (`undefined` for none), or `NOT_JSON`. */
+function parseJson(/** @type {Uint8Array} */ bytes) {
+  if (bytes.length === 0) return undefined;
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+/** The refusal of a message whose MQTT topic is outside the prefix or not a bus topic. */
+function unmappedTopic(/** @type {string} */ mqttTopic) {
+  return /** @type {const} */ ({ ok: false, reason: 'malformed', detail: `topic '${mqttTopic}' does not map to a bus topic` });
 }
 
 /**
@@ -192,16 +204,9 @@ export function decodeIncoming(mqttTopic, bytes, properties, limits) {
  */
 function decodeForeign(mqttTopic, bytes, prefix) {
   const topic = fromMqttTopic(mqttTopic, prefix);
-  if (topic === null) return { ok: false, reason: 'malformed', detail: `topic '${mqttTopic}' does not map to a bus topic` };
-  /** @type {unknown} */
-  let payload;
-  if (bytes.length > 0) {
-    try {
-      payload = JSON.parse(decoder.decode(bytes));
-    } catch {
-      payload = Uint8Array.from(bytes);
-    }
-  }
+  if (topic === null) return unmappedTopic(mqttTopic);
+  const json = parseJson(bytes);
+  const payload = json === NOT_JSON ? Uint8Array.from(bytes) : json;
   return { ok: true, message: { topic, payload, origin: null, key: null, foreign: true, headers: null, correlationId: null } };
 }
 
