@@ -90,14 +90,13 @@ async function measureGroup(group, profile) {
   const members = [];
   try {
     for (const c of group) {
+      const member = { c, instance: null, rates: [], perSample: 0, error: null };
+      members.push(member);
       try {
-        const instance = c.make();
-        members.push({ c, instance, rates: [], perSample: 0, error: null });
-        const member = members[members.length - 1];
+        const instance = (member.instance = c.make());
         member.perSample = await calibrate((n) => instance.run(n), profile.sampleMs, profile.warmupTime, instance.warmOps);
       } catch (error) {
-        if (members.length > 0 && members[members.length - 1].c === c) members[members.length - 1].error = error;
-        else members.push({ c, instance: null, rates: [], perSample: 0, error });
+        member.error = error;
       }
     }
     for (let round = 0; round < profile.rounds; round++) {

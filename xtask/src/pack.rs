@@ -61,6 +61,15 @@ const BUDGET_BYTES: u64 = 122 * 1024;
 /// then reports the larger module.
 const LOCATION_DETAIL: &str =
     "target.wasm32-unknown-unknown.rustflags=[\"-Zlocation-detail=none\"]";
+/// The wasm features of rustc's wasm32 output, which every wasm-opt run must accept.
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
 /// esbuild's `--target` for the browser bundles and the size bundle (the same as
 /// `tests/bench/size.mjs`).
 const BUNDLE_TARGET: &str = "es2022";
@@ -233,14 +242,9 @@ pub fn run(root: &Path) -> Result<PathBuf> {
             "--low-memory-unused",
             "--strip-debug",
             "--strip-producers",
-            "--enable-bulk-memory",
-            "--enable-mutable-globals",
-            "--enable-nontrapping-float-to-int",
-            "--enable-sign-ext",
-            "--enable-reference-types",
-            "--enable-multivalue",
-            "-o",
         ])
+        .args(WASM_FEATURES)
+        .arg("-o")
         .arg(&module)
         .arg(bindgen_dir.join("switchyard_bg.wasm"));
     run_checked(&mut opt)?;
@@ -333,16 +337,9 @@ fn minify_names(wasm_opt: &Path, module: &Path, bindings: &Path) -> Result<()> {
     let minified = module.with_extension("min.wasm");
     let mut cmd = Command::new(wasm_opt);
     cmd.arg(module)
-        .args([
-            "--minify-imports-and-exports-and-modules",
-            "--enable-bulk-memory",
-            "--enable-mutable-globals",
-            "--enable-nontrapping-float-to-int",
-            "--enable-sign-ext",
-            "--enable-reference-types",
-            "--enable-multivalue",
-            "-o",
-        ])
+        .args(["--minify-imports-and-exports-and-modules"])
+        .args(WASM_FEATURES)
+        .arg("-o")
         .arg(&minified)
         .stdin(Stdio::null());
     let output = cmd
