@@ -9,6 +9,8 @@ import { RecentSet } from './window.js';
 import { decodeIncoming, encodePayload, foreignOrigin, isForeignRealm, userProperties } from './wire.js';
 import { matches, toMqttFilter, toMqttTopic } from './topics.js';
 import { originOf, publishIncoming } from './origin.js';
+import { joinGroup } from './group.js';
+import { deliveredOn, markDelivered } from '../tabs/link.js';
 
 /** @typedef {import('./stores.js').OutboxRecord} OutboxRecord */
 /** @typedef {import('./stores.js').OutboxStore} OutboxStore */
@@ -38,6 +40,8 @@ import { originOf, publishIncoming } from './origin.js';
  * @property {((letter: DeadLetter) => void) | undefined} onDeadLetter
  * @property {string | undefined} username
  * @property {string | undefined} password
+ * @property {{ channel: string, heartbeatMs: number } | null} tabs the tab group (one socket per group), or null (this realm's own socket)
+ * @property {boolean} clientIdGiven whether the app chose `clientId` (else the group's stored one is used)
  */
 
 /**
@@ -47,6 +51,7 @@ import { originOf, publishIncoming } from './origin.js';
  * @property {string} mqttTopic
  * @property {unknown} payload
  * @property {'refused' | 'expired'} reason
+ * @property {string} [writer] the realm whose link wrote the record (tab groups)
  * @property {number} attempts
  * @property {string | null} lastError
  * @property {number} createdAt
@@ -84,8 +89,8 @@ export class MqttLink {
     this.mqtt = mqtt;
     this.store = store;
     this.config = config;
-    /** @type {'connecting' | 'connected' | 'waiting' | 'closed'} */
-    this.state = 'connecting';
+    /** @type {'connecting' | 'connected' | 'waiting' | 'closed' | 'follower'} */
+    this.state = config.tabs ? 'follower' : 'connecting';
     this.filters = config.subscribe.map((pattern) => ({ pattern, ...toMqttFilter(pattern, config.prefix) }));
     this.allExact = this.filters.every((f) => f.exact);
 
@@ -161,6 +166,34 @@ export class MqttLink {
     /** @type {Array<() => void>} */
     this.drainWaiters = [];
 
+    // Tab groups (see group.js): the keys of records this realm wrote that are not yet
+    // acknowledged or dead-lettered (the leader tells), the keys the leader already forgot (its
+    // removals may not have committed when it reads the store again), the highest key read.
+    /** @type {Set<number>} */
+    this.mine = new Set();
+    this.gone = new RecentSet(65_536);
+    this.readKey = 0;
+    this.pulling = false;
+    this.pullAgain = false;
+    /** @type {number[]} */
+    this.doneBatch = [];
+    /** @type {Array<DeadLetter & { key: number }>} */
+    this.deadBatch = [];
+    /** @type {any[]} messages from the broker to hand to the followers (one post per turn) */
+    this.forwardBatch = [];
+    /** Changes of role (a stale async step of an earlier one stops when it differs). */
+    this.leadings = 0;
+    /** Times this realm became the group's leader. */
+    this.leaderships = 0;
+    /** Records being appended to the shared store. */
+    this.appending = 0;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.pullTimer = undefined;
+    /** The delivered origins of this bus, shared with the tabs bridge (one delivery per bus). */
+    this.delivered = deliveredOn(bus);
+    /** @type {import('./group.js').Group | null} */
+    this.group = null;
+
     /** @type {Array<{ unsubscribe(): boolean }>} */
     this.subscriptions = [];
     try {
@@ -180,7 +213,14 @@ export class MqttLink {
       for (const sub of this.subscriptions) sub.unsubscribe();
       throw error;
     }
-    this.connect();
+    if (config.tabs) {
+      const tabs = config.tabs;
+      this.group = joinGroup(tabs.channel, config.realm, tabs.heartbeatMs, {
+        onLeading: (leading) => (leading ? void this.lead() : this.follow()),
+        onMessage: (m) => this.fromGroup(m),
+        state: () => this.state,
+      });
+    } else this.connect();
   }
 
   // ---- bus → outbox ------------------------------------------------------------------------
@@ -206,6 +246,9 @@ export class MqttLink {
     if (origin) {
       if (this.injected.has(`${origin.realm}:${origin.id}`)) return; // it came from this broker through this link
       if (isForeignRealm(origin.realm)) return; // from a plain MQTT client: it came from a broker
+      // In a tab group, a message from another tab (shareTopics, linkPort) is bridged by the
+      // realm that published it, through its own link of the group: not a second time here.
+      if (this.group && this.delivered.get(`${origin.realm}:${origin.id}`) === 'tabs') return;
       if (origin.hops >= this.config.hopLimit) {
         this.dropped.hopLimit++;
         return;
@@ -240,7 +283,7 @@ export class MqttLink {
    */
   add(record) {
     if (this.state === 'closed') throw new SwitchyardError('E_CLOSED', 'the MQTT link is closed');
-    if (this.records.size >= this.config.outboxCapacity || this.waitingForRoom.length > 0) {
+    if (this.outboxSize() >= this.config.outboxCapacity || this.waitingForRoom.length > 0) {
       return new Promise((resolve, reject) => {
         this.waitingForRoom.push(() => {
           try {
@@ -251,9 +294,15 @@ export class MqttLink {
         });
       });
     }
+    this.counters.written++;
+    if (this.group) {
+      // The key comes from the shared store (see commit); the leader sends it from there.
+      record.writer = this.config.realm;
+      this.write(record);
+      return;
+    }
     record.key = this.nextKey++;
     this.records.set(record.key, record);
-    this.counters.written++;
     if (this.syncStore) {
       this.store.write([record]);
       this.queue.push(record);
@@ -282,6 +331,7 @@ export class MqttLink {
   /** @param {{ records: OutboxRecord[], done: Array<{ resolve: () => void, reject: (e: unknown) => void }> }} batch */
   async commit(batch) {
     this.writeBatch = null;
+    if (this.group) return this.commitShared(batch.records);
     try {
       await this.store.write(batch.records);
     } catch (error) {
@@ -295,10 +345,59 @@ export class MqttLink {
     this.pump();
   }
 
+  /**
+   * Tab groups: appends this realm's records to the shared outbox. The leader sends them from
+   * there; a follower nudges the leader. A failed append is retried (the records stay counted
+   * in this realm's outbox, and publishers wait for room as usual).
+   * @param {OutboxRecord[]} records
+   */
+  async commitShared(records) {
+    this.appending += records.length;
+    try {
+      await /** @type {import('./stores.js').SharedIdbStore} */ (this.store).append(records);
+    } catch (error) {
+      this.counters.storeErrors++;
+      this.lastError = `outbox store: ${/** @type {Error} */ (error)?.message ?? error}`;
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        this.appending -= records.length;
+        if (this.state === 'closed') return;
+        for (const record of records) this.write(record);
+      }, 1000);
+      this.retryTimers.add(timer);
+      return;
+    }
+    this.appending -= records.length;
+    for (const record of records) this.mine.add(record.key);
+    if (this.state === 'closed') {
+      this.settleDrain();
+      return;
+    }
+    if (this.group?.leading()) {
+      for (const record of records) {
+        if (this.records.has(record.key) || this.gone.has(record.key)) continue;
+        this.records.set(record.key, record);
+        this.queue.push(record);
+      }
+      this.pump();
+    } else this.group?.post('wrote');
+    this.settleDrain();
+  }
+
+  /** Records in this realm's outbox: its own not yet acknowledged in a tab group. */
+  outboxSize() {
+    if (!this.group) return this.records.size;
+    return this.mine.size + this.appending + (this.writeBatch?.records.length ?? 0);
+  }
+
   /** Removes a record for good (acknowledged or dead-lettered) and lets waiting adds in. */
-  /** @param {OutboxRecord} record */
-  forget(record) {
+  /**
+   * @param {OutboxRecord} record
+   * @param {DeadLetter | null} [letter] when it was dead-lettered
+   */
+  forget(record, letter = null) {
     this.records.delete(record.key);
+    if (this.group) this.settled(record.key, letter);
     if (this.syncStore) this.store.remove([record.key]);
     else {
       this.removeBatch.push(record.key);
@@ -318,11 +417,34 @@ export class MqttLink {
       }
     }
     this.release();
-    if (this.records.size === 0) this.settleDrain();
+    if (this.outboxSize() === 0) this.settleDrain();
+  }
+
+  /**
+   * Tab groups, on the leader: `key` left the shared outbox (acknowledged, or dead-lettered as
+   * `letter`). Its writer is told in the next `done` or `dead` post (one per turn).
+   * @param {number} key
+   * @param {DeadLetter | null} letter
+   */
+  settled(key, letter) {
+    this.gone.add(key);
+    this.mine.delete(key);
+    if (letter) this.deadBatch.push({ ...letter, key });
+    else this.doneBatch.push(key);
+    if (this.doneBatch.length + this.deadBatch.length === 1) {
+      queueMicrotask(() => {
+        const keys = this.doneBatch;
+        const letters = this.deadBatch;
+        this.doneBatch = [];
+        this.deadBatch = [];
+        if (keys.length > 0) this.group?.post('done', { keys });
+        if (letters.length > 0) this.group?.post('dead', { letters });
+      });
+    }
   }
 
   release() {
-    while (this.waitingForRoom.length > 0 && this.records.size < this.config.outboxCapacity) {
+    while (this.waitingForRoom.length > 0 && this.outboxSize() < this.config.outboxCapacity) {
       /** @type {() => void} */ (this.waitingForRoom.shift())();
     }
   }
@@ -442,9 +564,13 @@ export class MqttLink {
       createdAt: record.createdAt,
       deadLetteredAt: Date.now(),
     };
+    if (record.writer !== undefined) letter.writer = record.writer;
     this.dead.push(letter);
     if (this.dead.length > this.config.deadLetterCapacity) this.dead.shift();
-    this.forget(record);
+    this.forget(record, letter);
+    // The leader of a tab group keeps every dead letter of the group; the realm that wrote the
+    // record is told (`dead`) and calls its own `onDeadLetter`.
+    if (record.writer !== undefined && record.writer !== this.config.realm) return;
     if (this.config.onDeadLetter) {
       try {
         this.config.onDeadLetter(letter);
@@ -518,9 +644,8 @@ export class MqttLink {
         if (error && this.state !== 'closed') this.lastError = `subscribe: ${error.message ?? error}`;
       });
     }
-    const waiters = this.connectedWaiters;
-    this.connectedWaiters = [];
-    for (const resolve of waiters) resolve();
+    this.resolveConnected();
+    this.group?.beat(); // followers learn at once that the group is connected
     this.pump();
   }
 
@@ -538,6 +663,7 @@ export class MqttLink {
       this.inflight.clear();
     }
     this.state = 'waiting';
+    this.group?.beat();
     this.attempt++;
     this.counters.reconnects++;
     this.timer = setTimeout(() => {
@@ -592,18 +718,219 @@ export class MqttLink {
         this.counters.duplicates++;
         return;
       }
-      this.injected.add(message.key);
     } else {
       this.counters.foreign++;
     }
     const origin = message.origin ?? foreignOrigin(this.bus, config.realm);
+    const entry = { topic: message.topic, payload: message.payload, origin, headers: message.headers, correlationId: message.correlationId };
+    if (this.group) this.forward(entry);
+    this.inject(entry, 'mqtt');
+  }
+
+  /**
+   * Publishes a message from the broker on this bus, unless it reached the bus already by
+   * another path (the tabs bridge, or another link of the group): each bus delivers it once.
+   * @param {{ topic: string, payload: unknown, origin: import('./origin.js').Origin, headers: Record<string, string> | null, correlationId: string | null }} entry
+   * @param {'mqtt' | 'mqtt-tabs'} kind `'mqtt-tabs'` when the group's leader forwarded it
+   */
+  inject(entry, kind) {
+    const key = `${entry.origin.realm}:${entry.origin.id}`;
+    if (this.delivered.has(key)) {
+      this.counters.duplicates++;
+      return;
+    }
+    this.injected.add(key);
+    markDelivered(this.delivered, key, kind);
     try {
-      publishIncoming(this.bus, message.topic, message.payload, origin, message.headers, message.correlationId);
+      publishIncoming(this.bus, entry.topic, entry.payload, entry.origin, entry.headers, entry.correlationId);
       this.counters.delivered++;
     } catch (error) {
+      this.delivered.delete(key);
       this.dropped.rejected++;
-      this.lastError = `bus refused '${message.topic}': ${/** @type {Error} */ (error)?.message ?? error}`;
+      this.lastError = `bus refused '${entry.topic}': ${/** @type {Error} */ (error)?.message ?? error}`;
     }
+  }
+
+  /**
+   * The leader of a tab group hands a message from the broker to the followers (one post per
+   * turn).
+   * @param {object} entry
+   */
+  forward(entry) {
+    this.forwardBatch.push(entry);
+    if (this.forwardBatch.length > 1) return;
+    queueMicrotask(() => {
+      const msgs = this.forwardBatch;
+      this.forwardBatch = [];
+      try {
+        this.group?.post('msgs', { msgs });
+      } catch (error) {
+        // A payload the channel cannot clone (the broker's bytes and JSON always can).
+        this.lastError = `tab group: ${/** @type {Error} */ (error)?.message ?? error}`;
+      }
+    });
+  }
+
+  // ---- the tab group -----------------------------------------------------------------------
+
+  /** This realm now leads its tab group: read the shared outbox, then connect. */
+  async lead() {
+    if (this.state === 'closed') return;
+    this.leadings++;
+    this.leaderships++;
+    this.state = 'connecting';
+    const leadership = this.leadings;
+    const store = /** @type {import('./stores.js').SharedIdbStore} */ (this.store);
+    try {
+      if (!this.config.clientIdGiven) this.config.clientId = await store.sharedClientId(this.config.clientId);
+    } catch (error) {
+      this.counters.storeErrors++;
+      this.lastError = `outbox store: ${/** @type {Error} */ (error)?.message ?? error}`;
+    }
+    if (leadership !== this.leadings || this.state !== 'connecting') return; // stepped down meanwhile
+    this.readKey = 0;
+    this.pullTimer = setInterval(() => this.pull(), 1000);
+    this.pull();
+    this.connect();
+  }
+
+  /** This realm no longer leads (another took over, or the page froze): drop the socket. */
+  follow() {
+    this.leadings++;
+    if (this.pullTimer) clearInterval(this.pullTimer);
+    this.pullTimer = undefined;
+    if (this.state === 'closed') return;
+    this.generation++;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.stableTimer) clearTimeout(this.stableTimer);
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    const client = this.client;
+    this.client = null;
+    client?.end(true);
+    // What was in flight stays in the shared outbox: the next leader sends it again.
+    this.records.clear();
+    this.queue = [];
+    this.queueHead = 0;
+    this.inflight.clear();
+    this.state = 'follower';
+    this.group?.beat();
+  }
+
+  /**
+   * The leader reads what the group appended to the shared outbox since it last looked (on a
+   * `wrote` nudge, and every second in case one was missed). One read at a time.
+   */
+  pull() {
+    if (!this.group?.leading() || this.state === 'closed') return;
+    if (this.pulling) {
+      this.pullAgain = true;
+      return;
+    }
+    this.pulling = true;
+    const leadership = this.leadings;
+    const store = /** @type {import('./stores.js').SharedIdbStore} */ (this.store);
+    store
+      .readAfter(this.readKey)
+      .then((records) => {
+        if (leadership !== this.leadings || this.state === 'closed') return;
+        for (const record of records) {
+          if (record.key > this.readKey) this.readKey = record.key;
+          if (this.records.has(record.key) || this.gone.has(record.key)) continue;
+          this.records.set(record.key, record);
+          this.queue.push(record);
+        }
+        this.pump();
+      })
+      .catch((error) => {
+        this.counters.storeErrors++;
+        this.lastError = `outbox store: ${error?.message ?? error}`;
+      })
+      .finally(() => {
+        this.pulling = false;
+        if (this.pullAgain) {
+          this.pullAgain = false;
+          this.pull();
+        }
+      });
+  }
+
+  /**
+   * A message from another realm of the group (group.js checked its envelope).
+   * @param {any} m
+   */
+  fromGroup(m) {
+    if (this.state === 'closed') return;
+    switch (m.kind) {
+      case 'beat':
+        if (m.leader === true && m.state === 'connected') this.resolveConnected();
+        break;
+      case 'wrote':
+        this.pull();
+        break;
+      case 'msgs':
+        if (this.group?.leading()) break;
+        for (const entry of m.msgs) this.fromLeader(entry);
+        break;
+      case 'done': {
+        let any = false;
+        for (const key of m.keys) {
+          this.gone.add(key); // leading later, this realm will not send it again
+          any = this.mine.delete(key) || any;
+        }
+        if (any) {
+          this.release();
+          this.settleDrain();
+        }
+        break;
+      }
+      case 'dead':
+        for (const letter of m.letters) {
+          if (letter.writer !== this.config.realm || !this.mine.delete(letter.key)) continue;
+          const { key: _key, ...rest } = letter;
+          this.counters.deadLettered++;
+          this.dead.push(rest);
+          if (this.dead.length > this.config.deadLetterCapacity) this.dead.shift();
+          if (this.config.onDeadLetter) {
+            try {
+              this.config.onDeadLetter(rest);
+            } catch (error) {
+              console.error('switchyard/bridge: onDeadLetter threw', error);
+            }
+          }
+          this.release();
+          this.settleDrain();
+        }
+        break;
+    }
+  }
+
+  /**
+   * A message from the broker that the group's leader forwarded: remembered by its key (so this
+   * realm, leading later, drops the broker's second copy) and published here once.
+   * @param {any} entry
+   */
+  fromLeader(entry) {
+    if (!entry || typeof entry.topic !== 'string' || !entry.origin || typeof entry.origin.realm !== 'string' || !Number.isSafeInteger(entry.origin.id)) {
+      this.dropped.forged++;
+      return;
+    }
+    this.counters.received++;
+    if (!isForeignRealm(entry.origin.realm) && !this.seenIncoming.add(`${entry.origin.realm}:${entry.origin.id}`)) {
+      this.counters.duplicates++;
+      return;
+    }
+    this.inject(
+      { topic: entry.topic, payload: entry.payload, origin: entry.origin, headers: entry.headers ?? null, correlationId: entry.correlationId ?? null },
+      'mqtt-tabs',
+    );
+  }
+
+  resolveConnected() {
+    const waiters = this.connectedWaiters;
+    this.connectedWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   // ---- the public face ---------------------------------------------------------------------
@@ -611,6 +938,7 @@ export class MqttLink {
   /** Resolves when the link is connected (at once if it is). */
   whenConnected() {
     if (this.state === 'connected') return Promise.resolve();
+    if (this.state === 'follower' && this.group?.leaderState() === 'connected') return Promise.resolve();
     if (this.state === 'closed') return Promise.reject(new SwitchyardError('E_CLOSED', 'the MQTT link is closed'));
     return new Promise((resolve, reject) =>
       this.connectedWaiters.push(() => (this.state === 'closed' ? reject(new SwitchyardError('E_CLOSED', 'the MQTT link is closed')) : resolve(undefined))),
@@ -619,12 +947,12 @@ export class MqttLink {
 
   /** Resolves when the outbox is empty (every record acknowledged or dead-lettered). */
   drained() {
-    if (this.records.size === 0 && this.waitingForRoom.length === 0 && !this.writeBatch) return Promise.resolve();
+    if (this.outboxSize() === 0 && this.waitingForRoom.length === 0 && !this.writeBatch) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(() => resolve(undefined)));
   }
 
   settleDrain() {
-    if (this.records.size > 0 || this.waitingForRoom.length > 0 || this.writeBatch) return;
+    if (this.outboxSize() > 0 || this.waitingForRoom.length > 0 || this.writeBatch) return;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();
@@ -637,7 +965,7 @@ export class MqttLink {
       state: this.state,
       clientId: this.config.clientId,
       store: this.store.kind,
-      outbox: this.records.size,
+      outbox: this.outboxSize(),
       waitingForRoom: this.waitingForRoom.length,
       inFlight: this.inflight.size,
       ...this.counters,
@@ -645,6 +973,17 @@ export class MqttLink {
       deadLetters: this.dead.length,
       rttMs: { p50: pick(0.5), p99: pick(0.99), max: sorted.length === 0 ? null : sorted[sorted.length - 1], samples: sorted.length },
       lastError: this.lastError,
+      tabs: this.group
+        ? {
+            channel: /** @type {{ channel: string }} */ (this.config.tabs).channel,
+            role: this.group.leading() ? 'leader' : 'follower',
+            leaderState: this.group.leaderState(),
+            peers: this.group.peers(),
+            sharedOutbox: this.group.leading() ? this.records.size : null,
+            leaderships: this.leaderships,
+            ignored: this.group.ignored(),
+          }
+        : null,
     };
   }
 
@@ -658,6 +997,8 @@ export class MqttLink {
     // PUBACKs of what is in flight are still handled until the socket ends (see `send`).
     this.closing = true;
     for (const sub of this.subscriptions) sub.unsubscribe();
+    this.group?.close();
+    if (this.pullTimer) clearInterval(this.pullTimer);
     if (this.timer) clearTimeout(this.timer);
     if (this.stableTimer) clearTimeout(this.stableTimer);
     for (const timer of this.retryTimers) clearTimeout(timer);

@@ -1,0 +1,263 @@
+// connectMqtt's tab groups (`tabs: { channel }`), in Chromium pages of one origin talking to a real
+// mosquitto over WebSocket: one socket per group, a follower's publishes reach the broker through
+// the leader's shared IndexedDB outbox, what the broker sends reaches every tab once, the next tab
+// takes over when the leader closes, and the tabs bridge (shareTopics) on the same topics
+// doubles nothing. Node (no IndexedDB) refuses `tabs` with a clear error.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { collectErrors, launchChromium, serveStatic } from './helpers/browser.mjs';
+import { importBridge } from './helpers/bridge.mjs';
+import { startBroker } from './helpers/mosquitto.mjs';
+import { installDir } from './helpers/package.mjs';
+import { until } from '../helpers/poll.mjs';
+
+const { EventBus, SwitchyardError, connectMqtt } = await importBridge();
+
+const PAGE = `<!doctype html>
+<link rel="icon" href="data:,">
+<script type="importmap">
+{ "imports": {
+  "switchyard": "/node_modules/switchyard/web/index.js",
+  "mqtt": "/node_modules/mqtt/dist/mqtt.esm.js"
+} }
+</script>
+<script type="module">
+  import { EventBus } from 'switchyard';
+  import { connectMqtt, shareTopics } from '/node_modules/switchyard/web/bridge.js';
+  window.got = [];
+  // A bus with a bridge (and shareTopics when 'share' is given); every message from elsewhere on
+  // 'collect' patterns lands in window.got.
+  window.start = async (options, collect = [], share = null) => {
+    const bus = new EventBus({ capacity: 100000 });
+    for (const pattern of collect) bus.subscribe(pattern, (payload, meta) => meta.origin && window.got.push({ topic: meta.topic, payload, origin: meta.origin }));
+    window.bus = bus;
+    if (share) window.share = shareTopics(bus, share);
+    window.link = await connectMqtt(bus, { backoff: { initialMs: 20, maxMs: 200 }, ...options });
+  };
+  window.ready = true;
+</script>`;
+
+let broker;
+let server;
+let browser;
+const nodeLinks = new Set();
+before(async () => {
+  broker = await startBroker();
+  server = await serveStatic(installDir(), { '/': PAGE });
+  browser = await launchChromium();
+});
+after(async () => {
+  await Promise.all([...nodeLinks].map((link) => link.close()));
+  await browser?.close();
+  server?.close();
+  await broker?.stop();
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let n = 0;
+const uniquePrefix = () => `t${process.pid}x${++n}`;
+
+/** Established WebSocket connections to the broker (its WebSocket port: only pages use it). */
+function webSocketClients() {
+  const out = execFileSync('ss', ['-Htn', 'state', 'established', `( sport = :${broker.wsPort} )`], { encoding: 'utf8' });
+  return out.split('\n').filter((line) => line.trim() !== '').length;
+}
+
+/** Opens `count` pages of the test origin, each started with `options` (one tab group). */
+async function openTabs(count, options, collect, share = null) {
+  const tabs = [];
+  for (let i = 0; i < count; i++) {
+    const page = await browser.context.newPage();
+    const errors = collectErrors(page);
+    await page.goto(`${server.origin}/`);
+    await page.waitForFunction(() => window.ready === true);
+    await page.evaluate(({ options, collect, share }) => window.start(options, collect, share), { options, collect, share });
+    tabs.push({ page, errors });
+  }
+  await Promise.all(tabs.map((t) => t.page.evaluate(() => window.link.connected())));
+  return tabs;
+}
+
+/** The one tab that leads (asserts there is exactly one). */
+async function leaderOf(tabs) {
+  const leaders = [];
+  for (const tab of tabs) if (await tab.page.evaluate(() => window.link.leader)) leaders.push(tab);
+  assert.equal(leaders.length, 1, 'exactly one tab leads');
+  return leaders[0];
+}
+
+/** A Node-side bus bridged to the broker over TCP (so the WebSocket port counts pages only). */
+async function nodeSide(options, collect = []) {
+  const bus = new EventBus({ capacity: 100_000 });
+  const got = [];
+  for (const pattern of collect) bus.subscribe(pattern, (payload, meta) => meta.origin && got.push({ topic: meta.topic, payload, origin: meta.origin }));
+  const link = await connectMqtt(bus, { url: broker.tcpUrl, backoff: { initialMs: 20, maxMs: 200 }, outbox: { store: 'memory' }, ...options });
+  nodeLinks.add(link);
+  await link.connected();
+  return { bus, link, got };
+}
+
+const pageGot = (tab) => tab.page.evaluate(() => window.got.map((m) => [m.topic, m.payload]));
+
+async function closeAll(tabs) {
+  for (const tab of tabs) {
+    if (tab.page.isClosed()) continue;
+    await tab.page.evaluate(() => window.link.close());
+    await tab.page.close();
+  }
+}
+
+test('three tabs of a group hold one socket; a follower publish reaches Node once and a broker message reaches every tab once', async () => {
+  const prefix = uniquePrefix();
+  const node = await nodeSide({ prefix, subscribe: ['chat.**'], publish: ['news.*'] }, ['chat.**']);
+  const options = { url: broker.wsUrl, prefix, publish: ['chat.**'], subscribe: ['news.*'], tabs: { channel: prefix } };
+  const tabs = await openTabs(3, options, ['news.*', 'chat.**']);
+  const leader = await leaderOf(tabs);
+  const followers = tabs.filter((t) => t !== leader);
+  await sleep(300);
+  assert.equal(webSocketClients(), 1, 'one WebSocket connection for three tabs');
+  for (const f of followers) {
+    assert.equal(await f.page.evaluate(() => window.link.state), 'follower');
+    const m = await f.page.evaluate(() => window.link.metrics().tabs);
+    assert.equal(m.role, 'follower');
+    assert.equal(m.leaderState, 'connected');
+    assert.equal(m.peers, 2);
+  }
+  assert.equal(await leader.page.evaluate(() => window.link.state), 'connected');
+  const clientIds = await Promise.all(tabs.map((t) => t.page.evaluate(() => window.link.clientId)));
+  assert.equal(new Set(clientIds).size, 1, 'one client id (one session) for the group');
+
+  for (const [i, tab] of tabs.entries()) await tab.page.evaluate((i) => window.bus.publish('chat.room.msg', { from: i }), i);
+  await until(() => node.got.length >= 3, 5000, 'three chat messages at Node');
+  for (const f of followers) await f.page.evaluate(() => window.link.drained());
+  await sleep(300);
+  assert.deepEqual(node.got.map((m) => m.payload.from).sort(), [0, 1, 2], 'each once');
+  assert.equal(node.link.metrics().duplicates, 0, 'nothing sent twice');
+  for (const f of followers) assert.equal(await f.page.evaluate(() => window.link.metrics().outbox), 0);
+
+  for (let i = 0; i < 5; i++) node.bus.publish('news.flash', i);
+  for (const tab of tabs) await until(async () => (await pageGot(tab)).length >= 5, 5000, 'five news in every tab');
+  await sleep(300);
+  for (const tab of tabs) {
+    // No tab sees another tab's chat (one MQTT client: No Local), and each news item once, in order.
+    assert.deepEqual(await pageGot(tab), [0, 1, 2, 3, 4].map((i) => ['news.flash', i]));
+    const origin = await tab.page.evaluate(() => window.got[0].origin);
+    assert.equal(origin.hops, 1);
+  }
+  await closeAll(tabs);
+  for (const tab of tabs) assert.deepEqual(tab.errors, []);
+});
+
+test('closing the leader tab hands the socket to another within 2 s; publishes before, during and after arrive once', async () => {
+  const prefix = uniquePrefix();
+  const node = await nodeSide({ prefix, subscribe: ['work.*'], publish: ['news.*'] }, ['work.*']);
+  const options = { url: broker.wsUrl, prefix, publish: ['work.*'], subscribe: ['news.*'], tabs: { channel: prefix } };
+  const tabs = await openTabs(3, options, ['news.*']);
+  const leader = await leaderOf(tabs);
+  const followers = tabs.filter((t) => t !== leader);
+  await sleep(200);
+  // A follower publishes steadily across the hand-over.
+  await followers[0].page.evaluate(() => {
+    let i = 0;
+    window.pump = setInterval(() => {
+      if (i < 300) window.bus.publish('work.item', i++);
+      else clearInterval(window.pump);
+    }, 2);
+  });
+  await sleep(100);
+  const closedAt = Date.now();
+  await leader.page.close(); // the tab goes: its lock and its socket with it
+  await until(
+    async () => {
+      for (const f of followers) if ((await f.page.evaluate(() => window.link.state)) === 'connected') return true;
+      return false;
+    },
+    5000,
+    'a new leader connected',
+  );
+  const handOverMs = Date.now() - closedAt;
+  assert.ok(handOverMs < 2000, `hand-over took ${handOverMs} ms`);
+  const next = await leaderOf(followers);
+  await until(() => node.got.length >= 300, 10_000, '300 work items at Node');
+  await followers[0].page.evaluate(() => window.link.drained());
+  await sleep(300);
+  const values = node.got.map((m) => m.payload);
+  assert.deepEqual([...values].sort((a, b) => a - b), Array.from({ length: 300 }, (_, i) => i), 'every item once');
+  assert.equal(webSocketClients(), 1, 'still one WebSocket connection');
+
+  // Broker messages after the hand-over reach both remaining tabs once.
+  for (let i = 0; i < 3; i++) node.bus.publish('news.after', i);
+  for (const f of followers) await until(async () => (await pageGot(f)).length >= 3, 5000, 'news after the hand-over');
+  await sleep(300);
+  for (const f of followers) assert.deepEqual(await pageGot(f), [0, 1, 2].map((i) => ['news.after', i]));
+  assert.equal(await next.page.evaluate(() => window.link.metrics().tabs.leaderships), 1);
+  await closeAll(followers);
+  for (const tab of tabs) assert.deepEqual(tab.errors, []);
+});
+
+test('a group whose tabs also share the topics with shareTopics delivers each broker message once per tab and sends each publish once', async () => {
+  const prefix = uniquePrefix();
+  const node = await nodeSide({ prefix, subscribe: ['chat.**'], publish: ['news.*'] }, ['chat.**']);
+  const options = { url: broker.wsUrl, prefix, publish: ['chat.**'], subscribe: ['news.*'], tabs: { channel: prefix } };
+  const share = { channel: prefix, topics: ['chat.**', 'news.*'] };
+  const tabs = await openTabs(3, options, ['news.*', 'chat.**'], share);
+  const leader = await leaderOf(tabs);
+  const follower = tabs.find((t) => t !== leader);
+  await sleep(600); // the tabs bridge's realms meet (hello/welcome)
+
+  for (let i = 0; i < 4; i++) node.bus.publish('news.flash', i);
+  await follower.page.evaluate(() => window.bus.publish('chat.room.msg', 'hi'));
+  await until(() => node.got.length >= 1, 5000, 'the chat message at Node');
+  for (const tab of tabs) await until(async () => (await pageGot(tab)).filter(([t]) => t === 'news.flash').length >= 4, 5000, 'news in every tab');
+  await follower.page.evaluate(() => window.link.drained());
+  await sleep(500);
+  assert.deepEqual(node.got.map((m) => m.payload), ['hi'], 'sent once');
+  assert.equal(node.link.metrics().duplicates, 0, 'not sent twice and dropped by id');
+  for (const tab of tabs) {
+    const got = await pageGot(tab);
+    assert.deepEqual(got.filter(([t]) => t === 'news.flash'), [0, 1, 2, 3].map((i) => ['news.flash', i]), 'each news item once per tab');
+    // The chat message reached the other tabs through shareTopics, once.
+    assert.equal(got.filter(([t]) => t === 'chat.room.msg').length, tab === follower ? 0 : 1);
+  }
+  await closeAll(tabs);
+  for (const tab of tabs) assert.deepEqual(tab.errors, []);
+});
+
+test('two tabs with their own sockets and shareTopics on the same topics see each broker message once', async () => {
+  const prefix = uniquePrefix();
+  const node = await nodeSide({ prefix, publish: ['news.*'] });
+  const share = { channel: prefix, topics: ['news.*'] };
+  const tabs = [];
+  for (let i = 0; i < 2; i++) {
+    const more = await openTabs(1, { url: broker.wsUrl, prefix, subscribe: ['news.*'], clientId: `${prefix}-${i}`, outbox: { name: `${prefix}-${i}` } }, ['news.*'], share);
+    tabs.push(...more);
+  }
+  await sleep(600);
+  for (let i = 0; i < 5; i++) node.bus.publish('news.flash', i);
+  for (const tab of tabs) await until(async () => (await pageGot(tab)).length >= 5, 5000, 'news in both tabs');
+  await sleep(500);
+  for (const tab of tabs) assert.deepEqual(await pageGot(tab), [0, 1, 2, 3, 4].map((i) => ['news.flash', i]));
+  await closeAll(tabs);
+  for (const tab of tabs) assert.deepEqual(tab.errors, []);
+});
+
+test('Node refuses a tab group (no IndexedDB) and bad tabs options with E_INVALID_OPTION, connecting nothing', async () => {
+  const bus = new EventBus();
+  const cases = [
+    [{ tabs: { channel: 'app' } }, /IndexedDB and BroadcastChannel/],
+    [{ tabs: { channel: '' } }, /tabs\.channel/],
+    [{ tabs: 'app' }, /`tabs` must be an object/],
+    [{ tabs: { channel: 'app', leader: true } }, /unknown option `tabs\.leader`/],
+    [{ tabs: { channel: 'app', heartbeatMs: 5 } }, /tabs\.heartbeatMs/],
+    [{ tabs: { channel: 'app' }, outbox: { store: 'memory' } }, /outbox\.store/],
+  ];
+  for (const [extra, message] of cases) {
+    await assert.rejects(
+      connectMqtt(bus, { url: broker.tcpUrl, publish: ['a.*'], ...extra }),
+      (error) => error instanceof SwitchyardError && error.code === 'E_INVALID_OPTION' && message.test(error.message),
+      JSON.stringify(extra),
+    );
+  }
+});
