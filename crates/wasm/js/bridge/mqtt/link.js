@@ -102,6 +102,12 @@ export class MqttLink {
     this.queueHead = 0;
     /** @type {Map<number, OutboxRecord>} sent, waiting for PUBACK */
     this.inflight = new Map();
+    /**
+     * MQTT topic → the record refused and waiting for its retry, and the later records of that
+     * topic held until it is acknowledged or dead-lettered (a publisher's order per topic).
+     * @type {Map<string, { key: number, held: OutboxRecord[] }>}
+     */
+    this.holds = new Map();
     /** @type {Array<() => void>} adds waiting for room */
     this.waitingForRoom = [];
     /** @type {{ records: OutboxRecord[], done: Array<{ resolve: () => void, reject: (e: unknown) => void }> } | null} */
@@ -189,6 +195,8 @@ export class MqttLink {
     this.appending = 0;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.pullTimer = undefined;
+    /** @type {any} */
+    this.expiryTimer = undefined;
     /** The delivered origins of this bus, shared with the tabs bridge (one delivery per bus). */
     this.delivered = deliveredOn(bus);
     /** @type {import('./group.js').Group | null} */
@@ -212,6 +220,11 @@ export class MqttLink {
       // A pattern the bus refuses: nothing stays subscribed.
       for (const sub of this.subscriptions) sub.unsubscribe();
       throw error;
+    }
+    if (config.retry.maxAgeMs !== Infinity) {
+      // Records that cannot be sent (no broker, no leader with a socket) still expire.
+      this.expiryTimer = setInterval(() => this.expire(), Math.max(20, Math.min(1000, config.retry.maxAgeMs / 4)));
+      if (typeof this.expiryTimer === 'object' && typeof this.expiryTimer.unref === 'function') this.expiryTimer.unref();
     }
     if (config.tabs) {
       const tabs = config.tabs;
@@ -368,7 +381,8 @@ export class MqttLink {
       return;
     }
     this.appending -= records.length;
-    for (const record of records) this.mine.add(record.key);
+    // A key the leader already settled (it read the store before this realm ran on) is done.
+    for (const record of records) if (!this.gone.has(record.key)) this.mine.add(record.key);
     if (this.state === 'closed') {
       this.settleDrain();
       return;
@@ -397,6 +411,12 @@ export class MqttLink {
    */
   forget(record, letter = null) {
     this.records.delete(record.key);
+    const hold = this.holds.size === 0 ? undefined : this.holds.get(record.topic);
+    if (hold !== undefined && hold.key === record.key) {
+      // The retried record is done: what waited behind it goes next, in order.
+      this.holds.delete(record.topic);
+      if (hold.held.length > 0) this.requeue(hold.held);
+    }
     if (this.group) this.settled(record.key, letter);
     if (this.syncStore) this.store.remove([record.key]);
     else {
@@ -457,6 +477,12 @@ export class MqttLink {
     while (this.inflight.size < this.window && this.queueHead < this.queue.length) {
       const record = this.queue[this.queueHead++];
       if (!this.records.has(record.key) || this.inflight.has(record.key)) continue;
+      const hold = this.holds.size === 0 ? undefined : this.holds.get(record.topic);
+      if (hold !== undefined && hold.key !== record.key) {
+        // An earlier record of this topic waits for its retry: this one goes after it.
+        hold.held.push(record);
+        continue;
+      }
       if (Date.now() - record.createdAt > maxAge) {
         this.deadLetter(record, 'expired', `not acknowledged within retry.maxAgeMs (${maxAge} ms)`);
         continue;
@@ -471,6 +497,22 @@ export class MqttLink {
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
+    }
+  }
+
+  /**
+   * Dead-letters (`'expired'`) the records older than `retry.maxAgeMs` that are not in flight:
+   * those waiting for a connection, for room in the in-flight window, or for a retry. `pump`
+   * checks each record again as it sends it.
+   */
+  expire() {
+    if (this.state === 'closed') return;
+    const maxAge = this.config.retry.maxAgeMs;
+    const t = Date.now();
+    for (const record of [...this.records.values()]) {
+      if (t - record.createdAt <= maxAge || this.inflight.has(record.key)) continue;
+      const why = this.state === 'connected' ? '' : ` while ${this.group && this.state === 'follower' ? 'no tab of the group held a connection' : `the broker was unreachable${this.lastError ? ` (${this.lastError})` : ''}`}`;
+      this.deadLetter(record, 'expired', `not acknowledged within retry.maxAgeMs (${maxAge} ms)${why}`);
     }
   }
 
@@ -518,6 +560,8 @@ export class MqttLink {
       return;
     }
     this.counters.retried++;
+    // Until it is acknowledged or dead-lettered, later records of its topic wait (see `pump`).
+    if (!this.holds.has(record.topic)) this.holds.set(record.topic, { key: record.key, held: [] });
     if (!this.syncStore) Promise.resolve(this.store.write([record])).catch(() => {});
     const delay = backoffDelay(this.config.backoff, record.attempts);
     const timer = setTimeout(() => {
@@ -814,6 +858,7 @@ export class MqttLink {
     this.queue = [];
     this.queueHead = 0;
     this.inflight.clear();
+    this.holds.clear();
     this.state = 'follower';
     this.group?.beat();
   }
@@ -887,7 +932,12 @@ export class MqttLink {
       }
       case 'dead':
         for (const letter of m.letters) {
-          if (letter.writer !== this.config.realm || !this.mine.delete(letter.key)) continue;
+          const known = this.mine.delete(letter.key);
+          if (letter.writer !== this.config.realm || (!known && this.gone.has(letter.key))) {
+            this.gone.add(letter.key);
+            continue; // another realm's, or told already
+          }
+          this.gone.add(letter.key);
           const { key: _key, ...rest } = letter;
           this.counters.deadLettered++;
           this.dead.push(rest);
@@ -999,6 +1049,7 @@ export class MqttLink {
     for (const sub of this.subscriptions) sub.unsubscribe();
     this.group?.close();
     if (this.pullTimer) clearInterval(this.pullTimer);
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
     if (this.timer) clearTimeout(this.timer);
     if (this.stableTimer) clearTimeout(this.stableTimer);
     for (const timer of this.retryTimers) clearTimeout(timer);
