@@ -197,6 +197,93 @@ test('closing the leader tab hands the socket to another within 2 s; publishes b
   for (const tab of tabs) assert.deepEqual(tab.errors, []);
 });
 
+test('a crashed leader tab is replaced, and every record it had stored is sent by the next leader, each delivered once', async () => {
+  const prefix = uniquePrefix();
+  const node = await nodeSide({ prefix, subscribe: ['work.*'] }, ['work.*']);
+  const options = { url: broker.wsUrl, prefix, publish: ['work.*'], tabs: { channel: prefix } };
+  const tabs = await openTabs(2, options, []);
+  const leader = await leaderOf(tabs);
+  const follower = tabs.find((t) => t !== leader);
+  await leader.page.evaluate(async () => {
+    for (let i = 0; i < 500; i++) window.bus.publish('work.item', i);
+    await window.link.persisted(); // in the shared outbox: accepted
+  });
+  const cdp = await browser.context.newCDPSession(leader.page);
+  const crashedAt = Date.now();
+  cdp.send('Page.crash').catch(() => {}); // never answered: the page is gone
+  await until(() => follower.page.evaluate(() => window.link.state === 'connected'), 5000, 'the follower to take over');
+  const handOverMs = Date.now() - crashedAt;
+  assert.ok(handOverMs < 2000, `hand-over took ${handOverMs} ms`);
+  await until(() => node.got.length >= 500, 10_000, '500 items at Node');
+  await sleep(300);
+  const values = node.got.map((m) => m.payload).sort((a, b) => a - b);
+  assert.deepEqual(values, Array.from({ length: 500 }, (_, i) => i), 'every item once (copies sent again are dropped by id)');
+  assert.equal(webSocketClients(), 1);
+  await until(() => follower.page.evaluate(() => window.link.metrics().tabs.sharedOutbox === 0), 5000, 'the shared outbox empty');
+  await closeAll([follower]);
+  assert.deepEqual(follower.errors, []);
+});
+
+test('a leader tab that freezes gives the socket up to another, and follows when it resumes', async () => {
+  const prefix = uniquePrefix();
+  const node = await nodeSide({ prefix, subscribe: ['work.*'], publish: ['news.*'] }, ['work.*']);
+  const options = { url: broker.wsUrl, prefix, publish: ['work.*'], subscribe: ['news.*'], tabs: { channel: prefix } };
+  const tabs = await openTabs(2, options, ['news.*']);
+  const leader = await leaderOf(tabs);
+  const follower = tabs.find((t) => t !== leader);
+  const cdp = await browser.context.newCDPSession(leader.page);
+  const frozenAt = Date.now();
+  // The browser fires `freeze` before it freezes a page and `resume` after; the DevTools
+  // protocol's lifecycle command does neither, so the test fires them (as tests/e2e/bridge does).
+  await leader.page.evaluate(() => document.dispatchEvent(new Event('freeze')));
+  await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+  await until(() => follower.page.evaluate(() => window.link.state === 'connected'), 5000, 'the follower to take over');
+  assert.ok(Date.now() - frozenAt < 2000, 'within 2 s');
+  await follower.page.evaluate(() => window.bus.publish('work.item', 'while frozen'));
+  node.bus.publish('news.flash', 1);
+  await until(() => node.got.length >= 1, 5000, 'the item at Node');
+  await until(async () => (await pageGot(follower)).length >= 1, 5000, 'the news at the new leader');
+  await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+  await leader.page.evaluate(() => document.dispatchEvent(new Event('resume')));
+  await until(() => leader.page.evaluate(() => window.link.state === 'follower' && window.link.metrics().tabs.leaderState === 'connected'), 5000, 'the old leader to follow');
+  node.bus.publish('news.flash', 2);
+  await until(async () => (await pageGot(leader)).length >= 1, 5000, 'news at the resumed tab');
+  await sleep(300);
+  assert.deepEqual(await pageGot(leader), [['news.flash', 2]], 'what passed while frozen is not replayed by the broker to a follower');
+  assert.deepEqual(await pageGot(follower), [['news.flash', 1], ['news.flash', 2]]);
+  assert.deepEqual(node.got.map((m) => m.payload), ['while frozen']);
+  assert.equal(webSocketClients(), 1);
+  await closeAll(tabs);
+  for (const tab of tabs) assert.deepEqual(tab.errors, []);
+});
+
+test('a leader tab stuck in a long task is deposed after 3 heartbeats; the new leader takes the session over and the old one follows', async () => {
+  const prefix = uniquePrefix();
+  const node = await nodeSide({ prefix, subscribe: ['work.*'] }, ['work.*']);
+  const options = { url: broker.wsUrl, prefix, publish: ['work.*'], tabs: { channel: prefix } };
+  const tabs = await openTabs(2, options, []);
+  const leader = await leaderOf(tabs);
+  const follower = tabs.find((t) => t !== leader);
+  const stuckAt = Date.now();
+  const stuck = leader.page.evaluate(() => {
+    const end = Date.now() + 3000;
+    while (Date.now() < end);
+  });
+  await until(() => follower.page.evaluate(() => window.link.state === 'connected'), 5000, 'the follower to take over');
+  assert.ok(Date.now() - stuckAt < 2500, `took over after ${Date.now() - stuckAt} ms`);
+  await follower.page.evaluate(() => window.bus.publish('work.item', 'after'));
+  await stuck;
+  await until(() => leader.page.evaluate(() => window.link.state === 'follower'), 5000, 'the old leader to follow');
+  await leader.page.evaluate(() => window.bus.publish('work.item', 'from the old leader'));
+  await until(() => node.got.length >= 2, 5000, 'both items at Node');
+  await sleep(1000);
+  assert.deepEqual(node.got.map((m) => m.payload).sort(), ['after', 'from the old leader']);
+  assert.equal(webSocketClients(), 1);
+  assert.equal(await follower.page.evaluate(() => window.link.state), 'connected', 'no takeover ping-pong');
+  await closeAll(tabs);
+  for (const tab of tabs) assert.deepEqual(tab.errors, []);
+});
+
 test('a group whose tabs also share the topics with shareTopics delivers each broker message once per tab and sends each publish once', async () => {
   const prefix = uniquePrefix();
   const node = await nodeSide({ prefix, subscribe: ['chat.**'], publish: ['news.*'] }, ['chat.**']);
