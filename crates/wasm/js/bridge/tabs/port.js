@@ -113,7 +113,7 @@ export function linkPort(bus, port, options) {
       return state;
     },
     metrics: () => link.metrics(),
-    publish: (topic, payload, publishOptions) => link.publish(topic, payload, publishOptions),
+    publish: (topic, ...[payload, publishOptions]) => link.publish(topic, payload, publishOptions),
     close,
   };
 }
