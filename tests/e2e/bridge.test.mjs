@@ -40,6 +40,8 @@ scope.diagnostics = diagnostics;
 scope.share = (options) => { scope.link = shareTopics(bus, { topics: ['cart.**'], heartbeatMs: 100, ...options }); return scope.link.realm; };
 scope.linkTo = (port) => { scope.link = linkPort(bus, port, { topics: ['cart.**'] }); return scope.link.realm; };
 scope.publish = (topic, count, start = 0) => { for (let i = 0; i < count; i++) bus.publish(topic, start + i); return count; };
+scope.spin = (ms) => { const end = Date.now() + ms; while (Date.now() < end); return ms; };
+scope.closeLink = () => { scope.link.close(); return scope.link.state; };
 scope.probe = () => ({ state: scope.link ? scope.link.state : null, realm: scope.link ? scope.link.realm : null, metrics: scope.link ? scope.link.metrics() : null, count: seen.length });
 `;
 
@@ -313,6 +315,51 @@ describe('switchyard/bridge across tabs', { skip: tarball ? false : 'SWITCHYARD_
     const inWorker = await p.evaluate(() => window.w.call('seen'));
     assert.deepEqual(inWorker.filter((s) => s[0] === 'cart.to-worker').map((s) => s[1]), [0, 1, 2]);
     assert.equal(inWorker.length, 6, 'the worker saw its own 3 and the page\'s 3: no echo');
+    await p.close();
+  });
+
+  /** A page linked over its port with a worker it spawned: `{ page, workerRealm }`. */
+  async function linkedWorker() {
+    const p = await context.newPage();
+    await p.goto(`${server.url}/tab.html`);
+    await p.waitForFunction(() => window.ready === true);
+    const workerRealm = await p.evaluate(async () => {
+      window.w = window.spawn();
+      window.linkTo(window.w.worker);
+      return window.w.call('linkParent');
+    });
+    // Both ends hold their lock and have told the other (the `alive` exchange) once a message
+    // has crossed each way.
+    await p.evaluate(() => window.publish('cart.ping', 1));
+    await eventually(async () => (await p.evaluate(() => window.w.call('seen'))).length === 1, 'page → worker');
+    await p.evaluate(() => window.w.call('publish', 'cart.pong', 1));
+    await eventually(async () => (await seenOf(p)).length === 2, 'worker → page');
+    return { page: p, workerRealm };
+  }
+
+  const disconnects = (p) => p.evaluate(() => window.diagnostics.filter((d) => d[0] === '$bridge.disconnected').length);
+
+  it('a worker the page terminates closes the port link within a second, with a disconnected diagnostic', async () => {
+    const { page: p } = await linkedWorker();
+    const started = Date.now();
+    await p.evaluate(() => window.w.worker.terminate());
+    await eventually(async () => (await probeOf(p)).state === 'disconnected', 'the page notices the worker is gone');
+    assert.ok(Date.now() - started < 1000, `noticed after ${Date.now() - started} ms`);
+    assert.equal(await disconnects(p), 1);
+    await p.close();
+  });
+
+  it('a busy worker is not taken for a dead one, and a graceful close is no death', async () => {
+    const { page: p } = await linkedWorker();
+    // Two seconds without answering anything: a ping would call it dead, the lock does not.
+    await p.evaluate(() => window.w.call('spin', 2000));
+    assert.equal((await probeOf(p)).state, 'follower');
+    await p.evaluate(() => window.publish('cart.after-spin', 1));
+    await eventually(async () => (await p.evaluate(() => window.w.call('seen'))).length === 3, 'still linked after the spin');
+    assert.equal(await p.evaluate(() => window.w.call('closeLink')), 'disconnected');
+    await eventually(async () => (await probeOf(p)).state === 'disconnected', 'the bye closes the page side');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await disconnects(p), 0, 'a close is not reported as the other end being gone');
     await p.close();
   });
 });

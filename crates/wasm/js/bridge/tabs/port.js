@@ -7,12 +7,14 @@
 // the port that are not the link's (the app's own traffic) are left alone; the link's own
 // messages do reach the app's `message` listeners on that port, so an app with traffic of its
 // own is better served by a dedicated `MessageChannel` port transferred to the worker. A Node
-// worker that exits closes the link (`$bridge.disconnected`); a browser gives no such signal for
-// a terminated worker (not done: a ping over the port).
+// worker that exits closes the link (`$bridge.disconnected`); in a browser, where a terminated or
+// crashed worker fires nothing, each end holds a Web Lock while it lives and the other notices
+// its release (liveness.js), with the same diagnostic.
 
 import { SwitchyardError } from 'switchyard';
 
 import { LinkCore } from './link.js';
+import { LOCK_PREFIX, watchPeer } from './liveness.js';
 import { readLinkOptions } from './options.js';
 import { isMarked, message } from './protocol.js';
 
@@ -55,6 +57,18 @@ export function linkPort(bus, port, options) {
     close();
   };
   link.start();
+  // Node's ports say when the other end exits; a browser's say nothing, so each end there holds a
+  // Web Lock for its lifetime and watches the other's.
+  const locks = node ? undefined : globalThis.navigator?.locks;
+  const liveness =
+    locks === undefined
+      ? null
+      : watchPeer(
+          locks,
+          `${LOCK_PREFIX}${link.realm}.${link.linkId}`,
+          (fields) => port.postMessage(message('alive', link.realm, { link: link.linkId, ...fields })),
+          onGone,
+        );
   if (node) {
     port.on('message', onData);
     port.on('exit', onGone);
@@ -65,6 +79,7 @@ export function linkPort(bus, port, options) {
   }
   link.onControl = (m) => {
     if (m.kind === 'bye') close();
+    else if (m.kind === 'alive') liveness?.receive(m);
   };
 
   function close() {
@@ -76,6 +91,8 @@ export function linkPort(bus, port, options) {
     } catch {
       // The port is closed already.
     }
+    // After the `bye`: the other end reads the lock's release as a close, not a death.
+    liveness?.close();
     if (node) {
       port.off('message', onData);
       port.off('exit', onGone);
@@ -96,7 +113,7 @@ export function linkPort(bus, port, options) {
       return state;
     },
     metrics: () => link.metrics(),
-    publish: (topic, payload, publishOptions) => link.publish(topic, payload, publishOptions),
+    publish: (topic, ...[payload, publishOptions]) => link.publish(topic, payload, publishOptions),
     close,
   };
 }

@@ -397,7 +397,7 @@ export function shareTopics(bus, options) {
       metrics.peers = live;
       return metrics;
     },
-    publish(topic, payload, options) {
+    publish(topic, ...[payload, options]) {
       return link.publish(topic, payload, options);
     },
     close,
