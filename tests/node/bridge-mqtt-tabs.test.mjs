@@ -150,7 +150,7 @@ test('three tabs of a group hold one socket; a follower publish reaches Node onc
   for (const tab of tabs) assert.deepEqual(tab.errors, []);
 });
 
-test('closing the leader tab hands the socket to another within 2 s; publishes before, during and after arrive once', async () => {
+test('closing the leader tab hands the socket to another within 2 s; publishes before, during and after arrive once', async (t) => {
   const prefix = uniquePrefix();
   const node = await nodeSide({ prefix, subscribe: ['work.*'], publish: ['news.*'] }, ['work.*']);
   const options = { url: broker.wsUrl, prefix, publish: ['work.*'], subscribe: ['news.*'], tabs: { channel: prefix } };
@@ -178,6 +178,7 @@ test('closing the leader tab hands the socket to another within 2 s; publishes b
     'a new leader connected',
   );
   const handOverMs = Date.now() - closedAt;
+  t.diagnostic(`hand-over after close: ${handOverMs} ms`);
   assert.ok(handOverMs < 2000, `hand-over took ${handOverMs} ms`);
   const next = await leaderOf(followers);
   await until(() => node.got.length >= 300, 10_000, '300 work items at Node');
@@ -197,7 +198,7 @@ test('closing the leader tab hands the socket to another within 2 s; publishes b
   for (const tab of tabs) assert.deepEqual(tab.errors, []);
 });
 
-test('a crashed leader tab is replaced, and every record it had stored is sent by the next leader, each delivered once', async () => {
+test('a crashed leader tab is replaced, and every record it had stored is sent by the next leader, each delivered once', async (t) => {
   const prefix = uniquePrefix();
   const node = await nodeSide({ prefix, subscribe: ['work.*'] }, ['work.*']);
   const options = { url: broker.wsUrl, prefix, publish: ['work.*'], tabs: { channel: prefix } };
@@ -213,6 +214,7 @@ test('a crashed leader tab is replaced, and every record it had stored is sent b
   cdp.send('Page.crash').catch(() => {}); // never answered: the page is gone
   await until(() => follower.page.evaluate(() => window.link.state === 'connected'), 5000, 'the follower to take over');
   const handOverMs = Date.now() - crashedAt;
+  t.diagnostic(`hand-over after crash: ${handOverMs} ms`);
   assert.ok(handOverMs < 2000, `hand-over took ${handOverMs} ms`);
   await until(() => node.got.length >= 500, 10_000, '500 items at Node');
   await sleep(300);
