@@ -34,7 +34,8 @@ const PAGE = `<!doctype html>
     for (const pattern of collect) bus.subscribe(pattern, (payload, meta) => meta.origin && window.got.push({ topic: meta.topic, payload, origin: meta.origin }));
     window.bus = bus;
     if (share) window.share = shareTopics(bus, share);
-    window.link = await connectMqtt(bus, { backoff: { initialMs: 20, maxMs: 200 }, ...options });
+    window.letters = [];
+    window.link = await connectMqtt(bus, { backoff: { initialMs: 20, maxMs: 200 }, onDeadLetter: (letter) => window.letters.push(letter), ...options });
   };
   window.ready = true;
 </script>`;
@@ -196,6 +197,67 @@ test('closing the leader tab hands the socket to another within 2 s; publishes b
   assert.equal(await next.page.evaluate(() => window.link.metrics().tabs.leaderships), 1);
   await closeAll(followers);
   for (const tab of tabs) assert.deepEqual(tab.errors, []);
+});
+
+test("a follower's records accepted while the broker is down survive the follower closing and are sent once the broker is back", async () => {
+  const prefix = uniquePrefix();
+  const node = await nodeSide({ prefix, subscribe: ['work.*'], clientId: `n-${prefix}` }, ['work.*']);
+  const options = { url: broker.wsUrl, prefix, publish: ['work.*'], tabs: { channel: prefix } };
+  const tabs = await openTabs(2, options, []);
+  const leader = await leaderOf(tabs);
+  const follower = tabs.find((t) => t !== leader);
+  await broker.stop();
+  await until(() => leader.page.evaluate(() => window.link.state !== 'connected'), 5000, 'the leader to notice');
+  await until(() => follower.page.evaluate(() => window.link.metrics().tabs.leaderState !== 'connected'), 5000, 'the follower to hear it');
+  await follower.page.evaluate(async () => {
+    for (let i = 0; i < 200; i++) window.bus.publish('work.item', i);
+    await window.link.persisted();
+  });
+  assert.equal(await follower.page.evaluate(() => window.link.metrics().outbox), 200);
+  await follower.page.evaluate(() => window.link.close());
+  await follower.page.close();
+  await broker.start();
+  await until(() => node.got.length >= 200, 15_000, '200 items at Node');
+  await sleep(300);
+  assert.deepEqual(node.got.map((m) => m.payload), Array.from({ length: 200 }, (_, i) => i), 'in order, each once');
+  await until(() => leader.page.evaluate(() => window.link.metrics().tabs.sharedOutbox === 0), 5000, 'the shared outbox empty');
+  await closeAll([leader]);
+  // The browser logs each refused WebSocket attempt of the outage; nothing else.
+  for (const tab of tabs) assert.deepEqual(tab.errors.filter((e) => !/ERR_CONNECTION_REFUSED/.test(e)), []);
+});
+
+test("the leader dead-letters a follower's record the broker refuses, and the follower's onDeadLetter gets it", async () => {
+  const strict = await startBroker({ acl: 'topic readwrite sy/ok/#\ntopic read sy/#\n' });
+  try {
+    const prefix = uniquePrefix();
+    const options = { url: strict.wsUrl, prefix: 'sy', publish: ['**'], retry: { attempts: 2 }, tabs: { channel: prefix } };
+    const tabs = await openTabs(2, options, []);
+    const leader = await leaderOf(tabs);
+    const follower = tabs.find((t) => t !== leader);
+    await follower.page.evaluate(async () => {
+      window.bus.publish('ok.fine', 1);
+      window.bus.publish('denied.topic', { x: 1 });
+      await window.link.drained();
+    });
+    const letters = await follower.page.evaluate(() => window.link.deadLetters());
+    assert.equal(letters.length, 1);
+    assert.equal(letters[0].topic, 'denied.topic');
+    assert.equal(letters[0].reason, 'refused');
+    assert.equal(letters[0].attempts, 2);
+    const followerRealm = letters[0].writer;
+    assert.equal(typeof followerRealm, 'string');
+    const m = await follower.page.evaluate(() => window.link.metrics());
+    assert.equal(m.deadLettered, 1);
+    assert.equal(m.outbox, 0);
+    assert.deepEqual(await follower.page.evaluate(() => window.letters), letters, "the follower's onDeadLetter");
+    assert.deepEqual(await leader.page.evaluate(() => window.letters), [], "not the leader's");
+    const atLeader = await leader.page.evaluate(() => window.link.deadLetters());
+    assert.deepEqual(atLeader.map((l) => [l.topic, l.writer]), [['denied.topic', followerRealm]], 'the leader keeps the group\'s dead letters');
+    await closeAll(tabs);
+    for (const tab of tabs) assert.deepEqual(tab.errors, []);
+  } finally {
+    await strict.stop();
+  }
 });
 
 test('a crashed leader tab is replaced, and every record it had stored is sent by the next leader, each delivered once', async (t) => {

@@ -779,11 +779,12 @@ export class MqttLink {
    */
   inject(entry, kind) {
     const key = `${entry.origin.realm}:${entry.origin.id}`;
+    // Remembered either way: the copy another path delivered is not sent back to the broker.
+    this.injected.add(key);
     if (this.delivered.has(key)) {
       this.counters.duplicates++;
       return;
     }
-    this.injected.add(key);
     markDelivered(this.delivered, key, kind);
     try {
       publishIncoming(this.bus, entry.topic, entry.payload, entry.origin, entry.headers, entry.correlationId);
