@@ -41,6 +41,7 @@ const HIDDEN_LEADER_MS = 90_000;
  * @property {() => string | null} leaderState the leader's socket state (this realm's if it leads)
  * @property {() => number} peers other realms heard within 3 heartbeats
  * @property {() => number} ignored messages on the channel that were not the group's
+ * @property {() => void} ignore counts one more (a group message whose content is ill-formed)
  * @property {() => void} beat sends a beat now (after a change of state)
  * @property {() => void} close
  */
@@ -180,6 +181,7 @@ export function joinGroup(channel, realm, hb, hooks) {
       return live;
     },
     ignored: () => ignored,
+    ignore: () => void ignored++,
     beat,
     close() {
       if (closed) return;

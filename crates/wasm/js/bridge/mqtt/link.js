@@ -71,6 +71,34 @@ function packetSize(record) {
   return size;
 }
 
+/** An integer a record's numeric fields may hold. */
+const count = (/** @type {unknown} */ n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+const text = (/** @type {unknown} */ v) => typeof v === 'string';
+
+/**
+ * Whether `r` has an outbox record's shape (what the sender reads from it).
+ * @param {any} r
+ * @returns {r is OutboxRecord}
+ */
+function isRecord(r) {
+  return (
+    r !== null &&
+    typeof r === 'object' &&
+    count(r.key) &&
+    count(r.id) &&
+    count(r.seq) &&
+    count(r.hops) &&
+    count(r.attempts) &&
+    typeof r.createdAt === 'number' &&
+    text(r.realm) &&
+    text(r.topic) &&
+    text(r.busTopic) &&
+    text(r.body) &&
+    (r.correlationId === null || text(r.correlationId)) &&
+    (r.headers === null || (typeof r.headers === 'object' && Object.values(r.headers).every(text)))
+  );
+}
+
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /** Recent round-trip times kept for the percentiles in `metrics()`. */
@@ -115,6 +143,8 @@ export class MqttLink {
     /** @type {number[]} */
     this.removeBatch = [];
     this.removeScheduled = false;
+    /** Whether a removal transaction is running (the next batch waits for it). */
+    this.removing = false;
     this.syncStore = store.kind === 'memory';
     this.closing = false;
     /** @type {Promise<void>} the store's latest removal */
@@ -394,7 +424,12 @@ export class MqttLink {
         this.queue.push(record);
       }
       this.pump();
-    } else this.group?.post('wrote');
+    } else {
+      // The records ride along, so the leader need not read them back: the store, which has
+      // them already, stays the truth for a leader that missed this (it reads it on taking
+      // over, and every second).
+      this.group?.post('wrote', { records });
+    }
     this.settleDrain();
   }
 
@@ -421,23 +456,43 @@ export class MqttLink {
     if (this.syncStore) this.store.remove([record.key]);
     else {
       this.removeBatch.push(record.key);
-      if (!this.removeScheduled) {
+      if (!this.removeScheduled && !this.removing) {
         this.removeScheduled = true;
         queueMicrotask(() => {
           this.removeScheduled = false;
-          const keys = this.removeBatch;
-          this.removeBatch = [];
-          // A removal that fails leaves the record to be sent again after a reload: the
-          // receivers drop that copy by its id.
-          this.lastRemove = Promise.resolve(this.store.remove(keys)).catch((error) => {
-            this.counters.storeErrors++;
-            this.lastError = `outbox store: ${error?.message ?? error}`;
-          });
+          this.flushRemovals();
         });
       }
     }
     this.release();
     if (this.outboxSize() === 0) this.settleDrain();
+  }
+
+  /**
+   * Deletes the acknowledged keys from the store: one transaction at a time, the keys settled
+   * meanwhile in the next. PUBACKs arrive one task each, and a transaction per PUBACK would queue
+   * thousands of them, holding back every other writer of the database (a tab group's followers
+   * appending to the shared outbox waited seconds behind such a queue, measured).
+   */
+  flushRemovals() {
+    if (this.removeBatch.length === 0) return;
+    const keys = this.removeBatch;
+    this.removeBatch = [];
+    this.removing = true;
+    this.lastRemove = Promise.resolve()
+      .then(() => this.store.remove(keys))
+      .catch((error) => {
+        // A removal that fails leaves the record to be sent again after a reload: the
+        // receivers drop that copy by its id.
+        this.counters.storeErrors++;
+        this.lastError = `outbox store: ${error?.message ?? error}`;
+      })
+      .then(() => {
+        this.removing = false;
+        if (this.removeBatch.length === 0) return undefined;
+        this.flushRemovals();
+        return this.lastRemove;
+      });
   }
 
   /**
@@ -903,6 +958,25 @@ export class MqttLink {
   }
 
   /**
+   * The leader takes records a follower appended (its `wrote` message): sent without reading
+   * the store. Anything not shaped as a record is ignored and counted, and the store read.
+   * @param {unknown} records
+   */
+  take(records) {
+    if (!Array.isArray(records) || !records.every(isRecord)) {
+      this.group?.ignore();
+      this.pull();
+      return;
+    }
+    for (const record of records) {
+      if (this.records.has(record.key) || this.gone.has(record.key)) continue;
+      this.records.set(record.key, record);
+      this.queue.push(record);
+    }
+    this.pump();
+  }
+
+  /**
    * A message from another realm of the group (group.js checked its envelope).
    * @param {any} m
    */
@@ -913,7 +987,7 @@ export class MqttLink {
         if (m.leader === true && m.state === 'connected') this.resolveConnected();
         break;
       case 'wrote':
-        this.pull();
+        if (this.group?.leading() && this.state !== 'follower') this.take(m.records);
         break;
       case 'msgs':
         if (this.group?.leading()) break;
