@@ -394,6 +394,51 @@ test('two tabs with their own sockets and shareTopics on the same topics see eac
   for (const tab of tabs) assert.deepEqual(tab.errors, []);
 });
 
+test("forged messages on the group's channel are ignored and counted, never thrown, and the group keeps working", async () => {
+  const prefix = uniquePrefix();
+  const node = await nodeSide({ prefix, subscribe: ['work.*'], publish: ['news.*'] }, ['work.*']);
+  const options = { url: broker.wsUrl, prefix, publish: ['work.*'], subscribe: ['news.*'], tabs: { channel: prefix } };
+  const tabs = await openTabs(2, options, ['news.*', 'work.*']);
+  const leader = await leaderOf(tabs);
+  const follower = tabs.find((t) => t !== leader);
+  const forger = await browser.context.newPage();
+  const forgerErrors = collectErrors(forger);
+  await forger.goto(`${server.origin}/`);
+  await forger.evaluate((prefix) => {
+    const bc = new BroadcastChannel(`switchyard.mqtt/${prefix}`);
+    const m = (kind, fields) => ({ sy: 'mqtt-tabs', v: 1, kind, from: 'forger', ...fields });
+    for (const message of [
+      null,
+      'text',
+      { sy: 'mqtt-tabs', v: 99, kind: 'beat', from: 'x' },
+      m('wrote', { records: [{ key: 1e9, topic: 7 }] }),
+      m('wrote', { records: 'all' }),
+      m('msgs', { msgs: [null, { topic: 5 }, { topic: 'work.x', origin: { realm: 'r', id: 'one' } }] }),
+      m('done', { keys: 'nope' }),
+      m('dead', { letters: [null] }),
+    ]) bc.postMessage(message);
+    bc.close();
+  }, prefix);
+  await sleep(300);
+  for (const tab of tabs) {
+    const m = await tab.page.evaluate(() => window.link.metrics());
+    assert.ok(m.tabs.ignored >= 3, `ignored ${m.tabs.ignored}`);
+    assert.equal(m.outbox, 0);
+  }
+  assert.equal((await follower.page.evaluate(() => window.link.metrics())).dropped.forged, 3, 'the three ill-formed broker messages');
+  assert.deepEqual(await pageGot(follower), [], 'nothing forged reached a bus');
+  assert.equal(await leader.page.evaluate(() => window.link.state), 'connected');
+  await follower.page.evaluate(() => window.bus.publish('work.item', 'still works'));
+  node.bus.publish('news.flash', 1);
+  await until(() => node.got.length >= 1, 5000, 'the item at Node');
+  for (const tab of tabs) await until(async () => (await pageGot(tab)).length >= 1, 5000, 'the news');
+  assert.deepEqual(node.got.map((m) => m.payload), ['still works']);
+  await forger.close();
+  await closeAll(tabs);
+  for (const tab of tabs) assert.deepEqual(tab.errors, []);
+  assert.deepEqual(forgerErrors, []);
+});
+
 test('Node refuses a tab group (no IndexedDB) and bad tabs options with E_INVALID_OPTION, connecting nothing', async () => {
   const bus = new EventBus();
   const cases = [
