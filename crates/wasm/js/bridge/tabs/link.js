@@ -208,8 +208,6 @@ export class LinkCore {
     } else {
       const key = `${from.realm}:${from.id}`;
       if (this.injected.delete(key)) return;
-      // From the broker through connectMqtt's tab group, which delivered it to every tab of it.
-      if (this.recent.get(key) === 'mqtt-tabs') return;
       if (from.hops >= this.config.hopLimit) {
         this.metricsData.hopLimited++;
         return;
