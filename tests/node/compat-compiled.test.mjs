@@ -7,27 +7,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
+import { countCompiles } from './helpers/compiles.mjs';
 import { importCompat } from './helpers/compat.mjs';
 
 const { EventEmitter } = await importCompat();
-
-/** Counts `new Function` calls (the compiles) while `body` runs. */
-function countCompiles(body) {
-  const original = globalThis.Function;
-  let compiles = 0;
-  globalThis.Function = new Proxy(original, {
-    construct(target, args) {
-      compiles++;
-      return Reflect.construct(target, args);
-    },
-  });
-  try {
-    body();
-  } finally {
-    globalThis.Function = original;
-  }
-  return compiles;
-}
 
 describe('compiled emit callers', () => {
   test('a list is compiled at its 256th emit, once; a changed list starts over; every call keeps `this` and its arguments', () => {

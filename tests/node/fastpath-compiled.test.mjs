@@ -6,27 +6,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
+import { countCompiles } from './helpers/compiles.mjs';
 import { importPackage } from './helpers/package.mjs';
 
 const { EventBus } = await importPackage();
-
-/** Counts `new Function` calls (the compiles) while `body` runs. */
-function countCompiles(body) {
-  const original = globalThis.Function;
-  let compiles = 0;
-  globalThis.Function = new Proxy(original, {
-    construct(target, args) {
-      compiles++;
-      return Reflect.construct(target, args);
-    },
-  });
-  try {
-    body();
-  } finally {
-    globalThis.Function = original;
-  }
-  return compiles;
-}
 
 describe('compiled dispatchers', () => {
   test('a route is compiled at its 256th publish, once; a cold route and owned subscriptions keep the loop', () => {
