@@ -5,11 +5,8 @@
 // exact, and the refusal tried once, not once per route.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, launch } from './harness.mjs';
+import { serve, launch, unpackTarball } from './harness.mjs';
 
 const tarball = process.env.SWITCHYARD_TARBALL;
 let server;
@@ -45,11 +42,8 @@ window.result = { calls, delivered: totals.delivered, failed: totals.deadLettere
 
 before(async () => {
   if (!tarball) return;
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-csp-'));
-  execFileSync('tar', ['-xzf', tarball, '-C', dir]);
-  const pkg = join(dir, 'package');
-  const { exports } = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8'));
-  const main = exports['.'].browser.replace(/^\.\//, '');
+  const { pkg, entry } = await unpackTarball(tarball);
+  const main = entry('.');
   server = await serve(join(pkg, 'web', 'devtools-app'), {
     mounts: { '/pkg/': pkg },
     pages: {
