@@ -38,7 +38,7 @@ scope.bus = bus;
 scope.seen = seen;
 scope.diagnostics = diagnostics;
 scope.share = (options) => { scope.link = shareTopics(bus, { topics: ['cart.**'], heartbeatMs: 100, ...options }); return scope.link.realm; };
-scope.linkTo = (port) => { scope.link = linkPort(bus, port, { topics: ['cart.**'] }); return scope.link.realm; };
+scope.linkTo = (port, options) => { scope.link = linkPort(bus, port, { topics: ['cart.**'], ...options }); return scope.link.realm; };
 scope.publish = (topic, count, start = 0) => { for (let i = 0; i < count; i++) bus.publish(topic, start + i); return count; };
 scope.spin = (ms) => { const end = Date.now() + ms; while (Date.now() < end); return ms; };
 scope.closeLink = () => { scope.link.close(); return scope.link.state; };
@@ -52,7 +52,7 @@ self.addEventListener('message', (event) => {
   if (!m || m.op === undefined) return;
   try {
     const member = scope[m.op];
-    const value = m.op === 'linkParent' ? scope.linkTo(self) : typeof member === 'function' ? member(...(m.args ?? [])) : member;
+    const value = m.op === 'linkParent' ? scope.linkTo(self, ...(m.args ?? [])) : typeof member === 'function' ? member(...(m.args ?? [])) : member;
     self.postMessage({ id: m.id, value: JSON.parse(JSON.stringify(value ?? null)) });
   } catch (error) {
     self.postMessage({ id: m.id, value: { error: String(error) } });
@@ -298,19 +298,20 @@ describe('switchyard/bridge across tabs', { skip: tarball ? false : 'SWITCHYARD_
   });
 
   /**
-   * A page linked over its port with a worker it spawned, after `n` messages crossed each way
+   * A page linked over its port with a worker it spawned (`realms`: the names each end chooses,
+   * `{ page, worker }`), after `n` messages crossed each way
    * (`cart.to-worker` 0..n-1, `cart.to-page` 10..): `{ page, workerRealm }`. Once a message
    * has crossed each way, both ends also hold their lock and have told the other (`alive`).
    */
-  async function linkedWorker(n) {
+  async function linkedWorker(n, realms = {}) {
     const p = await context.newPage();
     await p.goto(`${server.url}/tab.html`);
     await p.waitForFunction(() => window.ready === true);
-    const workerRealm = await p.evaluate(async () => {
+    const workerRealm = await p.evaluate(async ({ page, worker }) => {
       window.w = window.spawn();
-      window.linkTo(window.w.worker);
-      return window.w.call('linkParent');
-    });
+      window.linkTo(window.w.worker, page === undefined ? {} : { realm: page });
+      return window.w.call('linkParent', worker === undefined ? {} : { realm: worker });
+    }, realms);
     await p.evaluate((count) => window.publish('cart.to-worker', count), n);
     await eventually(async () => (await p.evaluate(() => window.w.call('seen'))).length === n, 'page → worker');
     await p.evaluate((count) => window.w.call('publish', 'cart.to-page', count, 10), n);
@@ -338,6 +339,19 @@ describe('switchyard/bridge across tabs', { skip: tarball ? false : 'SWITCHYARD_
     assert.ok(Date.now() - started < 1000, `noticed after ${Date.now() - started} ms`);
     assert.equal(await disconnects(p), 1);
     await p.close();
+  });
+
+  it('two tabs whose page-worker links choose the same realm names each notice their own worker terminated', async () => {
+    const realms = { page: 'main', worker: 'worker' };
+    const first = await linkedWorker(1, realms);
+    const second = await linkedWorker(1, realms);
+    await second.page.evaluate(() => window.w.worker.terminate());
+    await eventually(async () => (await probeOf(second.page)).state === 'disconnected', 'the second tab notices its worker is gone');
+    assert.equal((await probeOf(first.page)).state, 'follower', 'the first tab\'s link is untouched');
+    await first.page.evaluate(() => window.w.worker.terminate());
+    await eventually(async () => (await probeOf(first.page)).state === 'disconnected', 'the first tab notices too');
+    await first.page.close();
+    await second.page.close();
   });
 
   it('a busy worker is not taken for a dead one, and a graceful close is no death', async () => {

@@ -50,6 +50,30 @@ describe('compiled emit callers', () => {
     }
   });
 
+  test('a listener removed from a hot event can be collected (the compiled caller does not hold it)', async () => {
+    EventEmitter.__compileAfter(1024, 0);
+    try {
+      const emitter = new EventEmitter();
+      emitter.on('data', () => {});
+      let listener = ((buffer) => () => buffer.length)(new Uint8Array(1 << 20));
+      const collected = new WeakRef(listener);
+      emitter.on('data', listener);
+      assert.equal(countCompiles(() => {
+        for (let i = 0; i < 1100; i++) emitter.emit('data', i);
+      }), 1);
+      emitter.off('data', listener);
+      listener = null;
+      for (let i = 0; i < 5 && collected.deref() !== undefined; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        globalThis.gc();
+      }
+      assert.equal(collected.deref(), undefined, 'the removed listener is collectable');
+      assert.equal(emitter.emit('data', 1), true);
+    } finally {
+      EventEmitter.__compileAfter(1, 0);
+    }
+  });
+
   test('a listener that throws from a compiled caller stops the emit there, as in Node', () => {
     const emitter = new EventEmitter();
     const calls = [];

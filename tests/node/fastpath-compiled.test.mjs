@@ -86,8 +86,31 @@ describe('compiled dispatchers', () => {
     }
   });
 
+  test('a hot route is compiled though publishes with options (the slow path) come in between', () => {
+    EventBus.__inlineCompileAfter(1024, 0);
+    try {
+      const bus = new EventBus();
+      let calls = 0;
+      bus.subscribe('hot', () => calls++);
+      bus.subscribe('hot', () => calls++);
+      bus.subscribe('other', () => {});
+      const compiles = countCompiles(() => {
+        for (let i = 0; i < 2000; i++) {
+          bus.publish('hot', i);
+          if (i % 100 === 0) bus.publish('other', i, { headers: { from: 'test' } });
+        }
+      });
+      assert.equal(compiles, 1);
+      assert.equal(calls, 4000);
+      bus.close();
+    } finally {
+      EventBus.__inlineCompileAfter(1, 0);
+    }
+  });
+
   test('routes turning hot together compile one at a time, the others again after as many publishes', async () => {
-    EventBus.__inlineCompileAfter(1024, 40);
+    // A spacing far longer than a round takes, even on a loaded machine.
+    EventBus.__inlineCompileAfter(1024, 300);
     try {
       const bus = new EventBus();
       for (const topic of ['a', 'b', 'c']) bus.subscribe(topic, () => {});
@@ -96,11 +119,11 @@ describe('compiled dispatchers', () => {
       };
       assert.equal(countCompiles(round), 1, 'one compile, the other two refused for now');
       assert.equal(countCompiles(round), 0, 'still within the spacing');
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      await new Promise((resolve) => setTimeout(resolve, 350));
       assert.equal(countCompiles(round), 1);
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      await new Promise((resolve) => setTimeout(resolve, 350));
       assert.equal(countCompiles(round), 1);
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      await new Promise((resolve) => setTimeout(resolve, 350));
       assert.equal(countCompiles(round), 0, 'all three have their dispatcher');
       bus.close();
     } finally {

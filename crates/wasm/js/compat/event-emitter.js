@@ -196,6 +196,7 @@ function addListener(emitter, type, listener, prepend) {
     entry.listeners = [...entry.listeners, listener];
     entry.subs.push(sub);
   }
+  dropCaller(entry);
   const max = maxOf(state);
   const count = entry.listeners.length;
   if (max > 0 && count > max && !entry.warned) {
@@ -203,6 +204,16 @@ function addListener(emitter, type, listener, prepend) {
     warnMaxListeners(emitter, type, count, max);
   }
   return emitter;
+}
+
+/**
+ * Forgets the compiled caller of `entry`'s previous list: it holds that list's listeners, which
+ * a removed one must not outlive.
+ * @param {Entry} entry
+ */
+function dropCaller(entry) {
+  entry.caller = null;
+  entry.callerFor = null;
 }
 
 /**
@@ -229,6 +240,7 @@ function removeAt(state, type, entry, index) {
     forget(state, type);
   } else {
     entry.listeners = listeners.slice(0, index).concat(listeners.slice(index + 1));
+    dropCaller(entry);
     // Node forgets it warned when the list goes back to one listener.
     if (entry.listeners.length === 1) entry.warned = false;
   }

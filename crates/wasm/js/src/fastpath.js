@@ -400,10 +400,10 @@ export function installFastPath(wasm, EventBus) {
       dispatches: 0,
       compiled: null,
     };
-    // A route refilled with the same handlers (after a throw, or a change elsewhere on the bus)
-    // keeps its compiled dispatcher.
+    // A route refilled with the same handlers (after a throw, a publish with options, or a
+    // change elsewhere on the bus) keeps its count of publishes and its compiled dispatcher.
     const previous = state.routes[topic];
-    if (previous !== undefined && previous.compiled !== null && !owned && sameFunctions(previous.handlers, entry.handlers)) {
+    if (previous !== undefined && previous.weak === null && !owned && sameFunctions(previous.handlers, entry.handlers)) {
       entry.compiled = previous.compiled;
       entry.dispatches = previous.dispatches;
     }
