@@ -67,10 +67,23 @@ if (!Number.isInteger(processes) || processes < 1 || processes > 25) {
   process.exit(2);
 }
 
-/** Runs `measure()` (one fresh process) `processes` times and combines the reports. */
+/**
+ * Runs `measure(index)` (one fresh process) `processes` times and combines the reports of those
+ * that succeeded: a process that failed (a browser that did not start, a timeout) is logged and
+ * left out, and only when every one failed does the family fail.
+ */
 async function inFreshProcesses(measure) {
   const reports = [];
-  for (let i = 0; i < processes; i++) reports.push(await measure());
+  const failures = [];
+  for (let i = 0; i < processes; i++) {
+    try {
+      reports.push(await measure(i));
+    } catch (error) {
+      failures.push(error);
+      log(`process ${i + 1} of ${processes} failed (left out): ${error.message}`);
+    }
+  }
+  if (reports.length === 0) throw failures[0];
   return combineProcesses(reports);
 }
 
@@ -150,11 +163,12 @@ async function runBrowsers(browsers) {
         const parts = [];
         for (const family of families) {
           parts.push(
-            await inFreshProcesses(() =>
+            await inFreshProcesses((index) =>
               runInBrowser(server, runtime, {
                 query: { quick: quick ? '1' : '0', switchyard: installDir ? '1' : '0', only, family },
                 timeoutMs: (quick ? 5 : 20) * 60_000,
                 logDir: outDir,
+                logName: processes > 1 ? `${runtime}-${family}-${index + 1}.log` : undefined,
                 log,
               }),
             ),

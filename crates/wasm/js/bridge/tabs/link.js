@@ -74,10 +74,15 @@ export function realmOf(bus, chosen) {
   if (chosen !== undefined) return chosen;
   let realm = realms.get(bus);
   if (realm === undefined) {
-    realm = typeof crypto?.randomUUID === 'function' ? crypto.randomUUID() : fallbackId();
+    realm = randomId();
     realms.set(bus, realm);
   }
   return realm;
+}
+
+/** A random id (a UUID where `crypto.randomUUID` exists, 32 hex digits otherwise). */
+export function randomId() {
+  return typeof crypto?.randomUUID === 'function' ? crypto.randomUUID() : fallbackId();
 }
 
 function fallbackId() {

@@ -13,10 +13,11 @@
 
 import { SwitchyardError } from 'switchyard';
 
-import { LinkCore } from './link.js';
+import { LinkCore, randomId } from './link.js';
 import { LOCK_PREFIX, watchPeer } from './liveness.js';
 import { readLinkOptions } from './options.js';
 import { isMarked, message } from './protocol.js';
+
 
 /**
  * @typedef {import('../../bridge.d.ts').Link} Link
@@ -65,7 +66,8 @@ export function linkPort(bus, port, options) {
       ? null
       : watchPeer(
           locks,
-          `${LOCK_PREFIX}${link.realm}.${link.linkId}`,
+          // Unique, never derived: realms may share a name (`realm: 'worker'` in every tab).
+          `${LOCK_PREFIX}${link.realm}.${link.linkId}.${randomId()}`,
           (fields) => port.postMessage(message('alive', link.realm, { link: link.linkId, ...fields })),
           onGone,
         );
