@@ -249,18 +249,21 @@ export interface MqttBridgeOptions {
   password?: string;
   /**
    * A tab group: the realms of this origin (tabs, iframes, dedicated workers) that pass the same
-   * `channel` bridge to the broker as one MQTT client. Only the group's leader (elected with Web
-   * Locks, as `shareTopics` elects) holds the socket; when it closes or crashes the next realm
-   * connects within about a second and continues. Every realm's publishes on `publish` patterns
-   * go to the shared outbox in IndexedDB, which the leader drains (a record leaves it only on
-   * PUBACK, so none is lost on a hand-over); what the broker sends is published once on every
-   * realm's bus. The realms share one client id (the given `clientId`, else one stored with the
-   * outbox) and so one persistent session. A message that reached this bus from another tab
-   * through `shareTopics`/`linkPort` is left to the link of the realm that published it (a realm
-   * that should reach the broker joins the group). Needs IndexedDB and BroadcastChannel (not in
-   * Node); the outbox database is `switchyard-mqtt-tabs:<outbox.name ?? channel>`.
+   * `channel` (and the same `url` and `prefix`: another broker or prefix makes another group)
+   * bridge to the broker as one MQTT client. Only the group's leader (elected with Web Locks, as
+   * `shareTopics` elects) holds the socket; when it closes or crashes the next realm connects
+   * within about a second and continues; one silent for `deposeAfterMs` (10 000) is replaced.
+   * Every realm's publishes on `publish` patterns go to the shared outbox in IndexedDB, which the
+   * leader drains (a record leaves it only on PUBACK, so none is lost on a hand-over). The leader
+   * subscribes to every realm's `subscribe` patterns; what the broker sends is published once on
+   * the bus of each realm whose own patterns match. The realms share one client id (the given
+   * `clientId`, else one stored with the outbox) and so one persistent session. A message that
+   * reached this bus from another tab through `shareTopics`/`linkPort` is left to the link of the
+   * realm that published it (a realm that should reach the broker joins the group). Needs
+   * IndexedDB and BroadcastChannel (not in Node); the outbox database is
+   * `switchyard-mqtt-tabs:<outbox.name ?? channel>/<hash of url and prefix>`.
    */
-  tabs?: { channel: string; heartbeatMs?: number };
+  tabs?: { channel: string; heartbeatMs?: number; deposeAfterMs?: number };
   /** The mqtt.js module. Required in browsers (bundled or not, unless an import map maps `mqtt`): the bridge imports `mqtt` through a specifier bundlers do not follow; Node finds it itself. */
   mqtt?: unknown;
 }
@@ -289,6 +292,8 @@ export type MqttLinkState = 'connecting' | 'connected' | 'waiting' | 'closed' | 
 /** A tab group's view (`metrics().tabs`). */
 export interface MqttTabsMetrics {
   channel: string;
+  /** The group's BroadcastChannel and Web Lock name: `switchyard.mqtt/<channel>/<hash of url and prefix>`. */
+  broadcastChannel: string;
   role: 'leader' | 'follower';
   /** The leader's socket state as last heard (this realm's when it leads); null when no leader was heard. */
   leaderState: MqttLinkState | null;

@@ -4,15 +4,18 @@
 // leader, holds the socket; the others follow.
 //
 // * Who leads: the election of the tabs bridge (../tabs/election.js), on a lock of its own
-//   (`switchyard.mqtt/<channel>`): with Web Locks the browser hands the lock to the next realm
-//   the moment the leader's tab closes or crashes; a leader that stops beating for 3 heartbeats
-//   (frozen, stuck) is deposed. A page that freezes or enters the back/forward cache gives the
-//   lead up first and takes part again when it resumes.
+//   (`switchyard.mqtt/<channel>/<url and prefix>`): with Web Locks the browser hands the lock to
+//   the next realm the moment the leader's tab closes or crashes; a leader that stops beating
+//   (frozen without notice, stuck in a long task) for `deposeAfterMs` (10 s: a new leader costs a
+//   reconnect and re-sends what was in flight, and a stuck leader loses nothing) is deposed. A
+//   page that freezes or enters the back/forward cache gives the lead up first and takes part
+//   again when it resumes.
 // * What travels on the group's BroadcastChannel (`switchyard.mqtt/<channel>`), every message
 //   `{ sy: 'mqtt-tabs', v: 1, kind, from, ... }`:
-//     beat  { leader, state, hidden }   every realm, each heartbeat (the leader's socket state)
+//     beat  { leader, state, hidden, subscribe }  every realm, each heartbeat (the leader's
+//                                       socket state; the realm's subscribe patterns)
 //     bye   {}                          a realm that closes
-//     wrote {}                          a follower appended records to the shared outbox
+//     wrote { records }                 a follower appended these records to the shared outbox
 //     msgs  { msgs: [...] }             the leader: what it received from the broker
 //     done  { keys: [...] }             the leader: outbox records acknowledged (PUBACK)
 //     dead  { letters: [...] }          the leader: records dead-lettered, with their keys
@@ -32,6 +35,8 @@ const HIDDEN_LEADER_MS = 90_000;
  * @property {(leading: boolean) => void} onLeading this realm starts or stops leading
  * @property {(message: any) => void} onMessage a well-formed message from another realm
  * @property {() => string} state this realm's link state (sent in its beats)
+ * @property {() => object} announce more fields of this realm's beats (its subscriptions)
+ * @property {() => void} onResume the page runs again after a freeze (messages may be missed)
  */
 
 /**
@@ -51,10 +56,11 @@ const HIDDEN_LEADER_MS = 90_000;
  * @param {string} channel
  * @param {string} realm
  * @param {number} hb heartbeat, ms
+ * @param {number} deposeAfterMs silence after which a follower takes the lead from a leader
  * @param {GroupHooks} hooks
  * @returns {Group}
  */
-export function joinGroup(channel, realm, hb, hooks) {
+export function joinGroup(channel, realm, hb, deposeAfterMs, hooks) {
   const name = `switchyard.mqtt/${channel}`;
   /** @type {BroadcastChannel | null} */
   let bc = null;
@@ -111,13 +117,13 @@ export function joinGroup(channel, realm, hb, hooks) {
     const t = now();
     for (const [peer, heard] of peers) if (t - heard > 3 * hb) peers.delete(peer);
     vote.leaderOf(peers, t);
-    const patience = leaderHidden ? HIDDEN_LEADER_MS : 3 * hb + Math.random() * hb;
+    const patience = leaderHidden ? HIDDEN_LEADER_MS : deposeAfterMs + Math.random() * hb;
     if (!vote.leading && t - leaderSeenAt > patience) {
       leaderSeenAt = t;
       leaderState = null;
       vote.deposed();
     }
-    post('beat', { leader: vote.leading, state: hooks.state(), hidden: doc?.visibilityState === 'hidden' });
+    post('beat', { leader: vote.leading, state: hooks.state(), hidden: doc?.visibilityState === 'hidden', ...hooks.announce() });
   }
 
   function open() {
@@ -152,6 +158,7 @@ export function joinGroup(channel, realm, hb, hooks) {
     paused = false;
     peers.clear();
     open();
+    hooks.onResume();
   }
 
   /** @type {[any, string, (event: any) => void][]} */

@@ -145,18 +145,35 @@ const MAX_CHANNEL = 256;
  */
 function readTabs(value, store) {
   if (value === undefined) return null;
-  const tabs = object(value, 'tabs', ['channel', 'heartbeatMs']);
+  const tabs = object(value, 'tabs', ['channel', 'heartbeatMs', 'deposeAfterMs']);
   if (typeof tabs.channel !== 'string' || tabs.channel.length === 0 || tabs.channel.length > MAX_CHANNEL) {
     throw invalid(`option \`tabs.channel\` must be a string of 1 to ${MAX_CHANNEL} characters (the tab group's name)`);
   }
   const heartbeatMs = number(tabs.heartbeatMs, 'tabs.heartbeatMs', DEFAULT_HEARTBEAT_MS, { min: 20, max: 60_000 });
+  const deposeAfterMs = number(tabs.deposeAfterMs, 'tabs.deposeAfterMs', Math.max(10_000, 3 * heartbeatMs), { min: 3 * heartbeatMs, max: 3_600_000 });
   if (store !== undefined && store !== 'indexeddb') {
     throw invalid("option `tabs` hands records to the leader through the outbox in IndexedDB: `outbox.store` must be 'indexeddb' (the default) with `tabs`");
   }
   if (typeof globalThis.indexedDB === 'undefined' || typeof BroadcastChannel !== 'function') {
     throw invalid('option `tabs` needs IndexedDB and BroadcastChannel (browsers, their workers): the tabs of a group share one outbox in IndexedDB. In Node, give each process its own link (no `tabs`)');
   }
-  return { channel: tabs.channel, heartbeatMs };
+  return { name: tabs.channel, channel: tabs.channel, heartbeatMs, deposeAfterMs };
+}
+
+/**
+ * A short hash of the broker URL and prefix: realms that pass the same channel but another
+ * broker or prefix (two versions of an app during a deploy) form groups of their own, since a
+ * group's records go to its leader's broker under the prefix they were written with.
+ * @param {string} url
+ * @param {string} prefix
+ */
+function groupHash(url, prefix) {
+  let h = 0x811c9dc5; // FNV-1a, 32 bits
+  for (const ch of `${url}\n${prefix}`) {
+    h ^= ch.codePointAt(0) ?? 0;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(36);
 }
 
 /**
@@ -241,7 +258,9 @@ export async function connectMqtt(bus, options) {
   let opened;
   if (tabs) {
     // One outbox per group: every realm of it appends there, the leader reads (see stores.js).
-    store = new SharedIdbStore(await import('idb'), outbox.name ?? tabs.channel);
+    const hash = groupHash(urlText, prefix);
+    tabs.channel = `${tabs.channel}/${hash}`;
+    store = new SharedIdbStore(await import('idb'), `${outbox.name ?? tabs.name}/${hash}`);
     await store.connect();
     opened = { records: [], clientId: null };
     // One client id for the group (stored with its outbox; read again by each new leader), so

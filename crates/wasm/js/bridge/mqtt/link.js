@@ -40,7 +40,7 @@ import { deliveredOn, markDelivered } from '../tabs/link.js';
  * @property {((letter: DeadLetter) => void) | undefined} onDeadLetter
  * @property {string | undefined} username
  * @property {string | undefined} password
- * @property {{ channel: string, heartbeatMs: number } | null} tabs the tab group (one socket per group), or null (this realm's own socket)
+ * @property {{ name: string, channel: string, heartbeatMs: number, deposeAfterMs: number } | null} tabs the tab group (one socket per group; `name` as given, `channel` with the broker's hash), or null (this realm's own socket)
  * @property {boolean} clientIdGiven whether the app chose `clientId` (else the group's stored one is used)
  */
 
@@ -227,6 +227,13 @@ export class MqttLink {
     this.pullTimer = undefined;
     /** @type {any} */
     this.expiryTimer = undefined;
+    /** @type {any} */
+    this.reconcileTimer = undefined;
+    /** Tab groups: the subscribe patterns each other realm announced (the leader subscribes to all). @type {Map<string, string[]>} */
+    this.peerPatterns = new Map();
+    /** MQTT filters subscribed on the current connection. @type {Set<string>} */
+    this.subscribed = new Set();
+    this.reconciling = false;
     /** The delivered origins of this bus, shared with the tabs bridge (one delivery per bus). */
     this.delivered = deliveredOn(bus);
     /** @type {import('./group.js').Group | null} */
@@ -258,11 +265,16 @@ export class MqttLink {
     }
     if (config.tabs) {
       const tabs = config.tabs;
-      this.group = joinGroup(tabs.channel, config.realm, tabs.heartbeatMs, {
+      this.group = joinGroup(tabs.channel, config.realm, tabs.heartbeatMs, tabs.deposeAfterMs, {
         onLeading: (leading) => (leading ? void this.lead() : this.follow()),
         onMessage: (m) => this.fromGroup(m),
         state: () => this.state,
+        announce: () => ({ subscribe: config.subscribe }),
+        onResume: () => this.reconcile(),
       });
+      // What this realm wrote and a `done` it missed (frozen meanwhile) settled: checked now and then.
+      this.reconcileTimer = setInterval(() => this.reconcile(), 5000);
+      if (typeof this.reconcileTimer === 'object' && typeof this.reconcileTimer.unref === 'function') this.reconcileTimer.unref();
     } else this.connect();
   }
 
@@ -735,17 +747,45 @@ export class MqttLink {
     this.window = Math.max(1, Math.min(this.config.maxInFlight, typeof receiveMaximum === 'number' ? receiveMaximum : 65535));
     const maximumPacketSize = connack?.properties?.maximumPacketSize;
     this.maxPacket = typeof maximumPacketSize === 'number' ? maximumPacketSize : Infinity;
-    if (this.filters.length > 0) {
-      // No Local: the broker never sends this client its own messages back. Subscribing again
-      // on every connect is harmless (it replaces the session's subscription).
-      const topics = Object.fromEntries(this.filters.map((f) => [f.filter, { qos: 1, nl: true }]));
-      client.subscribe(topics, (/** @type {any} */ error) => {
-        if (error && this.state !== 'closed') this.lastError = `subscribe: ${error.message ?? error}`;
-      });
-    }
+    this.subscribed = new Set();
+    // No Local: the broker never sends this client its own messages back. Subscribing again on
+    // every connect is harmless (it replaces the session's subscription). A group's leader
+    // subscribes to what every realm of the group announced.
+    this.subscribeTo(this.filters.map((f) => f.filter));
+    for (const patterns of this.peerPatterns.values()) this.subscribeTo(this.mqttFilters(patterns));
     this.resolveConnected();
     this.group?.beat(); // followers learn at once that the group is connected
     this.pump();
+  }
+
+  /**
+   * Subscribes the connection to the filters among `filters` it has not subscribed to yet.
+   * @param {string[]} filters
+   */
+  subscribeTo(filters) {
+    const fresh = filters.filter((f) => !this.subscribed.has(f));
+    if (fresh.length === 0 || !this.client || this.state !== 'connected') return;
+    for (const f of fresh) this.subscribed.add(f);
+    this.client.subscribe(Object.fromEntries(fresh.map((f) => [f, { qos: 1, nl: true }])), (/** @type {any} */ error) => {
+      if (error && this.state !== 'closed') this.lastError = `subscribe: ${error.message ?? error}`;
+    });
+  }
+
+  /**
+   * The MQTT filters of another realm's announced bus patterns (ones MQTT cannot carry, or not
+   * strings, are left out: that realm refused them itself).
+   * @param {string[]} patterns
+   */
+  mqttFilters(patterns) {
+    const filters = [];
+    for (const pattern of patterns) {
+      try {
+        filters.push(toMqttFilter(pattern, this.config.prefix).filter);
+      } catch {
+        this.group?.ignore();
+      }
+    }
+    return filters;
   }
 
   /** @param {number} generation */
@@ -808,7 +848,9 @@ export class MqttLink {
       this.dropped.hopLimit++;
       return;
     }
-    if (!this.allExact && !this.filters.some((f) => matches(f.pattern, message.topic))) {
+    // A group's leader is subscribed for every realm: what only others want is forwarded only.
+    const mine = (this.allExact && !this.group) || this.filters.some((f) => matches(f.pattern, message.topic));
+    if (!mine && !this.group) {
       this.dropped.filtered++;
       return;
     }
@@ -823,7 +865,7 @@ export class MqttLink {
     const origin = message.origin ?? foreignOrigin(this.bus, config.realm);
     const entry = { topic: message.topic, payload: message.payload, origin, headers: message.headers, correlationId: message.correlationId };
     if (this.group) this.forward(entry);
-    this.inject(entry, 'mqtt');
+    if (mine) this.inject(entry, 'mqtt');
   }
 
   /**
@@ -985,6 +1027,19 @@ export class MqttLink {
     switch (m.kind) {
       case 'beat':
         if (m.leader === true && m.state === 'connected') this.resolveConnected();
+        if (Array.isArray(m.subscribe) && m.subscribe.length <= 256 && m.subscribe.every((/** @type {unknown} */ p) => typeof p === 'string')) {
+          if (!this.peerPatterns.has(m.from) && this.peerPatterns.size >= 1024) break;
+          const known = this.peerPatterns.get(m.from);
+          if (known === undefined || known.length !== m.subscribe.length || known.some((p, i) => p !== m.subscribe[i])) {
+            this.peerPatterns.set(m.from, m.subscribe);
+            if (this.group?.leading()) this.subscribeTo(this.mqttFilters(m.subscribe));
+          }
+        }
+        break;
+      case 'bye':
+        // Its subscriptions stay on the session until the next connect (harmless: followers
+        // take only what their own patterns match).
+        this.peerPatterns.delete(m.from);
         break;
       case 'wrote':
         if (this.group?.leading() && this.state !== 'follower') this.take(m.records);
@@ -1042,6 +1097,8 @@ export class MqttLink {
       return;
     }
     this.counters.received++;
+    // The leader subscribes for the whole group: this realm takes what its own patterns match.
+    if (!this.filters.some((f) => matches(f.pattern, entry.topic))) return;
     if (!isForeignRealm(entry.origin.realm) && !this.seenIncoming.add(`${entry.origin.realm}:${entry.origin.id}`)) {
       this.counters.duplicates++;
       return;
@@ -1050,6 +1107,36 @@ export class MqttLink {
       { topic: entry.topic, payload: entry.payload, origin: entry.origin, headers: entry.headers ?? null, correlationId: entry.correlationId ?? null },
       'mqtt-tabs',
     );
+  }
+
+  /**
+   * Tab groups: drops from this realm's outbox count the records no longer in the shared outbox
+   * (acknowledged or dead-lettered while this realm missed the leader's `done`, frozen or in
+   * the back/forward cache). A dead letter missed that way is in the leader's `deadLetters()`.
+   */
+  reconcile() {
+    if (this.mine.size === 0 || this.reconciling || this.state === 'closed') return;
+    this.reconciling = true;
+    const keys = [...this.mine];
+    /** @type {import('./stores.js').SharedIdbStore} */ (this.store)
+      .presentKeys(keys)
+      .then((present) => {
+        let any = false;
+        for (const key of keys) {
+          if (present.has(key) || !this.mine.delete(key)) continue;
+          this.gone.add(key);
+          any = true;
+        }
+        if (any) {
+          this.release();
+          this.settleDrain();
+        }
+      })
+      .catch((error) => {
+        this.counters.storeErrors++;
+        this.lastError = `outbox store: ${error?.message ?? error}`;
+      })
+      .finally(() => (this.reconciling = false));
   }
 
   resolveConnected() {
@@ -1100,7 +1187,8 @@ export class MqttLink {
       lastError: this.lastError,
       tabs: this.group
         ? {
-            channel: /** @type {{ channel: string }} */ (this.config.tabs).channel,
+            channel: /** @type {{ name: string }} */ (this.config.tabs).name,
+            broadcastChannel: `switchyard.mqtt/${/** @type {{ channel: string }} */ (this.config.tabs).channel}`,
             role: this.group.leading() ? 'leader' : 'follower',
             leaderState: this.group.leaderState(),
             peers: this.group.peers(),
@@ -1122,9 +1210,9 @@ export class MqttLink {
     // PUBACKs of what is in flight are still handled until the socket ends (see `send`).
     this.closing = true;
     for (const sub of this.subscriptions) sub.unsubscribe();
-    this.group?.close();
     if (this.pullTimer) clearInterval(this.pullTimer);
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     if (this.timer) clearTimeout(this.timer);
     if (this.stableTimer) clearTimeout(this.stableTimer);
     for (const timer of this.retryTimers) clearTimeout(timer);
@@ -1151,6 +1239,10 @@ export class MqttLink {
     }
     this.closing = false;
     this.generation++;
+    // A group's leader gives the lead up only now: the next one connects once this socket's
+    // PUBACKs are in (and their records' writers told), so it sends none of them again.
+    await Promise.resolve();
+    this.group?.close();
     // Let the last removals reach the store before closing it (else they run again after a reload).
     await Promise.resolve();
     await this.lastRemove;

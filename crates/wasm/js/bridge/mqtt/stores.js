@@ -186,8 +186,14 @@ export class SharedIdbStore extends IdbStore {
     if (!this.db) {
       this.db = this.idb.openDB(this.dbName, 1, {
         upgrade(db) {
-          db.createObjectStore('outbox', { keyPath: 'key', autoIncrement: true });
+          const outbox = db.createObjectStore('outbox', { keyPath: 'key', autoIncrement: true });
           db.createObjectStore('meta');
+          // Keys never repeat across incarnations of the database (the origin's data cleared
+          // under running tabs, which still remember earlier keys as settled): the generator
+          // starts above any key an earlier one handed out (fewer than 1024 per millisecond).
+          const seed = Date.now() * 1024;
+          outbox.put({ key: seed });
+          outbox.delete(seed);
         },
       });
       this.db.then((db) => db.addEventListener('close', () => this.forget(db)), () => {});
@@ -219,6 +225,21 @@ export class SharedIdbStore extends IdbStore {
    */
   readAfter(after) {
     return this.run('readonly', (tx) => tx.objectStore('outbox').getAll(IDBKeyRange.lowerBound(after, true)));
+  }
+
+  /**
+   * Which of `keys` are still in the outbox.
+   * @param {number[]} keys
+   * @returns {Promise<Set<number>>}
+   */
+  presentKeys(keys) {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const k of keys) {
+      if (k < min) min = k;
+      if (k > max) max = k;
+    }
+    return this.run('readonly', async (tx) => new Set(/** @type {number[]} */ (await tx.objectStore('outbox').getAllKeys(IDBKeyRange.bound(min, max)))));
   }
 
   /**
