@@ -71,6 +71,15 @@ export function linkPort(bus, port, options) {
           (fields) => port.postMessage(message('alive', link.realm, { link: link.linkId, ...fields })),
           onGone,
         );
+  // A page entering the back/forward cache lets go of its lock (browsers do not cache a page
+  // holding one) and takes a new one when it is shown again.
+  const win = liveness !== null && typeof window === 'object' && window !== null ? window : null;
+  /** @param {any} event */
+  const onPageHide = (event) => event.persisted && liveness?.pause();
+  /** @param {any} event */
+  const onPageShow = (event) => event.persisted && liveness?.resume();
+  win?.addEventListener('pagehide', onPageHide);
+  win?.addEventListener('pageshow', onPageShow);
   if (node) {
     port.on('message', onData);
     port.on('exit', onGone);
@@ -95,6 +104,8 @@ export function linkPort(bus, port, options) {
     }
     // After the `bye`: the other end reads the lock's release as a close, not a death.
     liveness?.close();
+    win?.removeEventListener('pagehide', onPageHide);
+    win?.removeEventListener('pageshow', onPageShow);
     if (node) {
       port.off('message', onData);
       port.off('exit', onGone);
