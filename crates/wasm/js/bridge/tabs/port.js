@@ -13,6 +13,7 @@
 
 import { SwitchyardError } from 'switchyard';
 
+import { registerLink } from '../registry.js';
 import { LinkCore } from './link.js';
 import { LOCK_PREFIX, watchPeer } from './liveness.js';
 import { readLinkOptions } from './options.js';
@@ -39,6 +40,8 @@ export function linkPort(bus, port, options) {
     );
   }
   let closed = false;
+  /** This link in the bus's registry (../registry.js), once made. @type {{ remove(): void } | null} */
+  let shown = null;
   const link = new LinkCore(bus, config, 'port', (m) => port.postMessage(m));
   /** @param {unknown} data */
   const onData = (data) => {
@@ -100,10 +103,11 @@ export function linkPort(bus, port, options) {
     } else {
       port.removeEventListener('message', onEvent);
     }
+    shown?.remove();
   }
   link.onClose = close;
 
-  return {
+  const facade = {
     get realm() {
       return link.realm;
     },
@@ -113,7 +117,10 @@ export function linkPort(bus, port, options) {
       return state;
     },
     metrics: () => link.metrics(),
-    publish: (topic, payload, publishOptions) => link.publish(topic, payload, publishOptions),
+    publish: (/** @type {string} */ topic, /** @type {unknown} */ payload, /** @type {any} */ publishOptions) => link.publish(topic, payload, publishOptions),
     close,
   };
+  // Shown by a visualiser attached to the bus until it closes (../registry.js).
+  shown = registerLink(bus, () => link.view('port', facade.state, link.metrics(), link.senderRealms()));
+  return facade;
 }
