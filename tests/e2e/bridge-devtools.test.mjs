@@ -24,10 +24,14 @@ let BRIDGE = 'web/bridge.js';
 let DEVTOOLS = 'web/devtools.js';
 const nodeLinks = [];
 
+// The bridge bundle imports the bus as \`switchyard\`, which a bundler resolves; here an import map
+// names the main bundle's file.
+
 // A tab of a shop: its bus shares `cart.**` on the channel `shop`; `window.open()` docks the
 // devtools; `window.adding()` publishes a cart item every 100 ms.
 const tab = () => `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Shop tab</title>
 <style>body { margin: 0; font: 15px system-ui, sans-serif; } header { padding: 16px 24px; background: #1f6f4a; color: white; }</style>
+<script type="importmap">{ "imports": { "switchyard": "/pkg/${MAIN}" } }</script>
 </head><body><header>Acme shop · cart shared across tabs</header><p id="count">0 items</p>
 <script type="module">
 import { EventBus } from '/pkg/${MAIN}';
@@ -47,6 +51,7 @@ window.ready = true;
 // A page bridged to the broker: publishes orders, receives prices.
 const mqttPage = () => `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Orders</title>
 <style>body { margin: 0; font: 15px system-ui, sans-serif; } header { padding: 16px 24px; background: #2e4a7a; color: white; }</style>
+<script type="importmap">{ "imports": { "switchyard": "/pkg/${MAIN}" } }</script>
 </head><body><header>Orders · bridged to MQTT</header>
 <script type="module">
 import { EventBus } from '/pkg/${MAIN}';
@@ -188,7 +193,8 @@ test('a page bridged to MQTT shows its link (connected, outbox, round-trip time)
       assert.match((await frame.getByTestId('link-name').textContent()).trim(), /^mqtt:ws:\/\/127\.0\.0\.1:\d+/);
       await eventually(async () => (await frame.getByTestId('link-state').textContent()).trim() === 'connected', 'connected');
       await eventually(async () => /ms$/.test((await frame.getByTestId('link-rtt').textContent()).trim()), 'the round-trip time shows');
-      assert.match((await frame.getByTestId('link-queued').textContent()).trim(), /^\d+ · \d+ in flight$/);
+      assert.match((await frame.getByTestId('link-queued').textContent()).trim(), /^\d+$/);
+      assert.match((await frame.getByTestId('link-in-flight').textContent()).trim(), /^\d+$/);
       assert.equal((await frame.getByTestId('link-reconnects').textContent()).trim(), '0');
 
       // The broker goes away: the panel shows the link waiting and the outbox filling; back: reconnected.

@@ -1064,6 +1064,7 @@ fn the_links_view_shows_state_queue_gaps_for_tabs_and_outbox_rtt_reconnects_for_
         rtt_p50_ms: Some(4.2),
         rtt_p99_ms: Some(18.0),
         reconnects: Some(2),
+        dead_lettered: Some(0),
         duplicates: 1,
         last_error: Some("socket closed".into()),
         ..link("mqtt", "mqtt:ws://broker:8080", "waiting", &[])
@@ -1084,18 +1085,46 @@ fn the_links_view_shows_state_queue_gaps_for_tabs_and_outbox_rtt_reconnects_for_
     let (t, m) = (&rows[0], &rows[1]);
     assert_eq!((t.state.as_str(), t.tone), ("leader", "ok"));
     assert_eq!(t.peers, "2");
-    assert_eq!(t.traffic, "12 / 30");
+    assert_eq!((t.sent.as_str(), t.received.as_str()), ("12", "30"));
+    let figures: Vec<&str> = links::stats(t).iter().map(|f| f.0).collect();
+    assert_eq!(
+        figures,
+        [
+            "peers",
+            "queued",
+            "sent",
+            "received",
+            "dropped",
+            "duplicates",
+            "gaps"
+        ]
+    );
     assert_eq!(t.queued, "2");
     assert_eq!(t.gaps, "1 (7 missed)");
     assert!(t.gapped);
     assert_eq!((t.rtt.as_str(), t.reconnects.as_str()), ("–", "–"));
     assert_eq!(t.realm, "1111…");
     assert_eq!((m.state.as_str(), m.tone), ("waiting", "warn"));
-    assert_eq!(m.queued, "5 · 3 in flight");
+    assert_eq!((m.queued.as_str(), m.in_flight.as_str()), ("5", "3"));
     assert_eq!(m.rtt, "4 / 18 ms");
     assert_eq!(m.reconnects, "2");
     assert_eq!((m.gaps.as_str(), m.peers.as_str()), ("–", "–"));
     assert_eq!(m.error, "socket closed");
+    let figures: Vec<&str> = links::stats(m).iter().map(|f| f.0).collect();
+    assert_eq!(
+        figures,
+        [
+            "outbox",
+            "in flight",
+            "rtt p50/p99",
+            "reconnects",
+            "sent",
+            "received",
+            "dropped",
+            "duplicates",
+            "dead letters"
+        ]
+    );
     model.state.links = vec![link("tabs", "tabs:shop", "disconnected", &[])];
     assert_eq!(links::rows(&model)[0].tone, "bad");
 }

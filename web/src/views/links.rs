@@ -32,14 +32,20 @@ pub struct LinkRow {
     pub topics: String,
     /// `3 peers` (tabs, port) or `–`.
     pub peers: String,
-    /// Sent / received.
-    pub traffic: String,
-    /// Waiting to be sent (queue or outbox) and in flight.
+    /// Sent.
+    pub sent: String,
+    /// Received and published here.
+    pub received: String,
+    /// Waiting to be sent (queue or outbox).
     pub queued: String,
+    /// Sent, awaiting the broker's acknowledgement (mqtt), or `–`.
+    pub in_flight: String,
     /// `p50 / p99 ms`, or `–`.
     pub rtt: String,
     /// Reconnects, or `–`.
     pub reconnects: String,
+    /// Dead letters made (mqtt), or `–`.
+    pub dead_lettered: String,
     /// Dropped.
     pub dropped: u64,
     /// Duplicates dropped.
@@ -67,14 +73,6 @@ fn row(link: &BridgeLinkState) -> LinkRow {
         "connecting" | "waiting" => "warn",
         _ => "bad",
     };
-    let queued = match link.in_flight {
-        Some(in_flight) => format!(
-            "{} · {} in flight",
-            fmt_count(link.queued),
-            fmt_count(in_flight)
-        ),
-        None => fmt_count(link.queued),
-    };
     let rtt = match (link.rtt_p50_ms, link.rtt_p99_ms) {
         (Some(p50), Some(p99)) => format!("{p50:.0} / {p99:.0} ms"),
         (Some(p50), None) => format!("{p50:.0} ms"),
@@ -89,10 +87,13 @@ fn row(link: &BridgeLinkState) -> LinkRow {
         realm: short_realm(&link.realm),
         topics: link.topics.join(", "),
         peers: dash(link.peers, |n| n.to_string()),
-        traffic: format!("{} / {}", fmt_count(link.sent), fmt_count(link.received)),
-        queued,
+        sent: fmt_count(link.sent),
+        received: fmt_count(link.received),
+        queued: fmt_count(link.queued),
+        in_flight: dash(link.in_flight, fmt_count),
         rtt,
         reconnects: dash(link.reconnects, fmt_count),
+        dead_lettered: dash(link.dead_lettered, fmt_count),
         dropped: link.dropped,
         duplicates: link.duplicates,
         gaps: match (link.gaps, link.missed) {
@@ -105,82 +106,78 @@ fn row(link: &BridgeLinkState) -> LinkRow {
     }
 }
 
-/// The cells of one row: (class, data-testid, text, title). One cell type for every column
-/// keeps the rendered view small (each distinct element shape is code in the visualiser's wasm).
-fn cells(r: LinkRow) -> Vec<(String, &'static str, String, String)> {
-    let hot = |yes: bool| if yes { "num hot" } else { "num" }.to_string();
-    let title = if r.error.is_empty() {
-        r.topics.clone()
-    } else {
-        format!("{} · last error: {}", r.topics, r.error)
-    };
-    vec![
-        ("topic".into(), "link-name", r.name, title),
+/// The figures of one card: (label, data-testid, value, hot), those that apply to its kind
+/// (`–` ones are left out). One element shape for every figure keeps the view small (each
+/// distinct element shape is code in the visualiser's wasm).
+pub fn stats(r: &LinkRow) -> Vec<(&'static str, &'static str, String, bool)> {
+    let mqtt = r.kind == "mqtt";
+    let all = [
+        ("peers", "link-peers", r.peers.clone(), false),
         (
-            format!("state link-{}", r.tone),
-            "link-state",
-            r.state,
-            format!("realm {}", r.realm),
+            if mqtt { "outbox" } else { "queued" },
+            "link-queued",
+            r.queued.clone(),
+            false,
         ),
-        ("num".into(), "link-peers", r.peers, String::new()),
-        ("num".into(), "link-traffic", r.traffic, String::new()),
-        ("num".into(), "link-queued", r.queued, String::new()),
-        ("num".into(), "link-rtt", r.rtt, String::new()),
-        ("num".into(), "link-reconnects", r.reconnects, String::new()),
+        ("in flight", "link-in-flight", r.in_flight.clone(), false),
+        ("rtt p50/p99", "link-rtt", r.rtt.clone(), false),
+        ("reconnects", "link-reconnects", r.reconnects.clone(), false),
+        ("sent", "link-sent", r.sent.clone(), false),
+        ("received", "link-received", r.received.clone(), false),
         (
-            hot(r.dropped > 0),
+            "dropped",
             "link-dropped",
             fmt_count(r.dropped),
-            String::new(),
+            r.dropped > 0,
         ),
         (
-            "num".into(),
+            "duplicates",
             "link-duplicates",
             fmt_count(r.duplicates),
-            String::new(),
+            false,
         ),
-        (hot(r.gapped), "link-gaps", r.gaps, String::new()),
-    ]
+        ("gaps", "link-gaps", r.gaps.clone(), r.gapped),
+        (
+            "dead letters",
+            "link-dead-letters",
+            r.dead_lettered.clone(),
+            r.dead_lettered != "0" && r.dead_lettered != "–",
+        ),
+    ];
+    all.into_iter()
+        .filter(|(_, id, value, _)| value != "–" || (mqtt && *id == "link-rtt"))
+        .collect()
 }
 
-/// The links view.
+/// The links view: one card per link.
 #[component]
 pub fn Links() -> impl IntoView {
     let app = use_app();
     let rows = crate::app::staggered(app, 2, move || app.model.with_value(rows));
     view! {
         <section class="view links" data-testid="links">
-            <div class="toolbar">
-                <span data-testid="link-count">{move || match rows.get().len() { 1 => "1 link".to_string(), n => format!("{n} links") }}</span>
-            </div>
-            <div class="table-wrap">
-                <table class="grid fixed">
-                    <colgroup>
-                        <col style="width:20%"/>
-                        <col style="width:96px"/>
-                        <col style="width:52px"/>
-                        <col style="width:96px"/>
-                        <col style="width:120px"/>
-                        <col style="width:100px"/>
-                        <col style="width:60px"/>
-                        <col style="width:64px"/>
-                        <col style="width:52px"/>
-                        <col/>
-                    </colgroup>
-                    <thead><tr><th>"link"</th><th>"state"</th><th>"peers"</th><th>"sent / recv"</th><th>"queued"</th><th>"rtt p50 / p99"</th><th>"reconn."</th><th>"dropped"</th><th>"dups"</th><th>"gaps (missed)"</th></tr></thead>
-                    <tbody>
-                        {move || rows.get().into_iter().map(|r| {
-                            let (kind, state) = (r.kind.clone(), r.state.clone());
-                            view! {
-                                <tr data-testid="link-row" data-kind=kind data-state=state>
-                                    {cells(r).into_iter().map(|(class, id, text, title)| view! {
-                                        <td class=class data-testid=id title=title>{text}</td>
-                                    }).collect_view()}
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
+            <div class="link-cards">
+                {move || rows.get().into_iter().map(|r| {
+                    let figures = stats(&r);
+                    let title = format!("this realm: {}", r.realm);
+                    view! {
+                        <div class=format!("card link-card link-{}", r.tone) data-testid="link-row" data-kind=r.kind.clone() data-state=r.state.clone()>
+                            <div class="card-head">
+                                <span class="name" data-testid="link-name" title=title>{r.name.clone()}</span>
+                                <span class="link-state" data-testid="link-state">{r.state.clone()}</span>
+                            </div>
+                            <div class="link-topics" title=r.topics.clone()>{r.topics.clone()}</div>
+                            <div class="link-stats">
+                                {figures.into_iter().map(|(label, id, value, hot)| view! {
+                                    <span class:hot=hot><i>{label}</i><b data-testid=id>{value}</b></span>
+                                }).collect_view()}
+                            </div>
+                            <Show when={let error = r.error.clone(); move || !error.is_empty()}>
+                                <div class="link-error">{format!("last error: {}", r.error)}</div>
+                            </Show>
+                        </div>
+                    }
+                }).collect_view()}
                 <Show when=move || rows.get().is_empty()>
                     <div class="empty muted">"No bridge links. A link made with shareTopics, linkPort or connectMqtt (switchyard/bridge) shows here with its state, queue, drops, duplicates and gaps; the realms it receives from appear as publishers in the topology."</div>
                 </Show>
