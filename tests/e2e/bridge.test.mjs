@@ -297,7 +297,12 @@ describe('switchyard/bridge across tabs', { skip: tarball ? false : 'SWITCHYARD_
     for (const p of pages) await p.page.close();
   });
 
-  it('a worker the page created is linked over its port', async () => {
+  /**
+   * A page linked over its port with a worker it spawned, after `n` messages crossed each way
+   * (`cart.to-worker` 0..n-1, `cart.to-page` 10..): `{ page, workerRealm }`. Once a message
+   * has crossed each way, both ends also hold their lock and have told the other (`alive`).
+   */
+  async function linkedWorker(n) {
     const p = await context.newPage();
     await p.goto(`${server.url}/tab.html`);
     await p.waitForFunction(() => window.ready === true);
@@ -306,10 +311,15 @@ describe('switchyard/bridge across tabs', { skip: tarball ? false : 'SWITCHYARD_
       window.linkTo(window.w.worker);
       return window.w.call('linkParent');
     });
-    await p.evaluate(() => window.publish('cart.to-worker', 3));
-    await eventually(async () => (await p.evaluate(() => window.w.call('seen'))).length === 3, 'page → worker');
-    await p.evaluate(() => window.w.call('publish', 'cart.to-page', 3, 10));
-    await eventually(async () => (await seenOf(p)).length === 6, 'worker → page');
+    await p.evaluate((count) => window.publish('cart.to-worker', count), n);
+    await eventually(async () => (await p.evaluate(() => window.w.call('seen'))).length === n, 'page → worker');
+    await p.evaluate((count) => window.w.call('publish', 'cart.to-page', count, 10), n);
+    await eventually(async () => (await seenOf(p)).length === 2 * n, 'worker → page');
+    return { page: p, workerRealm };
+  }
+
+  it('a worker the page created is linked over its port', async () => {
+    const { page: p, workerRealm } = await linkedWorker(3);
     const seen = await seenOf(p);
     assert.deepEqual(seen.filter((s) => s[2] === workerRealm).map((s) => s[1]), [10, 11, 12]);
     const inWorker = await p.evaluate(() => window.w.call('seen'));
@@ -318,29 +328,10 @@ describe('switchyard/bridge across tabs', { skip: tarball ? false : 'SWITCHYARD_
     await p.close();
   });
 
-  /** A page linked over its port with a worker it spawned: `{ page, workerRealm }`. */
-  async function linkedWorker() {
-    const p = await context.newPage();
-    await p.goto(`${server.url}/tab.html`);
-    await p.waitForFunction(() => window.ready === true);
-    const workerRealm = await p.evaluate(async () => {
-      window.w = window.spawn();
-      window.linkTo(window.w.worker);
-      return window.w.call('linkParent');
-    });
-    // Both ends hold their lock and have told the other (the `alive` exchange) once a message
-    // has crossed each way.
-    await p.evaluate(() => window.publish('cart.ping', 1));
-    await eventually(async () => (await p.evaluate(() => window.w.call('seen'))).length === 1, 'page → worker');
-    await p.evaluate(() => window.w.call('publish', 'cart.pong', 1));
-    await eventually(async () => (await seenOf(p)).length === 2, 'worker → page');
-    return { page: p, workerRealm };
-  }
-
   const disconnects = (p) => p.evaluate(() => window.diagnostics.filter((d) => d[0] === '$bridge.disconnected').length);
 
   it('a worker the page terminates closes the port link within a second, with a disconnected diagnostic', async () => {
-    const { page: p } = await linkedWorker();
+    const { page: p } = await linkedWorker(1);
     const started = Date.now();
     await p.evaluate(() => window.w.worker.terminate());
     await eventually(async () => (await probeOf(p)).state === 'disconnected', 'the page notices the worker is gone');
@@ -350,7 +341,7 @@ describe('switchyard/bridge across tabs', { skip: tarball ? false : 'SWITCHYARD_
   });
 
   it('a busy worker is not taken for a dead one, and a graceful close is no death', async () => {
-    const { page: p } = await linkedWorker();
+    const { page: p } = await linkedWorker(1);
     // Two seconds without answering anything: a ping would call it dead, the lock does not.
     await p.evaluate(() => window.w.call('spin', 2000));
     assert.equal((await probeOf(p)).state, 'follower');

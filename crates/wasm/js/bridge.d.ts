@@ -11,7 +11,7 @@
  * ```
  */
 
-import type { EventBus, MessageOrigin, PublishOptions, PublishResult } from 'switchyard';
+import type { EventBus, MessageOrigin } from 'switchyard';
 
 /** A link's role: the realm holding the channel's leadership, another one, or closed. */
 export type LinkState = 'leader' | 'follower' | 'disconnected';
@@ -136,8 +136,11 @@ export interface LinkView {
   metrics: LinkMetrics | MqttLinkMetrics;
 }
 
-/** A bus's link to other realms. */
-export interface Link {
+/**
+ * A bus's link to other realms. `Events` is the bus's event map, so `publish` is typed as
+ * `bus.publish` is.
+ */
+export interface Link<Events extends object = Record<string, unknown>> {
   /** This realm's id (`meta.origin.realm` of what it publishes, elsewhere). */
   readonly realm: string;
   /** `'leader'`, `'follower'`, or `'disconnected'` once closed. */
@@ -150,7 +153,7 @@ export interface Link {
    * of such a payload on a shared topic is delivered locally; the link does not send it, counts
    * it in `uncloneable` and traces it as `$bridge.uncloneable`.)
    */
-  publish(topic: string, payload?: unknown, options?: PublishOptions): PublishResult;
+  publish: EventBus<Events>['publish'];
   /** Stops sharing: unsubscribes, leaves the channel, gives up leadership. Idempotent. */
   close(): void;
 }
@@ -163,7 +166,7 @@ export interface Link {
  * workers, and Node's `worker_threads`). Bad options are `E_INVALID_OPTION` /
  * `E_INVALID_PATTERN`; nothing is linked.
  */
-export function shareTopics(bus: EventBus<any>, options: ShareTopicsOptions): Link;
+export function shareTopics<Events extends object>(bus: EventBus<Events>, options: ShareTopicsOptions): Link<Events>;
 
 /**
  * What `linkPort` takes: a `MessagePort`, a `Worker`, the worker's own global scope (`self`), or
@@ -178,7 +181,11 @@ export interface LinkPortTarget {
  * or the page from inside the worker): the same delivery as `shareTopics`, point to point, with
  * no leader. Call it on both ends.
  */
-export function linkPort(bus: EventBus<any>, port: LinkPortTarget, options: LinkOptions): Link;
+export function linkPort<Events extends object>(
+  bus: EventBus<Events>,
+  port: LinkPortTarget,
+  options: LinkOptions,
+): Link<Events>;
 
 /** The most links a message crosses by default before it is no longer forwarded. */
 export const DEFAULT_HOP_LIMIT: 8;

@@ -9,6 +9,7 @@
 
 import { SwitchyardError } from 'switchyard';
 
+import { compileAfter, compileCaller, setCompileAfter } from './callers.js';
 import { emitChecked, epoch, markDirty, newBus, register, unregister } from './mirror.js';
 import { displayName, Topics } from './topics.js';
 
@@ -38,6 +39,9 @@ let defaultMaxListeners = 10;
  *   topic: string,
  *   pending: number,
  *   epoch: number,
+ *   emits: number,
+ *   caller: import('./callers.js').Caller | null,
+ *   callerFor: Function[] | null,
  * }} Entry
  */
 
@@ -168,7 +172,19 @@ function addListener(emitter, type, listener, prepend) {
   // the listener is added without a registration).
   const sub = register(bus, topic, displayName(type));
   if (entry === undefined) {
-    state.events[type] = { listeners: [listener], subs: [sub], warned: false, bus, topic, pending: 0, epoch: -1 };
+    state.events[type] = {
+      listeners: [listener],
+      subs: [sub],
+      warned: false,
+      bus,
+      topic,
+      pending: 0,
+      epoch: -1,
+      // Emits of the current list, and its compiled caller once hot (see callers.js).
+      emits: 0,
+      caller: null,
+      callerFor: null,
+    };
     state.eventCount++;
     return emitter;
   }
@@ -338,6 +354,15 @@ proto.emit = function emit(type, a1, a2, a3) {
     }
     emitChecked(entry, payload);
   }
+  // The list's compiled caller once it is hot (callers.js: a call site per listener); lists
+  // are copy-on-write, so a caller made for this array calls exactly its listeners.
+  if (entry.callerFor === listeners) {
+    if (/** @type {import('./callers.js').Caller} */ (entry.caller)(this, len, a1, a2, a3)) return true;
+  } else if (++entry.emits === compileAfter) {
+    entry.emits = 0;
+    entry.callerFor = listeners;
+    entry.caller = compileCaller(listeners) ?? keepTheLoop;
+  }
   const n = listeners.length;
   switch (len) {
     case 1:
@@ -360,6 +385,9 @@ proto.emit = function emit(type, a1, a2, a3) {
   }
   return true;
 };
+
+/** The caller of a list that keeps `emit`'s loop (too long, or nothing can be compiled here). */
+const keepTheLoop = () => false;
 
 /**
  * The `'error'` part of an emit, before the listeners: the `errorMonitor` listeners see it first,
@@ -561,6 +589,7 @@ Object.defineProperties(EventEmitter, {
   once: { value: once, enumerable: true, writable: true, configurable: true },
   listenerCount: { value: staticListenerCount, enumerable: true, writable: true, configurable: true },
   errorMonitor: { value: errorMonitor, enumerable: true, writable: false, configurable: false },
+  __compileAfter: { value: setCompileAfter },
   /** Listener count per event above which new emitters warn (default 10). */
   defaultMaxListeners: {
     enumerable: true,

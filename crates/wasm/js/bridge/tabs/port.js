@@ -107,6 +107,7 @@ export function linkPort(bus, port, options) {
   }
   link.onClose = close;
 
+  /** @type {Link} */
   const facade = {
     get realm() {
       return link.realm;
@@ -117,7 +118,7 @@ export function linkPort(bus, port, options) {
       return state;
     },
     metrics: () => link.metrics(),
-    publish: (/** @type {string} */ topic, /** @type {unknown} */ payload, /** @type {any} */ publishOptions) => link.publish(topic, payload, publishOptions),
+    publish: (topic, ...[payload, publishOptions]) => link.publish(topic, payload, publishOptions),
     close,
   };
   // Shown by a visualiser attached to the bus until it closes (../registry.js).

@@ -404,6 +404,7 @@ export function shareTopics(bus, options) {
     return live;
   }
 
+  /** @type {Link} */
   const facade = {
     get realm() {
       return realm;
@@ -418,7 +419,7 @@ export function shareTopics(bus, options) {
       metrics.peers = livePeers().length;
       return metrics;
     },
-    publish(/** @type {string} */ topic, /** @type {unknown} */ payload, /** @type {any} */ options) {
+    publish(topic, ...[payload, options]) {
       return link.publish(topic, payload, options);
     },
     close,
