@@ -121,7 +121,7 @@ export interface LinkView {
   /** Gaps reported and messages missed in them (tabs, port; `null` for mqtt). */
   gaps: number | null;
   missed: number | null;
-  /** Live peers (tabs, port; `null` for mqtt). */
+  /** Live peers (tabs, port; mqtt: a tab group's other realms, else `null`). */
   peers: number | null;
   /** Sent, awaiting PUBACK (mqtt; else `null`). */
   inFlight: number | null;

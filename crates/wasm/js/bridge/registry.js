@@ -137,7 +137,8 @@ export function mqttView(config, m) {
     duplicates: m.duplicates,
     gaps: null,
     missed: null,
-    peers: null,
+    // A tab group's other realms (`connectMqtt(bus, { tabs })`), else none to count.
+    peers: m.tabs?.peers ?? null,
     inFlight: m.inFlight,
     rttP50Ms: m.rttMs?.p50 ?? null,
     rttP99Ms: m.rttMs?.p99 ?? null,
