@@ -225,3 +225,29 @@ test('while a viewer watches, an MQTT link whose outbox drains without a publish
   const drained = await viewer.state((s) => s.links[0]?.queued === 0 && s.links[0].state === 'connected' && s.links[0].reconnects >= 1, 15_000);
   assert.equal(drained.links[0].sent >= 3, true);
 });
+
+test('a link whose view throws is left out of the state, and the other links still show', async () => {
+  // The registry's source (it imports nothing), on a bus of the package: one registry per bus.
+  const { registerLink } = await import('../../crates/wasm/js/bridge/registry.js');
+  const bus = new EventBus();
+  const viewer = attach(bus);
+  const broken = registerLink(bus, () => {
+    throw new Error('a broken view');
+  });
+  const fine = registerLink(bus, () => ({ id: 0, kind: 'port', name: 'fine' }));
+  const state = await viewer.state((s) => s.links.length === 1);
+  assert.equal(state.links[0].name, 'fine');
+  broken.remove();
+  fine.remove();
+  fine.remove(); // twice: nothing more
+  assert.deepEqual((await viewer.state((s) => s.links.length === 0)).links, []);
+});
+
+test('closing or refreshing a link of a freed bus throws nothing', async () => {
+  const bus = new EventBus();
+  const link = shareTopics(bus, { channel: `devtools-${randomUUID()}`, topics: ['a.*'], heartbeatMs: 20 });
+  bus.free();
+  await new Promise((r) => setTimeout(r, 600)); // past a refresh of the registry
+  link.close();
+  assert.equal(link.state, 'disconnected');
+});
