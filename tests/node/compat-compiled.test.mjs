@@ -13,8 +13,8 @@ import { importCompat } from './helpers/compat.mjs';
 const { EventEmitter } = await importCompat();
 
 describe('compiled emit callers', () => {
-  test('a list is compiled at its 256th emit, once; a changed list starts over; every call keeps `this` and its arguments', () => {
-    EventEmitter.__compileAfter(256);
+  test('a list is compiled at its 1024th emit, once; a changed list starts over; every call keeps `this` and its arguments', () => {
+    EventEmitter.__compileAfter(1024, 0);
     try {
       const emitter = new EventEmitter();
       const calls = [];
@@ -23,9 +23,9 @@ describe('compiled emit callers', () => {
       });
       emitter.on('e', (...args) => calls.push(['second', args.length]));
       assert.equal(countCompiles(() => {
-        for (let i = 0; i < 255; i++) emitter.emit('e', i);
+        for (let i = 0; i < 1023; i++) emitter.emit('e', i);
       }), 0);
-      assert.equal(countCompiles(() => emitter.emit('e', 255)), 1);
+      assert.equal(countCompiles(() => emitter.emit('e', 1023)), 1);
       calls.length = 0;
       assert.equal(countCompiles(() => {
         emitter.emit('e');
@@ -43,10 +43,10 @@ describe('compiled emit callers', () => {
       ]);
       emitter.on('e', () => {});
       assert.equal(countCompiles(() => {
-        for (let i = 0; i < 300; i++) emitter.emit('e', i);
+        for (let i = 0; i < 1100; i++) emitter.emit('e', i);
       }), 1);
     } finally {
-      EventEmitter.__compileAfter(1);
+      EventEmitter.__compileAfter(1, 0);
     }
   });
 
@@ -67,5 +67,5 @@ describe('compiled emit callers', () => {
 });
 
 // Every compat behaviour again, on compiled callers.
-EventEmitter.__compileAfter(1);
+EventEmitter.__compileAfter(1, 0);
 await import('./compat.test.mjs');

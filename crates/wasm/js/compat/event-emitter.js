@@ -9,7 +9,8 @@
 
 import { SwitchyardError } from 'switchyard';
 
-import { compileAfter, compileCaller, setCompileAfter } from './callers.js';
+import { compileAfter, setCompileAfter } from '../src/compiling.js';
+import { compileCaller } from './callers.js';
 import { emitChecked, epoch, markDirty, newBus, register, unregister } from './mirror.js';
 import { displayName, Topics } from './topics.js';
 
@@ -360,8 +361,12 @@ proto.emit = function emit(type, a1, a2, a3) {
     if (/** @type {import('./callers.js').Caller} */ (entry.caller)(this, len, a1, a2, a3)) return true;
   } else if (++entry.emits === compileAfter) {
     entry.emits = 0;
-    entry.callerFor = listeners;
-    entry.caller = compileCaller(listeners) ?? keepTheLoop;
+    const made = compileCaller(listeners);
+    // Not now (another compile just ran): again after as many emits.
+    if (made !== undefined) {
+      entry.callerFor = listeners;
+      entry.caller = made ?? keepTheLoop;
+    }
   }
   const n = listeners.length;
   switch (len) {

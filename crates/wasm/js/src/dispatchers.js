@@ -6,44 +6,27 @@
  * The fast path's shared loop (`dispatch` in fastpath.js) calls every handler of every route from
  * one call site, which is megamorphic as soon as an app has a few distinct listener functions:
  * each call is then a generic call that no JIT inlines. A route published often enough
- * (`compileAfter` publishes on one cached route) gets a dispatcher compiled with
+ * (`compileAfter` publishes on one cached route, see compiling.js) gets a dispatcher compiled with
  * `new Function` for exactly its handlers: its call sites each see one function, so the JIT
  * calls them directly or inlines them, as it does for hand-written code. This is what tseep does
  * for `emit`. The dispatcher does exactly what the loop does, step for step (the same `state`
  * fields, the same meta, the same hand-over on a throw, a thenable or a bus call), so nothing
  * observable changes; the fast-path tests run against both.
  *
- * A page whose Content-Security-Policy forbids `eval` (no `'unsafe-eval'`) cannot compile code:
- * the first refusal is remembered and every route keeps the loop.
+ * When and how often code is compiled, and what a strict Content-Security-Policy does: see
+ * compiling.js.
  *
  * ```js
  * const run = compileDispatcher(entry.handlers, entry.reads, endDispatch);
- * if (run !== null) run(state, topic, payload, id, seq); // as dispatch(state, entry, ...)
+ * if (typeof run === 'function') run(state, topic, payload, id, seq); // as dispatch(state, entry, ...)
  * ```
  */
 
+import { compile } from './compiling.js';
 import { NO_HEADERS, isThenable } from './hooks.js';
-
-/**
- * Publishes on one cached route before it gets a compiled dispatcher (cold routes never do);
- * 0: never (see `setCompileAfter`).
- */
-export let compileAfter = 256;
-
-/**
- * Sets `compileAfter` (tests: 1 compiles every route at its first publish, 0 keeps the loop).
- * Reached as `EventBus.__inlineCompileAfter(n)` (internal: `__` names are not API).
- * @param {number} publishes
- */
-export function setCompileAfter(publishes) {
-  compileAfter = publishes;
-}
 
 /** Routes with more handlers than this keep the shared loop (the code would grow too long). */
 export const MAX_COMPILED_HANDLERS = 24;
-
-/** `false` once compiling was refused here (a CSP without `'unsafe-eval'`). */
-let mayCompile = true;
 
 /**
  * @typedef {(state: any, topic: string, payload: unknown, id: number, seq: number) => void} Dispatcher
@@ -70,24 +53,19 @@ const call = (i, reads) =>
 /**
  * A dispatcher for exactly `handlers` (with `reads[i]`: whether handler `i` gets a meta), ending
  * early through `end` as the shared loop does; `null` when the route keeps the loop (too many
- * handlers, or code cannot be compiled here).
+ * handlers, or code cannot be compiled here); `undefined` when another compile ran less than the
+ * spacing ago (ask again later).
  * @param {Function[]} handlers
  * @param {boolean[]} reads
  * @param {EndDispatch} end
- * @returns {Dispatcher | null}
+ * @returns {Dispatcher | null | undefined}
  */
 export function compileDispatcher(handlers, reads, end) {
-  if (!mayCompile || handlers.length === 0 || handlers.length > MAX_COMPILED_HANDLERS) return null;
+  if (handlers.length === 0 || handlers.length > MAX_COMPILED_HANDLERS) return null;
   const names = handlers.map((_, i) => `h${i}`).join();
   const body =
     `'use strict';const[${names}]=hs;return function(s,topic,p,id,seq){const at=s.at;let r;` +
     `s.payload=p;s.dispatching=true;${handlers.map((_, i) => call(i, reads[i])).join('')}` +
     's.dispatching=false;s.payload=void 0}';
-  try {
-    // One `Function` per route: its own script, so its call sites learn only its handlers.
-    return new Function('hs', 'E', 'T', 'H', body)(handlers, end, isThenable, NO_HEADERS);
-  } catch {
-    mayCompile = false;
-    return null;
-  }
+  return compile(['hs', 'E', 'T', 'H'], body, [handlers, end, isThenable, NO_HEADERS]);
 }

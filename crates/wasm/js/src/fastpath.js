@@ -19,7 +19,8 @@
  * rest of the message to the engine's dispatch loop (`__inlineExit`).
  */
 
-import { compileAfter, compileDispatcher, setCompileAfter } from './dispatchers.js';
+import { compileAfter, setCompileAfter } from './compiling.js';
+import { compileDispatcher } from './dispatchers.js';
 import { CELL } from './generated.js';
 import { NO_HEADERS, isThenable } from './hooks.js';
 import { readsMeta } from './metareaders.js';
@@ -625,7 +626,10 @@ export function installFastPath(wasm, EventBus) {
       return;
     }
     if (++entry.dispatches === compileAfter && entry.weak === null) {
-      entry.compiled = compileDispatcher(entry.handlers, entry.reads, endDispatch);
+      const made = compileDispatcher(entry.handlers, entry.reads, endDispatch);
+      // Not now (another compile just ran): again after as many publishes.
+      if (made === undefined) entry.dispatches = 0;
+      else entry.compiled = made;
     }
     const handlers = entry.handlers;
     const reads = entry.reads;
