@@ -13,6 +13,7 @@
 
 import { SwitchyardError } from 'switchyard';
 
+import { registerLink } from '../registry.js';
 import { LinkCore, randomId } from './link.js';
 import { LOCK_PREFIX, watchPeer } from './liveness.js';
 import { readLinkOptions } from './options.js';
@@ -40,6 +41,8 @@ export function linkPort(bus, port, options) {
     );
   }
   let closed = false;
+  /** This link in the bus's registry (../registry.js), once made. @type {{ remove(): void } | null} */
+  let shown = null;
   const link = new LinkCore(bus, config, 'port', (m) => port.postMessage(m));
   /** @param {unknown} data */
   const onData = (data) => {
@@ -113,10 +116,12 @@ export function linkPort(bus, port, options) {
     } else {
       port.removeEventListener('message', onEvent);
     }
+    shown?.remove();
   }
   link.onClose = close;
 
-  return {
+  /** @type {Link} */
+  const facade = {
     get realm() {
       return link.realm;
     },
@@ -129,4 +134,7 @@ export function linkPort(bus, port, options) {
     publish: (topic, ...[payload, publishOptions]) => link.publish(topic, payload, publishOptions),
     close,
   };
+  // Shown by a visualiser attached to the bus until it closes (../registry.js).
+  shown = registerLink(bus, () => link.view('port', facade.state, link.metrics(), link.senderRealms()));
+  return facade;
 }
