@@ -251,3 +251,50 @@ test('closing or refreshing a link of a freed bus throws nothing', async () => {
   link.close();
   assert.equal(link.state, 'disconnected');
 });
+
+/**
+ * Publishes 50 messages on a hot topic every 10 ms for `ms`, with or without an open linkPort
+ * and no viewer; counts the fast path's route refills and the registry's calls into the bus.
+ */
+async function hotTopicWithLink(withLink, ms) {
+  const { MessageChannel } = await import('node:worker_threads');
+  const bus = new EventBus();
+  const other = new EventBus();
+  const channel = new MessageChannel();
+  const links = withLink ? [linkPort(bus, channel.port1, { topics: ['shared.*'] }), linkPort(other, channel.port2, { topics: ['shared.*'] })] : [];
+  bus.subscribe('hot', () => {});
+  const proto = Object.getPrototypeOf(bus);
+  const { __inlineRoute: route, __links: tellLinks } = proto;
+  let refills = 0;
+  let linksCalls = 0;
+  proto.__inlineRoute = function (...args) {
+    if (this === bus) refills++;
+    return route.apply(this, args);
+  };
+  proto.__links = function (...args) {
+    if (this === bus) linksCalls++;
+    return tellLinks.apply(this, args);
+  };
+  try {
+    const timer = setInterval(() => {
+      for (let i = 0; i < 50; i++) bus.publish('hot', i);
+    }, 10);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    clearInterval(timer);
+  } finally {
+    proto.__inlineRoute = route;
+    proto.__links = tellLinks;
+    for (const link of links) link.close();
+    channel.port1.close();
+    bus.close();
+    other.close();
+  }
+  return { refills, linksCalls };
+}
+
+test('an open link with no viewer neither touches its bus on a timer nor invalidates its cached routes', async () => {
+  const without = await hotTopicWithLink(false, 2000);
+  const withLink = await hotTopicWithLink(true, 2000);
+  assert.ok(withLink.refills <= without.refills + 1, `route refills: ${withLink.refills} with a link, ${without.refills} without`);
+  assert.equal(withLink.linksCalls, 0, 'no refresh while nobody watches');
+});

@@ -378,11 +378,12 @@ impl EventBus {
     /// the bridge links serving this bus (a function answering an array of link views,
     /// docs/ATTACH_PROTOCOL.md `links`), or `undefined`/`null` when none is open. Each call also
     /// says the links changed, so a watching visualiser gets a fresh state (at most every
-    /// 100 ms). Nothing is read, and nothing costs, while no visualiser is attached.
+    /// 100 ms), and answers whether one watches. Nothing is read, and nothing costs, while no
+    /// visualiser is attached.
     #[wasm_bindgen(js_name = __links)]
-    pub fn set_links(&self, reader: JsValue) {
+    pub fn set_links(&self, reader: JsValue) -> bool {
         self.shared.links_reader.replace(reader);
-        self.shared.note_change();
+        self.shared.note_change()
     }
 
     /// Closes the bus: every subscription is removed, timers stop, listeners and viewers are

@@ -229,16 +229,20 @@ impl Shared {
         }
     }
 
-    /// Something changed: schedule a frame on every exposure someone watches.
-    pub fn note_change(&self) {
+    /// Something changed: schedule a frame on every exposure someone watches. Answers whether
+    /// any does.
+    pub fn note_change(&self) -> bool {
+        let mut watched = false;
         let mut exposures = self.exposures.borrow_mut();
         for exposure in exposures.iter_mut() {
             if exposure.viewers.is_empty() {
                 continue;
             }
+            watched = true;
             exposure.dirty = true;
             exposure.schedule(FRAME_INTERVAL_MS);
         }
+        watched
     }
 
     /// Exposure `id`, if it is still in force (borrowed: drop it before calling back in).

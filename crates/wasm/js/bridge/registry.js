@@ -5,10 +5,10 @@
 // bus one reader, `bus.__links(reader)`, which the bus calls only when a frame to an attached
 // visualiser carries its state. Nothing here runs on the publish path: a link's counters are read
 // only when a viewer looks. Since links change without a publish (an MQTT PUBACK, a round-trip
-// time), the registry tells the bus every REFRESH_MS while a link is open that their state may
-// have changed (one call into the bus, which does nothing unless a viewer is attached; then the
-// viewer's next frame carries the state), and a link says `changed()` for what a viewer should
-// see at once (leader ↔ follower, peers, close).
+// time), the registry tells the bus every REFRESH_MS that their state may have changed (the
+// viewer's next frame carries it), but only while a visualiser watches: the bus answers whether
+// one does, and reads the links when one attaches, which starts the refresh again. A link says
+// `changed()` for what a viewer should see at once (leader ↔ follower, peers, close).
 //
 // A view is one entry of `links` (`LinkView` in bridge.d.ts), the same fields for every
 // transport; what does not apply to one is `null` (`inFlight` of a tabs link, `gaps` of MQTT).
@@ -40,17 +40,21 @@ export function registerLink(bus, view) {
   if (entry === undefined) {
     /** @type {Map<() => LinkView, number>} */
     const views = new Map();
-    const created = /** @type {Entry} */ ({ views, read: () => readAll(views), scheduled: false, timer: undefined });
+    const created = /** @type {Entry} */ ({
+      views,
+      // Called by the bus for a viewer's state: someone watches, so keep refreshing.
+      read: () => {
+        refresh(bus, created);
+        return readAll(views);
+      },
+      scheduled: false,
+      timer: undefined,
+    });
     entry = created;
     byBus.set(bus, created);
   }
   const own = entry;
   own.views.set(view, nextId++);
-  if (own.timer === undefined) {
-    own.timer = setInterval(() => tell(bus, own), REFRESH_MS);
-    // Node: a link's refresh alone does not keep the process alive.
-    /** @type {any} */ (own.timer)?.unref?.();
-  }
   tell(bus, own);
   return {
     changed() {
@@ -73,15 +77,31 @@ export function registerLink(bus, view) {
  * @param {Entry} entry
  */
 function tell(bus, entry) {
-  if (entry.views.size === 0 || bus.closed) {
-    clearInterval(entry.timer);
-    entry.timer = undefined;
-  }
+  let watched = false;
   try {
-    if (typeof bus.__links === 'function' && !bus.closed) bus.__links(entry.views.size > 0 ? entry.read : undefined);
+    if (typeof bus.__links === 'function' && !bus.closed) {
+      watched = bus.__links(entry.views.size > 0 ? entry.read : undefined) === true;
+    }
   } catch {
     // A freed bus: no viewer is left to tell.
   }
+  if (watched && entry.views.size > 0) refresh(bus, entry);
+  else {
+    clearInterval(entry.timer);
+    entry.timer = undefined;
+  }
+}
+
+/**
+ * Tells `bus` every REFRESH_MS from now on (until `tell` finds nobody watching).
+ * @param {any} bus
+ * @param {Entry} entry
+ */
+function refresh(bus, entry) {
+  if (entry.timer !== undefined) return;
+  entry.timer = setInterval(() => tell(bus, entry), REFRESH_MS);
+  // Node: a link's refresh alone does not keep the process alive.
+  /** @type {any} */ (entry.timer)?.unref?.();
 }
 
 /**
