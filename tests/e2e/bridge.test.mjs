@@ -354,6 +354,26 @@ describe('switchyard/bridge across tabs', { skip: tarball ? false : 'SWITCHYARD_
     await second.page.close();
   });
 
+  it('a page entering the back/forward cache lets go of its lock, and after it is shown again both ends still watch each other', async () => {
+    const { page: p } = await linkedWorker(1);
+    const pageRealm = (await probeOf(p)).realm;
+    const heldWhileHidden = await p.evaluate(async () => {
+      window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const { held } = await navigator.locks.query();
+      window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+      return held.map((lock) => lock.name);
+    });
+    assert.deepEqual(heldWhileHidden.filter((name) => name.startsWith(`switchyard.port.${pageRealm}.`)), [], 'no lock while in the cache');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal((await probeOf(p)).state, 'follower');
+    assert.equal((await p.evaluate(() => window.w.call('probe'))).state, 'follower', 'the worker did not take the release for a death');
+    assert.equal(await disconnects(p), 0);
+    await p.evaluate(() => window.w.worker.terminate());
+    await eventually(async () => (await probeOf(p)).state === 'disconnected', 'the page still notices its worker is gone');
+    await p.close();
+  });
+
   it('a busy worker is not taken for a dead one, and a graceful close is no death', async () => {
     const { page: p } = await linkedWorker(1);
     // Two seconds without answering anything: a ping would call it dead, the lock does not.

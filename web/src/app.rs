@@ -107,6 +107,8 @@ pub enum Tab {
     DeadLetters,
     /// Leaks.
     Leaks,
+    /// Bridge links.
+    Links,
     /// Metrics.
     Metrics,
 }

@@ -90,6 +90,53 @@ export interface LinkMetrics {
 }
 
 /**
+ * What a visualiser attached to the bus shows of one of its links (`state.links[]` of the
+ * attach protocol, docs/ATTACH_PROTOCOL.md): the same fields for every transport, `null` where
+ * one does not apply. Links register themselves with the bus they serve when they open and
+ * leave when they close; nothing is read while no visualiser is attached.
+ */
+export interface LinkView {
+  /** Unique among the links of this realm. */
+  id: number;
+  kind: 'tabs' | 'port' | 'mqtt';
+  /** `tabs:<channel>`, `port`, or `mqtt:<broker URL without credentials or query>`. */
+  name: string;
+  /** This realm's id (`meta.origin.realm` of what it publishes, elsewhere). */
+  realm: string;
+  /** `LinkState` (tabs, port) or `MqttLinkState` (mqtt). */
+  state: string;
+  /** The shared patterns (mqtt: `out <pattern>` sent to the broker, `in <pattern>` received). */
+  topics: string[];
+  /** Realms heard from (tabs: live peers; port: the other end; mqtt: none), at most 32. */
+  remotes: string[];
+  /** Messages sent to other realms (mqtt: published to the broker). */
+  sent: number;
+  /** Messages received and published on this bus (mqtt: `delivered`). */
+  received: number;
+  /** Waiting to be sent (tabs, port: the outgoing queue; mqtt: the outbox). */
+  queued: number;
+  /** Dropped (tabs, port: outgoing queue full; mqtt: messages from the broker, all reasons). */
+  dropped: number;
+  duplicates: number;
+  /** Gaps reported and messages missed in them (tabs, port; `null` for mqtt). */
+  gaps: number | null;
+  missed: number | null;
+  /** Live peers (tabs, port; mqtt: a tab group's other realms, else `null`). */
+  peers: number | null;
+  /** Sent, awaiting PUBACK (mqtt; else `null`). */
+  inFlight: number | null;
+  /** Publish → PUBACK round-trip percentiles, ms (mqtt; `null` before the first or elsewhere). */
+  rttP50Ms: number | null;
+  rttP99Ms: number | null;
+  /** Reconnects and dead letters (mqtt; else `null`). */
+  reconnects: number | null;
+  deadLettered: number | null;
+  lastError: string | null;
+  /** The link's own `metrics()`, as it returns them. */
+  metrics: LinkMetrics | MqttLinkMetrics;
+}
+
+/**
  * A bus's link to other realms. `Events` is the bus's event map, so `publish` is typed as
  * `bus.publish` is.
  */

@@ -321,7 +321,8 @@ thread_local! {
 
 fn state_template() -> serde_json::Value {
     use crate::model::state::{
-        DeadLetterState, LeakState, LeakSuspectState, PublisherState, SubState, TopicState,
+        BridgeLinkState, DeadLetterState, LeakState, LeakSuspectState, PublisherState, SubState,
+        TopicState,
     };
     let state = BusState {
         subscriptions: vec![SubState::default()],
@@ -332,6 +333,7 @@ fn state_template() -> serde_json::Value {
             ..LeakState::default()
         }],
         publishers: vec![PublisherState::default()],
+        links: vec![BridgeLinkState::default()],
         ..BusState::default()
     };
     serde_json::to_value(state).unwrap_or_default()

@@ -10,6 +10,7 @@ import { IdbStore, MemoryStore, SharedIdbStore } from './stores.js';
 import { checkPrefix, toMqttFilter } from './topics.js';
 import { realmOf } from './origin.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_HOP_LIMIT } from '../tabs/options.js';
+import { mqttView, registerLink } from '../registry.js';
 
 const OPTIONS = [
   'url',
@@ -292,6 +293,8 @@ export async function connectMqtt(bus, options) {
  * @param {MqttLink} link
  */
 function createLinkFacade(link) {
+  // Shown by a visualiser attached to the bus until it closes (../registry.js).
+  const shown = registerLink(link.bus, () => mqttView(link.config, link.metrics()));
   const facade = {
     get state() {
       return link.state;
@@ -307,9 +310,12 @@ function createLinkFacade(link) {
     connected: () => link.whenConnected(),
     drained: () => link.drained(),
     persisted: () => link.lastCommit,
-    close: () => link.close(),
+    close: () => {
+      shown.remove();
+      return link.close();
+    },
   };
   // `await using link = await connectMqtt(...)` where the runtime has explicit resource management.
-  if (typeof Symbol.asyncDispose === 'symbol') Object.defineProperty(facade, Symbol.asyncDispose, { value: () => link.close() });
+  if (typeof Symbol.asyncDispose === 'symbol') Object.defineProperty(facade, Symbol.asyncDispose, { value: () => facade.close() });
   return facade;
 }

@@ -13,6 +13,7 @@
 
 import { SwitchyardError } from 'switchyard';
 
+import { registerLink } from '../registry.js';
 import { LinkCore, randomId } from './link.js';
 import { LOCK_PREFIX, watchPeer } from './liveness.js';
 import { readLinkOptions } from './options.js';
@@ -40,6 +41,8 @@ export function linkPort(bus, port, options) {
     );
   }
   let closed = false;
+  /** This link in the bus's registry (../registry.js), once made. @type {{ remove(): void } | null} */
+  let shown = null;
   const link = new LinkCore(bus, config, 'port', (m) => port.postMessage(m));
   /** @param {unknown} data */
   const onData = (data) => {
@@ -71,6 +74,15 @@ export function linkPort(bus, port, options) {
           (fields) => port.postMessage(message('alive', link.realm, { link: link.linkId, ...fields })),
           onGone,
         );
+  // A page entering the back/forward cache lets go of its lock (browsers do not cache a page
+  // holding one) and takes a new one when it is shown again.
+  const win = liveness !== null && typeof window === 'object' && window !== null ? window : null;
+  /** @param {any} event */
+  const onPageHide = (event) => event.persisted && liveness?.pause();
+  /** @param {any} event */
+  const onPageShow = (event) => event.persisted && liveness?.resume();
+  win?.addEventListener('pagehide', onPageHide);
+  win?.addEventListener('pageshow', onPageShow);
   if (node) {
     port.on('message', onData);
     port.on('exit', onGone);
@@ -95,6 +107,8 @@ export function linkPort(bus, port, options) {
     }
     // After the `bye`: the other end reads the lock's release as a close, not a death.
     liveness?.close();
+    win?.removeEventListener('pagehide', onPageHide);
+    win?.removeEventListener('pageshow', onPageShow);
     if (node) {
       port.off('message', onData);
       port.off('exit', onGone);
@@ -102,10 +116,12 @@ export function linkPort(bus, port, options) {
     } else {
       port.removeEventListener('message', onEvent);
     }
+    shown?.remove();
   }
   link.onClose = close;
 
-  return {
+  /** @type {Link} */
+  const facade = {
     get realm() {
       return link.realm;
     },
@@ -118,4 +134,7 @@ export function linkPort(bus, port, options) {
     publish: (topic, ...[payload, publishOptions]) => link.publish(topic, payload, publishOptions),
     close,
   };
+  // Shown by a visualiser attached to the bus until it closes (../registry.js).
+  shown = registerLink(bus, () => link.view('port', facade.state, link.metrics(), link.senderRealms()));
+  return facade;
 }
