@@ -12,8 +12,9 @@
 // - the bridge: `bus.publish` on a bus with `connectMqtt({ publish })` (outbox in memory, QoS 1,
 //   its default 1024 in flight, the origin user property), a second bus with `connectMqtt({ subscribe })` delivers them
 //   to a handler (duplicate check, origin, bus publish).
-// msgs/s is messages ÷ (last received − first sent); latency is per message, sent → received (one
-// process, one clock). The two take turns each round; the report is the median round. Writes
+// msgs/s is messages ÷ (last received − first sent); acknowledged/s is messages ÷ (last PUBACK at the
+// sender, or the bridge's outbox empty − first sent): QoS 1 done; latency is per message, sent →
+// received (one process, one clock). The two take turns each round; the report is the median round. Writes
 // `<out>/mqtt.json` and prints a Markdown table.
 
 import { mkdirSync, writeFileSync, existsSync, symlinkSync } from 'node:fs';
@@ -77,6 +78,8 @@ async function connected(client) {
 
 async function mqttAlone(broker, round) {
   const topic = `mq${round}/bench/x`;
+  /** @type {() => void} */
+  let onAck = () => {};
   const options = { protocolVersion: 5, reconnectPeriod: 0 };
   const receiver = mqtt.connect(broker.wsUrl, options);
   const sender = mqtt.connect(broker.wsUrl, options);
@@ -92,10 +95,22 @@ async function mqttAlone(broker, round) {
       if (latencies.length === MESSAGES) r();
     });
   });
+  let acked = 0;
+  let ackedAt = 0;
+  const allAcked = new Promise((r) => {
+    onAck = () => {
+      if (++acked === MESSAGES) {
+        ackedAt = performance.now();
+        r();
+      }
+    };
+  });
   const start = performance.now();
-  for (let n = 0; n < MESSAGES; n++) sender.publish(topic, JSON.stringify({ n, at: performance.now() }), { qos: 1 });
+  for (let n = 0; n < MESSAGES; n++) sender.publish(topic, JSON.stringify({ n, at: performance.now() }), { qos: 1 }, onAck);
   await done;
   const result = summary(start, latencies, lastAt);
+  await allAcked;
+  result.ackedPerSec = Math.round(MESSAGES / ((ackedAt - start) / 1000));
   await Promise.all([new Promise((r) => sender.end(false, {}, r)), new Promise((r) => receiver.end(false, {}, r))]);
   return result;
 }
@@ -123,7 +138,10 @@ async function bridge(broker, round) {
   for (let n = 0; n < MESSAGES; n++) sendBus.publish(TOPIC, { n, at: performance.now() });
   await done;
   const result = summary(start, latencies, lastAt);
-  result.bridgeRttP99Ms = +sender.metrics().rttMs.p99.toFixed(2);
+  // Every record acknowledged by the broker (the outbox empty), as mqtt.js alone's last PUBACK.
+  await sender.drained();
+  result.ackedPerSec = Math.round(MESSAGES / ((performance.now() - start) / 1000));
+  result.bridgeRttP99Ms = +(sender.metrics().rttMs.p99 ?? Number.NaN).toFixed(2);
   await Promise.all([sender.close(), receiver.close()]);
   sendBus.close();
   recvBus.close();
@@ -153,6 +171,7 @@ try {
 const report = Object.entries(rows).map(([impl, rs]) => ({
   impl,
   msgsPerSec: median(rs, 'msgsPerSec'),
+  ackedPerSec: median(rs, 'ackedPerSec'),
   p50Ms: median(rs, 'p50Ms'),
   p99Ms: median(rs, 'p99Ms'),
   rounds: rs,
@@ -168,6 +187,7 @@ const result = {
   maxInFlight: values.window ? Number(values.window) : 1024,
   loadAverage: Math.round(loadavg()[0] * 10) / 10,
   ratio: +ratio.toFixed(3),
+  ackedRatio: +(report[1].ackedPerSec / report[0].ackedPerSec).toFixed(3),
   goal: 0.8,
 };
 mkdirSync(values.out, { recursive: true });

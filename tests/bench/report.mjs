@@ -308,16 +308,26 @@ ${table(['measure', 'value'], rows)}`;
 function mqttSection(doc) {
   const m = doc.mqtt;
   if (!m || !Array.isArray(m.report)) return '';
-  const rows = m.report.map((r) => [r.impl, `${formatRate(r.msgsPerSec)} / s`, `${r.p50Ms} ms`, `${r.p99Ms} ms`]);
+  const acked = m.report.every((r) => Number.isFinite(r.ackedPerSec));
+  const rows = m.report.map((r) => [
+    r.impl,
+    `${formatRate(r.msgsPerSec)} / s`,
+    ...(acked ? [`${formatRate(r.ackedPerSec)} / s`] : []),
+    `${r.p50Ms} ms`,
+    `${r.p99Ms} ms`,
+  ]);
+  const ackedText = acked
+    ? ` Acknowledged: the rate to the sender's last PUBACK (mqtt.js's publish callbacks; the bridge's outbox empty), ratio ${m.ackedRatio}×.`
+    : '';
   return `## MQTT bridge (\`switchyard/bridge\` \`connectMqtt\`) next to mqtt.js alone
 
 From \`target/bench/mqtt.json\`, written by \`tests/bench/mqtt.mjs\` (${m.date.slice(0, 16)}Z, ${m.node}, ${m.broker},
 load average ${m.loadAverage ?? '?'}): ${m.messages} messages of \`{ n, at }\` at QoS 1 from one client to another on the
 same broker, every message sent at once (mqtt.js queues them; the bridge's outbox sends ${m.maxInFlight ?? 1024} at a time);
 median of ${m.rounds} rounds, the two taking turns. Latency is sent → received, so at this load it is mostly
-queueing. Ratio: ${m.ratio}× (goal ≥ ${m.goal}×).
+queueing. Ratio (received): ${m.ratio}× (goal ≥ ${m.goal}×).${ackedText}
 
-${table(['', 'messages / s', 'p50 latency', 'p99 latency'], rows)}`;
+${table(['', 'messages / s received', ...(acked ? ['acknowledged / s'] : []), 'p50 latency', 'p99 latency'], rows)}`;
 }
 
 /** Benchmarks ordered by id, numbers in ids compared as numbers (`x/3` before `x/10`). */
