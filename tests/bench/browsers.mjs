@@ -227,14 +227,14 @@ function browserCommand(runtime, profileDir, url) {
 
 /**
  * Opens the page in one headless browser and resolves with the results it posts back. The
- * browser's own output goes to `<logDir>/<runtime>[-<family>].log`.
+ * browser's own output goes to `<logDir>/<logName>` (default `<runtime>[-<family>].log`).
  */
-export async function runInBrowser(server, runtime, { query, timeoutMs, logDir, log }) {
+export async function runInBrowser(server, runtime, { query, timeoutMs, logDir, logName, log }) {
   const profileDir = mkdtempSync(join(tmpdir(), `switchyard-bench-${runtime}-`));
   const url = `${server.origin}/?${new URLSearchParams({ runtime, ...query })}`;
   const [binary, args] = browserCommand(runtime, profileDir, url);
   const results = server.waitForResults(runtime, timeoutMs);
-  const logFile = join(logDir, query.family ? `${runtime}-${query.family}.log` : `${runtime}.log`);
+  const logFile = join(logDir, logName ?? (query.family ? `${runtime}-${query.family}.log` : `${runtime}.log`));
   let output = '';
   const child = spawn(binary, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk) => (output += chunk));

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { pairedRatio } from './processes.mjs';
 
 export const HAND_WRITTEN_START = '<!-- hand-written:start (kept by the generator) -->';
 export const HAND_WRITTEN_END = '<!-- hand-written:end -->';
@@ -103,8 +104,23 @@ function table(header, rows) {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+function resultRow(doc, runtime, caseName, impl) {
+  return doc.results.find((r) => r.runtime === runtime && r.case === caseName && r.impl === impl);
+}
+
 function rate(doc, runtime, caseName, impl) {
-  return doc.results.find((r) => r.runtime === runtime && r.case === caseName && r.impl === impl)?.opsPerSec;
+  return resultRow(doc, runtime, caseName, impl)?.opsPerSec;
+}
+
+/** `impl / peer` in one case, paired per process when the run used several (see processes.mjs). */
+function ratioOf(doc, runtime, caseName, impl, peer) {
+  return pairedRatio(resultRow(doc, runtime, caseName, impl), resultRow(doc, runtime, caseName, peer));
+}
+
+/** `0.91×`, or `0.91× (0.56–0.97, 5 processes)` when measured in several. */
+function formatPairedRatio({ ratio, min, max, processes }) {
+  if (processes <= 1) return formatRatio(ratio);
+  return `${formatRatio(ratio)} (${formatRatio(min)}–${formatRatio(max)}, ${processes} processes)`;
 }
 
 function runtimesIn(doc) {
@@ -120,7 +136,12 @@ function runtimeHeading(doc, runtime) {
     Number.isFinite(info.timerResolutionUs) ? `timer resolution ${info.timerResolutionUs.toFixed(1)} µs` : null,
     Number.isFinite(info.loadAverage) ? `load average ${info.loadAverage} on ${doc.machine.cores} cores` : null,
     info.quick ? '**quick run: few samples, not for quoting**' : null,
-    ...(info.updates ?? []).map((u) => `${u.only} cases re-measured ${u.date.slice(0, 16).replace('T', ' ')} UTC`),
+    info.processes > 1 ? `each family in ${info.processes} fresh processes, medians over them` : null,
+    ...(info.updates ?? []).map(
+      (u) =>
+        `${u.only} cases re-measured ${u.date.slice(0, 16).replace('T', ' ')} UTC` +
+        (u.processes > 1 ? ` in ${u.processes} fresh processes (medians over them)` : ''),
+    ),
   ].filter(Boolean);
   const headless = runtime === 'node' ? '' : ' (headless)';
   return `### ${RUNTIME_TITLES[runtime] ?? runtime}${headless}\n\n${details.join(' · ')}`;
@@ -130,12 +151,11 @@ function emitTable(doc, runtime, caseNames) {
   const cases = caseNames.filter((c) => doc.results.some((r) => r.runtime === runtime && r.case === c));
   if (cases.length === 0) return '';
   const rows = cases.map((c) => {
-    const sy = rate(doc, runtime, c, 'switchyard');
     return [
       CASE_TITLES[c],
       ...EMIT_IMPLS.map((impl) => formatRate(rate(doc, runtime, c, impl))),
-      formatRatio(sy / rate(doc, runtime, c, 'eventemitter3')),
-      formatRatio(sy / rate(doc, runtime, c, 'tseep')),
+      formatPairedRatio(ratioOf(doc, runtime, c, 'switchyard', 'eventemitter3')),
+      formatPairedRatio(ratioOf(doc, runtime, c, 'switchyard', 'tseep')),
     ];
   });
   return table(
@@ -185,7 +205,7 @@ function pairedTable(doc, runtime, paired) {
         CASE_TITLES[p.case],
         `${IMPL_TITLES[p.impl]}: ${formatRate(ours)}`,
         `${p.peerTitle}: ${formatRate(theirs)}`,
-        formatRatio(ours / theirs),
+        formatPairedRatio(ratioOf(doc, runtime, p.case, p.impl, p.peer)),
       ];
     },
   );
@@ -357,12 +377,15 @@ function goalsSection(doc) {
   const verdict = (ok) => (ok === undefined ? '—' : ok ? 'met' : '**not met**');
   const ratioGoal = (caseName, what, peer, peerTitle, goal, impl = 'switchyard') => {
     for (const runtime of runtimesIn(doc)) {
-      const sy = rate(doc, runtime, caseName, impl);
-      const theirs = rate(doc, runtime, caseName, peer);
-      if (sy === undefined || theirs === undefined) continue;
-      const ratio = sy / theirs;
+      if (rate(doc, runtime, caseName, impl) === undefined || rate(doc, runtime, caseName, peer) === undefined) continue;
+      const paired = ratioOf(doc, runtime, caseName, impl, peer);
       const goalText = goal >= 5 ? goal.toFixed(0) : goal.toFixed(1);
-      rows.push([`${what} (${RUNTIME_TITLES[runtime]})`, `≥ ${goalText}× ${peerTitle}`, formatRatio(ratio), verdict(ratio >= goal)]);
+      rows.push([
+        `${what} (${RUNTIME_TITLES[runtime]})`,
+        `≥ ${goalText}× ${peerTitle}`,
+        formatPairedRatio(paired),
+        verdict(paired.ratio >= goal),
+      ]);
     }
   };
   ratioGoal('app-emit-3', 'emit, 3 distinct listeners, payload per emit', 'eventemitter3', 'eventemitter3', 1.0);

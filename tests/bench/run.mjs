@@ -1,13 +1,15 @@
 // The benchmark orchestrator, run by `cargo xtask bench` (or `npm run bench` in tests/):
 //
 //   node bench/run.mjs [--install <dir>] [--runtime node,chromium,firefox] [--quick] [--only emit-3]
-//                      [--out <dir>] [--doc <file>] [--command "cargo xtask bench"] [--frames <file>]
+//                      [--processes N] [--out <dir>] [--doc <file>] [--command "cargo xtask bench"]
+//                      [--frames <file>]
 //
 // `--install` is a folder where the packed tarball was installed (`<dir>/node_modules/switchyard`);
 // without it only the peer libraries are measured. Runs Node in a child process, then each browser
 // in turn (never two at once: the machine has two cores), measures bundle sizes, and writes
 // `<out>/results.json`. Results not measured this time (other runtimes, other cases) keep their
-// previous values from that file; each runtime records the date and command of its last run. Finally regenerates the Markdown report (see report.mjs). Exits non-zero when
+// previous values from that file. `--processes N` measures each family in N fresh processes per
+// runtime and reports medians over them (see processes.mjs); each runtime records the date and command of its last run. Finally regenerates the Markdown report (see report.mjs). Exits non-zero when
 // any runtime or case failed, after writing what did succeed.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { measureSizes } from './size.mjs';
 import { writeReport } from './report.mjs';
 import { FAMILIES, buildCases, throughputSubjects } from './cases.mjs';
 import { peers } from './peers.mjs';
+import { combineProcesses } from './processes.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     runtime: { type: 'string', default: JS_RUNTIMES.join(',') },
     quick: { type: 'boolean', default: false },
     only: { type: 'string', default: '' },
+    processes: { type: 'string', default: '1' },
     out: { type: 'string', default: join(repoRoot, 'target', 'bench') },
     doc: { type: 'string', default: join(repoRoot, 'docs', 'BENCHMARKS.md') },
     command: { type: 'string' },
@@ -57,6 +61,31 @@ mkdirSync(outDir, { recursive: true });
 const command = values.command ?? `node tests/bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim();
 const quick = values.quick;
 const only = values.only;
+const processes = Number(values.processes);
+if (!Number.isInteger(processes) || processes < 1 || processes > 25) {
+  log(`--processes ${values.processes}: expected a whole number from 1 to 25`);
+  process.exit(2);
+}
+
+/**
+ * Runs `measure(index)` (one fresh process) `processes` times and combines the reports of those
+ * that succeeded: a process that failed (a browser that did not start, a timeout) is logged and
+ * left out, and only when every one failed does the family fail.
+ */
+async function inFreshProcesses(measure) {
+  const reports = [];
+  const failures = [];
+  for (let i = 0; i < processes; i++) {
+    try {
+      reports.push(await measure(i));
+    } catch (error) {
+      failures.push(error);
+      log(`process ${i + 1} of ${processes} failed (left out): ${error.message}`);
+    }
+  }
+  if (reports.length === 0) throw failures[0];
+  return combineProcesses(reports);
+}
 
 /**
  * The case families (see `FAMILIES` in cases.mjs) with something to measure under `--only`. Each
@@ -89,7 +118,7 @@ function mergeReports(parts) {
 /** Runs every family, each in a fresh node.mjs process (a clean heap and JIT, like the browsers get). */
 async function runNode() {
   const parts = [];
-  for (const family of families) parts.push(await runNodeFamily(family));
+  for (const family of families) parts.push(await inFreshProcesses(() => runNodeFamily(family)));
   return mergeReports(parts);
 }
 
@@ -134,12 +163,15 @@ async function runBrowsers(browsers) {
         const parts = [];
         for (const family of families) {
           parts.push(
-            await runInBrowser(server, runtime, {
-              query: { quick: quick ? '1' : '0', switchyard: installDir ? '1' : '0', only, family },
-              timeoutMs: (quick ? 5 : 20) * 60_000,
-              logDir: outDir,
-              log,
-            }),
+            await inFreshProcesses((index) =>
+              runInBrowser(server, runtime, {
+                query: { quick: quick ? '1' : '0', switchyard: installDir ? '1' : '0', only, family },
+                timeoutMs: (quick ? 5 : 20) * 60_000,
+                logDir: outDir,
+                logName: processes > 1 ? `${runtime}-${family}-${index + 1}.log` : undefined,
+                log,
+              }),
+            ),
           );
         }
         reports[runtime] = { ...mergeReports(parts), version: browserVersion(runtime) };
@@ -218,7 +250,7 @@ async function main() {
     const before = runtimeInfo[runtime];
     if (only && before) {
       // A partial run: the runtime's heading still describes its last full run; note the update.
-      const updates = [...(before.updates ?? []), { command, date, only }];
+      const updates = [...(before.updates ?? []), { command, date, only, processes }];
       runtimeInfo[runtime] = { ...before, updates };
       results.push(...report.results.map((row) => ({ runtime, ...row })));
       throughput.push(...report.throughput.map((row) => ({ runtime, ...row })));
@@ -231,6 +263,7 @@ async function main() {
       date,
       command,
       quick,
+      processes,
       timerResolutionUs: report.timerResolutionUs,
       // 1-minute load average when the runtime finished: how much else the 2 cores were doing.
       loadAverage: Math.round(loadavg()[0] * 10) / 10,

@@ -38,8 +38,10 @@ scope.bus = bus;
 scope.seen = seen;
 scope.diagnostics = diagnostics;
 scope.share = (options) => { scope.link = shareTopics(bus, { topics: ['cart.**'], heartbeatMs: 100, ...options }); return scope.link.realm; };
-scope.linkTo = (port) => { scope.link = linkPort(bus, port, { topics: ['cart.**'] }); return scope.link.realm; };
+scope.linkTo = (port, options) => { scope.link = linkPort(bus, port, { topics: ['cart.**'], ...options }); return scope.link.realm; };
 scope.publish = (topic, count, start = 0) => { for (let i = 0; i < count; i++) bus.publish(topic, start + i); return count; };
+scope.spin = (ms) => { const end = Date.now() + ms; while (Date.now() < end); return ms; };
+scope.closeLink = () => { scope.link.close(); return scope.link.state; };
 scope.probe = () => ({ state: scope.link ? scope.link.state : null, realm: scope.link ? scope.link.realm : null, metrics: scope.link ? scope.link.metrics() : null, count: seen.length });
 `;
 
@@ -50,7 +52,7 @@ self.addEventListener('message', (event) => {
   if (!m || m.op === undefined) return;
   try {
     const member = scope[m.op];
-    const value = m.op === 'linkParent' ? scope.linkTo(self) : typeof member === 'function' ? member(...(m.args ?? [])) : member;
+    const value = m.op === 'linkParent' ? scope.linkTo(self, ...(m.args ?? [])) : typeof member === 'function' ? member(...(m.args ?? [])) : member;
     self.postMessage({ id: m.id, value: JSON.parse(JSON.stringify(value ?? null)) });
   } catch (error) {
     self.postMessage({ id: m.id, value: { error: String(error) } });
@@ -295,24 +297,94 @@ describe('switchyard/bridge across tabs', { skip: tarball ? false : 'SWITCHYARD_
     for (const p of pages) await p.page.close();
   });
 
-  it('a worker the page created is linked over its port', async () => {
+  /**
+   * A page linked over its port with a worker it spawned (`realms`: the names each end chooses,
+   * `{ page, worker }`), after `n` messages crossed each way
+   * (`cart.to-worker` 0..n-1, `cart.to-page` 10..): `{ page, workerRealm }`. Once a message
+   * has crossed each way, both ends also hold their lock and have told the other (`alive`).
+   */
+  async function linkedWorker(n, realms = {}) {
     const p = await context.newPage();
     await p.goto(`${server.url}/tab.html`);
     await p.waitForFunction(() => window.ready === true);
-    const workerRealm = await p.evaluate(async () => {
+    const workerRealm = await p.evaluate(async ({ page, worker }) => {
       window.w = window.spawn();
-      window.linkTo(window.w.worker);
-      return window.w.call('linkParent');
-    });
-    await p.evaluate(() => window.publish('cart.to-worker', 3));
-    await eventually(async () => (await p.evaluate(() => window.w.call('seen'))).length === 3, 'page → worker');
-    await p.evaluate(() => window.w.call('publish', 'cart.to-page', 3, 10));
-    await eventually(async () => (await seenOf(p)).length === 6, 'worker → page');
+      window.linkTo(window.w.worker, page === undefined ? {} : { realm: page });
+      return window.w.call('linkParent', worker === undefined ? {} : { realm: worker });
+    }, realms);
+    await p.evaluate((count) => window.publish('cart.to-worker', count), n);
+    await eventually(async () => (await p.evaluate(() => window.w.call('seen'))).length === n, 'page → worker');
+    await p.evaluate((count) => window.w.call('publish', 'cart.to-page', count, 10), n);
+    await eventually(async () => (await seenOf(p)).length === 2 * n, 'worker → page');
+    return { page: p, workerRealm };
+  }
+
+  it('a worker the page created is linked over its port', async () => {
+    const { page: p, workerRealm } = await linkedWorker(3);
     const seen = await seenOf(p);
     assert.deepEqual(seen.filter((s) => s[2] === workerRealm).map((s) => s[1]), [10, 11, 12]);
     const inWorker = await p.evaluate(() => window.w.call('seen'));
     assert.deepEqual(inWorker.filter((s) => s[0] === 'cart.to-worker').map((s) => s[1]), [0, 1, 2]);
     assert.equal(inWorker.length, 6, 'the worker saw its own 3 and the page\'s 3: no echo');
+    await p.close();
+  });
+
+  const disconnects = (p) => p.evaluate(() => window.diagnostics.filter((d) => d[0] === '$bridge.disconnected').length);
+
+  it('a worker the page terminates closes the port link within a second, with a disconnected diagnostic', async () => {
+    const { page: p } = await linkedWorker(1);
+    const started = Date.now();
+    await p.evaluate(() => window.w.worker.terminate());
+    await eventually(async () => (await probeOf(p)).state === 'disconnected', 'the page notices the worker is gone');
+    assert.ok(Date.now() - started < 1000, `noticed after ${Date.now() - started} ms`);
+    assert.equal(await disconnects(p), 1);
+    await p.close();
+  });
+
+  it('two tabs whose page-worker links choose the same realm names each notice their own worker terminated', async () => {
+    const realms = { page: 'main', worker: 'worker' };
+    const first = await linkedWorker(1, realms);
+    const second = await linkedWorker(1, realms);
+    await second.page.evaluate(() => window.w.worker.terminate());
+    await eventually(async () => (await probeOf(second.page)).state === 'disconnected', 'the second tab notices its worker is gone');
+    assert.equal((await probeOf(first.page)).state, 'follower', 'the first tab\'s link is untouched');
+    await first.page.evaluate(() => window.w.worker.terminate());
+    await eventually(async () => (await probeOf(first.page)).state === 'disconnected', 'the first tab notices too');
+    await first.page.close();
+    await second.page.close();
+  });
+
+  it('a page entering the back/forward cache lets go of its lock, and after it is shown again both ends still watch each other', async () => {
+    const { page: p } = await linkedWorker(1);
+    const pageRealm = (await probeOf(p)).realm;
+    const heldWhileHidden = await p.evaluate(async () => {
+      window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const { held } = await navigator.locks.query();
+      window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+      return held.map((lock) => lock.name);
+    });
+    assert.deepEqual(heldWhileHidden.filter((name) => name.startsWith(`switchyard.port.${pageRealm}.`)), [], 'no lock while in the cache');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal((await probeOf(p)).state, 'follower');
+    assert.equal((await p.evaluate(() => window.w.call('probe'))).state, 'follower', 'the worker did not take the release for a death');
+    assert.equal(await disconnects(p), 0);
+    await p.evaluate(() => window.w.worker.terminate());
+    await eventually(async () => (await probeOf(p)).state === 'disconnected', 'the page still notices its worker is gone');
+    await p.close();
+  });
+
+  it('a busy worker is not taken for a dead one, and a graceful close is no death', async () => {
+    const { page: p } = await linkedWorker(1);
+    // Two seconds without answering anything: a ping would call it dead, the lock does not.
+    await p.evaluate(() => window.w.call('spin', 2000));
+    assert.equal((await probeOf(p)).state, 'follower');
+    await p.evaluate(() => window.publish('cart.after-spin', 1));
+    await eventually(async () => (await p.evaluate(() => window.w.call('seen'))).length === 3, 'still linked after the spin');
+    assert.equal(await p.evaluate(() => window.w.call('closeLink')), 'disconnected');
+    await eventually(async () => (await probeOf(p)).state === 'disconnected', 'the bye closes the page side');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await disconnects(p), 0, 'a close is not reported as the other end being gone');
     await p.close();
   });
 });

@@ -6,11 +6,9 @@
 // nothing, its console says why, and the visualiser says what the app must call.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { serve, launch, shot, repo } from './harness.mjs';
+import { serve, launch, shot, repo, unpackTarball } from './harness.mjs';
 import { eventually } from '../helpers/poll.mjs';
 
 const tarball = process.env.SWITCHYARD_TARBALL;
@@ -45,12 +43,9 @@ before(async () => {
     missing = `no visualiser build at ${demoDir}: \`cargo xtask pack\` (or set SWITCHYARD_DIST)`;
     return;
   }
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-origins-'));
-  execFileSync('tar', ['-xzf', tarball, '-C', dir]);
-  const pkg = join(dir, 'package');
-  const { exports } = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8'));
-  const MAIN = exports['.'].browser.replace(/^\.\//, '');
-  const DEVTOOLS = exports['./devtools'].browser.replace(/^\.\//, '');
+  const { pkg, entry } = await unpackTarball(tarball);
+  const MAIN = entry('.');
+  const DEVTOOLS = entry('./devtools');
   // Two loopback ports: two origins.
   appServer = await serve(join(pkg, 'web', 'devtools-app'), { mounts: { '/pkg/': pkg }, pages: { '/app.html': app(MAIN, DEVTOOLS) } });
   demoServer = await serve(demoDir);

@@ -1,6 +1,7 @@
 // Shared helpers for the visualiser's end-to-end tests: a tiny static server for the Trunk
 // build (plus optional extra directories mounted under a prefix), and a headless Chromium.
 import { createServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
 import { readFile, stat, mkdtemp, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, extname, resolve, normalize, sep } from 'node:path';
@@ -106,3 +107,19 @@ export async function shot(page, name) {
 export async function text(page, testId) {
   return (await page.getByTestId(testId).first().textContent())?.trim() ?? '';
 }
+
+/**
+ * Unpacks the packed tarball into a fresh temporary folder, as a static host would serve it:
+ * `{ pkg, entry(name) }`, `pkg` the package's folder and `entry('.')`, `entry('./devtools')`...
+ * the browser file of an export, relative to `pkg`.
+ * @param {string} tarball
+ */
+export async function unpackTarball(tarball) {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-e2e-pkg-'));
+  execFileSync('tar', ['-xzf', tarball, '-C', dir]);
+  const pkg = join(dir, 'package');
+  const { exports } = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8'));
+  const entry = (/** @type {string} */ name) => exports[name].browser.replace(/^\.\//, '');
+  return { pkg, entry };
+}
+

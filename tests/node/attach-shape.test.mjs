@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-import { importPackage } from './helpers/package.mjs';
+import { importBridge } from './helpers/bridge.mjs';
 
-const { EventBus } = await importPackage();
+const { EventBus, linkPort } = await importBridge();
 const fixture = new URL('../../web/tests/fixtures/attach-state.json', import.meta.url);
 
 /** A bus with one of everything the state can hold, and its first frame's state over a port. */
@@ -27,6 +27,14 @@ async function realState() {
   await bus.idle();
   assert.equal(bus.deadLetters().length, 1, 'the bus made a dead letter');
   assert.ok(bus.leaks().length > 0, 'the bus reports a leak (2 subscriptions on orders.created, limit 1)');
+  // A bridge link that received a message from the realm at its other end (`links`).
+  const worker = new EventBus();
+  const wire = new MessageChannel();
+  const link = linkPort(bus, wire.port1, { topics: ['jobs.*'], realm: 'page' });
+  const other = linkPort(worker, wire.port2, { topics: ['jobs.*'], realm: 'worker' });
+  worker.publish('jobs.done', { id: 1 });
+  for (let i = 0; i < 100 && link.metrics().received === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(link.metrics().received, 1, 'the link received the worker\'s message');
   const { port1, port2 } = new MessageChannel();
   const stop = bus.expose(port1);
   const state = await new Promise((resolve, reject) => {
@@ -41,6 +49,10 @@ async function realState() {
   });
   stop();
   port2.close();
+  link.close();
+  other.close();
+  wire.port1.close();
+  wire.port2.close();
   return state;
 }
 

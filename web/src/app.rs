@@ -106,6 +106,8 @@ pub enum Tab {
     DeadLetters,
     /// Leaks.
     Leaks,
+    /// Bridge links.
+    Links,
     /// Metrics.
     Metrics,
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use switchyard_core::TraceKind;
-use switchyard_web::model::state::{BusState, DeadLetterState, SubState};
+use switchyard_web::model::state::{BridgeLinkState, BusState, DeadLetterState, SubState};
 use switchyard_web::model::{
     Event, MarbleKind, Model, Ring, Update, LOG_CAPACITY, MARBLES_PER_LANE, PRESSURE_SAMPLES,
 };
@@ -34,6 +34,7 @@ fn event(
         message,
         topic: topic.map(Arc::from),
         detail,
+        origin: None,
     }
 }
 
@@ -878,7 +879,8 @@ fn the_visualiser_reads_every_field_of_the_state_a_real_bus_sends() {
             Some("billing".to_string()),
             Some("flaky".to_string()),
             Some("audit".to_string()),
-            None
+            None,
+            Some("bridge:port".to_string()),
         ]
     );
     let billing = &state.subscriptions[0];
@@ -891,14 +893,240 @@ fn the_visualiser_reads_every_field_of_the_state_a_real_bus_sends() {
         ("batched", 8)
     );
     assert_eq!(batched.overflow, "drop-oldest");
-    assert_eq!(state.totals.published, 1);
-    assert_eq!(state.topics[0].topic, "orders.created");
+    // The order, and the job the link received from the worker.
+    assert_eq!(state.totals.published, 2);
+    let topics: Vec<&str> = state.topics.iter().map(|t| t.topic.as_str()).collect();
+    assert_eq!(topics, ["jobs.done", "orders.created"]);
     let letter = &state.dead_letters[0];
     assert_eq!(letter.subscription_name.as_deref(), Some("flaky"));
     assert_eq!(letter.reason, "handler_error");
     assert_eq!(letter.payload["total"], 5);
     assert_eq!(state.leaks[0].reason, "max_listeners");
     assert_eq!(state.leaks[0].suspects.len(), 2);
+    let link = &state.links[0];
+    assert_eq!(
+        (link.kind.as_str(), link.name.as_str(), link.realm.as_str()),
+        ("port", "port", "page")
+    );
+    assert_eq!(link.state, "follower");
+    assert_eq!(link.remotes, ["worker"]);
+    assert_eq!(
+        (link.received, link.gaps, link.in_flight),
+        (1, Some(0), None)
+    );
+    assert_eq!(link.metrics["received"], 1);
+}
+
+/// A `Published` event of a message bridged from `realm`.
+fn bridged(cursor: u64, at: f64, topic: &str, realm: &str) -> Event {
+    Event {
+        origin: Some(switchyard_web::model::event::EventOrigin {
+            realm: Arc::from(realm),
+        }),
+        ..event(
+            cursor,
+            at,
+            TraceKind::Published,
+            None,
+            Some(cursor),
+            Some(topic),
+            1,
+        )
+    }
+}
+
+fn link(kind: &str, name: &str, state: &str, remotes: &[&str]) -> BridgeLinkState {
+    BridgeLinkState {
+        id: 1,
+        kind: kind.into(),
+        name: name.into(),
+        realm: "11111111-2222-3333-4444-555555555555".into(),
+        state: state.into(),
+        topics: vec!["cart.**".into()],
+        remotes: remotes.iter().map(|r| r.to_string()).collect(),
+        ..BridgeLinkState::default()
+    }
+}
+
+#[wasm_bindgen_test]
+fn remote_realms_are_publishers_of_the_topology_named_by_the_link_they_came_through() {
+    let mut model = Model::default();
+    let tab = "3f2a9c1e-0000-4000-8000-000000000001";
+    let far = "9c01d2e3-0000-4000-8000-000000000002";
+    let state = BusState {
+        at: 10.0,
+        links: vec![
+            link("tabs", "tabs:shop", "follower", &[tab]),
+            link("mqtt", "mqtt:ws://broker:8080", "connected", &[]),
+        ],
+        ..BusState::default()
+    };
+    model.apply(
+        Update {
+            events: vec![
+                event(
+                    1,
+                    1.0,
+                    TraceKind::Published,
+                    None,
+                    Some(1),
+                    Some("cart.local"),
+                    1,
+                ),
+                bridged(2, 2.0, "cart.add", tab),
+                bridged(3, 3.0, "cart.add", tab),
+                bridged(4, 4.0, "price.eur", far),
+                bridged(5, 5.0, "sensor.t", "mqtt:11111111"),
+            ],
+            state: Some(state),
+            ..Update::default()
+        },
+        10.0,
+    );
+    let publishers = topology::publishers(&model);
+    let labels: Vec<&str> = publishers.iter().map(|p| p.label.as_str()).collect();
+    // This bus's own code first, then the remote realms, the most recently heard first.
+    assert_eq!(
+        labels,
+        ["publish()", "mqtt clients", "mqtt 9c01…", "tab 3f2a…"]
+    );
+    assert_eq!(publishers[0].topics, ["cart.local"]);
+    let tab_node = &publishers[3];
+    assert!(tab_node.remote);
+    assert_eq!(tab_node.topics, ["cart.add"]);
+    assert!(tab_node.title.contains(tab), "{}", tab_node.title);
+    assert!(
+        tab_node.title.contains("via tabs:shop"),
+        "{}",
+        tab_node.title
+    );
+    assert!(tab_node.title.contains("2 messages"), "{}", tab_node.title);
+    let graph = topology::build(&model, (860.0, 270.0));
+    let remote: Vec<&str> = graph
+        .nodes
+        .iter()
+        .filter(|n| n.class.contains("remote"))
+        .map(|n| n.label.as_str())
+        .collect();
+    assert_eq!(remote, ["mqtt clients", "mqtt 9c01…", "tab 3f2a…"]);
+    let edges: Vec<&str> = graph.edges.iter().map(|e| e.key.as_str()).collect();
+    assert!(
+        edges.contains(&format!("pt:realm:{tab}>cart.add").as_str()),
+        "{edges:?}"
+    );
+    assert!(edges.contains(&"pt:publish()>cart.local"), "{edges:?}");
+    assert!(!edges.contains(&format!("pt:realm:{tab}>cart.local").as_str()));
+}
+
+#[wasm_bindgen_test]
+fn without_bridged_messages_the_topology_keeps_one_anonymous_publisher() {
+    let mut model = Model::default();
+    model.apply(
+        Update {
+            events: vec![event(
+                1,
+                1.0,
+                TraceKind::Published,
+                None,
+                Some(1),
+                Some("a.b"),
+                0,
+            )],
+            ..Update::default()
+        },
+        1.0,
+    );
+    let publishers = topology::publishers(&model);
+    assert_eq!(publishers.len(), 1);
+    assert_eq!(publishers[0].label, "publish()");
+    assert_eq!(publishers[0].topics, ["**"]);
+}
+
+#[wasm_bindgen_test]
+fn the_links_view_shows_state_queue_gaps_for_tabs_and_outbox_rtt_reconnects_for_mqtt() {
+    use switchyard_web::views::links;
+    let mut model = Model::default();
+    let tabs = BridgeLinkState {
+        sent: 12,
+        received: 30,
+        queued: 2,
+        dropped: 1,
+        duplicates: 4,
+        gaps: Some(1),
+        missed: Some(7),
+        peers: Some(2),
+        ..link("tabs", "tabs:shop", "leader", &[])
+    };
+    let mqtt = BridgeLinkState {
+        id: 2,
+        queued: 5,
+        in_flight: Some(3),
+        rtt_p50_ms: Some(4.2),
+        rtt_p99_ms: Some(18.0),
+        reconnects: Some(2),
+        dead_lettered: Some(0),
+        duplicates: 1,
+        last_error: Some("socket closed".into()),
+        ..link("mqtt", "mqtt:ws://broker:8080", "waiting", &[])
+    };
+    model.apply(
+        Update {
+            state: Some(BusState {
+                at: 1.0,
+                links: vec![tabs, mqtt],
+                ..BusState::default()
+            }),
+            ..Update::default()
+        },
+        1.0,
+    );
+    let rows = links::rows(&model);
+    assert_eq!(rows.len(), 2);
+    let (t, m) = (&rows[0], &rows[1]);
+    assert_eq!((t.state.as_str(), t.tone), ("leader", "ok"));
+    assert_eq!(t.peers, "2");
+    assert_eq!((t.sent.as_str(), t.received.as_str()), ("12", "30"));
+    let figures: Vec<&str> = links::stats(t).iter().map(|f| f.0).collect();
+    assert_eq!(
+        figures,
+        [
+            "peers",
+            "queued",
+            "sent",
+            "received",
+            "dropped",
+            "duplicates",
+            "gaps"
+        ]
+    );
+    assert_eq!(t.queued, "2");
+    assert_eq!(t.gaps, "1 (7 missed)");
+    assert!(t.gapped);
+    assert_eq!((t.rtt.as_str(), t.reconnects.as_str()), ("–", "–"));
+    assert_eq!(t.realm, "1111…");
+    assert_eq!((m.state.as_str(), m.tone), ("waiting", "warn"));
+    assert_eq!((m.queued.as_str(), m.in_flight.as_str()), ("5", "3"));
+    assert_eq!(m.rtt, "4 / 18 ms");
+    assert_eq!(m.reconnects, "2");
+    assert_eq!((m.gaps.as_str(), m.peers.as_str()), ("–", "–"));
+    assert_eq!(m.error, "socket closed");
+    let figures: Vec<&str> = links::stats(m).iter().map(|f| f.0).collect();
+    assert_eq!(
+        figures,
+        [
+            "outbox",
+            "in flight",
+            "rtt p50/p99",
+            "reconnects",
+            "sent",
+            "received",
+            "dropped",
+            "duplicates",
+            "dead letters"
+        ]
+    );
+    model.state.links = vec![link("tabs", "tabs:shop", "disconnected", &[])];
+    assert_eq!(links::rows(&model)[0].tone, "bad");
 }
 
 #[wasm_bindgen_test]

@@ -9,6 +9,8 @@
 //! cargo xtask bench --quick               few samples, for a smoke test; writes under target/bench/quick/
 //! cargo xtask bench --only emit-3,churn   only the cases whose names start with these prefixes
 //! cargo xtask bench --only app            only the realistic cases (`app-*`, what the goals judge)
+//! cargo xtask bench --processes 5          each case family in 5 fresh processes per runtime,
+//!                                          reported as medians (a JIT settles once per process)
 //! ```
 //!
 //! The realistic cases (`app-*`: distinct listener functions, a payload per emit, polymorphic
@@ -89,6 +91,9 @@ pub struct Options {
     pub quick: bool,
     /// Only the JS cases whose names start with one of these prefixes (empty: all).
     pub only: Vec<String>,
+    /// Fresh processes (Node) or browsers per case family and runtime; rows report the median
+    /// over them and ratios the median of per-process ratios (`tests/bench/processes.mjs`).
+    pub processes: u32,
 }
 
 impl Options {
@@ -103,21 +108,27 @@ impl Options {
             runtimes,
             quick: false,
             only: Vec::new(),
+            processes: 1,
         }
     }
 
-    /// Parses `[--native] [--runtime LIST] [--quick] [--only PREFIXES]`. `--native` alone means
+    /// Parses `[--native] [--runtime LIST] [--quick] [--only PREFIXES] [--processes N]`. `--native` alone means
     /// `--runtime native`; with `--runtime` it adds `native` to the list.
     pub fn from_args(args: &[String]) -> Result<Options> {
         let mut native = false;
         let mut listed: Option<Vec<Runtime>> = None;
         let mut quick = false;
         let mut only = Vec::new();
+        let mut processes = 1;
         let mut args = args.iter();
         while let Some(flag) = args.next() {
             match flag.as_str() {
                 "--native" => native = true,
                 "--quick" => quick = true,
+                "--processes" => {
+                    let value = args.next().context("`--processes` needs a number")?;
+                    processes = parse_processes(value)?;
+                }
                 "--runtime" | "--only" => {
                     let value = args
                         .next()
@@ -129,7 +140,7 @@ impl Options {
                     }
                 }
                 other => bail!(
-                    "`bench` takes `--native`, `--runtime LIST`, `--quick` and `--only PREFIXES`, got `{other}`"
+                    "`bench` takes `--native`, `--runtime LIST`, `--quick`, `--only PREFIXES` and `--processes N`, got `{other}`"
                 ),
             }
         }
@@ -144,6 +155,7 @@ impl Options {
             runtimes,
             quick,
             only,
+            processes,
         })
     }
 
@@ -172,6 +184,9 @@ impl Options {
             line.push_str(" --only ");
             line.push_str(&self.only.join(","));
         }
+        if self.processes > 1 {
+            line.push_str(&format!(" --processes {}", self.processes));
+        }
         line
     }
 }
@@ -193,6 +208,13 @@ fn parse_runtimes(list: &str) -> Result<Vec<Runtime>> {
         bail!("`--runtime {list}` names no runtime (expected node, chromium, firefox or native)");
     }
     Ok(runtimes)
+}
+
+fn parse_processes(value: &str) -> Result<u32> {
+    match value.parse::<u32>() {
+        Ok(n @ 1..=25) => Ok(n),
+        _ => bail!("`--processes {value}`: expected a whole number from 1 to 25"),
+    }
 }
 
 fn parse_prefixes(list: &str) -> Result<Vec<String>> {
@@ -254,7 +276,9 @@ pub fn run_with(root: &Path, options: &Options) -> Result<()> {
         .arg("--doc")
         .arg(&doc)
         .arg("--command")
-        .arg(&command_line);
+        .arg(&command_line)
+        .arg("--processes")
+        .arg(options.processes.to_string());
     if let Some(install) = &install {
         node.arg("--install").arg(&install.dir);
     }
@@ -434,5 +458,21 @@ mod tests {
             options.command_line(),
             "cargo xtask bench --only emit-3,churn"
         );
+    }
+
+    #[test]
+    fn processes_are_a_bounded_count_kept_in_the_command_line() {
+        let options =
+            Options::from_args(&args(&["--runtime", "firefox", "--processes", "5"])).unwrap();
+        assert_eq!(options.processes, 5);
+        assert_eq!(
+            options.command_line(),
+            "cargo xtask bench --runtime firefox --processes 5"
+        );
+        for bad in ["0", "26", "two", "-1"] {
+            let error = Options::from_args(&args(&["--processes", bad])).unwrap_err();
+            assert!(error.to_string().contains("--processes"), "{error}");
+        }
+        assert_eq!(Options::from_args(&[]).unwrap().processes, 1);
     }
 }

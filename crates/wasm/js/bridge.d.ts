@@ -11,7 +11,7 @@
  * ```
  */
 
-import type { EventBus, MessageOrigin, PublishOptions, PublishResult } from 'switchyard';
+import type { EventBus, MessageOrigin } from 'switchyard';
 
 /** A link's role: the realm holding the channel's leadership, another one, or closed. */
 export type LinkState = 'leader' | 'follower' | 'disconnected';
@@ -89,8 +89,58 @@ export interface LinkMetrics {
   queued: number;
 }
 
-/** A bus's link to other realms. */
-export interface Link {
+/**
+ * What a visualiser attached to the bus shows of one of its links (`state.links[]` of the
+ * attach protocol, docs/ATTACH_PROTOCOL.md): the same fields for every transport, `null` where
+ * one does not apply. Links register themselves with the bus they serve when they open and
+ * leave when they close; nothing is read while no visualiser is attached.
+ */
+export interface LinkView {
+  /** Unique among the links of this realm. */
+  id: number;
+  kind: 'tabs' | 'port' | 'mqtt';
+  /** `tabs:<channel>`, `port`, or `mqtt:<broker URL without credentials or query>`. */
+  name: string;
+  /** This realm's id (`meta.origin.realm` of what it publishes, elsewhere). */
+  realm: string;
+  /** `LinkState` (tabs, port) or `MqttLinkState` (mqtt). */
+  state: string;
+  /** The shared patterns (mqtt: `out <pattern>` sent to the broker, `in <pattern>` received). */
+  topics: string[];
+  /** Realms heard from (tabs: live peers; port: the other end; mqtt: none), at most 32. */
+  remotes: string[];
+  /** Messages sent to other realms (mqtt: published to the broker). */
+  sent: number;
+  /** Messages received and published on this bus (mqtt: `delivered`). */
+  received: number;
+  /** Waiting to be sent (tabs, port: the outgoing queue; mqtt: the outbox). */
+  queued: number;
+  /** Dropped (tabs, port: outgoing queue full; mqtt: messages from the broker, all reasons). */
+  dropped: number;
+  duplicates: number;
+  /** Gaps reported and messages missed in them (tabs, port; `null` for mqtt). */
+  gaps: number | null;
+  missed: number | null;
+  /** Live peers (tabs, port; mqtt: a tab group's other realms, else `null`). */
+  peers: number | null;
+  /** Sent, awaiting PUBACK (mqtt; else `null`). */
+  inFlight: number | null;
+  /** Publish → PUBACK round-trip percentiles, ms (mqtt; `null` before the first or elsewhere). */
+  rttP50Ms: number | null;
+  rttP99Ms: number | null;
+  /** Reconnects and dead letters (mqtt; else `null`). */
+  reconnects: number | null;
+  deadLettered: number | null;
+  lastError: string | null;
+  /** The link's own `metrics()`, as it returns them. */
+  metrics: LinkMetrics | MqttLinkMetrics;
+}
+
+/**
+ * A bus's link to other realms. `Events` is the bus's event map, so `publish` is typed as
+ * `bus.publish` is.
+ */
+export interface Link<Events extends object = Record<string, unknown>> {
   /** This realm's id (`meta.origin.realm` of what it publishes, elsewhere). */
   readonly realm: string;
   /** `'leader'`, `'follower'`, or `'disconnected'` once closed. */
@@ -103,7 +153,7 @@ export interface Link {
    * of such a payload on a shared topic is delivered locally; the link does not send it, counts
    * it in `uncloneable` and traces it as `$bridge.uncloneable`.)
    */
-  publish(topic: string, payload?: unknown, options?: PublishOptions): PublishResult;
+  publish: EventBus<Events>['publish'];
   /** Stops sharing: unsubscribes, leaves the channel, gives up leadership. Idempotent. */
   close(): void;
 }
@@ -116,7 +166,7 @@ export interface Link {
  * workers, and Node's `worker_threads`). Bad options are `E_INVALID_OPTION` /
  * `E_INVALID_PATTERN`; nothing is linked.
  */
-export function shareTopics(bus: EventBus<any>, options: ShareTopicsOptions): Link;
+export function shareTopics<Events extends object>(bus: EventBus<Events>, options: ShareTopicsOptions): Link<Events>;
 
 /**
  * What `linkPort` takes: a `MessagePort`, a `Worker`, the worker's own global scope (`self`), or
@@ -131,7 +181,11 @@ export interface LinkPortTarget {
  * or the page from inside the worker): the same delivery as `shareTopics`, point to point, with
  * no leader. Call it on both ends.
  */
-export function linkPort(bus: EventBus<any>, port: LinkPortTarget, options: LinkOptions): Link;
+export function linkPort<Events extends object>(
+  bus: EventBus<Events>,
+  port: LinkPortTarget,
+  options: LinkOptions,
+): Link<Events>;
 
 /** The most links a message crosses by default before it is no longer forwarded. */
 export const DEFAULT_HOP_LIMIT: 8;

@@ -374,6 +374,18 @@ impl EventBus {
         Ok(stop.into_js_value().unchecked_into())
     }
 
+    /// Internal (`switchyard/bridge`'s link registry): `reader` is how the attach state reads
+    /// the bridge links serving this bus (a function answering an array of link views,
+    /// docs/ATTACH_PROTOCOL.md `links`), or `undefined`/`null` when none is open. Each call also
+    /// says the links changed, so a watching visualiser gets a fresh state (at most every
+    /// 100 ms), and answers whether one watches. Nothing is read, and nothing costs, while no
+    /// visualiser is attached.
+    #[wasm_bindgen(js_name = __links)]
+    pub fn set_links(&self, reader: JsValue) -> bool {
+        self.shared.links_reader.replace(reader);
+        self.shared.note_change()
+    }
+
     /// Closes the bus: every subscription is removed, timers stop, listeners and viewers are
     /// dropped, pending `idle()` promises resolve. Later `publish` and `subscribe` throw
     /// `E_CLOSED`.
@@ -404,6 +416,7 @@ impl EventBus {
             self.shared.engine.borrow_mut().observe_trace(-1);
         }
         self.shared.unexpose_all();
+        self.shared.links_reader.replace(JsValue::UNDEFINED);
         self.shared.reschedule();
         let waiters = core::mem::take(&mut *self.shared.idle_waiters.borrow_mut());
         for resolve in waiters {

@@ -229,16 +229,20 @@ impl Shared {
         }
     }
 
-    /// Something changed: schedule a frame on every exposure someone watches.
-    pub fn note_change(&self) {
+    /// Something changed: schedule a frame on every exposure someone watches. Answers whether
+    /// any does.
+    pub fn note_change(&self) -> bool {
+        let mut watched = false;
         let mut exposures = self.exposures.borrow_mut();
         for exposure in exposures.iter_mut() {
             if exposure.viewers.is_empty() {
                 continue;
             }
+            watched = true;
             exposure.dirty = true;
             exposure.schedule(FRAME_INTERVAL_MS);
         }
+        watched
     }
 
     /// Exposure `id`, if it is still in force (borrowed: drop it before calling back in).
@@ -385,6 +389,7 @@ impl Shared {
 
     /// The `state` of a frame.
     pub fn state_object(&self, text_payloads: bool) -> JsValue {
+        let links = self.links_state();
         let leaks: Array = {
             let mut engine = self.engine.borrow_mut();
             let now = engine.now();
@@ -422,7 +427,19 @@ impl Shared {
             ("metrics", to_js(&MetricsView::from(&engine.bus.metrics()))),
             ("deadLetters", dead_letters.into()),
             ("leaks", leaks.into()),
+            ("links", links),
         ])
+    }
+
+    /// The state's `links`: what the bridge's registry answers (`__links`; an array, and it
+    /// never throws), or an empty array when no link is open (calling `undefined` throws).
+    fn links_state(&self) -> JsValue {
+        // Cloned out first: the reader is JavaScript and may call back into the bus.
+        let reader = self.links_reader.borrow().clone();
+        reader
+            .unchecked_ref::<Function>()
+            .call0(&JsValue::UNDEFINED)
+            .unwrap_or_else(|_| Array::new().into())
     }
 
     fn send_frame(self: &Rc<Self>, id: u32) {

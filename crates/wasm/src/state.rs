@@ -101,6 +101,10 @@ pub struct Shared {
     pub exposures: RefCell<Vec<Exposure>>,
     /// The id the next exposure gets.
     pub next_exposure: Cell<u32>,
+    /// How the attach state reads the bridge links serving this bus (`__links`, set by
+    /// `switchyard/bridge`'s registry): a function answering an array of link views, called
+    /// only when a frame carries the state; `undefined` while no link is open.
+    pub links_reader: RefCell<JsValue>,
     /// The last topic turned into a JS string, and that string.
     pub topic_cache: RefCell<Option<(String, JsValue)>>,
     /// The fast path's cell, routes and adopted delivery (see `inline`).
@@ -212,6 +216,7 @@ impl Shared {
             owners: RefCell::new(None),
             exposures: RefCell::new(Vec::new()),
             next_exposure: Cell::new(0),
+            links_reader: RefCell::new(JsValue::UNDEFINED),
             topic_cache: RefCell::new(None),
             inline: RefCell::new(InlineState::default()),
             listener_depth: Cell::new(None),

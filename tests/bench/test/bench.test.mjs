@@ -7,6 +7,7 @@ import { peers } from '../peers.mjs';
 import { buildCases, familyOf, sink, EMIT_LISTENER_COUNTS, throughputSubjects } from '../cases.mjs';
 import { APP_EMIT_LISTENER_COUNTS, DISTINCT_LISTENERS, appDeliveries, polymorphicDeliveries } from '../app-cases.mjs';
 import { medianOfSorted, quantileOfSorted } from '../harness.mjs';
+import { combineProcesses, median, pairedRatio } from '../processes.mjs';
 import {
   extractHandWritten,
   formatRate,
@@ -210,6 +211,54 @@ test('the report computes the ratios and judges the goals on the realistic cases
   assert.ok(markdown.indexOf('10 distinct listeners, `{ n: i }` per publish') < markdown.indexOf('best case (JIT): closures'));
   assert.match(markdown, /≤ 96 KB min\+gzip \| 29\.3 KB \| met \|/);
   assert.match(markdown, /Produced by `cargo xtask bench` \(node\)/);
+});
+
+test('several processes combine into per-row medians, and a ratio is the median of per-process ratios', () => {
+  const processReport = (ours, theirs) => ({
+    results: [
+      { case: 'compat-emit-3', impl: 'switchyard/compat', opsPerSec: ours, samples: 10, spread: 0.01 },
+      { case: 'compat-emit-3', impl: 'eventemitter3', opsPerSec: theirs, samples: 10, spread: 0.03 },
+    ],
+    throughput: [],
+    errors: [],
+    timerResolutionUs: 0.1,
+    sink: 1,
+  });
+  // Two JIT modes per process: the runs pair (slow, fast), (slow, slow), (slow, slow), (fast, fast).
+  const combined = combineProcesses([processReport(13, 23), processReport(12, 13), processReport(12.5, 13), processReport(20, 23)]);
+  const [ours, theirs] = combined.results;
+  assert.deepEqual(ours.processRates, [13, 12, 12.5, 20]);
+  assert.equal(ours.opsPerSec, 12.75);
+  assert.equal(theirs.opsPerSec, 18);
+  assert.equal(ours.samples, 40);
+  const paired = pairedRatio(ours, theirs);
+  assert.equal(paired.processes, 4);
+  assert.equal(paired.ratio, median([13 / 23, 12 / 13, 12.5 / 13, 20 / 23]));
+  assert.equal(paired.min, 13 / 23);
+  assert.equal(paired.max, 12.5 / 13);
+  // One process: the plain ratio of the two medians.
+  assert.deepEqual(pairedRatio({ opsPerSec: 9 }, { opsPerSec: 10 }), { ratio: 0.9, min: null, max: null, processes: 1 });
+  assert.equal(combineProcesses([processReport(1, 2)]).results[0].processRates, undefined);
+});
+
+test('a case that failed in any process is reported as failed, not as the median of the others', () => {
+  const ok = { results: [{ case: 'c', impl: 'a', opsPerSec: 5, samples: 1, spread: 0 }], throughput: [], errors: [], timerResolutionUs: 1, sink: 0 };
+  const failed = { results: [], throughput: [], errors: [{ case: 'c', impl: 'a', error: 'boom' }], timerResolutionUs: 1, sink: 0 };
+  const combined = combineProcesses([ok, failed, ok]);
+  assert.deepEqual(combined.results, []);
+  assert.deepEqual(combined.errors, [{ case: 'c', impl: 'a', error: 'boom' }]);
+});
+
+test('the report shows the per-process range of a goal measured in several processes', () => {
+  const doc = sampleDocument();
+  doc.runtimes.node.processes = 3;
+  for (const row of doc.results) {
+    if (row.case !== 'compat-emit-3') continue;
+    row.processRates = row.impl === 'eventemitter3' ? [10e6, 10e6, 20e6] : [9e6, 5e6, 19e6];
+  }
+  const markdown = renderReport(doc, '## Notes\n\nKept.');
+  assert.match(markdown, /switchyard\/compat EventEmitter, 3 distinct listeners \(Node\) \| ≥ 0\.8× eventemitter3 \| 0\.9× \(0\.5×–0\.95×, 3 processes\) \| met \|/);
+  assert.match(markdown, /each family in 3 fresh processes, medians over them/);
 });
 
 test('regenerating keeps the hand-written section word for word', () => {

@@ -28,6 +28,18 @@ pub struct Event {
     /// Kind-specific number (see [`TraceKind`]).
     #[serde(default)]
     pub detail: u64,
+    /// Which realm published the message first, when it arrived over a bridge link
+    /// (`meta.origin`); `None` for a message published on this bus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<EventOrigin>,
+}
+
+/// `meta.origin` of a bridged message, as far as the views read it (the wire form also carries
+/// `id`, `seq` and `hops`, which are ignored).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventOrigin {
+    /// The publishing realm's id (a tab's or worker's UUID, `mqtt:…` for foreign MQTT clients).
+    pub realm: Arc<str>,
 }
 
 impl From<&TraceEvent> for Event {
@@ -40,6 +52,9 @@ impl From<&TraceEvent> for Event {
             message: event.message.map(|id| id.0),
             topic: event.topic.clone(),
             detail: event.detail,
+            origin: event.origin.as_ref().map(|o| EventOrigin {
+                realm: Arc::from(&*o.realm),
+            }),
         }
     }
 }

@@ -43,6 +43,32 @@ pub const POPULATION_SAMPLE_MS: f64 = 500.0;
 pub const POPULATION_SAMPLES: usize = 120;
 /// Payloads kept for the inspector.
 pub const PAYLOADS_KEPT: usize = 512;
+/// Remote realms remembered as publishers (the least recently heard go first).
+pub const MAX_REMOTE_REALMS: usize = 32;
+/// Topics remembered per publisher (local or remote realm).
+pub const MAX_PUBLISHER_TOPICS: usize = 256;
+
+/// A realm whose messages arrived here over a bridge link (`meta.origin.realm`): a publisher
+/// of the topology like a local one.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RemoteRealm {
+    /// Its realm id.
+    pub realm: Arc<str>,
+    /// Topics it published here, first seen first (at most [`MAX_PUBLISHER_TOPICS`]).
+    pub topics: Vec<Arc<str>>,
+    /// Its messages published here since the model was reset.
+    pub published: u64,
+    /// When its last message was published here (ms).
+    pub last_at: f64,
+}
+
+/// Adds `topic` to `topics` unless it is there or the list is full.
+fn remember_topic(topics: &mut Vec<Arc<str>>, topic: &Arc<str>) {
+    // The newest first: a realm publishing one topic in a loop costs one comparison.
+    if topics.len() < MAX_PUBLISHER_TOPICS && !topics.iter().rev().any(|t| t == topic) {
+        topics.push(topic.clone());
+    }
+}
 
 /// What a source produced since the previous frame.
 #[derive(Clone, Debug, Default)]
@@ -289,6 +315,11 @@ pub struct Model {
     pub pattern_population: HashMap<String, Ring<(f64, u32)>>,
     /// Recent payloads by message id, for the inspector.
     pub payloads: Ring<(u64, Arc<str>, Arc<serde_json::Value>)>,
+    /// Realms whose bridged messages were published here, most recently heard last.
+    pub remotes: Vec<RemoteRealm>,
+    /// Topics this bus's own code published on (messages without an origin), at most
+    /// [`MAX_PUBLISHER_TOPICS`].
+    pub local_topics: rustc_hash::FxHashSet<Arc<str>>,
     /// Counts per trace kind since reset, indexed by `TraceKind as usize`.
     kind_counts: [u64; TraceKind::ALL.len()],
     last_pressure_sample: Option<f64>,
@@ -309,6 +340,8 @@ impl Default for Model {
             population: Ring::new(POPULATION_SAMPLES),
             pattern_population: HashMap::new(),
             payloads: Ring::new(PAYLOADS_KEPT),
+            remotes: Vec::new(),
+            local_topics: rustc_hash::FxHashSet::default(),
             kind_counts: [0; TraceKind::ALL.len()],
             last_pressure_sample: None,
             last_population_sample: None,
@@ -344,6 +377,9 @@ impl Model {
             *n = n.saturating_add(1);
         }
         self.rates.observe(&event);
+        if event.kind == TraceKind::Published {
+            self.note_publisher(&event);
+        }
         if let Some(sub) = event.subscription {
             match event.kind {
                 TraceKind::Unsubscribed => {
@@ -362,6 +398,40 @@ impl Model {
             }
         }
         self.log.push(event);
+    }
+
+    /// Attributes a publish to its realm: a remote one (bridged, `origin`) or this bus's code.
+    fn note_publisher(&mut self, event: &Event) {
+        let Some(topic) = &event.topic else { return };
+        let Some(origin) = &event.origin else {
+            if self.local_topics.len() < MAX_PUBLISHER_TOPICS && !self.local_topics.contains(topic)
+            {
+                self.local_topics.insert(topic.clone());
+            }
+            return;
+        };
+        let at = match self.remotes.iter().rposition(|r| r.realm == origin.realm) {
+            Some(at) => at,
+            None => {
+                if self.remotes.len() == MAX_REMOTE_REALMS {
+                    self.remotes.remove(0);
+                }
+                self.remotes.push(RemoteRealm {
+                    realm: origin.realm.clone(),
+                    ..RemoteRealm::default()
+                });
+                self.remotes.len() - 1
+            }
+        };
+        let remote = &mut self.remotes[at];
+        remote.published = remote.published.saturating_add(1);
+        remote.last_at = event.at;
+        remember_topic(&mut remote.topics, topic);
+        // Most recently heard last (the oldest go first when the list is full).
+        if at + 1 != self.remotes.len() {
+            let heard = self.remotes.remove(at);
+            self.remotes.push(heard);
+        }
     }
 
     fn apply_state(&mut self, state: BusState) {

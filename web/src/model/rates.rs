@@ -52,6 +52,7 @@ pub struct Rates {
     sub_failed: HashMap<u64, Meter>,
     sub_dropped: HashMap<u64, Meter>,
     refused: HashMap<Arc<str>, Meter>,
+    realms: HashMap<Arc<str>, Meter>,
 }
 
 impl Rates {
@@ -62,6 +63,9 @@ impl Rates {
                 self.published.pending = self.published.pending.saturating_add(1);
                 if let Some(topic) = &event.topic {
                     bump(&mut self.topics, topic.clone());
+                }
+                if let Some(origin) = &event.origin {
+                    bump(&mut self.realms, origin.realm.clone());
                 }
             }
             TraceKind::Enqueued => {
@@ -113,6 +117,7 @@ impl Rates {
         fold(&mut self.sub_failed, seconds);
         fold(&mut self.sub_dropped, seconds);
         fold(&mut self.refused, seconds);
+        fold(&mut self.realms, seconds);
         self.window_start = Some(now);
     }
 
@@ -151,6 +156,10 @@ impl Rates {
     /// Publishes per second on `topic` refused by backpressure or the cascade limit.
     pub fn refused(&self, topic: &str) -> f64 {
         self.refused.get(topic).map_or(0.0, |m| m.rate)
+    }
+    /// Bridged messages per second first published by `realm` (`meta.origin.realm`).
+    pub fn realm(&self, realm: &str) -> f64 {
+        self.realms.get(realm).map_or(0.0, |m| m.rate)
     }
     /// Forgets everything.
     pub fn clear(&mut self) {

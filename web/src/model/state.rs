@@ -196,6 +196,70 @@ pub struct PublisherState {
     pub topics: Vec<String>,
 }
 
+/// One bridge link serving the bus (`switchyard/bridge`: `shareTopics`, `linkPort`,
+/// `connectMqtt`), as the attach state's `links[]` carries it; `None` where a field does not
+/// apply to the link's kind.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BridgeLinkState {
+    /// Unique among the links of the bus's realm.
+    pub id: u64,
+    /// `tabs`, `port` or `mqtt`.
+    pub kind: String,
+    /// `tabs:<channel>`, `port` or `mqtt:<broker>`.
+    pub name: String,
+    /// The bus's own realm id.
+    pub realm: String,
+    /// `leader`, `follower`, `disconnected` (tabs, port); `connecting`, `connected`, `waiting`,
+    /// `closed` (mqtt).
+    pub state: String,
+    /// Shared patterns (mqtt: `out …`, `in …`).
+    pub topics: Vec<String>,
+    /// Realms heard from (tabs: live peers; port: the other end).
+    pub remotes: Vec<String>,
+    /// Messages sent to other realms (or the broker).
+    pub sent: u64,
+    /// Messages received and published here.
+    pub received: u64,
+    /// Waiting to be sent: the outgoing queue, or the MQTT outbox.
+    pub queued: u64,
+    /// Messages dropped.
+    pub dropped: u64,
+    /// Duplicates not delivered.
+    pub duplicates: u64,
+    /// Gaps reported (tabs, port).
+    pub gaps: Option<u64>,
+    /// Messages missed in those gaps.
+    pub missed: Option<u64>,
+    /// Live peers (tabs, port).
+    pub peers: Option<u64>,
+    /// Sent, awaiting the broker's acknowledgement (mqtt).
+    pub in_flight: Option<u64>,
+    /// Round-trip median, ms (mqtt, once measured).
+    pub rtt_p50_ms: Option<f64>,
+    /// Round-trip 99th percentile, ms.
+    pub rtt_p99_ms: Option<f64>,
+    /// Reconnects (mqtt).
+    pub reconnects: Option<u64>,
+    /// Dead letters made (mqtt).
+    pub dead_lettered: Option<u64>,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+    /// The link's own `metrics()` (shown as they are).
+    pub metrics: serde_json::Value,
+}
+
+impl BridgeLinkState {
+    /// Whether the link is not currently carrying messages (closed, disconnected, or an MQTT
+    /// link waiting to reconnect).
+    pub fn down(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "disconnected" | "closed" | "waiting" | "connecting"
+        )
+    }
+}
+
 /// Everything the views need besides the trace: one snapshot of a bus.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -226,4 +290,6 @@ pub struct BusState {
     pub leaks: Vec<LeakState>,
     /// Known publishers.
     pub publishers: Vec<PublisherState>,
+    /// Bridge links serving the bus.
+    pub links: Vec<BridgeLinkState>,
 }

@@ -21,8 +21,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BroadcastChannel, MessageEvent, MessagePort};
 
+use crate::model::event::EventOrigin;
 use crate::model::state::{
-    BusState, Counts, DeadLetterState, LeakState, PublisherState, SubState, TopicState,
+    BridgeLinkState, BusState, Counts, DeadLetterState, LeakState, PublisherState, SubState,
+    TopicState,
 };
 use crate::model::{Event, Update};
 
@@ -77,7 +79,8 @@ struct MetricsWire {
 }
 
 /// A frame's `state` as the npm package sends it: `subscriptions`, `metrics` and
-/// `deadLetters` must be there; `at`, `leaks` and `publishers` are optional in the protocol.
+/// `deadLetters` must be there; `at`, `leaks`, `publishers` and `links` are optional in the
+/// protocol (each `links[]` entry is strict).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct StateWire {
@@ -90,6 +93,8 @@ struct StateWire {
     leaks: Vec<LeakState>,
     #[serde(default)]
     publishers: Vec<PublisherState>,
+    #[serde(default)]
+    links: Vec<BridgeLinkState>,
 }
 
 /// Reads a frame's `state` (docs/ATTACH_PROTOCOL.md) as the views' [`BusState`]; an error
@@ -116,6 +121,7 @@ impl From<StateWire> for BusState {
             dead_letters: w.dead_letters,
             leaks: w.leaks,
             publishers: w.publishers,
+            links: w.links,
         }
     }
 }
@@ -317,6 +323,28 @@ pub fn decode_columns(columns: &JsValue) -> Result<(Vec<Event>, u64), String> {
         .map(|name| TraceKind::parse(name))
         .collect();
     let topics: Vec<Arc<str>> = strings("topics")?.into_iter().map(Arc::from).collect();
+    // The realms of this frame's bridged messages (`origins[i].realm`; absent before stride 8).
+    let origins: Vec<Option<EventOrigin>> = {
+        let list = get(columns, "origins");
+        if js_sys::Array::is_array(&list) {
+            // Runs of one realm share one string.
+            let mut last: Option<Arc<str>> = None;
+            js_sys::Array::from(&list)
+                .iter()
+                .map(|o| {
+                    let realm = get(&o, "realm").as_string()?;
+                    let realm = match &last {
+                        Some(known) if **known == *realm => known.clone(),
+                        _ => Arc::from(realm),
+                    };
+                    last = Some(realm.clone());
+                    Some(EventOrigin { realm })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        }
+    };
     let whole = |x: f64| (x.is_finite() && x >= 0.0).then_some(x as u64);
     let mut events = Vec::with_capacity(data.len() / stride as usize);
     let mut unknown = 0u64;
@@ -334,6 +362,10 @@ pub fn decode_columns(columns: &JsValue) -> Result<(Vec<Event>, u64), String> {
             message: whole(row[4]),
             topic: whole(row[5]).and_then(|t| topics.get(t as usize).cloned()),
             detail: whole(row[6]).unwrap_or(0),
+            origin: row
+                .get(7)
+                .and_then(|&o| whole(o))
+                .and_then(|o| origins.get(o as usize).cloned().flatten()),
         });
     }
     Ok((events, unknown))

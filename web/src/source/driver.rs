@@ -649,6 +649,7 @@ impl Driver {
             dead_letters,
             leaks,
             publishers,
+            links: Vec::new(),
         }
     }
 }

@@ -326,7 +326,8 @@ thread_local! {
 
 fn state_template() -> JsValue {
     use crate::model::state::{
-        DeadLetterState, LeakState, LeakSuspectState, PublisherState, SubState, TopicState,
+        BridgeLinkState, DeadLetterState, LeakState, LeakSuspectState, PublisherState, SubState,
+        TopicState,
     };
     let state = BusState {
         subscriptions: vec![SubState::default()],
@@ -337,6 +338,7 @@ fn state_template() -> JsValue {
             ..LeakState::default()
         }],
         publishers: vec![PublisherState::default()],
+        links: vec![BridgeLinkState::default()],
         ..BusState::default()
     };
     serde_json::to_string(&state)

@@ -15,6 +15,7 @@ pub mod dead_letters;
 pub mod event_log;
 pub mod inspector;
 pub mod leaks;
+pub mod links;
 pub mod metrics;
 pub mod tabs;
 pub mod timeline;

@@ -1,4 +1,4 @@
-//! The bottom panel: timeline, event log, dead letters, leaks and metrics as tabs, each with a
+//! The bottom panel: timeline, event log, dead letters, leaks, bridge links and metrics as tabs, each with a
 //! live count. Only the active tab is mounted, so hidden views cost nothing per frame.
 
 use leptos::prelude::*;
@@ -17,6 +17,7 @@ pub fn Tabs() -> impl IntoView {
                 m.state.dead_letters.len(),
                 m.state.leaks.len(),
                 m.state.subscriptions.len(),
+                m.state.links.len(),
             )
         })
     });
@@ -42,6 +43,7 @@ pub fn Tabs() -> impl IntoView {
                 {button(Tab::Log, "event-log", "Event log", Box::new(move || fmt_count(counts.get().0)))}
                 {button(Tab::DeadLetters, "dead-letters", "Dead letters", Box::new(move || counts.get().1.to_string()))}
                 {button(Tab::Leaks, "leaks", "Leaks", Box::new(move || counts.get().2.to_string()))}
+                {button(Tab::Links, "links", "Links", Box::new(move || counts.get().4.to_string()))}
                 {button(Tab::Metrics, "metrics", "Metrics", Box::new(String::new))}
             </nav>
             <div class="tab-body">
@@ -50,6 +52,7 @@ pub fn Tabs() -> impl IntoView {
                     Tab::Log => view! { <super::event_log::EventLog/> }.into_any(),
                     Tab::DeadLetters => view! { <super::dead_letters::DeadLetters/> }.into_any(),
                     Tab::Leaks => view! { <super::leaks::Leaks/> }.into_any(),
+                    Tab::Links => view! { <super::links::Links/> }.into_any(),
                     Tab::Metrics => view! { <super::metrics::Metrics/> }.into_any(),
                 }}
             </div>

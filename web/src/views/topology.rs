@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use super::{ellipsize, fmt_count, fmt_rate, pattern_matches, use_app};
 use crate::app::{Selection, Tab};
+use crate::model::state::BridgeLinkState;
 use crate::model::Model;
 
 /// Drawing area used before the panel is measured (px).
@@ -152,6 +153,121 @@ fn width_for(rate: f64, max: f64) -> f64 {
     }
 }
 
+/// A publisher node: a scenario's named producer, this bus's own code, or a remote realm.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Publisher {
+    /// Stable key (a remote realm's id).
+    pub key: String,
+    /// What the node says (`tab 3f2a…`, `mqtt 9c01…`, `publish()`).
+    pub label: String,
+    /// Topics or patterns it publishes to.
+    pub topics: Vec<String>,
+    /// Its own message rate, when known (a remote realm's); else the sum of its topics'.
+    pub rate: Option<f64>,
+    /// The tooltip.
+    pub title: String,
+    /// A realm whose messages arrived over a bridge link.
+    pub remote: bool,
+}
+
+/// `realm` shortened for a node: ids longer than 8 characters (UUIDs) keep their first 4.
+pub fn short_realm(realm: &str) -> String {
+    if realm.chars().count() > 8 {
+        let head: String = realm.chars().take(4).collect();
+        format!("{head}…")
+    } else {
+        realm.to_string()
+    }
+}
+
+/// A remote realm's label and the link it came through: `tab 3f2a…` for a peer of a tabs
+/// link, `port 3f2a…` for the other end of a port, `mqtt clients` for MQTT clients that are
+/// not bridges (`mqtt:…` realms), `mqtt 3f2a…` for a realm no tabs or port link knows while an
+/// MQTT link serves the bus, else `realm 3f2a…`.
+pub fn realm_label(realm: &str, links: &[BridgeLinkState]) -> (String, Option<String>) {
+    let short = short_realm(realm);
+    if realm.starts_with("mqtt:") {
+        let via = links
+            .iter()
+            .find(|l| l.kind == "mqtt")
+            .map(|l| l.name.clone());
+        return ("mqtt clients".to_string(), via);
+    }
+    if let Some(link) = links.iter().find(|l| l.remotes.iter().any(|r| r == realm)) {
+        let kind = if link.kind == "port" { "port" } else { "tab" };
+        return (format!("{kind} {short}"), Some(link.name.clone()));
+    }
+    if let Some(link) = links.iter().find(|l| l.kind == "mqtt") {
+        return (format!("mqtt {short}"), Some(link.name.clone()));
+    }
+    (format!("realm {short}"), None)
+}
+
+/// The publisher column: a scenario's named publishers; else this bus's own code
+/// (`publish()`, every topic, or the topics it published when remote realms also publish) and
+/// each remote realm whose messages arrived over a bridge link, the most recently heard first.
+pub fn publishers(model: &Model) -> Vec<Publisher> {
+    let state = &model.state;
+    if !state.publishers.is_empty() {
+        return state
+            .publishers
+            .iter()
+            .take(MAX_PUBLISHERS)
+            .map(|p| Publisher {
+                key: p.name.clone(),
+                label: p.name.clone(),
+                topics: p.topics.clone(),
+                rate: None,
+                title: format!("publisher {}: {} topics", p.name, p.topics.len()),
+                remote: false,
+            })
+            .collect();
+    }
+    let mut out = Vec::new();
+    let any_topic = !state.topics.is_empty() || model.rates.topics().next().is_some();
+    if model.remotes.is_empty() {
+        if any_topic {
+            out.push(local_publisher(vec!["**".to_string()]));
+        }
+        return out;
+    }
+    if !model.local_topics.is_empty() {
+        let mut topics: Vec<String> = model.local_topics.iter().map(|t| t.to_string()).collect();
+        topics.sort();
+        out.push(local_publisher(topics));
+    }
+    let room = MAX_PUBLISHERS.saturating_sub(out.len());
+    for remote in model.remotes.iter().rev().take(room) {
+        let (label, via) = realm_label(&remote.realm, &state.links);
+        let via = via.map_or(String::new(), |v| format!(" via {v}"));
+        out.push(Publisher {
+            key: format!("realm:{}", remote.realm),
+            title: format!(
+                "{label}: realm {}{via}; {} messages on {} topics",
+                remote.realm,
+                remote.published,
+                remote.topics.len()
+            ),
+            label,
+            topics: remote.topics.iter().map(|t| t.to_string()).collect(),
+            rate: Some(model.rates.realm(&remote.realm)),
+            remote: true,
+        });
+    }
+    out
+}
+
+fn local_publisher(topics: Vec<String>) -> Publisher {
+    Publisher {
+        key: "publish()".to_string(),
+        label: "publish()".to_string(),
+        title: format!("publisher publish(): {} topics", topics.len()),
+        topics,
+        rate: None,
+        remote: false,
+    }
+}
+
 /// Builds the graph from the model for a drawing area of `size` (width, height) pixels.
 pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
     let (width, height) = size;
@@ -231,15 +347,7 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
     subs.truncate(max_subs);
     crate::sort::sort_by(&mut subs, |a, b| a.created_at.total_cmp(&b.created_at));
 
-    let mut publishers: Vec<(String, Vec<String>)> = state
-        .publishers
-        .iter()
-        .take(MAX_PUBLISHERS)
-        .map(|p| (p.name.clone(), p.topics.clone()))
-        .collect();
-    if publishers.is_empty() && !topics.is_empty() {
-        publishers.push(("publish()".to_string(), vec!["**".to_string()]));
-    }
+    let publishers = publishers(model);
 
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
@@ -250,22 +358,36 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
         .collect();
     let max_topic_rate = topics.iter().map(|t| t.1).fold(0.0, f64::max);
 
-    for (i, (name, their_topics)) in publishers.iter().enumerate() {
+    for (i, publisher) in publishers.iter().enumerate() {
+        let Publisher {
+            key: name,
+            label,
+            topics: their_topics,
+            rate: own_rate,
+            title,
+            remote,
+        } = publisher;
         let y = spread(height, publishers.len(), i);
-        let rate: f64 = topics
-            .iter()
-            .filter(|(t, _)| their_topics.iter().any(|p| p == t || pattern_matches(p, t)))
-            .map(|(_, r)| *r)
-            .sum();
+        let rate: f64 = own_rate.unwrap_or_else(|| {
+            topics
+                .iter()
+                .filter(|(t, _)| their_topics.iter().any(|p| p == t || pattern_matches(p, t)))
+                .map(|(_, r)| *r)
+                .sum()
+        });
         nodes.push(NodeView {
             key: format!("p:{name}"),
-            label: ellipsize(name, chars(16, scale)),
+            label: ellipsize(label, chars(16, scale)),
             sub_label: fmt_rate(rate),
             x: pub_x,
             y,
-            class: "node publisher".into(),
+            class: if *remote {
+                "node publisher remote".into()
+            } else {
+                "node publisher".into()
+            },
             fill: None,
-            title: format!("publisher {name}: {} topics", their_topics.len()),
+            title: title.clone(),
         });
         for (topic, r) in &topics {
             if their_topics

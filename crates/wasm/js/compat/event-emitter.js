@@ -9,6 +9,8 @@
 
 import { SwitchyardError } from 'switchyard';
 
+import { compileAfter, setCompileAfter } from '../src/compiling.js';
+import { compileCaller } from './callers.js';
 import { emitChecked, epoch, markDirty, newBus, register, unregister } from './mirror.js';
 import { displayName, Topics } from './topics.js';
 
@@ -38,6 +40,9 @@ let defaultMaxListeners = 10;
  *   topic: string,
  *   pending: number,
  *   epoch: number,
+ *   emits: number,
+ *   caller: import('./callers.js').Caller | null,
+ *   callerFor: Function[] | null,
  * }} Entry
  */
 
@@ -168,7 +173,19 @@ function addListener(emitter, type, listener, prepend) {
   // the listener is added without a registration).
   const sub = register(bus, topic, displayName(type));
   if (entry === undefined) {
-    state.events[type] = { listeners: [listener], subs: [sub], warned: false, bus, topic, pending: 0, epoch: -1 };
+    state.events[type] = {
+      listeners: [listener],
+      subs: [sub],
+      warned: false,
+      bus,
+      topic,
+      pending: 0,
+      epoch: -1,
+      // Emits of the current list, and its compiled caller once hot (see callers.js).
+      emits: 0,
+      caller: null,
+      callerFor: null,
+    };
     state.eventCount++;
     return emitter;
   }
@@ -179,6 +196,7 @@ function addListener(emitter, type, listener, prepend) {
     entry.listeners = [...entry.listeners, listener];
     entry.subs.push(sub);
   }
+  dropCaller(entry);
   const max = maxOf(state);
   const count = entry.listeners.length;
   if (max > 0 && count > max && !entry.warned) {
@@ -186,6 +204,16 @@ function addListener(emitter, type, listener, prepend) {
     warnMaxListeners(emitter, type, count, max);
   }
   return emitter;
+}
+
+/**
+ * Forgets the compiled caller of `entry`'s previous list: it holds that list's listeners, which
+ * a removed one must not outlive.
+ * @param {Entry} entry
+ */
+function dropCaller(entry) {
+  entry.caller = null;
+  entry.callerFor = null;
 }
 
 /**
@@ -212,6 +240,7 @@ function removeAt(state, type, entry, index) {
     forget(state, type);
   } else {
     entry.listeners = listeners.slice(0, index).concat(listeners.slice(index + 1));
+    dropCaller(entry);
     // Node forgets it warned when the list goes back to one listener.
     if (entry.listeners.length === 1) entry.warned = false;
   }
@@ -338,6 +367,19 @@ proto.emit = function emit(type, a1, a2, a3) {
     }
     emitChecked(entry, payload);
   }
+  // The list's compiled caller once it is hot (callers.js: a call site per listener); lists
+  // are copy-on-write, so a caller made for this array calls exactly its listeners.
+  if (entry.callerFor === listeners) {
+    if (/** @type {import('./callers.js').Caller} */ (entry.caller)(this, len, a1, a2, a3)) return true;
+  } else if (++entry.emits === compileAfter) {
+    entry.emits = 0;
+    const made = compileCaller(listeners);
+    // Not now (another compile just ran): again after as many emits.
+    if (made !== undefined) {
+      entry.callerFor = listeners;
+      entry.caller = made ?? keepTheLoop;
+    }
+  }
   const n = listeners.length;
   switch (len) {
     case 1:
@@ -360,6 +402,9 @@ proto.emit = function emit(type, a1, a2, a3) {
   }
   return true;
 };
+
+/** The caller of a list that keeps `emit`'s loop (too long, or nothing can be compiled here). */
+const keepTheLoop = () => false;
 
 /**
  * The `'error'` part of an emit, before the listeners: the `errorMonitor` listeners see it first,
@@ -561,6 +606,7 @@ Object.defineProperties(EventEmitter, {
   once: { value: once, enumerable: true, writable: true, configurable: true },
   listenerCount: { value: staticListenerCount, enumerable: true, writable: true, configurable: true },
   errorMonitor: { value: errorMonitor, enumerable: true, writable: false, configurable: false },
+  __compileAfter: { value: setCompileAfter },
   /** Listener count per event above which new emitters warn (default 10). */
   defaultMaxListeners: {
     enumerable: true,

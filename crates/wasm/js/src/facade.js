@@ -99,7 +99,8 @@ export function installFacade(EventBus, fastPath) {
   const freeBus = proto.free;
   wrapAll(
     proto,
-    ['constructor', '__destroy_into_raw', 'free', 'publish', 'waitFor', 'stream', 'subscribe', 'getSubscription', ...SUBSCRIPTION_BINDINGS],
+    // `__links` (the bridge's link registry) changes nothing a cached route depends on.
+    ['constructor', '__destroy_into_raw', 'free', 'publish', 'waitFor', 'stream', 'subscribe', 'getSubscription', '__links', ...SUBSCRIPTION_BINDINGS],
     syncAll,
     syncAllForRead,
   );

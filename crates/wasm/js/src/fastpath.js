@@ -19,6 +19,8 @@
  * rest of the message to the engine's dispatch loop (`__inlineExit`).
  */
 
+import { compileAfter, setCompileAfter } from './compiling.js';
+import { compileDispatcher } from './dispatchers.js';
 import { CELL } from './generated.js';
 import { NO_HEADERS, isThenable } from './hooks.js';
 import { readsMeta } from './metareaders.js';
@@ -30,7 +32,8 @@ import { checkBus, freedBuses, freedError } from './receiver.js';
  * current task, and its `generation` is -1 otherwise (see `revive`).
  * @typedef {{ handle: number, seq: number, pending: number, handlers: Function[], reads: boolean[],
  *   weak: Array<Function | WeakRef<Function>> | null, recordOnly: boolean | undefined,
- *   epoch: number, valid: number, generation: number }} Route
+ *   epoch: number, valid: number, generation: number, dispatches: number,
+ *   compiled: import('./dispatchers.js').Dispatcher | null }} Route
  */
 
 /**
@@ -289,6 +292,7 @@ export function installFastPath(wasm, EventBus) {
    */
   const beforeSync = new Set();
   Object.defineProperty(EventBus, '__inlineBeforeSync', { value: beforeSync });
+  Object.defineProperty(EventBus, '__inlineCompileAfter', { value: setCompileAfter });
   function runBeforeSync() {
     for (const hook of beforeSync) hook();
   }
@@ -391,7 +395,18 @@ export function installFastPath(wasm, EventBus) {
       // subscriptions is not revived, so the short path of `publish` never takes it.
       valid: state.generation,
       generation: owned ? -1 : state.generation,
+      // Publishes dispatched by the shared loop, and the route's own dispatcher once it is hot
+      // (see dispatchers.js; never for owned subscriptions, whose handlers change per task).
+      dispatches: 0,
+      compiled: null,
     };
+    // A route refilled with the same handlers (after a throw, a publish with options, or a
+    // change elsewhere on the bus) keeps its count of publishes and its compiled dispatcher.
+    const previous = state.routes[topic];
+    if (previous !== undefined && previous.weak === null && !owned && sameFunctions(previous.handlers, entry.handlers)) {
+      entry.compiled = previous.compiled;
+      entry.dispatches = previous.dispatches;
+    }
     state.nextId = answer[1];
     state.routes[topic] = entry;
     state.lastTopic = topic;
@@ -588,7 +603,9 @@ export function installFastPath(wasm, EventBus) {
   }
 
   /**
-   * Calls the handlers of `entry` for message `id` (already counted in the batch). This is the
+   * Calls the handlers of `entry` for message `id` (already counted in the batch), through the
+   * route's compiled dispatcher once it has one (dispatchers.js: the same steps, a call site per
+   * handler). This is the
    * common case, kept small (no `finally`) so that JIT compilers inline it into `publish`:
    * every handler returns normally and none calls the bus. The first handler that throws,
    * returns a thenable or called the bus ends the fast dispatch in `endDispatch`: the message
@@ -603,6 +620,17 @@ export function installFastPath(wasm, EventBus) {
    * @param {number} seq
    */
   function dispatch(state, entry, topic, payload, id, seq) {
+    const compiled = entry.compiled;
+    if (compiled !== null) {
+      compiled(state, topic, payload, id, seq);
+      return;
+    }
+    if (++entry.dispatches === compileAfter && entry.weak === null) {
+      const made = compileDispatcher(entry.handlers, entry.reads, endDispatch);
+      // Not now (another compile just ran): again after as many publishes.
+      if (made === undefined) entry.dispatches = 0;
+      else entry.compiled = made;
+    }
     const handlers = entry.handlers;
     const reads = entry.reads;
     const at = state.at;
@@ -743,4 +771,15 @@ export function installFastPath(wasm, EventBus) {
   Object.defineProperty(EventBus.prototype, 'publish', { value: publish, configurable: true, writable: true });
   Object.defineProperty(EventBus.prototype, '__inlineRecordPublishes', { value: recordPublishes, configurable: true, writable: true });
   return { syncAll, syncAllForRead, forget };
+}
+
+/**
+ * Whether two handler lists hold the same functions in the same order.
+ * @param {Function[]} a
+ * @param {Function[]} b
+ */
+function sameFunctions(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -10,6 +10,7 @@ import { IdbStore, MemoryStore } from './stores.js';
 import { checkPrefix, toMqttFilter } from './topics.js';
 import { realmOf } from './origin.js';
 import { DEFAULT_HOP_LIMIT } from '../tabs/options.js';
+import { mqttView, registerLink } from '../registry.js';
 
 const OPTIONS = [
   'url',
@@ -229,6 +230,8 @@ export async function connectMqtt(bus, options) {
  * @param {MqttLink} link
  */
 function createLinkFacade(link) {
+  // Shown by a visualiser attached to the bus until it closes (../registry.js).
+  const shown = registerLink(link.bus, () => mqttView(link.config, link.metrics()));
   const facade = {
     get state() {
       return link.state;
@@ -241,9 +244,12 @@ function createLinkFacade(link) {
     connected: () => link.whenConnected(),
     drained: () => link.drained(),
     persisted: () => link.lastCommit,
-    close: () => link.close(),
+    close: () => {
+      shown.remove();
+      return link.close();
+    },
   };
   // `await using link = await connectMqtt(...)` where the runtime has explicit resource management.
-  if (typeof Symbol.asyncDispose === 'symbol') Object.defineProperty(facade, Symbol.asyncDispose, { value: () => link.close() });
+  if (typeof Symbol.asyncDispose === 'symbol') Object.defineProperty(facade, Symbol.asyncDispose, { value: () => facade.close() });
   return facade;
 }

@@ -21,6 +21,7 @@
 
 import { SwitchyardError } from 'switchyard';
 
+import { MAX_REMOTES } from '../registry.js';
 import { isMarked, message, readEntry, readMessage } from './protocol.js';
 
 /** Topics of the link's own diagnostics (never shared). */
@@ -47,10 +48,15 @@ export function realmOf(bus, chosen) {
   if (chosen !== undefined) return chosen;
   let realm = realms.get(bus);
   if (realm === undefined) {
-    realm = typeof crypto?.randomUUID === 'function' ? crypto.randomUUID() : fallbackId();
+    realm = randomId();
     realms.set(bus, realm);
   }
   return realm;
+}
+
+/** A random id (a UUID where `crypto.randomUUID` exists, 32 hex digits otherwise). */
+export function randomId() {
+  return typeof crypto?.randomUUID === 'function' ? crypto.randomUUID() : fallbackId();
 }
 
 function fallbackId() {
@@ -439,6 +445,55 @@ export class LinkCore {
   /** @returns {import('../../bridge.d.ts').LinkMetrics} */
   metrics() {
     return { ...this.metricsData, queued: this.queue.length };
+  }
+
+  /**
+   * What a visualiser shows of this link (registry.js; `links` of the attach state).
+   * @param {'tabs' | 'port'} kind
+   * @param {import('../../bridge.d.ts').LinkState} state
+   * @param {import('../../bridge.d.ts').LinkMetrics} m its `metrics()`
+   * @param {Iterable<string>} remotes realms heard from (at most MAX_REMOTES are listed)
+   * @returns {import('../../bridge.d.ts').LinkView}
+   */
+  view(kind, state, m, remotes) {
+    /** @type {string[]} */
+    const listed = [];
+    for (const realm of remotes) {
+      if (listed.length === MAX_REMOTES) break;
+      listed.push(realm);
+    }
+    return {
+      id: 0,
+      kind,
+      name: this.label,
+      realm: this.realm,
+      state,
+      topics: [...this.config.topics],
+      remotes: listed,
+      sent: m.sent,
+      received: m.received,
+      queued: m.queued,
+      dropped: m.dropped,
+      duplicates: m.duplicates,
+      gaps: m.gaps,
+      missed: m.missed,
+      // A port has one other end, heard from or not; a channel counts its live peers.
+      peers: kind === 'port' ? listed.length : m.peers,
+      inFlight: null,
+      rttP50Ms: null,
+      rttP99Ms: null,
+      reconnects: null,
+      deadLettered: null,
+      lastError: null,
+      metrics: m,
+    };
+  }
+
+  /** The realms of the senders this link follows (the other ends of a port). */
+  senderRealms() {
+    const realms = new Set();
+    for (const sender of this.senders.keys()) realms.add(sender.slice(0, sender.lastIndexOf(':')));
+    return realms;
   }
 
   /**

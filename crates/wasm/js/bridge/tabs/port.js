@@ -7,14 +7,18 @@
 // the port that are not the link's (the app's own traffic) are left alone; the link's own
 // messages do reach the app's `message` listeners on that port, so an app with traffic of its
 // own is better served by a dedicated `MessageChannel` port transferred to the worker. A Node
-// worker that exits closes the link (`$bridge.disconnected`); a browser gives no such signal for
-// a terminated worker (not done: a ping over the port).
+// worker that exits closes the link (`$bridge.disconnected`); in a browser, where a terminated or
+// crashed worker fires nothing, each end holds a Web Lock while it lives and the other notices
+// its release (liveness.js), with the same diagnostic.
 
 import { SwitchyardError } from 'switchyard';
 
-import { LinkCore } from './link.js';
+import { registerLink } from '../registry.js';
+import { LinkCore, randomId } from './link.js';
+import { LOCK_PREFIX, watchPeer } from './liveness.js';
 import { readLinkOptions } from './options.js';
 import { isMarked, message } from './protocol.js';
+
 
 /**
  * @typedef {import('../../bridge.d.ts').Link} Link
@@ -37,6 +41,8 @@ export function linkPort(bus, port, options) {
     );
   }
   let closed = false;
+  /** This link in the bus's registry (../registry.js), once made. @type {{ remove(): void } | null} */
+  let shown = null;
   const link = new LinkCore(bus, config, 'port', (m) => port.postMessage(m));
   /** @param {unknown} data */
   const onData = (data) => {
@@ -55,6 +61,28 @@ export function linkPort(bus, port, options) {
     close();
   };
   link.start();
+  // Node's ports say when the other end exits; a browser's say nothing, so each end there holds a
+  // Web Lock for its lifetime and watches the other's.
+  const locks = node ? undefined : globalThis.navigator?.locks;
+  const liveness =
+    locks === undefined
+      ? null
+      : watchPeer(
+          locks,
+          // Unique, never derived: realms may share a name (`realm: 'worker'` in every tab).
+          `${LOCK_PREFIX}${link.realm}.${link.linkId}.${randomId()}`,
+          (fields) => port.postMessage(message('alive', link.realm, { link: link.linkId, ...fields })),
+          onGone,
+        );
+  // A page entering the back/forward cache lets go of its lock (browsers do not cache a page
+  // holding one) and takes a new one when it is shown again.
+  const win = liveness !== null && typeof window === 'object' && window !== null ? window : null;
+  /** @param {any} event */
+  const onPageHide = (event) => event.persisted && liveness?.pause();
+  /** @param {any} event */
+  const onPageShow = (event) => event.persisted && liveness?.resume();
+  win?.addEventListener('pagehide', onPageHide);
+  win?.addEventListener('pageshow', onPageShow);
   if (node) {
     port.on('message', onData);
     port.on('exit', onGone);
@@ -65,6 +93,7 @@ export function linkPort(bus, port, options) {
   }
   link.onControl = (m) => {
     if (m.kind === 'bye') close();
+    else if (m.kind === 'alive') liveness?.receive(m);
   };
 
   function close() {
@@ -76,6 +105,10 @@ export function linkPort(bus, port, options) {
     } catch {
       // The port is closed already.
     }
+    // After the `bye`: the other end reads the lock's release as a close, not a death.
+    liveness?.close();
+    win?.removeEventListener('pagehide', onPageHide);
+    win?.removeEventListener('pageshow', onPageShow);
     if (node) {
       port.off('message', onData);
       port.off('exit', onGone);
@@ -83,10 +116,12 @@ export function linkPort(bus, port, options) {
     } else {
       port.removeEventListener('message', onEvent);
     }
+    shown?.remove();
   }
   link.onClose = close;
 
-  return {
+  /** @type {Link} */
+  const facade = {
     get realm() {
       return link.realm;
     },
@@ -96,7 +131,10 @@ export function linkPort(bus, port, options) {
       return state;
     },
     metrics: () => link.metrics(),
-    publish: (topic, payload, publishOptions) => link.publish(topic, payload, publishOptions),
+    publish: (topic, ...[payload, publishOptions]) => link.publish(topic, payload, publishOptions),
     close,
   };
+  // Shown by a visualiser attached to the bus until it closes (../registry.js).
+  shown = registerLink(bus, () => link.view('port', facade.state, link.metrics(), link.senderRealms()));
+  return facade;
 }

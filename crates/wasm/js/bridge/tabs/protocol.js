@@ -16,6 +16,8 @@
 //   sync     { link, req, have, since }        a realm woke: what it has (`[sender, next][]`)
 //   catchup  { to, req, entries, gaps }        what it missed from the log, and what the log no
 //                                              longer holds (`[sender, from, count][]`)
+//   alive    { link, lock, reply }             over a port, in browsers: the Web Lock `from` holds
+//                                              while it lives (liveness.js); `reply` marks an answer
 //
 // An Entry is one message: `{ s, n, topic, payload, headers, correlationId, origin, at }`: `s` is
 // the sender (`from:link`), `n` its position in the sender's stream (1, 2, ...: a receiver
@@ -73,6 +75,8 @@ export function readMessage(value) {
       return isCount(m.link) && typeof m.leader === 'boolean' && isCount(m.n) ? m : null;
     case 'bye':
       return isCount(m.link) ? m : null;
+    case 'alive':
+      return isCount(m.link) && isText(m.lock) && typeof m.reply === 'boolean' ? m : null;
     case 'hello':
       return isCount(m.link) && isCount(m.req) ? m : null;
     case 'welcome':

@@ -13,6 +13,7 @@
 
 import { SwitchyardError } from 'switchyard';
 
+import { registerLink } from '../registry.js';
 import { election } from './election.js';
 import { dropFirst, LinkCore } from './link.js';
 import { readShareOptions } from './options.js';
@@ -124,9 +125,16 @@ export function shareTopics(bus, options) {
   };
   link.onDelivered = record;
 
+  /** This link in the bus's registry (registry.js): set once the link is made. */
+  /** @type {{ changed(): void, remove(): void } | null} */
+  let shown = null;
+  /** Live peers at the last beat: a change is shown to a visualiser at once. */
+  let peersShown = 0;
+
   const vote = election(name, realm, hb, (leading) => {
     if (leading) link.metricsData.leaderships++;
     link.diagnose('state', { channel: config.channel, state: leading ? 'leader' : 'follower' });
+    shown?.changed();
   });
 
   /** Whether another realm leads (so a `sync` has someone to answer it). */
@@ -283,6 +291,10 @@ export function shareTopics(bus, options) {
     }
     const t = now();
     for (const [peer, heard] of peers) if (t - heard > 3 * hb) peers.delete(peer);
+    if (peers.size !== peersShown) {
+      peersShown = peers.size;
+      shown?.changed();
+    }
     vote.leaderOf(peers, t);
     const patience = leaderHidden ? HIDDEN_LEADER_MS : 3 * hb + Math.random() * hb;
     if (!vote.leading && t - leaderSeenAt > patience) {
@@ -328,6 +340,7 @@ export function shareTopics(bus, options) {
     if (syncReq !== 0) finishSync(null);
     shut();
     link.diagnose('state', { channel: config.channel, state: 'disconnected' });
+    shown?.changed();
   }
 
   /** The page runs again: listen, and ask the leader for what passed meanwhile. */
@@ -339,6 +352,7 @@ export function shareTopics(bus, options) {
     startSync(pausedAt);
     link.paused = false;
     link.flush();
+    shown?.changed();
   }
 
   const win = doc !== undefined && typeof (/** @type {any} */ (globalThis).addEventListener) === 'function' ? /** @type {any} */ (globalThis) : null;
@@ -377,10 +391,21 @@ export function shareTopics(bus, options) {
     clearTimeout(syncTimer);
     for (const [target, type, listener] of listeners) target.removeEventListener(type, listener);
     shut();
+    shown?.remove();
   }
   link.onClose = close;
 
-  return {
+  /** The realms heard from within 3 heartbeats. */
+  function livePeers() {
+    const t = now();
+    /** @type {string[]} */
+    const live = [];
+    for (const [peer, heard] of peers) if (t - heard <= 3 * hb) live.push(peer);
+    return live;
+  }
+
+  /** @type {Link} */
+  const facade = {
     get realm() {
       return realm;
     },
@@ -391,17 +416,17 @@ export function shareTopics(bus, options) {
     },
     metrics() {
       const metrics = link.metrics();
-      const t = now();
-      let live = 0;
-      for (const heard of peers.values()) if (t - heard <= 3 * hb) live++;
-      metrics.peers = live;
+      metrics.peers = livePeers().length;
       return metrics;
     },
-    publish(topic, payload, options) {
+    publish(topic, ...[payload, options]) {
       return link.publish(topic, payload, options);
     },
     close,
   };
+  // Shown by a visualiser attached to the bus until it closes (registry.js).
+  shown = registerLink(bus, () => link.view('tabs', facade.state, facade.metrics(), livePeers()));
+  return facade;
 }
 
 /** Milliseconds on a monotonic clock. */
