@@ -628,9 +628,11 @@ pub(crate) fn visualiser_build_env(command: &mut Command) -> &mut Command {
 const VISUALISER_RUSTFLAGS: &str = "-Zlocation-detail=none --cfg erase_components";
 
 /// The size budget of the devtools assets a browser fetches when `openDevtools` runs (the
-/// visualiser's `.wasm`, JavaScript and CSS), gzipped. Issue 14 asks for at most 300 KB: a
-/// ratchet, lowered as the visualiser shrinks (docs/ARCHITECTURE.md "Where the bytes go").
-const DEVTOOLS_BUDGET_BYTES: u64 = 290 * 1024;
+/// visualiser's `.wasm`, JavaScript and CSS), gzipped. Issue 14 asks for at most 300 KB; it
+/// measured 288.1 KB on 2026-12-06 and 299.9 KB once the Links tab was merged, so the goal is
+/// also the ratchet: lower it as the visualiser shrinks (docs/ARCHITECTURE.md "The visualiser's
+/// bytes" has what is in it and what was cut).
+const DEVTOOLS_BUDGET_BYTES: u64 = 300 * 1024;
 
 /// Prints the size of the devtools assets in `app` (raw and gzip, per file and in total), writes
 /// it to `<target>/npm/devtools-size.json`, and fails above [`DEVTOOLS_BUDGET_BYTES`].

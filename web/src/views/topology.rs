@@ -233,7 +233,7 @@ pub fn publishers(model: &Model) -> Vec<Publisher> {
     }
     if !model.local_topics.is_empty() {
         let mut topics: Vec<String> = model.local_topics.iter().map(|t| t.to_string()).collect();
-        topics.sort();
+        crate::sort::sort_by(&mut topics, Ord::cmp);
         out.push(local_publisher(topics));
     }
     let room = MAX_PUBLISHERS.saturating_sub(out.len());
