@@ -275,6 +275,65 @@ test('a message the broker refuses is retried, then becomes a dead letter with t
   }
 });
 
+test('a record the broker refuses once is retried before the later records of its topic, which wait for it', async () => {
+  const prefix = uniquePrefix();
+  const receiver = await side({ prefix, subscribe: ['q.*'] }, ['q.*']);
+  // mqtt.js, except that the first PUBLISH of payload 0 is answered as a broker's "Quota exceeded".
+  let refusedOnce = false;
+  const refusingOnce = {
+    connect(url, options) {
+      const client = mqtt.connect(url, options);
+      const publish = client.publish.bind(client);
+      client.publish = (topic, body, opts, callback) => {
+        if (!refusedOnce && body === '0') {
+          refusedOnce = true;
+          setTimeout(() => callback(Object.assign(new Error('Quota exceeded'), { code: 0x97 })), 5);
+          return client;
+        }
+        return publish(topic, body, opts, callback);
+      };
+      return client;
+    },
+  };
+  const sender = await side({ prefix, publish: ['q.*'], mqtt: refusingOnce, backoff: { initialMs: 400, maxMs: 400, jitter: 0 } });
+  await sleep(100); // SUBACK
+  sender.bus.publish('q.a', 0);
+  await until(() => sender.link.metrics().refused === 1, 2000, 'the refusal');
+  for (let i = 1; i < 5; i++) sender.bus.publish('q.a', i);
+  sender.bus.publish('q.b', 'other'); // another topic does not wait
+  await until(() => receiver.got.length >= 6, 5000, 'six messages');
+  assert.deepEqual(receiver.got.filter((m) => m.topic === 'q.a').map((m) => m.payload), [0, 1, 2, 3, 4], 'publish order kept on the topic');
+  assert.equal(receiver.got[0].topic, 'q.b', 'the other topic went first');
+  assert.equal(sender.link.metrics().retried, 1);
+  await sender.link.close();
+  await receiver.link.close();
+});
+
+test('records that cannot be sent while the broker is unreachable become expired dead letters after retry.maxAgeMs', async () => {
+  const prefix = uniquePrefix();
+  const bus = new EventBus();
+  const letters = [];
+  const link = await connectMqtt(bus, {
+    url: 'ws://127.0.0.1:1',
+    prefix,
+    publish: ['q'],
+    retry: { maxAgeMs: 150 },
+    ...fast,
+    onDeadLetter: (letter) => letters.push(letter),
+  });
+  bus.publish('q', 1);
+  bus.publish('q', 2);
+  assert.equal(link.metrics().outbox, 2);
+  await until(() => letters.length === 2, 3000, 'two dead letters');
+  assert.notEqual(link.state, 'connected');
+  assert.deepEqual(letters.map((l) => [l.payload, l.reason]), [[1, 'expired'], [2, 'expired']]);
+  assert.match(letters[0].lastError, /retry\.maxAgeMs \(150 ms\) while the broker was unreachable/);
+  assert.equal(link.metrics().outbox, 0);
+  assert.equal(link.metrics().deadLettered, 2);
+  await link.drained();
+  await link.close();
+});
+
 test('the outbox is bounded: when full, the bridge subscription queues, then applies its overflow policy', async () => {
   const prefix = uniquePrefix();
   const bus = new EventBus();

@@ -74,6 +74,22 @@ describe('compiled emit callers', () => {
     }
   });
 
+  test('emit() with no arguments calls the listeners of `undefined` with none, as Node does', () => {
+    for (const after of [0, 1]) {
+      EventEmitter.__compileAfter(after, 0);
+      try {
+        const emitter = new EventEmitter();
+        const calls = [];
+        emitter.on(undefined, (...args) => calls.push(args.length));
+        assert.equal(emitter.emit(), true);
+        assert.equal(emitter.emit(), true);
+        assert.deepEqual(calls, [0, 0]);
+      } finally {
+        EventEmitter.__compileAfter(1, 0);
+      }
+    }
+  });
+
   test('a listener that throws from a compiled caller stops the emit there, as in Node', () => {
     const emitter = new EventEmitter();
     const calls = [];

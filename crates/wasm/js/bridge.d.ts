@@ -233,6 +233,8 @@ export interface MqttOutboxRecord {
   createdAt: number;
   /** Refusals by the broker so far. */
   attempts: number;
+  /** The realm whose link wrote it (tab groups only). */
+  writer?: string;
 }
 
 export interface MqttBridgeOptions {
@@ -292,6 +294,23 @@ export interface MqttBridgeOptions {
   onDeadLetter?: (letter: MqttDeadLetter) => void;
   username?: string;
   password?: string;
+  /**
+   * A tab group: the realms of this origin (tabs, iframes, dedicated workers) that pass the same
+   * `channel` (and the same `url` and `prefix`: another broker or prefix makes another group)
+   * bridge to the broker as one MQTT client. Only the group's leader (elected with Web Locks, as
+   * `shareTopics` elects) holds the socket; when it closes or crashes the next realm connects
+   * within about a second and continues; one silent for `deposeAfterMs` (10 000) is replaced.
+   * Every realm's publishes on `publish` patterns go to the shared outbox in IndexedDB, which the
+   * leader drains (a record leaves it only on PUBACK, so none is lost on a hand-over). The leader
+   * subscribes to every realm's `subscribe` patterns; what the broker sends is published once on
+   * the bus of each realm whose own patterns match. The realms share one client id (the given
+   * `clientId`, else one stored with the outbox) and so one persistent session. A message that
+   * reached this bus from another tab through `shareTopics`/`linkPort` is left to the link of the
+   * realm that published it (a realm that should reach the broker joins the group). Needs
+   * IndexedDB and BroadcastChannel (not in Node); the outbox database is
+   * `switchyard-mqtt-tabs:<outbox.name ?? channel>/<hash of url and prefix>`.
+   */
+  tabs?: { channel: string; heartbeatMs?: number; deposeAfterMs?: number };
   /** The mqtt.js module. Required in browsers (bundled or not, unless an import map maps `mqtt`): the bridge imports `mqtt` through a specifier bundlers do not follow; Node finds it itself. */
   mqtt?: unknown;
 }
@@ -306,19 +325,40 @@ export interface MqttDeadLetter {
   payload: unknown;
   /** `'refused'`: the broker refused it `retry.attempts` times; `'expired'`: older than `retry.maxAgeMs`. */
   reason: 'refused' | 'expired';
+  /** The realm whose link wrote it (tab groups, where the leader dead-letters for the group). */
+  writer?: string;
   attempts: number;
   lastError: string | null;
   createdAt: number;
   deadLetteredAt: number;
 }
 
-export type MqttLinkState = 'connecting' | 'connected' | 'waiting' | 'closed';
+/** `'follower'`: a tab group's realm whose leader holds the socket (see `metrics().tabs.leaderState`). */
+export type MqttLinkState = 'connecting' | 'connected' | 'waiting' | 'closed' | 'follower';
+
+/** A tab group's view (`metrics().tabs`). */
+export interface MqttTabsMetrics {
+  channel: string;
+  /** The group's BroadcastChannel and Web Lock name: `switchyard.mqtt/<channel>/<hash of url and prefix>`. */
+  broadcastChannel: string;
+  role: 'leader' | 'follower';
+  /** The leader's socket state as last heard (this realm's when it leads); null when no leader was heard. */
+  leaderState: MqttLinkState | null;
+  /** Other realms of the group heard within 3 heartbeats. */
+  peers: number;
+  /** On the leader: records of the whole group it holds to send; null on a follower. */
+  sharedOutbox: number | null;
+  /** Times this realm became the leader. */
+  leaderships: number;
+  /** Messages on the group's channel that were not the group's (other versions, forged). */
+  ignored: number;
+}
 
 export interface MqttLinkMetrics {
   state: MqttLinkState;
   clientId: string;
   store: string;
-  /** Records in the outbox (waiting, in flight, or waiting for a retry). */
+  /** Records in the outbox (waiting, in flight, or waiting for a retry); in a tab group, this realm's own not yet acknowledged. */
   outbox: number;
   /** Bus deliveries waiting for room in the outbox. */
   waitingForRoom: number;
@@ -344,16 +384,20 @@ export interface MqttLinkMetrics {
   /** Publish → PUBACK, over the last 1024 acknowledgements. */
   rttMs: { p50: number | null; p99: number | null; max: number | null; samples: number };
   lastError: string | null;
+  /** The tab group (option `tabs`), or null. */
+  tabs: MqttTabsMetrics | null;
 }
 
 export interface MqttLink {
   readonly state: MqttLinkState;
   readonly clientId: string;
+  /** Whether this realm holds the socket (always true without `tabs`). */
+  readonly leader: boolean;
   metrics(): MqttLinkMetrics;
   deadLetters(): MqttDeadLetter[];
-  /** Resolves when connected (at once if it is). */
+  /** Resolves when connected (at once if it is); in a tab group, when the group's leader is. */
   connected(): Promise<void>;
-  /** Resolves when the outbox is empty. */
+  /** Resolves when the outbox is empty (in a tab group: this realm's records acknowledged). */
   drained(): Promise<void>;
   /** Resolves when every record added so far is in the store (IndexedDB); a failed write is counted in `storeErrors` and the record is still sent from memory. */
   persisted(): Promise<void>;

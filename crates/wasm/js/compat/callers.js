@@ -40,7 +40,8 @@ const ARGS = ['', ',a1', ',a1,a2', ',a1,a2,a3'];
 export function compileCaller(listeners) {
   if (listeners.length === 0 || listeners.length > MAX_COMPILED_LISTENERS) return null;
   const names = listeners.map((_, i) => `h${i}`);
-  const cases = ARGS.map((args, n) => `case ${n + 1}:${names.map((h) => `${h}.call(t${args});`).join('')}return true;`);
+  // `emit()` (no name: `len` 0) calls them as `emit(undefined)` does.
+  const cases = ARGS.map((args, n) => `${n === 0 ? 'case 0:' : ''}case ${n + 1}:${names.map((h) => `${h}.call(t${args});`).join('')}return true;`);
   const body = `'use strict';const[${names.join()}]=ls;return function(t,len,a1,a2,a3){switch(len){${cases.join('')}}return false}`;
   return compile(['ls'], body, [listeners]);
 }

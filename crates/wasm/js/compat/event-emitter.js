@@ -382,6 +382,7 @@ proto.emit = function emit(type, a1, a2, a3) {
   }
   const n = listeners.length;
   switch (len) {
+    case 0: // `emit()`: the name is `undefined`, as in Node
     case 1:
       for (let i = 0; i < n; i++) listeners[i].call(this);
       break;

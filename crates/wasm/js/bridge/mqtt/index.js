@@ -6,10 +6,10 @@
 import { SwitchyardError } from 'switchyard';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { MqttLink } from './link.js';
-import { IdbStore, MemoryStore } from './stores.js';
+import { IdbStore, MemoryStore, SharedIdbStore } from './stores.js';
 import { checkPrefix, toMqttFilter } from './topics.js';
 import { realmOf } from './origin.js';
-import { DEFAULT_HOP_LIMIT } from '../tabs/options.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_HOP_LIMIT } from '../tabs/options.js';
 import { mqttView, registerLink } from '../registry.js';
 
 const OPTIONS = [
@@ -36,6 +36,7 @@ const OPTIONS = [
   'username',
   'password',
   'mqtt',
+  'tabs',
 ];
 
 /** @param {string} message */
@@ -133,6 +134,49 @@ async function openStore(store, name) {
   throw invalid("option `outbox.store` must be 'memory', 'indexeddb' or an object with open, write, remove, saveClientId and close");
 }
 
+/** Longest `tabs.channel`, in UTF-16 code units (the tabs bridge's channel bound). */
+const MAX_CHANNEL = 256;
+
+/**
+ * The `tabs` option: `{ channel, heartbeatMs? }`, or null when absent. A tab group shares its
+ * outbox through IndexedDB, so it needs a runtime with IndexedDB, BroadcastChannel, and the
+ * default store.
+ * @param {any} value
+ * @param {any} store the `outbox.store` option
+ */
+function readTabs(value, store) {
+  if (value === undefined) return null;
+  const tabs = object(value, 'tabs', ['channel', 'heartbeatMs', 'deposeAfterMs']);
+  if (typeof tabs.channel !== 'string' || tabs.channel.length === 0 || tabs.channel.length > MAX_CHANNEL) {
+    throw invalid(`option \`tabs.channel\` must be a string of 1 to ${MAX_CHANNEL} characters (the tab group's name)`);
+  }
+  const heartbeatMs = number(tabs.heartbeatMs, 'tabs.heartbeatMs', DEFAULT_HEARTBEAT_MS, { min: 20, max: 60_000 });
+  const deposeAfterMs = number(tabs.deposeAfterMs, 'tabs.deposeAfterMs', Math.max(10_000, 3 * heartbeatMs), { min: 3 * heartbeatMs, max: 3_600_000 });
+  if (store !== undefined && store !== 'indexeddb') {
+    throw invalid("option `tabs` hands records to the leader through the outbox in IndexedDB: `outbox.store` must be 'indexeddb' (the default) with `tabs`");
+  }
+  if (typeof globalThis.indexedDB === 'undefined' || typeof BroadcastChannel !== 'function') {
+    throw invalid('option `tabs` needs IndexedDB and BroadcastChannel (browsers, their workers): the tabs of a group share one outbox in IndexedDB. In Node, give each process its own link (no `tabs`)');
+  }
+  return { name: tabs.channel, channel: tabs.channel, heartbeatMs, deposeAfterMs };
+}
+
+/**
+ * A short hash of the broker URL and prefix: realms that pass the same channel but another
+ * broker or prefix (two versions of an app during a deploy) form groups of their own, since a
+ * group's records go to its leader's broker under the prefix they were written with.
+ * @param {string} url
+ * @param {string} prefix
+ */
+function groupHash(url, prefix) {
+  let h = 0x811c9dc5; // FNV-1a, 32 bits
+  for (const ch of `${url}\n${prefix}`) {
+    h ^= ch.codePointAt(0) ?? 0;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(36);
+}
+
 /**
  * Bridges `bus` to an MQTT 5 broker. See `bridge.d.ts` and docs/API.md.
  * @param {any} bus an EventBus
@@ -172,6 +216,7 @@ export async function connectMqtt(bus, options) {
     if (options[key] !== undefined && typeof options[key] !== 'string') throw invalid(`option \`${key}\` must be a string`);
   }
   if (outbox.name !== undefined && (typeof outbox.name !== 'string' || outbox.name === '')) throw invalid('option `outbox.name` must be a non-empty string');
+  const tabs = readTabs(options.tabs, outbox.store);
   const config = {
     url: urlText,
     publish,
@@ -204,13 +249,31 @@ export async function connectMqtt(bus, options) {
     onDeadLetter: options.onDeadLetter,
     username: options.username,
     password: options.password,
+    tabs,
+    clientIdGiven: options.clientId !== undefined,
   };
   if (bus.closed) throw new SwitchyardError('E_CLOSED', 'connectMqtt: the bus is closed');
   const mqtt = await loadMqtt(options.mqtt);
-  const store = await openStore(outbox.store, outbox.name ?? options.clientId ?? 'default');
-  const opened = await store.open();
-  config.clientId = options.clientId ?? opened.clientId ?? `sy-${randomHex(8)}`;
-  if (opened.clientId !== config.clientId) await store.saveClientId(config.clientId);
+  let store;
+  /** @type {{ records: any[], clientId: string | null }} */
+  let opened;
+  if (tabs) {
+    // One outbox per group: every realm of it appends there, the leader reads (see stores.js).
+    const hash = groupHash(urlText, prefix);
+    tabs.channel = `${tabs.channel}/${hash}`;
+    store = new SharedIdbStore(await import('idb'), `${outbox.name ?? tabs.name}/${hash}`);
+    await store.connect();
+    opened = { records: [], clientId: null };
+    // One client id for the group (stored with its outbox; read again by each new leader), so
+    // a new leader resumes the group's persistent session, and two sockets of the group can
+    // never both stay connected: the broker drops the older (session takeover).
+    config.clientId = options.clientId ?? (await store.sharedClientId(`sy-${randomHex(8)}`));
+  } else {
+    store = await openStore(outbox.store, outbox.name ?? options.clientId ?? 'default');
+    opened = await store.open();
+    config.clientId = options.clientId ?? opened.clientId ?? `sy-${randomHex(8)}`;
+    if (opened.clientId !== config.clientId) await store.saveClientId(config.clientId);
+  }
   if (bus.closed) {
     store.close();
     throw new SwitchyardError('E_CLOSED', 'connectMqtt: the bus was closed while the link was opening');
@@ -238,6 +301,9 @@ function createLinkFacade(link) {
     },
     get clientId() {
       return link.config.clientId;
+    },
+    get leader() {
+      return link.group === null || link.group.leading();
     },
     metrics: () => link.metrics(),
     deadLetters: () => link.deadLetters(),

@@ -9,6 +9,8 @@ import { RecentSet } from './window.js';
 import { decodeIncoming, encodePayload, foreignOrigin, isForeignRealm, userProperties } from './wire.js';
 import { matches, toMqttFilter, toMqttTopic } from './topics.js';
 import { originOf, publishIncoming } from './origin.js';
+import { joinGroup } from './group.js';
+import { deliveredOn, markDelivered } from '../tabs/link.js';
 
 /** @typedef {import('./stores.js').OutboxRecord} OutboxRecord */
 /** @typedef {import('./stores.js').OutboxStore} OutboxStore */
@@ -38,6 +40,8 @@ import { originOf, publishIncoming } from './origin.js';
  * @property {((letter: DeadLetter) => void) | undefined} onDeadLetter
  * @property {string | undefined} username
  * @property {string | undefined} password
+ * @property {{ name: string, channel: string, heartbeatMs: number, deposeAfterMs: number } | null} tabs the tab group (one socket per group; `name` as given, `channel` with the broker's hash), or null (this realm's own socket)
+ * @property {boolean} clientIdGiven whether the app chose `clientId` (else the group's stored one is used)
  */
 
 /**
@@ -47,6 +51,7 @@ import { originOf, publishIncoming } from './origin.js';
  * @property {string} mqttTopic
  * @property {unknown} payload
  * @property {'refused' | 'expired'} reason
+ * @property {string} [writer] the realm whose link wrote the record (tab groups)
  * @property {number} attempts
  * @property {string | null} lastError
  * @property {number} createdAt
@@ -64,6 +69,34 @@ function packetSize(record) {
   if (record.correlationId !== null) size += 16 + utf8.encode(record.correlationId).length;
   if (record.headers) for (const [k, v] of Object.entries(record.headers)) size += 16 + utf8.encode(k).length + utf8.encode(v).length;
   return size;
+}
+
+/** An integer a record's numeric fields may hold. */
+const count = (/** @type {unknown} */ n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+const text = (/** @type {unknown} */ v) => typeof v === 'string';
+
+/**
+ * Whether `r` has an outbox record's shape (what the sender reads from it).
+ * @param {any} r
+ * @returns {r is OutboxRecord}
+ */
+function isRecord(r) {
+  return (
+    r !== null &&
+    typeof r === 'object' &&
+    count(r.key) &&
+    count(r.id) &&
+    count(r.seq) &&
+    count(r.hops) &&
+    count(r.attempts) &&
+    typeof r.createdAt === 'number' &&
+    text(r.realm) &&
+    text(r.topic) &&
+    text(r.busTopic) &&
+    text(r.body) &&
+    (r.correlationId === null || text(r.correlationId)) &&
+    (r.headers === null || (typeof r.headers === 'object' && Object.values(r.headers).every(text)))
+  );
 }
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -84,8 +117,8 @@ export class MqttLink {
     this.mqtt = mqtt;
     this.store = store;
     this.config = config;
-    /** @type {'connecting' | 'connected' | 'waiting' | 'closed'} */
-    this.state = 'connecting';
+    /** @type {'connecting' | 'connected' | 'waiting' | 'closed' | 'follower'} */
+    this.state = config.tabs ? 'follower' : 'connecting';
     this.filters = config.subscribe.map((pattern) => ({ pattern, ...toMqttFilter(pattern, config.prefix) }));
     this.allExact = this.filters.every((f) => f.exact);
 
@@ -97,6 +130,12 @@ export class MqttLink {
     this.queueHead = 0;
     /** @type {Map<number, OutboxRecord>} sent, waiting for PUBACK */
     this.inflight = new Map();
+    /**
+     * MQTT topic → the record refused and waiting for its retry, and the later records of that
+     * topic held until it is acknowledged or dead-lettered (a publisher's order per topic).
+     * @type {Map<string, { key: number, held: OutboxRecord[] }>}
+     */
+    this.holds = new Map();
     /** @type {Array<() => void>} adds waiting for room */
     this.waitingForRoom = [];
     /** @type {{ records: OutboxRecord[], done: Array<{ resolve: () => void, reject: (e: unknown) => void }> } | null} */
@@ -104,6 +143,8 @@ export class MqttLink {
     /** @type {number[]} */
     this.removeBatch = [];
     this.removeScheduled = false;
+    /** Whether a removal transaction is running (the next batch waits for it). */
+    this.removing = false;
     this.syncStore = store.kind === 'memory';
     this.closing = false;
     /** @type {Promise<void>} the store's latest removal */
@@ -161,6 +202,43 @@ export class MqttLink {
     /** @type {Array<() => void>} */
     this.drainWaiters = [];
 
+    // Tab groups (see group.js): the keys of records this realm wrote that are not yet
+    // acknowledged or dead-lettered (the leader tells), the keys the leader already forgot (its
+    // removals may not have committed when it reads the store again), the highest key read.
+    /** @type {Set<number>} */
+    this.mine = new Set();
+    this.gone = new RecentSet(65_536);
+    this.readKey = 0;
+    this.pulling = false;
+    this.pullAgain = false;
+    /** @type {number[]} */
+    this.doneBatch = [];
+    /** @type {Array<DeadLetter & { key: number }>} */
+    this.deadBatch = [];
+    /** @type {any[]} messages from the broker to hand to the followers (one post per turn) */
+    this.forwardBatch = [];
+    /** Changes of role (a stale async step of an earlier one stops when it differs). */
+    this.leadings = 0;
+    /** Times this realm became the group's leader. */
+    this.leaderships = 0;
+    /** Records being appended to the shared store. */
+    this.appending = 0;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.pullTimer = undefined;
+    /** @type {any} */
+    this.expiryTimer = undefined;
+    /** @type {any} */
+    this.reconcileTimer = undefined;
+    /** Tab groups: the subscribe patterns each other realm announced (the leader subscribes to all). @type {Map<string, string[]>} */
+    this.peerPatterns = new Map();
+    /** MQTT filters subscribed on the current connection. @type {Set<string>} */
+    this.subscribed = new Set();
+    this.reconciling = false;
+    /** The delivered origins of this bus, shared with the tabs bridge (one delivery per bus). */
+    this.delivered = deliveredOn(bus);
+    /** @type {import('./group.js').Group | null} */
+    this.group = null;
+
     /** @type {Array<{ unsubscribe(): boolean }>} */
     this.subscriptions = [];
     try {
@@ -180,7 +258,24 @@ export class MqttLink {
       for (const sub of this.subscriptions) sub.unsubscribe();
       throw error;
     }
-    this.connect();
+    if (config.retry.maxAgeMs !== Infinity) {
+      // Records that cannot be sent (no broker, no leader with a socket) still expire.
+      this.expiryTimer = setInterval(() => this.expire(), Math.max(20, Math.min(1000, config.retry.maxAgeMs / 4)));
+      if (typeof this.expiryTimer === 'object' && typeof this.expiryTimer.unref === 'function') this.expiryTimer.unref();
+    }
+    if (config.tabs) {
+      const tabs = config.tabs;
+      this.group = joinGroup(tabs.channel, config.realm, tabs.heartbeatMs, tabs.deposeAfterMs, {
+        onLeading: (leading) => (leading ? void this.lead() : this.follow()),
+        onMessage: (m) => this.fromGroup(m),
+        state: () => this.state,
+        announce: () => ({ subscribe: config.subscribe }),
+        onResume: () => this.reconcile(),
+      });
+      // What this realm wrote and a `done` it missed (frozen meanwhile) settled: checked now and then.
+      this.reconcileTimer = setInterval(() => this.reconcile(), 5000);
+      if (typeof this.reconcileTimer === 'object' && typeof this.reconcileTimer.unref === 'function') this.reconcileTimer.unref();
+    } else this.connect();
   }
 
   // ---- bus → outbox ------------------------------------------------------------------------
@@ -206,6 +301,9 @@ export class MqttLink {
     if (origin) {
       if (this.injected.has(`${origin.realm}:${origin.id}`)) return; // it came from this broker through this link
       if (isForeignRealm(origin.realm)) return; // from a plain MQTT client: it came from a broker
+      // In a tab group, a message from another tab (shareTopics, linkPort) is bridged by the
+      // realm that published it, through its own link of the group: not a second time here.
+      if (this.group && this.delivered.get(`${origin.realm}:${origin.id}`) === 'tabs') return;
       if (origin.hops >= this.config.hopLimit) {
         this.dropped.hopLimit++;
         return;
@@ -240,7 +338,7 @@ export class MqttLink {
    */
   add(record) {
     if (this.state === 'closed') throw new SwitchyardError('E_CLOSED', 'the MQTT link is closed');
-    if (this.records.size >= this.config.outboxCapacity || this.waitingForRoom.length > 0) {
+    if (this.outboxSize() >= this.config.outboxCapacity || this.waitingForRoom.length > 0) {
       return new Promise((resolve, reject) => {
         this.waitingForRoom.push(() => {
           try {
@@ -251,9 +349,15 @@ export class MqttLink {
         });
       });
     }
+    this.counters.written++;
+    if (this.group) {
+      // The key comes from the shared store (see commit); the leader sends it from there.
+      record.writer = this.config.realm;
+      this.write(record);
+      return;
+    }
     record.key = this.nextKey++;
     this.records.set(record.key, record);
-    this.counters.written++;
     if (this.syncStore) {
       this.store.write([record]);
       this.queue.push(record);
@@ -282,6 +386,7 @@ export class MqttLink {
   /** @param {{ records: OutboxRecord[], done: Array<{ resolve: () => void, reject: (e: unknown) => void }> }} batch */
   async commit(batch) {
     this.writeBatch = null;
+    if (this.group) return this.commitShared(batch.records);
     try {
       await this.store.write(batch.records);
     } catch (error) {
@@ -295,34 +400,138 @@ export class MqttLink {
     this.pump();
   }
 
+  /**
+   * Tab groups: appends this realm's records to the shared outbox. The leader sends them from
+   * there; a follower nudges the leader. A failed append is retried (the records stay counted
+   * in this realm's outbox, and publishers wait for room as usual).
+   * @param {OutboxRecord[]} records
+   */
+  async commitShared(records) {
+    this.appending += records.length;
+    try {
+      await /** @type {import('./stores.js').SharedIdbStore} */ (this.store).append(records);
+    } catch (error) {
+      this.counters.storeErrors++;
+      this.lastError = `outbox store: ${/** @type {Error} */ (error)?.message ?? error}`;
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        this.appending -= records.length;
+        if (this.state === 'closed') return;
+        for (const record of records) this.write(record);
+      }, 1000);
+      this.retryTimers.add(timer);
+      return;
+    }
+    this.appending -= records.length;
+    // A key the leader already settled (it read the store before this realm ran on) is done.
+    for (const record of records) if (!this.gone.has(record.key)) this.mine.add(record.key);
+    if (this.state === 'closed') {
+      this.settleDrain();
+      return;
+    }
+    if (this.group?.leading()) {
+      for (const record of records) {
+        if (this.records.has(record.key) || this.gone.has(record.key)) continue;
+        this.records.set(record.key, record);
+        this.queue.push(record);
+      }
+      this.pump();
+    } else {
+      // The records ride along, so the leader need not read them back: the store, which has
+      // them already, stays the truth for a leader that missed this (it reads it on taking
+      // over, and every second).
+      this.group?.post('wrote', { records });
+    }
+    this.settleDrain();
+  }
+
+  /** Records in this realm's outbox: its own not yet acknowledged in a tab group. */
+  outboxSize() {
+    if (!this.group) return this.records.size;
+    return this.mine.size + this.appending + (this.writeBatch?.records.length ?? 0);
+  }
+
   /** Removes a record for good (acknowledged or dead-lettered) and lets waiting adds in. */
-  /** @param {OutboxRecord} record */
-  forget(record) {
+  /**
+   * @param {OutboxRecord} record
+   * @param {DeadLetter | null} [letter] when it was dead-lettered
+   */
+  forget(record, letter = null) {
     this.records.delete(record.key);
+    const hold = this.holds.size === 0 ? undefined : this.holds.get(record.topic);
+    if (hold !== undefined && hold.key === record.key) {
+      // The retried record is done: what waited behind it goes next, in order.
+      this.holds.delete(record.topic);
+      if (hold.held.length > 0) this.requeue(hold.held);
+    }
+    if (this.group) this.settled(record.key, letter);
     if (this.syncStore) this.store.remove([record.key]);
     else {
       this.removeBatch.push(record.key);
-      if (!this.removeScheduled) {
+      if (!this.removeScheduled && !this.removing) {
         this.removeScheduled = true;
         queueMicrotask(() => {
           this.removeScheduled = false;
-          const keys = this.removeBatch;
-          this.removeBatch = [];
-          // A removal that fails leaves the record to be sent again after a reload: the
-          // receivers drop that copy by its id.
-          this.lastRemove = Promise.resolve(this.store.remove(keys)).catch((error) => {
-            this.counters.storeErrors++;
-            this.lastError = `outbox store: ${error?.message ?? error}`;
-          });
+          this.flushRemovals();
         });
       }
     }
     this.release();
-    if (this.records.size === 0) this.settleDrain();
+    if (this.outboxSize() === 0) this.settleDrain();
+  }
+
+  /**
+   * Deletes the acknowledged keys from the store: one transaction at a time, the keys settled
+   * meanwhile in the next. PUBACKs arrive one task each, and a transaction per PUBACK would queue
+   * thousands of them, holding back every other writer of the database (a tab group's followers
+   * appending to the shared outbox waited seconds behind such a queue, measured).
+   */
+  flushRemovals() {
+    if (this.removeBatch.length === 0) return;
+    const keys = this.removeBatch;
+    this.removeBatch = [];
+    this.removing = true;
+    this.lastRemove = Promise.resolve()
+      .then(() => this.store.remove(keys))
+      .catch((error) => {
+        // A removal that fails leaves the record to be sent again after a reload: the
+        // receivers drop that copy by its id.
+        this.counters.storeErrors++;
+        this.lastError = `outbox store: ${error?.message ?? error}`;
+      })
+      .then(() => {
+        this.removing = false;
+        if (this.removeBatch.length === 0) return undefined;
+        this.flushRemovals();
+        return this.lastRemove;
+      });
+  }
+
+  /**
+   * Tab groups, on the leader: `key` left the shared outbox (acknowledged, or dead-lettered as
+   * `letter`). Its writer is told in the next `done` or `dead` post (one per turn).
+   * @param {number} key
+   * @param {DeadLetter | null} letter
+   */
+  settled(key, letter) {
+    this.gone.add(key);
+    this.mine.delete(key);
+    if (letter) this.deadBatch.push({ ...letter, key });
+    else this.doneBatch.push(key);
+    if (this.doneBatch.length + this.deadBatch.length === 1) {
+      queueMicrotask(() => {
+        const keys = this.doneBatch;
+        const letters = this.deadBatch;
+        this.doneBatch = [];
+        this.deadBatch = [];
+        if (keys.length > 0) this.group?.post('done', { keys });
+        if (letters.length > 0) this.group?.post('dead', { letters });
+      });
+    }
   }
 
   release() {
-    while (this.waitingForRoom.length > 0 && this.records.size < this.config.outboxCapacity) {
+    while (this.waitingForRoom.length > 0 && this.outboxSize() < this.config.outboxCapacity) {
       /** @type {() => void} */ (this.waitingForRoom.shift())();
     }
   }
@@ -335,6 +544,12 @@ export class MqttLink {
     while (this.inflight.size < this.window && this.queueHead < this.queue.length) {
       const record = this.queue[this.queueHead++];
       if (!this.records.has(record.key) || this.inflight.has(record.key)) continue;
+      const hold = this.holds.size === 0 ? undefined : this.holds.get(record.topic);
+      if (hold !== undefined && hold.key !== record.key) {
+        // An earlier record of this topic waits for its retry: this one goes after it.
+        hold.held.push(record);
+        continue;
+      }
       if (Date.now() - record.createdAt > maxAge) {
         this.deadLetter(record, 'expired', `not acknowledged within retry.maxAgeMs (${maxAge} ms)`);
         continue;
@@ -349,6 +564,22 @@ export class MqttLink {
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
+    }
+  }
+
+  /**
+   * Dead-letters (`'expired'`) the records older than `retry.maxAgeMs` that are not in flight:
+   * those waiting for a connection, for room in the in-flight window, or for a retry. `pump`
+   * checks each record again as it sends it.
+   */
+  expire() {
+    if (this.state === 'closed') return;
+    const maxAge = this.config.retry.maxAgeMs;
+    const t = Date.now();
+    for (const record of [...this.records.values()]) {
+      if (t - record.createdAt <= maxAge || this.inflight.has(record.key)) continue;
+      const why = this.state === 'connected' ? '' : ` while ${this.group && this.state === 'follower' ? 'no tab of the group held a connection' : `the broker was unreachable${this.lastError ? ` (${this.lastError})` : ''}`}`;
+      this.deadLetter(record, 'expired', `not acknowledged within retry.maxAgeMs (${maxAge} ms)${why}`);
     }
   }
 
@@ -396,6 +627,8 @@ export class MqttLink {
       return;
     }
     this.counters.retried++;
+    // Until it is acknowledged or dead-lettered, later records of its topic wait (see `pump`).
+    if (!this.holds.has(record.topic)) this.holds.set(record.topic, { key: record.key, held: [] });
     if (!this.syncStore) Promise.resolve(this.store.write([record])).catch(() => {});
     const delay = backoffDelay(this.config.backoff, record.attempts);
     const timer = setTimeout(() => {
@@ -442,9 +675,13 @@ export class MqttLink {
       createdAt: record.createdAt,
       deadLetteredAt: Date.now(),
     };
+    if (record.writer !== undefined) letter.writer = record.writer;
     this.dead.push(letter);
     if (this.dead.length > this.config.deadLetterCapacity) this.dead.shift();
-    this.forget(record);
+    this.forget(record, letter);
+    // The leader of a tab group keeps every dead letter of the group; the realm that wrote the
+    // record is told (`dead`) and calls its own `onDeadLetter`.
+    if (record.writer !== undefined && record.writer !== this.config.realm) return;
     if (this.config.onDeadLetter) {
       try {
         this.config.onDeadLetter(letter);
@@ -510,18 +747,45 @@ export class MqttLink {
     this.window = Math.max(1, Math.min(this.config.maxInFlight, typeof receiveMaximum === 'number' ? receiveMaximum : 65535));
     const maximumPacketSize = connack?.properties?.maximumPacketSize;
     this.maxPacket = typeof maximumPacketSize === 'number' ? maximumPacketSize : Infinity;
-    if (this.filters.length > 0) {
-      // No Local: the broker never sends this client its own messages back. Subscribing again
-      // on every connect is harmless (it replaces the session's subscription).
-      const topics = Object.fromEntries(this.filters.map((f) => [f.filter, { qos: 1, nl: true }]));
-      client.subscribe(topics, (/** @type {any} */ error) => {
-        if (error && this.state !== 'closed') this.lastError = `subscribe: ${error.message ?? error}`;
-      });
-    }
-    const waiters = this.connectedWaiters;
-    this.connectedWaiters = [];
-    for (const resolve of waiters) resolve();
+    this.subscribed = new Set();
+    // No Local: the broker never sends this client its own messages back. Subscribing again on
+    // every connect is harmless (it replaces the session's subscription). A group's leader
+    // subscribes to what every realm of the group announced.
+    this.subscribeTo(this.filters.map((f) => f.filter));
+    for (const patterns of this.peerPatterns.values()) this.subscribeTo(this.mqttFilters(patterns));
+    this.resolveConnected();
+    this.group?.beat(); // followers learn at once that the group is connected
     this.pump();
+  }
+
+  /**
+   * Subscribes the connection to the filters among `filters` it has not subscribed to yet.
+   * @param {string[]} filters
+   */
+  subscribeTo(filters) {
+    const fresh = filters.filter((f) => !this.subscribed.has(f));
+    if (fresh.length === 0 || !this.client || this.state !== 'connected') return;
+    for (const f of fresh) this.subscribed.add(f);
+    this.client.subscribe(Object.fromEntries(fresh.map((f) => [f, { qos: 1, nl: true }])), (/** @type {any} */ error) => {
+      if (error && this.state !== 'closed') this.lastError = `subscribe: ${error.message ?? error}`;
+    });
+  }
+
+  /**
+   * The MQTT filters of another realm's announced bus patterns (ones MQTT cannot carry, or not
+   * strings, are left out: that realm refused them itself).
+   * @param {string[]} patterns
+   */
+  mqttFilters(patterns) {
+    const filters = [];
+    for (const pattern of patterns) {
+      try {
+        filters.push(toMqttFilter(pattern, this.config.prefix).filter);
+      } catch {
+        this.group?.ignore();
+      }
+    }
+    return filters;
   }
 
   /** @param {number} generation */
@@ -538,6 +802,7 @@ export class MqttLink {
       this.inflight.clear();
     }
     this.state = 'waiting';
+    this.group?.beat();
     this.attempt++;
     this.counters.reconnects++;
     this.timer = setTimeout(() => {
@@ -583,7 +848,9 @@ export class MqttLink {
       this.dropped.hopLimit++;
       return;
     }
-    if (!this.allExact && !this.filters.some((f) => matches(f.pattern, message.topic))) {
+    // A group's leader is subscribed for every realm: what only others want is forwarded only.
+    const mine = (this.allExact && !this.group) || this.filters.some((f) => matches(f.pattern, message.topic));
+    if (!mine && !this.group) {
       this.dropped.filtered++;
       return;
     }
@@ -592,18 +859,290 @@ export class MqttLink {
         this.counters.duplicates++;
         return;
       }
-      this.injected.add(message.key);
     } else {
       this.counters.foreign++;
     }
     const origin = message.origin ?? foreignOrigin(this.bus, config.realm);
+    const entry = { topic: message.topic, payload: message.payload, origin, headers: message.headers, correlationId: message.correlationId };
+    if (this.group) this.forward(entry);
+    if (mine) this.inject(entry, 'mqtt');
+  }
+
+  /**
+   * Publishes a message from the broker on this bus, unless it reached the bus already by
+   * another path (the tabs bridge, or another link of the group): each bus delivers it once.
+   * @param {{ topic: string, payload: unknown, origin: import('./origin.js').Origin, headers: Record<string, string> | null, correlationId: string | null }} entry
+   * @param {'mqtt' | 'mqtt-tabs'} kind `'mqtt-tabs'` when the group's leader forwarded it
+   */
+  inject(entry, kind) {
+    const key = `${entry.origin.realm}:${entry.origin.id}`;
+    // Remembered either way: the copy another path delivered is not sent back to the broker.
+    this.injected.add(key);
+    if (this.delivered.has(key)) {
+      this.counters.duplicates++;
+      return;
+    }
+    markDelivered(this.delivered, key, kind);
     try {
-      publishIncoming(this.bus, message.topic, message.payload, origin, message.headers, message.correlationId);
+      publishIncoming(this.bus, entry.topic, entry.payload, entry.origin, entry.headers, entry.correlationId);
       this.counters.delivered++;
     } catch (error) {
+      this.delivered.delete(key);
       this.dropped.rejected++;
-      this.lastError = `bus refused '${message.topic}': ${/** @type {Error} */ (error)?.message ?? error}`;
+      this.lastError = `bus refused '${entry.topic}': ${/** @type {Error} */ (error)?.message ?? error}`;
     }
+  }
+
+  /**
+   * The leader of a tab group hands a message from the broker to the followers (one post per
+   * turn).
+   * @param {object} entry
+   */
+  forward(entry) {
+    this.forwardBatch.push(entry);
+    if (this.forwardBatch.length > 1) return;
+    queueMicrotask(() => {
+      const msgs = this.forwardBatch;
+      this.forwardBatch = [];
+      try {
+        this.group?.post('msgs', { msgs });
+      } catch (error) {
+        // A payload the channel cannot clone (the broker's bytes and JSON always can).
+        this.lastError = `tab group: ${/** @type {Error} */ (error)?.message ?? error}`;
+      }
+    });
+  }
+
+  // ---- the tab group -----------------------------------------------------------------------
+
+  /** This realm now leads its tab group: read the shared outbox, then connect. */
+  async lead() {
+    if (this.state === 'closed') return;
+    this.leadings++;
+    this.leaderships++;
+    this.state = 'connecting';
+    const leadership = this.leadings;
+    const store = /** @type {import('./stores.js').SharedIdbStore} */ (this.store);
+    try {
+      if (!this.config.clientIdGiven) this.config.clientId = await store.sharedClientId(this.config.clientId);
+    } catch (error) {
+      this.counters.storeErrors++;
+      this.lastError = `outbox store: ${/** @type {Error} */ (error)?.message ?? error}`;
+    }
+    if (leadership !== this.leadings || this.state !== 'connecting') return; // stepped down meanwhile
+    this.readKey = 0;
+    this.pullTimer = setInterval(() => this.pull(), 1000);
+    this.pull();
+    this.connect();
+  }
+
+  /** This realm no longer leads (another took over, or the page froze): drop the socket. */
+  follow() {
+    this.leadings++;
+    if (this.pullTimer) clearInterval(this.pullTimer);
+    this.pullTimer = undefined;
+    if (this.state === 'closed') return;
+    this.generation++;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.stableTimer) clearTimeout(this.stableTimer);
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    const client = this.client;
+    this.client = null;
+    client?.end(true);
+    // What was in flight stays in the shared outbox: the next leader sends it again.
+    this.records.clear();
+    this.queue = [];
+    this.queueHead = 0;
+    this.inflight.clear();
+    this.holds.clear();
+    this.state = 'follower';
+    this.group?.beat();
+  }
+
+  /**
+   * The leader reads what the group appended to the shared outbox since it last looked (on a
+   * `wrote` nudge, and every second in case one was missed). One read at a time.
+   */
+  pull() {
+    if (!this.group?.leading() || this.state === 'closed') return;
+    if (this.pulling) {
+      this.pullAgain = true;
+      return;
+    }
+    this.pulling = true;
+    const leadership = this.leadings;
+    const store = /** @type {import('./stores.js').SharedIdbStore} */ (this.store);
+    store
+      .readAfter(this.readKey)
+      .then((records) => {
+        if (leadership !== this.leadings || this.state === 'closed') return;
+        for (const record of records) {
+          if (record.key > this.readKey) this.readKey = record.key;
+          if (this.records.has(record.key) || this.gone.has(record.key)) continue;
+          this.records.set(record.key, record);
+          this.queue.push(record);
+        }
+        this.pump();
+      })
+      .catch((error) => {
+        this.counters.storeErrors++;
+        this.lastError = `outbox store: ${error?.message ?? error}`;
+      })
+      .finally(() => {
+        this.pulling = false;
+        if (this.pullAgain) {
+          this.pullAgain = false;
+          this.pull();
+        }
+      });
+  }
+
+  /**
+   * The leader takes records a follower appended (its `wrote` message): sent without reading
+   * the store. Anything not shaped as a record is ignored and counted, and the store read.
+   * @param {unknown} records
+   */
+  take(records) {
+    if (!Array.isArray(records) || !records.every(isRecord)) {
+      this.group?.ignore();
+      this.pull();
+      return;
+    }
+    for (const record of records) {
+      if (this.records.has(record.key) || this.gone.has(record.key)) continue;
+      this.records.set(record.key, record);
+      this.queue.push(record);
+    }
+    this.pump();
+  }
+
+  /**
+   * A message from another realm of the group (group.js checked its envelope).
+   * @param {any} m
+   */
+  fromGroup(m) {
+    if (this.state === 'closed') return;
+    switch (m.kind) {
+      case 'beat':
+        if (m.leader === true && m.state === 'connected') this.resolveConnected();
+        if (Array.isArray(m.subscribe) && m.subscribe.length <= 256 && m.subscribe.every((/** @type {unknown} */ p) => typeof p === 'string')) {
+          if (!this.peerPatterns.has(m.from) && this.peerPatterns.size >= 1024) break;
+          const known = this.peerPatterns.get(m.from);
+          if (known === undefined || known.length !== m.subscribe.length || known.some((p, i) => p !== m.subscribe[i])) {
+            this.peerPatterns.set(m.from, m.subscribe);
+            if (this.group?.leading()) this.subscribeTo(this.mqttFilters(m.subscribe));
+          }
+        }
+        break;
+      case 'bye':
+        // Its subscriptions stay on the session until the next connect (harmless: followers
+        // take only what their own patterns match).
+        this.peerPatterns.delete(m.from);
+        break;
+      case 'wrote':
+        if (this.group?.leading() && this.state !== 'follower') this.take(m.records);
+        break;
+      case 'msgs':
+        if (this.group?.leading()) break;
+        for (const entry of m.msgs) this.fromLeader(entry);
+        break;
+      case 'done': {
+        let any = false;
+        for (const key of m.keys) {
+          this.gone.add(key); // leading later, this realm will not send it again
+          any = this.mine.delete(key) || any;
+        }
+        if (any) {
+          this.release();
+          this.settleDrain();
+        }
+        break;
+      }
+      case 'dead':
+        for (const letter of m.letters) {
+          const known = this.mine.delete(letter.key);
+          if (letter.writer !== this.config.realm || (!known && this.gone.has(letter.key))) {
+            this.gone.add(letter.key);
+            continue; // another realm's, or told already
+          }
+          this.gone.add(letter.key);
+          const { key: _key, ...rest } = letter;
+          this.counters.deadLettered++;
+          this.dead.push(rest);
+          if (this.dead.length > this.config.deadLetterCapacity) this.dead.shift();
+          if (this.config.onDeadLetter) {
+            try {
+              this.config.onDeadLetter(rest);
+            } catch (error) {
+              console.error('switchyard/bridge: onDeadLetter threw', error);
+            }
+          }
+          this.release();
+          this.settleDrain();
+        }
+        break;
+    }
+  }
+
+  /**
+   * A message from the broker that the group's leader forwarded: remembered by its key (so this
+   * realm, leading later, drops the broker's second copy) and published here once.
+   * @param {any} entry
+   */
+  fromLeader(entry) {
+    if (!entry || typeof entry.topic !== 'string' || !entry.origin || typeof entry.origin.realm !== 'string' || !Number.isSafeInteger(entry.origin.id)) {
+      this.dropped.forged++;
+      return;
+    }
+    this.counters.received++;
+    // The leader subscribes for the whole group: this realm takes what its own patterns match.
+    if (!this.filters.some((f) => matches(f.pattern, entry.topic))) return;
+    if (!isForeignRealm(entry.origin.realm) && !this.seenIncoming.add(`${entry.origin.realm}:${entry.origin.id}`)) {
+      this.counters.duplicates++;
+      return;
+    }
+    this.inject(
+      { topic: entry.topic, payload: entry.payload, origin: entry.origin, headers: entry.headers ?? null, correlationId: entry.correlationId ?? null },
+      'mqtt-tabs',
+    );
+  }
+
+  /**
+   * Tab groups: drops from this realm's outbox count the records no longer in the shared outbox
+   * (acknowledged or dead-lettered while this realm missed the leader's `done`, frozen or in
+   * the back/forward cache). A dead letter missed that way is in the leader's `deadLetters()`.
+   */
+  reconcile() {
+    if (this.mine.size === 0 || this.reconciling || this.state === 'closed') return;
+    this.reconciling = true;
+    const keys = [...this.mine];
+    /** @type {import('./stores.js').SharedIdbStore} */ (this.store)
+      .presentKeys(keys)
+      .then((present) => {
+        let any = false;
+        for (const key of keys) {
+          if (present.has(key) || !this.mine.delete(key)) continue;
+          this.gone.add(key);
+          any = true;
+        }
+        if (any) {
+          this.release();
+          this.settleDrain();
+        }
+      })
+      .catch((error) => {
+        this.counters.storeErrors++;
+        this.lastError = `outbox store: ${error?.message ?? error}`;
+      })
+      .finally(() => (this.reconciling = false));
+  }
+
+  resolveConnected() {
+    const waiters = this.connectedWaiters;
+    this.connectedWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   // ---- the public face ---------------------------------------------------------------------
@@ -611,6 +1150,7 @@ export class MqttLink {
   /** Resolves when the link is connected (at once if it is). */
   whenConnected() {
     if (this.state === 'connected') return Promise.resolve();
+    if (this.state === 'follower' && this.group?.leaderState() === 'connected') return Promise.resolve();
     if (this.state === 'closed') return Promise.reject(new SwitchyardError('E_CLOSED', 'the MQTT link is closed'));
     return new Promise((resolve, reject) =>
       this.connectedWaiters.push(() => (this.state === 'closed' ? reject(new SwitchyardError('E_CLOSED', 'the MQTT link is closed')) : resolve(undefined))),
@@ -619,12 +1159,12 @@ export class MqttLink {
 
   /** Resolves when the outbox is empty (every record acknowledged or dead-lettered). */
   drained() {
-    if (this.records.size === 0 && this.waitingForRoom.length === 0 && !this.writeBatch) return Promise.resolve();
+    if (this.outboxSize() === 0 && this.waitingForRoom.length === 0 && !this.writeBatch) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(() => resolve(undefined)));
   }
 
   settleDrain() {
-    if (this.records.size > 0 || this.waitingForRoom.length > 0 || this.writeBatch) return;
+    if (this.outboxSize() > 0 || this.waitingForRoom.length > 0 || this.writeBatch) return;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();
@@ -637,7 +1177,7 @@ export class MqttLink {
       state: this.state,
       clientId: this.config.clientId,
       store: this.store.kind,
-      outbox: this.records.size,
+      outbox: this.outboxSize(),
       waitingForRoom: this.waitingForRoom.length,
       inFlight: this.inflight.size,
       ...this.counters,
@@ -645,6 +1185,18 @@ export class MqttLink {
       deadLetters: this.dead.length,
       rttMs: { p50: pick(0.5), p99: pick(0.99), max: sorted.length === 0 ? null : sorted[sorted.length - 1], samples: sorted.length },
       lastError: this.lastError,
+      tabs: this.group
+        ? {
+            channel: /** @type {{ name: string }} */ (this.config.tabs).name,
+            broadcastChannel: `switchyard.mqtt/${/** @type {{ channel: string }} */ (this.config.tabs).channel}`,
+            role: this.group.leading() ? 'leader' : 'follower',
+            leaderState: this.group.leaderState(),
+            peers: this.group.peers(),
+            sharedOutbox: this.group.leading() ? this.records.size : null,
+            leaderships: this.leaderships,
+            ignored: this.group.ignored(),
+          }
+        : null,
     };
   }
 
@@ -658,6 +1210,9 @@ export class MqttLink {
     // PUBACKs of what is in flight are still handled until the socket ends (see `send`).
     this.closing = true;
     for (const sub of this.subscriptions) sub.unsubscribe();
+    if (this.pullTimer) clearInterval(this.pullTimer);
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     if (this.timer) clearTimeout(this.timer);
     if (this.stableTimer) clearTimeout(this.stableTimer);
     for (const timer of this.retryTimers) clearTimeout(timer);
@@ -684,6 +1239,10 @@ export class MqttLink {
     }
     this.closing = false;
     this.generation++;
+    // A group's leader gives the lead up only now: the next one connects once this socket's
+    // PUBACKs are in (and their records' writers told), so it sends none of them again.
+    await Promise.resolve();
+    this.group?.close();
     // Let the last removals reach the store before closing it (else they run again after a reload).
     await Promise.resolve();
     await this.lastRemove;

@@ -25,6 +25,7 @@
  * @property {string} body the JSON text of the payload
  * @property {number} createdAt `Date.now()` when it entered the outbox
  * @property {number} attempts refusals by the broker so far
+ * @property {string} [writer] the realm whose link wrote it (tab groups)
  */
 
 /**
@@ -158,5 +159,102 @@ export class IdbStore {
     const db = this.db;
     this.db = null;
     if (db) db.then((d) => d.close(), () => {});
+  }
+}
+
+/**
+ * The outbox shared by the tabs of one origin (`connectMqtt(bus, { tabs })`): every realm of the
+ * group appends its records here, and the leader, the one realm holding the socket, reads them,
+ * sends them and deletes each on its PUBACK. IndexedDB is shared by the realms of an origin and
+ * outlives each of them, so a record is handed over the moment its transaction commits: a
+ * leader that closes or crashes leaves it for the next. Keys come from the store's key generator,
+ * so two tabs never collide and keys rise in commit order (read-write transactions on one store
+ * run one after another), which lets the leader read only what is new (`readAfter`).
+ */
+export class SharedIdbStore extends IdbStore {
+  /**
+   * @param {typeof import('idb')} idb
+   * @param {string} name database name suffix (one shared outbox per name)
+   */
+  constructor(idb, name) {
+    super(idb, name);
+    this.kind = 'indexeddb';
+    this.dbName = `switchyard-mqtt-tabs:${name}`;
+  }
+
+  connect() {
+    if (!this.db) {
+      this.db = this.idb.openDB(this.dbName, 1, {
+        upgrade(db) {
+          const outbox = db.createObjectStore('outbox', { keyPath: 'key', autoIncrement: true });
+          db.createObjectStore('meta');
+          // Keys never repeat across incarnations of the database (the origin's data cleared
+          // under running tabs, which still remember earlier keys as settled): the generator
+          // starts above any key an earlier one handed out (fewer than 1024 per millisecond).
+          const seed = Date.now() * 1024;
+          outbox.put({ key: seed });
+          outbox.delete(seed);
+        },
+      });
+      this.db.then((db) => db.addEventListener('close', () => this.forget(db)), () => {});
+    }
+    return this.db;
+  }
+
+  /**
+   * Appends `records` in one transaction; sets each one's `key` from the key generator.
+   * @param {OutboxRecord[]} records
+   */
+  append(records) {
+    return this.run('readwrite', async (tx) => {
+      const store = tx.objectStore('outbox');
+      const keys = await Promise.all(
+        records.map((r) => {
+          const { key: _unused, ...rest } = r;
+          return store.add(rest);
+        }),
+      );
+      records.forEach((r, i) => (r.key = /** @type {number} */ (keys[i])));
+    });
+  }
+
+  /**
+   * The records with a key above `after`, in key order.
+   * @param {number} after
+   * @returns {Promise<OutboxRecord[]>}
+   */
+  readAfter(after) {
+    return this.run('readonly', (tx) => tx.objectStore('outbox').getAll(IDBKeyRange.lowerBound(after, true)));
+  }
+
+  /**
+   * Which of `keys` are still in the outbox.
+   * @param {number[]} keys
+   * @returns {Promise<Set<number>>}
+   */
+  presentKeys(keys) {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const k of keys) {
+      if (k < min) min = k;
+      if (k > max) max = k;
+    }
+    return this.run('readonly', async (tx) => new Set(/** @type {number[]} */ (await tx.objectStore('outbox').getAllKeys(IDBKeyRange.bound(min, max)))));
+  }
+
+  /**
+   * The group's client id: the stored one, else `fresh` (stored now). One transaction, so two
+   * tabs starting at once agree on one id.
+   * @param {string} fresh
+   * @returns {Promise<string>}
+   */
+  sharedClientId(fresh) {
+    return this.run('readwrite', async (tx) => {
+      const meta = tx.objectStore('meta');
+      const stored = await meta.get('clientId');
+      if (typeof stored === 'string') return stored;
+      await meta.put(fresh, 'clientId');
+      return fresh;
+    });
   }
 }

@@ -35,8 +35,35 @@ const MAX_JUMP = 1 << 20;
 
 /** bus → its realm id as links give it in `meta.origin.realm`. */
 const realms = new WeakMap();
-/** bus → Map of recently delivered origins (`realm:id`), in arrival order. */
+/** bus → Map of recently delivered origins (`realm:id`) → the kind of link that delivered it
+ * (`'tabs'`, `'mqtt'`, `'mqtt-tabs'`), in arrival order. Shared by every bridge on the bus, so a
+ * message reaching it by two paths (a broker and another tab) is delivered once. */
 const recentByBus = new WeakMap();
+
+/**
+ * The recently delivered origins of `bus` (see `recentByBus`).
+ * @param {object} bus
+ * @returns {Map<string, string>}
+ */
+export function deliveredOn(bus) {
+  let recent = recentByBus.get(bus);
+  if (recent === undefined) {
+    recent = new Map();
+    recentByBus.set(bus, recent);
+  }
+  return recent;
+}
+
+/**
+ * Records that the message with origin key `key` was delivered on `bus` by a link of `kind`.
+ * @param {Map<string, string>} recent from `deliveredOn`
+ * @param {string} key
+ * @param {string} kind
+ */
+export function markDelivered(recent, key, kind) {
+  recent.set(key, kind);
+  if (recent.size > RECENT_ORIGINS) dropFirst(recent);
+}
 let nextLinkId = 1;
 
 /**
@@ -128,13 +155,8 @@ export class LinkCore {
     this.senders = new Map();
     /** Origins (`realm:id`) this link published and must not send back. */
     this.injected = new Map();
-    let recent = recentByBus.get(bus);
-    if (recent === undefined) {
-      recent = new Map();
-      recentByBus.set(bus, recent);
-    }
-    /** @type {Map<string, true>} */
-    this.recent = recent;
+    /** @type {Map<string, string>} */
+    this.recent = deliveredOn(bus);
     this.metricsData = zeroMetrics();
     /** Counts reported at the next microtask (coalesced). */
     this.pendingReports = { dropped: 0, ignored: 0 };
@@ -381,10 +403,13 @@ export class LinkCore {
     if (entry.correlationId !== null) options.correlationId = entry.correlationId;
     this.injected.set(key, true);
     if (this.injected.size > RECENT_ORIGINS) dropFirst(this.injected);
+    // Marked before it is published: a bridge handler seeing it knows it came from another tab.
+    markDelivered(this.recent, key, 'tabs');
     try {
       this.bus.publish(entry.topic, entry.payload, options);
     } catch (error) {
       this.injected.delete(key);
+      this.recent.delete(key);
       if (error instanceof SwitchyardError && error.code === 'E_CLOSED') {
         this.close();
         return false;
@@ -397,8 +422,6 @@ export class LinkCore {
       });
       return false;
     }
-    this.recent.set(key, true);
-    if (this.recent.size > RECENT_ORIGINS) dropFirst(this.recent);
     this.metricsData.received++;
     this.onDelivered(entry);
     return true;
