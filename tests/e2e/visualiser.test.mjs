@@ -367,3 +367,58 @@ window.ready = true;
     await attachServer.close();
   }
 });
+
+test('attach: a frame with events as objects (another viewer reads no columns) still fills the views', async (t) => {
+  const tarball = process.env.SWITCHYARD_TARBALL;
+  if (!tarball) {
+    t.skip('SWITCHYARD_TARBALL is not set: build it with `cargo xtask pack` and point the variable at the .tgz');
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-pkg-'));
+  execFileSync('tar', ['-xzf', tarball, '-C', dir]);
+  const pkg = join(dir, 'package');
+  const manifest = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8'));
+  const exp = manifest.exports?.['.'];
+  const entry = (typeof exp === 'string' ? exp : exp?.browser ?? exp?.default ?? manifest.module).replace(/^\.\//, '');
+  // The bus sends `columns` only when every viewer of the exposure accepts them
+  // (docs/ATTACH_PROTOCOL.md); a second viewer that does not (an older visualiser) makes it send
+  // `events` as objects to both. That viewer lives in the app's page, on its own channel object.
+  const busPage = `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>app</title></head><body>
+<script type="module">
+import { EventBus } from '/pkg/${entry}';
+const bus = new EventBus();
+bus.subscribe('orders.*', () => {}, { name: 'billing' });
+bus.expose('e2e-objects');
+const old = new BroadcastChannel('switchyard:e2e-objects');
+window.frames_ = { objects: 0, columns: 0 };
+old.onmessage = (e) => {
+  if (e.data?.type !== 'frame') return;
+  if (Array.isArray(e.data.events)) window.frames_.objects += 1;
+  if (e.data.columns) window.frames_.columns += 1;
+};
+const hello = (type) => old.postMessage({ v: 1, type, viewer: 'old-viewer' });
+hello('hello');
+setInterval(() => hello('ping'), 1000);
+let n = 0;
+setInterval(() => { bus.publish('orders.created', { n: n++ }); }, 40);
+window.ready = true;
+</script></body></html>`;
+  const attachServer = await serve(undefined, { mounts: { '/pkg/': pkg }, pages: { '/app.html': busPage } });
+  const app = await open(context, `${attachServer.url}/app.html`);
+  const viz = await open(context, `${attachServer.url}/?attach=e2e-objects`);
+  try {
+    await eventually(() => app.page.evaluate(() => window.ready === true), 'the bus page loads the package', 30_000);
+    await eventually(async () => /attached to "e2e-objects"/.test(await text(viz.page, 'source')), 'handshake completes', 15_000);
+    await eventually(async () => (await count(viz.page, '[data-testid=timeline] .marble')) > 0, 'timeline shows marbles');
+    await tab(viz.page, 'event-log');
+    await eventually(async () => /orders\.created/.test(await text(viz.page, 'event-log')), 'the log lists the events');
+    const frames = await app.page.evaluate(() => window.frames_);
+    assert.ok(frames.objects > 0, `frames with events as objects: ${JSON.stringify(frames)}`);
+    assert.equal(frames.columns, 0, 'no frame used columns while the old viewer was attached');
+    assert.deepEqual(viz.problems, []);
+  } finally {
+    await viz.page.close();
+    await app.page.close();
+    await attachServer.close();
+  }
+});

@@ -2,7 +2,6 @@
 //! from the active source into the model, URL parameters, and the page layout.
 
 use std::cell::RefCell;
-use std::rc::Rc;
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -488,26 +487,6 @@ pub fn launch_from_query(query: &str) -> Result<Launch, String> {
     }
 }
 
-/// The self-rescheduling animation-frame callback.
-type FrameSlot = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
-
-/// Runs `frame(timestamp)` on every animation frame for the life of the page.
-fn animation_loop(mut frame: impl FnMut(f64) + 'static) {
-    let slot: FrameSlot = Rc::new(RefCell::new(None));
-    let again = Rc::clone(&slot);
-    *slot.borrow_mut() = Some(Closure::new(move |ts: f64| {
-        frame(ts);
-        if let (Some(window), Some(cb)) = (web_sys::window(), again.borrow().as_ref()) {
-            let _ = window.request_animation_frame(cb.as_ref().unchecked_ref());
-        }
-    }));
-    if let (Some(window), Some(cb)) = (web_sys::window(), slot.borrow().as_ref()) {
-        let _ = window.request_animation_frame(cb.as_ref().unchecked_ref());
-    }
-    // The closure lives as long as the page: it reschedules itself every frame.
-    std::mem::forget(slot);
-}
-
 /// Per-frame costs, published as `window.__switchyardPerf` for the end-to-end budget test and
 /// the memory soak (`tests/bench/soak.mjs`): `frames`; `tickMs`, `applyMs`, `events` (means
 /// over about the last 120 frames); `tickMaxMs`, `applyMaxMs` and `viewMs` (per stagger
@@ -583,7 +562,8 @@ fn wasm_memory_bytes() -> f64 {
         .map_or(0.0, |b| f64::from(b.byte_length()))
 }
 
-/// Starts the frame loop that moves data from the source into the model.
+/// Starts the frame loop that moves data from the source into the model, until the current
+/// owner (the mounted app) is cleaned up (see [`crate::hooks::use_animation_frame`]).
 pub fn run_frames(app: AppState) {
     let mut last = performance_now();
     let mut last_slow = f64::NEG_INFINITY;
@@ -594,7 +574,7 @@ pub fn run_frames(app: AppState) {
     let mut last_change = f64::NEG_INFINITY;
     let mut settled = true;
     let mut perf = FramePerf::default();
-    animation_loop(move |_| {
+    crate::hooks::use_animation_frame(move |_| {
         let wall = performance_now();
         let dt = (wall - last).max(0.0);
         last = wall;
@@ -682,13 +662,14 @@ pub fn App() -> impl IntoView {
         }
     }
     run_frames(app);
-    let _ = window_event_listener(leptos::ev::pagehide, move |_| {
+    let pagehide = window_event_listener(leptos::ev::pagehide, move |_| {
         app.source.with_value(|s| {
             if let Source::Attach(c) = s {
                 c.detach();
             }
         });
     });
+    on_cleanup(move || pagehide.remove());
     view! {
         <div class=if embedded { "app embedded" } else { "app" }>
             <views::controls::Header/>

@@ -15,7 +15,9 @@
 static ALLOCATOR: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
 
 pub mod app;
+pub mod hooks;
 pub mod model;
+pub mod sort;
 pub mod source;
 pub mod views;
 

@@ -1171,6 +1171,45 @@ fn a_recorded_state_with_missing_fields_still_imports_with_empty_values() {
     assert_eq!(state.subscriptions[0].depth, 0);
     assert_eq!(state.dead_letters[0].payload["k"], 1);
     assert_eq!(state.dead_letters[0].attempts, 0);
+    assert!(
+        state.topics.is_empty() && state.publishers.is_empty(),
+        "a missing list is empty, not one made-up empty entry: {:?}",
+        state.topics
+    );
+}
+
+#[wasm_bindgen_test]
+fn the_views_stable_sort_orders_like_the_standard_one_and_keeps_ties_in_order() {
+    let mut seed = 7u64;
+    for len in [0, 1, 2, 3, 5, 8, 17, 100, 1000] {
+        let items: Vec<(u8, usize)> = (0..len)
+            .map(|i| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((seed >> 60) as u8, i)
+            })
+            .collect();
+        let mut ours = items.clone();
+        switchyard_web::sort::sort_by(&mut ours, |a, b| a.0.cmp(&b.0));
+        let mut expected = items;
+        expected.sort_by_key(|item| item.0);
+        assert_eq!(ours, expected, "{len} items");
+    }
+    let mut descending = vec![3, 1, 4, 1, 5, 9, 2, 6];
+    switchyard_web::sort::sort_by(&mut descending, |a, b| b.cmp(a));
+    assert_eq!(descending, vec![9, 6, 5, 4, 3, 2, 1, 1]);
+}
+
+#[wasm_bindgen_test]
+fn a_form_controls_number_is_read_and_anything_else_is_none() {
+    use switchyard_web::views::parse_number;
+    assert_eq!(parse_number("0.05"), Some(0.05));
+    assert_eq!(parse_number("15000"), Some(15_000.0));
+    assert_eq!(parse_number(" 2.5 "), Some(2.5));
+    assert_eq!(parse_number(""), None);
+    assert_eq!(parse_number("  "), None);
+    assert_eq!(parse_number("fast"), None);
 }
 
 /// A frame's `columns` as the bus sends them (docs/ATTACH_PROTOCOL.md): `stride` numbers per

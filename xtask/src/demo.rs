@@ -115,6 +115,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // The Rust flags the package's visualiser is built with.
+    crate::pack::visualiser_build_env(&mut trunk);
     // Watch only what the visualiser is built from: by default Trunk watches the whole tree, and
     // a write under tests/ or docs/ (or another crate's build) would rebuild it.
     for path in WATCHED {

@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use anyhow::{bail, Result};
 
 /// The module wasm-bindgen's JavaScript imports from, as it writes it in its import object.
-const BINDGEN_MODULE: &str = "./switchyard_bg.js";
+pub const BINDGEN_MODULE: &str = "./switchyard_bg.js";
 /// The module every import is in after `--minify-imports-and-exports-and-modules`.
 const MINIFIED_MODULE: &str = "a";
 
@@ -85,12 +85,13 @@ fn quoted(line: &str) -> Result<Vec<String>> {
 }
 
 /// wasm-bindgen's JavaScript (`--target web`) with the names of `mapping`: the import object's
-/// keys, its module key, and every `wasm.<export>`.
-pub fn rewrite(js: &str, mapping: &Mapping) -> Result<String> {
+/// keys, its module key (`bindgen_module`, `./<crate>_bg.js`: the package's
+/// [`BINDGEN_MODULE`], the visualiser's `./switchyard-web_bg.js`), and every `wasm.<export>`.
+pub fn rewrite(js: &str, mapping: &Mapping, bindgen_module: &str) -> Result<String> {
     let mut out = js.to_owned();
     for (module, old, new) in &mapping.imports {
-        if module != BINDGEN_MODULE {
-            bail!("import {old} is from module {module}, not {BINDGEN_MODULE}");
+        if module != bindgen_module {
+            bail!("import {old} is from module {module}, not {bindgen_module}");
         }
         // Keys of the import object, each on its own line: `        <name>: function(...`.
         let key = format!("\n        {old}: ");
@@ -99,10 +100,10 @@ pub fn rewrite(js: &str, mapping: &Mapping) -> Result<String> {
         }
         out = out.replacen(&key, &format!("\n        {new}: "), 1);
     }
-    let module_key = format!("\"{BINDGEN_MODULE}\": import0");
+    let module_key = format!("\"{bindgen_module}\": import0");
     if !mapping.imports.is_empty() {
         if out.matches(&module_key).count() != 1 {
-            bail!("wasm-bindgen's JavaScript does not name module {BINDGEN_MODULE} once");
+            bail!("wasm-bindgen's JavaScript does not name module {bindgen_module} once");
         }
         out = out.replacen(&module_key, &format!("\"{MINIFIED_MODULE}\": import0"), 1);
     }
@@ -166,7 +167,7 @@ fn members(js: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_mapping, rewrite, Mapping};
+    use super::{parse_mapping, rewrite, Mapping, BINDGEN_MODULE};
 
     const MAP: &str = "{\n \"imports\": [\n  [\"./switchyard_bg.js\", \"__wbg_of_e7ea\", \"$\"],\n  [\"./switchyard_bg.js\", \"__wbg_is_null_c2\", \"A\"],\n ],\n\"exports\": [\n  [\"memory\", \"ab\"],\n  [\"eventbus_new\", \"b\"],\n  [\"eventbus_new_x\", \"c\"]\n ]\n}\n";
 
@@ -196,7 +197,7 @@ mod tests {
 
     #[test]
     fn import_keys_module_and_whole_export_names_are_renamed_and_nothing_else() {
-        let out = rewrite(JS, &parse_mapping(MAP).unwrap()).unwrap();
+        let out = rewrite(JS, &parse_mapping(MAP).unwrap(), BINDGEN_MODULE).unwrap();
         assert_eq!(
             out,
             "function __wbg_get_imports() {\n    const import0 = {\n        __proto__: null,\n        $: function(arg0) { return wasm.c(arg0); },\n        A: function(arg0) { return arg0 === null; },\n    };\n    return {\n        __proto__: null,\n        \"a\": import0,\n    };\n}\nconst m = wasm.ab.buffer; wasm.b(); notwasm.eventbus_new;\n"
@@ -207,7 +208,9 @@ mod tests {
     fn an_export_the_module_does_not_have_or_an_import_not_in_the_object_fails_the_rewrite() {
         let mut mapping = parse_mapping(MAP).unwrap();
         mapping.exports.pop();
-        let error = rewrite(JS, &mapping).unwrap_err().to_string();
+        let error = rewrite(JS, &mapping, BINDGEN_MODULE)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("wasm.eventbus_new_x"), "{error}");
         let mapping = Mapping {
             imports: vec![(
@@ -217,6 +220,6 @@ mod tests {
             )],
             exports: vec![("memory".into(), "ab".into())],
         };
-        assert!(rewrite(JS, &mapping).is_err());
+        assert!(rewrite(JS, &mapping, BINDGEN_MODULE).is_err());
     }
 }

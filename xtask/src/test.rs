@@ -613,6 +613,7 @@ impl TestRun<'_> {
             .args(["build", "--release", "--dist"])
             .arg(&dist)
             .current_dir(self.root);
+        pack::visualiser_build_env(&mut trunk);
         let build = process::tee(&mut trunk)?;
         if !build.success {
             return Ok(SuiteResult::broken(

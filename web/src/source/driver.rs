@@ -618,7 +618,7 @@ impl Driver {
                 .iter()
                 .map(|p| {
                     let mut topics: Vec<String> = p.def.topics.clone();
-                    topics.sort();
+                    crate::sort::sort_by(&mut topics, Ord::cmp);
                     topics.dedup();
                     PublisherState {
                         name: p.def.name.to_string(),

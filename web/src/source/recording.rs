@@ -10,7 +10,8 @@
 //! ```
 //! Lines are in time order; unknown `type`s are skipped so later versions can add lines.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::model::{BusState, Event, Ring, Update};
 
@@ -25,24 +26,21 @@ pub const RECORDED_EVENTS: usize = 50_000;
 /// second, holds one or two snapshots instead of two minutes of them.
 pub const RECORDED_STATES: usize = 480;
 
-#[derive(Serialize, Deserialize)]
+/// The first line of a recording (after its `"type":"header"`).
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Header {
     format: String,
     version: u32,
-    #[serde(default)]
     source: String,
-    #[serde(default)]
     events: u64,
-    #[serde(default)]
     states: u64,
-    #[serde(default)]
     missed: u64,
 }
 
-/// One line of a recording.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// One line of a recording: `{"type":"event", ...the event's fields}` or
+/// `{"type":"state","state":{...}}`.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Line {
     /// A trace event.
     Event(Event),
@@ -192,13 +190,7 @@ impl Recorder {
             missed: self.missed.saturating_add(self.events.evicted()),
         };
         let mut out = String::with_capacity(self.events.len() * 120 + 256);
-        push_json(
-            &mut out,
-            &HeaderLine {
-                kind: "header",
-                header: &header,
-            },
-        );
+        push_tagged(&mut out, "header", &header);
         let mut states = states.into_iter().peekable();
         for event in self.events.iter() {
             while let Some(state) = states.next_if(|s| s.at <= event.at) {
@@ -210,13 +202,7 @@ impl Recorder {
                     },
                 );
             }
-            push_json(
-                &mut out,
-                &EventLine {
-                    kind: "event",
-                    event,
-                },
-            );
+            push_tagged(&mut out, "event", event);
         }
         for state in states {
             push_json(
@@ -229,22 +215,6 @@ impl Recorder {
         }
         out
     }
-}
-
-#[derive(Serialize)]
-struct HeaderLine<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(flatten)]
-    header: &'a Header,
-}
-
-#[derive(Serialize)]
-struct EventLine<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(flatten)]
-    event: &'a Event,
 }
 
 #[derive(Serialize)]
@@ -262,64 +232,99 @@ fn push_json<T: Serialize>(out: &mut String, value: &T) {
     }
 }
 
-/// Parses an NDJSON recording into its lines, in time order.
+/// `value` (a struct with fields, serialised as a JSON object) as one line with
+/// `"type":kind` first: `{"type":"event","cursor":0,...}`. Written by hand rather than with
+/// `#[serde(flatten)]`, whose serialiser the `.wasm` would carry only for this.
+fn push_tagged<T: Serialize>(out: &mut String, kind: &str, value: &T) {
+    if let Ok(object) = serde_json::to_string(value) {
+        if let Some(fields) = object.strip_prefix('{').filter(|rest| rest.len() > 1) {
+            out.push_str("{\"type\":\"");
+            out.push_str(kind);
+            out.push_str("\",");
+            out.push_str(fields);
+            out.push('\n');
+        }
+    }
+}
+
+/// Parses an NDJSON recording into its lines, in time order. Each line is read with the
+/// browser's `JSON.parse` and converted by `serde_wasm_bindgen`, the attach protocol's path,
+/// so the `.wasm` carries one deserialiser for events and states (issue 14's size budget).
 pub fn parse(text: &str) -> Result<Vec<Line>, ImportError> {
     let mut lines = text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty());
     let (_, first) = lines.next().ok_or(ImportError::Empty)?;
-    let header: serde_json::Value = serde_json::from_str(first)
-        .map_err(|e| ImportError::NotARecording(format!("first line is not JSON ({e})")))?;
-    if header.get("type").and_then(|t| t.as_str()) != Some("header")
-        || header.get("format").and_then(|f| f.as_str()) != Some(FORMAT)
+    let header = js_sys::JSON::parse(first).map_err(|e| {
+        ImportError::NotARecording(format!("first line is not JSON ({})", js_message(&e)))
+    })?;
+    if field(&header, "type").as_string().as_deref() != Some("header")
+        || field(&header, "format").as_string().as_deref() != Some(FORMAT)
     {
         return Err(ImportError::NotARecording(format!(
             "the first line must be a header with \"format\":\"{FORMAT}\""
         )));
     }
-    let version = header.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
-    if version != u64::from(VERSION) {
-        return Err(ImportError::UnsupportedVersion(
-            u32::try_from(version).unwrap_or(u32::MAX),
-        ));
+    let version = field(&header, "version").as_f64().unwrap_or(0.0);
+    if version != f64::from(VERSION) {
+        // `as` saturates (a huge version reads as u32::MAX); a fractional one reads as 0.
+        let whole = if version.fract() == 0.0 { version } else { 0.0 };
+        return Err(ImportError::UnsupportedVersion(whole as u32));
     }
     let mut out = Vec::new();
     for (index, text) in lines {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| ImportError::BadLine {
-                line: index + 1,
-                problem: e.to_string(),
-            })?;
-        match value.get("type").and_then(|t| t.as_str()) {
-            Some("event") | Some("state") => {
-                let mut value = value;
-                if let Some(state) = value.get_mut("state") {
-                    fill_defaults(state, &STATE_TEMPLATE.with(Clone::clone));
-                }
-                let line: Line =
-                    serde_json::from_value(value).map_err(|e| ImportError::BadLine {
-                        line: index + 1,
-                        problem: e.to_string(),
-                    })?;
-                out.push(line);
+        let bad = |problem: String| ImportError::BadLine {
+            line: index + 1,
+            problem,
+        };
+        let value = js_sys::JSON::parse(text).map_err(|e| bad(js_message(&e)))?;
+        let line = match field(&value, "type").as_string().as_deref() {
+            Some("event") => {
+                Line::Event(serde_wasm_bindgen::from_value(value).map_err(|e| bad(e.to_string()))?)
             }
-            _ => {} // unknown line types are skipped (forward compatible)
-        }
+            Some("state") => {
+                let state = field(&value, "state");
+                STATE_TEMPLATE.with(|template| fill_defaults(&state, template));
+                Line::State {
+                    state: serde_wasm_bindgen::from_value(state).map_err(|e| bad(e.to_string()))?,
+                }
+            }
+            _ => continue, // unknown line types are skipped (forward compatible)
+        };
+        out.push(line);
     }
     if !out.iter().any(|l| matches!(l, Line::Event(_))) {
         return Err(ImportError::NoEvents);
     }
-    out.sort_by(|a, b| a.at().total_cmp(&b.at()));
+    crate::sort::sort_by(&mut out, |a, b| a.at().total_cmp(&b.at()));
     Ok(out)
 }
 
-thread_local! {
-    /// Every field of a state snapshot at its empty value, arrays holding one empty element.
-    static STATE_TEMPLATE: serde_json::Value = state_template();
+/// `object[key]` (`undefined` when `object` is not an object or has no such key).
+fn field(object: &JsValue, key: &str) -> JsValue {
+    if object.is_object() {
+        js_sys::Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
 }
 
-fn state_template() -> serde_json::Value {
+/// The message of a thrown JavaScript error (`JSON.parse`'s `SyntaxError`).
+fn js_message(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_else(|| "not valid JSON".into())
+}
+
+thread_local! {
+    /// Every field of a state snapshot at its empty value, arrays holding one empty element,
+    /// as a JavaScript object.
+    static STATE_TEMPLATE: JsValue = state_template();
+}
+
+fn state_template() -> JsValue {
     use crate::model::state::{
         BridgeLinkState, DeadLetterState, LeakState, LeakSuspectState, PublisherState, SubState,
         TopicState,
@@ -336,34 +341,40 @@ fn state_template() -> serde_json::Value {
         links: vec![BridgeLinkState::default()],
         ..BusState::default()
     };
-    serde_json::to_value(state).unwrap_or_default()
+    serde_json::to_string(&state)
+        .ok()
+        .and_then(|json| js_sys::JSON::parse(&json).ok())
+        .unwrap_or(JsValue::UNDEFINED)
 }
 
 /// Recordings may be written by hand or by older builds, so a snapshot's missing fields take
 /// their empty values (the attach protocol's state, by contrast, is parsed strictly): every key
 /// of `template` missing from `value` is added, recursively, array elements after the
-/// template's first element.
-fn fill_defaults(value: &mut serde_json::Value, template: &serde_json::Value) {
-    use serde_json::Value;
-    match (value, template) {
-        (Value::Object(fields), Value::Object(defaults)) => {
-            for (key, default) in defaults {
-                match fields.get_mut(key) {
-                    Some(field) => fill_defaults(field, default),
-                    None => {
-                        fields.insert(key.clone(), default.clone());
-                    }
-                }
+/// template's first element. A missing array is added empty (not with the template's element).
+/// `template`'s objects may be shared into `value`, never modified.
+fn fill_defaults(value: &JsValue, template: &JsValue) {
+    if js_sys::Array::is_array(template) {
+        if let (true, Some(default)) = (
+            js_sys::Array::is_array(value),
+            js_sys::Array::from(template).iter().next(),
+        ) {
+            for item in js_sys::Array::from(value).iter() {
+                fill_defaults(&item, &default);
             }
         }
-        (Value::Array(items), Value::Array(defaults)) => {
-            if let Some(default) = defaults.first() {
-                for item in items {
-                    fill_defaults(item, default);
-                }
+    } else if template.is_object() && value.is_object() && !js_sys::Array::is_array(value) {
+        let object: &js_sys::Object = value.unchecked_ref();
+        for key in js_sys::Object::keys(template.unchecked_ref::<js_sys::Object>()).iter() {
+            let default = js_sys::Reflect::get(template, &key).unwrap_or(JsValue::UNDEFINED);
+            let present = js_sys::Reflect::get(value, &key).unwrap_or(JsValue::UNDEFINED);
+            if !present.is_undefined() {
+                fill_defaults(&present, &default);
+            } else if js_sys::Array::is_array(&default) {
+                let _ = js_sys::Reflect::set(object, &key, &js_sys::Array::new());
+            } else {
+                let _ = js_sys::Reflect::set(object, &key, &default);
             }
         }
-        _ => {}
     }
 }
 

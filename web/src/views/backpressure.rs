@@ -40,6 +40,15 @@ impl Trend {
             Trend::Flat => "→",
         }
     }
+
+    /// Its CSS class (`trend-rising`, ...).
+    pub fn class(self) -> &'static str {
+        match self {
+            Trend::Rising => "trend trend-rising",
+            Trend::Falling => "trend trend-falling",
+            Trend::Flat => "trend trend-flat",
+        }
+    }
 }
 
 /// One subscription's card.
@@ -116,7 +125,7 @@ pub fn build(model: &Model) -> (Vec<PressureCard>, usize) {
     let now = model.state.at;
     let fill = |s: &SubState| s.depth as f64 / s.capacity.max(1) as f64;
     let mut ranked: Vec<&SubState> = model.state.subscriptions.iter().collect();
-    ranked.sort_by(|a, b| {
+    crate::sort::sort_by(&mut ranked, |a, b| {
         fill(b)
             .total_cmp(&fill(a))
             .then(b.counters.dropped.cmp(&a.counters.dropped))
@@ -184,7 +193,7 @@ pub fn Backpressure() -> impl IntoView {
                     <div class=if card.alert { "card alert" } else { "card" } data-sub=card.id.to_string()>
                         <div class="card-head">
                             <span class="name" title=card.pattern.clone()>{card.label.clone()}</span>
-                            <span class=format!("trend trend-{:?}", card.trend).to_lowercase() title="trend over 5 s">{card.trend.arrow()}</span>
+                            <span class=card.trend.class() title="trend over 5 s">{card.trend.arrow()}</span>
                             <span class="badge">{card.policy.clone()}</span>
                         </div>
                         <svg class="spark" viewBox=format!("0 0 {CHART_W} {CHART_H}") preserveAspectRatio="none">

@@ -130,7 +130,7 @@ pub fn Header() -> impl IntoView {
                 <button class=move || if app.playing.get() { "btn" } else { "btn active" } data-testid="pause" on:click=move |_| app.set_playing(false) title="Pause">"❚❚ Pause"</button>
                 <button class="btn" data-testid="step" disabled=move || app.playing.get() || app.mode.get() == Mode::Attach on:click=move |_| app.step() title="One event (replay) or one frame (scenario)">"Step ›"</button>
                 <Show when=move || app.mode.get() == Mode::Replay>
-                    <select class="speed" data-testid="speed" prop:value=move || app.speed.get().to_string() on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { app.speed.set(v) } }>
+                    <select class="speed" data-testid="speed" prop:value=move || app.speed.get().to_string() on:change=move |ev| { if let Some(v) = super::parse_number(&event_target_value(&ev)) { app.speed.set(v) } }>
                         {SPEEDS.iter().map(|s| view! { <option value=s.to_string()>{format!("{s}×")}</option> }).collect_view()}
                     </select>
                 </Show>
@@ -224,7 +224,7 @@ pub fn Sidebar() -> impl IntoView {
                 <label class="field"><span>"latency"</span>
                     <select data-testid="consumer-latency" disabled=scenario_only on:change=move |ev| {
                         let v = event_target_value(&ev);
-                        set(&|t| t.latency_ms = v.parse().ok());
+                        set(&|t| t.latency_ms = super::parse_number(&v));
                     }>
                         <option value="">"scenario default"</option>
                         {[0.0, 2.0, 10.0, 25.0, 50.0, 100.0, 250.0].iter().map(|ms| view! { <option value=ms.to_string()>{if *ms == 0.0 { "0 ms (sync)".to_string() } else { format!("{ms} ms") }}</option> }).collect_view()}
@@ -233,7 +233,7 @@ pub fn Sidebar() -> impl IntoView {
                 <label class="field"><span>"failure rate"</span>
                     <select data-testid="failure-rate" disabled=scenario_only on:change=move |ev| {
                         let v = event_target_value(&ev);
-                        set(&|t| t.failure_rate = v.parse().ok());
+                        set(&|t| t.failure_rate = super::parse_number(&v));
                     }>
                         <option value="">"scenario default"</option>
                         {[0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0].iter().map(|p| view! { <option value=p.to_string()>{format!("{}%", p * 100.0)}</option> }).collect_view()}

@@ -26,7 +26,7 @@ pub struct LogFilter {
     pub subscription: Option<u64>,
     /// Kind.
     pub kind: Option<TraceKind>,
-    /// Regular expression over the row's text (empty = any).
+    /// Regular expression over the row's text, in JavaScript `RegExp` syntax (empty = any).
     pub regex: String,
     /// Show what does *not* match instead.
     pub invert: bool,
@@ -42,6 +42,39 @@ pub fn row_text(event: &Event, subscription_label: &str) -> String {
         event.message.map_or(String::new(), |m| m.to_string()),
         describe_detail(event)
     )
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The browser's `RegExp` (JavaScript syntax), built fallibly: an invalid expression
+    /// throws a `SyntaxError`, answered as `Err`. The browser's engine rather than a Rust
+    /// regex crate: one less regex engine in the `.wasm` (issue 14's size budget).
+    #[wasm_bindgen(js_name = RegExp)]
+    type JsRegExp;
+    #[wasm_bindgen(constructor, js_class = "RegExp", catch)]
+    fn new(pattern: &str, flags: &str) -> Result<JsRegExp, wasm_bindgen::JsValue>;
+    #[wasm_bindgen(method, js_class = "RegExp")]
+    fn test(this: &JsRegExp, text: &str) -> bool;
+}
+
+/// The log's regular expression: JavaScript `RegExp` syntax, case-sensitive, unanchored.
+struct LogRegex(JsRegExp);
+
+impl LogRegex {
+    /// Compiles `pattern`; an invalid one is `Err("regex: <the browser's reason>")`.
+    fn new(pattern: &str) -> Result<LogRegex, String> {
+        JsRegExp::new(pattern, "").map(LogRegex).map_err(|e| {
+            let reason = wasm_bindgen::JsCast::dyn_ref::<js_sys::Error>(&e)
+                .map(|e| String::from(e.message()))
+                .unwrap_or_else(|| "invalid regular expression".into());
+            format!("regex: {reason}")
+        })
+    }
+
+    /// Whether `text` holds a match.
+    fn is_match(&self, text: &str) -> bool {
+        self.0.test(text)
+    }
 }
 
 /// How the topic box filters: a pattern with `*` (exactly one segment) or `**` (zero or more
@@ -88,7 +121,7 @@ pub fn filter(model: &Model, filter: &LogFilter) -> Result<Vec<Event>, String> {
     let regex = if filter.regex.is_empty() {
         None
     } else {
-        Some(regex_lite::Regex::new(&filter.regex).map_err(|e| format!("regex: {e}"))?)
+        Some(LogRegex::new(&filter.regex)?)
     };
     let topic = TopicFilter::parse(&filter.topic)?;
     let mut out = Vec::new();

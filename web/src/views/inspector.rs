@@ -31,11 +31,17 @@ pub const MAX_LINES: usize = 400;
 /// Flattens `value` into lines; with a non-empty `query`, keeps only lines whose key or value
 /// contains it (case-insensitive) and their ancestors.
 pub fn tree(value: &Value, query: &str) -> Vec<TreeLine> {
-    let query = query.trim().to_lowercase();
+    let query = lower(query.trim());
     let mut out = Vec::new();
     walk(value, String::new(), String::new(), 0, &query, &mut out);
     out.truncate(MAX_LINES);
     out
+}
+
+/// `text` in lower case, by the browser's `String.prototype.toLowerCase` (the same Unicode
+/// mapping as `str::to_lowercase`, without its case tables in the `.wasm`).
+fn lower(text: &str) -> String {
+    js_sys::JsString::from(text).to_lower_case().into()
 }
 
 fn scalar(value: &Value) -> (String, &'static str) {
@@ -62,8 +68,7 @@ fn walk(
         return false;
     }
     let (text, kind) = scalar(value);
-    let hit = !query.is_empty()
-        && (key.to_lowercase().contains(query) || text.to_lowercase().contains(query));
+    let hit = !query.is_empty() && (lower(&key).contains(query) || lower(&text).contains(query));
     let at = out.len();
     out.push(TreeLine {
         depth,

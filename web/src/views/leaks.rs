@@ -46,7 +46,7 @@ pub fn series(model: &Model) -> (Vec<Series>, u32) {
         .iter()
         .map(|(p, h)| (p, h.last().map_or(0, |x| x.1)))
         .collect();
-    patterns.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    crate::sort::sort_by(&mut patterns, |a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     patterns.truncate(MAX_SERIES);
     let to_points = |samples: &mut dyn Iterator<Item = (f64, u32)>, max: u32| {
         samples

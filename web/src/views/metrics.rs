@@ -92,7 +92,7 @@ pub fn Metrics() -> impl IntoView {
                     handler: pct(&x.handler),
                 })
                 .collect();
-            subs.sort_by(|a, b| {
+            crate::sort::sort_by(&mut subs, |a, b| {
                 b.counts
                     .published
                     .cmp(&a.counts.published)
@@ -112,7 +112,7 @@ pub fn Metrics() -> impl IntoView {
                     handler: pct(&Latency::default()),
                 })
                 .collect();
-            topics.sort_by(|a, b| {
+            crate::sort::sort_by(&mut topics, |a, b| {
                 b.counts
                     .published
                     .cmp(&a.counts.published)

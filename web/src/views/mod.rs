@@ -55,6 +55,25 @@ pub fn fmt_rate(r: f64) -> String {
     }
 }
 
+/// The number in a form control's value (`"0.05"`, `"15000"`), read by the browser's
+/// `Number()`; `None` for an empty or non-numeric text. Rather than `str::parse::<f64>`, whose
+/// decimal-to-float parser the `.wasm` would carry for a few `<select>`s (issue 14's size
+/// budget).
+pub fn parse_number(text: &str) -> Option<f64> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    let number = js_number(text);
+    (!number.is_nan()).then_some(number)
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// JavaScript's `Number(text)`: the number a string spells, `NaN` if none.
+    #[wasm_bindgen(js_name = Number)]
+    fn js_number(text: &str) -> f64;
+}
+
 /// Whether `topic` matches `pattern` (`*` = one segment, `**` = zero or more).
 pub fn pattern_matches(pattern: &str, topic: &str) -> bool {
     fn go(p: &[&str], t: &[&str]) -> bool {

@@ -123,13 +123,15 @@ pub fn build(model: &Model, window_ms: f64, px_per_ms: f64) -> (Vec<LaneView>, u
     let mut subs: Vec<&crate::model::state::SubState> = model.state.subscriptions.iter().collect();
     let hidden = subs.len().saturating_sub(MAX_LANES);
     if hidden > 0 {
-        subs.sort_by(|a, b| {
+        crate::sort::sort_by(&mut subs, |a, b| {
             let la = model.lanes.get(&a.id).map_or(0.0, |l| l.last_activity);
             let lb = model.lanes.get(&b.id).map_or(0.0, |l| l.last_activity);
             lb.total_cmp(&la)
         });
         subs.truncate(MAX_LANES);
-        subs.sort_by(|a, b| a.created_at.total_cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        crate::sort::sort_by(&mut subs, |a, b| {
+            a.created_at.total_cmp(&b.created_at).then(a.id.cmp(&b.id))
+        });
     }
     let lanes = subs
         .into_iter()
@@ -175,19 +177,13 @@ pub fn Timeline() -> impl IntoView {
     let window_ms = RwSignal::new(default_window());
     let width = RwSignal::new(DEFAULT_W);
     let host = NodeRef::<leptos::html::Div>::new();
-    let measure = move || {
-        if let Some(el) = host.get_untracked() {
-            let w = f64::from(el.client_width());
-            if w > 200.0 && (w - width.get_untracked()).abs() > 0.5 {
-                width.set(w);
-            }
-        }
-    };
+    let observed = crate::hooks::use_element_size(host);
     Effect::new(move |_| {
-        host.track();
-        measure();
+        let (w, _) = observed.get();
+        if w > 200.0 && (w - width.get_untracked()).abs() > 0.5 {
+            width.set(w);
+        }
     });
-    let _ = window_event_listener(leptos::ev::resize, move |_| measure());
     let scale = move || (width.get() - LABEL_W - 14.0) / window_ms.get();
     let lanes = crate::app::staggered(app, 2, move || {
         let (window, px) = (window_ms.get(), scale());
@@ -244,7 +240,7 @@ pub fn Timeline() -> impl IntoView {
                         data-testid="timeline-window"
                         prop:value=move || window_ms.get().to_string()
                         on:change=move |ev| {
-                            if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                            if let Some(v) = super::parse_number(&event_target_value(&ev)) {
                                 window_ms.set(v);
                             }
                         }

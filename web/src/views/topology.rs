@@ -233,7 +233,7 @@ pub fn publishers(model: &Model) -> Vec<Publisher> {
     }
     if !model.local_topics.is_empty() {
         let mut topics: Vec<String> = model.local_topics.iter().map(|t| t.to_string()).collect();
-        topics.sort();
+        crate::sort::sort_by(&mut topics, Ord::cmp);
         out.push(local_publisher(topics));
     }
     let room = MAX_PUBLISHERS.saturating_sub(out.len());
@@ -310,7 +310,7 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
             (t, r)
         })
         .collect();
-    topics.sort_by(|a, b| {
+    crate::sort::sort_by(&mut topics, |a, b| {
         b.1.total_cmp(&a.1)
             .then_with(|| {
                 published
@@ -330,7 +330,7 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
     let (max_topics, max_subs) = (fit(height), fit(height));
     let hidden_topics = topics.len().saturating_sub(max_topics);
     topics.truncate(max_topics);
-    topics.sort_by(|a, b| a.0.cmp(&b.0));
+    crate::sort::sort_by(&mut topics, |a, b| a.0.cmp(&b.0));
 
     // Subscriptions: the most interesting first (failing, full, busy), drawn in creation order.
     let mut subs: Vec<&crate::model::state::SubState> = state.subscriptions.iter().collect();
@@ -341,11 +341,11 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
         trouble + rates.sub_delivered(s.id) + s.depth as f64
     };
     if subs.len() > max_subs {
-        subs.sort_by(|a, b| score(b).total_cmp(&score(a)));
+        crate::sort::sort_by(&mut subs, |a, b| score(b).total_cmp(&score(a)));
     }
     let hidden_subs = subs.len().saturating_sub(max_subs);
     subs.truncate(max_subs);
-    subs.sort_by(|a, b| a.created_at.total_cmp(&b.created_at));
+    crate::sort::sort_by(&mut subs, |a, b| a.created_at.total_cmp(&b.created_at));
 
     let publishers = publishers(model);
 
@@ -531,23 +531,17 @@ pub fn Topology() -> impl IntoView {
     let app = use_app();
     let size = RwSignal::new(DEFAULT_SIZE);
     let host = NodeRef::<leptos::html::Div>::new();
-    let measure = move || {
-        if let Some(el) = host.get_untracked() {
-            let next = (f64::from(el.client_width()), f64::from(el.client_height()));
-            let now = size.get_untracked();
-            if next.0 > 200.0
-                && next.1 > 100.0
-                && ((next.0 - now.0).abs() > 0.5 || (next.1 - now.1).abs() > 0.5)
-            {
-                size.set(next);
-            }
-        }
-    };
+    let observed = crate::hooks::use_element_size(host);
     Effect::new(move |_| {
-        host.track();
-        measure();
+        let next = observed.get();
+        let now = size.get_untracked();
+        if next.0 > 200.0
+            && next.1 > 100.0
+            && ((next.0 - now.0).abs() > 0.5 || (next.1 - now.1).abs() > 0.5)
+        {
+            size.set(next);
+        }
     });
-    let _ = window_event_listener(leptos::ev::resize, move |_| measure());
     let graph = crate::app::staggered(app, 0, move || {
         let size = size.get();
         app.model.with_value(|m| build(m, size))
