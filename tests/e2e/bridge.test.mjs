@@ -357,9 +357,10 @@ describe('switchyard/bridge across tabs', { skip: tarball ? false : 'SWITCHYARD_
   it('a page entering the back/forward cache lets go of its lock, and after it is shown again both ends still watch each other', async () => {
     const { page: p } = await linkedWorker(1);
     const pageRealm = (await probeOf(p)).realm;
+    // Away for 300 ms (longer than the grace a released lock gets) while the worker keeps running.
     const heldWhileHidden = await p.evaluate(async () => {
       window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 300));
       const { held } = await navigator.locks.query();
       window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
       return held.map((lock) => lock.name);

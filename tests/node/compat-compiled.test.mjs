@@ -74,6 +74,25 @@ describe('compiled emit callers', () => {
     }
   });
 
+  test('a list that changes at every emit (a once per request) is never compiled', () => {
+    EventEmitter.__compileAfter(1024, 0);
+    try {
+      const emitter = new EventEmitter();
+      emitter.on('response', () => {});
+      let answered = 0;
+      const compiles = countCompiles(() => {
+        for (let i = 0; i < 5000; i++) {
+          emitter.once('response', () => answered++);
+          emitter.emit('response', i);
+        }
+      });
+      assert.equal(compiles, 0);
+      assert.equal(answered, 5000);
+    } finally {
+      EventEmitter.__compileAfter(1, 0);
+    }
+  });
+
   test('emit() with no arguments calls the listeners of `undefined` with none, as Node does', () => {
     for (const after of [0, 1]) {
       EventEmitter.__compileAfter(after, 0);

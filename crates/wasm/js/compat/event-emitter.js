@@ -207,13 +207,16 @@ function addListener(emitter, type, listener, prepend) {
 }
 
 /**
- * Forgets the compiled caller of `entry`'s previous list: it holds that list's listeners, which
- * a removed one must not outlive.
+ * Forgets the compiled caller of `entry`'s previous list (it holds that list's listeners, which
+ * a removed one must not outlive) and its count of emits.
  * @param {Entry} entry
  */
 function dropCaller(entry) {
   entry.caller = null;
   entry.callerFor = null;
+  // Count the new list's own emits: a list that changes every few emits (a `once` per request)
+  // never turns hot, so it is never compiled for nothing.
+  entry.emits = 0;
 }
 
 /**

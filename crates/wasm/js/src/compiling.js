@@ -5,7 +5,8 @@
  *
  * A compile costs about 0.1-0.4 ms (a new script, parsed and warmed up on its own) and saves tens
  * of nanoseconds per call, so only what has proved hot gets one: `compileAfter` uses of one route
- * or listener list, and at most one compile per `COMPILE_SPACING_MS` in this realm, so an app
+ * or listener list, and at most one compile per `COMPILE_SPACING_MS` per bundle that carries this
+ * module (the main entry and `switchyard/compat` each do), so an app
  * whose many routes turn hot at once (a thousand rotating topics) spends at most a few percent
  * of its time compiling. A page whose Content-Security-Policy forbids `eval` refuses the first
  * compile; that is remembered and nothing is compiled again.

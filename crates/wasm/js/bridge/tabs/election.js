@@ -26,6 +26,18 @@
  */
 
 /**
+ * This realm's Web Locks, or `undefined` where there are none, or in Node: Node 24's abort the
+ * process (a fatal error in its lock manager) when a lock is requested after a worker_thread
+ * that held or awaited it was terminated.
+ * @returns {any}
+ */
+export function webLocks() {
+  const node = typeof process === 'object' && typeof process?.versions?.node === 'string';
+  const locks = /** @type {any} */ (globalThis).navigator?.locks;
+  return !node && typeof locks?.request === 'function' ? locks : undefined;
+}
+
+/**
  * The election for `name`, calling `onChange(leading)` when this realm starts or stops leading.
  * @param {string} name
  * @param {string} realm
@@ -34,11 +46,8 @@
  * @returns {Election}
  */
 export function election(name, realm, heartbeatMs, onChange) {
-  const locks = /** @type {any} */ (globalThis).navigator?.locks;
-  // Not in Node: Node 24's Web Locks abort the process (a fatal error in its lock manager) when a
-  // lock is requested after a worker_thread that held or awaited it was terminated.
-  const node = typeof process === 'object' && typeof process?.versions?.node === 'string';
-  if (!node && locks !== undefined && typeof locks.request === 'function') return lockElection(locks, name, onChange);
+  const locks = webLocks();
+  if (locks !== undefined) return lockElection(locks, name, onChange);
   return beatElection(realm, heartbeatMs, onChange);
 }
 

@@ -35,15 +35,16 @@ export const BYE_GRACE_MS = 100;
  * through `post` once it is held; after `receive` of the other end's `alive`, calls `onGone()`
  * once if that end's lock is released without a close on this side or a newer `alive`.
  *
- * `pause()` lets go of everything (a page entering the back/forward cache must not hold a lock:
- * browsers do not cache such pages), `resume()` takes a new lock and announces it; the other end
- * switches to the newer name, so the release of the old one is no death.
+ * `pause()` tells the other end (`away`: it stops watching) and lets go of everything (a page
+ * entering the back/forward cache must not hold a lock: browsers do not cache such pages);
+ * `resume()` takes a new lock and announces it, and the other end watches the new name.
  * @param {LockManager} locks
  * @param {string} baseName
  * @param {(fields: { lock: string, reply: boolean }) => void} post
  * @param {() => void} onGone
+ * @param {() => void} postAway tells the other end this one lets go of its lock for a while
  */
-export function watchPeer(locks, baseName, post, onGone) {
+export function watchPeer(locks, baseName, post, onGone, postAway) {
   let closed = false;
   let paused = false;
   let holdings = 0;
@@ -114,11 +115,20 @@ export function watchPeer(locks, baseName, post, onGone) {
         // Aborted (a newer name, pause, close), or the lock manager went away with the realm.
       });
     },
-    /** Lets go of this end's lock and stops watching (the page is entering the back/forward cache). */
+    /**
+     * Lets go of this end's lock and stops watching (the page is entering the back/forward
+     * cache), after telling the other end (`away`), which stops watching it until `alive`.
+     */
     pause() {
       if (closed || paused) return;
       paused = true;
+      postAway();
       letGo();
+      stopWatch();
+      watchedName = null;
+    },
+    /** The other end let go of its lock for a while (`away`): its release is no death. */
+    away() {
       stopWatch();
       watchedName = null;
     },

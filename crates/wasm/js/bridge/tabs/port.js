@@ -14,6 +14,7 @@
 import { SwitchyardError } from 'switchyard';
 
 import { registerLink } from '../registry.js';
+import { webLocks } from './election.js';
 import { LinkCore, randomId } from './link.js';
 import { LOCK_PREFIX, watchPeer } from './liveness.js';
 import { readLinkOptions } from './options.js';
@@ -63,7 +64,8 @@ export function linkPort(bus, port, options) {
   link.start();
   // Node's ports say when the other end exits; a browser's say nothing, so each end there holds a
   // Web Lock for its lifetime and watches the other's.
-  const locks = node ? undefined : globalThis.navigator?.locks;
+  // Never in Node, whatever the port's shape (see `webLocks`).
+  const locks = node ? undefined : webLocks();
   const liveness =
     locks === undefined
       ? null
@@ -73,6 +75,7 @@ export function linkPort(bus, port, options) {
           `${LOCK_PREFIX}${link.realm}.${link.linkId}.${randomId()}`,
           (fields) => port.postMessage(message('alive', link.realm, { link: link.linkId, ...fields })),
           onGone,
+          () => port.postMessage(message('away', link.realm, { link: link.linkId })),
         );
   // A page entering the back/forward cache lets go of its lock (browsers do not cache a page
   // holding one) and takes a new one when it is shown again.
@@ -94,6 +97,7 @@ export function linkPort(bus, port, options) {
   link.onControl = (m) => {
     if (m.kind === 'bye') close();
     else if (m.kind === 'alive') liveness?.receive(m);
+    else if (m.kind === 'away') liveness?.away();
   };
 
   function close() {

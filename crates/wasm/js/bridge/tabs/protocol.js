@@ -18,6 +18,8 @@
 //                                              longer holds (`[sender, from, count][]`)
 //   alive    { link, lock, reply }             over a port, in browsers: the Web Lock `from` holds
 //                                              while it lives (liveness.js); `reply` marks an answer
+//   away     { link }                          over a port: `from` lets go of its lock for a while
+//                                              (back/forward cache); stop watching it until `alive`
 //
 // An Entry is one message: `{ s, n, topic, payload, headers, correlationId, origin, at }`: `s` is
 // the sender (`from:link`), `n` its position in the sender's stream (1, 2, ...: a receiver
@@ -77,6 +79,8 @@ export function readMessage(value) {
       return isCount(m.link) ? m : null;
     case 'alive':
       return isCount(m.link) && isText(m.lock) && typeof m.reply === 'boolean' ? m : null;
+    case 'away':
+      return isCount(m.link) ? m : null;
     case 'hello':
       return isCount(m.link) && isCount(m.req) ? m : null;
     case 'welcome':
