@@ -7,11 +7,9 @@
 // publisher. Screenshots land in target/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serve, launch, shot, repo } from './harness.mjs';
+import { serve, launch, shot, repo, unpackTarball } from './harness.mjs';
 import { eventually } from '../helpers/poll.mjs';
 import { startBroker } from '../node/helpers/mosquitto.mjs';
 
@@ -74,13 +72,10 @@ window.ready = true;
 
 before(async () => {
   if (!tarball) return;
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-bridge-devtools-'));
-  execFileSync('tar', ['-xzf', tarball, '-C', dir]);
-  const pkg = join(dir, 'package');
-  const { exports } = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8'));
-  MAIN = exports['.'].browser.replace(/^\.\//, '');
-  BRIDGE = exports['./bridge'].browser.replace(/^\.\//, '');
-  DEVTOOLS = exports['./devtools'].browser.replace(/^\.\//, '');
+  const { pkg, entry } = await unpackTarball(tarball);
+  MAIN = entry('.');
+  BRIDGE = entry('./bridge');
+  DEVTOOLS = entry('./devtools');
   server = await serve(join(pkg, 'web', 'devtools-app'), {
     mounts: { '/pkg/': pkg, '/mqtt/': join(repo, 'tests/node_modules/mqtt/dist') },
     pages: { '/tab.html': tab(), '/orders.html': mqttPage() },

@@ -6,11 +6,9 @@
 // forged message changing nothing.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serve, launch } from './harness.mjs';
+import { serve, launch, unpackTarball } from './harness.mjs';
 import { eventually as poll } from '../helpers/poll.mjs';
 
 /** `eventually`, polling every 25 ms: the hand-over test times what it waits for. */
@@ -87,14 +85,11 @@ window.ready = true;
 
 before(async () => {
   if (!tarball) return;
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-bridge-'));
-  execFileSync('tar', ['-xzf', tarball, '-C', dir]);
-  const pkg = join(dir, 'package');
-  const { exports } = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8'));
-  MAIN = exports['.'].browser.replace(/^\.\//, '');
+  const { pkg, entry } = await unpackTarball(tarball);
+  MAIN = entry('.');
   // The bridge bundle imports the bus as `switchyard`, which a bundler resolves; here (pages and
   // module workers, which take no import map) a copy names the main bundle's file instead.
-  const bridge = await readFile(join(pkg, exports['./bridge'].browser), 'utf8');
+  const bridge = await readFile(join(pkg, entry('./bridge')), 'utf8');
   assert.match(bridge, /from "switchyard"/);
   await writeFile(join(pkg, 'web', 'bridge.resolved.js'), bridge.replaceAll('from "switchyard"', `from "/pkg/${MAIN}"`));
   BRIDGE = 'web/bridge.resolved.js';

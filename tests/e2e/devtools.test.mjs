@@ -3,11 +3,9 @@
 // page on its own bus, and closes it again. Screenshots land in target/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serve, launch, shot } from './harness.mjs';
+import { serve, launch, shot, unpackTarball } from './harness.mjs';
 import { eventually } from '../helpers/poll.mjs';
 
 const tarball = process.env.SWITCHYARD_TARBALL;
@@ -125,12 +123,9 @@ window.ready = true;
 
 before(async () => {
   if (!tarball) return;
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-devtools-'));
-  execFileSync('tar', ['-xzf', tarball, '-C', dir]);
-  const pkg = join(dir, 'package');
-  const { exports } = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8'));
-  MAIN = exports['.'].browser.replace(/^\.\//, '');
-  DEVTOOLS = exports['./devtools'].browser.replace(/^\.\//, '');
+  const { pkg, entry } = await unpackTarball(tarball);
+  MAIN = entry('.');
+  DEVTOOLS = entry('./devtools');
   // The app's own origin: the package is served as files under /pkg/, as a plain static host
   // or a bundler's output would.
   server = await serve(join(pkg, 'web', 'devtools-app'), { mounts: { '/pkg/': pkg }, pages: { '/app.html': app(), '/plain.html': plain(), '/storm.html': storm() } });

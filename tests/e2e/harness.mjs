@@ -2,6 +2,7 @@
 // build (plus optional extra directories mounted under a prefix), and a headless Chromium.
 import { createServer } from 'node:http';
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { readFile, stat, mkdtemp, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, extname, resolve, normalize, sep } from 'node:path';
@@ -68,9 +69,25 @@ export async function serve(root = dist, { mounts = {}, pages = {} } = {}) {
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise((ok) => server.close(ok)) };
 }
 
+const scratchDirs = [];
+process.on('exit', () => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A fresh folder under the system's temporary folder, removed when the test process exits
+ * (CI shares the disk; a run must not leave unpacked tarballs and browser profiles behind).
+ * @param {string} prefix
+ */
+export async function scratchDir(prefix) {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+}
+
 /** A headless Chromium with a fresh profile. */
 export async function launch() {
-  const userDataDir = await mkdtemp(join(tmpdir(), 'switchyard-e2e-'));
+  const userDataDir = await scratchDir('switchyard-e2e-');
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -115,7 +132,7 @@ export async function text(page, testId) {
  * @param {string} tarball
  */
 export async function unpackTarball(tarball) {
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-e2e-pkg-'));
+  const dir = await scratchDir('switchyard-e2e-pkg-');
   execFileSync('tar', ['-xzf', tarball, '-C', dir]);
   const pkg = join(dir, 'package');
   const { exports } = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8'));

@@ -3,11 +3,9 @@
 // Screenshots land in target/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile, mkdtemp, mkdir, readdir } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serve, launch, open, shot, text, screenshots } from './harness.mjs';
+import { serve, launch, open, shot, text, screenshots, scratchDir, unpackTarball } from './harness.mjs';
 import { eventually } from '../helpers/poll.mjs';
 
 const SCENARIOS = ['basic', 'retry', 'broadcast', 'batched', 'backpressure-dlq', 'slow-consumer', 'leaky-component', 'cascade', 'storm'];
@@ -275,7 +273,7 @@ test('payloads are rendered as text, never as HTML', async () => {
     { type: 'state', state },
     { type: 'event', cursor: 0, at: 11, kind: 'dead_lettered', subscription: 1, message: 1, topic: 'evil.topic', detail: 0 },
   ].map((l) => JSON.stringify(l)).join('\n');
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-xss-'));
+  const dir = await scratchDir('switchyard-xss-');
   const file = join(dir, 'evil.ndjson');
   await writeFile(file, recording);
   const { page, problems, dialogs } = await open(context, `${server.url}/?scenario=basic`);
@@ -304,12 +302,8 @@ test('attach: shows a bus exposed by a page that uses the npm package', async (t
     t.skip('SWITCHYARD_TARBALL is not set: build it with `cargo xtask pack` and point the variable at the .tgz');
     return;
   }
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-pkg-'));
-  execFileSync('tar', ['-xzf', tarball, '-C', dir]);
-  const pkg = join(dir, 'package');
-  const manifest = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8'));
-  const exp = manifest.exports?.['.'];
-  const entry = (typeof exp === 'string' ? exp : exp?.browser ?? exp?.default ?? manifest.module).replace(/^\.\//, '');
+  const { pkg, entry: exported } = await unpackTarball(tarball);
+  const entry = exported('.');
   const busPage = `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>app</title></head><body>
 <script type="module">
 import { EventBus } from '/pkg/${entry}';
@@ -374,12 +368,8 @@ test('attach: a frame with events as objects (another viewer reads no columns) s
     t.skip('SWITCHYARD_TARBALL is not set: build it with `cargo xtask pack` and point the variable at the .tgz');
     return;
   }
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-pkg-'));
-  execFileSync('tar', ['-xzf', tarball, '-C', dir]);
-  const pkg = join(dir, 'package');
-  const manifest = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8'));
-  const exp = manifest.exports?.['.'];
-  const entry = (typeof exp === 'string' ? exp : exp?.browser ?? exp?.default ?? manifest.module).replace(/^\.\//, '');
+  const { pkg, entry: exported } = await unpackTarball(tarball);
+  const entry = exported('.');
   // The bus sends `columns` only when every viewer of the exposure accepts them
   // (docs/ATTACH_PROTOCOL.md); a second viewer that does not (an older visualiser) makes it send
   // `events` as objects to both. That viewer lives in the app's page, on its own channel object.
