@@ -19,6 +19,7 @@ pub mod hooks;
 pub mod model;
 pub mod sort;
 pub mod source;
+pub mod state;
 pub mod views;
 
 /// Mounts the app on `<body>`.
