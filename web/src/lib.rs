@@ -16,6 +16,7 @@ static ALLOCATOR: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::I
 
 pub mod app;
 pub mod hooks;
+pub mod js;
 pub mod model;
 pub mod sort;
 pub mod source;

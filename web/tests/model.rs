@@ -1417,3 +1417,28 @@ fn topology_columns_never_overlap_down_to_the_docked_panel_width() {
         (130.0, 190.0, 450.0)
     );
 }
+
+#[wasm_bindgen_test]
+fn a_javascript_exception_reads_as_its_name_and_message_without_a_stack() {
+    use switchyard_web::js::error_text;
+    use wasm_bindgen::JsValue;
+    let thrown = js_sys::Function::new_no_args("return null.x")
+        .call0(&JsValue::NULL)
+        .expect_err("reading a property of null throws");
+    let text = error_text(&thrown);
+    assert!(text.starts_with("TypeError: "), "{text}");
+    assert!(!text.contains("JsValue(") && !text.contains("\n"), "{text}");
+    assert_eq!(
+        error_text(&js_sys::Error::new("boom").into()),
+        "Error: boom"
+    );
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document");
+    let refused = document
+        .create_element("<not a name>")
+        .expect_err("an invalid element name throws a DOMException");
+    let text = error_text(&refused);
+    assert!(text.starts_with("InvalidCharacterError: "), "{text}");
+    assert_eq!(error_text(&JsValue::from_str("plain words")), "plain words");
+}

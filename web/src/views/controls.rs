@@ -9,6 +9,7 @@ use switchyard_core::{DeliveryStrategy, Overflow};
 use wasm_bindgen::JsCast;
 
 use super::{fmt_count, fmt_rate, use_app};
+use crate::js::error_text;
 use crate::source::scenarios::{self, ScenarioId};
 use crate::source::Tuning;
 use crate::state::Mode;
@@ -23,14 +24,14 @@ fn download(name: &str, text: &str) -> Result<(), String> {
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("application/x-ndjson");
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
-        .map_err(|e| format!("{e:?}"))?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+        .map_err(|e| error_text(&e))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| error_text(&e))?;
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?;
     let a: web_sys::HtmlAnchorElement = document
         .create_element("a")
-        .map_err(|e| format!("{e:?}"))?
+        .map_err(|e| error_text(&e))?
         .unchecked_into();
     a.set_href(&url);
     a.set_download(name);
@@ -108,7 +109,7 @@ pub fn Header() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match wasm_bindgen_futures::JsFuture::from(file.text()).await {
                 Ok(text) => app.import(&text.as_string().unwrap_or_default()),
-                Err(e) => app.status.set(format!("import failed: {e:?}")),
+                Err(e) => app.status.set(format!("import failed: {}", error_text(&e))),
             }
         });
     };
