@@ -16,9 +16,11 @@ static ALLOCATOR: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::I
 
 pub mod app;
 pub mod hooks;
+pub mod js;
 pub mod model;
 pub mod sort;
 pub mod source;
+pub mod state;
 pub mod views;
 
 /// Mounts the app on `<body>`.

@@ -1,12 +1,16 @@
 //! Components mounted in headless Chromium with a model fed by a real scenario (or a crafted
-//! snapshot), checking what they render.
+//! snapshot), checking what they render. The components with props (sidebar, timeline, event
+//! log) are mounted alone, with no app state in context: only the handles and callbacks
+//! they are given.
 
 use leptos::prelude::*;
-use switchyard_web::app::{AppState, Selection};
+use switchyard_core::Overflow;
 use switchyard_web::model::state::{BusState, DeadLetterState, SubState};
 use switchyard_web::model::Update;
 use switchyard_web::source::{Driver, ScenarioId, Tuning};
+use switchyard_web::state::{AppState, Mode, ModelFeed, Selection};
 use switchyard_web::views;
+use switchyard_web::views::controls::AttachRequest;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -35,21 +39,48 @@ async fn settle() {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-/// An app state whose model holds `ms` of scenario `id`.
-fn app_with(id: ScenarioId, ms: f64) -> AppState {
-    let app = AppState::new();
+/// Feeds `feed`'s model `ms` of scenario `id` (without bumping its clocks).
+fn play(feed: ModelFeed, id: ScenarioId, ms: f64) {
     let mut driver = Driver::new(id, Tuning::default()).expect("scenario");
     let mut t = 0.0;
     while t < ms {
         let update = driver.tick(16.0);
         let at = driver.clock();
-        app.model.update_value(|m| m.apply(update, at));
+        feed.model.update_value(|m| m.apply(update, at));
         t += 16.0;
     }
     let last = driver.snapshot_now();
     let at = driver.clock();
-    app.model.update_value(|m| m.apply(last, at));
+    feed.model.update_value(|m| m.apply(last, at));
+}
+
+/// An app state whose model holds `ms` of scenario `id`.
+fn app_with(id: ScenarioId, ms: f64) -> AppState {
+    let app = AppState::new();
+    play(app.feed, id, ms);
     app
+}
+
+/// Mounts `view` with nothing in context (a component with props, on its own).
+fn mount_alone<V: IntoView + 'static>(view: impl Fn() -> V + 'static) -> web_sys::HtmlElement {
+    let el = container();
+    leptos::mount::mount_to(el.clone(), view).forget();
+    el
+}
+
+/// The element `selector` finds in `el`.
+fn find(el: &web_sys::HtmlElement, selector: &str) -> web_sys::HtmlElement {
+    el.query_selector(selector)
+        .expect("query")
+        .unwrap_or_else(|| panic!("no {selector}"))
+        .unchecked_into()
+}
+
+/// Sets a form control's value as a user would and fires `event` (`input`, `change`) on it.
+fn enter(control: &web_sys::HtmlElement, value: &str, event: &str) {
+    js_sys::Reflect::set(control, &"value".into(), &value.into()).expect("set value");
+    let event = web_sys::Event::new(event).expect("event");
+    control.dispatch_event(&event).expect("dispatch");
 }
 
 fn mount<V: IntoView + 'static>(
@@ -68,7 +99,7 @@ fn mount<V: IntoView + 'static>(
 #[wasm_bindgen_test]
 async fn metrics_show_the_scenarios_counters() {
     let app = app_with(ScenarioId::Basic, 3_000.0);
-    let published = app.model.with_value(|m| m.state.totals.published);
+    let published = app.feed.model.with_value(|m| m.state.totals.published);
     assert!(published > 0);
     let el = mount(app, || view! { <views::metrics::Metrics/> });
     settle().await;
@@ -121,12 +152,135 @@ async fn backpressure_cards_turn_red_past_the_threshold() {
 }
 
 #[wasm_bindgen_test]
-async fn the_timeline_draws_a_lane_per_subscription_with_marbles() {
-    let app = app_with(ScenarioId::Basic, 3_000.0);
-    let el = mount(app, || view! { <views::timeline::Timeline/> });
+async fn the_timeline_alone_draws_its_feed_as_it_changes_and_reports_a_clicked_marble() {
+    let feed = ModelFeed::new();
+    let selected = RwSignal::new(None::<Selection>);
+    let el = mount_alone(move || {
+        view! { <views::timeline::Timeline feed=feed on_select=move |s| selected.set(Some(s))/> }
+    });
+    settle().await;
+    assert_eq!(el.query_selector_all(".lane").expect("query").length(), 0);
+    assert!(el
+        .text_content()
+        .unwrap_or_default()
+        .contains("No subscriptions yet."));
+    // The model moves on and the feed says so: the view follows.
+    play(feed, ScenarioId::Basic, 3_000.0);
+    feed.bump(true);
     settle().await;
     assert_eq!(el.query_selector_all(".lane").expect("query").length(), 3);
     assert!(el.query_selector_all(".marble").expect("query").length() > 0);
+    let marble = find(&el, ".marble");
+    let message: u64 = marble
+        .text_content()
+        .unwrap_or_default()
+        .parse()
+        .expect("a marble is labelled with its message");
+    marble
+        .dispatch_event(&web_sys::Event::new("click").expect("event"))
+        .expect("click");
+    match selected.get_untracked() {
+        Some(Selection::Event(event)) => assert_eq!(event.message, Some(message)),
+        other => panic!("the clicked marble's delivery is reported, not {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_event_log_alone_filters_its_feeds_log_and_reports_a_clicked_row() {
+    let feed = ModelFeed::new();
+    play(feed, ScenarioId::Basic, 3_000.0);
+    let selected = RwSignal::new(None::<Selection>);
+    let el = mount_alone(move || {
+        view! { <views::event_log::EventLog feed=feed on_select=move |s| selected.set(Some(s))/> }
+    });
+    settle().await;
+    assert!(el.query_selector_all(".log-row").expect("query").length() > 0);
+    let count = |el: &web_sys::HtmlElement| find(el, "[data-testid=log-count]").text_content();
+    let everything = count(&el).unwrap_or_default();
+    enter(&find(&el, "[data-testid=log-topic]"), "orders.*", "input");
+    settle().await;
+    let filtered = count(&el).unwrap_or_default();
+    assert_ne!(filtered, everything, "the topic filter applies");
+    let rows = el.query_selector_all(".log-row .topic").expect("query");
+    assert!(rows.length() > 0, "{filtered}");
+    for i in 0..rows.length() {
+        let topic = rows
+            .get(i)
+            .and_then(|r| r.text_content())
+            .unwrap_or_default();
+        assert!(
+            topic.starts_with("orders.") && topic.matches('.').count() == 1,
+            "{topic} passed orders.*"
+        );
+    }
+    find(&el, ".log-row").click();
+    match selected.get_untracked() {
+        Some(Selection::Event(event)) => {
+            assert!(event
+                .topic
+                .as_deref()
+                .is_some_and(|t| t.starts_with("orders.")))
+        }
+        other => panic!("the clicked row's event is reported, not {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_sidebar_alone_reports_each_control_and_follows_the_signals_it_is_given() {
+    let mode = RwSignal::new(Mode::Scenario);
+    let scenario = RwSignal::new(ScenarioId::Basic);
+    let tuning = RwSignal::new(Tuning::default());
+    let picked = RwSignal::new(None::<ScenarioId>);
+    let attach = RwSignal::new(None::<AttachRequest>);
+    let el = mount_alone(move || {
+        view! {
+            <views::controls::Sidebar
+                mode=move || mode.get()
+                scenario=move || scenario.get()
+                tuning=move || tuning.get()
+                on_scenario=move |id| picked.set(Some(id))
+                // As the app does: the new tuning becomes the current one.
+                on_tune=move |t| tuning.set(t)
+                on_attach=move |to| attach.set(Some(to))
+            />
+        }
+    });
+    settle().await;
+    enter(&find(&el, "[data-testid=overflow]"), "reject", "change");
+    assert_eq!(tuning.get_untracked().overflow, Some(Overflow::Reject));
+    enter(&find(&el, "[data-testid=producer-rate]"), "5", "input");
+    settle().await;
+    assert_eq!(tuning.get_untracked().rate_scale, 2.0);
+    assert!(
+        el.text_content().unwrap_or_default().contains("×2 ·"),
+        "the rate label follows the tuning signal"
+    );
+    enter(&find(&el, "[data-testid=scenario]"), "storm", "change");
+    assert_eq!(picked.get_untracked(), Some(ScenarioId::Storm));
+    find(&el, "[data-testid=attach]").click();
+    assert_eq!(
+        attach.get_untracked(),
+        Some(AttachRequest {
+            name: "demo".into(),
+            page: None
+        })
+    );
+    enter(
+        &find(&el, "[data-testid=attach-page]"),
+        " https://app.example/ ",
+        "input",
+    );
+    find(&el, "[data-testid=attach]").click();
+    assert_eq!(
+        attach.get_untracked().and_then(|to| to.page).as_deref(),
+        Some("https://app.example/")
+    );
+    let disabled =
+        |el: &web_sys::HtmlElement| find(el, "[data-testid=capacity]").has_attribute("disabled");
+    assert!(!disabled(&el));
+    mode.set(Mode::Attach);
+    settle().await;
+    assert!(disabled(&el), "the tuning controls apply to scenarios only");
 }
 
 #[wasm_bindgen_test]
@@ -152,7 +306,7 @@ async fn the_inspector_renders_a_hostile_payload_as_text() {
         }],
         ..BusState::default()
     };
-    app.model.update_value(|m| {
+    app.feed.model.update_value(|m| {
         m.apply(
             Update {
                 state: Some(state),

@@ -5,9 +5,10 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use switchyard_web::app::{App, AppState};
+use switchyard_web::app::App;
 use switchyard_web::hooks::use_animation_frame;
 use switchyard_web::source::{Driver, ScenarioId, Tuning};
+use switchyard_web::state::AppState;
 use switchyard_web::views;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -136,7 +137,7 @@ async fn the_topology_redraws_at_its_panels_new_size_without_a_window_resize() {
     for _ in 0..60 {
         let update = driver.tick(16.0);
         let at = driver.clock();
-        app.model.update_value(|m| m.apply(update, at));
+        app.feed.model.update_value(|m| m.apply(update, at));
     }
     let el = container();
     el.style().set_property("width", "560px").expect("width");

@@ -12,7 +12,7 @@ use switchyard_web::source::recording::{self, ImportError, Player, Recorder};
 use switchyard_web::source::{Driver, ScenarioId, Tuning};
 use switchyard_web::views::event_log::{filter, LogFilter};
 use switchyard_web::views::inspector::tree;
-use switchyard_web::views::{backpressure, pattern_matches, timeline, topology};
+use switchyard_web::views::{backpressure, timeline, topology};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -484,13 +484,61 @@ fn the_quieter_line_sits_below_every_node_it_leaves_out() {
 }
 
 #[wasm_bindgen_test]
-fn wildcards_match_one_or_any_number_of_segments() {
-    assert!(pattern_matches("a.*.c", "a.b.c"));
-    assert!(!pattern_matches("a.*.c", "a.c"));
-    assert!(pattern_matches("a.**", "a"));
-    assert!(pattern_matches("a.**.z", "a.b.c.z"));
-    assert!(pattern_matches("**", "x.y"));
-    assert!(!pattern_matches("a.b", "a.b.c"));
+fn topology_wildcards_match_one_or_any_number_of_segments_as_the_bus_does() {
+    let topic = |t: &str| switchyard_web::model::state::TopicState {
+        topic: t.into(),
+        ..Default::default()
+    };
+    let mut model = Model::default();
+    let state = BusState {
+        at: 1.0,
+        subscriptions: vec![
+            sub(1, "a.*.c", 0, 10),
+            sub(2, "a.**", 0, 10),
+            sub(3, "a.**.z", 0, 10),
+            sub(4, "**", 0, 10),
+            sub(5, "a.b", 0, 10),
+        ],
+        topics: ["a", "a.b.c", "a.b.c.z", "a.c", "x.y"]
+            .into_iter()
+            .map(topic)
+            .collect(),
+        publishers: vec![switchyard_web::model::state::PublisherState {
+            name: "p".into(),
+            topics: vec!["a.*.c".into(), "x.y".into()],
+        }],
+        ..BusState::default()
+    };
+    model.apply(
+        Update {
+            state: Some(state),
+            ..Update::default()
+        },
+        1.0,
+    );
+    let graph = topology::build(&model, (860.0, 600.0));
+    let edges: Vec<&str> = graph.edges.iter().map(|e| e.key.as_str()).collect();
+    let linked = |topic: &str, to: &str| edges.contains(&format!("ts:{topic}>{to}").as_str());
+    // `*` is exactly one segment.
+    assert!(linked("a.b.c", "1"), "{edges:?}");
+    assert!(!linked("a.c", "1") && !linked("a.b.c.z", "1"), "{edges:?}");
+    // `**` is zero or more segments, at the end, inside or alone.
+    for t in ["a", "a.b.c", "a.b.c.z", "a.c"] {
+        assert!(linked(t, "2"), "a.** takes {t}: {edges:?}");
+    }
+    assert!(!linked("x.y", "2"), "{edges:?}");
+    assert!(linked("a.b.c.z", "3") && !linked("a.b.c", "3"), "{edges:?}");
+    for t in ["a", "a.b.c", "a.b.c.z", "a.c", "x.y"] {
+        assert!(linked(t, "4"), "** takes {t}: {edges:?}");
+    }
+    // A literal pattern is the whole topic, not a prefix.
+    assert!(!edges.iter().any(|e| e.ends_with(">5")), "{edges:?}");
+    // A publisher's patterns reach topics by the same rules.
+    let published: Vec<&str> = edges
+        .iter()
+        .filter_map(|e| e.strip_prefix("pt:p>"))
+        .collect();
+    assert_eq!(published, ["a.b.c", "x.y"]);
 }
 
 #[wasm_bindgen_test]
@@ -1368,4 +1416,29 @@ fn topology_columns_never_overlap_down_to_the_docked_panel_width() {
         (wide.node_w, wide.sub_w, wide.topic_x),
         (130.0, 190.0, 450.0)
     );
+}
+
+#[wasm_bindgen_test]
+fn a_javascript_exception_reads_as_its_name_and_message_without_a_stack() {
+    use switchyard_web::js::error_text;
+    use wasm_bindgen::JsValue;
+    let thrown = js_sys::Function::new_no_args("return null.x")
+        .call0(&JsValue::NULL)
+        .expect_err("reading a property of null throws");
+    let text = error_text(&thrown);
+    assert!(text.starts_with("TypeError: "), "{text}");
+    assert!(!text.contains("JsValue(") && !text.contains("\n"), "{text}");
+    assert_eq!(
+        error_text(&js_sys::Error::new("boom").into()),
+        "Error: boom"
+    );
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document");
+    let refused = document
+        .create_element("<not a name>")
+        .expect_err("an invalid element name throws a DOMException");
+    let text = error_text(&refused);
+    assert!(text.starts_with("InvalidCharacterError: "), "{text}");
+    assert_eq!(error_text(&JsValue::from_str("plain words")), "plain words");
 }

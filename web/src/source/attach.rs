@@ -508,7 +508,7 @@ impl AttachClient {
     pub fn connect(name: &str, viewer: String) -> Result<AttachClient, String> {
         validate_name(name)?;
         let channel = BroadcastChannel::new(&format!("switchyard:{name}"))
-            .map_err(|e| format!("BroadcastChannel: {e:?}"))?;
+            .map_err(|e| format!("BroadcastChannel: {}", crate::js::error_text(&e)))?;
         let client = AttachClient::new(name.to_string(), viewer);
         client.link.borrow_mut().open(Transport::Channel(channel));
         Ok(client)
@@ -588,7 +588,7 @@ impl AttachClient {
         });
         window
             .add_event_listener_with_callback("message", listener.as_ref().unchecked_ref())
-            .map_err(|e| format!("message listener: {e:?}"))?;
+            .map_err(|e| format!("message listener: {}", crate::js::error_text(&e)))?;
         let _ = js_sys::Reflect::set(&ask, &"v".into(), &JsValue::from(PROTOCOL_VERSION));
         // The host hands one port per viewer id: requests still in flight when the port
         // arrives do not make it replace that port.

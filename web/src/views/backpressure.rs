@@ -175,7 +175,9 @@ pub fn build(model: &Model) -> (Vec<PressureCard>, usize) {
 #[component]
 pub fn Backpressure() -> impl IntoView {
     let app = use_app();
-    let data = crate::app::staggered(app, 1, move || app.model.with_value(build));
+    let data = app
+        .feed
+        .staggered(1, move || app.feed.model.with_value(build));
     view! {
         <section class="panel backpressure" data-testid="backpressure">
             <header class="panel-head">

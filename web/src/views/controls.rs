@@ -9,9 +9,10 @@ use switchyard_core::{DeliveryStrategy, Overflow};
 use wasm_bindgen::JsCast;
 
 use super::{fmt_count, fmt_rate, use_app};
-use crate::app::Mode;
+use crate::js::error_text;
 use crate::source::scenarios::{self, ScenarioId};
 use crate::source::Tuning;
+use crate::state::Mode;
 
 /// Producer rate multipliers offered by the rate slider.
 pub const RATE_SCALES: [f64; 8] = [0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0];
@@ -23,14 +24,14 @@ fn download(name: &str, text: &str) -> Result<(), String> {
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("application/x-ndjson");
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
-        .map_err(|e| format!("{e:?}"))?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+        .map_err(|e| error_text(&e))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| error_text(&e))?;
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?;
     let a: web_sys::HtmlAnchorElement = document
         .create_element("a")
-        .map_err(|e| format!("{e:?}"))?
+        .map_err(|e| error_text(&e))?
         .unchecked_into();
     a.set_href(&url);
     a.set_download(name);
@@ -61,8 +62,8 @@ pub fn Header() -> impl IntoView {
         })
         .forget();
     });
-    let totals = crate::app::staggered(app, 3, move || {
-        app.model.with_value(|m| {
+    let totals = app.feed.staggered(3, move || {
+        app.feed.model.with_value(|m| {
             (
                 m.rates.published(),
                 m.rates.delivered(),
@@ -76,7 +77,7 @@ pub fn Header() -> impl IntoView {
         })
     });
     let replay_pos = Memo::new(move |_| {
-        app.rev.track();
+        app.feed.rev.track();
         app.source.with_value(|s| match s {
             crate::source::Source::Replay(p) => {
                 Some((p.events_played(), p.events_total(), p.finished()))
@@ -108,7 +109,7 @@ pub fn Header() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match wasm_bindgen_futures::JsFuture::from(file.text()).await {
                 Ok(text) => app.import(&text.as_string().unwrap_or_default()),
-                Err(e) => app.status.set(format!("import failed: {e:?}")),
+                Err(e) => app.status.set(format!("import failed: {}", error_text(&e))),
             }
         });
     };
@@ -163,17 +164,40 @@ fn base_rate(id: ScenarioId) -> f64 {
         .sum()
 }
 
-/// The left column of controls.
+/// What the sidebar's Attach button asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttachRequest {
+    /// The name the bus is exposed under (`bus.expose(name)`), as typed.
+    pub name: String,
+    /// The address of a page of another origin to open and attach to (trimmed); `None` for a
+    /// bus of another tab of this origin.
+    pub page: Option<String>,
+}
+
+/// The left column of controls: the scenario, its live tuning and attaching to a bus. It
+/// changes nothing itself: each control calls its callback, and the tuning controls are
+/// disabled unless `mode` is [`Mode::Scenario`].
 #[component]
-pub fn Sidebar() -> impl IntoView {
-    let app = use_app();
+pub fn Sidebar(
+    /// The active source kind.
+    mode: impl Fn() -> Mode + Copy + Send + Sync + 'static,
+    /// The scenario selected (shown while `mode` is [`Mode::Scenario`]).
+    scenario: impl Fn() -> ScenarioId + Copy + Send + Sync + 'static,
+    /// The current controls.
+    tuning: impl Fn() -> Tuning + Copy + Send + Sync + 'static,
+    /// Called with the scenario picked in the list.
+    on_scenario: impl Fn(ScenarioId) + Copy + Send + Sync + 'static,
+    /// Called with `tuning` changed by one control.
+    on_tune: impl Fn(Tuning) + Copy + Send + Sync + 'static,
+    /// Called when Attach is clicked.
+    on_attach: impl Fn(AttachRequest) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let attach_name = RwSignal::new(String::from("demo"));
     let attach_page = RwSignal::new(String::new());
-    let tuning = move || app.tuning.get();
     let set = move |f: &dyn Fn(&mut Tuning)| {
-        let mut t = app.tuning.get_untracked();
+        let mut t = untrack(tuning);
         f(&mut t);
-        app.retune(t);
+        on_tune(t);
     };
     let rate_index = move || {
         RATE_SCALES
@@ -181,32 +205,32 @@ pub fn Sidebar() -> impl IntoView {
             .position(|s| (*s - tuning().rate_scale).abs() < 1e-9)
             .unwrap_or(4)
     };
-    let scenario_only = move || app.mode.get() != Mode::Scenario;
+    let scenario_only = move || mode() != Mode::Scenario;
     view! {
         <aside class="sidebar">
             <section class="group">
                 <h3>"Scenario"</h3>
                 <select
                     data-testid="scenario"
-                    prop:value=move || if app.mode.get() == Mode::Scenario { app.scenario.get().name().to_string() } else { String::new() }
+                    prop:value=move || if mode() == Mode::Scenario { scenario().name().to_string() } else { String::new() }
                     on:change=move |ev| {
                         if let Some(id) = ScenarioId::from_name(&event_target_value(&ev)) {
-                            app.start_scenario(id, true);
+                            on_scenario(id);
                         }
                     }
                 >
-                    <Show when=move || app.mode.get() != Mode::Scenario>
+                    <Show when=move || mode() != Mode::Scenario>
                         <option value="">"—"</option>
                     </Show>
                     {ScenarioId::ALL.iter().map(|s| view! { <option value=s.name()>{s.name()}</option> }).collect_view()}
                 </select>
-                <p class="desc">{move || if app.mode.get() == Mode::Scenario { app.scenario.get().description().to_string() } else { "Controls apply to built-in scenarios.".to_string() }}</p>
+                <p class="desc">{move || if mode() == Mode::Scenario { scenario().description().to_string() } else { "Controls apply to built-in scenarios.".to_string() }}</p>
             </section>
             <section class="group">
                 <h3>"Producers"</h3>
                 <label class="field">
                     <span>"rate"<b>{move || {
-                        let base = base_rate(app.scenario.get());
+                        let base = base_rate(scenario());
                         format!("×{} · {}", tuning().rate_scale, fmt_rate(base * tuning().rate_scale))
                     }}</b></span>
                     <input type="range" min="0" max=(RATE_SCALES.len() - 1).to_string() step="1" data-testid="producer-rate"
@@ -291,11 +315,11 @@ pub fn Sidebar() -> impl IntoView {
                     <input data-testid="attach-name" aria-label="exposed name" prop:value=move || attach_name.get() on:input=move |ev| attach_name.set(event_target_value(&ev))/>
                     <button class="btn" data-testid="attach" on:click=move |_| {
                         let page = attach_page.get_untracked();
-                        if page.trim().is_empty() {
-                            app.attach(&attach_name.get_untracked());
-                        } else {
-                            app.attach_page(&attach_name.get_untracked(), page.trim());
-                        }
+                        let page = page.trim();
+                        on_attach(AttachRequest {
+                            name: attach_name.get_untracked(),
+                            page: (!page.is_empty()).then(|| page.to_string()),
+                        });
                     }>"Attach"</button>
                 </div>
                 <input class="attach-page" data-testid="attach-page" aria-label="page address (another origin)" placeholder="page of another origin (optional)" prop:value=move || attach_page.get() on:input=move |ev| attach_page.set(event_target_value(&ev))/>

@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 
 use super::{ellipsize, use_app};
-use crate::app::Selection;
 use crate::model::event::format_millis;
 use crate::source::DeadLetterCommand;
+use crate::state::Selection;
 
 /// Rows drawn at most (the newest).
 pub const MAX_ROWS: usize = 200;
@@ -15,8 +15,8 @@ pub const MAX_ROWS: usize = 200;
 #[component]
 pub fn DeadLetters() -> impl IntoView {
     let app = use_app();
-    let rows = crate::app::staggered(app, 2, move || {
-        app.model.with_value(|m| {
+    let rows = app.feed.staggered(2, move || {
+        app.feed.model.with_value(|m| {
             let now = m.state.at;
             let total = m.state.dead_letters.len();
             let rows: Vec<_> = m

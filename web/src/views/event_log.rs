@@ -7,10 +7,9 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use switchyard_core::{Pattern, TraceKind};
 
-use super::use_app;
-use crate::app::Selection;
 use crate::model::event::describe_detail;
 use crate::model::{Event, Model};
+use crate::state::{ModelFeed, Selection};
 
 /// Row height in pixels (the list is virtualised on it).
 pub const ROW_H: f64 = 20.0;
@@ -147,10 +146,15 @@ pub fn filter(model: &Model, filter: &LogFilter) -> Result<Vec<Event>, String> {
     Ok(out)
 }
 
-/// The event log view.
+/// The event log view: `feed`'s log through the filters of its toolbar (see [`filter`]),
+/// refreshed on the feed's stagger phase 2, following the newest row until scrolled up.
 #[component]
-pub fn EventLog() -> impl IntoView {
-    let app = use_app();
+pub fn EventLog(
+    /// The model whose log is shown, and the clocks that say when it changed.
+    feed: ModelFeed,
+    /// Called with the event of a clicked row.
+    on_select: impl Fn(Selection) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let topic = RwSignal::new(String::new());
     let subscription = RwSignal::new(String::new());
     let kind = RwSignal::new(String::new());
@@ -161,7 +165,7 @@ pub fn EventLog() -> impl IntoView {
     let viewport = RwSignal::new(280.0f64);
     let list = NodeRef::<leptos::html::Div>::new();
 
-    let rows = crate::app::staggered(app, 2, move || {
+    let rows = feed.staggered(2, move || {
         let f = LogFilter {
             topic: topic.get(),
             subscription: subscription.get().parse().ok(),
@@ -172,13 +176,13 @@ pub fn EventLog() -> impl IntoView {
             regex: regex.get(),
             invert: invert.get(),
         };
-        app.model.with_value(|m| filter(m, &f)).map(Arc::new)
+        feed.model.with_value(|m| filter(m, &f)).map(Arc::new)
     });
-    let total = crate::app::staggered(app, 2, move || {
-        app.model.with_value(|m| (m.log.len(), m.events_seen))
+    let total = feed.staggered(2, move || {
+        feed.model.with_value(|m| (m.log.len(), m.events_seen))
     });
-    let subs = crate::app::staggered(app, 2, move || {
-        app.model.with_value(|m| {
+    let subs = feed.staggered(2, move || {
+        feed.model.with_value(|m| {
             m.state
                 .subscriptions
                 .iter()
@@ -219,11 +223,11 @@ pub fn EventLog() -> impl IntoView {
             .collect::<Vec<_>>()
     };
     let label = move |sub: Option<u64>| {
-        sub.map(|s| app.model.with_value(|m| m.subscription_label(s)))
+        sub.map(|s| feed.model.with_value(|m| m.subscription_label(s)))
             .unwrap_or_default()
     };
     let origin = move || {
-        app.model
+        feed.model
             .with_value(|m| m.log.iter().next().map_or(0.0, |e| e.at))
     };
 
@@ -277,7 +281,7 @@ pub fn EventLog() -> impl IntoView {
                             let selected = event.clone();
                             let kind = event.kind.as_str();
                             view! {
-                                <div class=format!("log-row row-grid k-{kind}") style:top=format!("{}px", index as f64 * ROW_H) on:click=move |_| app.selected.set(Some(Selection::Event(selected.clone())))>
+                                <div class=format!("log-row row-grid k-{kind}") style:top=format!("{}px", index as f64 * ROW_H) on:click=move |_| on_select(Selection::Event(selected.clone()))>
                                     <span class="num">{format!("{t:.3}")}</span>
                                     <span class=format!("kind k-{kind}")>{kind}</span>
                                     <span class="topic">{event.topic.as_deref().unwrap_or("").to_string()}</span>

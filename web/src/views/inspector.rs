@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use serde_json::Value;
 
 use super::use_app;
-use crate::app::Selection;
 use crate::model::event::describe_detail;
+use crate::state::Selection;
 
 /// One line of a flattened payload tree.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,10 +115,10 @@ fn walk(
 
 /// Field rows and payload of the selection.
 fn describe(
-    app: crate::app::AppState,
+    app: crate::state::AppState,
     selection: &Selection,
 ) -> (String, Vec<(String, String)>, Option<Value>) {
-    app.model.with_value(|m| match selection {
+    app.feed.model.with_value(|m| match selection {
         Selection::Event(e) => {
             let mut rows = vec![
                 ("kind".to_string(), e.kind.as_str().to_string()),
@@ -179,9 +179,9 @@ fn describe(
 pub fn Inspector() -> impl IntoView {
     let app = use_app();
     let query = RwSignal::new(String::new());
-    let described = crate::app::staggered(app, 3, move || {
-        app.selected.get().map(|s| describe(app, &s))
-    });
+    let described = app
+        .feed
+        .staggered(3, move || app.selected.get().map(|s| describe(app, &s)));
     let lines = Memo::new(move |_| {
         described
             .get()

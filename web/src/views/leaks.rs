@@ -81,9 +81,11 @@ pub fn series(model: &Model) -> (Vec<Series>, u32) {
 #[component]
 pub fn Leaks() -> impl IntoView {
     let app = use_app();
-    let chart = crate::app::staggered(app, 2, move || app.model.with_value(series));
-    let reports = crate::app::staggered(app, 2, move || {
-        app.model.with_value(|m| {
+    let chart = app
+        .feed
+        .staggered(2, move || app.feed.model.with_value(series));
+    let reports = app.feed.staggered(2, move || {
+        app.feed.model.with_value(|m| {
             m.state
                 .leaks
                 .iter()

@@ -153,7 +153,9 @@ pub fn stats(r: &LinkRow) -> Vec<(&'static str, &'static str, String, bool)> {
 #[component]
 pub fn Links() -> impl IntoView {
     let app = use_app();
-    let rows = crate::app::staggered(app, 2, move || app.model.with_value(rows));
+    let rows = app
+        .feed
+        .staggered(2, move || app.feed.model.with_value(rows));
     view! {
         <section class="view links" data-testid="links">
             <div class="link-cards">

@@ -43,8 +43,8 @@ pub struct Row {
 #[component]
 pub fn Metrics() -> impl IntoView {
     let app = use_app();
-    let data = crate::app::staggered(app, 2, move || {
-        app.model.with_value(|m| {
+    let data = app.feed.staggered(2, move || {
+        app.feed.model.with_value(|m| {
             let s = &m.state;
             let tiles = vec![
                 (

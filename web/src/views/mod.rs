@@ -1,5 +1,8 @@
-//! The views. Each is a component with a `data-testid`, reading the shared
-//! [`crate::app::AppState`] from context. The data each view draws is computed by a plain
+//! The views. Each is a component with a `data-testid`. Most read the shared
+//! [`crate::state::AppState`] from context ([`use_app`]); the sidebar
+//! ([`controls::Sidebar`]), the timeline ([`timeline::Timeline`]) and the event log
+//! ([`event_log::EventLog`]) take what they read and write as props, so they can be mounted
+//! alone (in a test, in another layout). The data each view draws is computed by a plain
 //! function of the [`crate::model::Model`] (tested without a browser), then rendered.
 //!
 //! Lists whose rows change on every refresh (graph nodes, cards, marbles, log and table rows)
@@ -23,10 +26,10 @@ pub mod topology;
 
 use leptos::prelude::*;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
-/// The shared app state (panics only if a view is mounted outside [`crate::app::App`] or a
-/// test that provides the context).
+/// The shared app state from context (panics only if a view is mounted outside the app, which
+/// provides it, or a test that provides it).
 pub fn use_app() -> AppState {
     expect_context::<AppState>()
 }
@@ -72,23 +75,6 @@ extern "C" {
     /// JavaScript's `Number(text)`: the number a string spells, `NaN` if none.
     #[wasm_bindgen(js_name = Number)]
     fn js_number(text: &str) -> f64;
-}
-
-/// Whether `topic` matches `pattern` (`*` = one segment, `**` = zero or more).
-pub fn pattern_matches(pattern: &str, topic: &str) -> bool {
-    fn go(p: &[&str], t: &[&str]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some((&"**", rest)) => (0..=t.len()).any(|skip| go(rest, &t[skip..])),
-            Some((seg, rest)) => match t.split_first() {
-                Some((head, tail)) => (*seg == "*" || seg == head) && go(rest, tail),
-                None => false,
-            },
-        }
-    }
-    let p: Vec<&str> = pattern.split('.').collect();
-    let t: Vec<&str> = topic.split('.').collect();
-    go(&p, &t)
 }
 
 /// Truncates `text` to at most `max` characters, with an ellipsis.

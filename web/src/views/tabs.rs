@@ -4,14 +4,15 @@
 use leptos::prelude::*;
 
 use super::{fmt_count, use_app};
-use crate::app::Tab;
+use crate::source::ScenarioId;
+use crate::state::{Selection, Tab};
 
 /// The tab bar and the active view.
 #[component]
 pub fn Tabs() -> impl IntoView {
     let app = use_app();
-    let counts = crate::app::staggered(app, 3, move || {
-        app.model.with_value(|m| {
+    let counts = app.feed.staggered(3, move || {
+        app.feed.model.with_value(|m| {
             (
                 m.events_seen,
                 m.state.dead_letters.len(),
@@ -21,6 +22,15 @@ pub fn Tabs() -> impl IntoView {
             )
         })
     });
+    let select = move |selection: Selection| app.selected.set(Some(selection));
+    // Storm's messages are too dense for 15 s: its timeline opens on the last second.
+    let window_ms = move || {
+        if app.scenario.get_untracked() == ScenarioId::Storm {
+            1_000.0
+        } else {
+            super::timeline::DEFAULT_WINDOW_MS
+        }
+    };
     let button = move |tab: Tab,
                        id: &'static str,
                        label: &'static str,
@@ -48,8 +58,8 @@ pub fn Tabs() -> impl IntoView {
             </nav>
             <div class="tab-body">
                 {move || match app.tab.get() {
-                    Tab::Timeline => view! { <super::timeline::Timeline/> }.into_any(),
-                    Tab::Log => view! { <super::event_log::EventLog/> }.into_any(),
+                    Tab::Timeline => view! { <super::timeline::Timeline feed=app.feed on_select=select window_ms=window_ms()/> }.into_any(),
+                    Tab::Log => view! { <super::event_log::EventLog feed=app.feed on_select=select/> }.into_any(),
                     Tab::DeadLetters => view! { <super::dead_letters::DeadLetters/> }.into_any(),
                     Tab::Leaks => view! { <super::leaks::Leaks/> }.into_any(),
                     Tab::Links => view! { <super::links::Links/> }.into_any(),

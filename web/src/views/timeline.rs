@@ -9,10 +9,9 @@
 
 use leptos::prelude::*;
 
-use super::{ellipsize, use_app};
-use crate::app::Selection;
+use super::ellipsize;
 use crate::model::{MarbleKind, Model};
-use crate::source::ScenarioId;
+use crate::state::{ModelFeed, Selection};
 
 /// Marbles drawn per lane at most (the newest).
 pub const MARBLES_SHOWN: usize = 48;
@@ -162,19 +161,25 @@ const LEGEND: [(MarbleKind, &str); 8] = [
     (MarbleKind::Filtered, "filtered"),
 ];
 
-/// The timeline view.
+/// The window the timeline shows at first (ms) when its parent does not choose one.
+pub const DEFAULT_WINDOW_MS: f64 = 15_000.0;
+
+/// The timeline view: a lane per subscription of `feed`'s model (the [`MAX_LANES`] most
+/// recently active), refreshed on the feed's stagger phase 2 and scrolled every frame it
+/// changed; freezing keeps the drawing while the model moves on.
 #[component]
-pub fn Timeline() -> impl IntoView {
-    let app = use_app();
+pub fn Timeline(
+    /// The model drawn, and the clocks that say when it changed.
+    feed: ModelFeed,
+    /// Called with the delivery a clicked marble stands for (the newest trace event of that
+    /// message on that lane; nothing when the log no longer holds it).
+    on_select: impl Fn(Selection) + Copy + Send + Sync + 'static,
+    /// The time window shown at first (ms); the toolbar's select changes it.
+    #[prop(default = DEFAULT_WINDOW_MS)]
+    window_ms: f64,
+) -> impl IntoView {
     let frozen = RwSignal::new(false);
-    let default_window = move || {
-        if app.scenario.get_untracked() == ScenarioId::Storm {
-            1_000.0
-        } else {
-            15_000.0
-        }
-    };
-    let window_ms = RwSignal::new(default_window());
+    let window_ms = RwSignal::new(window_ms);
     let width = RwSignal::new(DEFAULT_W);
     let host = NodeRef::<leptos::html::Div>::new();
     let observed = crate::hooks::use_element_size(host);
@@ -185,9 +190,9 @@ pub fn Timeline() -> impl IntoView {
         }
     });
     let scale = move || (width.get() - LABEL_W - 14.0) / window_ms.get();
-    let lanes = crate::app::staggered(app, 2, move || {
+    let lanes = feed.staggered(2, move || {
         let (window, px) = (window_ms.get(), scale());
-        app.model.with_value(|m| build(m, window, px))
+        feed.model.with_value(|m| build(m, window, px))
     });
     let data = Memo::new(move |previous: Option<&(Vec<LaneView>, usize, f64)>| {
         if frozen.get() {
@@ -196,7 +201,7 @@ pub fn Timeline() -> impl IntoView {
             }
         }
         let (lanes, hidden) = lanes.get();
-        (lanes, hidden, app.model.with_value(|m| m.now))
+        (lanes, hidden, feed.model.with_value(|m| m.now))
     });
     // The clock moves every frame (smooth scrolling); the marbles change a few times a second.
     let now = Memo::new(move |previous: Option<&f64>| {
@@ -205,13 +210,13 @@ pub fn Timeline() -> impl IntoView {
                 return *previous;
             }
         }
-        app.rev.track();
-        app.model.with_value(|m| m.now)
+        feed.rev.track();
+        feed.model.with_value(|m| m.now)
     });
     let shift = move || width.get() - 14.0 - now.get() * scale();
     let height = move || TOP + LANE_H * data.get().0.len().max(1) as f64 + 6.0;
     let select = move |sub: u64, message: u64| {
-        let event = app.model.with_value(|m| {
+        let event = feed.model.with_value(|m| {
             m.log
                 .iter()
                 .rev()
@@ -219,7 +224,7 @@ pub fn Timeline() -> impl IntoView {
                 .cloned()
         });
         if let Some(event) = event {
-            app.selected.set(Some(Selection::Event(event)));
+            on_select(Selection::Event(event));
         }
     };
     let indexed_lanes = move || data.get().0.into_iter().enumerate().collect::<Vec<_>>();

@@ -5,11 +5,36 @@
 use std::collections::{BTreeSet, HashMap};
 
 use leptos::prelude::*;
+use switchyard_core::Pattern;
 
-use super::{ellipsize, fmt_count, fmt_rate, pattern_matches, use_app};
-use crate::app::{Selection, Tab};
+use super::{ellipsize, fmt_count, fmt_rate, use_app};
 use crate::model::state::BridgeLinkState;
 use crate::model::Model;
+use crate::state::{Selection, Tab};
+
+/// A subscription's or publisher's topic pattern, parsed once per drawing with the bus's own
+/// rules ([`Pattern::matches`]: `*` one segment, `**` zero or more).
+struct Covers<'a> {
+    /// The text as the bus reported it.
+    text: &'a str,
+    /// The parsed pattern; `None` for a text the bus would refuse (a malformed attached
+    /// state), which then covers only the topic equal to it.
+    pattern: Option<Pattern>,
+}
+
+impl<'a> Covers<'a> {
+    fn new(text: &'a str) -> Self {
+        Covers {
+            text,
+            pattern: Pattern::parse(text).ok(),
+        }
+    }
+
+    /// Whether a message on `topic` reaches it.
+    fn topic(&self, topic: &str) -> bool {
+        self.text == topic || self.pattern.as_ref().is_some_and(|p| p.matches(topic))
+    }
+}
 
 /// Drawing area used before the panel is measured (px).
 pub const DEFAULT_SIZE: (f64, f64) = (640.0, 270.0);
@@ -368,10 +393,12 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
             remote,
         } = publisher;
         let y = spread(height, publishers.len(), i);
+        let their_topics: Vec<Covers<'_>> = their_topics.iter().map(|t| Covers::new(t)).collect();
+        let reaches = |topic: &str| their_topics.iter().any(|p| p.topic(topic));
         let rate: f64 = own_rate.unwrap_or_else(|| {
             topics
                 .iter()
-                .filter(|(t, _)| their_topics.iter().any(|p| p == t || pattern_matches(p, t)))
+                .filter(|(t, _)| reaches(t))
                 .map(|(_, r)| *r)
                 .sum()
         });
@@ -390,10 +417,7 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
             title: title.clone(),
         });
         for (topic, r) in &topics {
-            if their_topics
-                .iter()
-                .any(|p| p == topic || pattern_matches(p, topic))
-            {
+            if reaches(topic) {
                 let ty = topic_y.get(topic.as_str()).copied().unwrap_or(y);
                 edges.push(EdgeView {
                     key: format!("pt:{name}>{topic}"),
@@ -492,8 +516,9 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
                 s.delivery
             ),
         });
+        let pattern = Covers::new(&s.pattern);
         for (topic, _) in &topics {
-            if pattern_matches(&s.pattern, topic) {
+            if pattern.topic(topic) {
                 let rate = edge_rates
                     .get(&(topic.as_str(), s.id))
                     .copied()
@@ -542,13 +567,13 @@ pub fn Topology() -> impl IntoView {
             size.set(next);
         }
     });
-    let graph = crate::app::staggered(app, 0, move || {
+    let graph = app.feed.staggered(0, move || {
         let size = size.get();
-        app.model.with_value(|m| build(m, size))
+        app.feed.model.with_value(|m| build(m, size))
     });
     let select_sub = move |key: &str| {
         if let Some(id) = key.strip_prefix("s:").and_then(|s| s.parse::<u64>().ok()) {
-            let last = app.model.with_value(|m| {
+            let last = app.feed.model.with_value(|m| {
                 m.log
                     .iter()
                     .rev()
