@@ -578,12 +578,134 @@ fn a_crowded_lane_is_thinned_to_one_marble_per_bucket_keeping_the_worst() {
         },
         600.0,
     );
-    let shown = timeline::visible_marbles(&model.lanes[&1], 600.0, 1_000.0, 200.0);
+    // Slots of 200 ms: the widest marble (two digits) plus the gap, at this scale.
+    let px_per_ms = (timeline::marble_width(20) + timeline::MARBLE_GAP_PX) / 200.0;
+    let shown = timeline::visible_marbles(&model.lanes[&1], 600.0, 1_000.0, px_per_ms);
     assert!(shown.len() <= 4, "{} marbles in 4 buckets", shown.len());
     assert!(
         shown.iter().any(|m| m.kind == MarbleKind::Failed),
         "the failure survives thinning"
     );
+}
+
+#[wasm_bindgen_test]
+fn a_storm_lane_draws_marbles_that_never_overlap_and_stay_near_their_time() {
+    // 50 000 msg/s over 200 lanes: 250 deliveries a second on this lane, six-digit ids.
+    let mut model = Model::default();
+    let mut events = Vec::new();
+    for i in 0..250u64 {
+        let at = 10_000.0 + i as f64 * 4.0;
+        let message = 612_000 + i;
+        events.push(event(
+            i * 2,
+            at,
+            TraceKind::Delivering,
+            Some(1),
+            Some(message),
+            Some("t"),
+            1,
+        ));
+        let kind = if i == 117 {
+            TraceKind::Failed
+        } else {
+            TraceKind::Delivered
+        };
+        events.push(event(
+            i * 2 + 1,
+            at + 0.5,
+            kind,
+            Some(1),
+            Some(message),
+            Some("t"),
+            1,
+        ));
+    }
+    model.apply(
+        Update {
+            events,
+            ..Update::default()
+        },
+        11_000.0,
+    );
+    // The timeline's 1 s window on a 560 px wide lane area.
+    let px_per_ms = 0.56;
+    let shown = timeline::visible_marbles(&model.lanes[&1], 11_000.0, 1_000.0, px_per_ms);
+    assert!(shown.len() >= 8, "only {} marbles", shown.len());
+    for pair in shown.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let room = (b.drawn_at - a.drawn_at) * px_per_ms;
+        let needed = (timeline::marble_width(a.message) + timeline::marble_width(b.message)) / 2.0
+            + timeline::MARBLE_GAP_PX;
+        assert!(
+            room >= needed - 1e-6,
+            "{} and {} overlap: {room:.1} px apart, {needed:.1} needed",
+            a.message,
+            b.message
+        );
+    }
+    for m in &shown {
+        let off = (m.drawn_at - m.at).abs() * px_per_ms;
+        assert!(
+            off <= timeline::marble_width(m.message) + timeline::MARBLE_GAP_PX,
+            "{} moved {off:.1} px",
+            m.message
+        );
+    }
+    assert!(
+        shown.iter().any(|m| m.kind == MarbleKind::Failed),
+        "the one failure is drawn"
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_publishers_rate_counts_the_quieter_topics_left_out_of_the_drawing() {
+    let mut model = Model::default();
+    let topics: Vec<String> = (0..40).map(|i| format!("storm.p{i}")).collect();
+    let state = BusState {
+        at: 1.0,
+        subscriptions: vec![sub(1, "storm.*", 0, 10)],
+        publishers: vec![switchyard_web::model::state::PublisherState {
+            name: "firehose".into(),
+            topics: vec!["storm.*".into()],
+        }],
+        ..BusState::default()
+    };
+    // The rates' window opens at 100 ms and closes at the next update, 800 ms later.
+    model.apply(Update::default(), 100.0);
+    let mut events = Vec::new();
+    let mut id = 0;
+    for round in 0..20u64 {
+        for t in &topics {
+            id += 1;
+            events.push(event(
+                id,
+                100.0 + round as f64 * 40.0,
+                TraceKind::Published,
+                None,
+                Some(id),
+                Some(t),
+                1,
+            ));
+        }
+    }
+    model.apply(
+        Update {
+            state: Some(state),
+            events,
+            ..Update::default()
+        },
+        900.0,
+    );
+    let graph = topology::build(&model, (860.0, 270.0));
+    assert!(graph.hidden_topics > 0, "some topics are left out");
+    let total: f64 = topics.iter().map(|t| model.rates.topic(t)).sum();
+    assert!(total > 0.0);
+    let publisher = graph
+        .nodes
+        .iter()
+        .find(|n| n.class.contains("publisher"))
+        .expect("the publisher is drawn");
+    assert_eq!(publisher.sub_label, switchyard_web::views::fmt_rate(total));
 }
 
 #[wasm_bindgen_test]

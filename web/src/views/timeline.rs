@@ -15,8 +15,19 @@ use crate::state::{ModelFeed, Selection};
 
 /// Marbles drawn per lane at most (the newest).
 pub const MARBLES_SHOWN: usize = 48;
-/// Minimum distance between routine marbles (px).
-pub const MARBLE_SPACING_PX: f64 = 26.0;
+/// Free space between two neighbouring marbles (px).
+pub const MARBLE_GAP_PX: f64 = 4.0;
+
+/// The drawn width of a marble labelled with `message` (px): a 16 px pill around its digits.
+pub fn marble_width(message: u64) -> f64 {
+    let mut digits = 1;
+    let mut rest = message / 10;
+    while rest > 0 {
+        digits += 1;
+        rest /= 10;
+    }
+    10.0 + 5.6 * f64::from(digits)
+}
 /// Lanes shown at most (the most recently active when there are more subscriptions).
 pub const MAX_LANES: usize = 10;
 const LABEL_W: f64 = 150.0;
@@ -34,6 +45,9 @@ pub struct MarbleView {
     pub attempt: u32,
     /// Start time (ms).
     pub at: f64,
+    /// Where the marble is drawn (ms): `at`, moved by at most half a slot so that it stays
+    /// inside its time slot and never covers a neighbour.
+    pub drawn_at: f64,
     /// Kind.
     pub kind: MarbleKind,
     /// Out of order.
@@ -75,30 +89,38 @@ pub fn severity(m: &MarbleView) -> u8 {
     }
 }
 
-/// The marbles of `lane` to draw for a window of `window_ms` ending at `now`: one per
-/// `bucket_ms` time bucket (buckets are absolute, so the choice is stable as time moves), the
-/// most severe of the bucket; at most [`MARBLES_SHOWN`], the newest.
+/// The marbles of `lane` to draw for a window of `window_ms` ending at `now`, at `px_per_ms`.
+///
+/// Time is cut into absolute slots as wide as the widest marble of the window plus
+/// [`MARBLE_GAP_PX`] (absolute, so the choice is stable as time moves), and each slot draws
+/// one marble, the most severe of the slot (see [`severity`]), moved inside its slot when its
+/// time is near the edge. So marbles never overlap, however dense the lane: a storm shows a
+/// legible sample with every failure kept. At most [`MARBLES_SHOWN`], the newest.
 pub fn visible_marbles(
     lane: &crate::model::Lane,
     now: f64,
     window_ms: f64,
-    bucket_ms: f64,
+    px_per_ms: f64,
 ) -> Vec<MarbleView> {
     let start = now - window_ms * 1.05;
-    let bucket_ms = bucket_ms.max(1.0);
+    let px_per_ms = if px_per_ms > 0.0 { px_per_ms } else { 0.5 };
+    let shown = || lane.marbles.iter().filter(|m| m.at >= start);
+    let widest = shown().map(|m| m.message).max().map_or(0.0, marble_width);
+    let slot_ms = (widest + MARBLE_GAP_PX) / px_per_ms;
     let mut out: Vec<MarbleView> = Vec::new();
-    let mut last_bucket = i64::MIN;
-    for m in lane.marbles.iter().filter(|m| m.at >= start) {
+    let mut last_slot = i64::MIN;
+    for m in shown() {
         let view = MarbleView {
             message: m.message,
             attempt: m.attempt,
             at: m.at,
+            drawn_at: m.at,
             kind: m.kind,
             out_of_order: m.out_of_order,
         };
-        let bucket = (m.at / bucket_ms).floor() as i64;
-        if bucket != last_bucket {
-            last_bucket = bucket;
+        let slot = (m.at / slot_ms).floor() as i64;
+        if slot != last_slot {
+            last_slot = slot;
             out.push(view);
         } else if let Some(last) = out.last_mut() {
             if severity(&view) > severity(last) {
@@ -108,17 +130,22 @@ pub fn visible_marbles(
     }
     let skip = out.len().saturating_sub(MARBLES_SHOWN);
     out.drain(..skip);
+    for m in &mut out {
+        let slot_start = (m.at / slot_ms).floor() * slot_ms;
+        let half = (marble_width(m.message) + MARBLE_GAP_PX) / 2.0 / px_per_ms;
+        let (low, high) = (slot_start + half, slot_start + slot_ms - half);
+        m.drawn_at = if low <= high {
+            m.at.clamp(low, high)
+        } else {
+            slot_start + slot_ms / 2.0
+        };
+    }
     out
 }
 
 /// Builds the lanes: every subscription in creation order, or the [`MAX_LANES`] most recently
 /// active ones. `window_ms` and `px_per_ms` decide which marbles fit.
 pub fn build(model: &Model, window_ms: f64, px_per_ms: f64) -> (Vec<LaneView>, usize) {
-    let bucket_ms = if px_per_ms > 0.0 {
-        MARBLE_SPACING_PX / px_per_ms
-    } else {
-        50.0
-    };
     let mut subs: Vec<&crate::model::state::SubState> = model.state.subscriptions.iter().collect();
     let hidden = subs.len().saturating_sub(MAX_LANES);
     if hidden > 0 {
@@ -141,7 +168,7 @@ pub fn build(model: &Model, window_ms: f64, px_per_ms: f64) -> (Vec<LaneView>, u
                 label: ellipsize(s.label(), 20),
                 title: format!("{} · {} · {} ordering", s.label(), s.pattern, s.ordering),
                 marbles: lane
-                    .map(|l| visible_marbles(l, model.now, window_ms, bucket_ms))
+                    .map(|l| visible_marbles(l, model.now, window_ms, px_per_ms))
                     .unwrap_or_default(),
                 out_of_order: lane.map_or(0, |l| l.out_of_order),
             }
@@ -309,8 +336,8 @@ pub fn Timeline(
                                     // so marbles churning for the life of the page would leak.
                                     {move || data.get().0.get(index).filter(|l| l.id == id).map(|l| l.marbles.clone()).unwrap_or_default().into_iter().map(|m| {
                                             let label = m.message.to_string();
-                                            let w = 10.0 + 5.6 * label.len() as f64;
-                                            let x = m.at * scale();
+                                            let w = marble_width(m.message);
+                                            let x = m.drawn_at * scale();
                                             let class = format!("marble mk-{}{}", m.kind.class(), if m.out_of_order { " ooo" } else { "" });
                                             let message = m.message;
                                             view! {

@@ -354,6 +354,22 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
     };
     let (max_topics, max_subs) = (fit(height), fit(height));
     let hidden_topics = topics.len().saturating_sub(max_topics);
+    // A publisher's rate is that of every topic it reaches, the quieter ones left out of the
+    // drawing included, so it agrees with the header's total.
+    let publishers = publishers(model);
+    let publisher_rates: Vec<f64> = publishers
+        .iter()
+        .map(|p| {
+            p.rate.unwrap_or_else(|| {
+                let covers: Vec<Covers<'_>> = p.topics.iter().map(|t| Covers::new(t)).collect();
+                topics
+                    .iter()
+                    .filter(|(t, _)| covers.iter().any(|c| c.topic(t)))
+                    .map(|(_, r)| *r)
+                    .sum()
+            })
+        })
+        .collect();
     topics.truncate(max_topics);
     crate::sort::sort_by(&mut topics, |a, b| a.0.cmp(&b.0));
 
@@ -372,8 +388,6 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
     subs.truncate(max_subs);
     crate::sort::sort_by(&mut subs, |a, b| a.created_at.total_cmp(&b.created_at));
 
-    let publishers = publishers(model);
-
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
     let topic_y: HashMap<&str, f64> = topics
@@ -383,25 +397,18 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
         .collect();
     let max_topic_rate = topics.iter().map(|t| t.1).fold(0.0, f64::max);
 
-    for (i, publisher) in publishers.iter().enumerate() {
+    for (i, (publisher, rate)) in publishers.iter().zip(publisher_rates).enumerate() {
         let Publisher {
             key: name,
             label,
             topics: their_topics,
-            rate: own_rate,
             title,
             remote,
+            ..
         } = publisher;
         let y = spread(height, publishers.len(), i);
         let their_topics: Vec<Covers<'_>> = their_topics.iter().map(|t| Covers::new(t)).collect();
         let reaches = |topic: &str| their_topics.iter().any(|p| p.topic(topic));
-        let rate: f64 = own_rate.unwrap_or_else(|| {
-            topics
-                .iter()
-                .filter(|(t, _)| reaches(t))
-                .map(|(_, r)| *r)
-                .sum()
-        });
         nodes.push(NodeView {
             key: format!("p:{name}"),
             label: ellipsize(label, chars(16, scale)),
