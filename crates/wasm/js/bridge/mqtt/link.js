@@ -10,6 +10,7 @@ import { decodeIncoming, encodePayload, foreignOrigin, isForeignRealm, userPrope
 import { matches, toMqttFilter, toMqttTopic } from './topics.js';
 import { originOf, publishIncoming } from './origin.js';
 import { joinGroup } from './group.js';
+import { coalesceWrites } from './frames.js';
 import { deliveredOn, markDelivered } from '../tabs/link.js';
 
 /** @typedef {import('./stores.js').OutboxRecord} OutboxRecord */
@@ -713,7 +714,15 @@ export class MqttLink {
       properties: { sessionExpiryInterval: config.sessionExpirySec },
       ...(config.username === undefined ? {} : { username: config.username }),
       ...(config.password === undefined ? {} : { password: config.password }),
+      manualConnect: true,
     });
+    // What the link writes in one turn (a refill of the in-flight window, the PUBACKs of one
+    // read) leaves as one WebSocket frame (frames.js). mqtt.js before `manualConnect` built its
+    // stream already: only CONNECT is written to it (corked until the next tick).
+    const build = client.streamBuilder;
+    if (typeof build === 'function') client.streamBuilder = (/** @type {any} */ c) => coalesceWrites(build(c));
+    if (client.stream) coalesceWrites(client.stream);
+    else client.connect();
     this.client = client;
     // mqtt.js emits `error` for a refused CONNACK or a socket error; `close` follows.
     client.on('error', (/** @type {any} */ error) => {
