@@ -5,7 +5,7 @@
 
 import { SwitchyardError } from 'switchyard';
 import { backoffDelay } from './backoff.js';
-import { RecentSet } from './window.js';
+import { RecentSet } from '../recent.js';
 import { decodeIncoming, encodePayload, foreignOrigin, isForeignRealm, userProperties } from './wire.js';
 import { matches, toMqttFilter, toMqttTopic } from './topics.js';
 import { originOf, publishIncoming } from './origin.js';
