@@ -15,7 +15,7 @@
 //   in one turn leaves as one WebSocket frame) given to both clients. Not a baseline: it shows how
 //   much of the bridge's rate is its framing and what the bridge's own work costs;
 // - the bridge: `bus.publish` on a bus with `connectMqtt({ publish })` (outbox in memory, QoS 1,
-//   its default 1024 in flight, the origin user property), a second bus with `connectMqtt({ subscribe })` delivers them
+//   its default 4096 in flight, the origin user property), a second bus with `connectMqtt({ subscribe })` delivers them
 //   to a handler (duplicate check, origin, bus publish).
 // msgs/s is messages ÷ (last received − first sent); acknowledged/s is messages ÷ (last PUBACK at the
 // sender, or the bridge's outbox empty − first sent): QoS 1 done; latency is per message, sent →
@@ -215,7 +215,7 @@ const result = {
   node: process.version,
   broker: 'mosquitto 2.0.11 (WebSocket, loopback)',
   report,
-  maxInFlight: values.window ? Number(values.window) : 1024,
+  maxInFlight: values.window ? Number(values.window) : 4096,
   loadAverage: Math.round(loadavg()[0] * 10) / 10,
   loadAverageStart,
   ratio: +ratio.toFixed(3),

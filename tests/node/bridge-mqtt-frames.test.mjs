@@ -287,3 +287,13 @@ test('5 000 publishes in one turn reach a bridge and a plain MQTT client through
   oneTurnThroughBroker('WebSocket'));
 
 test('5 000 publishes in one turn through bridges on mqtt:// (TCP) arrive complete and in order too', () => oneTurnThroughBroker('TCP'));
+
+test('by default a burst puts 4 096 messages in flight at once, under half the receivers’ default duplicate window', async () => {
+  const bus = new EventBus({ capacity: 10_000 });
+  const link = await connectMqtt(bus, { url: broker.wsUrl, prefix: `win${process.pid}`, publish: ['w.*'], outbox: { store: 'memory' } });
+  await link.connected();
+  for (let n = 0; n < 6000; n++) bus.publish('w.x', n);
+  assert.equal(link.metrics().inFlight, 4096, 'the window, filled in the publishing turn');
+  await link.drained();
+  assert.equal(link.metrics().acked, 6000);
+});

@@ -877,7 +877,7 @@ export class MqttLink {
     const origin = message.origin ?? foreignOrigin(this.bus, config.realm);
     const entry = { topic: message.topic, payload: message.payload, origin, headers: message.headers, correlationId: message.correlationId };
     if (this.group) this.forward(entry);
-    if (mine) this.inject(entry, 'mqtt');
+    if (mine) this.inject(entry, 'mqtt', message.key ?? undefined);
   }
 
   /**
@@ -885,9 +885,9 @@ export class MqttLink {
    * another path (the tabs bridge, or another link of the group): each bus delivers it once.
    * @param {{ topic: string, payload: unknown, origin: import('./origin.js').Origin, headers: Record<string, string> | null, correlationId: string | null }} entry
    * @param {'mqtt' | 'mqtt-tabs'} kind `'mqtt-tabs'` when the group's leader forwarded it
+   * @param {string} [key] its origin's `realm:id`, when the caller has it already
    */
-  inject(entry, kind) {
-    const key = `${entry.origin.realm}:${entry.origin.id}`;
+  inject(entry, kind, key = `${entry.origin.realm}:${entry.origin.id}`) {
     // Remembered either way: the copy another path delivered is not sent back to the broker.
     this.injected.add(key);
     if (this.delivered.has(key)) {
