@@ -6,10 +6,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { importBridge, importBridgeSource } from './helpers/bridge.mjs';
+import { installDir } from './helpers/package.mjs';
 import { startBroker } from './helpers/mosquitto.mjs';
 import { until } from '../helpers/poll.mjs';
 
@@ -296,4 +299,24 @@ test('by default a burst puts 4 096 messages in flight at once, under half the r
   assert.equal(link.metrics().inFlight, 4096, 'the window, filled in the publishing turn');
   await link.drained();
   assert.equal(link.metrics().acked, 6000);
+});
+
+test("the link's mqtt.js client logs with DEBUG=mqttjs* as plain mqtt.js does, and stays silent without", async () => {
+  // A Node process with a link that connects and closes; mqtt.js's `debug` writes to stderr.
+  const script = `
+    import { EventBus, connectMqtt } from ${JSON.stringify(join(installDir(), 'bridge-entry.mjs'))};
+    const link = await connectMqtt(new EventBus(), { url: ${JSON.stringify(broker.wsUrl)}, prefix: 'dbg', publish: ['d.*'], outbox: { store: 'memory' } });
+    await link.connected();
+    await link.close();
+  `;
+  const run = (env) =>
+    new Promise((resolve, reject) =>
+      execFile(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, timeout: 20_000 }, (error, stdout, stderr) =>
+        error ? reject(error) : resolve(stderr),
+      ),
+    );
+  const withDebug = await run({ DEBUG: 'mqttjs:client' });
+  assert.match(withDebug, /mqttjs:client .*_writePacket/, 'the client logs its packets');
+  const without = await run({ DEBUG: '' });
+  assert.doesNotMatch(without, /mqttjs:client/);
 });

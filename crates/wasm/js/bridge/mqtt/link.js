@@ -721,9 +721,9 @@ export class MqttLink {
     // stream already: only CONNECT is written to it (corked until the next tick).
     const build = client.streamBuilder;
     if (typeof build === 'function') client.streamBuilder = (/** @type {any} */ c) => coalesceWrites(build(c));
-    // mqtt.js calls its `debug` logger a dozen times a packet, enabled or not (4 % of the
-    // bridge's time, measured): while it is off (no DEBUG=mqttjs*), a no-op instead.
-    if (typeof client.log === 'function' && client.log.enabled === false) client.log = () => {};
+    // mqtt.js calls its `debug` logger several times a packet, enabled or not: while it is off
+    // (no DEBUG=mqttjs*; `enabled` is then false or undefined), a no-op instead.
+    if (typeof client.log === 'function' && 'enabled' in client.log && !client.log.enabled) client.log = () => {};
     if (client.stream) coalesceWrites(client.stream);
     else client.connect();
     this.client = client;
