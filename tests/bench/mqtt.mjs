@@ -5,12 +5,17 @@
 //   node bench/mqtt.mjs --install <dir>   (a folder where the packed tarball is installed;
 //                                          `cargo xtask bench --only mqtt` passes its own)
 //   [--messages 20000] [--rounds 5] [--window N (the bridge's maxInFlight)] [--out target/bench]
+//   [--no-framed (leave out the informational third row)]
 //
 // Each round sends `messages` small JSON payloads (`{ n, at }`) from one client to another:
 // - mqtt.js alone: one client publishes every message at QoS 1 (mqtt.js queues and sends them),
-//   another subscribed client receives them;
+//   another subscribed client receives them; plain mqtt.js, as a user would use it (the goal's
+//   baseline);
+// - mqtt.js, one frame per turn: the same, with the bridge's framing (frames.js: what is written
+//   in one turn leaves as one WebSocket frame) given to both clients. Not a baseline: it shows how
+//   much of the bridge's rate is its framing and what the bridge's own work costs;
 // - the bridge: `bus.publish` on a bus with `connectMqtt({ publish })` (outbox in memory, QoS 1,
-//   its default 1024 in flight, the origin user property), a second bus with `connectMqtt({ subscribe })` delivers them
+//   its default 4096 in flight, the origin user property), a second bus with `connectMqtt({ subscribe })` delivers them
 //   to a handler (duplicate check, origin, bus publish).
 // msgs/s is messages ÷ (last received − first sent); acknowledged/s is messages ÷ (last PUBACK at the
 // sender, or the bridge's outbox empty − first sent): QoS 1 done; latency is per message, sent →
@@ -33,6 +38,7 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '5' },
     window: { type: 'string' },
+    'no-framed': { type: 'boolean', default: false },
     out: { type: 'string', default: join(repoRoot, 'target', 'bench') },
   },
 });
@@ -54,6 +60,18 @@ if (!existsSync(linked)) symlinkSync(join(repoRoot, 'tests', 'node_modules', 'mq
 const entry = join(install, 'switchyard-mqtt-bench.mjs');
 writeFileSync(entry, "export { EventBus } from 'switchyard';\nexport { connectMqtt } from 'switchyard/bridge';\n");
 const { EventBus, connectMqtt } = await import(pathToFileURL(entry).href);
+// The bridge's framing, from its source (it imports nothing).
+const { coalesceWrites } = await import(pathToFileURL(join(repoRoot, 'crates/wasm/js/bridge/mqtt/frames.js')).href);
+
+/** An mqtt.js client; `framed`: with the bridge's framing, installed as the bridge does it. */
+function mqttClient(url, options, framed) {
+  if (!framed) return mqtt.connect(url, options);
+  const client = mqtt.connect(url, { ...options, manualConnect: true });
+  const build = client.streamBuilder;
+  client.streamBuilder = (c) => coalesceWrites(build(c));
+  client.connect();
+  return client;
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const percentile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -76,13 +94,13 @@ async function connected(client) {
   });
 }
 
-async function mqttAlone(broker, round) {
-  const topic = `mq${round}/bench/x`;
+async function mqttAlone(broker, round, framed = false) {
+  const topic = `mq${framed ? 'f' : ''}${round}/bench/x`;
   /** @type {() => void} */
   let onAck = () => {};
   const options = { protocolVersion: 5, reconnectPeriod: 0 };
-  const receiver = mqtt.connect(broker.wsUrl, options);
-  const sender = mqtt.connect(broker.wsUrl, options);
+  const receiver = mqttClient(broker.wsUrl, options, framed);
+  const sender = mqttClient(broker.wsUrl, options, framed);
   await Promise.all([connected(receiver), connected(sender)]);
   await new Promise((r) => receiver.subscribe(topic, { qos: 1 }, r));
   const latencies = [];
@@ -150,16 +168,26 @@ async function bridge(broker, round) {
 
 const median = (rows, key) => rows.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(rows.length / 2)];
 
+const FRAMED = 'mqtt.js, one frame per turn (informational)';
+const impls = {
+  'mqtt.js alone': (/** @type {any} */ broker, /** @type {number | string} */ round) => mqttAlone(broker, round),
+  'switchyard/bridge': bridge,
+  ...(values['no-framed'] ? {} : { [FRAMED]: (/** @type {any} */ broker, /** @type {number | string} */ round) => mqttAlone(broker, round, true) }),
+};
+const names = Object.keys(impls);
+const loadAverageStart = Math.round(loadavg()[0] * 10) / 10;
 const broker = await startBroker({ persistence: false });
-const rows = { 'mqtt.js alone': [], 'switchyard/bridge': [] };
+/** @type {Record<string, any[]>} */
+const rows = Object.fromEntries(names.map((name) => [name, []]));
 try {
   // Warm-up (JIT, broker, sockets), not reported.
-  await mqttAlone(broker, 'w');
-  await bridge(broker, 'w');
+  for (const name of names) await impls[name](broker, 'w');
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? ['mqtt.js alone', 'switchyard/bridge'] : ['switchyard/bridge', 'mqtt.js alone'];
+    // Each takes its turn first, and the two the goal compares swap places every round.
+    const order = names.map((_, i) => names[(i + round) % names.length]);
+    if (round % 2 === 1 && order.indexOf('mqtt.js alone') < order.indexOf('switchyard/bridge')) order.reverse();
     for (const impl of order) {
-      const result = impl === 'mqtt.js alone' ? await mqttAlone(broker, round) : await bridge(broker, round);
+      const result = await impls[impl](broker, round);
       rows[impl].push(result);
       process.stderr.write(`round ${round + 1} ${impl}: ${JSON.stringify(result)}\n`);
     }
@@ -177,6 +205,9 @@ const report = Object.entries(rows).map(([impl, rs]) => ({
   rounds: rs,
 }));
 const ratio = report[1].msgsPerSec / report[0].msgsPerSec;
+// The bridge against mqtt.js alone within each round (the two ran back to back, under the same load).
+const roundRatios = rows['switchyard/bridge'].map((r, i) => +(r.msgsPerSec / rows['mqtt.js alone'][i].msgsPerSec).toFixed(3)).sort((a, b) => a - b);
+const framed = report.find((r) => r.impl === FRAMED);
 const result = {
   date: new Date().toISOString(),
   messages: MESSAGES,
@@ -184,9 +215,12 @@ const result = {
   node: process.version,
   broker: 'mosquitto 2.0.11 (WebSocket, loopback)',
   report,
-  maxInFlight: values.window ? Number(values.window) : 1024,
+  maxInFlight: values.window ? Number(values.window) : 4096,
   loadAverage: Math.round(loadavg()[0] * 10) / 10,
+  loadAverageStart,
   ratio: +ratio.toFixed(3),
+  roundRatios,
+  ...(framed ? { framedRatio: +(report[1].msgsPerSec / framed.msgsPerSec).toFixed(3) } : {}),
   ackedRatio: +(report[1].ackedPerSec / report[0].ackedPerSec).toFixed(3),
   goal: 0.8,
 };
@@ -195,4 +229,4 @@ writeFileSync(join(values.out, 'mqtt.json'), JSON.stringify(result, null, 2));
 console.log(`| ${MESSAGES} messages, QoS 1, WebSocket, Node ${process.version} | msgs/s | p50 latency | p99 latency |`);
 console.log('|---|---|---|---|');
 for (const r of report) console.log(`| ${r.impl} | ${r.msgsPerSec.toLocaleString('en')} | ${r.p50Ms} ms | ${r.p99Ms} ms |`);
-console.log(`\nbridge / mqtt.js alone: ${ratio.toFixed(2)}× (goal ≥ 0.8×)`);
+console.log(`\nbridge / mqtt.js alone: ${ratio.toFixed(2)}× (goal ≥ 0.8×), per round ${roundRatios.join(', ')}${framed ? `; bridge / mqtt.js one frame per turn ${result.framedRatio}×` : ''}; load average ${loadAverageStart} at the start, ${result.loadAverage} at the end`);

@@ -257,7 +257,7 @@ export interface MqttBridgeOptions {
   keepaliveSec?: number;
   /** Default 10 000. */
   connectTimeoutMs?: number;
-  /** Most messages sent and not yet acknowledged (also capped by the broker's Receive Maximum). Default 1024. */
+  /** Most messages sent and not yet acknowledged (also capped by the broker's Receive Maximum). Default 4096. */
   maxInFlight?: number;
   outbox?: {
     /** Most records in the outbox (default 10 000); past it the bridge subscriptions wait and queue. */

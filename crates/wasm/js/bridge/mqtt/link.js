@@ -5,11 +5,12 @@
 
 import { SwitchyardError } from 'switchyard';
 import { backoffDelay } from './backoff.js';
-import { RecentSet } from './window.js';
+import { RecentSet } from '../recent.js';
 import { decodeIncoming, encodePayload, foreignOrigin, isForeignRealm, userProperties } from './wire.js';
 import { matches, toMqttFilter, toMqttTopic } from './topics.js';
 import { originOf, publishIncoming } from './origin.js';
 import { joinGroup } from './group.js';
+import { coalesceWrites } from './frames.js';
 import { deliveredOn, markDelivered } from '../tabs/link.js';
 
 /** @typedef {import('./stores.js').OutboxRecord} OutboxRecord */
@@ -713,7 +714,18 @@ export class MqttLink {
       properties: { sessionExpiryInterval: config.sessionExpirySec },
       ...(config.username === undefined ? {} : { username: config.username }),
       ...(config.password === undefined ? {} : { password: config.password }),
+      manualConnect: true,
     });
+    // What the link writes in one turn (a refill of the in-flight window, the PUBACKs of one
+    // read) leaves as one WebSocket frame (frames.js). mqtt.js before `manualConnect` built its
+    // stream already: only CONNECT is written to it (corked until the next tick).
+    const build = client.streamBuilder;
+    if (typeof build === 'function') client.streamBuilder = (/** @type {any} */ c) => coalesceWrites(build(c));
+    // mqtt.js calls its `debug` logger several times a packet, enabled or not: while it is off
+    // (no DEBUG=mqttjs*; `enabled` is then false or undefined), a no-op instead.
+    if (typeof client.log === 'function' && 'enabled' in client.log && !client.log.enabled) client.log = () => {};
+    if (client.stream) coalesceWrites(client.stream);
+    else client.connect();
     this.client = client;
     // mqtt.js emits `error` for a refused CONNACK or a socket error; `close` follows.
     client.on('error', (/** @type {any} */ error) => {
@@ -865,7 +877,7 @@ export class MqttLink {
     const origin = message.origin ?? foreignOrigin(this.bus, config.realm);
     const entry = { topic: message.topic, payload: message.payload, origin, headers: message.headers, correlationId: message.correlationId };
     if (this.group) this.forward(entry);
-    if (mine) this.inject(entry, 'mqtt');
+    if (mine) this.inject(entry, 'mqtt', message.key ?? undefined);
   }
 
   /**
@@ -873,9 +885,9 @@ export class MqttLink {
    * another path (the tabs bridge, or another link of the group): each bus delivers it once.
    * @param {{ topic: string, payload: unknown, origin: import('./origin.js').Origin, headers: Record<string, string> | null, correlationId: string | null }} entry
    * @param {'mqtt' | 'mqtt-tabs'} kind `'mqtt-tabs'` when the group's leader forwarded it
+   * @param {string} [key] its origin's `realm:id`, when the caller has it already
    */
-  inject(entry, kind) {
-    const key = `${entry.origin.realm}:${entry.origin.id}`;
+  inject(entry, kind, key = `${entry.origin.realm}:${entry.origin.id}`) {
     // Remembered either way: the copy another path delivered is not sent back to the broker.
     this.injected.add(key);
     if (this.delivered.has(key)) {

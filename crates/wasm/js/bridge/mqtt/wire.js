@@ -151,13 +151,15 @@ export function decodeIncoming(mqttTopic, bytes, properties, limits) {
   if (extra !== undefined || seq === undefined) return { ok: false, reason: 'forged', detail: `'${PROP_ORIGIN}' is not '<hops> <realm> <id> <seq>'` };
   if (!/^[1-9]\d{0,2}$/.test(hops) || Number(hops) > 255) return { ok: false, reason: 'forged', detail: 'bad hops' };
   if (!REALM.test(realm)) return { ok: false, reason: 'forged', detail: 'bad realm' };
-  for (const [name, value] of [['id', id], ['seq', seq]]) {
-    if (!INTEGER.test(value) || !Number.isSafeInteger(Number(value))) return { ok: false, reason: 'forged', detail: `bad ${name}` };
-  }
+  if (!INTEGER.test(id) || !Number.isSafeInteger(Number(id))) return { ok: false, reason: 'forged', detail: 'bad id' };
+  if (!INTEGER.test(seq) || !Number.isSafeInteger(Number(seq))) return { ok: false, reason: 'forged', detail: 'bad seq' };
   /** @type {Record<string, string> | null} */
   let headers = null;
   let correlationId = null;
-  for (const [name, value] of Object.entries(props)) {
+  // Own keys of the parser's plain object (no array of entries per message: this runs for each).
+  for (const name in props) {
+    if (name === PROP_ORIGIN || !Object.prototype.hasOwnProperty.call(props, name)) continue;
+    const value = props[name];
     if (name === PROP_CORRELATION) {
       if (typeof value !== 'string') return { ok: false, reason: 'forged', detail: `bad ${PROP_CORRELATION}` };
       correlationId = value;

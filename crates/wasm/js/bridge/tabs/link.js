@@ -22,6 +22,7 @@
 import { SwitchyardError } from 'switchyard';
 
 import { MAX_REMOTES } from '../registry.js';
+import { RecentMap } from '../recent.js';
 import { isMarked, message, readEntry, readMessage } from './protocol.js';
 
 /** Topics of the link's own diagnostics (never shared). */
@@ -43,12 +44,12 @@ const recentByBus = new WeakMap();
 /**
  * The recently delivered origins of `bus` (see `recentByBus`).
  * @param {object} bus
- * @returns {Map<string, string>}
+ * @returns {RecentMap<string>}
  */
 export function deliveredOn(bus) {
   let recent = recentByBus.get(bus);
   if (recent === undefined) {
-    recent = new Map();
+    recent = new RecentMap(RECENT_ORIGINS);
     recentByBus.set(bus, recent);
   }
   return recent;
@@ -56,13 +57,12 @@ export function deliveredOn(bus) {
 
 /**
  * Records that the message with origin key `key` was delivered on `bus` by a link of `kind`.
- * @param {Map<string, string>} recent from `deliveredOn`
+ * @param {RecentMap<string>} recent from `deliveredOn` (the oldest goes when full)
  * @param {string} key
  * @param {string} kind
  */
 export function markDelivered(recent, key, kind) {
   recent.set(key, kind);
-  if (recent.size > RECENT_ORIGINS) dropFirst(recent);
 }
 let nextLinkId = 1;
 
@@ -154,8 +154,8 @@ export class LinkCore {
     /** sender → { next } */
     this.senders = new Map();
     /** Origins (`realm:id`) this link published and must not send back. */
-    this.injected = new Map();
-    /** @type {Map<string, string>} */
+    /** @type {RecentMap<boolean>} */
+    this.injected = new RecentMap(RECENT_ORIGINS);
     this.recent = deliveredOn(bus);
     this.metricsData = zeroMetrics();
     /** Counts reported at the next microtask (coalesced). */
@@ -402,7 +402,6 @@ export class LinkCore {
     if (entry.headers !== null) options.headers = entry.headers;
     if (entry.correlationId !== null) options.correlationId = entry.correlationId;
     this.injected.set(key, true);
-    if (this.injected.size > RECENT_ORIGINS) dropFirst(this.injected);
     // Marked before it is published: a bridge handler seeing it knows it came from another tab.
     markDelivered(this.recent, key, 'tabs');
     try {
