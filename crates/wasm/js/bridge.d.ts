@@ -284,7 +284,11 @@ export interface MqttBridgeOptions {
    * JSON; `'drop'` counts them in `dropped.foreign`. They are never sent to a broker again.
    */
   foreign?: 'deliver' | 'drop';
-  /** Message ids remembered to drop duplicates (default 10 000). */
+  /**
+   * Message ids remembered to drop duplicates (default 10 000), shared by every sender this link
+   * hears: it must hold what arrives between a message and its resend after a sender's lost
+   * socket (at least the senders' in-flight windows that may resend together).
+   */
   dedupeWindow?: number;
   /** Largest payload sent or accepted, in bytes (default 262 144). */
   maxMessageBytes?: number;

@@ -13,8 +13,10 @@ import { DEFAULT_HEARTBEAT_MS, DEFAULT_HOP_LIMIT } from '../tabs/options.js';
 import { mqttView, registerLink } from '../registry.js';
 
 /**
- * Default `maxInFlight`. At most half the default `dedupeWindow` (10 000), so that what a lost
- * socket makes the link send again stays among the keys receivers remember. 4096 rather than
+ * Default `maxInFlight`. Under half the default `dedupeWindow` (10 000), so that what a lost
+ * socket makes the link send again stays among the keys receivers remember; the window is
+ * shared by every sender a receiver hears, so this covers two senders resending together
+ * (docs/API.md says how to size both for more). 4096 rather than
  * 1024: a burst leaves in fewer round trips (window ÷ RTT), and on the loaded 2-core test machine
  * (load 6-8) the bridge reached 0.76-1.13× of mqtt.js alone's rate against 0.58-0.69× with 1024
  * (tests/bench/mqtt.mjs, 2026-12-06).
