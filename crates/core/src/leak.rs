@@ -489,6 +489,7 @@ impl IdleWatch {
     }
 
     /// The watch with every instant moved by `shift` (used by snapshot restore).
+    #[cfg(feature = "snapshot")]
     pub(crate) fn shifted(self, shift: impl Fn(Instant) -> Instant) -> Self {
         IdleWatch {
             last_received: shift(self.last_received),

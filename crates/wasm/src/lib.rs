@@ -183,6 +183,7 @@ pub mod options;
 pub mod owners;
 pub mod publish;
 pub mod shared;
+#[cfg(feature = "snapshot")]
 pub mod snapshot;
 pub mod stacks;
 pub mod state;

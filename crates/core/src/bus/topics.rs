@@ -284,6 +284,7 @@ impl<P> TopicTable<P> {
 
     /// Evicts idle topics, in index order, until the table is within its bound (after a
     /// restore, which creates every topic of the snapshot first). Returns how many went.
+    #[cfg(feature = "snapshot")]
     pub(crate) fn trim(&mut self) -> usize {
         let mut evicted = 0;
         for index in 0..self.slots.len() {
