@@ -1,14 +1,19 @@
 //! `cargo xtask pack`: builds the npm package `switchyard` (issue 5) and packs it.
 //!
-//! 1. `cargo build --release --target wasm32-unknown-unknown -p switchyard-wasm`
-//!    (the release profile has `opt-level = "z"`, LTO and `panic = "abort"`);
-//! 2. `wasm-bindgen --target web` once, into `<target>/npm/bindgen/`: Node and browsers share
-//!    the one `.wasm` (`web/switchyard_bg.wasm`), browsers instantiating it with `init` and
-//!    Node with `initSync` over the bytes read from disk (see docs/DEVELOPING.md);
+//! 1. the engine twice ([`Engine`]): `cargo build --profile release --no-default-features
+//!    --target wasm32-unknown-unknown -p switchyard-wasm` without snapshots, for the entry
+//!    `switchyard`, and `--profile release-snapshot` with them (the default features), for
+//!    `switchyard/snapshot` (both profiles have `opt-level = "z"`, LTO and `panic = "abort"`);
+//! 2. `wasm-bindgen --target web` once per engine, into `<target>/npm/bindgen/` and
+//!    `bindgen-snapshot/`: Node and browsers share each `.wasm` (`web/switchyard_bg.wasm`,
+//!    `web/switchyard_snapshot_bg.wasm`), browsers instantiating it with `init` and Node with
+//!    `initSync` over the bytes read from disk (see docs/DEVELOPING.md);
 //! 3. `wasm-opt -Oz` from npm binaryen 132 (`tests/node_modules/.bin`; never Debian's, which
 //!    breaks wasm-bindgen 0.2.130 output);
 //! 4. esbuild bundles each entry of [`ENTRIES`] from the ES modules in `crates/wasm/js/src/`
-//!    (the wasm-bindgen output imported as `switchyard-bindgen`): `web/<name>.js` (ESM, for
+//!    (the wasm-bindgen output of the entry's engine imported as `switchyard-bindgen`;
+//!    `errors.js` left out of every bundle and shipped once beside them, see
+//!    [`SHARED_MODULES`]): `web/<name>.js` (ESM, for
 //!    browsers and bundlers), `node/<name>.cjs` (CommonJS) and `node/<name>.mjs`, which
 //!    re-exports the CommonJS bundle so that `import` and `require` in one Node process share
 //!    one instance. `package.json` gets the workspace version and an `exports` row per entry;
@@ -26,17 +31,23 @@
 //!    `SWITCHYARD_DEVTOOLS_APP=DIR` ships an existing Trunk build instead;
 //! 6. `npm pack` into `<target>/npm/switchyard-<version>.tgz`.
 //!
-//! It reports the size of what a browser loads against [`BUDGET_BYTES`] and writes it to
-//! `<target>/npm/size.json`; a package over the budget fails the pack. The budget counts the
+//! It reports the size of what a browser loads for `switchyard` against [`BUDGET_BYTES`], and
+//! for `switchyard/snapshot` beside it, and writes both to `<target>/npm/size.json`; a
+//! `switchyard` over the budget fails the pack. The budget counts the
 //! package as a browser user ships it: `import { EventBus } from 'switchyard'` bundled and
 //! minified by esbuild (resolving the staged package through its `exports`, as a user's bundler
 //! would), gzipped (`gzip -9`), plus the `.wasm` gzipped. The unminified entry is reported
 //! beside it.
 //!
 //! `size.json` keys, all in bytes: `wasmRaw`, `wasmGzip` (the optimised `.wasm`); `glueGzip`
-//! and `totalGzip` (the browser entry `web/index.js` gzipped, unminified, plus the `.wasm`:
+//! and `totalGzip` (the browser entry `web/index.js` and `web/errors.js` gzipped, unminified,
+//! plus the `.wasm`:
 //! the figure before minification); `glueMinRaw`, `glueMinGzip` (the minified bundle) and
-//! `totalMinGzip` (`.wasm` plus minified bundle, the figure held against `budget`).
+//! `totalMinGzip` (`.wasm` plus minified bundle, the figure held against `budget`); then the
+//! same for `import { EventBus } from 'switchyard/snapshot'` prefixed `snapshot`
+//! (`snapshotWasmRaw`, `snapshotWasmGzip`, `snapshotGlueGzip`, `snapshotTotalGzip`,
+//! `snapshotGlueMinRaw`, `snapshotGlueMinGzip`, `snapshotTotalMinGzip`), not held against a
+//! budget: only apps that snapshot load it.
 
 use std::fs;
 use std::io::Write;
@@ -90,7 +101,8 @@ const PACKAGE_DOCS: &[(&str, &str)] = &[
 /// Adding an entry is one row in [`ENTRIES`]. An entry that needs the bus imports it as
 /// `switchyard` (the package by its own name), which esbuild leaves external: every entry then
 /// shares the main entry's one engine instance, and a bundler that imports only `switchyard`
-/// pulls in nothing else (`sideEffects: false`).
+/// pulls in nothing else (`sideEffects: false`). `switchyard/snapshot` is the exception: the
+/// whole API again over its own engine (with snapshots), sharing only `SwitchyardError`.
 struct Entry {
     /// Its key in `exports`: `"."`, `"./compat"`...
     subpath: &'static str,
