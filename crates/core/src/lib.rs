@@ -29,6 +29,7 @@ pub mod config;
 pub mod dead_letter;
 pub mod delivery;
 pub mod error;
+pub mod hash;
 pub mod id;
 pub mod leak;
 pub mod message;

@@ -15,9 +15,26 @@ import { setBusClass } from './receiver.js';
 import { installStreams } from './streams.js';
 
 /**
+ * Seeds the engine's hash maps with random bits, so that which topics collide in them cannot be
+ * chosen from outside (see `crates/core/src/hash.rs`).
+ * @param {import('./bindings.js').Bindings} wasm
+ */
+function seedHashes(wasm) {
+  const words = new Uint32Array(2);
+  if (typeof globalThis.crypto?.getRandomValues === 'function') {
+    globalThis.crypto.getRandomValues(words);
+  } else {
+    words[0] = Math.random() * 2 ** 32;
+    words[1] = Math.random() * 2 ** 32;
+  }
+  wasm.__seedHashes(words[0], words[1]);
+}
+
+/**
  * @param {import('./bindings.js').Bindings} wasm
  */
 export function install(wasm) {
+  seedHashes(wasm);
   setBusClass(wasm.EventBus);
   // Object constructors the engine calls: one call and one fixed object shape each.
   registerHooks(wasm);
