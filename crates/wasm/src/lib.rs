@@ -55,10 +55,11 @@ extern crate alloc;
 mod no_std;
 
 /// What `std`'s prelude adds to `core`'s, for the `no_std` build (every module imports it).
+/// Not `format!`: messages are built with `error::concat` and `error::decimal`, so that the
+/// `.wasm` links none of `core::fmt` (see docs/ARCHITECTURE.md "Where the bytes go").
 mod prelude {
     pub use alloc::borrow::ToOwned;
     pub use alloc::boxed::Box;
-    pub use alloc::format;
     pub use alloc::string::{String, ToString};
     pub use alloc::vec::Vec;
 
