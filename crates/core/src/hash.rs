@@ -6,7 +6,7 @@
 //! The hasher folds the input 8 bytes at a time into a 64-bit state with a folded multiply (the
 //! 128-bit product's halves XORed, as foldhash does), starting from a per-map seed. Seeds come
 //! from one process-wide seed that a host sets once with [`seed_hashes`] (the WebAssembly host
-//! uses JavaScript's `crypto.getRandomValues`, or `Math.random`), plus a distinct offset per
+//! uses JavaScript's `crypto.getRandomValues`), plus a distinct offset per
 //! map, so that which topics collide cannot be chosen without knowing the seed. Iteration order
 //! of the maps is unspecified, as it was with foldhash's random seeds; nothing depends on it.
 

@@ -16,18 +16,13 @@ import { installStreams } from './streams.js';
 
 /**
  * Seeds the engine's hash maps with random bits, so that which topics collide in them cannot be
- * chosen from outside (see `crates/core/src/hash.rs`).
+ * chosen from outside (see `crates/core/src/hash.rs`). `crypto.getRandomValues` is global in
+ * every browser (secure context or not, workers too) and in Node 19+.
  * @param {import('./bindings.js').Bindings} wasm
  */
 function seedHashes(wasm) {
-  const words = new Uint32Array(2);
-  if (typeof globalThis.crypto?.getRandomValues === 'function') {
-    globalThis.crypto.getRandomValues(words);
-  } else {
-    words[0] = Math.random() * 2 ** 32;
-    words[1] = Math.random() * 2 ** 32;
-  }
-  wasm.__seedHashes(words[0], words[1]);
+  const [high, low] = crypto.getRandomValues(new Uint32Array(2));
+  wasm.__seedHashes(high, low);
 }
 
 /**
