@@ -11,7 +11,7 @@
 //! of the maps is unspecified, as it was with foldhash's random seeds; nothing depends on it.
 
 use core::hash::{BuildHasher, Hasher};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 /// A hashbrown map with [`SeededState`].
 pub(crate) type HashMap<K, V> = hashbrown::HashMap<K, V, SeededState>;
@@ -23,14 +23,19 @@ const MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
 /// A second constant for the final mix (from PCG).
 const FINAL: u64 = 0x5851_f42d_4c95_7f2d;
 
-/// The process-wide seed (see [`seed_hashes`]); each new map takes it and moves it on.
-static SEED: AtomicU64 = AtomicU64::new(0x243f_6a88_85a3_08d3);
+/// The process-wide seed (see [`seed_hashes`]), as two halves: 32-bit atomics are what every
+/// target of the engine has (`thumbv7em-none-eabi` has no 64-bit ones).
+static SEED_HIGH: AtomicU32 = AtomicU32::new(0x243f_6a88);
+static SEED_LOW: AtomicU32 = AtomicU32::new(0x85a3_08d3);
+/// How many maps took a seed: each gets the process-wide one moved on by its number.
+static MAPS: AtomicU32 = AtomicU32::new(0);
 
 /// Sets the process-wide hash seed that maps created from now on derive theirs from. A host
 /// calls it once at start with random bits; without it the seeds are fixed (but still distinct
 /// per map).
 pub fn seed_hashes(seed: u64) {
-    SEED.store(seed, Ordering::Relaxed);
+    SEED_HIGH.store((seed >> 32) as u32, Ordering::Relaxed);
+    SEED_LOW.store(seed as u32, Ordering::Relaxed);
 }
 
 /// The 128-bit product of `a` and `b`, its two halves XORed.
@@ -47,10 +52,14 @@ pub struct SeededState {
 }
 
 impl Default for SeededState {
-    /// A new seed: the process-wide one, moved on by a constant for the next map.
+    /// A new seed: the process-wide one, moved on by a multiple of a constant, a different one
+    /// for each map.
     fn default() -> Self {
+        let seed = (u64::from(SEED_HIGH.load(Ordering::Relaxed)) << 32)
+            | u64::from(SEED_LOW.load(Ordering::Relaxed));
+        let map = u64::from(MAPS.fetch_add(1, Ordering::Relaxed));
         SeededState {
-            seed: SEED.fetch_add(MULTIPLIER, Ordering::Relaxed),
+            seed: seed.wrapping_add(map.wrapping_mul(MULTIPLIER)),
         }
     }
 }
