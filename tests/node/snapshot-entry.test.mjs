@@ -6,8 +6,10 @@
 // snapshots.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 
 import * as esbuild from 'esbuild';
@@ -136,6 +138,27 @@ describe('package layout of the two engines', () => {
     assert.doesNotMatch(text, /["'/]switchyard_bg\.wasm/);
   });
 
+  test('switchyard/bridge loads no engine of its own: with switchyard/snapshot, a browser bundle references only the engine with snapshots', async () => {
+    const { inputs, text } = await bundle(
+      "import { EventBus } from 'switchyard/snapshot';\nimport { shareTopics } from 'switchyard/bridge';\nglobalThis.x = [new EventBus(), shareTopics];\n",
+    );
+    assert.deepEqual(inputs, ['node_modules/switchyard/web/bridge.js', 'node_modules/switchyard/web/errors.js', 'node_modules/switchyard/web/snapshot.js']);
+    assert.doesNotMatch(text, /["'/]switchyard_bg\.wasm/);
+    const root = join(installDir(), 'node_modules/switchyard');
+    assert.doesNotMatch(readFileSync(join(root, 'node/bridge.cjs'), 'utf8'), /require\("switchyard"\)/);
+  });
+
+  test("switchyard/bridge's errors are the one SwitchyardError, on a bus of switchyard/snapshot", async () => {
+    const entry = join(installDir(), 'entry-bridge.mjs');
+    writeFileSync(entry, "export * from 'switchyard/bridge';\n");
+    const bridge = await import(pathToFileURL(entry).href);
+    const bus = new full.EventBus();
+    const error = thrown(() => bridge.shareTopics(bus, { topics: ['a'] }));
+    assert.equal(error.code, 'E_INVALID_OPTION');
+    assert.ok(error instanceof lean.SwitchyardError && error instanceof full.SwitchyardError);
+    bus.free();
+  });
+
   test('exports maps switchyard/snapshot to its own bundles and declarations, and Node reads only its own engine', () => {
     const root = join(installDir(), 'node_modules/switchyard');
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -153,5 +176,18 @@ describe('package layout of the two engines', () => {
     assert.match(leanNode, /readEngine\("switchyard_bg\.wasm"\)/);
     assert.doesNotMatch(leanNode, /switchyard_snapshot_bg/);
     assert.match(fullNode, /readEngine\("switchyard_snapshot_bg\.wasm"\)/);
+  });
+
+  test("both entries load and seed their engine in Node with the global crypto turned off (Node's own webcrypto)", () => {
+    const script =
+      "const a = require('switchyard'); const b = require('switchyard/snapshot');" +
+      "const bus = new b.EventBus(); bus.subscribe('a', () => {}); bus.publish('a', 1);" +
+      "b.EventBus.restore(bus.snapshot()); new a.EventBus().publish('x', 1); console.log(typeof crypto, 'ok');";
+    // A file, not `-e`: there every builtin module is a global, `crypto` included.
+    const file = join(installDir(), 'no-global-crypto.cjs');
+    writeFileSync(file, script);
+    const run = spawnSync(process.execPath, ['--no-experimental-global-webcrypto', file], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), 'undefined ok');
   });
 });

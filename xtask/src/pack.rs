@@ -119,6 +119,11 @@ struct Entry {
     /// The engine build its bundles load when they bundle the bindings (the entries that
     /// import the bus as `switchyard` load none of their own).
     engine: Engine,
+    /// The entry imports nothing from `switchyard` but `SwitchyardError`: its bundles take that
+    /// from the shared `errors.js` (`switchyard` aliased to it), so they load no engine, and
+    /// work with a bus of either `switchyard` or `switchyard/snapshot` without fetching the
+    /// other's `.wasm`. A later import of anything else from `switchyard` fails the bundle.
+    errors_only: bool,
 }
 
 /// The package's entry points (see [`Entry`]).
@@ -130,6 +135,7 @@ const ENTRIES: &[Entry] = &[
         node: "src/index.node.js",
         types: "index.d.ts",
         engine: Engine::Lean,
+        errors_only: false,
     },
     // `switchyard/snapshot`: the same API over the engine with `bus.snapshot()` and
     // `EventBus.restore()` (see [`Engine`]); its own instance, sharing `SwitchyardError` with
@@ -141,6 +147,7 @@ const ENTRIES: &[Entry] = &[
         node: "src/snapshot.node.js",
         types: "snapshot.d.ts",
         engine: Engine::Snapshot,
+        errors_only: false,
     },
     // `switchyard/compat`: Node's EventEmitter and mitt on a bus (docs/API.md). For Node, a
     // CommonJS source whose `module.exports` is the EventEmitter class, as `require('events')`.
@@ -151,6 +158,7 @@ const ENTRIES: &[Entry] = &[
         node: "compat/require.cjs",
         types: "compat.d.ts",
         engine: Engine::Lean,
+        errors_only: false,
     },
     // The visualiser in the page (needs a DOM; in Node `openDevtools` refuses). Its Trunk
     // build ships beside the bundle, in `web/devtools-app/` (see [`devtools_app`]).
@@ -161,10 +169,12 @@ const ENTRIES: &[Entry] = &[
         node: "devtools/index.js",
         types: "devtools.d.ts",
         engine: Engine::Lean,
+        errors_only: false,
     },
     // `switchyard/bridge`: one bus across tabs, workers and brokers (shareTopics, linkPort;
-    // connectMqtt). Imports the bus as `switchyard`, like the other entries; mqtt.js stays
-    // external (see [`OPTIONAL_PEERS`]), idb is bundled (see [`BUNDLED`]).
+    // connectMqtt). Takes the bus as an argument and imports only `SwitchyardError` (see
+    // [`Entry::errors_only`]); mqtt.js stays external (see [`OPTIONAL_PEERS`]), idb is bundled
+    // (see [`BUNDLED`]).
     Entry {
         subpath: "./bridge",
         name: "bridge",
@@ -172,6 +182,7 @@ const ENTRIES: &[Entry] = &[
         node: "bridge/index.js",
         types: "bridge.d.ts",
         engine: Engine::Lean,
+        errors_only: true,
     },
 ];
 
@@ -223,6 +234,7 @@ pub fn run(root: &Path) -> Result<PathBuf> {
                 &entry.engine.bindings(&out),
                 Platform::Web,
                 &web,
+                entry.errors_only,
             )
             .arg(format!("--metafile={}", metafile.display())),
         )?;
@@ -234,6 +246,7 @@ pub fn run(root: &Path) -> Result<PathBuf> {
             &entry.engine.bindings(&out),
             Platform::Node,
             &cjs,
+            entry.errors_only,
         ))?;
         fs::write(
             staging.join("node").join(format!("{}.mjs", entry.name)),
@@ -535,14 +548,16 @@ fn bundle(
     bindings: &Path,
     platform: Platform,
     outfile: &Path,
+    errors_only: bool,
 ) -> Command {
     let mut cmd = Command::new(esbuild);
-    cmd.arg(source).args([
-        "--bundle",
-        "--external:switchyard",
-        "--log-level=warning",
-        "--legal-comments=none",
-    ]);
+    cmd.arg(source)
+        .args(["--bundle", "--log-level=warning", "--legal-comments=none"]);
+    if errors_only {
+        cmd.arg("--alias:switchyard=./errors.js");
+    } else {
+        cmd.arg("--external:switchyard");
+    }
     cmd.arg(format!("--alias:{BINDGEN_ALIAS}={}", bindings.display()));
     for shared in SHARED_MODULES {
         cmd.arg(format!("--external:./{shared}"));

@@ -7,10 +7,12 @@
  * ships beside it, shared by both entries.
  */
 
+import { webcrypto } from 'node:crypto';
+
 import { install } from './install.js';
 import { withoutSnapshots } from './lean.js';
 import { bindings } from './load/node.js';
 
-const api = install(withoutSnapshots(bindings));
+const api = install(withoutSnapshots(bindings), webcrypto);
 export const { EventBus, Subscription, SwitchyardError } = api;
 export default api;

@@ -6,9 +6,11 @@
  * `switchyard`.
  */
 
+import { webcrypto } from 'node:crypto';
+
 import { install } from './install.js';
 import { bindings } from './load/node-snapshot.js';
 
-const api = install(bindings);
+const api = install(bindings, webcrypto);
 export const { EventBus, Subscription, SwitchyardError } = api;
 export default api;
