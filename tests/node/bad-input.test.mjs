@@ -4,9 +4,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { expectCode, importPackage } from './helpers/package.mjs';
+import { expectCode, importPackage, importSnapshotPackage } from './helpers/package.mjs';
 
 const { EventBus, SwitchyardError } = await importPackage();
+/** The entry with snapshots, for the cases that restore. */
+const withSnapshots = await importSnapshotPackage();
 
 const throwingGetter = () => ({
   get capacity() {
@@ -267,9 +269,10 @@ describe('bad input', () => {
     await expectRefused(() => bus.redrive(revoked([])), ['E_INVALID_OPTION'], /ids/);
     await expectRefused(() => sub.setDelivery(revoked()), ['E_INVALID_OPTION'], /strategy/);
     await expectRefused(() => sub.setDelivery({ batch: revoked() }), ['E_INVALID_OPTION'], /batch/);
-    await expectRefused(() => EventBus.restore(revoked()), ['E_INVALID_OPTION'], /snapshot/);
-    await expectRefused(() => EventBus.restore(bus.snapshot(), revoked()), ['E_INVALID_OPTION'], /options/);
-    await expectRefused(() => EventBus.restore({ ...bus.snapshot(), payloads: revoked([]) }), ['E_INVALID_OPTION'], /payloads/);
+    const saving = new withSnapshots.EventBus();
+    await expectRefused(() => withSnapshots.EventBus.restore(revoked()), ['E_INVALID_OPTION'], /snapshot/);
+    await expectRefused(() => withSnapshots.EventBus.restore(saving.snapshot(), revoked()), ['E_INVALID_OPTION'], /options/);
+    await expectRefused(() => withSnapshots.EventBus.restore({ ...saving.snapshot(), payloads: revoked([]) }), ['E_INVALID_OPTION'], /payloads/);
     await expectRefused(() => bus.waitFor('a', revoked()), ['E_INVALID_OPTION'], /options/);
     await expectRefused(() => bus.stream('a', revoked()), ['E_INVALID_OPTION'], /options/);
     await expectRefused(() => bus.waitFor(revoked()), ['E_INVALID_PATTERN'], /pattern/);
@@ -318,6 +321,7 @@ describe('bad input', () => {
   });
 
   test('restore refuses snapshot bytes that are a proxy of a Uint8Array or a detached one, naming snapshot.bytes', async () => {
+    const { EventBus } = withSnapshots;
     const bus = new EventBus();
     bus.subscribe('a', () => {}, { name: 'a' });
     const snapshot = bus.snapshot();

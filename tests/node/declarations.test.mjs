@@ -107,7 +107,7 @@ describe('index.d.ts against the implementation', () => {
 });
 
 describe('package layout', () => {
-  test('bundling `import { EventBus } from "switchyard"` pulls in only the main entry', async () => {
+  test('bundling `import { EventBus } from "switchyard"` pulls in only the main entry (and the error class it shares)', async () => {
     const result = await esbuild.build({
       stdin: { contents: "import { EventBus } from 'switchyard';\nglobalThis.bus = new EventBus();\n", resolveDir: installDir() },
       absWorkingDir: installDir(),
@@ -121,16 +121,17 @@ describe('package layout', () => {
       logLevel: 'silent',
     });
     const fromPackage = Object.keys(result.metafile.inputs).filter((input) => input.includes('node_modules/switchyard/'));
-    assert.deepEqual(fromPackage, ['node_modules/switchyard/web/index.js']);
+    assert.deepEqual(fromPackage.sort(), ['node_modules/switchyard/web/errors.js', 'node_modules/switchyard/web/index.js']);
   });
 
-  test('package.json marks the package free of side effects and ships one engine .wasm', () => {
+  test('package.json marks the package free of side effects and ships the two engine .wasm files', () => {
     const root = join(installDir(), 'node_modules/switchyard');
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     assert.equal(manifest.sideEffects, false);
     const wasmFiles = listFiles(root).filter((f) => f.endsWith('.wasm'));
     // The other one is the visualiser's, fetched only by `openDevtools` (switchyard/devtools).
-    assert.deepEqual(wasmFiles.filter((f) => !f.startsWith('web/devtools-app/')), ['web/switchyard_bg.wasm']);
+    // `switchyard` loads the first, `switchyard/snapshot` the second (with snapshots).
+    assert.deepEqual(wasmFiles.filter((f) => !f.startsWith('web/devtools-app/')).sort(), ['web/switchyard_bg.wasm', 'web/switchyard_snapshot_bg.wasm']);
     assert.equal(wasmFiles.filter((f) => f.startsWith('web/devtools-app/')).length, 1);
   });
 });

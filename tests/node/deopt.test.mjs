@@ -12,14 +12,19 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
-import { importPackage, installDir } from './helpers/package.mjs';
+import { importPackage, importSnapshotPackage, installDir } from './helpers/package.mjs';
 
 await importPackage();
+await importSnapshotPackage();
 const entry = pathToFileURL(join(installDir(), 'entry.mjs')).href;
+const snapshotEntry = pathToFileURL(join(installDir(), 'entry-snapshot.mjs')).href;
 
-/** Runs `source` (an ES module; `EventBus` is imported) in a child Node; returns its result. */
-function runChild(source) {
-  const script = `const { EventBus } = await import(${JSON.stringify(entry)});\n${source}`;
+/**
+ * Runs `source` (an ES module; `EventBus` is imported, from `switchyard/snapshot` when
+ * `withSnapshots`) in a child Node; returns its result.
+ */
+function runChild(source, { withSnapshots = false } = {}) {
+  const script = `const { EventBus } = await import(${JSON.stringify(withSnapshots ? snapshotEntry : entry)});\n${source}`;
   return spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
 }
 
@@ -112,7 +117,7 @@ describe('calls V8 inlines into wasm', () => {
       }
       bus.close();
       console.log('done');
-    `);
+    `, { withSnapshots: true });
     assertCleanExit(result);
   });
 });

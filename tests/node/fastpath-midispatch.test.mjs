@@ -8,10 +8,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { importPackage } from './helpers/package.mjs';
+import { importSnapshotPackage } from './helpers/package.mjs';
 import { busesOnBothPaths } from './helpers/paths.mjs';
 
-const { EventBus } = await importPackage();
+// The entry with snapshots: some cases snapshot from inside a handler.
+const { EventBus } = await importSnapshotPackage();
 
 const { fast, slow } = busesOnBothPaths(EventBus);
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { expectCode, importPackage } from './helpers/package.mjs';
+import { expectCode, importPackage, importSnapshotPackage } from './helpers/package.mjs';
 import { busesOnBothPaths } from './helpers/paths.mjs';
 
 const { EventBus, SwitchyardError } = await importPackage();
@@ -125,7 +125,8 @@ describe('the origin stays with the message', () => {
     assert.equal(bus.deadLetters()[0].origin, null);
   });
 
-  test('through a snapshot and a restore', () => {
+  test('through a snapshot and a restore', async () => {
+    const { EventBus } = await importSnapshotPackage();
     const bus = new EventBus({ clock: 'manual' });
     bus.subscribe('t', () => new Promise(() => {}), { name: 'worker' });
     bus.publish('t', 'remote', { origin });

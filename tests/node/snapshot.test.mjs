@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import v8 from 'node:v8';
 
-import { expectCode, importPackage } from './helpers/package.mjs';
+import { expectCode, importSnapshotPackage } from './helpers/package.mjs';
 
-const { EventBus, SwitchyardError } = await importPackage();
+const { EventBus, SwitchyardError } = await importSnapshotPackage();
 
 describe('snapshot and restore', () => {
   test('queued messages, dead letters and counters survive; handlers re-attach by name', () => {

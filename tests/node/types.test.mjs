@@ -2,7 +2,8 @@
 // package under the lib settings users have: a browser app (es2022 + dom, no disposable lib),
 // esnext alone (no DOM), Node (es2022 + @types/node), and es2022 + esnext.disposable + dom.
 // types/check.ts holds the general cases, types/maps.ts the `interface` event maps, `void`
-// events and restore handlers, types/dispose.ts `using`, types/bridge.ts links typed by the map; each has @ts-expect-error lines that
+// events and restore handlers (on `switchyard/snapshot`), types/snapshot-cjs.cts that entry from
+// CommonJS, types/dispose.ts `using`, types/bridge.ts links typed by the map; each has @ts-expect-error lines that
 // must be errors. `skipLibCheck` is off: an error inside the package's index.d.ts fails.
 
 import assert from 'node:assert/strict';
@@ -66,7 +67,7 @@ describe('types', () => {
 
   test('a Node setup (lib es2022 + @types/node) compiles the package, interface maps and `using`', () => {
     assert.equal(
-      compile('node', { lib: ['es2022'], types: ['node'], files: ['check.ts', 'maps.ts', 'dispose.ts', 'bridge.ts'] }),
+      compile('node', { lib: ['es2022'], types: ['node'], files: ['check.ts', 'maps.ts', 'dispose.ts', 'bridge.ts', 'snapshot-cjs.cts'] }),
       '',
     );
   });

@@ -61,37 +61,74 @@ document.querySelector('#stack').textContent = JSON.stringify(frames);
 document.body.dataset.ready = 'yes';
 `;
 
-let project;
+// An app that snapshots: `switchyard/snapshot` for the bus it persists, `switchyard` beside it.
+const SNAPSHOT_MAIN_JS = `import { EventBus, SwitchyardError } from 'switchyard';
+import { EventBus as SnapshotBus, SwitchyardError as SnapshotError } from 'switchyard/snapshot';
+
+const bus = new SnapshotBus({ clock: 'manual' });
+bus.subscribe('jobs.*', () => new Promise(() => {}), { name: 'worker' });
+bus.publish('jobs.a', 'first');
+const saved = structuredClone(bus.snapshot());
+const seen = [];
+SnapshotBus.restore(saved, { clock: 'manual', handlers: { worker: (payload) => seen.push(payload) } });
+let leanError;
+try {
+  new EventBus().snapshot();
+} catch (error) {
+  leanError = error;
+}
+let fullError;
+try {
+  bus.publish('');
+} catch (error) {
+  fullError = error;
+}
+window.result = {
+  seen,
+  sameClass: SwitchyardError === SnapshotError,
+  leanCode: leanError instanceof SnapshotError ? leanError.code : String(leanError),
+  fullCode: fullError instanceof SwitchyardError ? fullError.code : String(fullError),
+};
+document.body.dataset.ready = 'yes';
+`;
+
+/** Made by `viteApp`, removed after the tests. */
+const made = [];
+
+/** Builds a Vite app whose script is `main` against the installed package; answers its dist folder. */
+async function viteApp(main, warnings) {
+  const root = mkdtempSync(join(tmpdir(), 'switchyard-vite-app-'));
+  made.push(root);
+  const dist = join(root, 'dist');
+  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'vite-user-app', private: true, type: 'module' }));
+  writeFileSync(join(root, 'index.html'), INDEX_HTML);
+  writeFileSync(join(root, 'main.js'), main);
+  // The installed package, copied so that every file Vite resolves lies inside the project root.
+  cpSync(join(installDir(), 'node_modules'), join(root, 'node_modules'), { recursive: true });
+  await build({
+    root,
+    configFile: false,
+    envDir: false,
+    cacheDir: join(root, '.vite-cache'),
+    customLogger: collectingLogger(warnings),
+    logLevel: 'warn',
+    build: { outDir: dist, emptyOutDir: true },
+  });
+  return dist;
+}
+
 let outDir;
 let server;
 let warnings = [];
 
 before(async () => {
-  project = mkdtempSync(join(tmpdir(), 'switchyard-vite-app-'));
-  outDir = join(project, 'dist');
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'vite-user-app', private: true, type: 'module' }));
-  writeFileSync(join(project, 'index.html'), INDEX_HTML);
-  writeFileSync(join(project, 'main.js'), MAIN_JS);
-  // The installed package, copied so that every file Vite resolves lies inside the project root.
-  cpSync(join(installDir(), 'node_modules'), join(project, 'node_modules'), { recursive: true });
-
-  const logger = collectingLogger(warnings);
-  await build({
-    root: project,
-    configFile: false,
-    envDir: false,
-    cacheDir: join(project, '.vite-cache'),
-    customLogger: logger,
-    logLevel: 'warn',
-    build: { outDir, emptyOutDir: true },
-  });
-
+  outDir = await viteApp(MAIN_JS, warnings);
   server = await serveStatic(outDir);
 });
 
 after(() => {
   server?.close();
-  if (project) rmSync(project, { recursive: true, force: true });
+  for (const root of made) rmSync(root, { recursive: true, force: true });
 });
 
 describe('vite', () => {
@@ -99,6 +136,8 @@ describe('vite', () => {
     const assets = readdirSync(join(outDir, 'assets'));
     const wasm = assets.filter((name) => name.endsWith('.wasm'));
     assert.equal(wasm.length, 1, `one .wasm in dist/assets, got ${assets.join(', ')}`);
+    // The engine without snapshots: an app that imports only `switchyard` ships no other.
+    assert.match(wasm[0], /^switchyard_bg-.+\.wasm$/);
     assert.ok(statSync(join(outDir, 'assets', wasm[0])).size > 10_000, 'the .wasm is the real module');
     assert.ok(assets.some((name) => name.endsWith('.js')), 'a JS chunk in dist/assets');
     assert.deepEqual(warnings, []);
@@ -145,9 +184,51 @@ describe('vite', () => {
       });
       assert.equal(wasmResponses.length, 1, JSON.stringify(wasmResponses));
       const [path, status, type] = wasmResponses[0];
-      assert.match(path, /^\/assets\/.+\.wasm$/);
+      assert.match(path, /^\/assets\/switchyard_bg-.+\.wasm$/);
       assert.equal(status, 200);
       assert.equal(type, 'application/wasm');
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe('vite, an app that imports switchyard/snapshot too', () => {
+  let dist;
+  let app;
+  const appWarnings = [];
+
+  before(async () => {
+    dist = await viteApp(SNAPSHOT_MAIN_JS, appWarnings);
+    app = await serveStatic(dist);
+  });
+
+  after(() => app?.close());
+
+  test('vite build emits both engines, each once, with no warnings', () => {
+    const wasm = readdirSync(join(dist, 'assets')).filter((name) => name.endsWith('.wasm')).sort();
+    assert.equal(wasm.length, 2, wasm.join(', '));
+    assert.match(wasm[0], /^switchyard_bg-.+\.wasm$/);
+    assert.match(wasm[1], /^switchyard_snapshot_bg-.+\.wasm$/);
+    assert.deepEqual(appWarnings, []);
+  });
+
+  test('the built app snapshots and restores a bus of switchyard/snapshot; SwitchyardError is one class across the entries', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.context.newPage();
+      const errors = collectErrors(page);
+      await page.goto(`${app.origin}/`);
+      await page.waitForFunction(() => document.body.dataset.ready === 'yes', null, { timeout: 20_000 }).catch((e) => {
+        throw new Error(`${e.message}; console errors: ${errors.join(' | ')}`);
+      });
+      assert.deepEqual(await page.evaluate(() => window.result), {
+        seen: ['first'],
+        sameClass: true,
+        leanCode: 'E_UNSUPPORTED',
+        fullCode: 'E_INVALID_TOPIC',
+      });
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

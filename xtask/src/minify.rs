@@ -20,8 +20,6 @@ use std::collections::HashSet;
 
 use anyhow::{bail, Result};
 
-/// The module wasm-bindgen's JavaScript imports from, as it writes it in its import object.
-pub const BINDGEN_MODULE: &str = "./switchyard_bg.js";
 /// The module every import is in after `--minify-imports-and-exports-and-modules`.
 const MINIFIED_MODULE: &str = "a";
 
@@ -85,8 +83,9 @@ fn quoted(line: &str) -> Result<Vec<String>> {
 }
 
 /// wasm-bindgen's JavaScript (`--target web`) with the names of `mapping`: the import object's
-/// keys, its module key (`bindgen_module`, `./<crate>_bg.js`: the package's
-/// [`BINDGEN_MODULE`], the visualiser's `./switchyard-web_bg.js`), and every `wasm.<export>`.
+/// keys, its module key (`bindgen_module`, `./<out-name>_bg.js`: the package's `./switchyard_bg.js`
+/// and `./switchyard_snapshot_bg.js`, the visualiser's `./switchyard-web_bg.js`), and every
+/// `wasm.<export>`.
 pub fn rewrite(js: &str, mapping: &Mapping, bindgen_module: &str) -> Result<String> {
     let mut out = js.to_owned();
     for (module, old, new) in &mapping.imports {
@@ -167,7 +166,10 @@ fn members(js: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_mapping, rewrite, Mapping, BINDGEN_MODULE};
+    use super::{parse_mapping, rewrite, Mapping};
+
+    /// The module wasm-bindgen's JavaScript imports from (the lean engine's), as it writes it.
+    const BINDGEN_MODULE: &str = "./switchyard_bg.js";
 
     const MAP: &str = "{\n \"imports\": [\n  [\"./switchyard_bg.js\", \"__wbg_of_e7ea\", \"$\"],\n  [\"./switchyard_bg.js\", \"__wbg_is_null_c2\", \"A\"],\n ],\n\"exports\": [\n  [\"memory\", \"ab\"],\n  [\"eventbus_new\", \"b\"],\n  [\"eventbus_new_x\", \"c\"]\n ]\n}\n";
 

@@ -13,13 +13,15 @@
 //! - `fmt`: `cargo fmt --all -- --check` (one check);
 //! - `clippy`: `cargo clippy --all-targets -- -D warnings` for the workspace, and again for the
 //!   wasm crates on `wasm32-unknown-unknown` (their `cfg(target_arch = "wasm32")` code), and
-//!   the `switchyard-wasm` library alone on that target, as the package builds it (no `std`);
+//!   the `switchyard-wasm` library alone on that target, as the package builds it (no `std`),
+//!   and with `switchyard-core` without the `snapshot` feature (the engine of `switchyard`);
 //! - `js`: the package's JavaScript: `tsc --noEmit -p crates/wasm/js` (the `// @ts-check`
 //!   modules and index.d.ts), and `crates/wasm/js/src/generated.js` is what `cargo xtask gen`
 //!   writes from `crates/wasm/src/shared.rs` (two checks);
 //! - `native`: `cargo test --workspace`, doc-tests included; a wasm crate is left out when it has
 //!   no plain `#[test]` (its `#[wasm_bindgen_test]`s do nothing natively);
-//! - `no-std`: `cargo build -p switchyard-core --no-default-features` for `thumbv7em-none-eabi`
+//! - `no-std`: `cargo build -p switchyard-core --no-default-features --features snapshot` for
+//!   `thumbv7em-none-eabi`
 //!   (a bare-metal target without `std`: the engine must build with `core` + `alloc` only);
 //! - `fuzz`: a smoke run of each cargo-fuzz target in `crates/core/fuzz` (`operations`,
 //!   `pattern_parser`), [`FUZZ_SECONDS`] each, on the stable toolchain (`RUSTC_BOOTSTRAP=1`,
@@ -367,7 +369,22 @@ impl TestRun<'_> {
             ])
             .args(["--", "-D", "warnings"])
             .current_dir(self.root);
-        checks("clippy", &mut [native, wasm, package])
+        // The engine of the entry `switchyard`: both crates without their `snapshot` feature
+        // (code only snapshots use must be gated with it, or it warns as dead here).
+        let mut lean = process::cargo();
+        lean.args([
+            "clippy",
+            "--target",
+            tools::WASM_TARGET,
+            "-p",
+            "switchyard-wasm",
+            "-p",
+            "switchyard-core",
+            "--no-default-features",
+        ])
+        .args(["--", "-D", "warnings"])
+        .current_dir(self.root);
+        checks("clippy", &mut [native, wasm, package, lean])
     }
 
     fn js(&self) -> Result<SuiteResult> {
@@ -424,6 +441,9 @@ impl TestRun<'_> {
             "-p",
             "switchyard-core",
             "--no-default-features",
+            // Snapshots too: every module must build with `core` + `alloc` only.
+            "--features",
+            "snapshot",
             "--target",
             setup::NO_STD_TARGET,
         ])

@@ -246,6 +246,7 @@ impl Breaker {
 
     /// The breaker as a snapshot restores it: its instants moved by `shift`, and no trial
     /// marked in flight (deliveries in flight are not persisted; theirs go back to the queue).
+    #[cfg(feature = "snapshot")]
     pub(crate) fn restored(mut self, shift: impl Fn(Instant) -> Instant) -> Self {
         if let BreakerState::Open { until } = self.state {
             self.state = BreakerState::Open {

@@ -156,7 +156,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use hashbrown::HashMap;
+use crate::hash::HashMap;
 
 use crate::breaker::Breaker;
 use crate::config::Config;

@@ -227,6 +227,7 @@ impl<P> DeadLetterStore<P> {
     /// Rebuilds a store from a snapshot's parts: `entries` oldest first with strictly
     /// increasing ids all below `next_id`. Entries beyond `capacity` are evicted (oldest
     /// first) and counted, never dropped silently; the evicted entries are returned.
+    #[cfg(feature = "snapshot")]
     pub(crate) fn from_parts(
         capacity: usize,
         entries: Vec<DeadLetter<P>>,

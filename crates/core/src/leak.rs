@@ -35,11 +35,11 @@
 //! assert_eq!(trend.poll(at(2_000)), Some(LeakReason::Trend { windows: 2, growth: 2 }));
 //! ```
 
+use crate::hash::HashMap;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
-use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
@@ -489,6 +489,7 @@ impl IdleWatch {
     }
 
     /// The watch with every instant moved by `shift` (used by snapshot restore).
+    #[cfg(feature = "snapshot")]
     pub(crate) fn shifted(self, shift: impl Fn(Instant) -> Instant) -> Self {
         IdleWatch {
             last_received: shift(self.last_received),

@@ -29,12 +29,14 @@ pub mod config;
 pub mod dead_letter;
 pub mod delivery;
 pub mod error;
+pub mod hash;
 pub mod id;
 pub mod leak;
 pub mod message;
 pub mod metrics;
 pub mod retry;
 pub mod router;
+#[cfg(feature = "snapshot")]
 pub mod snapshot;
 mod sort;
 pub mod subscription;
@@ -58,6 +60,7 @@ pub use leak::{LeakReason, LeakReport};
 pub use message::{Envelope, Origin, PublishOptions, Published, MAX_ORIGIN_REALM_BYTES};
 pub use metrics::{BusMetrics, Counters, Histogram, Percentiles, SubscriptionStats, TopicStats};
 pub use retry::{Jitter, RetryPolicy};
+#[cfg(feature = "snapshot")]
 pub use snapshot::{PayloadCodec, Restored, SerdeCodec, Snapshot, SnapshotError, SNAPSHOT_VERSION};
 pub use subscription::{
     DeliveryStrategy, OrderingMode, Overflow, SubscribeOptions, SubscriptionInfo,

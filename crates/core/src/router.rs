@@ -34,7 +34,8 @@
 //! every hit).
 //!
 //! Both the literal children of a node and the cache are `hashbrown` hash maps (with
-//! default features off, so `no_std`) hashed by `foldhash`, seeded per map. An ordered
+//! default features off, so `no_std`) hashed by the seeded hasher of [`crate::hash`], seeded
+//! per map. An ordered
 //! `BTreeMap` was measured first: its O(log n) string comparisons made routing with 100 000
 //! non-matching patterns 2.1× slower than with 10, over budget; a hash lookup costs the
 //! same whatever the map's size. No code depends on map iteration order (routes are
@@ -70,7 +71,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::{Ordering, Reverse};
 
-use hashbrown::HashMap;
+use crate::hash::HashMap;
 
 use crate::id::SubscriptionId;
 use crate::topic::{Pattern, Segment};

@@ -51,8 +51,9 @@
 //! ```
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 /// Most segments a topic or pattern may have.
 pub const MAX_SEGMENTS: usize = 32;
@@ -98,40 +99,79 @@ pub enum TopicError {
     },
 }
 
+impl TopicError {
+    /// The problem in words, as [`Display`](fmt::Display) writes it (`has an empty segment at
+    /// position 2`). Built without `core::fmt`, so a host that shows it (the WebAssembly
+    /// package) links none of the formatting machinery.
+    pub fn message(&self) -> String {
+        let mut text = String::new();
+        let mut push = |parts: &[&str]| {
+            for part in parts {
+                text.push_str(part);
+            }
+        };
+        match self {
+            TopicError::Empty => push(&["is empty"]),
+            TopicError::EmptySegment { index } => {
+                push(&["has an empty segment at position ", &decimal(*index)]);
+            }
+            TopicError::WildcardInTopic { index } => push(&[
+                "has a wildcard at segment ",
+                &decimal(*index),
+                "; published topics must be concrete",
+            ]),
+            TopicError::InvalidWildcard { index } => push(&[
+                "has an invalid wildcard at segment ",
+                &decimal(*index),
+                "; use `*` or `**` as a whole segment",
+            ]),
+            TopicError::InvalidCharacter { index, character } => push(&[
+                "has the whitespace or control character ",
+                &escaped(*character),
+                " in segment ",
+                &decimal(*index),
+            ]),
+            TopicError::TooManySegments { count } => push(&[
+                "has ",
+                &decimal(*count),
+                " segments; at most ",
+                &decimal(MAX_SEGMENTS),
+                " are allowed",
+            ]),
+            TopicError::TooLong { bytes } => push(&[
+                "is ",
+                &decimal(*bytes),
+                " bytes long; at most ",
+                &decimal(MAX_TOPIC_BYTES),
+                " are allowed",
+            ]),
+        }
+        text
+    }
+}
+
 impl fmt::Display for TopicError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TopicError::Empty => write!(f, "is empty"),
-            TopicError::EmptySegment { index } => {
-                write!(f, "has an empty segment at position {index}")
-            }
-            TopicError::WildcardInTopic { index } => {
-                write!(
-                    f,
-                    "has a wildcard at segment {index}; published topics must be concrete"
-                )
-            }
-            TopicError::InvalidWildcard { index } => write!(
-                f,
-                "has an invalid wildcard at segment {index}; use `*` or `**` as a whole segment"
-            ),
-            TopicError::InvalidCharacter { index, character } => {
-                f.write_str("has the whitespace or control character ")?;
-                write_escaped(f, *character)?;
-                write!(f, " in segment {index}")
-            }
-            TopicError::TooManySegments { count } => {
-                write!(
-                    f,
-                    "has {count} segments; at most {MAX_SEGMENTS} are allowed"
-                )
-            }
-            TopicError::TooLong { bytes } => write!(
-                f,
-                "is {bytes} bytes long; at most {MAX_TOPIC_BYTES} are allowed"
-            ),
+        f.write_str(&self.message())
+    }
+}
+
+/// `n` in decimal digits, without `core::fmt`.
+fn decimal(mut n: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
     }
+    digits[at..]
+        .iter()
+        .map(|&digit| char::from(digit))
+        .collect()
 }
 
 /// Lower-case hexadecimal digits, for `\u{..}` escapes.
@@ -140,7 +180,7 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 /// `character` between single quotes, escaped like Rust's `{:?}` (`'\n'`, `'\u{a0}'`): every
 /// character a topic refuses is invisible in a log, so all but the ASCII space are escaped.
 /// Written by hand because `char`'s `Debug` links Unicode tables into the `.wasm`.
-fn write_escaped(f: &mut fmt::Formatter<'_>, character: char) -> fmt::Result {
+fn escaped(character: char) -> String {
     let named = match character {
         '\n' => "\\n",
         '\r' => "\\r",
@@ -148,22 +188,23 @@ fn write_escaped(f: &mut fmt::Formatter<'_>, character: char) -> fmt::Result {
         '\0' => "\\0",
         _ => "",
     };
-    f.write_str("'")?;
+    let mut text = String::from("'");
     if !named.is_empty() {
-        f.write_str(named)?;
+        text.push_str(named);
     } else if character == ' ' || character.is_ascii_graphic() {
-        f.write_str(character.encode_utf8(&mut [0; 4]))?;
+        text.push(character);
     } else {
-        f.write_str("\\u{")?;
+        text.push_str("\\u{");
         let code = u32::from(character);
         let digits = (32 - code.leading_zeros()).div_ceil(4).max(1);
         for shift in (0..digits).rev() {
             let digit = (code >> (shift * 4)) & 0xf;
-            f.write_char(char::from(HEX_DIGITS[digit as usize]))?;
+            text.push(char::from(HEX_DIGITS[digit as usize]));
         }
-        f.write_str("}")?;
+        text.push('}');
     }
-    f.write_str("'")
+    text.push('\'');
+    text
 }
 
 #[cfg(feature = "std")]

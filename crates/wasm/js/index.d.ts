@@ -34,7 +34,8 @@ export type SwitchyardErrorCode =
   | 'E_CASCADE'
   | 'E_CLOSED'
   | 'E_TIMEOUT'
-  | 'E_NOT_CLONEABLE';
+  | 'E_NOT_CLONEABLE'
+  | 'E_UNSUPPORTED';
 
 /** The one error class the package throws. */
 export class SwitchyardError extends Error {
@@ -549,9 +550,19 @@ export class EventBus<Events extends object = Record<string, unknown>> {
    * origin). Several can be in force at once. The returned function stops this one.
    */
   expose(target: string | ExposePort): () => void;
-  /** The whole bus as a structured-clonable object (store it in IndexedDB, post it, clone it). */
+  /**
+   * The whole bus as a structured-clonable object (store it in IndexedDB, post it, clone it).
+   * @deprecated Not in the entry `switchyard`, whose engine leaves snapshots out: this throws a
+   * `SwitchyardError` with code `E_UNSUPPORTED`. A bus of `switchyard/snapshot`
+   * (`import { EventBus } from 'switchyard/snapshot'`) has it.
+   */
   snapshot(): BusSnapshot;
-  /** A bus rebuilt from `snapshot()`; handlers are re-attached by subscription name (or old id). */
+  /**
+   * A bus rebuilt from `snapshot()`; handlers are re-attached by subscription name (or old id).
+   * @deprecated Not in the entry `switchyard`, whose engine leaves snapshots out: this throws a
+   * `SwitchyardError` with code `E_UNSUPPORTED`. `EventBus.restore` of `switchyard/snapshot`
+   * (`import { EventBus } from 'switchyard/snapshot'`) has it.
+   */
   static restore<E extends object = Record<string, unknown>>(
     snapshot: BusSnapshot,
     options?: RestoreOptions<AnyPayload<E>>,

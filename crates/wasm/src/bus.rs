@@ -147,7 +147,7 @@ impl EventBus {
         if self.shared.closed.get() {
             return Err(error(
                 ErrorCode::Closed,
-                &format!("{operation}: the bus is closed"),
+                &concat(&[operation, ": the bus is closed"]),
             ));
         }
         Ok(())
@@ -305,7 +305,11 @@ impl EventBus {
             Some(from_js_name(&name).ok_or_else(|| {
                 invalid_option(
                     "kind",
-                    &format!("`{name}` is not a lifecycle event name (see docs/API.md)"),
+                    &concat(&[
+                        "`",
+                        &name,
+                        "` is not a lifecycle event name (see docs/API.md)",
+                    ]),
                 )
             })?)
         };

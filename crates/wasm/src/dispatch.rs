@@ -21,7 +21,7 @@ use switchyard_core::{Delivery, DeliveryToken, Envelope, Instant, Outcome, Subsc
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::error::describe_thrown;
+use crate::error::{concat, describe_thrown};
 use crate::hooks::{deliver, make_meta, origin_value, Returned};
 use crate::state::Shared;
 
@@ -119,7 +119,7 @@ impl Shared {
                         continue;
                     }
                     Err(thrown) => {
-                        let reason = format!("filter threw: {}", describe_thrown(&thrown));
+                        let reason = concat(&["filter threw: ", &describe_thrown(&thrown)]);
                         return self.report(token, Outcome::Failed(reason));
                     }
                 }

@@ -48,6 +48,10 @@ pub enum ErrorCode {
     /// A payload cannot be structured-cloned to another realm (thrown by `switchyard/bridge`'s
     /// JavaScript only).
     NotCloneable = 9,
+    /// The method is carried by another entry of the package: `bus.snapshot()` and
+    /// `EventBus.restore()` on a bus of `switchyard`, whose `.wasm` is built without them
+    /// (they are in `switchyard/snapshot`). Thrown by the package's JavaScript only.
+    Unsupported = 10,
 }
 
 impl ErrorCode {
@@ -95,6 +99,7 @@ const _: () = {
     assert!(same(ErrorCode::Closed.as_str(), "E_CLOSED"));
     assert!(same(ErrorCode::Timeout.as_str(), "E_TIMEOUT"));
     assert!(same(ErrorCode::NotCloneable.as_str(), "E_NOT_CLONEABLE"));
+    assert!(same(ErrorCode::Unsupported.as_str(), "E_UNSUPPORTED"));
 };
 
 /// A `SwitchyardError` with `code` and `message`.

@@ -22,6 +22,7 @@ use switchyard_core::{TraceEvent, TraceKind};
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent, MessagePort};
 
+use crate::error::{concat, decimal};
 use crate::events::event_object;
 use crate::hooks::origin_value;
 use crate::state::Shared;
@@ -145,7 +146,7 @@ impl Shared {
     /// Starts answering visualisers on `switchyard:NAME`, replacing an earlier exposure of the
     /// same name; returns the exposure's id (for [`Shared::unexpose`]).
     pub fn expose(self: &Rc<Self>, name: &str) -> Result<u32, JsValue> {
-        let channel = BroadcastChannel::new(&format!("switchyard:{name}"))?;
+        let channel = BroadcastChannel::new(&concat(&["switchyard:", name]))?;
         // (There is at most one: each `expose(name)` replaces the last.)
         let replaced = self
             .exposures
@@ -276,7 +277,11 @@ impl Shared {
                     ("code", "E_VERSION".into()),
                     (
                         "message",
-                        format!("this bus speaks attach protocol v{PROTOCOL_VERSION}").into(),
+                        concat(&[
+                            "this bus speaks attach protocol v",
+                            &decimal(u64::from(PROTOCOL_VERSION)),
+                        ])
+                        .into(),
                     ),
                 ]),
             );

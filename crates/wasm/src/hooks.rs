@@ -86,6 +86,14 @@ pub fn register_hooks(hooks: JsValue) {
     }
 }
 
+/// Seeds the engine's hash maps (`switchyard_core::hash`) with 64 random bits, `high` and `low`
+/// halves: the package's JavaScript calls it once, before the first bus, with
+/// `crypto.getRandomValues` (global in browsers and Node 19+).
+#[wasm_bindgen(js_name = __seedHashes)]
+pub fn seed_hashes(high: u32, low: u32) {
+    switchyard_core::hash::seed_hashes((u64::from(high) << 32) | u64::from(low));
+}
+
 /// Calls `f` with the registered hooks (without cloning the handle), or returns `None`.
 fn with_hooks<T>(f: impl FnOnce(&Hooks) -> T) -> Option<T> {
     HOOKS.with(|slot| slot.borrow().as_ref().map(f))

@@ -42,7 +42,8 @@
 //! turn it on, since `wasm-bindgen-test` links `std`). It then brings its own
 //! [`#[panic_handler]`](panic), which traps at once like `panic = "abort"` did (std's handler
 //! only formatted the message for a `stderr` that `wasm32-unknown-unknown` does not have),
-//! `dlmalloc` as the global allocator (the one std uses on this target), and a
+//! Talc as the global allocator (smaller and faster than the dlmalloc std uses on this
+//! target; see `no_std.rs`), and a
 //! `thread_local!` for the single thread a non-`atomics` `.wasm` has. This keeps std's panic
 //! machinery, the panic messages and their source locations, and the `core::fmt` they need out
 //! of the package. A panic is still a bug: none is reachable from JavaScript.
@@ -55,10 +56,11 @@ extern crate alloc;
 mod no_std;
 
 /// What `std`'s prelude adds to `core`'s, for the `no_std` build (every module imports it).
+/// Not `format!`: messages are built with `error::concat` and `error::decimal`, so that the
+/// `.wasm` links none of `core::fmt` (see docs/ARCHITECTURE.md "Where the bytes go").
 mod prelude {
     pub use alloc::borrow::ToOwned;
     pub use alloc::boxed::Box;
-    pub use alloc::format;
     pub use alloc::string::{String, ToString};
     pub use alloc::vec::Vec;
 
@@ -183,6 +185,7 @@ pub mod options;
 pub mod owners;
 pub mod publish;
 pub mod shared;
+#[cfg(feature = "snapshot")]
 pub mod snapshot;
 pub mod stacks;
 pub mod state;

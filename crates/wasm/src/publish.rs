@@ -5,7 +5,6 @@
 //! only enqueues (its messages are delivered after the current message reached everyone) and
 //! records the handler's message as its causation.
 
-use crate::prelude::*;
 use alloc::sync::Arc;
 
 use js_sys::Array;
@@ -13,7 +12,7 @@ use switchyard_core::{Origin, PublishError, PublishOptions, MAX_ORIGIN_REALM_BYT
 use wasm_bindgen::prelude::*;
 
 use crate::bus::{js_field, EventBus};
-use crate::error::{error, error_with, invalid_option, ErrorCode, JsResult};
+use crate::error::{concat, decimal, error, error_with, invalid_option, ErrorCode, JsResult};
 use crate::hooks::make_published;
 use crate::options::{well_formed_text, Options};
 use crate::shared::PUBLISH_OPTIONS;
@@ -46,7 +45,11 @@ fn parse_publish(value: &JsValue) -> JsResult<PublishOptions> {
         if entries.length() > MAX_HEADERS {
             return Err(invalid_option(
                 "headers",
-                &format!("must have at most {MAX_HEADERS} entries"),
+                &concat(&[
+                    "must have at most ",
+                    &decimal(u64::from(MAX_HEADERS)),
+                    " entries",
+                ]),
             ));
         }
         for entry in entries.iter() {
@@ -55,10 +58,10 @@ fn parse_publish(value: &JsValue) -> JsResult<PublishOptions> {
             let value = pair
                 .get(1)
                 .as_string()
-                .ok_or_else(|| invalid_option(&format!("headers.{key}"), "must be a string"))?;
+                .ok_or_else(|| invalid_option(&concat(&["headers.", &key]), "must be a string"))?;
             if key.len() > MAX_HEADER_BYTES || value.len() > MAX_HEADER_BYTES {
                 return Err(invalid_option(
-                    &format!("headers.{key}"),
+                    &concat(&["headers.", &key]),
                     "is too long (1024 bytes at most)",
                 ));
             }
@@ -110,20 +113,40 @@ fn parse_origin(origin: &Options) -> JsResult<Origin> {
 /// The `PublishError` as a `SwitchyardError`.
 fn publish_error(topic: &str, e: PublishError) -> JsValue {
     match e {
-        PublishError::InvalidTopic(why) => error(ErrorCode::InvalidTopic, &format!("topic `{topic}` {why}")),
-        PublishError::Backpressure { subscription, name, pattern, capacity } => {
+        PublishError::InvalidTopic(why) => error(
+            ErrorCode::InvalidTopic,
+            &concat(&["topic `", topic, "` ", &why.message()]),
+        ),
+        PublishError::Backpressure {
+            subscription,
+            name,
+            pattern,
+            capacity,
+        } => {
             let who = match &name {
-                Some(name) => format!("subscription `{name}` (pattern `{pattern}`)"),
-                None => format!("subscription on `{pattern}`"),
+                Some(name) => concat(&["subscription `", name, "` (pattern `", &pattern, "`)"]),
+                None => concat(&["subscription on `", &pattern, "`"]),
             };
             error_with(
                 ErrorCode::Backpressure,
-                &format!(
-                    "publish to `{topic}` refused: {who} is full (it holds its capacity of {capacity} messages, queued or in flight; overflow 'reject'); nothing was enqueued"
-                ),
+                &concat(&[
+                    "publish to `",
+                    topic,
+                    "` refused: ",
+                    &who,
+                    " is full (it holds its capacity of ",
+                    &decimal(capacity as u64),
+                    " messages, queued or in flight; overflow 'reject'); nothing was enqueued",
+                ]),
                 &[
-                    ("subscription", JsValue::from_f64(subscription.to_bits() as f64)),
-                    ("subscriptionName", name.map_or(JsValue::NULL, |n| JsValue::from_str(&n))),
+                    (
+                        "subscription",
+                        JsValue::from_f64(subscription.to_bits() as f64),
+                    ),
+                    (
+                        "subscriptionName",
+                        name.map_or(JsValue::NULL, |n| JsValue::from_str(&n)),
+                    ),
                     ("pattern", JsValue::from_str(&pattern)),
                     ("capacity", JsValue::from_f64(capacity as f64)),
                 ],
@@ -131,9 +154,15 @@ fn publish_error(topic: &str, e: PublishError) -> JsValue {
         }
         PublishError::Cascade { depth, limit } => error(
             ErrorCode::Cascade,
-            &format!(
-                "publish to `{topic}` refused: it is {depth} causation hops from its root publish (limit {limit}); is a handler publishing in a loop?"
-            ),
+            &concat(&[
+                "publish to `",
+                topic,
+                "` refused: it is ",
+                &decimal(u64::from(depth)),
+                " causation hops from its root publish (limit ",
+                &decimal(u64::from(limit)),
+                "); is a handler publishing in a loop?",
+            ]),
         ),
         PublishError::InvalidOption(e) => invalid_option(&js_field(&e.field), e.problem),
     }

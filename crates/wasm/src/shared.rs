@@ -7,8 +7,10 @@
 /// Every `code` a `SwitchyardError` can carry, in the order of `ErrorCode`'s discriminants.
 /// `E_INVALID_RECEIVER` is thrown by the JavaScript only (a method called on something that is
 /// not a bus or a subscription), and so is `E_NOT_CLONEABLE` (`switchyard/bridge`: a payload
-/// that cannot be structured-cloned to another realm).
-pub const ERROR_CODES: [&str; 10] = [
+/// that cannot be structured-cloned to another realm), and so is `E_UNSUPPORTED` (a feature that
+/// another entry of the package carries: `bus.snapshot()` / `EventBus.restore()` on a bus of
+/// `switchyard`, whose `.wasm` leaves them to `switchyard/snapshot`).
+pub const ERROR_CODES: [&str; 11] = [
     "E_INVALID_TOPIC",
     "E_INVALID_PATTERN",
     "E_INVALID_OPTION",
@@ -19,6 +21,7 @@ pub const ERROR_CODES: [&str; 10] = [
     "E_CLOSED",
     "E_TIMEOUT",
     "E_NOT_CLONEABLE",
+    "E_UNSUPPORTED",
 ];
 
 /// Option names `new EventBus(options)` accepts.

@@ -12,7 +12,7 @@ use switchyard_core::{
 use wasm_bindgen::prelude::*;
 
 use crate::bus::{js_field, EventBus};
-use crate::error::{error, invalid_option, ErrorCode, JsResult};
+use crate::error::{concat, error, invalid_option, ErrorCode, JsResult};
 use crate::handlers::{AbortHook, EventTarget, Functions, HandlerEntry};
 use crate::hooks::hand_back;
 use crate::options::{self, well_formed_text, Options};
@@ -149,7 +149,7 @@ fn subscribe_error(pattern: &str, e: SubscribeError) -> JsValue {
     match e {
         SubscribeError::InvalidPattern(why) => error(
             ErrorCode::InvalidPattern,
-            &format!("pattern `{pattern}` {why}"),
+            &concat(&["pattern `", pattern, "` ", &why.message()]),
         ),
         SubscribeError::InvalidOption(e) => invalid_option(&js_field(&e.field), e.problem),
     }

@@ -64,6 +64,11 @@ fn install_glue() -> JsValue {
         "__inlineBatch",
         &Closure::<dyn Fn() -> u32>::new(switchyard_wasm::inline::inline_batch).into_js_value(),
     );
+    set(
+        &namespace,
+        "__seedHashes",
+        &Closure::<dyn Fn(u32, u32)>::new(switchyard_wasm::hooks::seed_hashes).into_js_value(),
+    );
     let install = Function::new_with_args(
         "wasm",
         &format!("{GLUE}\nreturn SwitchyardGlue.install(wasm);"),

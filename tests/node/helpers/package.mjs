@@ -61,6 +61,23 @@ export async function importPackage() {
   return import(pathToFileURL(entry).href);
 }
 
+/**
+ * `import('switchyard/snapshot')` from a module inside the install folder: the entry whose
+ * engine has `bus.snapshot()` and `EventBus.restore()` (in `switchyard` they throw E_UNSUPPORTED).
+ */
+export async function importSnapshotPackage() {
+  const dir = installDir();
+  const entry = join(dir, 'entry-snapshot.mjs');
+  if (!existsSync(entry)) writeFileSync(entry, "export * from 'switchyard/snapshot';\n");
+  return import(pathToFileURL(entry).href);
+}
+
+/** `require('switchyard/snapshot')` from the install folder (Node CommonJS conditions). */
+export function requireSnapshotPackage() {
+  const require = createRequire(join(installDir(), 'index.cjs'));
+  return require('switchyard/snapshot');
+}
+
 /** `require('switchyard')` from the install folder (Node CommonJS conditions). */
 export function requirePackage() {
   const require = createRequire(join(installDir(), 'index.cjs'));

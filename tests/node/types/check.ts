@@ -107,7 +107,7 @@ try {
   bus.publish('user.deleted', { id: 'x' });
 } catch (error) {
   if (error instanceof SwitchyardError) {
-    const code: 'E_INVALID_TOPIC' | 'E_INVALID_PATTERN' | 'E_INVALID_OPTION' | 'E_INVALID_HANDLER' | 'E_INVALID_RECEIVER' | 'E_BACKPRESSURE' | 'E_CASCADE' | 'E_CLOSED' | 'E_TIMEOUT' | 'E_NOT_CLONEABLE' = error.code;
+    const code: 'E_INVALID_TOPIC' | 'E_INVALID_PATTERN' | 'E_INVALID_OPTION' | 'E_INVALID_HANDLER' | 'E_INVALID_RECEIVER' | 'E_BACKPRESSURE' | 'E_CASCADE' | 'E_CLOSED' | 'E_TIMEOUT' | 'E_NOT_CLONEABLE' | 'E_UNSUPPORTED' = error.code;
     void code;
   }
 }

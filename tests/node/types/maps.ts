@@ -2,6 +2,8 @@
 // dom, esnext alone, es2022 + @types/node): nothing here needs a DOM or Node global.
 // Every `@ts-expect-error` must be an error, or tsc fails.
 import { EventBus, type BusSnapshot, type MessageMeta, type RestoreHandler } from 'switchyard';
+// Snapshots are in the entry `switchyard/snapshot` (in `switchyard` they throw E_UNSUPPORTED).
+import { EventBus as SnapshotBus } from 'switchyard/snapshot';
 
 // An `interface` event map (no index signature) is accepted, as a `type` alias is.
 interface AppEvents {
@@ -45,7 +47,7 @@ bus.subscribe('user.create', () => {});
 
 // Restored handlers are typed by the event map: any declared payload.
 declare const saved: BusSnapshot;
-const restored: EventBus<AppEvents> = EventBus.restore<AppEvents>(saved, {
+const restored: EventBus<AppEvents> = SnapshotBus.restore<AppEvents>(saved, {
   capacity: 8,
   handlers: {
     audit: (payload, meta) => {
@@ -63,25 +65,29 @@ const restored: EventBus<AppEvents> = EventBus.restore<AppEvents>(saved, {
   },
 });
 restored.publish('tick');
+// A bus of `switchyard/snapshot` is a `switchyard` EventBus (the other entries take it), and snapshots.
+const asBus: EventBus<AppEvents> = restored;
+const again: BusSnapshot = restored.snapshot();
+void [asBus, again];
 const one: RestoreHandler<number> = (n) => n.toFixed();
 void one;
-EventBus.restore<AppEvents>(saved, {
+SnapshotBus.restore<AppEvents>(saved, {
   handlers: {
     // @ts-expect-error a restored handler's payload is a declared payload, not a string
     wrong: (payload: string) => payload.length,
   },
 });
-EventBus.restore<AppEvents>(saved, {
+SnapshotBus.restore<AppEvents>(saved, {
   handlers: {
     // @ts-expect-error `handler` must be a function
     notAFunction: { handler: 5 },
   },
 });
 // @ts-expect-error unknown restore option
-EventBus.restore(saved, { capacityy: 1 });
+SnapshotBus.restore(saved, { capacityy: 1 });
 
 // An untyped bus publishes anything, with or without a payload.
 const loose = new EventBus();
 loose.publish('app.ready');
 loose.publish('app.data', { any: 'thing' });
-EventBus.restore(saved, { handlers: { x: (payload: unknown) => void payload } });
+SnapshotBus.restore(saved, { handlers: { x: (payload: unknown) => void payload } });

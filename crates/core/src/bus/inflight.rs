@@ -3,7 +3,7 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-use hashbrown::HashSet;
+use crate::hash::HashSet;
 
 use super::slab::{Key, Slab};
 use super::subscriber::{Queued, Subscriber};

@@ -6,7 +6,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use hashbrown::HashSet;
+use crate::hash::HashSet;
 
 use super::slab::Key;
 use super::subscriber::Subscriber;

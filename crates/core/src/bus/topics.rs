@@ -67,7 +67,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use hashbrown::HashMap;
+use crate::hash::HashMap;
 
 use super::inline::InlineRoute;
 use super::Bus;
@@ -284,6 +284,7 @@ impl<P> TopicTable<P> {
 
     /// Evicts idle topics, in index order, until the table is within its bound (after a
     /// restore, which creates every topic of the snapshot first). Returns how many went.
+    #[cfg(feature = "snapshot")]
     pub(crate) fn trim(&mut self) -> usize {
         let mut evicted = 0;
         for index in 0..self.slots.len() {

@@ -38,6 +38,7 @@
  * @typedef {{
  *   EventBus: RawBusClass,
  *   __registerHooks(hooks: object): void,
+ *   __seedHashes(high: number, low: number): void,
  *   __inlineMemory(): WebAssembly.Memory,
  *   __inlineBatch(): number,
  *   __readOptions(method: string, options: unknown): void,

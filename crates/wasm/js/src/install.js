@@ -14,10 +14,27 @@ import { setOptionsReader } from './options.js';
 import { setBusClass } from './receiver.js';
 import { installStreams } from './streams.js';
 
+/** @typedef {{ getRandomValues(array: Uint32Array): Uint32Array }} RandomSource */
+
+/**
+ * Seeds the engine's hash maps with random bits, so that which topics collide in them cannot be
+ * chosen from outside (see `crates/core/src/hash.rs`).
+ * @param {import('./bindings.js').Bindings} wasm
+ * @param {RandomSource} random
+ */
+function seedHashes(wasm, random) {
+  const [high, low] = random.getRandomValues(new Uint32Array(2));
+  wasm.__seedHashes(high, low);
+}
+
 /**
  * @param {import('./bindings.js').Bindings} wasm
+ * @param {RandomSource} [random] the Web Crypto API: the global `crypto` (every browser, secure
+ *   context or not, workers too), or Node's `node:crypto` `webcrypto`, which the Node entries
+ *   pass (Node's global `crypto` can be turned off)
  */
-export function install(wasm) {
+export function install(wasm, random = crypto) {
+  seedHashes(wasm, random);
   setBusClass(wasm.EventBus);
   // Object constructors the engine calls: one call and one fixed object shape each.
   registerHooks(wasm);

@@ -7,7 +7,7 @@
 
 import { appendFileSync } from 'node:fs';
 
-import { importPackage } from '../package.mjs';
+import { importSnapshotPackage } from '../package.mjs';
 import { fixtureInfo, generate, makeOther, runCase } from './cases.mjs';
 import { METHODS } from './methods.mjs';
 import { SCRIPTS, runScript, runSoak, soakOps, soakScript, topicScript } from './scripts.mjs';
@@ -32,7 +32,8 @@ const late = (kind) => (error) => {
 process.on('unhandledRejection', late('unhandled rejection'));
 process.on('uncaughtException', late('uncaught exception'));
 
-const pkg = await importPackage();
+// The entry with snapshots: the suites call every method, `snapshot()` and `restore()` included.
+const pkg = await importSnapshotPackage();
 
 /** Each suite prepares case `i` as `{ src, run }`: its reproduction first, then the run. */
 const suites = {

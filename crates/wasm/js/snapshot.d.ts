@@ -1,0 +1,34 @@
+/**
+ * `switchyard/snapshot`: the API of `switchyard` over the engine built with snapshots, so that
+ * `bus.snapshot()` and `EventBus.restore()` work (in `switchyard` they throw `E_UNSUPPORTED`).
+ * Every other name is `switchyard`'s; `SwitchyardError` is the same class at run time, whichever
+ * entry threw.
+ *
+ * ```ts
+ * import { EventBus } from 'switchyard/snapshot';
+ * const bus = new EventBus();
+ * const copy = EventBus.restore(bus.snapshot());
+ * ```
+ */
+
+import { EventBus as BusWithoutSnapshots, BusSnapshot, Subscription, SwitchyardError } from './index.js';
+
+export * from './index.js';
+
+/** A bus of `switchyard/snapshot`: every member of `switchyard`'s, with snapshots. */
+export class EventBus<Events extends object = Record<string, unknown>> extends BusWithoutSnapshots<Events> {
+  /** The whole bus as a structured-clonable object (store it in IndexedDB, post it, clone it). */
+  snapshot(): BusSnapshot;
+  /** A bus rebuilt from `snapshot()`; handlers are re-attached by subscription name (or old id). */
+  static restore<E extends object = Record<string, unknown>>(
+    snapshot: BusSnapshot,
+    options?: Parameters<typeof BusWithoutSnapshots.restore<E>>[1],
+  ): EventBus<E>;
+}
+
+declare const api: {
+  EventBus: typeof EventBus;
+  Subscription: typeof Subscription;
+  SwitchyardError: typeof SwitchyardError;
+};
+export default api;
