@@ -31,11 +31,29 @@ static SEED_LOW: AtomicU32 = AtomicU32::new(0x85a3_08d3);
 static MAPS: AtomicU32 = AtomicU32::new(0);
 
 /// Sets the process-wide hash seed that maps created from now on derive theirs from. A host
-/// calls it once at start with random bits; without it the seeds are fixed (but still distinct
-/// per map).
+/// calls it once at start with random bits; without it a native process still mixes in its
+/// address-space layout (different per process where the OS randomises it), and a WebAssembly
+/// instance's seeds are fixed (but still distinct per map).
 pub fn seed_hashes(seed: u64) {
     SEED_HIGH.store((seed >> 32) as u32, Ordering::Relaxed);
     SEED_LOW.store(seed as u32, Ordering::Relaxed);
+}
+
+/// Bits that differ between processes where no host calls [`seed_hashes`] (a native host): the
+/// addresses of a static and of a stack slot, which address-space layout randomisation moves in
+/// each process (what foldhash's `no_std` seed mixes too). Nothing in WebAssembly, whose host
+/// seeds and whose addresses are the same in every instance.
+#[cfg(not(target_arch = "wasm32"))]
+fn process_entropy() -> u64 {
+    let local = 0u8;
+    let at_static = core::ptr::addr_of!(MAPS) as usize as u64;
+    let at_stack = core::ptr::addr_of!(local) as usize as u64;
+    folded_multiply(at_static ^ MULTIPLIER, at_stack ^ FINAL)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn process_entropy() -> u64 {
+    0
 }
 
 /// The 128-bit product of `a` and `b`, its two halves XORed.
@@ -59,7 +77,7 @@ impl Default for SeededState {
             | u64::from(SEED_LOW.load(Ordering::Relaxed));
         let map = u64::from(MAPS.fetch_add(1, Ordering::Relaxed));
         SeededState {
-            seed: seed.wrapping_add(map.wrapping_mul(MULTIPLIER)),
+            seed: (seed ^ process_entropy()).wrapping_add(map.wrapping_mul(MULTIPLIER)),
         }
     }
 }
