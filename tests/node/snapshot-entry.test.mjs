@@ -178,7 +178,7 @@ describe('package layout of the two engines', () => {
     assert.match(fullNode, /readEngine\("switchyard_snapshot_bg\.wasm"\)/);
   });
 
-  test("both entries load and seed their engine in Node with the global crypto turned off (Node's own webcrypto)", () => {
+  test("both entries load and seed their engine in Node with the global crypto turned off (Node's own webcrypto)", (t) => {
     const script =
       "const a = require('switchyard'); const b = require('switchyard/snapshot');" +
       "const bus = new b.EventBus(); bus.subscribe('a', () => {}); bus.publish('a', 1);" +
@@ -187,6 +187,10 @@ describe('package layout of the two engines', () => {
     const file = join(installDir(), 'no-global-crypto.cjs');
     writeFileSync(file, script);
     const run = spawnSync(process.execPath, ['--no-experimental-global-webcrypto', file], { encoding: 'utf8' });
+    if (/invalid negation|bad option/.test(run.stderr)) {
+      t.skip(`Node ${process.version} has no flag to turn the global crypto off`);
+      return;
+    }
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout.trim(), 'undefined ok');
   });
