@@ -52,6 +52,17 @@ describe('switchyard without snapshots', () => {
     });
   }
 
+  test('a bus and the EventBus class of switchyard list the same enumerable keys as those of switchyard/snapshot', () => {
+    const keys = (bus) => {
+      const out = [];
+      for (const key in bus) out.push(key);
+      bus.free();
+      return out;
+    };
+    assert.deepEqual(keys(new lean.EventBus()), keys(new full.EventBus()));
+    assert.deepEqual(Object.keys(lean.EventBus), Object.keys(full.EventBus));
+  });
+
   test('snapshot() on a freed bus of switchyard is E_CLOSED, and on something else E_INVALID_RECEIVER, as every method', () => {
     const bus = new lean.EventBus();
     assert.equal(thrown(() => lean.EventBus.prototype.snapshot.call({})).code, 'E_INVALID_RECEIVER');

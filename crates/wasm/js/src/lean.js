@@ -25,11 +25,20 @@ function unsupported(call) {
 export function withoutSnapshots(wasm) {
   const { EventBus } = wasm;
   if (typeof EventBus.prototype.snapshot === 'function') return wasm;
-  EventBus.prototype.snapshot = () => {
-    throw unsupported('bus.snapshot()');
-  };
-  EventBus.restore = () => {
-    throw unsupported('EventBus.restore()');
-  };
+  // Not enumerable, as class methods are: `for (key in bus)` lists the same keys on both entries.
+  Object.defineProperty(EventBus.prototype, 'snapshot', {
+    value: () => {
+      throw unsupported('bus.snapshot()');
+    },
+    writable: true,
+    configurable: true,
+  });
+  Object.defineProperty(EventBus, 'restore', {
+    value: () => {
+      throw unsupported('EventBus.restore()');
+    },
+    writable: true,
+    configurable: true,
+  });
   return wasm;
 }
