@@ -14,7 +14,8 @@
 //! - `clippy`: `cargo clippy --all-targets -- -D warnings` for the workspace, and again for the
 //!   wasm crates on `wasm32-unknown-unknown` (their `cfg(target_arch = "wasm32")` code), and
 //!   the `switchyard-wasm` library alone on that target, as the package builds it (no `std`),
-//!   and with `switchyard-core` without the `snapshot` feature (the engine of `switchyard`);
+//!   and with `switchyard-core` without the `snapshot` feature (the engine of `switchyard`),
+//!   and the core's tests natively without it;
 //! - `js`: the package's JavaScript: `tsc --noEmit -p crates/wasm/js` (the `// @ts-check`
 //!   modules and index.d.ts), and `crates/wasm/js/src/generated.js` is what `cargo xtask gen`
 //!   writes from `crates/wasm/src/shared.rs` (two checks);
@@ -384,7 +385,22 @@ impl TestRun<'_> {
         ])
         .args(["--", "-D", "warnings"])
         .current_dir(self.root);
-        checks("clippy", &mut [native, wasm, package, lean])
+        // The engine's own tests without snapshots: those that need them say so
+        // (`required-features` or `cfg(feature = "snapshot")`), the rest must still build.
+        let mut lean_tests = process::cargo();
+        lean_tests
+            .args([
+                "clippy",
+                "-p",
+                "switchyard-core",
+                "--all-targets",
+                "--no-default-features",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .current_dir(self.root);
+        checks("clippy", &mut [native, wasm, package, lean, lean_tests])
     }
 
     fn js(&self) -> Result<SuiteResult> {

@@ -276,6 +276,7 @@ impl<P> DeadLetterStore<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "snapshot")]
     use alloc::vec;
 
     fn message(id: u64) -> Arc<Envelope<u32>> {
@@ -446,6 +447,7 @@ mod tests {
         assert_eq!(Arc::strong_count(&shared), 1);
     }
 
+    #[cfg(feature = "snapshot")]
     #[test]
     fn from_parts_refuses_duplicate_or_unissued_ids() {
         let mut source = DeadLetterStore::new(10);
@@ -462,6 +464,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "snapshot")]
     #[test]
     fn from_parts_evicts_and_counts_what_no_longer_fits() {
         let mut source = DeadLetterStore::new(10);

@@ -6,9 +6,12 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
+#[cfg(feature = "snapshot")]
 use switchyard_core::snapshot::{SerdeCodec, Snapshot};
+#[cfg(feature = "snapshot")]
+use switchyard_core::Bus;
 use switchyard_core::{
-    Bus, Config, Origin, Outcome, PublishError, PublishOptions, RetryPolicy, TraceKind,
+    Config, Origin, Outcome, PublishError, PublishOptions, RetryPolicy, TraceKind,
 };
 
 fn origin(hops: u8) -> Arc<Origin> {
@@ -103,6 +106,7 @@ fn the_origin_survives_retries_dead_letters_and_redrive() {
     assert_eq!(d.items[0].message.origin.as_deref(), Some(&*origin(2)));
 }
 
+#[cfg(feature = "snapshot")]
 #[test]
 fn the_origin_survives_a_snapshot_in_both_forms() {
     let mut bus = bus();
@@ -125,6 +129,7 @@ fn the_origin_survives_a_snapshot_in_both_forms() {
     assert_eq!(d.items[0].message.origin, None);
 }
 
+#[cfg(feature = "snapshot")]
 #[test]
 fn a_snapshot_with_a_forged_origin_is_refused() {
     let mut bus = bus();

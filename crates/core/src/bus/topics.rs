@@ -461,6 +461,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "snapshot")]
     #[test]
     fn trim_evicts_idle_topics_down_to_the_bound() {
         let mut t = table(2);
