@@ -54,6 +54,32 @@ fn sub(id: u64, pattern: &str, depth: u64, capacity: u64) -> SubState {
 }
 
 /// Runs `id` for `ms` of simulated time in 16 ms frames, feeding a model.
+/// A topic of an attached state, with no counters.
+fn topic_state(topic: &str) -> switchyard_web::model::state::TopicState {
+    switchyard_web::model::state::TopicState {
+        topic: topic.into(),
+        ..Default::default()
+    }
+}
+
+/// A model that has applied `state` at 1 ms.
+fn model_of(state: BusState) -> Model {
+    let mut model = Model::default();
+    model.apply(
+        Update {
+            state: Some(state),
+            ..Update::default()
+        },
+        1.0,
+    );
+    model
+}
+
+/// The keys of a topology's edges (`ts:<topic>><subscription>`...).
+fn edge_keys(graph: &topology::TopologyView) -> Vec<&str> {
+    graph.edges.iter().map(|e| e.key.as_str()).collect()
+}
+
 fn run(id: ScenarioId, ms: f64) -> (Driver, Model) {
     let mut driver = Driver::new(id, Tuning::default()).expect("scenario starts");
     let mut model = Model::default();
@@ -407,8 +433,7 @@ fn backpressure_history_is_sampled_from_snapshots_and_shows_the_trend() {
 
 #[wasm_bindgen_test]
 fn the_topology_links_topics_to_the_subscriptions_whose_patterns_match() {
-    let mut model = Model::default();
-    let state = BusState {
+    let model = model_of(BusState {
         at: 1.0,
         subscriptions: vec![
             sub(1, "orders.*", 0, 10),
@@ -416,26 +441,13 @@ fn the_topology_links_topics_to_the_subscriptions_whose_patterns_match() {
             sub(3, "users.created", 0, 10),
         ],
         topics: vec![
-            switchyard_web::model::state::TopicState {
-                topic: "orders.created".into(),
-                ..Default::default()
-            },
-            switchyard_web::model::state::TopicState {
-                topic: "orders.eu.created".into(),
-                ..Default::default()
-            },
+            topic_state("orders.created"),
+            topic_state("orders.eu.created"),
         ],
         ..BusState::default()
-    };
-    model.apply(
-        Update {
-            state: Some(state),
-            ..Update::default()
-        },
-        1.0,
-    );
+    });
     let graph = topology::build(&model, (640.0, 270.0));
-    let edges: Vec<&str> = graph.edges.iter().map(|e| e.key.as_str()).collect();
+    let edges = edge_keys(&graph);
     assert!(edges.contains(&"ts:orders.created>1"));
     assert!(edges.contains(&"ts:orders.created>2"));
     assert!(edges.contains(&"ts:orders.eu.created>2"));
@@ -453,23 +465,12 @@ fn the_topology_links_topics_to_the_subscriptions_whose_patterns_match() {
 
 #[wasm_bindgen_test]
 fn the_quieter_line_sits_below_every_node_it_leaves_out() {
-    let mut model = Model::default();
-    let state = BusState {
+    let model = model_of(BusState {
         at: 1.0,
         subscriptions: (1..=9).map(|i| sub(i, "orders.*", 0, 10)).collect(),
-        topics: vec![switchyard_web::model::state::TopicState {
-            topic: "orders.created".into(),
-            ..Default::default()
-        }],
+        topics: vec![topic_state("orders.created")],
         ..BusState::default()
-    };
-    model.apply(
-        Update {
-            state: Some(state),
-            ..Update::default()
-        },
-        1.0,
-    );
+    });
     // The devtools panel's topology: about 150 px high, 3 subscriptions fit.
     let height = 150.0;
     let graph = topology::build(&model, (860.0, height));
@@ -485,12 +486,7 @@ fn the_quieter_line_sits_below_every_node_it_leaves_out() {
 
 #[wasm_bindgen_test]
 fn topology_wildcards_match_one_or_any_number_of_segments_as_the_bus_does() {
-    let topic = |t: &str| switchyard_web::model::state::TopicState {
-        topic: t.into(),
-        ..Default::default()
-    };
-    let mut model = Model::default();
-    let state = BusState {
+    let model = model_of(BusState {
         at: 1.0,
         subscriptions: vec![
             sub(1, "a.*.c", 0, 10),
@@ -501,23 +497,16 @@ fn topology_wildcards_match_one_or_any_number_of_segments_as_the_bus_does() {
         ],
         topics: ["a", "a.b.c", "a.b.c.z", "a.c", "x.y"]
             .into_iter()
-            .map(topic)
+            .map(topic_state)
             .collect(),
         publishers: vec![switchyard_web::model::state::PublisherState {
             name: "p".into(),
             topics: vec!["a.*.c".into(), "x.y".into()],
         }],
         ..BusState::default()
-    };
-    model.apply(
-        Update {
-            state: Some(state),
-            ..Update::default()
-        },
-        1.0,
-    );
+    });
     let graph = topology::build(&model, (860.0, 600.0));
-    let edges: Vec<&str> = graph.edges.iter().map(|e| e.key.as_str()).collect();
+    let edges = edge_keys(&graph);
     let linked = |topic: &str, to: &str| edges.contains(&format!("ts:{topic}>{to}").as_str());
     // `*` is exactly one segment.
     assert!(linked("a.b.c", "1"), "{edges:?}");
