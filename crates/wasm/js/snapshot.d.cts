@@ -17,7 +17,13 @@ import { EventBus as BusWithoutSnapshots, BusSnapshot, Subscription, SwitchyardE
 
 export * from './index.cjs';
 
-/** A bus of `switchyard/snapshot`: every member of `switchyard`'s, with snapshots. */
+/**
+ * A bus of `switchyard/snapshot`: every member of `switchyard`'s, with snapshots. Declared as
+ * extending `switchyard`'s `EventBus` so that it fits wherever one is expected (a function of
+ * yours, `openDevtools`, `connectMqtt`); at run time the two entries' `EventBus` and
+ * `Subscription` are separate classes over separate engines, so `instanceof` across entries is
+ * false (only `SwitchyardError` is one class).
+ */
 export class EventBus<Events extends object = Record<string, unknown>> extends BusWithoutSnapshots<Events> {
   /** The whole bus as a structured-clonable object (store it in IndexedDB, post it, clone it). */
   snapshot(): BusSnapshot;
