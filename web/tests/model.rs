@@ -62,6 +62,51 @@ fn topic_state(topic: &str) -> switchyard_web::model::state::TopicState {
     }
 }
 
+/// A model whose subscription 1 (topic `t`) had one delivery attempt per `(at, message,
+/// failed)`, its outcome `outcome_after` ms later, applied at `now`.
+fn lane_model(
+    deliveries: impl Iterator<Item = (f64, u64, bool)>,
+    outcome_after: f64,
+    now: f64,
+) -> Model {
+    let mut events = Vec::new();
+    for (i, (at, message, failed)) in deliveries.enumerate() {
+        let cursor = i as u64 * 2;
+        events.push(event(
+            cursor,
+            at,
+            TraceKind::Delivering,
+            Some(1),
+            Some(message),
+            Some("t"),
+            1,
+        ));
+        let outcome = if failed {
+            TraceKind::Failed
+        } else {
+            TraceKind::Delivered
+        };
+        events.push(event(
+            cursor + 1,
+            at + outcome_after,
+            outcome,
+            Some(1),
+            Some(message),
+            Some("t"),
+            1,
+        ));
+    }
+    let mut model = Model::default();
+    model.apply(
+        Update {
+            events,
+            ..Update::default()
+        },
+        now,
+    );
+    model
+}
+
 /// A model that has applied `state` at 1 ms.
 fn model_of(state: BusState) -> Model {
     let mut model = Model::default();
@@ -532,39 +577,9 @@ fn topology_wildcards_match_one_or_any_number_of_segments_as_the_bus_does() {
 
 #[wasm_bindgen_test]
 fn a_crowded_lane_is_thinned_to_one_marble_per_bucket_keeping_the_worst() {
-    let mut model = Model::default();
-    let mut events = Vec::new();
-    for i in 0..20u64 {
-        let at = i as f64 * 30.0;
-        events.push(event(
-            i * 3,
-            at,
-            TraceKind::Delivering,
-            Some(1),
-            Some(i + 1),
-            Some("t"),
-            1,
-        ));
-        let kind = if i == 5 {
-            TraceKind::Failed
-        } else {
-            TraceKind::Delivered
-        };
-        events.push(event(
-            i * 3 + 1,
-            at + 1.0,
-            kind,
-            Some(1),
-            Some(i + 1),
-            Some("t"),
-            1,
-        ));
-    }
-    model.apply(
-        Update {
-            events,
-            ..Update::default()
-        },
+    let model = lane_model(
+        (0..20u64).map(|i| (i as f64 * 30.0, i + 1, i == 5)),
+        1.0,
         600.0,
     );
     // Slots of 200 ms: the widest marble (two digits) plus the gap, at this scale.
@@ -580,42 +595,8 @@ fn a_crowded_lane_is_thinned_to_one_marble_per_bucket_keeping_the_worst() {
 #[wasm_bindgen_test]
 fn a_storm_lane_draws_marbles_that_never_overlap_and_stay_near_their_time() {
     // 50 000 msg/s over 200 lanes: 250 deliveries a second on this lane, six-digit ids.
-    let mut model = Model::default();
-    let mut events = Vec::new();
-    for i in 0..250u64 {
-        let at = 10_000.0 + i as f64 * 4.0;
-        let message = 612_000 + i;
-        events.push(event(
-            i * 2,
-            at,
-            TraceKind::Delivering,
-            Some(1),
-            Some(message),
-            Some("t"),
-            1,
-        ));
-        let kind = if i == 117 {
-            TraceKind::Failed
-        } else {
-            TraceKind::Delivered
-        };
-        events.push(event(
-            i * 2 + 1,
-            at + 0.5,
-            kind,
-            Some(1),
-            Some(message),
-            Some("t"),
-            1,
-        ));
-    }
-    model.apply(
-        Update {
-            events,
-            ..Update::default()
-        },
-        11_000.0,
-    );
+    let deliveries = (0..250u64).map(|i| (10_000.0 + i as f64 * 4.0, 612_000 + i, i == 117));
+    let model = lane_model(deliveries, 0.5, 11_000.0);
     // The timeline's 1 s window on a 560 px wide lane area.
     let px_per_ms = 0.56;
     let shown = timeline::visible_marbles(&model.lanes[&1], 11_000.0, 1_000.0, px_per_ms);

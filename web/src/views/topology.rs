@@ -357,14 +357,20 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
     // A publisher's rate is that of every topic it reaches, the quieter ones left out of the
     // drawing included, so it agrees with the header's total.
     let publishers = publishers(model);
+    // Each publisher's patterns, parsed once for its rate and its edges.
+    let covers: Vec<Vec<Covers<'_>>> = publishers
+        .iter()
+        .map(|p| p.topics.iter().map(|t| Covers::new(t)).collect())
+        .collect();
+    let reaches = |publisher: usize, topic: &str| covers[publisher].iter().any(|c| c.topic(topic));
     let publisher_rates: Vec<f64> = publishers
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             p.rate.unwrap_or_else(|| {
-                let covers: Vec<Covers<'_>> = p.topics.iter().map(|t| Covers::new(t)).collect();
                 topics
                     .iter()
-                    .filter(|(t, _)| covers.iter().any(|c| c.topic(t)))
+                    .filter(|(t, _)| reaches(i, t))
                     .map(|(_, r)| *r)
                     .sum()
             })
@@ -401,14 +407,11 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
         let Publisher {
             key: name,
             label,
-            topics: their_topics,
             title,
             remote,
             ..
         } = publisher;
         let y = spread(height, publishers.len(), i);
-        let their_topics: Vec<Covers<'_>> = their_topics.iter().map(|t| Covers::new(t)).collect();
-        let reaches = |topic: &str| their_topics.iter().any(|p| p.topic(topic));
         nodes.push(NodeView {
             key: format!("p:{name}"),
             label: ellipsize(label, chars(16, scale)),
@@ -424,7 +427,7 @@ pub fn build(model: &Model, size: (f64, f64)) -> TopologyView {
             title: title.clone(),
         });
         for (topic, r) in &topics {
-            if reaches(topic) {
+            if reaches(i, topic) {
                 let ty = topic_y.get(topic.as_str()).copied().unwrap_or(y);
                 edges.push(EdgeView {
                     key: format!("pt:{name}>{topic}"),
